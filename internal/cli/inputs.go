@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/load/k8s"
+	"github.com/spf13/cobra"
+)
+
+// inputFlags are the kubectl-like flags every analysing verb shares.
+type inputFlags struct {
+	files         []string
+	namespace     string
+	allNamespaces bool
+	kubeconfig    string
+	context       string
+	strict        bool
+	timeout       time.Duration
+}
+
+func (f *inputFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.files, "filename", "f", nil, "file, directory (recursive: .yaml, .yml, .json) or - for stdin; repeatable")
+	fl.StringVarP(&f.namespace, "namespace", "n", "", "namespace for objects without one (files), or the namespace to read (cluster)")
+	fl.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "read every namespace of the cluster")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	fl.StringVar(&f.context, "context", "", "kubeconfig context to use")
+	fl.BoolVar(&f.strict, "strict", false, "fail on objects of kinds ringfence does not read")
+	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster")
+}
+
+// options turns the flags into load options. Without -f the live cluster is
+// read, as kubectl would; with -f, the cluster only when --context or
+// --kubeconfig asks for it.
+func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
+	opts := load.Options{Files: f.files, Stdin: cmd.InOrStdin(), Namespace: f.namespace, Strict: f.strict}
+	if f.allNamespaces && f.namespace != "" {
+		return opts, usagef("-n/--namespace and -A/--all-namespaces cannot be used together")
+	}
+	if len(f.files) == 0 || f.context != "" || f.kubeconfig != "" {
+		opts.Cluster = &k8s.ClusterOptions{
+			Kubeconfig:    f.kubeconfig,
+			Context:       f.context,
+			Namespace:     f.namespace,
+			AllNamespaces: f.allNamespaces,
+			Timeout:       f.timeout,
+		}
+		if len(f.files) > 0 {
+			// -n names the cluster's namespace; file objects keep their own.
+			opts.Namespace = f.namespace
+		}
+	} else if f.allNamespaces {
+		return opts, usagef("-A/--all-namespaces applies to a live cluster; with -f every namespace in the files is read")
+	}
+	return opts, nil
+}

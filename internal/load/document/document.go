@@ -1,0 +1,331 @@
+// Package document splits input files into YAML or JSON documents, converts
+// them to JSON the way kubectl does, flattens List kinds and remembers the
+// line where every object starts.
+package document
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ringfence/ringfence/internal/model"
+	"sigs.k8s.io/yaml"
+)
+
+// MaxFileSize bounds one input file or standard input. Kubernetes objects
+// are at most 1.5 MiB in etcd; a List of a large cluster can reach tens of
+// megabytes, so the bound is generous but keeps memory finite.
+const MaxFileSize = 512 << 20
+
+// maxListDepth bounds List-in-List nesting; kubectl flattens nested Lists and
+// so do we, but a pathological input must not recurse without end.
+const maxListDepth = 16
+
+// Error is a problem with the input, positioned at file:line.
+type Error struct {
+	Source model.Source
+	// Object names the object when it is known ("Deployment/ml/trainer").
+	Object string
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	if e.Object != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Source, e.Object, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Source, e.Msg)
+}
+
+// Object is one decoded object: its JSON and where it starts. Lines inside
+// it are found through Line.
+type Object struct {
+	Source model.Source
+	JSON   []byte
+	// TypeMeta of the object, read once.
+	APIVersion string
+	Kind       string
+	pos        *positions
+}
+
+// Line returns the line of the value at path inside the object (keys as
+// strings, list indexes as ints), or the object's own line when the path
+// cannot be found.
+func (o *Object) Line(path ...any) int {
+	if o.pos == nil {
+		return o.Source.Line
+	}
+	if l := o.pos.line(path...); l > 0 {
+		return l
+	}
+	return o.Source.Line
+}
+
+// Read returns the objects of one input. name is the path shown in messages
+// ("-" for standard input). Lists are flattened into their items.
+func Read(name string, r io.Reader) ([]*Object, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, &Error{Source: model.Source{File: name}, Msg: err.Error()}
+	}
+	if len(data) > MaxFileSize {
+		return nil, &Error{Source: model.Source{File: name}, Msg: fmt.Sprintf("input larger than %d MiB", MaxFileSize>>20)}
+	}
+	if err := checkText(name, data); err != nil {
+		return nil, err
+	}
+	docs, err := split(name, data)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Object
+	for _, d := range docs {
+		objs, err := d.objects()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// checkText rejects binary input up front, with the first offending line,
+// rather than letting a YAML parser report something obscure.
+func checkText(name string, data []byte) error {
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return &Error{Source: model.Source{File: name, Line: lineAt(data, i)}, Msg: "binary data (NUL byte): not a YAML or JSON file"}
+	}
+	if !utf8.Valid(data) {
+		for i := 0; i < len(data); {
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return &Error{Source: model.Source{File: name, Line: lineAt(data, i)}, Msg: "invalid UTF-8: not a YAML or JSON file"}
+			}
+			i += size
+		}
+	}
+	return nil
+}
+
+// lineAt returns the 1-based line of byte offset i.
+func lineAt(data []byte, i int) int {
+	if i > len(data) {
+		i = len(data)
+	}
+	return bytes.Count(data[:i], []byte{'\n'}) + 1
+}
+
+// doc is one document of a file before decoding.
+type doc struct {
+	src  model.Source
+	data []byte
+	json bool
+}
+
+// split cuts a file into documents. JSON input may hold several values one
+// after the other (as kubectl accepts); YAML documents are separated by
+// "---" lines.
+func split(name string, data []byte) ([]doc, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		return splitJSON(name, data)
+	}
+	return splitYAML(name, data)
+}
+
+func splitJSON(name string, data []byte) ([]doc, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var docs []doc
+	for {
+		var raw json.RawMessage
+		start := skipSpace(data, int(dec.InputOffset()))
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, jsonError(name, data, start, err)
+		}
+		docs = append(docs, doc{src: model.Source{File: name, Line: lineAt(data, start)}, data: raw, json: true})
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && strings.IndexByte(" \t\r\n", data[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+// jsonError positions a JSON decoding error at its line.
+func jsonError(name string, data []byte, start int, err error) error {
+	off := start
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		off = int(syn.Offset)
+	case errors.As(err, &typ):
+		off = int(typ.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		off = len(data)
+		err = errors.New("unexpected end of JSON input (truncated file?)")
+	}
+	return &Error{Source: model.Source{File: name, Line: lineAt(data, off)}, Msg: "invalid JSON: " + err.Error()}
+}
+
+func splitYAML(name string, data []byte) ([]doc, error) {
+	var docs []doc
+	start, startLine := 0, 1
+	flush := func(end int) {
+		body := data[start:end]
+		if !blankYAML(body) {
+			docs = append(docs, doc{src: model.Source{File: name, Line: startLine + leadingBlankLines(body)}, data: body})
+		}
+	}
+	line := 1
+	for i := 0; i < len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = i + end + 1
+		}
+		text := bytes.TrimRight(data[i:next], "\r\n")
+		if bytes.HasPrefix(text, []byte("---")) || bytes.Equal(text, []byte("...")) {
+			rest := strings.TrimSpace(string(text[3:]))
+			if rest != "" && rest[0] != '#' {
+				return nil, &Error{Source: model.Source{File: name, Line: line}, Msg: "content after the document separator \"---\" is not supported; put it on the next line"}
+			}
+			flush(i)
+			start, startLine = next, line+1
+		}
+		i = next
+		line++
+	}
+	flush(len(data))
+	return docs, nil
+}
+
+// blankYAML reports whether a document holds only blank lines and comments.
+func blankYAML(b []byte) bool {
+	for _, l := range bytes.Split(b, []byte{'\n'}) {
+		l = bytes.TrimSpace(l)
+		if len(l) > 0 && l[0] != '#' && !bytes.Equal(l, []byte("\ufeff")) {
+			return false
+		}
+	}
+	return true
+}
+
+// leadingBlankLines counts the blank and comment lines before a document's
+// first content, so the reported line is the object's first line.
+func leadingBlankLines(b []byte) int {
+	n := 0
+	for _, l := range bytes.Split(b, []byte{'\n'}) {
+		t := bytes.TrimSpace(l)
+		if len(t) > 0 && t[0] != '#' {
+			return n
+		}
+		n++
+	}
+	return n
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// toJSON converts a YAML document with the same converter the Kubernetes
+// client uses (YAML 1.1 scalars included), positioning errors in the file.
+func (d doc) toJSON() ([]byte, error) {
+	if d.json {
+		return d.data, nil
+	}
+	j, err := yaml.YAMLToJSON(d.data)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+		src := d.src
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			// d.src.Line skipped leading blank lines; YAML counts from the
+			// document's first byte.
+			src.Line = d.src.Line - leadingBlankLines(d.data) + n - 1
+			msg = strings.Replace(msg, m[0], "", 1)
+			msg = strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(msg, "yaml: ")), ": ")
+		}
+		return nil, &Error{Source: src, Msg: "invalid YAML: " + msg}
+	}
+	return j, nil
+}
+
+// head is the part of every object read before knowing its kind.
+type head struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Items      []json.RawMessage `json:"items"`
+}
+
+func (d doc) objects() ([]*Object, error) {
+	j, err := d.toJSON()
+	if err != nil {
+		return nil, err
+	}
+	j = bytes.TrimSpace(j)
+	if len(j) == 0 || bytes.Equal(j, []byte("null")) {
+		return nil, nil
+	}
+	if j[0] != '{' {
+		return nil, &Error{Source: d.src, Msg: "document is not an object (expected a Kubernetes object, a List or a known AWS JSON document)"}
+	}
+	obj := &Object{Source: d.src, JSON: j}
+	if isList(j) {
+		obj.pos = newPositions(d.data, d.src.Line-leadingBlankLines(d.data))
+	} else {
+		obj.pos = lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
+	}
+	return flatten(obj, 0)
+}
+
+// isList peeks for a List without decoding the items twice.
+func isList(j []byte) bool {
+	var h struct {
+		Kind string `json:"kind"`
+	}
+	_ = json.Unmarshal(j, &h)
+	return strings.HasSuffix(h.Kind, "List")
+}
+
+// flatten returns the object itself, or the items of a List (recursively).
+func flatten(o *Object, depth int) ([]*Object, error) {
+	var h head
+	if err := json.Unmarshal(o.JSON, &h); err != nil {
+		return nil, &Error{Source: o.Source, Msg: "invalid object: " + err.Error()}
+	}
+	o.APIVersion, o.Kind = h.APIVersion, h.Kind
+	if !strings.HasSuffix(h.Kind, "List") || h.Items == nil {
+		return []*Object{o}, nil
+	}
+	if depth >= maxListDepth {
+		return nil, &Error{Source: o.Source, Msg: fmt.Sprintf("Lists nested deeper than %d levels", maxListDepth)}
+	}
+	var out []*Object
+	for i, item := range h.Items {
+		child := &Object{Source: o.Source, JSON: item}
+		if o.pos != nil {
+			child.pos = o.pos.sub("items", i)
+			child.Source = o.Source.At(child.pos.line())
+		}
+		if t := bytes.TrimSpace(item); len(t) == 0 || t[0] != '{' {
+			return nil, &Error{Source: child.Source, Msg: fmt.Sprintf("%s item %d is not an object", h.Kind, i)}
+		}
+		objs, err := flatten(child, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}

@@ -1,0 +1,83 @@
+package document
+
+import (
+	yaml3 "go.yaml.in/yaml/v3"
+)
+
+// positions finds the line of a path inside a document. The document is
+// parsed into a node tree only when a line is first asked for: most objects
+// never need more than their start line.
+type positions struct {
+	tree   *tree
+	prefix []any
+}
+
+type tree struct {
+	data   []byte
+	base   int // file line of the document's first byte
+	parsed bool
+	root   *yaml3.Node
+}
+
+func newPositions(data []byte, base int) *positions {
+	return &positions{tree: &tree{data: data, base: base}}
+}
+
+// lazyPositions is newPositions under the name that says when it parses.
+var lazyPositions = newPositions
+
+func (p *positions) sub(path ...any) *positions {
+	prefix := append(append([]any(nil), p.prefix...), path...)
+	return &positions{tree: p.tree, prefix: prefix}
+}
+
+// line returns the file line of the value at path, or 0.
+func (p *positions) line(path ...any) int {
+	t := p.tree
+	if !t.parsed {
+		t.parsed = true
+		var n yaml3.Node
+		// A document the Kubernetes converter accepted but this parser does
+		// not (rare YAML 1.1 corners) just has no inner positions.
+		if yaml3.Unmarshal(t.data, &n) == nil {
+			t.root = &n
+		}
+		t.data = nil
+	}
+	n := t.root
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml3.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, step := range append(append([]any(nil), p.prefix...), path...) {
+		n = child(n, step)
+		if n == nil {
+			return 0
+		}
+	}
+	return t.base + n.Line - 1
+}
+
+func child(n *yaml3.Node, step any) *yaml3.Node {
+	if n.Kind == yaml3.AliasNode {
+		n = n.Alias
+	}
+	switch s := step.(type) {
+	case string:
+		if n.Kind != yaml3.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == s {
+				return n.Content[i+1]
+			}
+		}
+	case int:
+		if n.Kind == yaml3.SequenceNode && s >= 0 && s < len(n.Content) {
+			return n.Content[s]
+		}
+	}
+	return nil
+}

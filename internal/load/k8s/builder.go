@@ -1,0 +1,158 @@
+// Package k8s turns Kubernetes objects (from files or a live cluster) into
+// the model: it decodes each kind with the Kubernetes types, derives the pods
+// every workload runs with the labels its controller adds, and finishes the
+// world by synthesizing namespaces and resolving service accounts.
+package k8s
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/load/document"
+	"github.com/ringfence/ringfence/internal/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
+)
+
+// Builder collects objects into a World. It is not safe for concurrent use.
+type Builder struct {
+	// DefaultNamespace is given to namespaced objects that have none
+	// (kubectl's -n); "default" when empty.
+	DefaultNamespace string
+	Report           *document.Report
+
+	// objects holds the model object of every reference; a later
+	// definition replaces an earlier one, as a second kubectl apply would.
+	objects map[model.Ref]any
+	seen    map[model.Ref]model.Source
+	owners  map[*model.Workload]ownerKey
+	podAuto map[*model.PodTemplate]*bool
+	pods    []livePod
+}
+
+// ownerKey is a controller owner reference, resolved once all objects are in.
+type ownerKey struct {
+	kind, namespace, name string
+}
+
+type livePod struct {
+	workload *model.Workload
+	owner    ownerKey
+}
+
+// NewBuilder returns a builder that records what it skips in report.
+func NewBuilder(defaultNamespace string, report *document.Report) *Builder {
+	if defaultNamespace == "" {
+		defaultNamespace = "default"
+	}
+	return &Builder{
+		DefaultNamespace: defaultNamespace,
+		Report:           report,
+		objects:          map[model.Ref]any{},
+		seen:             map[model.Ref]model.Source{},
+		owners:           map[*model.Workload]ownerKey{},
+		podAuto:          map[*model.PodTemplate]*bool{},
+	}
+}
+
+// kindDecoder reads one kind into the builder.
+type kindDecoder func(b *Builder, o *document.Object, m model.Meta) error
+
+// clusterScoped kinds have no namespace.
+var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true}
+
+// Known reports whether the builder reads objects of this apiVersion and kind.
+func Known(apiVersion, kind string) bool {
+	_, ok := decoders[apiVersion+"/"+kind]
+	return ok
+}
+
+// Add decodes one object into the world. Objects of unknown kinds are
+// counted in the report; malformed objects are errors.
+func (b *Builder) Add(o *document.Object) error {
+	dec, ok := decoders[o.APIVersion+"/"+o.Kind]
+	if !ok {
+		if o.Kind == "" || o.APIVersion == "" {
+			return &document.Error{Source: o.Source, Msg: "object has no apiVersion or kind, and its shape is not one ringfence knows"}
+		}
+		b.Report.AddUnknown(o)
+		return nil
+	}
+	var meta struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &meta); err != nil {
+		return b.decodeError(o, model.Meta{Kind: o.Kind}, err)
+	}
+	m := model.Meta{
+		Kind:        o.Kind,
+		APIVersion:  o.APIVersion,
+		Namespace:   meta.Metadata.Namespace,
+		Name:        meta.Metadata.Name,
+		Labels:      meta.Metadata.Labels,
+		Annotations: cleanAnnotations(meta.Metadata.Annotations),
+		Source:      o.Source,
+	}
+	if m.Name == "" {
+		if meta.Metadata.GenerateName != "" {
+			return &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.generateName is not supported offline; give the object a metadata.name"}
+		}
+		return &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.name is missing"}
+	}
+	switch {
+	case clusterScoped[o.Kind]:
+		m.Namespace = ""
+	case m.Namespace == "":
+		m.Namespace = b.DefaultNamespace
+	}
+	ref := m.Ref()
+	if prev, dup := b.seen[ref]; dup {
+		b.Report.Warn(o.Source, ref.String(), "defined again (first at %s); this later definition is used, as kubectl apply would", prev)
+	}
+	b.seen[ref] = o.Source
+	return dec(b, o, m)
+}
+
+// lastApplied holds a full copy of the object, Secret values included; it is
+// never kept.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+func cleanAnnotations(a map[string]string) map[string]string {
+	if _, ok := a[lastApplied]; !ok {
+		return a
+	}
+	out := make(map[string]string, len(a))
+	for k, v := range a {
+		if k != lastApplied {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// decode unmarshals the object like the API server does (case-sensitive
+// field names) and warns about fields the server would reject: a typo such
+// as "podselector" silently widens a policy.
+func (b *Builder) decode(o *document.Object, m model.Meta, into any) error {
+	strict, err := kjson.UnmarshalStrict(o.JSON, into)
+	if err != nil {
+		return b.decodeError(o, m, err)
+	}
+	for _, s := range strict {
+		b.Report.Warn(o.Source, m.Ref().String(), "%s (the API server rejects this with field validation Strict, kubectl's default)", s)
+	}
+	return nil
+}
+
+func (b *Builder) decodeError(o *document.Object, m model.Meta, err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "json: ")
+	if strings.Contains(msg, "cannot unmarshal bool into") && strings.HasSuffix(msg, "of type string") {
+		msg += " (YAML reads unquoted y, n, yes, no, on and off as booleans: quote the value)"
+	}
+	obj := o.Kind
+	if m.Name != "" {
+		obj = m.Ref().String()
+	}
+	return &document.Error{Source: o.Source, Object: obj, Msg: fmt.Sprintf("invalid %s: %s", o.Kind, msg)}
+}

@@ -1,0 +1,158 @@
+package k8s
+
+import (
+	"sort"
+
+	"github.com/ringfence/ringfence/internal/load/document"
+	"github.com/ringfence/ringfence/internal/model"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// decoders maps apiVersion/kind to the function that reads it. It is a fixed
+// table, never written after initialization.
+var decoders = map[string]kindDecoder{
+	"v1/Namespace":                               decodeNamespace,
+	"v1/Service":                                 decodeService,
+	"v1/ServiceAccount":                          decodeServiceAccount,
+	"v1/Node":                                    decodeNode,
+	"v1/Secret":                                  decodeSecret,
+	"networking.k8s.io/v1/Ingress":               decodeIngress,
+	"networking.k8s.io/v1/IngressClass":          decodeIngressClass,
+	"networking.k8s.io/v1/NetworkPolicy":         decodeNetworkPolicy,
+	"v1/Pod":                                     decodePod,
+	"v1/ReplicationController":                   decodeReplicationController,
+	"apps/v1/Deployment":                         decodeDeployment,
+	"apps/v1/ReplicaSet":                         decodeReplicaSet,
+	"apps/v1/StatefulSet":                        decodeStatefulSet,
+	"apps/v1/DaemonSet":                          decodeDaemonSet,
+	"batch/v1/Job":                               decodeJob,
+	"batch/v1/CronJob":                           decodeCronJob,
+	"kubeflow.org/v1/PyTorchJob":                 decodeKubeflowJob,
+	"kubeflow.org/v1/TFJob":                      decodeKubeflowJob,
+	"kubeflow.org/v1/MPIJob":                     decodeKubeflowJob,
+	"kubeflow.org/v1/XGBoostJob":                 decodeKubeflowJob,
+	"kubeflow.org/v1/PaddleJob":                  decodeKubeflowJob,
+	"kubeflow.org/v2beta1/MPIJob":                decodeMPIJobV2,
+	"serving.kserve.io/v1beta1/InferenceService": decodeInferenceService,
+	"ray.io/v1/RayCluster":                       decodeRayCluster,
+	"ray.io/v1/RayJob":                           decodeRayJob,
+	"ray.io/v1/RayService":                       decodeRayService,
+}
+
+func decodeNamespace(b *Builder, o *document.Object, m model.Meta) error {
+	var ns corev1.Namespace
+	if err := b.decode(o, m, &ns); err != nil {
+		return err
+	}
+	b.objects[m.Ref()] = &model.Namespace{Meta: m}
+	return nil
+}
+
+func decodeService(b *Builder, o *document.Object, m model.Meta) error {
+	var s corev1.Service
+	if err := b.decode(o, m, &s); err != nil {
+		return err
+	}
+	if s.Spec.Type == "" {
+		s.Spec.Type = corev1.ServiceTypeClusterIP
+	}
+	for i := range s.Spec.Ports {
+		if s.Spec.Ports[i].Protocol == "" {
+			s.Spec.Ports[i].Protocol = corev1.ProtocolTCP
+		}
+	}
+	b.objects[m.Ref()] = &model.Service{Meta: m, Spec: s.Spec}
+	return nil
+}
+
+func decodeServiceAccount(b *Builder, o *document.Object, m model.Meta) error {
+	var sa corev1.ServiceAccount
+	if err := b.decode(o, m, &sa); err != nil {
+		return err
+	}
+	b.objects[m.Ref()] = &model.ServiceAccount{Meta: m, AutomountToken: sa.AutomountServiceAccountToken}
+	return nil
+}
+
+func decodeNode(b *Builder, o *document.Object, m model.Meta) error {
+	var n corev1.Node
+	if err := b.decode(o, m, &n); err != nil {
+		return err
+	}
+	b.objects[m.Ref()] = &model.Node{
+		Meta:       m,
+		ProviderID: n.Spec.ProviderID,
+		Addresses:  n.Status.Addresses,
+		Taints:     n.Spec.Taints,
+		GPUs:       accelerators(n.Status.Capacity, nil),
+	}
+	return nil
+}
+
+// secretMeta is a Secret without its values: decoding into it never holds
+// them longer than the JSON text the object came in.
+type secretMeta struct {
+	Type       string         `json:"type"`
+	Data       map[string]any `json:"data"`
+	StringData map[string]any `json:"stringData"`
+}
+
+func decodeSecret(b *Builder, o *document.Object, m model.Meta) error {
+	var s secretMeta
+	if err := b.decode(o, m, &s); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(s.Data)+len(s.StringData))
+	for k := range s.Data {
+		keys = append(keys, k)
+	}
+	for k := range s.StringData {
+		if _, dup := s.Data[k]; !dup {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	// Annotations of a Secret can carry its values too (tools copy data
+	// into them); keep none.
+	m.Annotations = nil
+	b.objects[m.Ref()] = &model.Secret{Meta: m, Type: s.Type, Keys: keys}
+	return nil
+}
+
+func decodeIngress(b *Builder, o *document.Object, m model.Meta) error {
+	var ing networkingv1.Ingress
+	if err := b.decode(o, m, &ing); err != nil {
+		return err
+	}
+	b.objects[m.Ref()] = &model.Ingress{Meta: m, Spec: ing.Spec}
+	return nil
+}
+
+func decodeIngressClass(b *Builder, o *document.Object, m model.Meta) error {
+	var ic networkingv1.IngressClass
+	if err := b.decode(o, m, &ic); err != nil {
+		return err
+	}
+	b.objects[m.Ref()] = &model.IngressClass{Meta: m, Spec: ic.Spec}
+	return nil
+}
+
+func decodeNetworkPolicy(b *Builder, o *document.Object, m model.Meta) error {
+	var np networkingv1.NetworkPolicy
+	if err := b.decode(o, m, &np); err != nil {
+		return err
+	}
+	if err := validateNetworkPolicy(o, m, &np); err != nil {
+		return err
+	}
+	p := &model.NetworkPolicy{Meta: m, Spec: np.Spec}
+	for i := range np.Spec.Ingress {
+		p.IngressRules = append(p.IngressRules, o.Source.At(o.Line("spec", "ingress", i)))
+	}
+	for i := range np.Spec.Egress {
+		p.EgressRules = append(p.EgressRules, o.Source.At(o.Line("spec", "egress", i)))
+	}
+	b.objects[m.Ref()] = p
+	return nil
+}

@@ -1,0 +1,175 @@
+// Package load reads everything a user points ringfence at (files,
+// directories, standard input, a live cluster) into one model.World, and
+// reports what it could not use.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/load/document"
+	"github.com/ringfence/ringfence/internal/load/k8s"
+	"github.com/ringfence/ringfence/internal/model"
+)
+
+// Options says what to load.
+type Options struct {
+	// Files are paths given with -f: files, directories (walked
+	// recursively for .yaml, .yml and .json) or "-" for Stdin.
+	Files []string
+	Stdin io.Reader
+	// Namespace is given to namespaced objects from files that have none,
+	// and limits a live cluster to one namespace.
+	Namespace string
+	// Strict turns unknown kinds into an error.
+	Strict bool
+	// Cluster, when set, loads a live cluster as well.
+	Cluster *k8s.ClusterOptions
+}
+
+// Result is the loaded world and the report of what was not used.
+type Result struct {
+	World  *model.World
+	Report *document.Report
+	// Recognized lists documents identified by shape that this version
+	// reads but does not model yet (AWS inputs).
+	Recognized []Recognized
+}
+
+// ErrNoInput is returned when neither files nor a cluster were given.
+var ErrNoInput = errors.New("nothing to load: give files with -f (or - for stdin), or a cluster with --context/--kubeconfig")
+
+// Load reads all inputs. Any malformed input is an error: nothing is ever
+// half-loaded. Unknown kinds are counted in the report (an error when
+// Strict).
+func Load(ctx context.Context, opts Options) (*Result, error) {
+	if len(opts.Files) == 0 && opts.Cluster == nil {
+		return nil, ErrNoInput
+	}
+	report := &document.Report{}
+	b := k8s.NewBuilder(opts.Namespace, report)
+	res := &Result{Report: report}
+	paths, err := expand(opts.Files)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range paths {
+		if err := res.readInput(b, p, opts.Stdin); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Cluster != nil {
+		if err := k8s.LoadCluster(ctx, *opts.Cluster, b); err != nil {
+			return nil, err
+		}
+	}
+	report.Finish()
+	if opts.Strict && len(report.Unknown) > 0 {
+		u := report.Unknown[0]
+		return nil, &document.Error{Source: u.First, Msg: fmt.Sprintf("unknown kind %s %s (%d objects of %d unknown kinds; --strict)", u.APIVersion, u.Kind, report.UnknownCount(), len(report.Unknown))}
+	}
+	res.World = b.Finish()
+	return res, nil
+}
+
+func (r *Result) readInput(b *k8s.Builder, path string, stdin io.Reader) error {
+	var in io.Reader
+	if path == "-" {
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		in = stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return &document.Error{Source: model.Source{File: path}, Msg: cleanPathError(err)}
+		}
+		defer f.Close()
+		in = f
+	}
+	objs, err := document.Read(path, in)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if o.Kind == "" {
+			if shape := recognize(o); shape != "" {
+				r.Recognized = append(r.Recognized, Recognized{Shape: shape, Source: o.Source})
+				continue
+			}
+		}
+		if err := b.Add(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cleanPathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// manifestExt are the extensions read from directories, as kubectl does.
+var manifestExt = map[string]bool{".yaml": true, ".yml": true, ".json": true}
+
+// expand turns -f arguments into files: directories are walked
+// recursively in lexical order; files named explicitly are read whatever
+// their extension. A path given twice is read once.
+func expand(args []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	stdin := false
+	for _, a := range args {
+		if a == "-" {
+			if stdin {
+				return nil, &document.Error{Source: model.Source{File: "-"}, Msg: "standard input given twice"}
+			}
+			stdin = true
+			add(a)
+			continue
+		}
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, &document.Error{Source: model.Source{File: a}, Msg: cleanPathError(err)}
+		}
+		if !st.IsDir() {
+			add(a)
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return &document.Error{Source: model.Source{File: p}, Msg: cleanPathError(err)}
+			}
+			if !d.IsDir() && manifestExt[strings.ToLower(filepath.Ext(p))] {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			add(f)
+		}
+	}
+	return out, nil
+}

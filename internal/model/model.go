@@ -1,0 +1,249 @@
+// Package model is the one typed picture of an environment that every other
+// part of ringfence reads: namespaces, workloads and the pods they run,
+// services, ingresses, network policies, service accounts and nodes. Loaders
+// build it; the engine, checks and renderers only read it.
+package model
+
+import (
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// NamespaceNameLabel is the label the API server puts on every namespace;
+// selectors written against it must work offline too.
+const NamespaceNameLabel = "kubernetes.io/metadata.name"
+
+// Meta is what every object has: its identity, labels and where it came from.
+type Meta struct {
+	Kind        string            `json:"kind"`
+	APIVersion  string            `json:"apiVersion"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Name        string            `json:"name"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Source      Source            `json:"source"`
+}
+
+// GetMeta returns the metadata; every model object has it through Meta.
+func (m *Meta) GetMeta() *Meta { return m }
+
+// Object is any model object.
+type Object interface{ GetMeta() *Meta }
+
+// Ref returns the object's reference.
+func (m *Meta) Ref() Ref { return Ref{Kind: m.Kind, Namespace: m.Namespace, Name: m.Name} }
+
+// World is everything loaded from one set of inputs. Every slice is sorted
+// by namespace, then name (then kind), so output built from it is stable.
+type World struct {
+	Namespaces      []*Namespace      `json:"namespaces"`
+	Workloads       []*Workload       `json:"workloads"`
+	Services        []*Service        `json:"services"`
+	Ingresses       []*Ingress        `json:"ingresses"`
+	IngressClasses  []*IngressClass   `json:"ingressClasses"`
+	Policies        []*NetworkPolicy  `json:"networkPolicies"`
+	ServiceAccounts []*ServiceAccount `json:"serviceAccounts"`
+	Nodes           []*Node           `json:"nodes"`
+	Secrets         []*Secret         `json:"secrets"`
+}
+
+// Namespace is a Kubernetes namespace. Labels always include
+// kubernetes.io/metadata.name.
+type Namespace struct {
+	Meta
+	// Synthesized is true when no Namespace object was loaded and the
+	// namespace exists only because objects refer to it.
+	Synthesized bool `json:"synthesized,omitempty"`
+}
+
+// Workload is anything that runs pods: a bare Pod, a built-in controller
+// (Deployment, Job, ...) or an ML custom resource (PyTorchJob,
+// InferenceService, RayCluster, ...).
+type Workload struct {
+	Meta
+	// Pods are the kinds of pod the workload runs, one per distinct
+	// template: a Deployment has one, a PyTorchJob one per replica type, a
+	// RayCluster one for the head and one per worker group.
+	Pods []*PodTemplate `json:"pods"`
+	// Instances are the pods observed in a live cluster that belong to the
+	// workload (through ownerReferences), with their real labels and IPs.
+	Instances []*Pod `json:"instances,omitempty"`
+	// Owned lists the intermediate objects folded into this workload, such
+	// as the ReplicaSets of a Deployment seen in a live cluster.
+	Owned []Ref `json:"owned,omitempty"`
+}
+
+// PodTemplate describes the pods of one role of a workload as the
+// workload's controller would create them.
+type PodTemplate struct {
+	// Role names the template inside its workload ("master", "worker",
+	// "head", "worker/gpu-group", "predictor"); empty for single-template
+	// workloads.
+	Role string `json:"role,omitempty"`
+	// Replicas is the number of pods; -1 when it cannot be known offline
+	// (a DaemonSet runs one per eligible node, an autoscaler decides).
+	Replicas int32 `json:"replicas"`
+	// Labels are the labels the pods carry in a real cluster: the template's
+	// labels plus those the controller adds with values known offline.
+	Labels map[string]string `json:"labels,omitempty"`
+	// VaryingLabels are label keys that the pods carry but whose values are
+	// not known offline (hashes, uids, per-pod indexes). Selectors that test
+	// only their existence can still be decided.
+	VaryingLabels []string          `json:"varyingLabels,omitempty"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+	PodSpec
+}
+
+// Pod is one pod seen in a live cluster, or a bare Pod from a manifest.
+type Pod struct {
+	Name        string            `json:"name"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	IPs         []netip.Addr      `json:"ips,omitempty"`
+	NodeName    string            `json:"nodeName,omitempty"`
+	HostNetwork bool              `json:"hostNetwork,omitempty"`
+	Phase       string            `json:"phase,omitempty"`
+}
+
+// PodSpec is what ringfence needs of a pod spec: where it runs, what it
+// listens on, what identity and credentials it holds.
+type PodSpec struct {
+	ServiceAccount string `json:"serviceAccount"`
+	// AutomountToken reports whether a service account token is mounted,
+	// after the pod and service account settings are combined (the pod's
+	// setting wins; the default is true).
+	AutomountToken bool                `json:"automountToken"`
+	HostNetwork    bool                `json:"hostNetwork,omitempty"`
+	NodeName       string              `json:"nodeName,omitempty"`
+	NodeSelector   map[string]string   `json:"nodeSelector,omitempty"`
+	Affinity       *corev1.Affinity    `json:"affinity,omitempty"`
+	Tolerations    []corev1.Toleration `json:"tolerations,omitempty"`
+	Containers     []Container         `json:"containers"`
+	// GPUs totals accelerator requests by resource name (nvidia.com/gpu,
+	// aws.amazon.com/neuron, ...) over the pod's containers.
+	GPUs        map[string]int64 `json:"gpus,omitempty"`
+	Credentials []Credential     `json:"credentials,omitempty"`
+	// IPs are the pod's addresses when known (status.podIPs of a bare Pod).
+	IPs []netip.Addr `json:"ips,omitempty"`
+}
+
+// Container is one container of a pod; init containers included (they run
+// with the same network identity).
+type Container struct {
+	Name  string           `json:"name"`
+	Image string           `json:"image,omitempty"`
+	Init  bool             `json:"init,omitempty"`
+	Ports []Port           `json:"ports,omitempty"`
+	GPUs  map[string]int64 `json:"gpus,omitempty"`
+}
+
+// Port is a container port. Protocol is always set (TCP when omitted).
+type Port struct {
+	Name     string          `json:"name,omitempty"`
+	Port     int32           `json:"port"`
+	Protocol corev1.Protocol `json:"protocol"`
+	HostPort int32           `json:"hostPort,omitempty"`
+}
+
+// CredentialKind says how a pod obtains a credential.
+type CredentialKind string
+
+// Ways a pod carries credentials. None of them records a secret's value:
+// ringfence never reads one.
+const (
+	// CredSecretEnv is an environment variable from a Secret key (env.valueFrom.secretKeyRef).
+	CredSecretEnv CredentialKind = "secret-env"
+	// CredSecretEnvFrom is every key of a Secret as environment variables (envFrom.secretRef).
+	CredSecretEnvFrom CredentialKind = "secret-envfrom"
+	// CredSecretVolume is a Secret mounted as files (a secret volume or a projected secret source).
+	CredSecretVolume CredentialKind = "secret-volume"
+	// CredLiteralEnv is a well-known credential variable set to a literal in the manifest.
+	CredLiteralEnv CredentialKind = "literal-env"
+	// CredProjectedToken is a projected service account token for an
+	// audience other than the API server (for example sts.amazonaws.com).
+	CredProjectedToken CredentialKind = "projected-token"
+	// CredIRSA is an IAM role for service accounts: the service account's
+	// eks.amazonaws.com/role-arn annotation.
+	CredIRSA CredentialKind = "irsa"
+	// CredPodIdentity is EKS Pod Identity, seen through the agent's
+	// environment variables.
+	CredPodIdentity CredentialKind = "pod-identity"
+)
+
+// Credential is one credential a pod holds.
+type Credential struct {
+	Kind      CredentialKind `json:"kind"`
+	Container string         `json:"container,omitempty"`
+	Secret    string         `json:"secret,omitempty"`
+	Key       string         `json:"key,omitempty"`
+	EnvVar    string         `json:"envVar,omitempty"`
+	MountPath string         `json:"mountPath,omitempty"`
+	RoleARN   string         `json:"roleArn,omitempty"`
+	Audience  string         `json:"audience,omitempty"`
+	// Cloud is "aws" when the credential is evidently for AWS (an AWS_*
+	// variable, an AWS role, an STS audience).
+	Cloud string `json:"cloud,omitempty"`
+}
+
+// Service is a Kubernetes Service.
+type Service struct {
+	Meta
+	Spec corev1.ServiceSpec `json:"spec"`
+}
+
+// Ingress is a networking.k8s.io/v1 Ingress.
+type Ingress struct {
+	Meta
+	Spec networkingv1.IngressSpec `json:"spec"`
+}
+
+// IngressClass is a networking.k8s.io/v1 IngressClass.
+type IngressClass struct {
+	Meta
+	Spec networkingv1.IngressClassSpec `json:"spec"`
+}
+
+// NetworkPolicy is a networking.k8s.io/v1 NetworkPolicy with the source
+// position of each of its rules.
+type NetworkPolicy struct {
+	Meta
+	Spec networkingv1.NetworkPolicySpec `json:"spec"`
+	// IngressRules and EgressRules hold the source of spec.ingress[i] and
+	// spec.egress[i], so an explanation can point at the rule.
+	IngressRules []Source `json:"ingressRuleSources,omitempty"`
+	EgressRules  []Source `json:"egressRuleSources,omitempty"`
+}
+
+// ServiceAccount is a Kubernetes ServiceAccount.
+type ServiceAccount struct {
+	Meta
+	// AutomountToken is the account's automountServiceAccountToken; nil
+	// when unset.
+	AutomountToken *bool `json:"automountToken,omitempty"`
+}
+
+// IRSARoleAnnotation is the annotation through which EKS gives a service
+// account an IAM role.
+const IRSARoleAnnotation = "eks.amazonaws.com/role-arn"
+
+// RoleARN returns the IAM role of the service account (IRSA), if any.
+func (s *ServiceAccount) RoleARN() string { return s.Annotations[IRSARoleAnnotation] }
+
+// Node is a Kubernetes Node.
+type Node struct {
+	Meta
+	ProviderID string               `json:"providerID,omitempty"`
+	Addresses  []corev1.NodeAddress `json:"addresses,omitempty"`
+	Taints     []corev1.Taint       `json:"taints,omitempty"`
+	// GPUs is the node's accelerator capacity by resource name.
+	GPUs map[string]int64 `json:"gpus,omitempty"`
+}
+
+// Secret records that a Secret exists, its type and the names of its keys.
+// Its values are never kept.
+type Secret struct {
+	Meta
+	Type string   `json:"type,omitempty"`
+	Keys []string `json:"keys,omitempty"`
+}
