@@ -269,6 +269,11 @@ type head struct {
 }
 
 func (d doc) objects() ([]*Object, error) {
+	base := d.src.Line - leadingBlankLines(d.data)
+	pos := lazyPositions(d.data, base)
+	if listRE.Match(d.data) {
+		pos = eagerPositions(d.data, base)
+	}
 	j, err := d.toJSON()
 	if err != nil {
 		return nil, err
@@ -280,23 +285,13 @@ func (d doc) objects() ([]*Object, error) {
 	if j[0] != '{' {
 		return nil, &Error{Source: d.src, Msg: "document is not an object (expected a Kubernetes object, a List or a known AWS JSON document)"}
 	}
-	obj := &Object{Source: d.src, JSON: j}
-	if isList(j) {
-		obj.pos = newPositions(d.data, d.src.Line-leadingBlankLines(d.data))
-	} else {
-		obj.pos = lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
-	}
-	return flatten(obj, 0)
+	return flatten(&Object{Source: d.src, JSON: j, pos: pos}, 0)
 }
 
-// isList peeks for a List without decoding the items twice.
-func isList(j []byte) bool {
-	var h struct {
-		Kind string `json:"kind"`
-	}
-	_ = json.Unmarshal(j, &h)
-	return strings.HasSuffix(h.Kind, "List")
-}
+// listRE finds a kind ending in List at the top of a YAML or JSON document,
+// so the positions of its items can be parsed while it is converted. A
+// false match only costs an early parse.
+var listRE = regexp.MustCompile(`(?m)^(\s*"kind"\s*:\s*"[A-Za-z0-9]*List"|kind:\s*["']?[A-Za-z0-9]*List["']?\s*$)`)
 
 // flatten returns the object itself, or the items of a List (recursively).
 func flatten(o *Object, depth int) ([]*Object, error) {

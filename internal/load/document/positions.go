@@ -17,14 +17,34 @@ type tree struct {
 	base   int // file line of the document's first byte
 	parsed bool
 	root   *yaml3.Node
+	// ready, when set, delivers a tree parsed in the background.
+	ready chan *yaml3.Node
 }
 
-func newPositions(data []byte, base int) *positions {
+// lazyPositions parses the document when a line is first asked for.
+func lazyPositions(data []byte, base int) *positions {
 	return &positions{tree: &tree{data: data, base: base}}
 }
 
-// lazyPositions is newPositions under the name that says when it parses.
-var lazyPositions = newPositions
+// eagerPositions starts parsing at once, in parallel with the conversion to
+// JSON: a List needs the line of every item, and for a large List the two
+// parses are the bulk of loading.
+func eagerPositions(data []byte, base int) *positions {
+	t := &tree{base: base, ready: make(chan *yaml3.Node, 1)}
+	go func() { t.ready <- parseTree(data) }()
+	return &positions{tree: t}
+}
+
+// parseTree returns the node tree of a document, or nil when this parser
+// rejects what the Kubernetes converter accepted (rare YAML 1.1 corners):
+// such a document just has no inner positions.
+func parseTree(data []byte) *yaml3.Node {
+	var n yaml3.Node
+	if yaml3.Unmarshal(data, &n) != nil {
+		return nil
+	}
+	return &n
+}
 
 func (p *positions) sub(path ...any) *positions {
 	prefix := append(append([]any(nil), p.prefix...), path...)
@@ -36,11 +56,10 @@ func (p *positions) line(path ...any) int {
 	t := p.tree
 	if !t.parsed {
 		t.parsed = true
-		var n yaml3.Node
-		// A document the Kubernetes converter accepted but this parser does
-		// not (rare YAML 1.1 corners) just has no inner positions.
-		if yaml3.Unmarshal(t.data, &n) == nil {
-			t.root = &n
+		if t.ready != nil {
+			t.root = <-t.ready
+		} else {
+			t.root = parseTree(t.data)
 		}
 		t.data = nil
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/ringfence/ringfence/internal/model"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // decoders maps apiVersion/kind to the function that reads it. It is a fixed
@@ -93,7 +94,10 @@ func decodeNode(b *Builder, o *document.Object, m model.Meta) error {
 // secretMeta is a Secret without its values: decoding into it never holds
 // them longer than the JSON text the object came in.
 type secretMeta struct {
-	Type       string         `json:"type"`
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Immutable       *bool             `json:"immutable"`
+	Type            string            `json:"type"`
 	Data       map[string]any `json:"data"`
 	StringData map[string]any `json:"stringData"`
 }

@@ -1,0 +1,162 @@
+package document
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestRead(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		// want lists kind:line of each object, in order.
+		want []string
+	}{
+		{
+			name:  "single YAML object",
+			input: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n",
+			want:  []string{"Namespace:1"},
+		},
+		{
+			name:  "multi-document with comments and empty documents",
+			input: "# header\n---\n\n# c\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n...\n",
+			want:  []string{"Namespace:5", "Service:10"},
+		},
+		{
+			name:  "separator with trailing comment",
+			input: "apiVersion: v1\nkind: A\n--- # next\napiVersion: v1\nkind: B\n",
+			want:  []string{"A:1", "B:4"},
+		},
+		{
+			name:  "YAML List with item lines",
+			input: "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: A\n- apiVersion: v1\n  kind: B\n  metadata:\n    name: b\n",
+			want:  []string{"A:4", "B:6"},
+		},
+		{
+			name:  "List nested in a List is flattened",
+			input: "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: v1\n    kind: Inner\n- apiVersion: v1\n  kind: Outer\n",
+			want:  []string{"Inner:7", "Outer:9"},
+		},
+		{
+			name:  "typed list kinds",
+			input: "apiVersion: v1\nkind: PodList\nitems:\n- apiVersion: v1\n  kind: Pod\n",
+			want:  []string{"Pod:4"},
+		},
+		{
+			name:  "empty List",
+			input: "apiVersion: v1\nkind: List\nitems: []\n",
+			want:  nil,
+		},
+		{
+			name:  "JSON object",
+			input: "\n\n{\"apiVersion\": \"v1\", \"kind\": \"Namespace\"}",
+			want:  []string{"Namespace:3"},
+		},
+		{
+			name:  "JSON stream",
+			input: "{\"apiVersion\": \"v1\", \"kind\": \"A\"}\n{\"apiVersion\": \"v1\",\n \"kind\": \"B\"}\n",
+			want:  []string{"A:1", "B:2"},
+		},
+		{
+			name:  "JSON List with item lines",
+			input: "{\n \"apiVersion\": \"v1\",\n \"kind\": \"List\",\n \"items\": [\n  {\"apiVersion\": \"v1\", \"kind\": \"A\"},\n  {\n   \"apiVersion\": \"v1\", \"kind\": \"B\"}\n ]\n}\n",
+			want:  []string{"A:5", "B:6"},
+		},
+		{
+			name:  "kind without items is not a list",
+			input: "apiVersion: example.com/v1\nkind: WatchList\nspec: {}\n",
+			want:  []string{"WatchList:1"},
+		},
+		{
+			name:  "only comments",
+			input: "# nothing\n\n# here\n",
+			want:  nil,
+		},
+		{
+			name:  "CRLF line endings",
+			input: "apiVersion: v1\r\nkind: A\r\n---\r\napiVersion: v1\r\nkind: B\r\n",
+			want:  []string{"A:1", "B:4"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs, err := Read("in.yaml", strings.NewReader(tt.input))
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			var got []string
+			for _, o := range objs {
+				got = append(got, o.Kind+":"+strconv.Itoa(o.Source.Line))
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("objects = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  string // the full error message
+	}{
+		{"truncated YAML", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: [a, b\n", "in.yaml:4: invalid YAML: did not find expected ',' or ']'"},
+		{"bad indentation in second document", "apiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\n metadata: x\n", "in.yaml:6: invalid YAML: mapping values are not allowed in this context"},
+		{"tab indentation", "apiVersion: v1\nkind: A\nmetadata:\n\tname: x\n", "in.yaml:4: invalid YAML: found character that cannot start any token"},
+		{"binary", "apiVersion: v1\n\x00\x01\x02", "in.yaml:2: binary data (NUL byte): not a YAML or JSON file"},
+		{"invalid UTF-8", "apiVersion: v1\nkind: \xff\xfe\n", "in.yaml:2: invalid UTF-8: not a YAML or JSON file"},
+		{"truncated JSON", "{\"apiVersion\": \"v1\",\n \"kind\": \"A\",\n", "in.yaml:3: invalid JSON: unexpected end of JSON input (truncated file?)"},
+		{"JSON syntax", "{\"apiVersion\": \"v1\",\n \"kind\": }\n", "in.yaml:2: invalid JSON: invalid character '}' looking for beginning of value"},
+		{"scalar document", "just a string\n", "in.yaml:1: document is not an object (expected a Kubernetes object, a List or a known AWS JSON document)"},
+		{"sequence document", "- a\n- b\n", "in.yaml:1: document is not an object (expected a Kubernetes object, a List or a known AWS JSON document)"},
+		{"content after separator", "apiVersion: v1\nkind: A\n--- kind: B\n", "in.yaml:3: content after the document separator \"---\" is not supported; put it on the next line"},
+		{"list item not an object", "apiVersion: v1\nkind: List\nitems:\n- 1\n", "in.yaml:4: List item 0 is not an object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Read("in.yaml", strings.NewReader(tt.input))
+			if err == nil {
+				t.Fatal("Read succeeded, want an error")
+			}
+			var de *Error
+			if !errors.As(err, &de) {
+				t.Fatalf("error %T is not a *document.Error: %v", err, err)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error = %q\nwant    %q", err.Error(), tt.want)
+			}
+		})
+	}
+}
+
+func TestListNestingBound(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i <= maxListDepth; i++ {
+		b.WriteString(`{"apiVersion":"v1","kind":"List","items":[`)
+	}
+	b.WriteString(`{"apiVersion":"v1","kind":"A"}`)
+	for i := 0; i <= maxListDepth; i++ {
+		b.WriteString("]}")
+	}
+	_, err := Read("deep.json", strings.NewReader(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("err = %v, want a nesting error", err)
+	}
+}
+
+func TestLineInsideObject(t *testing.T) {
+	in := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: networking.k8s.io/v1\n  kind: NetworkPolicy\n  spec:\n    egress:\n    - to: []\n    - ports: []\n"
+	objs, err := Read("p.yaml", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := objs[0].Line("spec", "egress", 1); got != 9 {
+		t.Errorf("line of spec.egress[1] = %d, want 9", got)
+	}
+	if got := objs[0].Line("spec", "missing"); got != 4 {
+		t.Errorf("line of a missing path = %d, want the object's line 4", got)
+	}
+}
