@@ -84,19 +84,24 @@ func (b *Builder) top(start ownerKey) *model.Workload {
 // foldOwned attaches live pods and intermediate controllers (a
 // Deployment's ReplicaSets, a CronJob's Jobs) to their top workload.
 func (b *Builder) foldOwned() {
-	var folded []*model.Workload
+	// Resolve every top before removing anything: a pod's owner may itself
+	// be folded.
+	tops := map[*model.Workload]*model.Workload{}
 	for w, key := range b.owners {
 		if top := b.top(key); top != nil && top != w {
-			folded = append(folded, w)
+			tops[w] = top
 		}
 	}
-	for _, w := range folded {
-		top := b.top(b.owners[w])
+	podTops := make([]*model.Workload, len(b.pods))
+	for i, p := range b.pods {
+		podTops[i] = b.top(p.owner)
+	}
+	for w, top := range tops {
 		top.Owned = append(top.Owned, w.Ref())
 		delete(b.objects, w.Ref())
 	}
-	for _, p := range b.pods {
-		if top := b.top(p.owner); top != nil {
+	for i, p := range b.pods {
+		if top := podTops[i]; top != nil {
 			top.Instances = append(top.Instances, p.workload.Instances...)
 			delete(b.objects, p.workload.Ref())
 			continue

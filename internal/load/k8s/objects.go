@@ -98,8 +98,8 @@ type secretMeta struct {
 	Metadata        metav1.ObjectMeta `json:"metadata"`
 	Immutable       *bool             `json:"immutable"`
 	Type            string            `json:"type"`
-	Data       map[string]any `json:"data"`
-	StringData map[string]any `json:"stringData"`
+	Data            map[string]any    `json:"data"`
+	StringData      map[string]any    `json:"stringData"`
 }
 
 func decodeSecret(b *Builder, o *document.Object, m model.Meta) error {
