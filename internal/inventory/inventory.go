@@ -55,7 +55,7 @@ type Pods struct {
 	Replicas       int32              `json:"replicas"`
 	Labels         map[string]string  `json:"labels"`
 	VaryingLabels  []string           `json:"varyingLabels,omitempty"`
-	Ports          []string           `json:"ports,omitempty"`
+	Ports          []Port             `json:"ports,omitempty"`
 	ServiceAccount string             `json:"serviceAccount"`
 	AutomountToken bool               `json:"automountToken"`
 	HostNetwork    bool               `json:"hostNetwork,omitempty"`
@@ -64,12 +64,46 @@ type Pods struct {
 	NodeSelector   map[string]string  `json:"nodeSelector,omitempty"`
 }
 
+// Port is a container port of a pod.
+type Port struct {
+	Container string `json:"container"`
+	model.Port
+}
+
+func (p Port) String() string {
+	s := fmt.Sprintf("%d/%s", p.Port.Port, p.Protocol)
+	if p.Name != "" {
+		s = p.Name + "=" + s
+	}
+	if p.HostPort != 0 {
+		s += fmt.Sprintf(" (hostPort %d)", p.HostPort)
+	}
+	return s
+}
+
+// ServicePort is a port of a Service.
+type ServicePort struct {
+	Name       string `json:"name,omitempty"`
+	Port       int32  `json:"port"`
+	Protocol   string `json:"protocol"`
+	TargetPort string `json:"targetPort"`
+	NodePort   int32  `json:"nodePort,omitempty"`
+}
+
+func (p ServicePort) String() string {
+	s := fmt.Sprintf("%d/%s->%s", p.Port, p.Protocol, p.TargetPort)
+	if p.NodePort != 0 {
+		s += fmt.Sprintf(" (nodePort %d)", p.NodePort)
+	}
+	return s
+}
+
 // Service is one Service.
 type Service struct {
 	Namespace     string            `json:"namespace"`
 	Name          string            `json:"name"`
 	Type          string            `json:"type"`
-	Ports         []string          `json:"ports,omitempty"`
+	Ports         []ServicePort     `json:"ports,omitempty"`
 	Selector      map[string]string `json:"selector,omitempty"`
 	SourceRanges  []string          `json:"loadBalancerSourceRanges,omitempty"`
 	TrafficPolicy string            `json:"externalTrafficPolicy,omitempty"`
@@ -150,7 +184,12 @@ func IsML(w *model.Workload) bool {
 // Build summarizes a load result.
 func Build(res *load.Result) (*Inventory, error) {
 	w := res.World
-	inv := &Inventory{Report: res.Report, Recognized: res.Recognized}
+	// Every list is present (never null) so consumers can iterate blindly.
+	inv := &Inventory{
+		Namespaces: []Namespace{}, Workloads: []Workload{}, Services: []Service{}, Ingresses: []Ingress{},
+		NetworkPolicies: []Policy{}, ServiceAccounts: []ServiceAccount{}, Nodes: []Node{},
+		Report: res.Report, Recognized: res.Recognized,
+	}
 	for _, ns := range w.Namespaces {
 		inv.Namespaces = append(inv.Namespaces, Namespace{Name: ns.Name, Labels: ns.Labels, Synthesized: ns.Synthesized, Source: ns.Source.String()})
 	}
@@ -168,14 +207,12 @@ func Build(res *load.Result) (*Inventory, error) {
 		is := Service{Namespace: s.Namespace, Name: s.Name, Type: string(s.Spec.Type), Selector: s.Spec.Selector,
 			SourceRanges: s.Spec.LoadBalancerSourceRanges, TrafficPolicy: string(s.Spec.ExternalTrafficPolicy), Annotations: s.Annotations, Source: s.Source.String()}
 		for _, p := range s.Spec.Ports {
-			port := fmt.Sprintf("%d/%s->%s", p.Port, p.Protocol, p.TargetPort.String())
-			if p.TargetPort.String() == "0" || p.TargetPort.String() == "" {
-				port = fmt.Sprintf("%d/%s->%d", p.Port, p.Protocol, p.Port)
+			// An unset targetPort defaults to the port.
+			target := p.TargetPort.String()
+			if target == "0" || target == "" {
+				target = fmt.Sprint(p.Port)
 			}
-			if p.NodePort != 0 {
-				port += fmt.Sprintf(" (nodePort %d)", p.NodePort)
-			}
-			is.Ports = append(is.Ports, port)
+			is.Ports = append(is.Ports, ServicePort{Name: p.Name, Port: p.Port, Protocol: string(p.Protocol), TargetPort: target, NodePort: p.NodePort})
 		}
 		inv.Services = append(inv.Services, is)
 	}
@@ -215,14 +252,7 @@ func pods(p *model.PodTemplate) Pods {
 	}
 	for _, c := range p.Containers {
 		for _, port := range c.Ports {
-			s := fmt.Sprintf("%d/%s", port.Port, port.Protocol)
-			if port.Name != "" {
-				s = port.Name + "=" + s
-			}
-			if port.HostPort != 0 {
-				s += fmt.Sprintf(" (hostPort %d)", port.HostPort)
-			}
-			out.Ports = append(out.Ports, s)
+			out.Ports = append(out.Ports, Port{Container: c.Name, Port: port})
 		}
 	}
 	return out

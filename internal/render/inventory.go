@@ -50,7 +50,7 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 			if p.HostNetwork {
 				role += " hostNetwork"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ns, k, name, role, replicas(p.Replicas), list(p.Ports), sa, gpus(p.GPUs), credentials(p.Credentials), src)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ns, k, name, role, replicas(p.Replicas), list(stringsOf(p.Ports)), sa, gpus(p.GPUs), credentials(p.Credentials), src)
 		}
 		if len(wl.Pods) == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t0\t-\t-\t-\t-\t%s\n", wl.Namespace, kind, wl.Name, wl.Source)
@@ -76,7 +76,7 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 	}
 	section("SERVICES", len(inv.Services), "NAMESPACE\tNAME\tTYPE\tPORTS\tSELECTOR\tSOURCE RANGES\tSOURCE")
 	for _, s := range inv.Services {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.Type, list(s.Ports), labels(s.Selector), list(s.SourceRanges), s.Source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.Type, list(stringsOf(s.Ports)), labels(s.Selector), list(s.SourceRanges), s.Source)
 	}
 	section("INGRESSES", len(inv.Ingresses), "NAMESPACE\tNAME\tCLASS\tRULES\tSOURCE")
 	for _, i := range inv.Ingresses {
@@ -236,4 +236,12 @@ func credentials(cs []model.Credential) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, "; ")
+}
+
+func stringsOf[T fmt.Stringer](items []T) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.String()
+	}
+	return out
 }

@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// TestMain runs the tests from the repository root, where the README's
+// commands run, so paths in outputs and golden files read the same.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if err := os.Chdir("../.."); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
+func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb})
+	return out.String(), errb.String(), code
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/cli -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (review, then go test ./internal/cli -update):\n%s", path, diff(string(want), got))
+	}
+}
+
+// diff shows the first differing lines; enough to see what changed.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + strconv.Itoa(i+1) + ":\n- " + wl + "\n+ " + gl
+		}
+	}
+	return ""
+}
+
+func TestInventoryGolden(t *testing.T) {
+	for _, example := range []string{"ml-platform", "ml-platform-locked"} {
+		for _, format := range []string{"text", "json", "yaml"} {
+			t.Run(example+"/"+format, func(t *testing.T) {
+				stdout, stderr, code := run(t, "", "inventory", "-f", "examples/"+example, "-o", format)
+				if code != ExitOK {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				golden(t, "inventory/"+example+"."+format, stdout)
+			})
+		}
+	}
+}
+
+// The example's Secret holds AWS's documented example keys; no output may
+// ever contain them.
+func TestSecretValuesNeverPrinted(t *testing.T) {
+	for _, format := range []string{"text", "json", "yaml"} {
+		stdout, stderr, code := run(t, "", "inventory", "-f", "examples/ml-platform", "-o", format)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, secret := range []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAIOSFODNN7EXAMPLE"} {
+			if strings.Contains(stdout+stderr, secret) {
+				t.Errorf("-o %s prints the secret value %q", format, secret)
+			}
+		}
+		if !strings.Contains(stdout, "training-aws-credentials") {
+			t.Errorf("-o %s does not name the Secret", format)
+		}
+	}
+}
+
+func TestStdin(t *testing.T) {
+	in := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}\n"
+	stdout, stderr, code := run(t, in, "inventory", "-f", "-", "-n", "team-a", "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{`"namespace": "team-a"`, `"source": "stdin:1"`, `"synthesized": true`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+}
+
+func TestExitCodesAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	truncated := write("truncated.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  labels: {a: b\n")
+	binary := write("model.yaml", "\x7fELF\x02\x01\x01\x00\x00\x00")
+	unknown := write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	missingKubeconfig := filepath.Join(dir, "no-such-kubeconfig")
+	unreachable := write("kubeconfig", `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: not-a-real-token-3f9a}}]
+contexts: [{name: dead, context: {cluster: c, user: u}}]
+current-context: dead
+`)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		// stderr must contain each of these.
+		want []string
+	}{
+		{"version", []string{"version"}, ExitOK, nil},
+		{"unknown flag", []string{"inventory", "--bogus"}, ExitInput, []string{"unknown flag: --bogus", "ringfence --help"}},
+		{"unknown output", []string{"inventory", "-f", "examples/ml-platform", "-o", "xml"}, ExitInput, []string{`unknown output format "xml": use one of text, json, yaml`}},
+		{"missing file", []string{"inventory", "-f", "nope.yaml"}, ExitInput, []string{"nope.yaml: no such file or directory"}},
+		{"truncated YAML", []string{"inventory", "-f", truncated}, ExitInput, []string{truncated + ":5: invalid YAML"}},
+		{"binary file", []string{"inventory", "-f", binary}, ExitInput, []string{binary + ":1: binary data (NUL byte): not a YAML or JSON file"}},
+		{"strict unknown kind", []string{"inventory", "-f", unknown, "--strict"}, ExitInput, []string{unknown + ":1: unknown kind v1 ConfigMap (1 objects of 1 unknown kinds; --strict)"}},
+		{"-n with -A", []string{"inventory", "-n", "a", "-A"}, ExitInput, []string{"cannot be used together"}},
+		{"-A with files only", []string{"inventory", "-f", unknown, "-A"}, ExitInput, []string{"-A/--all-namespaces applies to a live cluster"}},
+		{"no kubeconfig", []string{"inventory", "--kubeconfig", missingKubeconfig}, ExitInput, []string{"no-such-kubeconfig"}},
+		{"unreachable cluster", []string{"inventory", "--kubeconfig", unreachable, "--request-timeout", "2s"}, ExitInput, []string{"cluster dead: cannot list namespaces at https://127.0.0.1:1"}},
+		{"arguments", []string{"inventory", "stray"}, ExitInput, []string{`unknown command "stray"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := run(t, "", tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q lacks %q", stderr, w)
+				}
+			}
+			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
+				t.Errorf("stderr has a stack trace: %s", stderr)
+			}
+			if strings.Contains(stderr, "not-a-real-token-3f9a") {
+				t.Error("the kubeconfig token was printed")
+			}
+		})
+	}
+}
+
+// Every verb's --help shows examples.
+func TestHelpShowsExamples(t *testing.T) {
+	root := NewRoot(Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Name() != "completion" && c.Name() != "help" && !c.Hidden {
+			if strings.TrimSpace(c.Example) == "" {
+				t.Errorf("%q has no examples in --help", c.CommandPath())
+			}
+			for _, sub := range c.Commands() {
+				walk(sub)
+			}
+		}
+	}
+	walk(root)
+}
