@@ -269,10 +269,18 @@ type head struct {
 }
 
 func (d doc) objects() ([]*Object, error) {
-	base := d.src.Line - leadingBlankLines(d.data)
-	pos := lazyPositions(d.data, base)
 	if listRE.Match(d.data) {
-		pos = eagerPositions(d.data, base)
+		if items, ok := d.listItems(); ok {
+			var out []*Object
+			for _, it := range items {
+				objs, err := flatten(it, 1)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, objs...)
+			}
+			return out, nil
+		}
 	}
 	j, err := d.toJSON()
 	if err != nil {
@@ -285,12 +293,12 @@ func (d doc) objects() ([]*Object, error) {
 	if j[0] != '{' {
 		return nil, &Error{Source: d.src, Msg: "document is not an object (expected a Kubernetes object, a List or a known AWS JSON document)"}
 	}
+	pos := lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
 	return flatten(&Object{Source: d.src, JSON: j, pos: pos}, 0)
 }
 
 // listRE finds a kind ending in List at the top of a YAML or JSON document,
-// so the positions of its items can be parsed while it is converted. A
-// false match only costs an early parse.
+// worth cutting into items; a false match only costs a failed attempt.
 var listRE = regexp.MustCompile(`(?m)^(\s*"kind"\s*:\s*"[A-Za-z0-9]*List"|kind:\s*["']?[A-Za-z0-9]*List["']?\s*$)`)
 
 // flatten returns the object itself, or the items of a List (recursively).

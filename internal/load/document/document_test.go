@@ -160,3 +160,59 @@ func TestLineInsideObject(t *testing.T) {
 		t.Errorf("line of a missing path = %d, want the object's line 4", got)
 	}
 }
+
+// slowObjects reads a document through the ordinary path only.
+func slowObjects(t *testing.T, input string) []*Object {
+	t.Helper()
+	docs, err := split("in.yaml", []byte(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*Object
+	for _, d := range docs {
+		j, err := d.toJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := flatten(&Object{Source: d.src, JSON: j, pos: lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, objs...)
+	}
+	return out
+}
+
+// The List fast path gives exactly the objects and lines of the ordinary
+// path, and falls back to it whenever the cut could be wrong.
+func TestListFastPathMatchesOrdinaryPath(t *testing.T) {
+	tests := map[string]string{
+		"kubectl style, items at column 0": "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations:\n      note: |\n        - not an item\n        kind: B\n- apiVersion: v1\n  kind: B\nkind: List\nmetadata:\n  resourceVersion: \"\"\n",
+		"items indented":                   "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: A\n  # a comment\n\n  - apiVersion: v1\n    kind: B\n",
+		"wide dash spacing":                "kind: List\napiVersion: v1\nitems:\n-   apiVersion: v1\n    kind: A\n    spec: {x: 1}\n",
+		"dash on its own line":             "kind: List\napiVersion: v1\nitems:\n-\n  apiVersion: v1\n  kind: A\n",
+		"alias across items (fallback)":    "kind: List\napiVersion: v1\nitems:\n- apiVersion: v1\n  kind: A\n  metadata: &m {name: x}\n- apiVersion: v1\n  kind: B\n  metadata: *m\n",
+		"flow items (fallback)":            "kind: List\napiVersion: v1\nitems: [{apiVersion: v1, kind: A}, {apiVersion: v1, kind: B}]\n",
+		"quoted value over lines":          "kind: List\napiVersion: v1\nitems:\n- apiVersion: v1\n  kind: A\n  metadata: {name: \"a\n    b\"}\n",
+		"nested list":                      "kind: List\napiVersion: v1\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: v1\n    kind: A\n- apiVersion: v1\n  kind: B\n",
+		"JSON":                             "{\"kind\": \"List\", \"apiVersion\": \"v1\", \"metadata\": {},\n \"items\": [\n  {\"apiVersion\": \"v1\", \"kind\": \"A\"},\n\n  {\"apiVersion\": \"v1\",\n   \"kind\": \"List\", \"items\": [{\"kind\": \"C\", \"apiVersion\": \"v1\"}]}]}",
+		"not a List":                       "apiVersion: example.com/v1\nkind: Thing\nitems:\n- a\n- b\n",
+	}
+	for name, input := range tests {
+		t.Run(name, func(t *testing.T) {
+			fast, err := Read("in.yaml", strings.NewReader(input))
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow := slowObjects(t, input)
+			if len(fast) != len(slow) {
+				t.Fatalf("fast path: %d objects, ordinary path: %d", len(fast), len(slow))
+			}
+			for i := range fast {
+				if string(fast[i].JSON) != string(slow[i].JSON) || fast[i].Source != slow[i].Source || fast[i].Kind != slow[i].Kind {
+					t.Errorf("object %d: fast %s %s, ordinary %s %s", i, fast[i].Source, fast[i].JSON, slow[i].Source, slow[i].JSON)
+				}
+			}
+		})
+	}
+}

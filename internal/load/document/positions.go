@@ -17,22 +17,11 @@ type tree struct {
 	base   int // file line of the document's first byte
 	parsed bool
 	root   *yaml3.Node
-	// ready, when set, delivers a tree parsed in the background.
-	ready chan *yaml3.Node
 }
 
 // lazyPositions parses the document when a line is first asked for.
 func lazyPositions(data []byte, base int) *positions {
 	return &positions{tree: &tree{data: data, base: base}}
-}
-
-// eagerPositions starts parsing at once, in parallel with the conversion to
-// JSON: a List needs the line of every item, and for a large List the two
-// parses are the bulk of loading.
-func eagerPositions(data []byte, base int) *positions {
-	t := &tree{base: base, ready: make(chan *yaml3.Node, 1)}
-	go func() { t.ready <- parseTree(data) }()
-	return &positions{tree: t}
 }
 
 // parseTree returns the node tree of a document, or nil when this parser
@@ -56,11 +45,7 @@ func (p *positions) line(path ...any) int {
 	t := p.tree
 	if !t.parsed {
 		t.parsed = true
-		if t.ready != nil {
-			t.root = <-t.ready
-		} else {
-			t.root = parseTree(t.data)
-		}
+		t.root = parseTree(t.data)
 		t.data = nil
 	}
 	n := t.root
