@@ -131,6 +131,9 @@ func LoadCluster(ctx context.Context, opts ClusterOptions, b *Builder) error {
 	}
 	cfg.Timeout = timeout
 	cfg.UserAgent = "ringfence"
+	// client-go's default of 5 requests a second would spend seconds
+	// throttling the two dozen lists ringfence makes; they are reads.
+	cfg.QPS, cfg.Burst = 50, 100
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return &ClusterError{Context: name, Err: err}

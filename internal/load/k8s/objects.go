@@ -55,8 +55,12 @@ func decodeService(b *Builder, o *document.Object, m model.Meta) error {
 	if err := b.decode(o, m, &s); err != nil {
 		return err
 	}
+	// The API server's defaults, so files and live clusters read the same.
 	if s.Spec.Type == "" {
 		s.Spec.Type = corev1.ServiceTypeClusterIP
+	}
+	if s.Spec.ExternalTrafficPolicy == "" && (s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer) {
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
 	}
 	for i := range s.Spec.Ports {
 		if s.Spec.Ports[i].Protocol == "" {
