@@ -61,12 +61,6 @@ type kindDecoder func(b *Builder, o *document.Object, m model.Meta) error
 // clusterScoped kinds have no namespace.
 var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true}
 
-// Known reports whether the builder reads objects of this apiVersion and kind.
-func Known(apiVersion, kind string) bool {
-	_, ok := decoders[apiVersion+"/"+kind]
-	return ok
-}
-
 // Add decodes one object into the world. Objects of unknown kinds are
 // counted in the report; malformed objects are errors.
 func (b *Builder) Add(o *document.Object) error {
