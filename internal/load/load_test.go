@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -188,4 +189,59 @@ func BenchmarkLoadLargeList(b *testing.B) {
 		}
 	}
 	b.ReportMetric(200000, "objects/op")
+}
+
+// kubectlJSON is a List as `kubectl get -A -o json` prints it for a busy
+// cluster: n Deployments of about 6 KB each, with managed fields, status and
+// long annotations.
+func kubectlJSON(n int) string {
+	items := make([]map[string]any, n)
+	for i := range items {
+		env := make([]map[string]string, 20)
+		for k := range env {
+			env[k] = map[string]string{"name": fmt.Sprintf("E%d", k), "value": strings.Repeat("v", 40)}
+		}
+		items[i] = map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{
+				"name": fmt.Sprintf("d%d", i), "namespace": fmt.Sprintf("ns%d", i%50),
+				"labels":        map[string]string{"app": fmt.Sprintf("a%d", i%100)},
+				"annotations":   map[string]string{"note": strings.Repeat("x", 1500)},
+				"managedFields": []any{map[string]any{"manager": "kubectl", "operation": "Apply", "fieldsV1": map[string]any{"f:spec": map[string]any{}}}},
+			},
+			"spec": map[string]any{
+				"replicas": 2,
+				"selector": map[string]any{"matchLabels": map[string]string{"app": fmt.Sprintf("a%d", i%100)}},
+				"template": map[string]any{
+					"metadata": map[string]any{"labels": map[string]string{"app": fmt.Sprintf("a%d", i%100)}},
+					"spec": map[string]any{"containers": []any{map[string]any{
+						"name": "c", "image": fmt.Sprintf("img:%d", i), "env": env,
+						"ports": []any{map[string]any{"name": "http", "containerPort": 8080}},
+					}}},
+				},
+			},
+			"status": map[string]any{"replicas": 2},
+		}
+	}
+	b, _ := json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{}, "items": items}, "", "    ")
+	return string(b)
+}
+
+// BenchmarkLoadKubectlJSON loads a ~50 MB `kubectl get -o json` List.
+func BenchmarkLoadKubectlJSON(b *testing.B) {
+	content := kubectlJSON(6500)
+	path := filepath.Join(b.TempDir(), "cluster.json")
+	writeFile(b, path, content)
+	b.SetBytes(int64(len(content)))
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := Load(context.Background(), Options{Files: []string{path}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.World.Workloads) != 6500 {
+			b.Fatalf("%d workloads", len(res.World.Workloads))
+		}
+	}
+	b.ReportMetric(6500, "objects/op")
 }
