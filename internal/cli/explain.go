@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/netset"
+	"github.com/ringfence/ringfence/internal/render"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func newExplain(s Streams) *cobra.Command {
+	var in inputFlags
+	var out outputFlag
+	var from, to, protocol, level string
+	var port int32
+	cmd := &cobra.Command{
+		Use:   "explain --from <namespace/name|ip> --to <namespace/name|ip>",
+		Short: "Explain why traffic is allowed or denied, policy by policy, rule by rule",
+		Long: `explain gives the verdict for traffic from one endpoint to another and exactly
+which NetworkPolicies and rules decide it, each with its file:line: the source's
+egress, the destination's ingress, or that a side is not isolated.
+
+Endpoints are workloads (namespace/name, or namespace/name/role when policies
+tell its roles apart), pods, or IP addresses.`,
+		Example: `  ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to kube-system/coredns --port 53 --protocol UDP
+  ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to 52.216.10.1 --port 443
+  ringfence explain -f examples/ml-platform --from 203.0.113.9 --to ml-workloads/model-server -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			if from == "" || to == "" {
+				return usagef("--from and --to are required")
+			}
+			proto, ok := netset.ParseProtocol(corev1.Protocol(protocol))
+			if !ok {
+				return usagef("unknown protocol %q: use TCP, UDP or SCTP", protocol)
+			}
+			if port < 0 || port > 65535 {
+				return usagef("--port %d is out of range 1-65535", port)
+			}
+			opts, err := in.options(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := load.Load(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			a, err := engine.Analyse(res.World, engine.Level(level))
+			if err != nil {
+				return err
+			}
+			e, err := engine.Explain(a, from, to, proto, port)
+			if err != nil {
+				return usageError{err}
+			}
+			if out.value == "json" {
+				return render.JSON(s.Out, e)
+			}
+			return render.ExplainText(s.Out, e)
+		},
+	}
+	in.add(cmd)
+	out.add(cmd, "text", "json")
+	cmd.Flags().StringVar(&from, "from", "", "source: namespace/name[/role], a pod, or an IP address")
+	cmd.Flags().StringVar(&to, "to", "", "destination: namespace/name[/role], a pod, or an IP address")
+	cmd.Flags().Int32Var(&port, "port", 0, "destination port (default: any)")
+	cmd.Flags().StringVar(&protocol, "protocol", "TCP", "protocol of --port: TCP, UDP or SCTP")
+	cmd.Flags().StringVar(&level, "level", string(engine.LevelWorkload), "peer granularity: workload or pod")
+	return cmd
+}

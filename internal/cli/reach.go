@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/render"
+	"github.com/spf13/cobra"
+)
+
+func newReach(s Streams) *cobra.Command {
+	var in inputFlags
+	var out outputFlag
+	var level string
+	cmd := &cobra.Command{
+		Use:   "reach",
+		Short: "Show who can reach whom, on which ports, under the NetworkPolicies",
+		Long: `reach computes, for every pair of peers, which protocols and ports are allowed,
+exactly as a conformant CNI enforces networking.k8s.io/v1 NetworkPolicy: a
+pod-to-pod connection needs the source's egress and the destination's ingress.
+
+Peers are workloads (one per role when policies tell its roles apart), bare Pods,
+live pods with --level pod, and External peers: the disjoint address ranges the
+policies' ipBlocks distinguish, plus the rest of the address space. Pairs with
+nothing allowed are not listed. Traffic from a pod to itself, which upstream
+Kubernetes leaves undefined, is reported apart.`,
+		Example: `  ringfence reach -f examples/ml-platform
+  ringfence reach -f examples/ml-platform -o json | jq '.connections[] | select(.src == "ml-workloads/text-embed-finetune")'
+  ringfence reach --context prod -A --level pod -o csv > reach.csv
+  ringfence reach -f manifests/ -o dot | dot -Tsvg > reach.svg`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			lvl := engine.Level(level)
+			if lvl != engine.LevelWorkload && lvl != engine.LevelPod {
+				return usagef("unknown level %q: use workload or pod", level)
+			}
+			opts, err := in.options(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := load.Load(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			r, err := engine.Reach(res.World, lvl)
+			if err != nil {
+				return err
+			}
+			switch out.value {
+			case "json":
+				return render.JSON(s.Out, r)
+			case "csv":
+				return render.ReachCSV(s.Out, r)
+			case "md":
+				return render.ReachMarkdown(s.Out, r)
+			case "dot":
+				return render.ReachDot(s.Out, r)
+			}
+			return render.ReachText(s.Out, r)
+		},
+	}
+	in.add(cmd)
+	out.add(cmd, "text", "json", "csv", "md", "dot")
+	cmd.Flags().StringVar(&level, "level", string(engine.LevelWorkload), "peer granularity: workload or pod")
+	return cmd
+}

@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/netset"
+	"go4.org/netipx"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Explanation says why traffic between two endpoints is allowed or denied,
+// direction by direction, rule by rule.
+type Explanation struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Protocol string `json:"protocol,omitempty"`
+	Port     int32  `json:"port,omitempty"`
+	// Allowed is what both directions allow; Verdict is "allowed" or
+	// "denied" for the asked port (or for any port when none was asked).
+	Allowed  netset.Ports `json:"allowed"`
+	Verdict  string       `json:"verdict"`
+	Egress   Direction    `json:"egress"`
+	Ingress  Direction    `json:"ingress"`
+	SelfNote string       `json:"selfNote,omitempty"`
+}
+
+// Direction explains one side: the source's egress or the destination's
+// ingress.
+type Direction struct {
+	// Of is the peer whose policies decide this direction.
+	Of string `json:"of"`
+	// Applies is false for an address outside the cluster (no policy
+	// applies there) and for host-network pods.
+	Applies  bool            `json:"applies"`
+	Reason   string          `json:"reason,omitempty"`
+	Isolated bool            `json:"isolated"`
+	Allowed  netset.Ports    `json:"allowed"`
+	Policies []PolicyVerdict `json:"policies,omitempty"`
+}
+
+// PolicyVerdict is one policy that isolates the peer in this direction.
+type PolicyVerdict struct {
+	Namespace string        `json:"namespace"`
+	Name      string        `json:"name"`
+	Source    string        `json:"source"`
+	Rules     []RuleVerdict `json:"rules"`
+}
+
+// RuleVerdict says whether one rule admits the other end, and on which
+// ports.
+type RuleVerdict struct {
+	Index   int          `json:"index"`
+	Source  string       `json:"source"`
+	Peers   string       `json:"peers"`
+	Matches bool         `json:"matchesPeer"`
+	Allowed netset.Ports `json:"allowed"`
+}
+
+// endpoint is a resolved --from or --to.
+type endpoint struct {
+	name string
+	peer *Peer
+	part *netipx.IPSet
+}
+
+// Explain explains traffic from one endpoint to another: "namespace/name"
+// (a workload, a role "namespace/name/role", or a pod at pod level) or an
+// IP address. port 0 means any port.
+func Explain(a *Analysis, from, to string, protocol netset.Protocol, port int32) (*Explanation, error) {
+	src, err := a.resolve(from)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	dst, err := a.resolve(to)
+	if err != nil {
+		return nil, fmt.Errorf("--to: %w", err)
+	}
+	if src.peer == nil && dst.peer == nil {
+		return nil, fmt.Errorf("--from and --to are both outside the cluster: no NetworkPolicy applies")
+	}
+	e := &Explanation{From: src.name, To: dst.name}
+	if port != 0 {
+		e.Protocol, e.Port = protocol.String(), port
+	}
+	var srcID, dstID *identity
+	if src.peer != nil {
+		srcID = src.peer.identity
+	}
+	if dst.peer != nil {
+		dstID = dst.peer.identity
+	}
+	e.Egress = a.direction(src, srcID, dstID, dst.part, true)
+	e.Ingress = a.direction(dst, dstID, srcID, src.part, false)
+	e.Allowed = e.Egress.Allowed.Intersect(e.Ingress.Allowed)
+	ok := !e.Allowed.IsEmpty()
+	if port != 0 {
+		ok = e.Allowed.Contains(protocol, port)
+	}
+	e.Verdict = map[bool]string{true: "allowed", false: "denied"}[ok]
+	if src.peer != nil && src.peer == dst.peer {
+		e.SelfNote = "source and destination are the same peer"
+		if !src.peer.many {
+			e.SelfNote = "a pod's traffic to itself is left undefined upstream; most CNIs allow it whatever the policies say"
+		}
+	}
+	return e, nil
+}
+
+func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *netipx.IPSet, egress bool) Direction {
+	d := Direction{Of: self.name, Allowed: netset.AllPorts()}
+	switch {
+	case self.peer == nil:
+		d.Reason = "an address outside the cluster: no NetworkPolicy applies"
+		return d
+	case id.hostNetwork:
+		d.Reason = "the pod uses the host network: NetworkPolicies do not isolate it"
+		return d
+	}
+	d.Applies = true
+	policies := id.ingress
+	if egress {
+		policies = id.egress
+	}
+	if len(policies) == 0 {
+		dir := "ingress"
+		if egress {
+			dir = "egress"
+		}
+		d.Reason = "no policy selects it for " + dir + ": not isolated, everything is allowed"
+		return d
+	}
+	d.Isolated = true
+	d.Allowed = netset.Ports{}
+	// Named ports resolve on the destination of the traffic.
+	portsOn := other
+	if !egress {
+		portsOn = id
+	}
+	for _, p := range policies {
+		pv := PolicyVerdict{Namespace: p.src.Namespace, Name: p.src.Name, Source: p.src.Source.String()}
+		rules := p.ingress
+		if egress {
+			rules = p.egress
+		}
+		for _, r := range rules {
+			rv := RuleVerdict{Index: r.index, Source: r.source.String(), Peers: describePeers(r)}
+			if r.matches(other, otherPart) {
+				rv.Matches = true
+				rv.Allowed = rulePorts(r.ports, portsOn)
+				d.Allowed = d.Allowed.Union(rv.Allowed)
+			}
+			pv.Rules = append(pv.Rules, rv)
+		}
+		d.Policies = append(d.Policies, pv)
+	}
+	return d
+}
+
+func describePeers(r *rule) string {
+	if r.allPeers {
+		return "any peer"
+	}
+	var parts []string
+	spec := r.policy.src.Spec.Ingress
+	if r.egress {
+		for _, peer := range r.policy.src.Spec.Egress[r.index].To {
+			parts = append(parts, peerString(peer.NamespaceSelector, peer.PodSelector, peer.IPBlock))
+		}
+	} else {
+		for _, peer := range spec[r.index].From {
+			parts = append(parts, peerString(peer.NamespaceSelector, peer.PodSelector, peer.IPBlock))
+		}
+	}
+	return strings.Join(parts, " OR ")
+}
+
+// resolve finds an endpoint: a peer by id (or by workload id when it is
+// split into roles: then it must be named), or an address.
+func (a *Analysis) resolve(s string) (endpoint, error) {
+	if addr, err := netip.ParseAddr(s); err == nil {
+		for _, p := range a.peers {
+			if p.identity != nil {
+				for _, ip := range p.identity.ips {
+					if ip == addr {
+						return endpoint{name: p.ID, peer: p}, nil
+					}
+				}
+			}
+		}
+		var b netipx.IPSetBuilder
+		b.Add(addr)
+		set, _ := b.IPSet()
+		return endpoint{name: s, part: set}, nil
+	}
+	var roles []string
+	for _, p := range a.peers {
+		if p.Kind == KindExternal {
+			continue
+		}
+		if p.ID == s {
+			return endpoint{name: p.ID, peer: p}, nil
+		}
+		if strings.HasPrefix(p.ID, s+"/") {
+			roles = append(roles, p.ID)
+		}
+	}
+	if len(roles) > 0 {
+		sort.Strings(roles)
+		return endpoint{}, fmt.Errorf("%s has roles that policies tell apart; name one of: %s", s, strings.Join(roles, ", "))
+	}
+	return endpoint{}, fmt.Errorf("no workload or pod %q (use namespace/name, or an IP address)", s)
+}
+
+// peerString describes one peer of a rule as written.
+func peerString(ns, pods *metav1.LabelSelector, block *networkingv1.IPBlock) string {
+	switch {
+	case block != nil:
+		s := "ipBlock " + block.CIDR
+		if len(block.Except) > 0 {
+			s += " except " + strings.Join(block.Except, ",")
+		}
+		return s
+	case ns != nil && pods != nil:
+		return "pods " + selectorString(pods) + " in namespaces " + selectorString(ns)
+	case ns != nil:
+		return "all pods in namespaces " + selectorString(ns)
+	}
+	return "pods " + selectorString(pods) + " of the policy's namespace"
+}
+
+func selectorString(s *metav1.LabelSelector) string {
+	if s == nil || (len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0) {
+		return "{} (all)"
+	}
+	return "{" + metav1.FormatLabelSelector(s) + "}"
+}

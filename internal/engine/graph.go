@@ -1,0 +1,508 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/netset"
+	"go4.org/netipx"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// The engine resolves policies against identities: groups of pods that no
+// policy can tell apart (same namespace, same values of the labels some
+// selector reads, same named ports, same IPs). Every selector is evaluated
+// once per identity, never per pod pair, so cost grows with distinct label
+// sets and policies.
+
+// identity is a group of indistinguishable pods.
+type identity struct {
+	index     int
+	namespace string
+	labels    LabelSet
+	// ports maps "name/protocol" to the container port, for named ports.
+	ports       map[string]int32
+	ips         []netip.Addr
+	hostNetwork bool
+	// ingress and egress are the policies isolating the identity for each
+	// direction; nil when not isolated.
+	ingress, egress []*policy
+}
+
+// policy is a NetworkPolicy compiled against the identities.
+type policy struct {
+	src      *model.NetworkPolicy
+	selects  bitset
+	ingress  []*rule
+	egress   []*rule
+	isolates [2]bool // [ingress, egress]
+}
+
+// rule is one ingress or egress rule.
+type rule struct {
+	policy *policy
+	index  int
+	egress bool
+	source model.Source
+	// allPeers: the rule has no from/to: every pod and address.
+	allPeers bool
+	// peers are the identities the rule's peers match; ips the addresses
+	// of its ipBlocks.
+	peers bitset
+	ips   ipMatcher
+	// ports nil means every port.
+	ports []networkingv1.NetworkPolicyPort
+}
+
+// graph is the compiled world.
+type graph struct {
+	world      *model.World
+	identities []*identity
+	policies   []*policy
+	nsLabels   map[string]map[string]string
+	byNS       map[string][]*identity
+	notes      []string
+	peerCache  map[string]bitset
+	nsCache    map[string][]string
+	// blocks holds each distinct ipBlock once, by its text.
+	blocks map[string]*netipx.IPSet
+}
+
+// Compile groups the world's pods into identities and resolves every policy
+// against them. keys are the label keys any selector reads: other labels
+// cannot tell pods apart.
+func compile(w *model.World, members []memberSpec) (*graph, error) {
+	g := &graph{world: w, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]bitset{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}}
+	for _, ns := range w.Namespaces {
+		g.nsLabels[ns.Name] = ns.Labels
+	}
+	keys, names := referenced(w.Policies)
+	byKey := map[string]*identity{}
+	for i := range members {
+		m := &members[i]
+		id := newIdentity(m, keys, names)
+		k := id.key()
+		if existing, ok := byKey[k]; ok {
+			m.identity = existing
+			continue
+		}
+		id.index = len(g.identities)
+		byKey[k] = id
+		g.identities = append(g.identities, id)
+		g.byNS[id.namespace] = append(g.byNS[id.namespace], id)
+		m.identity = id
+	}
+	for _, p := range w.Policies {
+		cp, err := g.compilePolicy(p)
+		if err != nil {
+			return nil, err
+		}
+		g.policies = append(g.policies, cp)
+	}
+	return g, nil
+}
+
+// memberSpec is one pod or pod template to place into an identity.
+type memberSpec struct {
+	namespace   string
+	labels      LabelSet
+	containers  []model.Container
+	ips         []netip.Addr
+	hostNetwork bool
+	identity    *identity
+}
+
+// referenced returns the label keys and port names policies read.
+func referenced(policies []*model.NetworkPolicy) (keys, names map[string]bool) {
+	keys, names = map[string]bool{}, map[string]bool{}
+	addSel := func(s *metav1.LabelSelector) {
+		if s == nil {
+			return
+		}
+		for k := range s.MatchLabels {
+			keys[k] = true
+		}
+		for _, e := range s.MatchExpressions {
+			keys[e.Key] = true
+		}
+	}
+	addPorts := func(ps []networkingv1.NetworkPolicyPort) {
+		for _, p := range ps {
+			if p.Port != nil && p.Port.Type == intstr.String {
+				names[p.Port.StrVal] = true
+			}
+		}
+	}
+	for _, p := range policies {
+		addSel(&p.Spec.PodSelector)
+		for _, r := range p.Spec.Ingress {
+			for _, peer := range r.From {
+				addSel(peer.PodSelector)
+			}
+			addPorts(r.Ports)
+		}
+		for _, r := range p.Spec.Egress {
+			for _, peer := range r.To {
+				addSel(peer.PodSelector)
+			}
+			addPorts(r.Ports)
+		}
+	}
+	return keys, names
+}
+
+func newIdentity(m *memberSpec, keys, names map[string]bool) *identity {
+	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ports: map[string]int32{}, ips: m.ips, hostNetwork: m.hostNetwork}
+	for k, v := range m.labels.Known {
+		if keys[k] {
+			id.labels.Known[k] = v
+		}
+	}
+	for _, k := range m.labels.Varying {
+		if keys[k] {
+			id.labels.Varying = append(id.labels.Varying, k)
+		}
+	}
+	for _, c := range m.containers {
+		for _, p := range c.Ports {
+			if p.Name != "" && names[p.Name] {
+				id.ports[p.Name+"/"+string(p.Protocol)] = p.Port
+			}
+		}
+	}
+	return id
+}
+
+func (id *identity) key() string {
+	var b strings.Builder
+	b.WriteString(id.namespace)
+	b.WriteByte('|')
+	writeMap(&b, id.labels.Known)
+	b.WriteByte('|')
+	vs := append([]string(nil), id.labels.Varying...)
+	sort.Strings(vs)
+	b.WriteString(strings.Join(vs, ","))
+	b.WriteByte('|')
+	ports := map[string]string{}
+	for k, v := range id.ports {
+		ports[k] = fmt.Sprint(v)
+	}
+	writeMap(&b, ports)
+	fmt.Fprintf(&b, "|%v|%v", id.ips, id.hostNetwork)
+	return b.String()
+}
+
+func writeMap(b *strings.Builder, m map[string]string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(m[k])
+		b.WriteByte(',')
+	}
+}
+
+// selectorKey is a canonical cache key for a selector.
+func selectorKey(s *metav1.LabelSelector) string {
+	if s == nil {
+		return "nil"
+	}
+	j, _ := json.Marshal(s)
+	return string(j)
+}
+
+// compilePolicy resolves a policy's podSelector and every rule's peers.
+func (g *graph) compilePolicy(p *model.NetworkPolicy) (*policy, error) {
+	cp := &policy{src: p, selects: newBitset(len(g.identities))}
+	sel, err := ParseSelector(&p.Spec.PodSelector)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: spec.podSelector: %w", p.Source, p.Ref(), err)
+	}
+	for _, id := range g.byNS[p.Namespace] {
+		switch sel.Matches(id.labels) {
+		case Yes:
+			if !id.hostNetwork {
+				cp.selects.set(id.index)
+			}
+		case Maybe:
+			g.note("%s: %s selects pods by a label whose value is not known offline; those pods are treated as not selected", p.Source, p.Ref())
+		}
+	}
+	for _, t := range PolicyTypes(p) {
+		if t == networkingv1.PolicyTypeIngress {
+			cp.isolates[0] = true
+		} else {
+			cp.isolates[1] = true
+		}
+	}
+	if cp.isolates[0] {
+		for i, r := range p.Spec.Ingress {
+			cr, err := g.compileRule(cp, i, false, r.From, r.Ports)
+			if err != nil {
+				return nil, err
+			}
+			cp.ingress = append(cp.ingress, cr)
+		}
+	}
+	if cp.isolates[1] {
+		for i, r := range p.Spec.Egress {
+			cr, err := g.compileRule(cp, i, true, r.To, r.Ports)
+			if err != nil {
+				return nil, err
+			}
+			cp.egress = append(cp.egress, cr)
+		}
+	}
+	for _, id := range g.identities {
+		if !cp.selects.has(id.index) {
+			continue
+		}
+		if cp.isolates[0] {
+			id.ingress = append(id.ingress, cp)
+		}
+		if cp.isolates[1] {
+			id.egress = append(id.egress, cp)
+		}
+	}
+	return cp, nil
+}
+
+func (g *graph) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	for _, n := range g.notes {
+		if n == msg {
+			return
+		}
+	}
+	g.notes = append(g.notes, msg)
+}
+
+func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) (*rule, error) {
+	r := &rule{policy: p, index: index, egress: egress, ports: ports, peers: newBitset(len(g.identities))}
+	sources := p.src.IngressRules
+	if egress {
+		sources = p.src.EgressRules
+	}
+	if index < len(sources) {
+		r.source = sources[index]
+	} else {
+		r.source = p.src.Source
+	}
+	if len(peers) == 0 {
+		r.allPeers = true
+		return r, nil
+	}
+	for _, peer := range peers {
+		if peer.IPBlock != nil {
+			set, err := g.ipBlock(peer.IPBlock)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", r.source, p.src.Ref(), err)
+			}
+			r.ips = append(r.ips, set)
+			// ipBlocks also match pods whose IPs are known.
+			for _, id := range g.identities {
+				for _, ip := range id.ips {
+					if set.Contains(ip) {
+						r.peers.set(id.index)
+					}
+				}
+			}
+			continue
+		}
+		ids, err := g.peerIdentities(p.src.Namespace, peer)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", r.source, p.src.Ref(), err)
+		}
+		r.peers.or(ids)
+	}
+	return r, nil
+}
+
+// peerIdentities resolves a selector peer: podSelector alone means pods of
+// the policy's namespace; namespaceSelector alone all pods of the matching
+// namespaces; both, pods matching the podSelector in matching namespaces.
+// Results are cached: many policies share the same peers (DNS, the
+// ingress controller).
+func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (bitset, error) {
+	key := selectorKey(peer.NamespaceSelector) + "|" + selectorKey(peer.PodSelector)
+	if peer.NamespaceSelector == nil {
+		key = "ns=" + ns + "|" + key
+	}
+	if b, ok := g.peerCache[key]; ok {
+		return b, nil
+	}
+	namespaces := []string{ns}
+	if peer.NamespaceSelector != nil {
+		var err error
+		if namespaces, err = g.matchNamespaces(peer.NamespaceSelector); err != nil {
+			return nil, err
+		}
+	}
+	pods := Selector{}
+	if peer.PodSelector != nil {
+		var err error
+		if pods, err = ParseSelector(peer.PodSelector); err != nil {
+			return nil, err
+		}
+	}
+	b := newBitset(len(g.identities))
+	for _, n := range namespaces {
+		for _, id := range g.byNS[n] {
+			if id.hostNetwork {
+				// Their traffic carries the node's address: pod selectors
+				// do not see them.
+				continue
+			}
+			switch pods.Matches(id.labels) {
+			case Yes:
+				b.set(id.index)
+			case Maybe:
+				g.note("a policy peer selects pods of namespace %s by a label whose value is not known offline; those pods are treated as not matching", n)
+			}
+		}
+	}
+	g.peerCache[key] = b
+	return b, nil
+}
+
+func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
+	key := selectorKey(s)
+	if ns, ok := g.nsCache[key]; ok {
+		return ns, nil
+	}
+	sel, err := ParseSelector(s)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for name, labels := range g.nsLabels {
+		if sel.Matches(LabelSet{Known: labels}) == Yes {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	g.nsCache[key] = out
+	return out, nil
+}
+
+// bitset is a set of identity indexes.
+type bitset []uint64
+
+func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
+func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
+func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+func (b bitset) or(o bitset) {
+	for i := range o {
+		b[i] |= o[i]
+	}
+}
+
+// each calls f for every member in ascending order.
+func (b bitset) each(f func(int)) {
+	for w, word := range b {
+		for word != 0 {
+			t := word & -word
+			f(w*64 + bitIndex(t))
+			word ^= t
+		}
+	}
+}
+
+func bitIndex(t uint64) int {
+	n := 0
+	for t > 1 {
+		t >>= 1
+		n++
+	}
+	return n
+}
+
+// rulePorts resolves a rule's ports on a destination: numeric ports and
+// ranges as written, a named port on the destination's container ports
+// (nothing when the destination has no such port, or is an address outside
+// the cluster: dst nil), a protocol alone all its ports.
+func rulePorts(ports []networkingv1.NetworkPolicyPort, dst *identity) netset.Ports {
+	if len(ports) == 0 {
+		return netset.AllPorts()
+	}
+	var out netset.Ports
+	for _, p := range ports {
+		proto, _ := netset.ParseProtocol(protocolOf(p))
+		switch {
+		case p.Port == nil:
+			out = out.Union(netset.AllOf(proto))
+		case p.Port.Type == intstr.String:
+			if dst == nil {
+				continue
+			}
+			if n, ok := dst.ports[p.Port.StrVal+"/"+proto.String()]; ok {
+				out = out.Union(netset.PortRange(proto, n, n))
+			}
+		case p.EndPort != nil:
+			out = out.Union(netset.PortRange(proto, p.Port.IntVal, *p.EndPort))
+		default:
+			out = out.Union(netset.PortRange(proto, p.Port.IntVal, p.Port.IntVal))
+		}
+	}
+	return out
+}
+
+func protocolOf(p networkingv1.NetworkPolicyPort) corev1.Protocol {
+	if p.Protocol == nil {
+		return corev1.ProtocolTCP
+	}
+	return *p.Protocol
+}
+
+// ipBlock returns the addresses of an ipBlock, parsed once per distinct
+// block.
+func (g *graph) ipBlock(b *networkingv1.IPBlock) (*netipx.IPSet, error) {
+	key := b.CIDR + "-" + strings.Join(b.Except, ",")
+	if s, ok := g.blocks[key]; ok {
+		return s, nil
+	}
+	cidr, err := netip.ParsePrefix(b.CIDR)
+	if err != nil {
+		return nil, fmt.Errorf("ipBlock.cidr %q: %w", b.CIDR, err)
+	}
+	var except []netip.Prefix
+	for _, e := range b.Except {
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
+			return nil, fmt.Errorf("ipBlock.except %q: %w", e, err)
+		}
+		except = append(except, p)
+	}
+	s := netset.Block(cidr, except)
+	g.blocks[key] = s
+	return s, nil
+}
+
+// ipMatcher is the union of a rule's ipBlocks.
+type ipMatcher []*netipx.IPSet
+
+// holds reports whether the rule's ipBlocks hold a part of the partition;
+// parts lie wholly inside or outside every block, so one address decides.
+func (m ipMatcher) holds(part *netipx.IPSet) bool {
+	rs := part.Ranges()
+	if len(rs) == 0 {
+		return false
+	}
+	for _, s := range m {
+		if s.Contains(rs[0].From()) {
+			return true
+		}
+	}
+	return false
+}

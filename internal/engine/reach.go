@@ -1,0 +1,363 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/netset"
+	"go4.org/netipx"
+)
+
+// Level says what a peer stands for.
+type Level string
+
+// The levels of `reach --level`.
+const (
+	// LevelWorkload: one peer per workload (per role when its roles are
+	// told apart by policies); bare Pods are peers of their own.
+	LevelWorkload Level = "workload"
+	// LevelPod: additionally one peer per pod observed in a live cluster.
+	LevelPod Level = "pod"
+)
+
+// KindExternal is the kind of peers outside the cluster.
+const KindExternal = "External"
+
+// Peer is one end of a connection.
+type Peer struct {
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"`
+	Namespace string   `json:"namespace,omitempty"`
+	Name      string   `json:"name"`
+	CIDRs     []string `json:"cidrs,omitempty"`
+	// HostNetwork peers are not isolated by NetworkPolicies.
+	HostNetwork bool `json:"hostNetwork,omitempty"`
+
+	identity *identity
+	part     *netipx.IPSet
+	// many is true when the peer stands for more than one pod, so traffic
+	// from it to itself is between different pods.
+	many bool
+}
+
+// Connection is what one peer may open to another.
+type Connection struct {
+	Src   string       `json:"src"`
+	Dst   string       `json:"dst"`
+	Allow netset.Ports `json:"allow"`
+}
+
+// Result is the reachability of a world.
+type Result struct {
+	Peers       []*Peer      `json:"peers"`
+	Connections []Connection `json:"connections"`
+	// Self lists traffic from a single pod to itself, which upstream
+	// Kubernetes leaves undefined (most CNIs allow it whatever the
+	// policies say): what the policies alone would allow.
+	Self  []Connection `json:"self,omitempty"`
+	Notes []string     `json:"notes,omitempty"`
+}
+
+// Reach computes which peers may connect to which, on which ports, as a
+// conformant CNI enforces networking.k8s.io/v1 NetworkPolicy: a pod-to-pod
+// connection needs the source's egress and the destination's ingress.
+func Reach(w *model.World, level Level) (*Result, error) {
+	a, err := Analyse(w, level)
+	if err != nil {
+		return nil, err
+	}
+	return a.Reach(), nil
+}
+
+// Analysis is a world compiled for reachability questions.
+type Analysis struct {
+	g      *graph
+	peers  []*Peer
+	byID   map[int][]*Peer // identity index -> peers
+	parts  []*Peer
+	result *Result
+}
+
+// Analyse compiles a world: identities, policies, peers.
+func Analyse(w *model.World, level Level) (*Analysis, error) {
+	type pending struct {
+		peer    *Peer
+		members []int // indexes into members
+	}
+	var members []memberSpec
+	var peers []pending
+	add := func(p *Peer, specs ...memberSpec) {
+		pp := pending{peer: p}
+		for _, s := range specs {
+			pp.members = append(pp.members, len(members))
+			members = append(members, s)
+		}
+		peers = append(peers, pp)
+	}
+	for _, wl := range w.Workloads {
+		if level == LevelPod && len(wl.Instances) > 0 {
+			for _, in := range wl.Instances {
+				t := templateOf(wl, in)
+				add(&Peer{ID: wl.Namespace + "/" + in.Name, Kind: "Pod", Namespace: wl.Namespace, Name: in.Name, HostNetwork: in.HostNetwork},
+					memberSpec{namespace: wl.Namespace, labels: LabelSet{Known: in.Labels}, containers: t.Containers, ips: in.IPs, hostNetwork: in.HostNetwork})
+			}
+			continue
+		}
+		var specs []memberSpec
+		total := int32(0)
+		for _, t := range wl.Pods {
+			specs = append(specs, memberSpec{namespace: wl.Namespace, labels: PodLabels(t), containers: t.Containers, ips: t.IPs, hostNetwork: t.HostNetwork})
+			if t.Replicas < 0 || total < 0 {
+				total = -1
+			} else {
+				total += t.Replicas
+			}
+		}
+		if len(specs) == 0 {
+			continue
+		}
+		p := &Peer{ID: wl.Namespace + "/" + wl.Name, Kind: wl.Kind, Namespace: wl.Namespace, Name: wl.Name, many: total != 1, HostNetwork: wl.Pods[0].HostNetwork}
+		add(p, specs...)
+	}
+	g, err := compile(w, members)
+	if err != nil {
+		return nil, err
+	}
+	a := &Analysis{g: g, byID: map[int][]*Peer{}}
+	for _, pp := range peers {
+		ids := map[*identity]bool{}
+		for _, m := range pp.members {
+			ids[members[m].identity] = true
+		}
+		if len(ids) == 1 {
+			pp.peer.identity = members[pp.members[0]].identity
+			a.addPeer(pp.peer)
+			continue
+		}
+		// Policies tell the workload's roles apart: one peer per role.
+		wl := findWorkload(w, pp.peer.Namespace, pp.peer.Name, pp.peer.Kind)
+		for i, m := range pp.members {
+			t := wl.Pods[i]
+			p := &Peer{ID: pp.peer.ID + "/" + t.Role, Kind: pp.peer.Kind, Namespace: pp.peer.Namespace, Name: pp.peer.Name + "/" + t.Role,
+				many: t.Replicas != 1, HostNetwork: t.HostNetwork, identity: members[m].identity}
+			a.addPeer(p)
+		}
+	}
+	for _, id := range g.identities {
+		if id.hostNetwork {
+			for _, p := range a.byID[id.index] {
+				g.note("%s uses the host network: NetworkPolicies do not isolate it, and its traffic carries the node's address, which pod selectors do not match", p.ID)
+			}
+		}
+	}
+	sets := make([]*netipx.IPSet, 0, len(g.blocks))
+	keys := make([]string, 0, len(g.blocks))
+	for k := range g.blocks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		sets = append(sets, g.blocks[k])
+	}
+	for _, part := range netset.Partition(sets) {
+		p := &Peer{ID: part.ID(), Kind: KindExternal, Name: part.ID(), CIDRs: netset.PrefixStrings(part.Set), part: part.Set}
+		a.parts = append(a.parts, p)
+		a.peers = append(a.peers, p)
+	}
+	sort.Slice(a.peers, func(i, j int) bool { return a.peers[i].ID < a.peers[j].ID })
+	return a, nil
+}
+
+func (a *Analysis) addPeer(p *Peer) {
+	a.peers = append(a.peers, p)
+	a.byID[p.identity.index] = append(a.byID[p.identity.index], p)
+}
+
+func findWorkload(w *model.World, ns, name, kind string) *model.Workload {
+	for _, wl := range w.Workloads {
+		if wl.Namespace == ns && wl.Name == name && wl.Kind == kind {
+			return wl
+		}
+	}
+	return nil
+}
+
+// templateOf finds the template a live pod was made from: the one whose
+// known labels the pod carries.
+func templateOf(wl *model.Workload, pod *model.Pod) *model.PodTemplate {
+	for _, t := range wl.Pods {
+		match := true
+		for k, v := range t.Labels {
+			if pod.Labels[k] != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			return t
+		}
+	}
+	return wl.Pods[0]
+}
+
+// egressAllowed is what src's egress allows towards a pod (dst) or an
+// address part.
+func egressAllowed(src, dst *identity, part *netipx.IPSet) netset.Ports {
+	if src.hostNetwork || len(src.egress) == 0 {
+		return netset.AllPorts()
+	}
+	var out netset.Ports
+	for _, p := range src.egress {
+		for _, r := range p.egress {
+			if r.matches(dst, part) {
+				out = out.Union(rulePorts(r.ports, dst))
+			}
+		}
+	}
+	return out
+}
+
+// ingressAllowed is what dst's ingress allows from a pod (src) or an
+// address part; named ports resolve on dst.
+func ingressAllowed(dst, src *identity, part *netipx.IPSet) netset.Ports {
+	if dst.hostNetwork || len(dst.ingress) == 0 {
+		return netset.AllPorts()
+	}
+	var out netset.Ports
+	for _, p := range dst.ingress {
+		for _, r := range p.ingress {
+			if r.matches(src, part) {
+				out = out.Union(rulePorts(r.ports, dst))
+			}
+		}
+	}
+	return out
+}
+
+func (r *rule) matches(id *identity, part *netipx.IPSet) bool {
+	switch {
+	case r.allPeers:
+		return true
+	case id != nil:
+		return r.peers.has(id.index)
+	}
+	return r.ips.holds(part)
+}
+
+// Reach computes every connection, without visiting every pair: a source
+// isolated for egress is tried only against the identities its rules
+// name; an unisolated one against the destinations whose ingress admits
+// it, found per group of identically isolated destinations.
+func (a *Analysis) Reach() *Result {
+	g := a.g
+	n := len(g.identities)
+	res := &Result{Peers: a.peers, Connections: []Connection{}}
+	type class struct {
+		all     bool
+		sources bitset
+		members []int
+	}
+	classes := map[string]*class{}
+	var order []string
+	for _, d := range g.identities {
+		var key strings.Builder
+		for _, p := range d.ingress {
+			fmt.Fprintf(&key, "%p,", p)
+		}
+		if d.hostNetwork {
+			key.Reset()
+		}
+		k := key.String()
+		c, ok := classes[k]
+		if !ok {
+			c = &class{sources: newBitset(n), all: k == ""}
+			if !c.all {
+				for _, p := range d.ingress {
+					for _, r := range p.ingress {
+						c.all = c.all || r.allPeers
+						c.sources.or(r.peers)
+					}
+				}
+			}
+			classes[k] = c
+			order = append(order, k)
+		}
+		c.members = append(c.members, d.index)
+	}
+	sort.Strings(order)
+	emit := func(s, d *identity, allow netset.Ports) {
+		for _, sp := range a.byID[s.index] {
+			for _, dp := range a.byID[d.index] {
+				conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: allow}
+				if sp == dp && !sp.many {
+					res.Self = append(res.Self, conn)
+				} else {
+					res.Connections = append(res.Connections, conn)
+				}
+			}
+		}
+	}
+	try := func(s, d *identity) {
+		allow := egressAllowed(s, d, nil)
+		if allow.IsEmpty() {
+			return
+		}
+		if allow = allow.Intersect(ingressAllowed(d, s, nil)); !allow.IsEmpty() {
+			emit(s, d, allow)
+		}
+	}
+	for _, s := range g.identities {
+		open := s.hostNetwork || len(s.egress) == 0
+		targets := newBitset(n)
+		for _, p := range s.egress {
+			for _, r := range p.egress {
+				open = open || r.allPeers
+				targets.or(r.peers)
+			}
+		}
+		if open {
+			for _, k := range order {
+				c := classes[k]
+				if c.all || c.sources.has(s.index) {
+					for _, d := range c.members {
+						try(s, g.identities[d])
+					}
+				}
+			}
+		} else {
+			targets.each(func(d int) { try(s, g.identities[d]) })
+		}
+		for _, part := range a.parts {
+			if allow := egressAllowed(s, nil, part.part); !allow.IsEmpty() {
+				for _, sp := range a.byID[s.index] {
+					res.Connections = append(res.Connections, Connection{Src: sp.ID, Dst: part.ID, Allow: allow})
+				}
+			}
+		}
+	}
+	for _, part := range a.parts {
+		for _, d := range g.identities {
+			if allow := ingressAllowed(d, nil, part.part); !allow.IsEmpty() {
+				for _, dp := range a.byID[d.index] {
+					res.Connections = append(res.Connections, Connection{Src: part.ID, Dst: dp.ID, Allow: allow})
+				}
+			}
+		}
+	}
+	sortConnections(res.Connections)
+	sortConnections(res.Self)
+	res.Notes = append(res.Notes, g.notes...)
+	sort.Strings(res.Notes)
+	return res
+}
+
+func sortConnections(cs []Connection) {
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].Src != cs[j].Src {
+			return cs[i].Src < cs[j].Src
+		}
+		return cs[i].Dst < cs[j].Dst
+	})
+}

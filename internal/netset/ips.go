@@ -1,0 +1,124 @@
+package netset
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+
+	"go4.org/netipx"
+)
+
+// Everything is the whole IPv4 and IPv6 address space.
+func Everything() *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	b.AddPrefix(netip.MustParsePrefix("0.0.0.0/0"))
+	b.AddPrefix(netip.MustParsePrefix("::/0"))
+	s, _ := b.IPSet()
+	return s
+}
+
+// Block returns the addresses of an ipBlock: cidr minus every except.
+// CIDRs with host bits set mean their network, as the API server reads them.
+func Block(cidr netip.Prefix, except []netip.Prefix) *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	b.AddPrefix(cidr.Masked())
+	for _, e := range except {
+		b.RemovePrefix(e.Masked())
+	}
+	s, _ := b.IPSet()
+	return s
+}
+
+// Part is one piece of a partition: addresses that every given set either
+// holds entirely or not at all.
+type Part struct {
+	Set *netipx.IPSet
+	// In[i] reports whether sets[i] holds this part.
+	In []bool
+}
+
+// ID names a part by its prefixes, IPv4 before IPv6, joined by commas.
+func (p Part) ID() string { return strings.Join(PrefixStrings(p.Set), ",") }
+
+// PrefixStrings returns the minimal prefixes of a set in ascending order.
+func PrefixStrings(s *netipx.IPSet) []string {
+	prefixes := s.Prefixes()
+	out := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		out[i] = p.String()
+	}
+	return out
+}
+
+// Partition splits the whole address space into the coarsest parts such
+// that every set is a union of parts: addresses with the same membership in
+// every set share a part, contiguous or not. Parts are ordered by their
+// first address. Cost grows with the number of range boundaries, not with
+// addresses.
+func Partition(sets []*netipx.IPSet) []Part {
+	// Cut points: where any set's range starts or ends.
+	cuts := map[netip.Addr]bool{
+		netip.IPv4Unspecified(): true,
+		netip.IPv6Unspecified(): true,
+	}
+	for _, s := range sets {
+		for _, r := range s.Ranges() {
+			cuts[r.From()] = true
+			if next := r.To().Next(); next.IsValid() && !(r.To().Is4() && next.Is6()) {
+				cuts[next] = true
+			}
+		}
+	}
+	points := make([]netip.Addr, 0, len(cuts))
+	for a := range cuts {
+		points = append(points, a)
+	}
+	sort.Slice(points, func(i, j int) bool { return points[i].Less(points[j]) })
+	type piece struct {
+		r   netipx.IPRange
+		key string
+		in  []bool
+	}
+	var pieces []piece
+	for i, from := range points {
+		var to netip.Addr
+		switch {
+		case i+1 < len(points) && points[i+1].Is4() == from.Is4():
+			to = points[i+1].Prev()
+		case from.Is4():
+			to = netip.MustParseAddr("255.255.255.255")
+		default:
+			to = netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+		}
+		in := make([]bool, len(sets))
+		var key strings.Builder
+		for k, s := range sets {
+			in[k] = s.Contains(from)
+			if in[k] {
+				key.WriteByte('1')
+			} else {
+				key.WriteByte('0')
+			}
+		}
+		pieces = append(pieces, piece{r: netipx.IPRangeFrom(from, to), key: key.String(), in: in})
+	}
+	builders := map[string]*netipx.IPSetBuilder{}
+	var order []string
+	ins := map[string][]bool{}
+	for _, p := range pieces {
+		b, ok := builders[p.key]
+		if !ok {
+			b = &netipx.IPSetBuilder{}
+			builders[p.key] = b
+			order = append(order, p.key)
+			ins[p.key] = p.in
+		}
+		b.AddRange(p.r)
+	}
+	parts := make([]Part, 0, len(order))
+	for _, k := range order {
+		s, _ := builders[k].IPSet()
+		parts = append(parts, Part{Set: s, In: ins[k]})
+	}
+	return parts
+}
