@@ -194,3 +194,37 @@ func TestHelpShowsExamples(t *testing.T) {
 	}
 	walk(root)
 }
+
+func TestReachGolden(t *testing.T) {
+	for _, example := range []string{"ml-platform", "ml-platform-locked"} {
+		for _, format := range []string{"text", "json", "csv", "md", "dot"} {
+			t.Run(example+"/"+format, func(t *testing.T) {
+				stdout, stderr, code := run(t, "", "reach", "-f", "examples/"+example, "-o", format)
+				if code != ExitOK {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				golden(t, "reach/"+example+"."+format, stdout)
+			})
+		}
+	}
+}
+
+func TestExplainGolden(t *testing.T) {
+	cases := map[string][]string{
+		"training-to-dns":       {"--from", "ml-workloads/text-embed-finetune", "--to", "kube-system/coredns", "--port", "53", "--protocol", "UDP"},
+		"training-to-s3":        {"--from", "ml-workloads/text-embed-finetune", "--to", "52.216.10.1", "--port", "443"},
+		"internet-to-inference": {"--from", "203.0.113.9", "--to", "ml-workloads/model-server", "--port", "8080"},
+		"ingress-to-inference":  {"--from", "ingress-nginx/ingress-nginx-controller", "--to", "ml-workloads/model-server"},
+	}
+	for name, args := range cases {
+		for _, format := range []string{"text", "json"} {
+			t.Run(name+"/"+format, func(t *testing.T) {
+				stdout, stderr, code := run(t, "", append([]string{"explain", "-f", "examples/ml-platform", "-o", format}, args...)...)
+				if code != ExitOK {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				golden(t, "explain/"+name+"."+format, stdout)
+			})
+		}
+	}
+}

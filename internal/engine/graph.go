@@ -56,7 +56,7 @@ type rule struct {
 	// peers are the identities the rule's peers match; ips the addresses
 	// of its ipBlocks.
 	peers bitset
-	ips   ipMatcher
+	ips   *netipx.IPSet
 	// ports nil means every port.
 	ports []networkingv1.NetworkPolicyPort
 }
@@ -73,13 +73,16 @@ type graph struct {
 	nsCache    map[string][]string
 	// blocks holds each distinct ipBlock once, by its text.
 	blocks map[string]*netipx.IPSet
+	// ruleSets holds the addresses of each rule's ipBlocks together, once
+	// per distinct set: what policies can tell apart.
+	ruleSets map[string]*netipx.IPSet
 }
 
 // Compile groups the world's pods into identities and resolves every policy
 // against them. keys are the label keys any selector reads: other labels
 // cannot tell pods apart.
 func compile(w *model.World, members []memberSpec) (*graph, error) {
-	g := &graph{world: w, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]bitset{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}}
+	g := &graph{world: w, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]bitset{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}}
 	for _, ns := range w.Namespaces {
 		g.nsLabels[ns.Name] = ns.Labels
 	}
@@ -303,13 +306,16 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 		r.allPeers = true
 		return r, nil
 	}
+	var ips netipx.IPSetBuilder
+	hasIPs := false
 	for _, peer := range peers {
 		if peer.IPBlock != nil {
 			set, err := g.ipBlock(peer.IPBlock)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", r.source, p.src.Ref(), err)
 			}
-			r.ips = append(r.ips, set)
+			ips.AddSet(set)
+			hasIPs = true
 			// ipBlocks also match pods whose IPs are known.
 			for _, id := range g.identities {
 				for _, ip := range id.ips {
@@ -325,6 +331,16 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 			return nil, fmt.Errorf("%s: %s: %w", r.source, p.src.Ref(), err)
 		}
 		r.peers.or(ids)
+	}
+	if hasIPs {
+		set, _ := ips.IPSet()
+		key := strings.Join(netset.PrefixStrings(set), ",")
+		if shared, ok := g.ruleSets[key]; ok {
+			set = shared
+		} else {
+			g.ruleSets[key] = set
+		}
+		r.ips = set
 	}
 	return r, nil
 }
@@ -489,20 +505,10 @@ func (g *graph) ipBlock(b *networkingv1.IPBlock) (*netipx.IPSet, error) {
 	return s, nil
 }
 
-// ipMatcher is the union of a rule's ipBlocks.
-type ipMatcher []*netipx.IPSet
-
-// holds reports whether the rule's ipBlocks hold a part of the partition;
-// parts lie wholly inside or outside every block, so one address decides.
-func (m ipMatcher) holds(part *netipx.IPSet) bool {
+// holds reports whether a rule's addresses hold a part of the partition;
+// parts lie wholly inside or outside every rule's set, so one address
+// decides.
+func holds(set, part *netipx.IPSet) bool {
 	rs := part.Ranges()
-	if len(rs) == 0 {
-		return false
-	}
-	for _, s := range m {
-		if s.Contains(rs[0].From()) {
-			return true
-		}
-	}
-	return false
+	return set != nil && len(rs) > 0 && set.Contains(rs[0].From())
 }

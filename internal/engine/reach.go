@@ -152,14 +152,14 @@ func Analyse(w *model.World, level Level) (*Analysis, error) {
 			}
 		}
 	}
-	sets := make([]*netipx.IPSet, 0, len(g.blocks))
-	keys := make([]string, 0, len(g.blocks))
-	for k := range g.blocks {
+	sets := make([]*netipx.IPSet, 0, len(g.ruleSets))
+	keys := make([]string, 0, len(g.ruleSets))
+	for k := range g.ruleSets {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		sets = append(sets, g.blocks[k])
+		sets = append(sets, g.ruleSets[k])
 	}
 	for _, part := range netset.Partition(sets) {
 		p := &Peer{ID: part.ID(), Kind: KindExternal, Name: part.ID(), CIDRs: netset.PrefixStrings(part.Set), part: part.Set}
@@ -243,7 +243,7 @@ func (r *rule) matches(id *identity, part *netipx.IPSet) bool {
 	case id != nil:
 		return r.peers.has(id.index)
 	}
-	return r.ips.holds(part)
+	return holds(r.ips, part)
 }
 
 // Reach computes every connection, without visiting every pair: a source

@@ -88,3 +88,38 @@ func randomRequirement(r *rand.Rand, keys, values []string, ops []metav1.LabelSe
 	}
 	return req
 }
+
+// FuzzSelector: for any selector the API machinery accepts, the engine's
+// answer on fully known labels is the API machinery's, and with the key
+// varying it is never a certain answer the known value could contradict.
+func FuzzSelector(f *testing.F) {
+	f.Add("app", uint8(0), "web", "app", "web")
+	f.Add("tier", uint8(3), "", "app", "db")
+	f.Fuzz(func(t *testing.T, key string, op uint8, value, labelKey, labelValue string) {
+		ops := []metav1.LabelSelectorOperator{metav1.LabelSelectorOpIn, metav1.LabelSelectorOpNotIn, metav1.LabelSelectorOpExists, metav1.LabelSelectorOpDoesNotExist}
+		req := metav1.LabelSelectorRequirement{Key: key, Operator: ops[int(op)%len(ops)]}
+		if req.Operator == metav1.LabelSelectorOpIn || req.Operator == metav1.LabelSelectorOpNotIn {
+			req.Values = []string{value}
+		}
+		sel := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{req}}
+		want, err := metav1.LabelSelectorAsSelector(sel)
+		if err != nil {
+			if _, err2 := ParseSelector(sel); err2 == nil {
+				t.Fatalf("engine accepts a selector the API machinery rejects: %v", err)
+			}
+			return
+		}
+		s, err := ParseSelector(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := map[string]string{labelKey: labelValue}
+		got := s.Matches(LabelSet{Known: set})
+		if (got == Yes) != want.Matches(labels.Set(set)) || got == Maybe {
+			t.Fatalf("%v on %v: engine %v, API machinery %v", sel, set, got, want.Matches(labels.Set(set)))
+		}
+		if m := s.Matches(LabelSet{Varying: []string{labelKey}}); m != Maybe && m != yesIf(want.Matches(labels.Set(set))) {
+			t.Fatalf("%v with %s varying: %v, but the value %q gives %v", sel, labelKey, m, labelValue, want.Matches(labels.Set(set)))
+		}
+	})
+}
