@@ -228,3 +228,41 @@ func TestExplainGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestConformance runs the truth tables of testdata/conformance, written
+// from the NetworkPolicy API reference independently of the engine: each
+// case's expected.txt lists exactly the connections Kubernetes allows.
+func TestConformance(t *testing.T) {
+	cases, err := filepath.Glob("testdata/conformance/*/input.yaml")
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no conformance cases (%v)", err)
+	}
+	for _, input := range cases {
+		dir := filepath.Dir(input)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join(dir, "expected.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, code := run(t, "", "reach", "-f", input, "-o", "text", "--level", "pod")
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if got := connectionLines(stdout); got != connectionLines(string(want)) {
+				t.Errorf("connections differ from %s/expected.txt:\n%s", dir, diff(connectionLines(string(want)), got))
+			}
+		})
+	}
+}
+
+// connectionLines keeps the `src => dst : ports` lines: self traffic and
+// notes are comments.
+func connectionLines(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -150,7 +150,7 @@ func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *neti
 			rv := RuleVerdict{Index: r.index, Source: r.source.String(), Peers: describePeers(r)}
 			if r.matches(other, otherPart) {
 				rv.Matches = true
-				rv.Allowed = rulePorts(r.ports, portsOn)
+				rv.Allowed = r.allowed(portsOn)
 				d.Allowed = d.Allowed.Union(rv.Allowed)
 			}
 			pv.Rules = append(pv.Rules, rv)

@@ -59,6 +59,11 @@ type rule struct {
 	ips   *netipx.IPSet
 	// ports nil means every port.
 	ports []networkingv1.NetworkPolicyPort
+	// fixed is what the rule allows whatever the destination (numbers,
+	// ranges, whole protocols); named lists its named ports, resolved per
+	// destination.
+	fixed netset.Ports
+	named []networkingv1.NetworkPolicyPort
 }
 
 // graph is the compiled world.
@@ -293,6 +298,12 @@ func (g *graph) note(format string, args ...any) {
 
 func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) (*rule, error) {
 	r := &rule{policy: p, index: index, egress: egress, ports: ports, peers: newBitset(len(g.identities))}
+	r.fixed = rulePorts(ports, nil)
+	for _, port := range ports {
+		if port.Port != nil && port.Port.Type == intstr.String {
+			r.named = append(r.named, port)
+		}
+	}
 	sources := p.src.IngressRules
 	if egress {
 		sources = p.src.EgressRules
@@ -442,6 +453,14 @@ func bitIndex(t uint64) int {
 		n++
 	}
 	return n
+}
+
+// allowed is what the rule allows towards dst (nil: an address).
+func (r *rule) allowed(dst *identity) netset.Ports {
+	if len(r.named) == 0 || dst == nil {
+		return r.fixed
+	}
+	return r.fixed.Union(rulePorts(r.named, dst))
 }
 
 // rulePorts resolves a rule's ports on a destination: numeric ports and

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -212,7 +214,7 @@ func egressAllowed(src, dst *identity, part *netipx.IPSet) netset.Ports {
 	for _, p := range src.egress {
 		for _, r := range p.egress {
 			if r.matches(dst, part) {
-				out = out.Union(rulePorts(r.ports, dst))
+				out = out.Union(r.allowed(dst))
 			}
 		}
 	}
@@ -229,7 +231,7 @@ func ingressAllowed(dst, src *identity, part *netipx.IPSet) netset.Ports {
 	for _, p := range dst.ingress {
 		for _, r := range p.ingress {
 			if r.matches(src, part) {
-				out = out.Union(rulePorts(r.ports, dst))
+				out = out.Union(r.allowed(dst))
 			}
 		}
 	}
@@ -287,28 +289,32 @@ func (a *Analysis) Reach() *Result {
 		c.members = append(c.members, d.index)
 	}
 	sort.Strings(order)
-	emit := func(s, d *identity, allow netset.Ports) {
-		for _, sp := range a.byID[s.index] {
-			for _, dp := range a.byID[d.index] {
-				conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: allow}
-				if sp == dp && !sp.many {
-					res.Self = append(res.Self, conn)
-				} else {
-					res.Connections = append(res.Connections, conn)
+	// Sources are independent: each worker takes sources in turn and
+	// collects its own connections; sorting at the end makes the result
+	// independent of scheduling.
+	type out struct{ conns, self []Connection }
+	work := func(s *identity, o *out) {
+		emit := func(d *identity, allow netset.Ports) {
+			for _, sp := range a.byID[s.index] {
+				for _, dp := range a.byID[d.index] {
+					conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: allow}
+					if sp == dp && !sp.many {
+						o.self = append(o.self, conn)
+					} else {
+						o.conns = append(o.conns, conn)
+					}
 				}
 			}
 		}
-	}
-	try := func(s, d *identity) {
-		allow := egressAllowed(s, d, nil)
-		if allow.IsEmpty() {
-			return
+		try := func(d *identity) {
+			allow := egressAllowed(s, d, nil)
+			if allow.IsEmpty() {
+				return
+			}
+			if allow = allow.Intersect(ingressAllowed(d, s, nil)); !allow.IsEmpty() {
+				emit(d, allow)
+			}
 		}
-		if allow = allow.Intersect(ingressAllowed(d, s, nil)); !allow.IsEmpty() {
-			emit(s, d, allow)
-		}
-	}
-	for _, s := range g.identities {
 		open := s.hostNetwork || len(s.egress) == 0
 		targets := newBitset(n)
 		for _, p := range s.egress {
@@ -322,29 +328,47 @@ func (a *Analysis) Reach() *Result {
 				c := classes[k]
 				if c.all || c.sources.has(s.index) {
 					for _, d := range c.members {
-						try(s, g.identities[d])
+						try(g.identities[d])
 					}
 				}
 			}
 		} else {
-			targets.each(func(d int) { try(s, g.identities[d]) })
+			targets.each(func(d int) { try(g.identities[d]) })
 		}
 		for _, part := range a.parts {
 			if allow := egressAllowed(s, nil, part.part); !allow.IsEmpty() {
 				for _, sp := range a.byID[s.index] {
-					res.Connections = append(res.Connections, Connection{Src: sp.ID, Dst: part.ID, Allow: allow})
+					o.conns = append(o.conns, Connection{Src: sp.ID, Dst: part.ID, Allow: allow})
+				}
+			}
+			if allow := ingressAllowed(s, nil, part.part); !allow.IsEmpty() {
+				for _, dp := range a.byID[s.index] {
+					o.conns = append(o.conns, Connection{Src: part.ID, Dst: dp.ID, Allow: allow})
 				}
 			}
 		}
 	}
-	for _, part := range a.parts {
-		for _, d := range g.identities {
-			if allow := ingressAllowed(d, nil, part.part); !allow.IsEmpty() {
-				for _, dp := range a.byID[d.index] {
-					res.Connections = append(res.Connections, Connection{Src: part.ID, Dst: dp.ID, Allow: allow})
-				}
+	workers := runtime.GOMAXPROCS(0)
+	outs := make([]out, workers)
+	next := make(chan int, workers)
+	var wg sync.WaitGroup
+	for w := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				work(g.identities[i], &outs[w])
 			}
-		}
+		}()
+	}
+	for i := range g.identities {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, o := range outs {
+		res.Connections = append(res.Connections, o.conns...)
+		res.Self = append(res.Self, o.self...)
 	}
 	sortConnections(res.Connections)
 	sortConnections(res.Self)

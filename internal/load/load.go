@@ -11,8 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/load/k8s"
@@ -60,8 +62,11 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range paths {
-		if err := res.readInput(b, p, opts.Stdin); err != nil {
+	for _, in := range readAll(paths, opts.Stdin) {
+		if in.err != nil {
+			return nil, in.err
+		}
+		if err := res.add(b, in.objs); err != nil {
 			return nil, err
 		}
 	}
@@ -79,7 +84,36 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-func (r *Result) readInput(b *k8s.Builder, path string, stdin io.Reader) error {
+// input is one file's objects, or why it could not be read.
+type input struct {
+	objs []*document.Object
+	err  error
+}
+
+// readAll reads and decodes the inputs on every core; the results keep the
+// order of paths, so what is built from them does not depend on timing.
+func readAll(paths []string, stdin io.Reader) []input {
+	out := make([]input, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(paths)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i].objs, out[i].err = read(paths[i], stdin)
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+func read(path string, stdin io.Reader) ([]*document.Object, error) {
 	var in io.Reader
 	if path == "-" {
 		if stdin == nil {
@@ -89,15 +123,26 @@ func (r *Result) readInput(b *k8s.Builder, path string, stdin io.Reader) error {
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
-			return &document.Error{Source: model.Source{File: path}, Msg: cleanPathError(err)}
+			return nil, &document.Error{Source: model.Source{File: path}, Msg: cleanPathError(err)}
 		}
 		defer f.Close()
 		in = f
 	}
 	objs, err := document.Read(path, in)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	for _, o := range objs {
+		// Policies report the line of each rule: find them here, in
+		// parallel, rather than when the model is built.
+		if o.Kind == "NetworkPolicy" {
+			o.Line("spec")
+		}
+	}
+	return objs, nil
+}
+
+func (r *Result) add(b *k8s.Builder, objs []*document.Object) error {
 	for _, o := range objs {
 		if o.Kind == "" {
 			if shape := recognize(o); shape != "" {

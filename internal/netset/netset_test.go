@@ -95,7 +95,7 @@ func TestPortsString(t *testing.T) {
 		{AllPorts(), "All Connections"},
 		{PortRange(TCP, 80, 80).Union(PortRange(TCP, 443, 443)).Union(PortRange(UDP, 53, 53)), "TCP 80,443; UDP 53"},
 		{PortRange(TCP, 8000, 8080).Union(PortRange(TCP, 8081, 8090)), "TCP 8000-8090"},
-		{AllOf(UDP).Union(PortRange(SCTP, 1, 1)), "UDP all ports; SCTP 1"},
+		{AllOf(UDP).Union(PortRange(SCTP, 1, 1)), "UDP 1-65535; SCTP 1"},
 	}
 	for _, tt := range tests {
 		if got := tt.p.String(); got != tt.want {

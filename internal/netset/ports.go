@@ -189,7 +189,7 @@ func intersectRanges(a, b []Range) []Range {
 	return out
 }
 
-// String renders the set as "TCP 80,443,8000-8080; UDP 53", "All
+// String renders the set as "TCP 80,443,8000-8080; UDP 1-65535", "All
 // Connections" when it holds everything, or "None".
 func (a Ports) String() string {
 	if a.IsAll() {
@@ -199,10 +199,6 @@ func (a Ports) String() string {
 	for _, p := range Protocols {
 		rs := a.r[p]
 		if len(rs) == 0 {
-			continue
-		}
-		if len(rs) == 1 && rs[0] == (Range{MinPort, MaxPort}) {
-			parts = append(parts, p.String()+" all ports")
 			continue
 		}
 		nums := make([]string, len(rs))

@@ -269,7 +269,7 @@ type head struct {
 }
 
 func (d doc) objects() ([]*Object, error) {
-	if listRE.Match(d.data) {
+	if bytes.Contains(d.data, []byte("List")) && listRE.Match(d.data) {
 		if items, ok := d.listItems(); ok {
 			var out []*Object
 			for _, it := range items {
