@@ -50,7 +50,7 @@ Kubernetes leaves undefined, is reported apart.`,
 			}
 			switch out.value {
 			case "json":
-				return render.JSON(s.Out, r)
+				return render.ReachJSON(s.Out, r)
 			case "csv":
 				return render.ReachCSV(s.Out, r)
 			case "md":

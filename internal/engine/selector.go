@@ -6,7 +6,6 @@ import (
 	"github.com/ringfence/ringfence/internal/model"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 )
 
@@ -45,8 +44,26 @@ func (l LabelSet) varying(key string) bool {
 
 // Selector is a parsed label selector.
 type Selector struct {
-	reqs    labels.Requirements
+	reqs    []requirementSpec
 	nothing bool
+}
+
+// requirementSpec is one requirement, its values kept in a slice: the API
+// machinery's Values() builds a new set on every call, and selectors are
+// evaluated once per identity and policy.
+type requirementSpec struct {
+	key    string
+	op     selection.Operator
+	values []string
+}
+
+func (r requirementSpec) has(v string) bool {
+	for _, x := range r.values {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseSelector parses a metav1.LabelSelector with the API machinery's own
@@ -62,7 +79,11 @@ func ParseSelector(s *metav1.LabelSelector) (Selector, error) {
 		return Selector{}, err
 	}
 	reqs, _ := sel.Requirements()
-	return Selector{reqs: reqs}, nil
+	out := Selector{reqs: make([]requirementSpec, len(reqs))}
+	for i, r := range reqs {
+		out.reqs[i] = requirementSpec{key: r.Key(), op: r.Operator(), values: r.ValuesUnsorted()}
+	}
+	return out, nil
 }
 
 // Matches evaluates the selector against a label set.
@@ -83,12 +104,11 @@ func (s Selector) Matches(l LabelSet) Match {
 	return result
 }
 
-func requirement(r labels.Requirement, l LabelSet) Match {
-	key := r.Key()
-	val, known := l.Known[key]
-	vary := !known && l.varying(key)
+func requirement(r requirementSpec, l LabelSet) Match {
+	val, known := l.Known[r.key]
+	vary := !known && l.varying(r.key)
 	present := known || vary
-	switch r.Operator() {
+	switch r.op {
 	case selection.Exists:
 		return yesIf(present)
 	case selection.DoesNotExist:
@@ -96,7 +116,7 @@ func requirement(r labels.Requirement, l LabelSet) Match {
 	case selection.In, selection.Equals, selection.DoubleEquals:
 		switch {
 		case known:
-			return yesIf(r.Values().Has(val))
+			return yesIf(r.has(val))
 		case vary:
 			return Maybe
 		}
@@ -104,7 +124,7 @@ func requirement(r labels.Requirement, l LabelSet) Match {
 	case selection.NotIn, selection.NotEquals:
 		switch {
 		case known:
-			return yesIf(!r.Values().Has(val))
+			return yesIf(!r.has(val))
 		case vary:
 			return Maybe
 		}

@@ -1,12 +1,16 @@
 package render
 
 import (
+	"bufio"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/netset"
 )
 
 // ReachText writes one line per connection: `src => dst : TCP 80,443; UDP
@@ -101,4 +105,98 @@ func wrapCIDRs(cidrs []string) string {
 		return strings.Join(cidrs[:most], "\n") + fmt.Sprintf("\n(+%d more)", len(cidrs)-most)
 	}
 	return strings.Join(cidrs, "\n")
+}
+
+// ReachJSON writes the result as JSON with one peer or connection per line:
+// valid JSON that greps well, and fast to write for the hundreds of
+// thousands of connections of a large cluster.
+func ReachJSON(w io.Writer, r *engine.Result) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var buf []byte
+	bw.WriteString("{\n  \"peers\": [")
+	for i, p := range r.Peers {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		bw.WriteString(sep(i))
+		bw.Write(b)
+	}
+	bw.WriteString(closing(len(r.Peers)) + ",\n  \"connections\": [")
+	for i, c := range r.Connections {
+		buf = appendConnection(buf[:0], c)
+		bw.WriteString(sep(i))
+		bw.Write(buf)
+	}
+	bw.WriteString(closing(len(r.Connections)))
+	if len(r.Self) > 0 {
+		bw.WriteString(",\n  \"self\": [")
+		for i, c := range r.Self {
+			buf = appendConnection(buf[:0], c)
+			bw.WriteString(sep(i))
+			bw.Write(buf)
+		}
+		bw.WriteString(closing(len(r.Self)))
+	}
+	if len(r.Notes) > 0 {
+		bw.WriteString(",\n  \"notes\": [")
+		for i, n := range r.Notes {
+			b, _ := json.Marshal(n)
+			bw.WriteString(sep(i))
+			bw.Write(b)
+		}
+		bw.WriteString(closing(len(r.Notes)))
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
+}
+
+func sep(i int) string {
+	if i == 0 {
+		return "\n    "
+	}
+	return ",\n    "
+}
+
+func closing(n int) string {
+	if n == 0 {
+		return "]"
+	}
+	return "\n  ]"
+}
+
+// appendConnection writes {"src":…,"dst":…,"allow":{"TCP":[[lo,hi]],…}}
+// with protocols in sorted order, as encoding/json orders map keys.
+func appendConnection(b []byte, c engine.Connection) []byte {
+	b = append(b, `{"src":`...)
+	b = strconv.AppendQuote(b, c.Src)
+	b = append(b, `,"dst":`...)
+	b = strconv.AppendQuote(b, c.Dst)
+	b = append(b, `,"allow":{`...)
+	first := true
+	for _, p := range []netset.Protocol{netset.SCTP, netset.TCP, netset.UDP} {
+		rs := c.Allow.Ranges(p)
+		if len(rs) == 0 {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, p.String()...)
+		b = append(b, `":[`...)
+		for i, r := range rs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(r.Lo), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(r.Hi), 10)
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}}"...)
 }
