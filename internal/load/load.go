@@ -62,12 +62,13 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, in := range readAll(paths, opts.Stdin) {
+	for _, in := range readAll(paths, opts.Stdin, opts.Namespace) {
 		if in.err != nil {
 			return nil, in.err
 		}
-		if err := res.add(b, in.objs); err != nil {
-			return nil, err
+		res.Recognized = append(res.Recognized, in.recognized...)
+		for _, d := range in.decoded {
+			b.Register(d)
 		}
 	}
 	if opts.Cluster != nil {
@@ -84,15 +85,16 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// input is one file's objects, or why it could not be read.
+// input is one file's decoded objects, or why it could not be read.
 type input struct {
-	objs []*document.Object
-	err  error
+	decoded    []*k8s.Decoded
+	recognized []Recognized
+	err        error
 }
 
 // readAll reads and decodes the inputs on every core; the results keep the
 // order of paths, so what is built from them does not depend on timing.
-func readAll(paths []string, stdin io.Reader) []input {
+func readAll(paths []string, stdin io.Reader, namespace string) []input {
 	out := make([]input, len(paths))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -101,7 +103,7 @@ func readAll(paths []string, stdin io.Reader) []input {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i].objs, out[i].err = read(paths[i], stdin)
+				out[i] = read(paths[i], stdin, namespace)
 			}
 		}()
 	}
@@ -113,7 +115,8 @@ func readAll(paths []string, stdin io.Reader) []input {
 	return out
 }
 
-func read(path string, stdin io.Reader) ([]*document.Object, error) {
+// read reads one input and decodes its objects; it runs on every core.
+func read(path string, stdin io.Reader, namespace string) input {
 	var in io.Reader
 	if path == "-" {
 		if stdin == nil {
@@ -123,38 +126,30 @@ func read(path string, stdin io.Reader) ([]*document.Object, error) {
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, &document.Error{Source: model.Source{File: path}, Msg: cleanPathError(err)}
+			return input{err: &document.Error{Source: model.Source{File: path}, Msg: cleanPathError(err)}}
 		}
 		defer f.Close()
 		in = f
 	}
 	objs, err := document.Read(path, in)
 	if err != nil {
-		return nil, err
+		return input{err: err}
 	}
-	for _, o := range objs {
-		// Policies report the line of each rule: find them here, in
-		// parallel, rather than when the model is built.
-		if o.Kind == "NetworkPolicy" {
-			o.Line("spec")
-		}
-	}
-	return objs, nil
-}
-
-func (r *Result) add(b *k8s.Builder, objs []*document.Object) error {
+	var out input
 	for _, o := range objs {
 		if o.Kind == "" {
 			if shape := recognize(o); shape != "" {
-				r.Recognized = append(r.Recognized, Recognized{Shape: shape, Source: o.Source})
+				out.recognized = append(out.recognized, Recognized{Shape: shape, Source: o.Source})
 				continue
 			}
 		}
-		if err := b.Add(o); err != nil {
-			return err
+		d, err := k8s.Decode(o, namespace)
+		if err != nil {
+			return input{err: err}
 		}
+		out.decoded = append(out.decoded, d)
 	}
-	return nil
+	return out
 }
 
 func cleanPathError(err error) string {

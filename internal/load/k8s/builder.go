@@ -55,28 +55,51 @@ func NewBuilder(defaultNamespace string, report *document.Report) *Builder {
 	}
 }
 
-// kindDecoder reads one kind into the builder.
-type kindDecoder func(b *Builder, o *document.Object, m model.Meta) error
+// kindDecoder reads one kind into a decoded object.
+type kindDecoder func(d *decoded, o *document.Object, m model.Meta) error
 
 // clusterScoped kinds have no namespace.
 var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true}
 
-// Add decodes one object into the world. Objects of unknown kinds are
-// counted in the report; malformed objects are errors.
-func (b *Builder) Add(o *document.Object) error {
+// Decoded is one object turned into the model, not yet part of a world.
+// Decoding needs nothing but the object, so it runs on every core; adding
+// to the builder is cheap and keeps input order.
+type Decoded = decoded
+
+type decoded struct {
+	ref      model.Ref
+	src      model.Source
+	obj      any
+	owner    *ownerKey
+	live     *livePod
+	podAuto  map[*model.PodTemplate]*bool
+	warnings []document.Notice
+	// unknown is set for objects of kinds ringfence does not read.
+	unknown *document.Object
+}
+
+func (d *decoded) warn(src model.Source, object, format string, args ...any) {
+	d.warnings = append(d.warnings, document.Notice{Source: src, Object: object, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Decode turns one object into the model. It is safe to call
+// concurrently; defaultNamespace is given to namespaced objects without one.
+func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
+	if defaultNamespace == "" {
+		defaultNamespace = "default"
+	}
 	dec, ok := decoders[o.APIVersion+"/"+o.Kind]
 	if !ok {
 		if o.Kind == "" || o.APIVersion == "" {
-			return &document.Error{Source: o.Source, Msg: "object has no apiVersion or kind, and its shape is not one ringfence knows"}
+			return nil, &document.Error{Source: o.Source, Msg: "object has no apiVersion or kind, and its shape is not one ringfence knows"}
 		}
-		b.Report.AddUnknown(o)
-		return nil
+		return &decoded{unknown: o}, nil
 	}
 	var meta struct {
 		Metadata metav1.ObjectMeta `json:"metadata"`
 	}
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &meta); err != nil {
-		return b.decodeError(o, model.Meta{Kind: o.Kind}, err)
+		return nil, decodeError(o, model.Meta{Kind: o.Kind}, err)
 	}
 	m := model.Meta{
 		Kind:        o.Kind,
@@ -89,22 +112,56 @@ func (b *Builder) Add(o *document.Object) error {
 	}
 	if m.Name == "" {
 		if meta.Metadata.GenerateName != "" {
-			return &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.generateName is not supported offline; give the object a metadata.name"}
+			return nil, &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.generateName is not supported offline; give the object a metadata.name"}
 		}
-		return &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.name is missing"}
+		return nil, &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.name is missing"}
 	}
 	switch {
 	case clusterScoped[o.Kind]:
 		m.Namespace = ""
 	case m.Namespace == "":
-		m.Namespace = b.DefaultNamespace
+		m.Namespace = defaultNamespace
 	}
-	ref := m.Ref()
-	if prev, dup := b.seen[ref]; dup {
-		b.Report.Warn(o.Source, ref.String(), "defined again (first at %s); this later definition is used, as kubectl apply would", prev)
+	d := &decoded{ref: m.Ref(), src: o.Source}
+	if err := dec(d, o, m); err != nil {
+		return nil, err
 	}
-	b.seen[ref] = o.Source
-	return dec(b, o, m)
+	return d, nil
+}
+
+// Add decodes one object into the world. Objects of unknown kinds are
+// counted in the report; malformed objects are errors.
+func (b *Builder) Add(o *document.Object) error {
+	d, err := Decode(o, b.DefaultNamespace)
+	if err != nil {
+		return err
+	}
+	b.Register(d)
+	return nil
+}
+
+// Register adds a decoded object to the world. A later definition of the
+// same object replaces an earlier one, as a second kubectl apply would.
+func (b *Builder) Register(d *Decoded) {
+	if d.unknown != nil {
+		b.Report.AddUnknown(d.unknown)
+		return
+	}
+	if prev, dup := b.seen[d.ref]; dup {
+		b.Report.Warn(d.src, d.ref.String(), "defined again (first at %s); this later definition is used, as kubectl apply would", prev)
+	}
+	b.seen[d.ref] = d.src
+	b.Report.Warnings = append(b.Report.Warnings, d.warnings...)
+	b.objects[d.ref] = d.obj
+	if w, ok := d.obj.(*model.Workload); ok && d.owner != nil {
+		b.owners[w] = *d.owner
+	}
+	if d.live != nil {
+		b.pods = append(b.pods, *d.live)
+	}
+	for pt, v := range d.podAuto {
+		b.podAuto[pt] = v
+	}
 }
 
 // lastApplied holds a full copy of the object, Secret values included; it is
@@ -127,18 +184,18 @@ func cleanAnnotations(a map[string]string) map[string]string {
 // decode unmarshals the object like the API server does (case-sensitive
 // field names) and warns about fields the server would reject: a typo such
 // as "podselector" silently widens a policy.
-func (b *Builder) decode(o *document.Object, m model.Meta, into any) error {
+func (d *decoded) decode(o *document.Object, m model.Meta, into any) error {
 	strict, err := kjson.UnmarshalStrict(o.JSON, into)
 	if err != nil {
-		return b.decodeError(o, m, err)
+		return decodeError(o, m, err)
 	}
 	for _, s := range strict {
-		b.Report.Warn(o.Source, m.Ref().String(), "%s (the API server rejects this with field validation Strict, kubectl's default)", s)
+		d.warn(o.Source, m.Ref().String(), "%s (the API server rejects this with field validation Strict, kubectl's default)", s)
 	}
 	return nil
 }
 
-func (b *Builder) decodeError(o *document.Object, m model.Meta, err error) error {
+func decodeError(o *document.Object, m model.Meta, err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "json: ")
 	if strings.Contains(msg, "cannot unmarshal bool into") && strings.HasSuffix(msg, "of type string") {

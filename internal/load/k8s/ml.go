@@ -21,9 +21,9 @@ import (
 
 // decodeLoose reads a custom resource without strict field checks: the
 // local types model only part of each CRD's schema.
-func (b *Builder) decodeLoose(o *document.Object, m model.Meta, into any) error {
+func (d *decoded) decodeLoose(o *document.Object, m model.Meta, into any) error {
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, into); err != nil {
-		return b.decodeError(o, m, err)
+		return decodeError(o, m, err)
 	}
 	return nil
 }
@@ -84,19 +84,19 @@ func tfMaster(present map[string]bool) string {
 	return "Worker"
 }
 
-func decodeKubeflowJob(b *Builder, o *document.Object, m model.Meta) error {
+func decodeKubeflowJob(d *decoded, o *document.Object, m model.Meta) error {
 	k := kubeflowKinds[o.Kind]
 	var job struct {
 		metav1.ObjectMeta `json:"metadata"`
 		Spec              map[string]json.RawMessage `json:"spec"`
 	}
-	if err := b.decodeLoose(o, m, &job); err != nil {
+	if err := d.decodeLoose(o, m, &job); err != nil {
 		return err
 	}
 	var specs map[string]replicaSpec
 	if raw, ok := job.Spec[k.specField]; ok {
 		if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &specs); err != nil {
-			return b.decodeError(o, m, err)
+			return decodeError(o, m, err)
 		}
 	}
 	// The operator accepts replica types in any case and normalizes them.
@@ -104,13 +104,13 @@ func decodeKubeflowJob(b *Builder, o *document.Object, m model.Meta) error {
 	for name, rs := range specs {
 		t := canonicalReplicaType(name, k.types)
 		if t == "" {
-			b.Report.Warn(o.Source.At(o.Line("spec", k.specField, name)), m.Ref().String(), "unknown replica type %q for %s (known: %s); its pods are not modelled", name, o.Kind, strings.Join(k.types, ", "))
+			d.warn(o.Source.At(o.Line("spec", k.specField, name)), m.Ref().String(), "unknown replica type %q for %s (known: %s); its pods are not modelled", name, o.Kind, strings.Join(k.types, ", "))
 			continue
 		}
 		present[t] = rs
 	}
 	if len(present) == 0 {
-		b.Report.Warn(o.Source, m.Ref().String(), "spec.%s is empty: the job runs no pods", k.specField)
+		d.warn(o.Source, m.Ref().String(), "spec.%s is empty: the job runs no pods", k.specField)
 	}
 	has := map[string]bool{}
 	for t := range present {
@@ -149,7 +149,7 @@ func decodeKubeflowJob(b *Builder, o *document.Object, m model.Meta) error {
 		}
 		templates = append(templates, tpl)
 	}
-	b.addWorkload(m, job.OwnerReferences, templates...)
+	d.addWorkload(m, job.OwnerReferences, templates...)
 	return nil
 }
 
@@ -186,14 +186,14 @@ func addDefaultPort(s *corev1.PodSpec, container, name string, port int32) {
 // decodeMPIJobV2 reads an MPIJob of kubeflow/mpi-operator (v2beta1): its
 // launcher runs as a batch Job named <job>-launcher and its workers as pods;
 // no replica-type label, the role is in job-role.
-func decodeMPIJobV2(b *Builder, o *document.Object, m model.Meta) error {
+func decodeMPIJobV2(d *decoded, o *document.Object, m model.Meta) error {
 	var job struct {
 		metav1.ObjectMeta `json:"metadata"`
 		Spec              struct {
 			MPIReplicaSpecs map[string]replicaSpec `json:"mpiReplicaSpecs"`
 		} `json:"spec"`
 	}
-	if err := b.decodeLoose(o, m, &job); err != nil {
+	if err := d.decodeLoose(o, m, &job); err != nil {
 		return err
 	}
 	common := map[string]string{labelKFOperator: "mpi-operator", labelKFJobName: m.Name}
@@ -226,7 +226,7 @@ func decodeMPIJobV2(b *Builder, o *document.Object, m model.Meta) error {
 		}
 		templates = append(templates, tpl)
 	}
-	b.addWorkload(m, job.OwnerReferences, templates...)
+	d.addWorkload(m, job.OwnerReferences, templates...)
 	return nil
 }
 
@@ -253,12 +253,12 @@ type isvcComponent struct {
 // kserveFrameworks are the predictor shortcuts KServe turns into a model.
 var kserveFrameworks = []string{"sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface", "pmml", "lightgbm", "paddle"}
 
-func decodeInferenceService(b *Builder, o *document.Object, m model.Meta) error {
+func decodeInferenceService(d *decoded, o *document.Object, m model.Meta) error {
 	var isvc struct {
 		metav1.ObjectMeta `json:"metadata"`
 		Spec              map[string]json.RawMessage `json:"spec"`
 	}
-	if err := b.decodeLoose(o, m, &isvc); err != nil {
+	if err := d.decodeLoose(o, m, &isvc); err != nil {
 		return err
 	}
 	mode := m.Annotations[annotDeploymentMode]
@@ -271,25 +271,25 @@ func decodeInferenceService(b *Builder, o *document.Object, m model.Meta) error 
 		var c isvcComponent
 		var fields map[string]json.RawMessage
 		if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &c); err != nil {
-			return b.decodeError(o, m, err)
+			return decodeError(o, m, err)
 		}
 		if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &fields); err != nil {
-			return b.decodeError(o, m, err)
+			return decodeError(o, m, err)
 		}
 		for _, fw := range kserveFrameworks {
 			if fwRaw, ok := fields[fw]; ok && c.Model == nil {
 				c.Model = &corev1.Container{}
 				if err := kjson.UnmarshalCaseSensitivePreserveInts(fwRaw, c.Model); err != nil {
-					return b.decodeError(o, m, err)
+					return decodeError(o, m, err)
 				}
 			}
 		}
 		templates = append(templates, kserveTemplate(m, comp, mode, c))
 	}
 	if len(templates) == 0 {
-		b.Report.Warn(o.Source, m.Ref().String(), "spec.predictor is missing: the service runs no pods")
+		d.warn(o.Source, m.Ref().String(), "spec.predictor is missing: the service runs no pods")
 	}
-	b.addWorkload(m, isvc.OwnerReferences, templates...)
+	d.addWorkload(m, isvc.OwnerReferences, templates...)
 	return nil
 }
 
@@ -420,19 +420,19 @@ func addRayMetricsPort(s *corev1.PodSpec) {
 	c.Ports = append(c.Ports, corev1.ContainerPort{Name: "metrics", ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
 }
 
-func decodeRayCluster(b *Builder, o *document.Object, m model.Meta) error {
+func decodeRayCluster(d *decoded, o *document.Object, m model.Meta) error {
 	var rc struct {
 		metav1.ObjectMeta `json:"metadata"`
 		Spec              rayClusterSpec `json:"spec"`
 	}
-	if err := b.decodeLoose(o, m, &rc); err != nil {
+	if err := d.decodeLoose(o, m, &rc); err != nil {
 		return err
 	}
-	b.addWorkload(m, rc.OwnerReferences, rayTemplates(m.Name, rc.Spec)...)
+	d.addWorkload(m, rc.OwnerReferences, rayTemplates(m.Name, rc.Spec)...)
 	return nil
 }
 
-func decodeRayJob(b *Builder, o *document.Object, m model.Meta) error {
+func decodeRayJob(d *decoded, o *document.Object, m model.Meta) error {
 	var rj struct {
 		metav1.ObjectMeta `json:"metadata"`
 		Spec              struct {
@@ -442,7 +442,7 @@ func decodeRayJob(b *Builder, o *document.Object, m model.Meta) error {
 			SubmitterPodTemplate *corev1.PodTemplateSpec `json:"submitterPodTemplate"`
 		} `json:"spec"`
 	}
-	if err := b.decodeLoose(o, m, &rj); err != nil {
+	if err := d.decodeLoose(o, m, &rj); err != nil {
 		return err
 	}
 	var templates []template
@@ -466,18 +466,18 @@ func decodeRayJob(b *Builder, o *document.Object, m model.Meta) error {
 		sub.role = "submitter"
 		templates = append(templates, sub)
 	}
-	b.addWorkload(m, rj.OwnerReferences, templates...)
+	d.addWorkload(m, rj.OwnerReferences, templates...)
 	return nil
 }
 
-func decodeRayService(b *Builder, o *document.Object, m model.Meta) error {
+func decodeRayService(d *decoded, o *document.Object, m model.Meta) error {
 	var rs struct {
 		metav1.ObjectMeta `json:"metadata"`
 		Spec              struct {
 			RayClusterConfig rayClusterSpec `json:"rayClusterConfig"`
 		} `json:"spec"`
 	}
-	if err := b.decodeLoose(o, m, &rs); err != nil {
+	if err := d.decodeLoose(o, m, &rs); err != nil {
 		return err
 	}
 	templates := rayTemplates("", rs.Spec.RayClusterConfig)
@@ -489,6 +489,6 @@ func decodeRayService(b *Builder, o *document.Object, m model.Meta) error {
 			templates[i].labels[labelRayServe] = "true"
 		}
 	}
-	b.addWorkload(m, rs.OwnerReferences, templates...)
+	d.addWorkload(m, rs.OwnerReferences, templates...)
 	return nil
 }

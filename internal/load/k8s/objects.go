@@ -41,18 +41,18 @@ var decoders = map[string]kindDecoder{
 	"ray.io/v1/RayService":                       decodeRayService,
 }
 
-func decodeNamespace(b *Builder, o *document.Object, m model.Meta) error {
+func decodeNamespace(d *decoded, o *document.Object, m model.Meta) error {
 	var ns corev1.Namespace
-	if err := b.decode(o, m, &ns); err != nil {
+	if err := d.decode(o, m, &ns); err != nil {
 		return err
 	}
-	b.objects[m.Ref()] = &model.Namespace{Meta: m}
+	d.obj = &model.Namespace{Meta: m}
 	return nil
 }
 
-func decodeService(b *Builder, o *document.Object, m model.Meta) error {
+func decodeService(d *decoded, o *document.Object, m model.Meta) error {
 	var s corev1.Service
-	if err := b.decode(o, m, &s); err != nil {
+	if err := d.decode(o, m, &s); err != nil {
 		return err
 	}
 	// The API server's defaults, so files and live clusters read the same.
@@ -67,25 +67,25 @@ func decodeService(b *Builder, o *document.Object, m model.Meta) error {
 			s.Spec.Ports[i].Protocol = corev1.ProtocolTCP
 		}
 	}
-	b.objects[m.Ref()] = &model.Service{Meta: m, Spec: s.Spec}
+	d.obj = &model.Service{Meta: m, Spec: s.Spec}
 	return nil
 }
 
-func decodeServiceAccount(b *Builder, o *document.Object, m model.Meta) error {
+func decodeServiceAccount(d *decoded, o *document.Object, m model.Meta) error {
 	var sa corev1.ServiceAccount
-	if err := b.decode(o, m, &sa); err != nil {
+	if err := d.decode(o, m, &sa); err != nil {
 		return err
 	}
-	b.objects[m.Ref()] = &model.ServiceAccount{Meta: m, AutomountToken: sa.AutomountServiceAccountToken}
+	d.obj = &model.ServiceAccount{Meta: m, AutomountToken: sa.AutomountServiceAccountToken}
 	return nil
 }
 
-func decodeNode(b *Builder, o *document.Object, m model.Meta) error {
+func decodeNode(d *decoded, o *document.Object, m model.Meta) error {
 	var n corev1.Node
-	if err := b.decode(o, m, &n); err != nil {
+	if err := d.decode(o, m, &n); err != nil {
 		return err
 	}
-	b.objects[m.Ref()] = &model.Node{
+	d.obj = &model.Node{
 		Meta:       m,
 		ProviderID: n.Spec.ProviderID,
 		Addresses:  n.Status.Addresses,
@@ -106,9 +106,9 @@ type secretMeta struct {
 	StringData      map[string]any    `json:"stringData"`
 }
 
-func decodeSecret(b *Builder, o *document.Object, m model.Meta) error {
+func decodeSecret(d *decoded, o *document.Object, m model.Meta) error {
 	var s secretMeta
-	if err := b.decode(o, m, &s); err != nil {
+	if err := d.decode(o, m, &s); err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(s.Data)+len(s.StringData))
@@ -124,31 +124,31 @@ func decodeSecret(b *Builder, o *document.Object, m model.Meta) error {
 	// Annotations of a Secret can carry its values too (tools copy data
 	// into them); keep none.
 	m.Annotations = nil
-	b.objects[m.Ref()] = &model.Secret{Meta: m, Type: s.Type, Keys: keys}
+	d.obj = &model.Secret{Meta: m, Type: s.Type, Keys: keys}
 	return nil
 }
 
-func decodeIngress(b *Builder, o *document.Object, m model.Meta) error {
+func decodeIngress(d *decoded, o *document.Object, m model.Meta) error {
 	var ing networkingv1.Ingress
-	if err := b.decode(o, m, &ing); err != nil {
+	if err := d.decode(o, m, &ing); err != nil {
 		return err
 	}
-	b.objects[m.Ref()] = &model.Ingress{Meta: m, Spec: ing.Spec}
+	d.obj = &model.Ingress{Meta: m, Spec: ing.Spec}
 	return nil
 }
 
-func decodeIngressClass(b *Builder, o *document.Object, m model.Meta) error {
+func decodeIngressClass(d *decoded, o *document.Object, m model.Meta) error {
 	var ic networkingv1.IngressClass
-	if err := b.decode(o, m, &ic); err != nil {
+	if err := d.decode(o, m, &ic); err != nil {
 		return err
 	}
-	b.objects[m.Ref()] = &model.IngressClass{Meta: m, Spec: ic.Spec}
+	d.obj = &model.IngressClass{Meta: m, Spec: ic.Spec}
 	return nil
 }
 
-func decodeNetworkPolicy(b *Builder, o *document.Object, m model.Meta) error {
+func decodeNetworkPolicy(d *decoded, o *document.Object, m model.Meta) error {
 	var np networkingv1.NetworkPolicy
-	if err := b.decode(o, m, &np); err != nil {
+	if err := d.decode(o, m, &np); err != nil {
 		return err
 	}
 	if err := validateNetworkPolicy(o, m, &np); err != nil {
@@ -161,6 +161,6 @@ func decodeNetworkPolicy(b *Builder, o *document.Object, m model.Meta) error {
 	for i := range np.Spec.Egress {
 		p.EgressRules = append(p.EgressRules, o.Source.At(o.Line("spec", "egress", i)))
 	}
-	b.objects[m.Ref()] = p
+	d.obj = p
 	return nil
 }

@@ -47,14 +47,14 @@ type template struct {
 }
 
 // addWorkload records a workload with the pods of its templates.
-func (b *Builder) addWorkload(m model.Meta, owners []metav1.OwnerReference, templates ...template) *model.Workload {
+func (d *decoded) addWorkload(m model.Meta, owners []metav1.OwnerReference, templates ...template) *model.Workload {
 	w := &model.Workload{Meta: m}
 	for _, t := range templates {
-		w.Pods = append(w.Pods, b.podTemplate(t))
+		w.Pods = append(w.Pods, d.podTemplate(t))
 	}
-	b.objects[m.Ref()] = w
+	d.obj = w
 	if o := controllerOf(owners); o != nil {
-		b.owners[w] = ownerKey{kind: o.Kind, namespace: m.Namespace, name: o.Name}
+		d.owner = &ownerKey{kind: o.Kind, namespace: m.Namespace, name: o.Name}
 	}
 	return w
 }
@@ -68,7 +68,7 @@ func controllerOf(owners []metav1.OwnerReference) *metav1.OwnerReference {
 	return nil
 }
 
-func (b *Builder) podTemplate(t template) *model.PodTemplate {
+func (d *decoded) podTemplate(t template) *model.PodTemplate {
 	labels := make(map[string]string, len(t.base)+len(t.spec.Labels)+len(t.labels))
 	for k, v := range t.base {
 		labels[k] = v
@@ -97,7 +97,10 @@ func (b *Builder) podTemplate(t template) *model.PodTemplate {
 		Annotations:   cleanAnnotations(t.spec.Annotations),
 		PodSpec:       podSpec(&t.spec.Spec),
 	}
-	b.podAuto[pt] = t.spec.Spec.AutomountServiceAccountToken
+	if d.podAuto == nil {
+		d.podAuto = map[*model.PodTemplate]*bool{}
+	}
+	d.podAuto[pt] = t.spec.Spec.AutomountServiceAccountToken
 	return pt
 }
 
@@ -201,9 +204,9 @@ func podGPUs(cs []model.Container, s *corev1.PodSpec) map[string]int64 {
 	return sum
 }
 
-func decodePod(b *Builder, o *document.Object, m model.Meta) error {
+func decodePod(d *decoded, o *document.Object, m model.Meta) error {
 	var p corev1.Pod
-	if err := b.decode(o, m, &p); err != nil {
+	if err := d.decode(o, m, &p); err != nil {
 		return err
 	}
 	ips := podIPs(p.Status)
@@ -213,13 +216,13 @@ func decodePod(b *Builder, o *document.Object, m model.Meta) error {
 		w := &model.Workload{Meta: m}
 		w.Instances = []*model.Pod{{Name: m.Name, Labels: m.Labels, IPs: ips, NodeName: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork, Phase: string(p.Status.Phase)}}
 		t := template{replicas: 1, spec: corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}}
-		w.Pods = []*model.PodTemplate{b.podTemplate(t)}
+		w.Pods = []*model.PodTemplate{d.podTemplate(t)}
 		w.Pods[0].IPs = ips
-		b.objects[m.Ref()] = w
-		b.pods = append(b.pods, livePod{workload: w, owner: ownerKey{kind: owner.Kind, namespace: m.Namespace, name: owner.Name}})
+		d.obj = w
+		d.live = &livePod{workload: w, owner: ownerKey{kind: owner.Kind, namespace: m.Namespace, name: owner.Name}}
 		return nil
 	}
-	w := b.addWorkload(m, nil, template{replicas: 1, spec: corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}})
+	w := d.addWorkload(m, nil, template{replicas: 1, spec: corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}})
 	w.Pods[0].IPs = ips
 	return nil
 }
@@ -247,43 +250,43 @@ func replicas(r *int32, def int32) int32 {
 	return *r
 }
 
-func decodeDeployment(b *Builder, o *document.Object, m model.Meta) error {
-	var d appsv1.Deployment
-	if err := b.decode(o, m, &d); err != nil {
+func decodeDeployment(d *decoded, o *document.Object, m model.Meta) error {
+	var dep appsv1.Deployment
+	if err := d.decode(o, m, &dep); err != nil {
 		return err
 	}
-	b.addWorkload(m, d.OwnerReferences, template{replicas: replicas(d.Spec.Replicas, 1), spec: d.Spec.Template, varying: []string{labelPodTemplateHash}})
+	d.addWorkload(m, dep.OwnerReferences, template{replicas: replicas(dep.Spec.Replicas, 1), spec: dep.Spec.Template, varying: []string{labelPodTemplateHash}})
 	return nil
 }
 
-func decodeReplicaSet(b *Builder, o *document.Object, m model.Meta) error {
+func decodeReplicaSet(d *decoded, o *document.Object, m model.Meta) error {
 	var rs appsv1.ReplicaSet
-	if err := b.decode(o, m, &rs); err != nil {
+	if err := d.decode(o, m, &rs); err != nil {
 		return err
 	}
-	b.addWorkload(m, rs.OwnerReferences, template{replicas: replicas(rs.Spec.Replicas, 1), spec: rs.Spec.Template})
+	d.addWorkload(m, rs.OwnerReferences, template{replicas: replicas(rs.Spec.Replicas, 1), spec: rs.Spec.Template})
 	return nil
 }
 
-func decodeReplicationController(b *Builder, o *document.Object, m model.Meta) error {
+func decodeReplicationController(d *decoded, o *document.Object, m model.Meta) error {
 	var rc corev1.ReplicationController
-	if err := b.decode(o, m, &rc); err != nil {
+	if err := d.decode(o, m, &rc); err != nil {
 		return err
 	}
 	var spec corev1.PodTemplateSpec
 	if rc.Spec.Template != nil {
 		spec = *rc.Spec.Template
 	}
-	b.addWorkload(m, rc.OwnerReferences, template{replicas: replicas(rc.Spec.Replicas, 1), spec: spec})
+	d.addWorkload(m, rc.OwnerReferences, template{replicas: replicas(rc.Spec.Replicas, 1), spec: spec})
 	return nil
 }
 
-func decodeStatefulSet(b *Builder, o *document.Object, m model.Meta) error {
+func decodeStatefulSet(d *decoded, o *document.Object, m model.Meta) error {
 	var ss appsv1.StatefulSet
-	if err := b.decode(o, m, &ss); err != nil {
+	if err := d.decode(o, m, &ss); err != nil {
 		return err
 	}
-	b.addWorkload(m, ss.OwnerReferences, template{
+	d.addWorkload(m, ss.OwnerReferences, template{
 		replicas: replicas(ss.Spec.Replicas, 1),
 		spec:     ss.Spec.Template,
 		varying:  []string{labelControllerRevision, labelStatefulSetPodName, labelPodIndex},
@@ -291,12 +294,12 @@ func decodeStatefulSet(b *Builder, o *document.Object, m model.Meta) error {
 	return nil
 }
 
-func decodeDaemonSet(b *Builder, o *document.Object, m model.Meta) error {
+func decodeDaemonSet(d *decoded, o *document.Object, m model.Meta) error {
 	var ds appsv1.DaemonSet
-	if err := b.decode(o, m, &ds); err != nil {
+	if err := d.decode(o, m, &ds); err != nil {
 		return err
 	}
-	b.addWorkload(m, ds.OwnerReferences, template{
+	d.addWorkload(m, ds.OwnerReferences, template{
 		replicas: -1,
 		spec:     ds.Spec.Template,
 		varying:  []string{labelControllerRevision, labelTemplateGeneration},
@@ -327,23 +330,23 @@ func jobTemplate(name string, spec batchv1.JobSpec) template {
 	return t
 }
 
-func decodeJob(b *Builder, o *document.Object, m model.Meta) error {
+func decodeJob(d *decoded, o *document.Object, m model.Meta) error {
 	var j batchv1.Job
-	if err := b.decode(o, m, &j); err != nil {
+	if err := d.decode(o, m, &j); err != nil {
 		return err
 	}
-	b.addWorkload(m, j.OwnerReferences, jobTemplate(m.Name, j.Spec))
+	d.addWorkload(m, j.OwnerReferences, jobTemplate(m.Name, j.Spec))
 	return nil
 }
 
-func decodeCronJob(b *Builder, o *document.Object, m model.Meta) error {
+func decodeCronJob(d *decoded, o *document.Object, m model.Meta) error {
 	var cj batchv1.CronJob
-	if err := b.decode(o, m, &cj); err != nil {
+	if err := d.decode(o, m, &cj); err != nil {
 		return err
 	}
 	// Each run is a Job named after the schedule time: its name is not
 	// known offline, so the job-name labels are varying.
 	t := jobTemplate("", cj.Spec.JobTemplate.Spec)
-	b.addWorkload(m, cj.OwnerReferences, t)
+	d.addWorkload(m, cj.OwnerReferences, t)
 	return nil
 }
