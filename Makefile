@@ -29,6 +29,7 @@ test: testbin ## Run every test, the live-cluster ones against a real kube-apise
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (BENCHTIME=1x by default)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	hack/bench-reach.sh
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
