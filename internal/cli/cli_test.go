@@ -266,3 +266,41 @@ func connectionLines(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// The facts a security engineer needs from the example, stated plainly:
+// the training job reaches only one S3 /16 on 443 (and its own pods), DNS
+// included nowhere; the inference pods accept only the ingress controller
+// and the VPC's /16 on 8080.
+func TestReachExampleFacts(t *testing.T) {
+	stdout, stderr, code := run(t, "", "reach", "-f", "examples/ml-platform")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var fromTraining, toInference []string
+	for _, l := range strings.Split(connectionLines(stdout), "\n") {
+		if strings.HasPrefix(l, "ml-workloads/text-embed-finetune => ") {
+			fromTraining = append(fromTraining, l)
+		}
+		if strings.Contains(l, " => ml-workloads/model-server : ") {
+			toInference = append(toInference, l)
+		}
+	}
+	wantTraining := []string{
+		"ml-workloads/text-embed-finetune => 52.216.0.0/16 : TCP 443",
+		"ml-workloads/text-embed-finetune => ml-workloads/text-embed-finetune : All Connections",
+	}
+	if strings.Join(fromTraining, "\n") != strings.Join(wantTraining, "\n") {
+		t.Errorf("training job reaches:\n%s\nwant:\n%s", strings.Join(fromTraining, "\n"), strings.Join(wantTraining, "\n"))
+	}
+	wantInference := []string{
+		"10.0.0.0/16 => ml-workloads/model-server : TCP 8080",
+		"ingress-nginx/ingress-nginx-controller => ml-workloads/model-server : TCP 8080",
+	}
+	if strings.Join(toInference, "\n") != strings.Join(wantInference, "\n") {
+		t.Errorf("inference reachable from:\n%s\nwant:\n%s", strings.Join(toInference, "\n"), strings.Join(wantInference, "\n"))
+	}
+	stdout, _, _ = run(t, "", "explain", "-f", "examples/ml-platform", "--from", "ml-workloads/text-embed-finetune", "--to", "kube-system/coredns", "--port", "53", "--protocol", "UDP")
+	if !strings.HasPrefix(stdout, "ml-workloads/text-embed-finetune => kube-system/coredns, UDP 53: DENIED") || !strings.Contains(stdout, "restrict-ml-egress (examples/ml-platform/ml-workloads/networkpolicies.yaml:9)") {
+		t.Errorf("explain does not say DNS is denied by restrict-ml-egress:\n%s", stdout)
+	}
+}
