@@ -22,7 +22,15 @@ func TestMain(m *testing.M) {
 	if err := os.Chdir("../.."); err != nil {
 		panic(err)
 	}
-	os.Exit(m.Run())
+	// A developer's cached ip-ranges must not change what tests see.
+	cache, err := os.MkdirTemp("", "ringfence-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
 }
 
 func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
@@ -302,5 +310,37 @@ func TestReachExampleFacts(t *testing.T) {
 	stdout, _, _ = run(t, "", "explain", "-f", "examples/ml-platform", "--from", "ml-workloads/text-embed-finetune", "--to", "kube-system/coredns", "--port", "53", "--protocol", "UDP")
 	if !strings.HasPrefix(stdout, "ml-workloads/text-embed-finetune => kube-system/coredns, UDP 53: DENIED") || !strings.Contains(stdout, "restrict-ml-egress (examples/ml-platform/ml-workloads/networkpolicies.yaml:9)") {
 		t.Errorf("explain does not say DNS is denied by restrict-ml-egress:\n%s", stdout)
+	}
+}
+
+func TestRanges(t *testing.T) {
+	for _, format := range []string{"text", "json", "yaml"} {
+		stdout, stderr, code := run(t, "", "ranges", "--service", "S3", "--region", "us-east-1", "--ipv4", "-o", format)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		golden(t, "ranges/s3-us-east-1."+format, stdout)
+	}
+	stdout, _, code := run(t, "", "ranges", "--service", "S3", "--region", "us-east-1", "--raw", "--ranges-file", "internal/ranges/testdata/ip-ranges-2026-04-13-20-07-05.json")
+	if code != ExitOK || !strings.HasPrefix(stdout, "# AWS ip-ranges syncToken 1776110825") {
+		t.Errorf("--ranges-file --raw: exit %d\n%s", code, stdout)
+	}
+	old, new := "internal/ranges/testdata/ip-ranges-2026-04-13-20-07-05.json", "internal/ranges/testdata/ip-ranges-2026-04-13-22-07-05.json"
+	stdout, _, code = run(t, "", "ranges", "diff", old, new, "--service", "S3", "--region", "us-east-1")
+	if code != ExitFindings {
+		t.Errorf("diff exit %d, want 1 (something changed)", code)
+	}
+	golden(t, "ranges/diff-april.text", stdout)
+	if _, _, code := run(t, "", "ranges", "diff", old, old); code != ExitOK {
+		t.Errorf("diff of a file with itself: exit %d, want 0", code)
+	}
+	for _, args := range [][]string{
+		{"ranges", "--ranges-file", "examples/ml-platform/nodes.yaml"},
+		{"ranges", "refresh", "--url", "http://127.0.0.1:1/ip-ranges.json"},
+		{"ranges", "diff", old},
+	} {
+		if _, stderr, code := run(t, "", args...); code != ExitInput || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, stderr)
+		}
 	}
 }

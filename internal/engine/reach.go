@@ -75,11 +75,10 @@ func Reach(w *model.World, level Level) (*Result, error) {
 
 // Analysis is a world compiled for reachability questions.
 type Analysis struct {
-	g      *graph
-	peers  []*Peer
-	byID   map[int][]*Peer // identity index -> peers
-	parts  []*Peer
-	result *Result
+	g     *graph
+	peers []*Peer
+	byID  map[int][]*Peer // identity index -> peers
+	parts []*Peer
 }
 
 // Analyse compiles a world: identities, policies, peers.
