@@ -257,6 +257,15 @@ func TestLiveClusterMatchesFiles(t *testing.T) {
 				t.Errorf("model-server instances = %v", w.Instances)
 			}
 		}
+		// At pod level the live pod is a peer of its own, with the
+		// workload's policies applied to its real labels.
+		stdout, stderr, code := run(t, "", "reach", "--kubeconfig", admin, "-A", "--level", "pod")
+		if code != ExitOK {
+			t.Fatalf("reach: exit %d: %s", code, stderr)
+		}
+		if !strings.Contains(stdout, "ingress-nginx/ingress-nginx-controller => ml-workloads/model-server-7c9d-abcde : TCP 8080") {
+			t.Errorf("reach --level pod does not show the live pod behind the ingress controller:\n%s", stdout)
+		}
 	})
 }
 
