@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ringfence/ringfence/internal/load/aws"
 	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/load/k8s"
 	"github.com/ringfence/ringfence/internal/model"
@@ -40,8 +41,8 @@ type Options struct {
 type Result struct {
 	World  *model.World
 	Report *document.Report
-	// Recognized lists documents identified by shape that this version
-	// reads but does not model yet (AWS inputs).
+	// Recognized lists documents identified by shape that the model does
+	// not hold (ip-ranges.json, which `ringfence ranges` reads).
 	Recognized []Recognized
 }
 
@@ -62,13 +63,22 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	cloud := aws.NewBuilder(report)
 	for _, in := range readAll(paths, opts.Stdin, opts.Namespace) {
 		if in.err != nil {
 			return nil, in.err
 		}
-		res.Recognized = append(res.Recognized, in.recognized...)
 		for _, d := range in.decoded {
 			b.Register(d)
+		}
+		for _, doc := range in.aws {
+			modelled, err := cloud.Add(doc.obj, doc.shape)
+			if err != nil {
+				return nil, err
+			}
+			if !modelled {
+				res.Recognized = append(res.Recognized, Recognized{Shape: string(doc.shape), Source: doc.obj.Source})
+			}
 		}
 	}
 	if opts.Cluster != nil {
@@ -82,14 +92,21 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 		return nil, &document.Error{Source: u.First, Msg: fmt.Sprintf("unknown kind %s %s (%d objects of %d unknown kinds; --strict)", u.APIVersion, u.Kind, report.UnknownCount(), len(report.Unknown))}
 	}
 	res.World = b.Finish()
+	cloud.Finish(res.World)
 	return res, nil
 }
 
 // input is one file's decoded objects, or why it could not be read.
 type input struct {
-	decoded    []*k8s.Decoded
-	recognized []Recognized
-	err        error
+	decoded []*k8s.Decoded
+	// aws holds documents told by their shape, read in order afterwards.
+	aws []awsDoc
+	err error
+}
+
+type awsDoc struct {
+	obj   *document.Object
+	shape aws.Shape
 }
 
 // readAll reads and decodes the inputs on every core; the results keep the
@@ -138,8 +155,8 @@ func read(path string, stdin io.Reader, namespace string) input {
 	var out input
 	for _, o := range objs {
 		if o.Kind == "" {
-			if shape := recognize(o); shape != "" {
-				out.recognized = append(out.recognized, Recognized{Shape: shape, Source: o.Source})
+			if shape := aws.Recognize(o); shape != "" {
+				out.aws = append(out.aws, awsDoc{obj: o, shape: shape})
 				continue
 			}
 		}

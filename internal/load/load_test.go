@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ringfence/ringfence/internal/load/aws"
 )
 
 func writeFile(t testing.TB, path, content string) {
@@ -39,7 +41,8 @@ func TestDirectoryWalk(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "c", "d", "list.json"), `{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"sa","namespace":"x"}}]}`)
 	writeFile(t, filepath.Join(dir, "README.md"), "# not read")
 	writeFile(t, filepath.Join(dir, "values.txt"), "not: read")
-	writeFile(t, filepath.Join(dir, "aws", "sg.json"), `{"SecurityGroups": []}`)
+	writeFile(t, filepath.Join(dir, "aws", "sg.json"), `{"SecurityGroups": [{"GroupId": "sg-1", "IpPermissions": [], "IpPermissionsEgress": []}]}`)
+	writeFile(t, filepath.Join(dir, "aws", "ip-ranges.json"), `{"syncToken": "1", "prefixes": []}`)
 	explicit := filepath.Join(dir, "values.txt")
 	res, err := Load(context.Background(), Options{Files: []string{dir, filepath.Join(dir, "a.yaml")}})
 	if err != nil {
@@ -49,8 +52,11 @@ func TestDirectoryWalk(t *testing.T) {
 	if len(w.Workloads) != 1 || len(w.Services) != 1 || len(w.ServiceAccounts) != 1 {
 		t.Errorf("loaded %d workloads, %d services, %d service accounts; want 1 each (a.yaml given twice is read once)", len(w.Workloads), len(w.Services), len(w.ServiceAccounts))
 	}
-	if len(res.Recognized) != 1 || res.Recognized[0].Shape != ShapeSecurityGroups {
-		t.Errorf("recognized = %+v, want the security groups file", res.Recognized)
+	if len(w.SecurityGroups) != 1 || w.SecurityGroups[0].ID != "sg-1" {
+		t.Errorf("security groups = %+v, want sg-1 from aws/sg.json", w.SecurityGroups)
+	}
+	if len(res.Recognized) != 1 || res.Recognized[0].Shape != string(aws.ShapeIPRanges) {
+		t.Errorf("recognized = %+v, want the ip-ranges file", res.Recognized)
 	}
 	// A file named explicitly is read whatever its extension.
 	if _, err := Load(context.Background(), Options{Files: []string{explicit}}); err == nil || !strings.Contains(err.Error(), "values.txt:1: object has no apiVersion or kind") {
@@ -58,27 +64,31 @@ func TestDirectoryWalk(t *testing.T) {
 	}
 }
 
-func TestRecognizedShapes(t *testing.T) {
+// The real AWS and Terraform documents in ../shared/data load into groups.
+func TestSharedAWSDocuments(t *testing.T) {
 	shared := filepath.Join("..", "..", "..", "shared", "data")
 	if _, err := os.Stat(shared); err != nil {
 		t.Skip("../shared/data not present")
 	}
-	tests := map[string]string{
-		"aws-ec2/describe-security-groups_awscli-example.json":      ShapeSecurityGroups,
-		"aws-ec2/describe-security-groups_cartography-fixture.json": ShapeSecurityGroups,
-		"aws-ec2/terraform-plan_trivy_testdata_plan.json":           ShapeTerraform,
-		"aws-ec2/terraform-plan_tf1.11_vpc_sg_rules_EXCERPT.json":   ShapeTerraform,
-		"aws-ip-ranges/ip-ranges-2026-04-13-20-07-05.json":          ShapeIPRanges,
+	tests := map[string]int{ // file -> security groups
+		"aws-ec2/describe-security-groups_awscli-example.json":      1,
+		"aws-ec2/describe-security-groups_cartography-fixture.json": 4,
+		"aws-ec2/terraform-plan_trivy_testdata_plan.json":           1,
+		"aws-ec2/terraform-plan_tf1.11_vpc_sg_rules_EXCERPT.json":   1,
 	}
-	for file, shape := range tests {
+	for file, groups := range tests {
 		res, err := Load(context.Background(), Options{Files: []string{filepath.Join(shared, file)}})
 		if err != nil {
 			t.Errorf("%s: %v", file, err)
 			continue
 		}
-		if len(res.Recognized) != 1 || res.Recognized[0].Shape != shape {
-			t.Errorf("%s: recognized %+v, want %s", file, res.Recognized, shape)
+		if n := len(res.World.SecurityGroups); n != groups {
+			t.Errorf("%s: %d security groups, want %d", file, n, groups)
 		}
+	}
+	res, err := Load(context.Background(), Options{Files: []string{filepath.Join(shared, "aws-ip-ranges/ip-ranges-2026-04-13-20-07-05.json")}})
+	if err != nil || len(res.Recognized) != 1 || res.Recognized[0].Shape != string(aws.ShapeIPRanges) {
+		t.Errorf("ip-ranges: %v %+v", err, res)
 	}
 }
 

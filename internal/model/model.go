@@ -47,6 +47,12 @@ type World struct {
 	ServiceAccounts []*ServiceAccount `json:"serviceAccounts"`
 	Nodes           []*Node           `json:"nodes"`
 	Secrets         []*Secret         `json:"secrets"`
+
+	// The AWS layer, sorted by ID.
+	SecurityGroups        []*SecurityGroup       `json:"securityGroups"`
+	Instances             []*Instance            `json:"instances"`
+	PrefixLists           []*PrefixList          `json:"prefixLists"`
+	SecurityGroupPolicies []*SecurityGroupPolicy `json:"securityGroupPolicies"`
 }
 
 // Namespace is a Kubernetes namespace. Labels always include
