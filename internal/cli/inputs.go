@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"strings"
 	"time"
+
+	"github.com/ringfence/ringfence/internal/engine"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/load/k8s"
@@ -17,6 +21,7 @@ type inputFlags struct {
 	context       string
 	strict        bool
 	timeout       time.Duration
+	nodeSG        []string
 }
 
 func (f *inputFlags) add(cmd *cobra.Command) {
@@ -28,6 +33,30 @@ func (f *inputFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.context, "context", "", "kubeconfig context to use")
 	fl.BoolVar(&f.strict, "strict", false, "fail on objects of kinds ringfence does not read")
 	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster")
+	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable)")
+}
+
+// nodeGroups parses --node-sg: a label selector, "=", and group ids.
+func (f *inputFlags) nodeGroups() ([]engine.NodeGroups, error) {
+	var out []engine.NodeGroups
+	for _, v := range f.nodeSG {
+		i := strings.LastIndex(v, "=sg-")
+		if i <= 0 {
+			return nil, usagef("--node-sg %q: want <node-label-selector>=sg-...,sg-...", v)
+		}
+		sel, err := metav1.ParseToLabelSelector(v[:i])
+		if err != nil {
+			return nil, usagef("--node-sg %q: %v", v, err)
+		}
+		groups := strings.Split(v[i+1:], ",")
+		for _, g := range groups {
+			if !strings.HasPrefix(g, "sg-") {
+				return nil, usagef("--node-sg %q: %q is not a security group id", v, g)
+			}
+		}
+		out = append(out, engine.NodeGroups{Selector: *sel, Groups: groups})
+	}
+	return out, nil
 }
 
 // options turns the flags into load options. Without -f the live cluster is

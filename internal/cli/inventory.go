@@ -36,7 +36,11 @@ Run it first, to check that ringfence read your cluster right.`,
 			if err != nil {
 				return err
 			}
-			inv, err := inventory.Build(res)
+			overrides, err := in.nodeGroups()
+			if err != nil {
+				return err
+			}
+			inv, err := inventory.Build(res, overrides)
 			if err != nil {
 				return err
 			}

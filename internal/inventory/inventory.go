@@ -25,6 +25,9 @@ type Inventory struct {
 	ServiceAccounts []ServiceAccount  `json:"serviceAccounts"`
 	Nodes           []Node            `json:"nodes"`
 	Secrets         []Secret          `json:"secrets,omitempty"`
+	SecurityGroups  []SecurityGroup   `json:"securityGroups,omitempty"`
+	Instances       []Instance        `json:"instances,omitempty"`
+	SGPolicies      []SGPolicy        `json:"securityGroupPolicies,omitempty"`
 	Report          *document.Report  `json:"report"`
 	Recognized      []load.Recognized `json:"recognized,omitempty"`
 }
@@ -62,6 +65,37 @@ type Pods struct {
 	GPUs           map[string]int64   `json:"gpus,omitempty"`
 	Credentials    []model.Credential `json:"credentials,omitempty"`
 	NodeSelector   map[string]string  `json:"nodeSelector,omitempty"`
+	// Placement: the nodes the pods may run on and the security groups
+	// that fence them.
+	Placement engine.Placement `json:"placement"`
+}
+
+// SecurityGroup is one security group with its rule counts.
+type SecurityGroup struct {
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	VPC     string `json:"vpc,omitempty"`
+	Ingress int    `json:"ingressRules"`
+	Egress  int    `json:"egressRules"`
+	Source  string `json:"source"`
+}
+
+// Instance is one EC2 instance.
+type Instance struct {
+	ID             string   `json:"id"`
+	IPs            []string `json:"privateIPs,omitempty"`
+	Groups         []string `json:"securityGroups,omitempty"`
+	MetadataTokens string   `json:"metadataTokens,omitempty"`
+	HopLimit       int32    `json:"metadataHopLimit,omitempty"`
+	Source         string   `json:"source"`
+}
+
+// SGPolicy is one SecurityGroupPolicy.
+type SGPolicy struct {
+	Namespace string   `json:"namespace"`
+	Name      string   `json:"name"`
+	Groups    []string `json:"securityGroups"`
+	Source    string   `json:"source"`
 }
 
 // Port is a container port of a pod.
@@ -181,9 +215,14 @@ func IsML(w *model.Workload) bool {
 	return false
 }
 
-// Build summarizes a load result.
-func Build(res *load.Result) (*Inventory, error) {
+// Build summarizes a load result; overrides map nodes to security groups
+// where their instances are not given.
+func Build(res *load.Result, overrides []engine.NodeGroups) (*Inventory, error) {
 	w := res.World
+	placements, err := engine.Place(w, overrides)
+	if err != nil {
+		return nil, err
+	}
 	// Every list is present (never null) so consumers can iterate blindly.
 	inv := &Inventory{
 		Namespaces: []Namespace{}, Workloads: []Workload{}, Services: []Service{}, Ingresses: []Ingress{},
@@ -196,7 +235,9 @@ func Build(res *load.Result) (*Inventory, error) {
 	for _, wl := range w.Workloads {
 		iw := Workload{Kind: wl.Kind, APIVersion: wl.APIVersion, Namespace: wl.Namespace, Name: wl.Name, ML: IsML(wl), Source: wl.Source.String()}
 		for _, p := range wl.Pods {
-			iw.Pods = append(iw.Pods, pods(p))
+			ip := pods(p)
+			ip.Placement = placements[p]
+			iw.Pods = append(iw.Pods, ip)
 		}
 		for _, in := range wl.Instances {
 			iw.Instances = append(iw.Instances, in.Name)
@@ -240,6 +281,19 @@ func Build(res *load.Result) (*Inventory, error) {
 	}
 	for _, s := range w.Secrets {
 		inv.Secrets = append(inv.Secrets, Secret{Namespace: s.Namespace, Name: s.Name, Type: s.Type, Keys: s.Keys, Source: s.Source.String()})
+	}
+	for _, g := range w.SecurityGroups {
+		inv.SecurityGroups = append(inv.SecurityGroups, SecurityGroup{ID: g.ID, Name: g.Name, VPC: g.VPC, Ingress: len(g.Ingress), Egress: len(g.Egress), Source: g.Source.String()})
+	}
+	for _, in := range w.Instances {
+		ii := Instance{ID: in.ID, Groups: in.Groups, MetadataTokens: in.MetadataTokens, HopLimit: in.MetadataHopLimit, Source: in.Source.String()}
+		for _, ip := range in.PrivateIPs {
+			ii.IPs = append(ii.IPs, ip.String())
+		}
+		inv.Instances = append(inv.Instances, ii)
+	}
+	for _, p := range w.SecurityGroupPolicies {
+		inv.SGPolicies = append(inv.SGPolicies, SGPolicy{Namespace: p.Namespace, Name: p.Name, Groups: p.GroupIDs, Source: p.Source.String()})
 	}
 	return inv, nil
 }

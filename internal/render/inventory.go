@@ -28,7 +28,7 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", ns.Name, labels(ns.Labels), src)
 	}
-	section("WORKLOADS", len(inv.Workloads), "NAMESPACE\tKIND\tNAME\tROLE\tPODS\tPORTS\tSERVICE ACCOUNT\tGPUS\tCREDENTIALS\tSOURCE")
+	section("WORKLOADS", len(inv.Workloads), "NAMESPACE\tKIND\tNAME\tROLE\tPODS\tPORTS\tSERVICE ACCOUNT\tGPUS\tCREDENTIALS\tSECURITY GROUPS\tSOURCE")
 	for _, wl := range inv.Workloads {
 		kind := wl.Kind
 		if wl.ML {
@@ -50,10 +50,14 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 			if p.HostNetwork {
 				role += " hostNetwork"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ns, k, name, role, replicas(p.Replicas), list(stringsOf(p.Ports)), sa, gpus(p.GPUs), credentials(p.Credentials), src)
+			groups := list(p.Placement.Groups)
+			if p.Placement.Ambiguous {
+				groups += " (depends on the node)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ns, k, name, role, replicas(p.Replicas), list(stringsOf(p.Ports)), sa, gpus(p.GPUs), credentials(p.Credentials), groups, src)
 		}
 		if len(wl.Pods) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t0\t-\t-\t-\t-\t%s\n", wl.Namespace, kind, wl.Name, wl.Source)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t0\t-\t-\t-\t-\t-\t%s\n", wl.Namespace, kind, wl.Name, wl.Source)
 		}
 	}
 	section("POD LABELS", len(inv.Workloads), "NAMESPACE\tWORKLOAD\tROLE\tLABELS")
@@ -108,6 +112,24 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, dash(s.Type), list(s.Keys), s.Source)
 		}
 	}
+	if len(inv.SecurityGroups) > 0 {
+		section("SECURITY GROUPS", len(inv.SecurityGroups), "ID\tNAME\tVPC\tRULES (IN/OUT)\tSOURCE")
+		for _, g := range inv.SecurityGroups {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", g.ID, dash(g.Name), dash(g.VPC), g.Ingress, g.Egress, g.Source)
+		}
+	}
+	if len(inv.Instances) > 0 {
+		section("INSTANCES", len(inv.Instances), "ID\tPRIVATE IPS\tSECURITY GROUPS\tIMDS TOKENS\tHOP LIMIT\tSOURCE")
+		for _, in := range inv.Instances {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", in.ID, list(in.IPs), list(in.Groups), dash(in.MetadataTokens), in.HopLimit, in.Source)
+		}
+	}
+	if len(inv.SGPolicies) > 0 {
+		section("SECURITY GROUP POLICIES", len(inv.SGPolicies), "NAMESPACE\tNAME\tSECURITY GROUPS\tSOURCE")
+		for _, p := range inv.SGPolicies {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Namespace, p.Name, list(p.Groups), p.Source)
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -122,7 +144,7 @@ func reportText(w io.Writer, inv *inventory.Inventory) error {
 		return err
 	}
 	if len(inv.Recognized) > 0 {
-		fmt.Fprintf(w, "\nRECOGNIZED, NOT YET MODELLED (%d)\n", len(inv.Recognized))
+		fmt.Fprintf(w, "\nRECOGNIZED, READ BY OTHER COMMANDS (%d)\n", len(inv.Recognized))
 		for _, d := range inv.Recognized {
 			fmt.Fprintf(w, "  %s: %s\n", d.Source, d.Shape)
 		}

@@ -70,6 +70,7 @@ var clusterResources = []clusterResource{
 	res("ray.io", "v1", "rayclusters", "RayCluster", true),
 	res("ray.io", "v1", "rayjobs", "RayJob", true),
 	res("ray.io", "v1", "rayservices", "RayService", true),
+	res("vpcresources.k8s.aws", "v1beta1", "securitygrouppolicies", "SecurityGroupPolicy", true),
 }
 
 // ClusterError is a live cluster that could not be read at all.

@@ -35,6 +35,8 @@ func (b *Builder) Finish() *model.World {
 			w.Nodes = append(w.Nodes, o)
 		case *model.Secret:
 			w.Secrets = append(w.Secrets, o)
+		case *model.SecurityGroupPolicy:
+			w.SecurityGroupPolicies = append(w.SecurityGroupPolicies, o)
 		}
 	}
 	sortMeta(w.Namespaces, func(n *model.Namespace) *model.Meta { return &n.Meta })
@@ -46,6 +48,7 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.ServiceAccounts, func(n *model.ServiceAccount) *model.Meta { return &n.Meta })
 	sortMeta(w.Nodes, func(n *model.Node) *model.Meta { return &n.Meta })
 	sortMeta(w.Secrets, func(n *model.Secret) *model.Meta { return &n.Meta })
+	sortMeta(w.SecurityGroupPolicies, func(n *model.SecurityGroupPolicy) *model.Meta { return &n.Meta })
 	b.resolveIdentities(w)
 	return w
 }

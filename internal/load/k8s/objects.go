@@ -164,3 +164,28 @@ func decodeNetworkPolicy(d *decoded, o *document.Object, m model.Meta) error {
 	d.obj = p
 	return nil
 }
+
+func decodeSecurityGroupPolicy(d *decoded, o *document.Object, m model.Meta) error {
+	var sgp struct {
+		Spec struct {
+			PodSelector            *metav1.LabelSelector `json:"podSelector"`
+			ServiceAccountSelector *metav1.LabelSelector `json:"serviceAccountSelector"`
+			SecurityGroups         struct {
+				GroupIDs []string `json:"groupIds"`
+			} `json:"securityGroups"`
+		} `json:"spec"`
+	}
+	if err := d.decodeLoose(o, m, &sgp); err != nil {
+		return err
+	}
+	for _, sel := range []*metav1.LabelSelector{sgp.Spec.PodSelector, sgp.Spec.ServiceAccountSelector} {
+		if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+			return &document.Error{Source: o.Source, Object: m.Ref().String(), Msg: err.Error()}
+		}
+	}
+	if len(sgp.Spec.SecurityGroups.GroupIDs) == 0 {
+		return &document.Error{Source: o.Source, Object: m.Ref().String(), Msg: "spec.securityGroups.groupIds is empty"}
+	}
+	d.obj = &model.SecurityGroupPolicy{Meta: m, PodSelector: sgp.Spec.PodSelector, ServiceAccountSelector: sgp.Spec.ServiceAccountSelector, GroupIDs: sgp.Spec.SecurityGroups.GroupIDs}
+	return nil
+}

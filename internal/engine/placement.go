@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/model"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+	"k8s.io/klog/v2"
+)
+
+// NodeGroups maps nodes selected by labels to security groups, for nodes
+// whose instances were not given (`--node-sg <selector>=sg-a,sg-b`).
+type NodeGroups struct {
+	Selector metav1.LabelSelector
+	Groups   []string
+}
+
+// Placement says where the pods of a template may run and which security
+// groups fence them.
+type Placement struct {
+	// Nodes are the nodes the pods may be scheduled on; more than one when
+	// the manifests do not pin them (the union of their groups applies).
+	Nodes []string `json:"nodes,omitempty"`
+	// Groups fence the pods: their SecurityGroupPolicy's, else their
+	// nodes'.
+	Groups []string `json:"securityGroups,omitempty"`
+	// Via says where the groups come from.
+	Via string `json:"via,omitempty"`
+	// Ambiguous is set when the pods may land on nodes with different
+	// groups.
+	Ambiguous bool `json:"ambiguous,omitempty"`
+}
+
+// Place decides, for every pod template of the world, the nodes it may run
+// on and the security groups that fence it: a SecurityGroupPolicy selecting
+// the pods (by labels or service account) gives them their own groups
+// (hostNetwork pods excepted: they use the node's network interface);
+// otherwise the groups of the nodes they may be scheduled on, found from
+// nodeName, nodeSelector, required node affinity and taints, and of each
+// node's instance (by providerID or private IP) or an explicit mapping.
+func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Placement, error) {
+	nodeGroups := map[string][]string{}
+	byID := map[string]*model.Instance{}
+	byIP := map[string]*model.Instance{}
+	for _, in := range w.Instances {
+		byID[in.ID] = in
+		for _, ip := range in.PrivateIPs {
+			byIP[ip.String()] = in
+		}
+	}
+	for _, n := range w.Nodes {
+		var in *model.Instance
+		if i := strings.LastIndexByte(n.ProviderID, '/'); i >= 0 && strings.HasPrefix(n.ProviderID, "aws://") {
+			in = byID[n.ProviderID[i+1:]]
+		}
+		for _, a := range n.Addresses {
+			if in == nil && a.Type == corev1.NodeInternalIP {
+				in = byIP[a.Address]
+			}
+		}
+		if in != nil {
+			nodeGroups[n.Name] = in.Groups
+		}
+		for _, o := range overrides {
+			sel, err := ParseSelector(&o.Selector)
+			if err != nil {
+				return nil, err
+			}
+			if sel.Matches(LabelSet{Known: n.Labels}) == Yes {
+				nodeGroups[n.Name] = o.Groups
+			}
+		}
+	}
+	out := map[*model.PodTemplate]Placement{}
+	for _, wl := range w.Workloads {
+		for _, pt := range wl.Pods {
+			p := Placement{Nodes: candidateNodes(w.Nodes, pt)}
+			if sgp := securityGroupPolicy(w, wl.Namespace, pt); sgp != nil && !pt.HostNetwork {
+				p.Groups, p.Via = sgp.GroupIDs, "SecurityGroupPolicy "+wl.Namespace+"/"+sgp.Name
+				out[pt] = p
+				continue
+			}
+			seen := map[string]bool{}
+			var first []string
+			for i, n := range p.Nodes {
+				gs := nodeGroups[n]
+				if i == 0 {
+					first = gs
+				} else if strings.Join(gs, ",") != strings.Join(first, ",") {
+					p.Ambiguous = true
+				}
+				for _, g := range gs {
+					seen[g] = true
+				}
+			}
+			for g := range seen {
+				p.Groups = append(p.Groups, g)
+			}
+			sort.Strings(p.Groups)
+			switch {
+			case len(p.Nodes) == 0:
+				p.Via = "no node it can be scheduled on was given"
+			case len(p.Groups) == 0:
+				p.Via = "its nodes' instances were not given (aws ec2 describe-instances, or --node-sg)"
+			default:
+				p.Via = "its nodes' network interfaces"
+			}
+			out[pt] = p
+		}
+	}
+	return out, nil
+}
+
+// candidateNodes lists the nodes the scheduler may put the pods on.
+func candidateNodes(nodes []*model.Node, pt *model.PodTemplate) []string {
+	if pt.NodeName != "" {
+		return []string{pt.NodeName}
+	}
+	pod := &corev1.Pod{Spec: corev1.PodSpec{NodeSelector: pt.NodeSelector, Affinity: pt.Affinity, Tolerations: pt.Tolerations}}
+	required := nodeaffinity.GetRequiredNodeAffinity(pod)
+	var out []string
+	for _, n := range nodes {
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}}
+		if ok, _ := required.Match(node); !ok {
+			continue
+		}
+		if !tolerates(pt.Tolerations, n.Taints) {
+			continue
+		}
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// tolerates reports whether tolerations admit every NoSchedule and
+// NoExecute taint of a node.
+func tolerates(tols []corev1.Toleration, taints []corev1.Taint) bool {
+	for i := range taints {
+		t := &taints[i]
+		if t.Effect == corev1.TaintEffectPreferNoSchedule {
+			continue
+		}
+		ok := false
+		for j := range tols {
+			// Comparison operators (Gt, Lt) are an alpha feature; off by
+			// default, as in a cluster.
+			if tols[j].ToleratesTaint(klog.Background(), t, false) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// securityGroupPolicy returns the policy whose pod or service account
+// selector selects the pods.
+func securityGroupPolicy(w *model.World, ns string, pt *model.PodTemplate) *model.SecurityGroupPolicy {
+	for _, p := range w.SecurityGroupPolicies {
+		if p.Namespace != ns {
+			continue
+		}
+		if p.PodSelector != nil {
+			if sel, err := ParseSelector(p.PodSelector); err == nil && sel.Matches(PodLabels(pt)) == Yes {
+				return p
+			}
+		}
+		if p.ServiceAccountSelector != nil {
+			for _, sa := range w.ServiceAccounts {
+				if sa.Namespace == ns && sa.Name == pt.ServiceAccount {
+					if sel, err := ParseSelector(p.ServiceAccountSelector); err == nil && sel.Matches(LabelSet{Known: sa.Labels}) == Yes {
+						return p
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
