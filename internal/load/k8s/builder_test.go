@@ -663,3 +663,19 @@ status: {podIP: 10.1.2.4}
 		t.Errorf("orphan pod = %+v", orphan)
 	}
 }
+
+func TestSecurityGroupPolicy(t *testing.T) {
+	w, _ := build(t, "", `apiVersion: vpcresources.k8s.aws/v1beta1
+kind: SecurityGroupPolicy
+metadata: {name: trainers, namespace: ml}
+spec:
+  podSelector: {matchLabels: {app: ml-training}}
+  securityGroups: {groupIds: [sg-0123, sg-0456]}
+`)
+	if len(w.SecurityGroupPolicies) != 1 || strings.Join(w.SecurityGroupPolicies[0].GroupIDs, ",") != "sg-0123,sg-0456" || w.SecurityGroupPolicies[0].PodSelector.MatchLabels["app"] != "ml-training" {
+		t.Errorf("policies = %+v", w.SecurityGroupPolicies)
+	}
+	if _, _, err := tryBuild("", "apiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {name: x, namespace: ml}\nspec: {podSelector: {}}\n"); err == nil || !strings.Contains(err.Error(), "groupIds is empty") {
+		t.Errorf("empty groupIds: err = %v", err)
+	}
+}
