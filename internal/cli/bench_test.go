@@ -36,7 +36,7 @@ func BenchmarkReach(b *testing.B) {
 					b.Fatal(err)
 				}
 				mid := time.Now().UnixNano()
-				r, err := engine.Reach(res.World, engine.LevelWorkload)
+				r, err := engine.Reach(res.World, engine.Options{Level: engine.LevelWorkload})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -49,7 +49,11 @@ tell its roles apart), pods, or IP addresses.`,
 			if err != nil {
 				return err
 			}
-			a, err := engine.Analyse(res.World, engine.Level(level))
+			groups, err := in.nodeGroups()
+			if err != nil {
+				return err
+			}
+			a, err := engine.Analyse(res.World, engine.Options{Level: engine.Level(level), NodeGroups: groups})
 			if err != nil {
 				return err
 			}

@@ -44,7 +44,11 @@ Kubernetes leaves undefined, is reported apart.`,
 			if err != nil {
 				return err
 			}
-			r, err := engine.Reach(res.World, lvl)
+			groups, err := in.nodeGroups()
+			if err != nil {
+				return err
+			}
+			r, err := engine.Reach(res.World, engine.Options{Level: lvl, NodeGroups: groups})
 			if err != nil {
 				return err
 			}

@@ -31,6 +31,9 @@ type identity struct {
 	ports       map[string]int32
 	ips         []netip.Addr
 	hostNetwork bool
+	// groups are the security groups fencing the pods (when the AWS layer
+	// is given), part of what tells identities apart.
+	groups []string
 	// ingress and egress are the policies isolating the identity for each
 	// direction; nil when not isolated.
 	ingress, egress []*policy
@@ -124,6 +127,7 @@ type memberSpec struct {
 	containers  []model.Container
 	ips         []netip.Addr
 	hostNetwork bool
+	groups      []string
 	identity    *identity
 }
 
@@ -167,7 +171,7 @@ func referenced(policies []*model.NetworkPolicy) (keys, names map[string]bool) {
 }
 
 func newIdentity(m *memberSpec, keys, names map[string]bool) *identity {
-	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ports: map[string]int32{}, ips: m.ips, hostNetwork: m.hostNetwork}
+	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ports: map[string]int32{}, ips: m.ips, hostNetwork: m.hostNetwork, groups: m.groups}
 	for k, v := range m.labels.Known {
 		if keys[k] {
 			id.labels.Known[k] = v
@@ -203,7 +207,7 @@ func (id *identity) key() string {
 		ports[k] = fmt.Sprint(v)
 	}
 	writeMap(&b, ports)
-	fmt.Fprintf(&b, "|%v|%v", id.ips, id.hostNetwork)
+	fmt.Fprintf(&b, "|%v|%v|%v", id.ips, id.hostNetwork, id.groups)
 	return b.String()
 }
 

@@ -331,7 +331,7 @@ func TestEngineAgreesWithOracle(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	for iter := 0; iter < 400; iter++ {
 		w, pods := randomWorld(r)
-		res, err := Reach(w, LevelWorkload)
+		res, err := Reach(w, Options{Level: LevelWorkload})
 		if err != nil {
 			t.Fatal(err)
 		}

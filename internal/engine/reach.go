@@ -49,6 +49,24 @@ type Connection struct {
 	Src   string       `json:"src"`
 	Dst   string       `json:"dst"`
 	Allow netset.Ports `json:"allow"`
+	// Layers, when security groups were given, says what each fence allows
+	// on its own; Allow is what both allow.
+	Layers *Layers `json:"layers,omitempty"`
+}
+
+// Layers is what each fence allows on its own.
+type Layers struct {
+	NetworkPolicy netset.Ports `json:"networkPolicy"`
+	// SecurityGroups is nil when the pod's groups are not known.
+	SecurityGroups *netset.Ports `json:"securityGroups"`
+}
+
+// Options say how to analyse.
+type Options struct {
+	Level Level
+	// NodeGroups map nodes to security groups where their instances were
+	// not given.
+	NodeGroups []NodeGroups
 }
 
 // Result is the reachability of a world.
@@ -65,8 +83,8 @@ type Result struct {
 // Reach computes which peers may connect to which, on which ports, as a
 // conformant CNI enforces networking.k8s.io/v1 NetworkPolicy: a pod-to-pod
 // connection needs the source's egress and the destination's ingress.
-func Reach(w *model.World, level Level) (*Result, error) {
-	a, err := Analyse(w, level)
+func Reach(w *model.World, opts Options) (*Result, error) {
+	a, err := Analyse(w, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -79,10 +97,26 @@ type Analysis struct {
 	peers []*Peer
 	byID  map[int][]*Peer // identity index -> peers
 	parts []*Peer
+	// sg is the host fence; nil when no security groups were given.
+	sg *sgLayer
 }
 
-// Analyse compiles a world: identities, policies, peers.
-func Analyse(w *model.World, level Level) (*Analysis, error) {
+// Analyse compiles a world: identities, policies, peers, and the security
+// groups of each pod when the AWS layer is given.
+func Analyse(w *model.World, opts Options) (*Analysis, error) {
+	level := opts.Level
+	if level == "" {
+		level = LevelWorkload
+	}
+	var sg *sgLayer
+	var placed map[*model.PodTemplate]Placement
+	if len(w.SecurityGroups) > 0 {
+		sg = newSGLayer(w)
+		var err error
+		if placed, err = Place(w, opts.NodeGroups); err != nil {
+			return nil, err
+		}
+	}
 	type pending struct {
 		peer    *Peer
 		members []int // indexes into members
@@ -102,14 +136,14 @@ func Analyse(w *model.World, level Level) (*Analysis, error) {
 			for _, in := range wl.Instances {
 				t := templateOf(wl, in)
 				add(&Peer{ID: wl.Namespace + "/" + in.Name, Kind: "Pod", Namespace: wl.Namespace, Name: in.Name, HostNetwork: in.HostNetwork},
-					memberSpec{namespace: wl.Namespace, labels: LabelSet{Known: in.Labels}, containers: t.Containers, ips: in.IPs, hostNetwork: in.HostNetwork})
+					memberSpec{namespace: wl.Namespace, labels: LabelSet{Known: in.Labels}, containers: t.Containers, ips: in.IPs, hostNetwork: in.HostNetwork, groups: placed[t].Groups})
 			}
 			continue
 		}
 		var specs []memberSpec
 		total := int32(0)
 		for _, t := range wl.Pods {
-			specs = append(specs, memberSpec{namespace: wl.Namespace, labels: PodLabels(t), containers: t.Containers, ips: t.IPs, hostNetwork: t.HostNetwork})
+			specs = append(specs, memberSpec{namespace: wl.Namespace, labels: PodLabels(t), containers: t.Containers, ips: t.IPs, hostNetwork: t.HostNetwork, groups: placed[t].Groups})
 			if t.Replicas < 0 || total < 0 {
 				total = -1
 			} else {
@@ -126,7 +160,7 @@ func Analyse(w *model.World, level Level) (*Analysis, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Analysis{g: g, byID: map[int][]*Peer{}}
+	a := &Analysis{g: g, byID: map[int][]*Peer{}, sg: sg}
 	for _, pp := range peers {
 		ids := map[*identity]bool{}
 		for _, m := range pp.members {
@@ -161,6 +195,11 @@ func Analyse(w *model.World, level Level) (*Analysis, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		sets = append(sets, g.ruleSets[k])
+	}
+	if sg != nil {
+		// Security group rules cut the address space too.
+		sets = append(sets, sg.sets...)
+		g.note("security groups are applied to traffic between pods and addresses outside the cluster; between pods only the NetworkPolicies are evaluated")
 	}
 	for _, part := range netset.Partition(sets) {
 		p := &Peer{ID: part.ID(), Kind: KindExternal, Name: part.ID(), CIDRs: netset.PrefixStrings(part.Set), part: part.Set}
@@ -335,14 +374,16 @@ func (a *Analysis) Reach() *Result {
 			targets.each(func(d int) { try(g.identities[d]) })
 		}
 		for _, part := range a.parts {
-			if allow := egressAllowed(s, nil, part.part); !allow.IsEmpty() {
+			if c, ok := a.external(s, part, true); ok {
 				for _, sp := range a.byID[s.index] {
-					o.conns = append(o.conns, Connection{Src: sp.ID, Dst: part.ID, Allow: allow})
+					c.Src, c.Dst = sp.ID, part.ID
+					o.conns = append(o.conns, c)
 				}
 			}
-			if allow := ingressAllowed(s, nil, part.part); !allow.IsEmpty() {
+			if c, ok := a.external(s, part, false); ok {
 				for _, dp := range a.byID[s.index] {
-					o.conns = append(o.conns, Connection{Src: part.ID, Dst: dp.ID, Allow: allow})
+					c.Src, c.Dst = part.ID, dp.ID
+					o.conns = append(o.conns, c)
 				}
 			}
 		}
@@ -374,6 +415,25 @@ func (a *Analysis) Reach() *Result {
 	res.Notes = append(res.Notes, g.notes...)
 	sort.Strings(res.Notes)
 	return res
+}
+
+// external is the connection between an identity and an address part,
+// through both fences when security groups are given.
+func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, bool) {
+	np := ingressAllowed(id, nil, part.part)
+	if egress {
+		np = egressAllowed(id, nil, part.part)
+	}
+	c := Connection{Allow: np}
+	if a.sg != nil {
+		c.Layers = &Layers{NetworkPolicy: np}
+		if a.sg.known(id.groups) {
+			sgAllowed := a.sg.verdict(id.groups, part.part, egress).Allowed
+			c.Layers.SecurityGroups = &sgAllowed
+			c.Allow = np.Intersect(sgAllowed)
+		}
+	}
+	return c, !c.Allow.IsEmpty()
 }
 
 func sortConnections(cs []Connection) {

@@ -166,16 +166,34 @@ func closing(n int) string {
 }
 
 // appendConnection writes {"src":…,"dst":…,"allow":{"TCP":[[lo,hi]],…}}
-// with protocols in sorted order, as encoding/json orders map keys.
+// (and "layers" when security groups were given) with protocols in sorted
+// order, as encoding/json orders map keys.
 func appendConnection(b []byte, c engine.Connection) []byte {
 	b = append(b, `{"src":`...)
 	b = strconv.AppendQuote(b, c.Src)
 	b = append(b, `,"dst":`...)
 	b = strconv.AppendQuote(b, c.Dst)
-	b = append(b, `,"allow":{`...)
+	b = append(b, `,"allow":`...)
+	b = appendPorts(b, c.Allow)
+	if c.Layers != nil {
+		b = append(b, `,"layers":{"networkPolicy":`...)
+		b = appendPorts(b, c.Layers.NetworkPolicy)
+		b = append(b, `,"securityGroups":`...)
+		if c.Layers.SecurityGroups == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendPorts(b, *c.Layers.SecurityGroups)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendPorts(b []byte, ports netset.Ports) []byte {
+	b = append(b, '{')
 	first := true
 	for _, p := range []netset.Protocol{netset.SCTP, netset.TCP, netset.UDP} {
-		rs := c.Allow.Ranges(p)
+		rs := ports.Ranges(p)
 		if len(rs) == 0 {
 			continue
 		}
@@ -198,5 +216,5 @@ func appendConnection(b []byte, c engine.Connection) []byte {
 		}
 		b = append(b, ']')
 	}
-	return append(b, "}}"...)
+	return append(b, '}')
 }

@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"strconv"
+
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/netset"
+	"go4.org/netipx"
+)
+
+// The host fence: security groups are stateful and allow-only, and the
+// groups of one network interface add up. A flow to or from an address is
+// allowed when some rule of some group of the pod's interface admits the
+// address, the protocol and the port; replies need no rule.
+
+// sgLayer is the security groups, compiled.
+type sgLayer struct {
+	groups map[string]*model.SecurityGroup
+	lists  map[string]*netipx.IPSet // resolved prefix lists
+	// sets are the address sets of rules, for the partition.
+	sets []*netipx.IPSet
+}
+
+func newSGLayer(w *model.World) *sgLayer {
+	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}}
+	for _, pl := range w.PrefixLists {
+		if pl.Entries == nil {
+			continue
+		}
+		var b netipx.IPSetBuilder
+		for _, p := range pl.Entries {
+			b.AddPrefix(p)
+		}
+		l.lists[pl.ID], _ = b.IPSet()
+	}
+	for _, g := range w.SecurityGroups {
+		l.groups[g.ID] = g
+		for _, rules := range [][]model.SGRule{g.Ingress, g.Egress} {
+			for i := range rules {
+				if s := l.ruleAddresses(&rules[i]); s != nil {
+					l.sets = append(l.sets, s)
+				}
+			}
+		}
+	}
+	return l
+}
+
+// ruleAddresses is the set of addresses a rule admits (CIDRs and resolved
+// prefix lists); nil when it names none.
+func (l *sgLayer) ruleAddresses(r *model.SGRule) *netipx.IPSet {
+	if len(r.CIDRs) == 0 && len(r.PrefixLists) == 0 {
+		return nil
+	}
+	var b netipx.IPSetBuilder
+	for _, c := range r.CIDRs {
+		b.AddPrefix(c)
+	}
+	for _, pl := range r.PrefixLists {
+		if s := l.lists[pl]; s != nil {
+			b.AddSet(s)
+		}
+	}
+	s, _ := b.IPSet()
+	return s
+}
+
+// sgPorts is what a rule's protocol and port range allow, in the
+// protocols a NetworkPolicy knows (ICMP has no place there).
+func sgPorts(r *model.SGRule) netset.Ports {
+	all := r.FromPort == -1 || (r.FromPort == 0 && r.ToPort == 65535) || (r.FromPort == 0 && r.ToPort == 0 && r.Protocol == "-1")
+	switch r.Protocol {
+	case "-1":
+		return netset.AllPorts()
+	case "tcp", "udp":
+		proto := netset.TCP
+		if r.Protocol == "udp" {
+			proto = netset.UDP
+		}
+		if all {
+			return netset.AllOf(proto)
+		}
+		return netset.PortRange(proto, r.FromPort, r.ToPort)
+	case strconv.Itoa(132): // SCTP: AWS has no ports for it
+		return netset.AllOf(netset.SCTP)
+	}
+	return netset.Ports{}
+}
+
+// SGVerdict is what a pod's groups allow towards (egress) or from (ingress)
+// an address part, and the rules that allow it.
+type SGVerdict struct {
+	Groups  []string     `json:"groups"`
+	Allowed netset.Ports `json:"allowed"`
+	Rules   []SGRuleRef  `json:"rules,omitempty"`
+	// Unresolved names prefix lists referenced without their entries.
+	Unresolved []string `json:"unresolvedPrefixLists,omitempty"`
+}
+
+// SGRuleRef points at a rule that admits a flow.
+type SGRuleRef struct {
+	Group       string       `json:"group"`
+	GroupName   string       `json:"groupName,omitempty"`
+	Direction   string       `json:"direction"`
+	Index       int          `json:"index"`
+	Source      string       `json:"source"`
+	Description string       `json:"description,omitempty"`
+	Allowed     netset.Ports `json:"allowed"`
+}
+
+// verdict evaluates groups against an address part.
+func (l *sgLayer) verdict(groups []string, part *netipx.IPSet, egress bool) SGVerdict {
+	v := SGVerdict{Groups: groups}
+	dir := "ingress"
+	if egress {
+		dir = "egress"
+	}
+	for _, id := range groups {
+		g := l.groups[id]
+		if g == nil {
+			continue
+		}
+		rules := g.Ingress
+		if egress {
+			rules = g.Egress
+		}
+		for i := range rules {
+			r := &rules[i]
+			for _, pl := range r.PrefixLists {
+				if l.lists[pl] == nil {
+					v.Unresolved = append(v.Unresolved, pl)
+				}
+			}
+			if !holds(l.ruleAddresses(r), part) {
+				continue
+			}
+			ports := sgPorts(r)
+			if ports.IsEmpty() {
+				continue
+			}
+			v.Allowed = v.Allowed.Union(ports)
+			v.Rules = append(v.Rules, SGRuleRef{Group: g.ID, GroupName: g.Name, Direction: dir, Index: i, Source: r.Source.String(), Description: r.Description, Allowed: ports})
+		}
+	}
+	return v
+}
+
+// known reports whether every group is loaded: without them the host
+// fence cannot be judged.
+func (l *sgLayer) known(groups []string) bool {
+	if len(groups) == 0 {
+		return false
+	}
+	for _, g := range groups {
+		if l.groups[g] == nil {
+			return false
+		}
+	}
+	return true
+}

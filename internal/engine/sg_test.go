@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/ringfence/ringfence/internal/model"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestSGPorts(t *testing.T) {
+	tests := []struct {
+		rule model.SGRule
+		want string
+	}{
+		{model.SGRule{Protocol: "-1", FromPort: -1, ToPort: -1}, "All Connections"},
+		{model.SGRule{Protocol: "tcp", FromPort: 443, ToPort: 443}, "TCP 443"},
+		{model.SGRule{Protocol: "tcp", FromPort: 0, ToPort: 65535}, "TCP 1-65535"},
+		{model.SGRule{Protocol: "udp", FromPort: 53, ToPort: 53}, "UDP 53"},
+		{model.SGRule{Protocol: "132", FromPort: -1, ToPort: -1}, "SCTP 1-65535"},
+		{model.SGRule{Protocol: "icmp", FromPort: 8, ToPort: -1}, "None"},
+	}
+	for _, tt := range tests {
+		r := tt.rule
+		if got := sgPorts(&r).String(); got != tt.want {
+			t.Errorf("%+v: %s, want %s", tt.rule, got, tt.want)
+		}
+	}
+}
+
+// A pod's egress to an address needs both fences: the NetworkPolicy and
+// its node's security groups. Each layer is reported on its own.
+func TestCrossLayerEgress(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	w := &model.World{
+		Namespaces:  []*model.Namespace{{Meta: model.Meta{Name: "ml", Labels: map[string]string{model.NamespaceNameLabel: "ml"}}}},
+		Nodes:       []*model.Node{{Meta: model.Meta{Name: "n1", Labels: map[string]string{"pool": "a"}}, ProviderID: "aws:///us-east-1a/i-1"}},
+		Instances:   []*model.Instance{{ID: "i-1", Groups: []string{"sg-node"}}},
+		PrefixLists: []*model.PrefixList{{ID: "pl-s3", Entries: []netip.Prefix{pfx("3.5.0.0/19")}}},
+		SecurityGroups: []*model.SecurityGroup{{ID: "sg-node", Egress: []model.SGRule{
+			{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []netip.Prefix{pfx("52.216.0.0/15")}},
+			{Protocol: "tcp", FromPort: 443, ToPort: 443, PrefixLists: []string{"pl-s3"}},
+			{Protocol: "udp", FromPort: 53, ToPort: 53, CIDRs: []netip.Prefix{pfx("10.0.0.2/32")}},
+		}}},
+		Workloads: []*model.Workload{
+			{Meta: model.Meta{Kind: "Deployment", Namespace: "ml", Name: "train"}, Pods: []*model.PodTemplate{{Replicas: 1, Labels: map[string]string{"app": "train"}}}},
+			{Meta: model.Meta{Kind: "Deployment", Namespace: "ml", Name: "nowhere"}, Pods: []*model.PodTemplate{{Replicas: 1, Labels: map[string]string{"app": "x"}, PodSpec: model.PodSpec{NodeSelector: map[string]string{"pool": "none"}}}}},
+		},
+		Policies: []*model.NetworkPolicy{{Meta: model.Meta{Namespace: "ml", Name: "s3"}, Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: *mustSelector("app=train"),
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress:      []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "52.216.0.0/16"}}}}},
+		}}},
+	}
+	res, err := Reach(w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Connection{}
+	for _, c := range res.Connections {
+		got[c.Src+" => "+c.Dst] = c
+	}
+	c, ok := got["ml/train => 52.216.0.0/16"]
+	if !ok || c.Allow.String() != "TCP 443" || c.Layers.NetworkPolicy.String() != "All Connections" || c.Layers.SecurityGroups.String() != "TCP 443" {
+		t.Errorf("train => 52.216.0.0/16: %+v", c)
+	}
+	for key, c := range got {
+		if strings.HasPrefix(key, "ml/train => ") && key != "ml/train => 52.216.0.0/16" && key != "ml/train => ml/nowhere" {
+			t.Errorf("%s allowed %s: the NetworkPolicy allows only 52.216.0.0/16", key, c.Allow)
+		}
+	}
+	// Only the security groups fence "nowhere" (no policy selects it), and
+	// its node is unknown: the NetworkPolicy's verdict stands, marked.
+	var sawRest bool
+	for key, c := range got {
+		if strings.HasPrefix(key, "ml/nowhere => ") && c.Layers != nil {
+			if c.Layers.SecurityGroups != nil {
+				t.Errorf("%s: security groups judged for a pod without known groups", key)
+			}
+			sawRest = sawRest || c.Allow.IsAll()
+		}
+	}
+	if !sawRest {
+		t.Error("the unfenced pod reaches nothing outside")
+	}
+	// The S3 prefix list and the DNS /32 cut the address space.
+	var ids []string
+	for _, p := range res.Peers {
+		if p.Kind == KindExternal && len(p.CIDRs) == 1 {
+			ids = append(ids, p.ID)
+		}
+	}
+	if s := strings.Join(ids, " "); !strings.Contains(s, "3.5.0.0/19") || !strings.Contains(s, "10.0.0.2/32") || !strings.Contains(s, "52.217.0.0/16") {
+		t.Errorf("external peers %s do not follow the security group rules", s)
+	}
+	// Without security groups, the NetworkPolicy alone decides and no
+	// layers are reported.
+	w.SecurityGroups = nil
+	res, _ = Reach(w, Options{})
+	for _, c := range res.Connections {
+		if c.Layers != nil {
+			t.Fatalf("layers reported without security groups: %+v", c)
+		}
+		if c.Src == "ml/train" && c.Dst == "52.216.0.0/16" && !c.Allow.IsAll() {
+			t.Errorf("NetworkPolicy alone: %s", c.Allow)
+		}
+	}
+}
+
+func mustSelector(s string) *metav1.LabelSelector {
+	sel, err := metav1.ParseToLabelSelector(s)
+	if err != nil {
+		panic(err)
+	}
+	return sel
+}

@@ -1,0 +1,43 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/netset"
+)
+
+// The hand-written reach JSON must say exactly what encoding/json would.
+func TestReachJSONMatchesEncodingJSON(t *testing.T) {
+	sg := netset.PortRange(netset.TCP, 443, 443)
+	r := &engine.Result{
+		Peers: []*engine.Peer{{ID: "a/b", Kind: "Deployment", Namespace: "a", Name: "b"}, {ID: "10.0.0.0/8", Kind: engine.KindExternal, Name: "10.0.0.0/8", CIDRs: []string{"10.0.0.0/8"}}},
+		Connections: []engine.Connection{
+			{Src: "a/b", Dst: "10.0.0.0/8", Allow: sg, Layers: &engine.Layers{NetworkPolicy: netset.AllPorts(), SecurityGroups: &sg}},
+			{Src: "10.0.0.0/8", Dst: "a/b", Allow: netset.AllOf(netset.UDP).Union(netset.PortRange(netset.SCTP, 1, 9)), Layers: &engine.Layers{NetworkPolicy: netset.AllPorts()}},
+			{Src: "a/\"b\"", Dst: "a/b", Allow: netset.AllPorts()},
+		},
+		Self:  []engine.Connection{{Src: "a/b", Dst: "a/b", Allow: netset.AllPorts()}},
+		Notes: []string{`a <note> & "quoted"`},
+	}
+	var fast, std bytes.Buffer
+	if err := ReachJSON(&fast, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := JSON(&std, r); err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	if err := json.Unmarshal(fast.Bytes(), &a); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, fast.String())
+	}
+	if err := json.Unmarshal(std.Bytes(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("ReachJSON:\n%s\nencoding/json:\n%s", fast.String(), std.String())
+	}
+}
