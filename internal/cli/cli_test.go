@@ -223,6 +223,9 @@ func TestExplainGolden(t *testing.T) {
 		"training-to-s3":        {"--from", "ml-workloads/text-embed-finetune", "--to", "52.216.10.1", "--port", "443"},
 		"internet-to-inference": {"--from", "203.0.113.9", "--to", "ml-workloads/model-server", "--port", "8080"},
 		"ingress-to-inference":  {"--from", "ingress-nginx/ingress-nginx-controller", "--to", "ml-workloads/model-server"},
+		"training-to-aws-s3":    {"--from", "ml-workloads/text-embed-finetune", "--to", "aws:S3:us-east-1", "--port", "443"},
+		"inference-to-imds":     {"--from", "ml-workloads/model-server", "--to", "imds"},
+		"training-to-internet":  {"--from", "ml-workloads/text-embed-finetune", "--to", "internet", "--port", "443"},
 	}
 	for name, args := range cases {
 		for _, format := range []string{"text", "json"} {

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"fmt"
+
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/netset"
+	"github.com/ringfence/ringfence/internal/ranges"
 	"github.com/ringfence/ringfence/internal/render"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +15,7 @@ import (
 func newExplain(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
-	var from, to, protocol, level string
+	var from, to, protocol, level, rangesFile string
 	var port int32
 	cmd := &cobra.Command{
 		Use:   "explain --from <namespace/name|ip> --to <namespace/name|ip>",
@@ -22,10 +25,16 @@ which NetworkPolicies and rules decide it, each with its file:line: the source's
 egress, the destination's ingress, or that a side is not isolated.
 
 Endpoints are workloads (namespace/name, or namespace/name/role when policies
-tell its roles apart), pods, or IP addresses.`,
+tell its roles apart), pods, or IP addresses. --to may also name a destination:
+aws:<SERVICE>:<region> (from AWS's published ranges), internet (public addresses
+outside AWS), imds (169.254.169.254, the node role's credentials) or
+eks-pod-identity; explain then says how much of it each layer (NetworkPolicy,
+security groups) allows, and by which rules.`,
 		Example: `  ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to kube-system/coredns --port 53 --protocol UDP
   ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to 52.216.10.1 --port 443
-  ringfence explain -f examples/ml-platform --from 203.0.113.9 --to ml-workloads/model-server -o json`,
+  ringfence explain -f examples/ml-platform --from 203.0.113.9 --to ml-workloads/model-server -o json
+  ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to aws:S3:us-east-1 --port 443
+  ringfence explain -f examples/ml-platform --from ml-workloads/model-server --to imds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
@@ -57,6 +66,24 @@ tell its roles apart), pods, or IP addresses.`,
 			if err != nil {
 				return err
 			}
+			if ranges.IsNamed(to) {
+				doc, err := rangesSource(rangesFile)
+				if err != nil {
+					return err
+				}
+				set, desc, err := ranges.Named(doc, to)
+				if err != nil {
+					return usageError{fmt.Errorf("--to: %w", err)}
+				}
+				e, err := engine.ExplainDestination(a, from, engine.Destination{Name: to, Description: desc, Set: set}, proto, port)
+				if err != nil {
+					return usageError{err}
+				}
+				if out.value == "json" {
+					return render.JSON(s.Out, e)
+				}
+				return render.ExplainDestinationText(s.Out, e)
+			}
 			e, err := engine.Explain(a, from, to, proto, port)
 			if err != nil {
 				return usageError{err}
@@ -74,5 +101,6 @@ tell its roles apart), pods, or IP addresses.`,
 	cmd.Flags().Int32Var(&port, "port", 0, "destination port (default: any)")
 	cmd.Flags().StringVar(&protocol, "protocol", "TCP", "protocol of --port: TCP, UDP or SCTP")
 	cmd.Flags().StringVar(&level, "level", string(engine.LevelWorkload), "peer granularity: workload or pod")
+	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws:<SERVICE>:<region> destinations (default: the cached or embedded publication)")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
 	"go4.org/netipx"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -237,4 +238,200 @@ func selectorString(s *metav1.LabelSelector) string {
 		return "{} (all)"
 	}
 	return "{" + metav1.FormatLabelSelector(s) + "}"
+}
+
+// Destination is a named set of addresses (aws:S3:us-east-1, internet,
+// imds), resolved by the caller.
+type Destination struct {
+	Name string
+	// Description says where the set comes from (the ranges publication).
+	Description string
+	Set         *netipx.IPSet
+}
+
+// Coverage is how much of a destination one layer (or both) allows.
+type Coverage struct {
+	Allowed []string `json:"allowed"`
+	Blocked []string `json:"blocked"`
+	// AllowedIPv4 and TotalIPv4 count IPv4 addresses.
+	AllowedIPv4 uint64 `json:"allowedIPv4"`
+	TotalIPv4   uint64 `json:"totalIPv4"`
+	// Rules lists the rules that admit part of the destination.
+	Rules []string `json:"rules,omitempty"`
+	// Reason is set when the layer does not apply or is not known.
+	Reason string `json:"reason,omitempty"`
+	// Unresolved lists prefix lists that rules reference without their
+	// entries: what they admit is not known.
+	Unresolved []string `json:"unresolvedPrefixLists,omitempty"`
+}
+
+// SetExplanation explains egress from a pod to a named destination, layer
+// by layer: how much of the destination each fence allows, and by which
+// rules.
+type SetExplanation struct {
+	From           string    `json:"from"`
+	To             string    `json:"to"`
+	Description    string    `json:"description,omitempty"`
+	Protocol       string    `json:"protocol,omitempty"`
+	Port           int32     `json:"port,omitempty"`
+	Verdict        string    `json:"verdict"`
+	NetworkPolicy  Coverage  `json:"networkPolicy"`
+	SecurityGroups *Coverage `json:"securityGroups,omitempty"`
+	Both           Coverage  `json:"both"`
+}
+
+// ExplainDestination explains traffic from a pod to a named destination.
+// port 0 means any port.
+func ExplainDestination(a *Analysis, from string, dst Destination, protocol netset.Protocol, port int32) (*SetExplanation, error) {
+	src, err := a.resolve(from)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	if src.peer == nil {
+		return nil, fmt.Errorf("--from must be a workload or pod to explain traffic to %s", dst.Name)
+	}
+	id := src.peer.identity
+	e := &SetExplanation{From: src.name, To: dst.Name, Description: dst.Description}
+	if port != 0 {
+		e.Protocol, e.Port = protocol.String(), port
+	}
+	wants := func(p netset.Ports) bool {
+		if port == 0 {
+			return !p.IsEmpty()
+		}
+		return p.Contains(protocol, port)
+	}
+	// The NetworkPolicy layer.
+	var npSet netipx.IPSetBuilder
+	var npRules []string
+	switch {
+	case id.hostNetwork:
+		npSet.AddSet(netset.Everything())
+		e.NetworkPolicy.Reason = "the pod uses the host network: NetworkPolicies do not isolate it"
+	case len(id.egress) == 0:
+		npSet.AddSet(netset.Everything())
+		e.NetworkPolicy.Reason = "no policy selects it for egress: not isolated"
+	default:
+		for _, p := range id.egress {
+			for _, r := range p.egress {
+				if !wants(r.allowed(nil)) {
+					continue
+				}
+				switch {
+				case r.allPeers:
+					npSet.AddSet(netset.Everything())
+				case r.ips != nil && overlaps(r.ips, dst.Set):
+					npSet.AddSet(r.ips)
+				default:
+					continue
+				}
+				npRules = append(npRules, fmt.Sprintf("NetworkPolicy %s/%s egress[%d] (%s): %s", p.src.Namespace, p.src.Name, r.index, r.source, describePeers(r)))
+			}
+		}
+	}
+	np, _ := npSet.IPSet()
+	e.NetworkPolicy = coverage(np, dst.Set, npRules, e.NetworkPolicy.Reason)
+	both := np
+	if a.sg != nil {
+		cov := Coverage{Reason: "the pod's security groups are not known (give the nodes' instances, or --node-sg)"}
+		if a.sg.known(id.groups) {
+			var sgSet netipx.IPSetBuilder
+			var sgRules, unresolved []string
+			for _, gid := range id.groups {
+				g := a.sg.groups[gid]
+				for i := range g.Egress {
+					r := &g.Egress[i]
+					for _, pl := range r.PrefixLists {
+						if a.sg.lists[pl] == nil && wants(sgPorts(r)) {
+							unresolved = append(unresolved, pl)
+						}
+					}
+					addrs := a.sg.ruleAddresses(r)
+					if addrs == nil || !wants(sgPorts(r)) || !overlaps(addrs, dst.Set) {
+						continue
+					}
+					sgSet.AddSet(addrs)
+					sgRules = append(sgRules, fmt.Sprintf("security group %s (%s) egress rule %d (%s): %s", g.ID, g.Name, i, r.Source, sgRuleString(r)))
+				}
+			}
+			if overlaps(unfiltered, dst.Set) {
+				sgSet.AddSet(unfiltered)
+				sgRules = append(sgRules, "no rule: security groups do not filter the instance's link-local services (metadata, DNS resolver, time, Pod Identity agent)")
+			}
+			sg, _ := sgSet.IPSet()
+			cov = coverage(sg, dst.Set, sgRules, "")
+			cov.Unresolved = unresolved
+			var bb netipx.IPSetBuilder
+			bb.AddSet(np)
+			bb.Intersect(sg)
+			both, _ = bb.IPSet()
+		}
+		e.SecurityGroups = &cov
+	}
+	e.Both = coverage(both, dst.Set, nil, "")
+	switch {
+	case e.Both.AllowedIPv4 == e.Both.TotalIPv4 && len(e.Both.Blocked) == 0:
+		e.Verdict = "allowed"
+	case len(e.Both.Allowed) == 0:
+		e.Verdict = "denied"
+	default:
+		e.Verdict = "partly allowed"
+	}
+	return e, nil
+}
+
+func overlaps(a, b *netipx.IPSet) bool {
+	var x netipx.IPSetBuilder
+	x.AddSet(a)
+	x.Intersect(b)
+	s, _ := x.IPSet()
+	return len(s.Ranges()) > 0
+}
+
+func coverage(allowed, dst *netipx.IPSet, rules []string, reason string) Coverage {
+	var in, out netipx.IPSetBuilder
+	in.AddSet(dst)
+	in.Intersect(allowed)
+	out.AddSet(dst)
+	out.RemoveSet(allowed)
+	a, _ := in.IPSet()
+	b, _ := out.IPSet()
+	return Coverage{
+		Allowed: netset.PrefixStrings(a), Blocked: netset.PrefixStrings(b),
+		AllowedIPv4: ipv4Count(a), TotalIPv4: ipv4Count(dst),
+		Rules: rules, Reason: reason,
+	}
+}
+
+func ipv4Count(s *netipx.IPSet) uint64 {
+	var n uint64
+	for _, r := range s.Ranges() {
+		if !r.From().Is4() {
+			continue
+		}
+		f, t := r.From().As4(), r.To().As4()
+		lo := uint64(f[0])<<24 | uint64(f[1])<<16 | uint64(f[2])<<8 | uint64(f[3])
+		hi := uint64(t[0])<<24 | uint64(t[1])<<16 | uint64(t[2])<<8 | uint64(t[3])
+		n += hi - lo + 1
+	}
+	return n
+}
+
+func sgRuleString(r *model.SGRule) string {
+	var peers []string
+	for _, c := range r.CIDRs {
+		peers = append(peers, c.String())
+	}
+	peers = append(peers, r.PrefixLists...)
+	return fmt.Sprintf("%s %s to %s", r.Protocol, sgPortsText(r), strings.Join(peers, ","))
+}
+
+func sgPortsText(r *model.SGRule) string {
+	if r.Protocol == "-1" || r.FromPort == -1 {
+		return "all ports"
+	}
+	if r.FromPort == r.ToPort {
+		return fmt.Sprint(r.FromPort)
+	}
+	return fmt.Sprintf("%d-%d", r.FromPort, r.ToPort)
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net/netip"
 	"strconv"
 
 	"github.com/ringfence/ringfence/internal/model"
@@ -13,6 +14,18 @@ import (
 // allowed when some rule of some group of the pod's interface admits the
 // address, the protocol and the port; replies need no rule.
 
+// unfiltered are the instance's link-local services (metadata, DNS
+// resolver, time, Pod Identity agent): security groups do not filter
+// traffic to them.
+var unfiltered = func() *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	for _, a := range []string{"169.254.169.254", "169.254.169.253", "169.254.169.123", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::253", "fd00:ec2::123", "fd00:ec2::23"} {
+		b.Add(netip.MustParseAddr(a))
+	}
+	s, _ := b.IPSet()
+	return s
+}()
+
 // sgLayer is the security groups, compiled.
 type sgLayer struct {
 	groups map[string]*model.SecurityGroup
@@ -22,7 +35,7 @@ type sgLayer struct {
 }
 
 func newSGLayer(w *model.World) *sgLayer {
-	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}}
+	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, sets: []*netipx.IPSet{unfiltered}}
 	for _, pl := range w.PrefixLists {
 		if pl.Entries == nil {
 			continue
@@ -114,6 +127,11 @@ func (l *sgLayer) verdict(groups []string, part *netipx.IPSet, egress bool) SGVe
 	dir := "ingress"
 	if egress {
 		dir = "egress"
+	}
+	if holds(unfiltered, part) {
+		v.Allowed = netset.AllPorts()
+		v.Rules = []SGRuleRef{{Direction: dir, Description: "link-local instance service: not filtered by security groups", Allowed: v.Allowed}}
+		return v
 	}
 	for _, id := range groups {
 		g := l.groups[id]

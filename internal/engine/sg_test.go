@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ringfence/ringfence/internal/model"
+	"go4.org/netipx"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -115,4 +116,43 @@ func mustSelector(s string) *metav1.LabelSelector {
 		panic(err)
 	}
 	return sel
+}
+
+func TestExplainDestination(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	w := &model.World{
+		Namespaces:     []*model.Namespace{{Meta: model.Meta{Name: "ml", Labels: map[string]string{model.NamespaceNameLabel: "ml"}}}},
+		Nodes:          []*model.Node{{Meta: model.Meta{Name: "n1"}, ProviderID: "aws:///us-east-1a/i-1"}},
+		Instances:      []*model.Instance{{ID: "i-1", Groups: []string{"sg-node"}}},
+		SecurityGroups: []*model.SecurityGroup{{ID: "sg-node", Egress: []model.SGRule{{Protocol: "tcp", FromPort: 443, ToPort: 443, PrefixLists: []string{"pl-unknown"}}, {Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []netip.Prefix{pfx("52.216.0.0/15")}}}}},
+		Workloads:      []*model.Workload{{Meta: model.Meta{Kind: "Deployment", Namespace: "ml", Name: "train"}, Pods: []*model.PodTemplate{{Replicas: 2, Labels: map[string]string{"app": "train"}}}}},
+		Policies: []*model.NetworkPolicy{{Meta: model.Meta{Namespace: "ml", Name: "s3"}, Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: *mustSelector("app=train"), PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "52.216.0.0/16"}}}}},
+		}}},
+	}
+	a, err := Analyse(w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b netipx.IPSetBuilder
+	b.AddPrefix(pfx("52.216.0.0/15"))
+	b.AddPrefix(pfx("3.5.0.0/19"))
+	dst, _ := b.IPSet()
+	e, err := ExplainDestination(a, "ml/train", Destination{Name: "aws:S3:us-east-1", Set: dst}, 0, 443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Verdict != "partly allowed" || e.NetworkPolicy.AllowedIPv4 != 65536 || e.NetworkPolicy.TotalIPv4 != 131072+8192 {
+		t.Errorf("NetworkPolicy coverage %+v, verdict %s", e.NetworkPolicy, e.Verdict)
+	}
+	if sg := e.SecurityGroups; sg == nil || sg.AllowedIPv4 != 131072 || strings.Join(sg.Unresolved, ",") != "pl-unknown" {
+		t.Errorf("security groups coverage %+v", e.SecurityGroups)
+	}
+	if strings.Join(e.Both.Allowed, ",") != "52.216.0.0/16" || strings.Join(e.Both.Blocked, ",") != "3.5.0.0/19,52.217.0.0/16" {
+		t.Errorf("both: allowed %v blocked %v", e.Both.Allowed, e.Both.Blocked)
+	}
+	if e, _ := ExplainDestination(a, "ml/train", Destination{Name: "d", Set: dst}, 0, 80); e.Verdict != "denied" {
+		t.Errorf("port 80: %s", e.Verdict)
+	}
 }

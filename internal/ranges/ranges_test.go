@@ -293,3 +293,35 @@ func FuzzParse(f *testing.F) {
 		Aggregate(d.Prefixes)
 	})
 }
+
+func TestNamed(t *testing.T) {
+	d, err := Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3, desc, err := Named(d, "aws:S3:us-east-1")
+	if err != nil || !strings.Contains(desc, "40 published prefixes of S3 in us-east-1") || !strings.Contains(desc, "1787411825") {
+		t.Fatalf("aws:S3:us-east-1: %v %q", err, desc)
+	}
+	if !s3.Contains(netip.MustParseAddr("52.216.1.1")) || s3.Contains(netip.MustParseAddr("8.8.8.8")) {
+		t.Error("aws:S3:us-east-1 has the wrong addresses")
+	}
+	internet, _, err := Named(d, "internet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]bool{"8.8.8.8": true, "10.1.2.3": false, "169.254.169.254": false, "52.216.1.1": false, "192.168.1.1": false, "2001:4860::8888": true, "fd00:ec2::254": false} {
+		if internet.Contains(netip.MustParseAddr(addr)) != want {
+			t.Errorf("internet contains %s: %v, want %v", addr, !want, want)
+		}
+	}
+	imds, _, _ := Named(d, "imds")
+	if !imds.Contains(netip.MustParseAddr("169.254.169.254")) || !imds.Contains(netip.MustParseAddr("fd00:ec2::254")) {
+		t.Error("imds")
+	}
+	for _, bad := range []string{"aws:NOPE:us-east-1", "aws:", "aws:S3:us-east-1:x", "intranet"} {
+		if _, _, err := Named(d, bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

@@ -53,3 +53,57 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// ExplainDestinationText writes how much of a named destination each layer
+// allows, with the rules, and what is blocked.
+func ExplainDestinationText(w io.Writer, e *engine.SetExplanation) error {
+	what := "any port"
+	if e.Port != 0 {
+		what = fmt.Sprintf("%s %d", e.Protocol, e.Port)
+	}
+	fmt.Fprintf(w, "%s => %s, %s: %s\n", e.From, e.To, what, strings.ToUpper(e.Verdict))
+	if e.Description != "" {
+		fmt.Fprintf(w, "%s: %s\n", e.To, e.Description)
+	}
+	coverageText(w, "NetworkPolicy", e.NetworkPolicy)
+	if e.SecurityGroups != nil {
+		coverageText(w, "Security groups", *e.SecurityGroups)
+	} else {
+		fmt.Fprintf(w, "\nSecurity groups: not given (add aws ec2 describe-security-groups and describe-instances output to -f)\n")
+	}
+	coverageText(w, "Both layers", e.Both)
+	return nil
+}
+
+func coverageText(w io.Writer, title string, c engine.Coverage) {
+	fmt.Fprintf(w, "\n%s: ", title)
+	if c.Reason != "" && len(c.Allowed) == 0 && len(c.Blocked) == 0 {
+		fmt.Fprintf(w, "%s\n", c.Reason)
+		return
+	}
+	switch {
+	case len(c.Blocked) == 0:
+		fmt.Fprintf(w, "allows all of it")
+	case len(c.Allowed) == 0:
+		fmt.Fprintf(w, "allows none of it")
+	default:
+		fmt.Fprintf(w, "allows part of it")
+	}
+	if c.TotalIPv4 > 0 {
+		fmt.Fprintf(w, ": %d of %d IPv4 addresses (%.1f%%)", c.AllowedIPv4, c.TotalIPv4, 100*float64(c.AllowedIPv4)/float64(c.TotalIPv4))
+	}
+	if c.Reason != "" {
+		fmt.Fprintf(w, " (%s)", c.Reason)
+	}
+	fmt.Fprintln(w)
+	if len(c.Allowed) > 0 && len(c.Blocked) > 0 {
+		fmt.Fprintf(w, "  allowed: %s\n", strings.Join(c.Allowed, ", "))
+		fmt.Fprintf(w, "  blocked: %s\n", strings.Join(c.Blocked, ", "))
+	}
+	for _, r := range c.Rules {
+		fmt.Fprintf(w, "  by %s\n", r)
+	}
+	for _, pl := range c.Unresolved {
+		fmt.Fprintf(w, "  unresolved: prefix list %s is referenced without its entries; what it admits is not known (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)\n", pl, pl, pl)
+	}
+}
