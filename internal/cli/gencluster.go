@@ -46,6 +46,7 @@ func newGencluster(s Streams) *cobra.Command {
 	cmd.Flags().IntVar(&c.Namespaces, "namespaces", 100, "tenant namespaces")
 	cmd.Flags().IntVar(&c.Workloads, "workloads-per-ns", 8, "workloads per namespace")
 	cmd.Flags().IntVar(&c.Policies, "policies-per-ns", 5, "NetworkPolicies per namespace")
+	cmd.Flags().IntVar(&c.SecurityGroups, "security-groups", 0, "add the AWS layer: this many security groups, two per node pool, with nodes and instances")
 	cmd.Flags().Uint64Var(&c.Seed, "seed", 1, "random seed: the same seed writes the same bytes")
 	cmd.Flags().StringVar(&c.Out, "out", "", "output directory")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print how often each feature was generated")

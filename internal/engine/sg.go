@@ -3,6 +3,8 @@ package engine
 import (
 	"net/netip"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -32,10 +34,27 @@ type sgLayer struct {
 	lists  map[string]*netipx.IPSet // resolved prefix lists
 	// sets are the address sets of rules, for the partition.
 	sets []*netipx.IPSet
+	// addrs caches each rule's addresses and ports: a verdict is asked for
+	// every identity and address part.
+	addrs map[*model.SGRule]ruleCache
+	// verdicts caches verdicts by groups, part and direction: identities
+	// share their nodes' groups.
+	verdicts sync.Map
+}
+
+type ruleCache struct {
+	set   *netipx.IPSet
+	ports netset.Ports
+}
+
+type verdictKey struct {
+	groups string
+	part   *netipx.IPSet
+	egress bool
 }
 
 func newSGLayer(w *model.World) *sgLayer {
-	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, sets: []*netipx.IPSet{unfiltered}}
+	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, sets: []*netipx.IPSet{unfiltered}, addrs: map[*model.SGRule]ruleCache{}}
 	for _, pl := range w.PrefixLists {
 		if pl.Entries == nil {
 			continue
@@ -50,7 +69,9 @@ func newSGLayer(w *model.World) *sgLayer {
 		l.groups[g.ID] = g
 		for _, rules := range [][]model.SGRule{g.Ingress, g.Egress} {
 			for i := range rules {
-				if s := l.ruleAddresses(&rules[i]); s != nil {
+				s := l.ruleAddresses(&rules[i])
+				l.addrs[&rules[i]] = ruleCache{set: s, ports: sgPorts(&rules[i])}
+				if s != nil {
 					l.sets = append(l.sets, s)
 				}
 			}
@@ -123,6 +144,16 @@ type SGRuleRef struct {
 
 // verdict evaluates groups against an address part.
 func (l *sgLayer) verdict(groups []string, part *netipx.IPSet, egress bool) SGVerdict {
+	key := verdictKey{groups: strings.Join(groups, ","), part: part, egress: egress}
+	if v, ok := l.verdicts.Load(key); ok {
+		return v.(SGVerdict)
+	}
+	v := l.evaluate(groups, part, egress)
+	l.verdicts.Store(key, v)
+	return v
+}
+
+func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGVerdict {
 	v := SGVerdict{Groups: groups}
 	dir := "ingress"
 	if egress {
@@ -149,10 +180,11 @@ func (l *sgLayer) verdict(groups []string, part *netipx.IPSet, egress bool) SGVe
 					v.Unresolved = append(v.Unresolved, pl)
 				}
 			}
-			if !holds(l.ruleAddresses(r), part) {
+			c := l.addrs[r]
+			if !holds(c.set, part) {
 				continue
 			}
-			ports := sgPorts(r)
+			ports := c.ports
 			if ports.IsEmpty() {
 				continue
 			}

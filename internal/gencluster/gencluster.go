@@ -35,8 +35,12 @@ type Config struct {
 	Namespaces int // tenant namespaces
 	Workloads  int // workloads per namespace
 	Policies   int // NetworkPolicies per namespace
-	Seed       uint64
-	Out        string // directory, created if missing
+	// SecurityGroups, when positive, adds the AWS layer: node pools (two
+	// groups each), their Nodes and instances, and the groups' rules;
+	// workloads are pinned to pools with a nodeSelector.
+	SecurityGroups int
+	Seed           uint64
+	Out            string // directory, created if missing
 }
 
 // Summary is what Generate wrote.
@@ -51,12 +55,20 @@ func Generate(c Config) (Summary, error) {
 	if c.Out == "" || c.Namespaces < 0 || c.Workloads < 0 || c.Policies < 0 {
 		return Summary{}, errors.New("gencluster: an output directory and non-negative counts are required")
 	}
-	sum, err := generate(config{namespaces: c.Namespaces, workloads: c.Workloads, policies: c.Policies, seed: c.Seed, out: c.Out})
+	pools := c.SecurityGroups / 2
+	sum, err := generate(config{namespaces: c.Namespaces, workloads: c.Workloads, policies: c.Policies, seed: c.Seed, out: c.Out, pools: pools})
+	if err != nil || pools == 0 {
+		return Summary{Bytes: sum.bytes, Counts: sum.counts}, err
+	}
+	n, err := generateAWS(c.Out, pools, c.SecurityGroups, c.Seed)
+	sum.bytes += n
+	sum.counts["security-groups"] = c.SecurityGroups
 	return Summary{Bytes: sum.bytes, Counts: sum.counts}, err
 }
 
 type config struct {
 	namespaces, workloads, policies int
+	pools                           int
 	seed                            uint64
 	out                             string
 }
@@ -77,7 +89,7 @@ func generate(c config) (summary, error) {
 	for _, f := range old {
 		var i int
 		base := filepath.Base(f)
-		if n, _ := fmt.Sscanf(base, "ns-%d.yaml", &i); base != "kube-system.yaml" && (n != 1 || i >= c.namespaces || base != fmt.Sprintf("ns-%04d.yaml", i)) {
+		if n, _ := fmt.Sscanf(base, "ns-%d.yaml", &i); base != "kube-system.yaml" && base != "nodes.yaml" && (n != 1 || i >= c.namespaces || base != fmt.Sprintf("ns-%04d.yaml", i)) {
 			return summary{}, fmt.Errorf("%s holds %s, which this run would not overwrite; use an empty directory", c.out, base)
 		}
 	}
@@ -92,7 +104,7 @@ func generate(c config) (summary, error) {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				g := &nsGen{r: rand.New(rand.NewPCG(c.seed, uint64(i))), counts: map[string]int{}}
+				g := &nsGen{r: rand.New(rand.NewPCG(c.seed, uint64(i))), counts: map[string]int{}, pools: c.pools, index: i}
 				var name string
 				if i == c.namespaces {
 					name = "kube-system.yaml"
@@ -157,6 +169,9 @@ type nsGen struct {
 	ml     bool
 	work   []workload // what policies may point at
 	names  map[string]bool
+	// pools, when positive, pins the namespace's workloads to node pool
+	// index % pools.
+	pools, index int
 }
 
 type workload struct {
@@ -249,6 +264,9 @@ func (g *nsGen) workload() {
 		},
 	}
 	tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{c}}}
+	if g.pools > 0 {
+		tmpl.Spec.NodeSelector = map[string]string{poolLabel: poolName(g.index % g.pools)}
+	}
 	if gpus > 0 {
 		// Extended resources need requests == limits; GPU nodes are tainted.
 		q := *resource.NewQuantity(int64(gpus), resource.DecimalSI)

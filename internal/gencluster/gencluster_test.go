@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"context"
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/load"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -329,4 +332,36 @@ func checkIPBlock(b netv1.IPBlock) (errs []string) {
 		}
 	}
 	return errs
+}
+
+// The AWS layer loads: every workload lands on one pool, fenced by that
+// pool's two groups.
+func TestGenerateAWSLayer(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Generate(Config{Namespaces: 6, Workloads: 3, Policies: 2, SecurityGroups: 4, Seed: 3, Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := load.Load(context.Background(), load.Options{Files: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := res.World
+	if len(w.SecurityGroups) != 4 || len(w.Instances) != 6 || len(w.Nodes) != 6 {
+		t.Fatalf("groups %d instances %d nodes %d", len(w.SecurityGroups), len(w.Instances), len(w.Nodes))
+	}
+	placed, err := engine.Place(w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wl := range w.Workloads {
+		if wl.Namespace == "kube-system" {
+			continue
+		}
+		for _, pt := range wl.Pods {
+			p := placed[pt]
+			if len(p.Nodes) != 3 || len(p.Groups) != 2 || p.Ambiguous {
+				t.Errorf("%s/%s: %+v", wl.Namespace, wl.Name, p)
+			}
+		}
+	}
 }
