@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"flag"
 	"os"
@@ -344,6 +345,42 @@ func TestRanges(t *testing.T) {
 	} {
 		if _, stderr, code := run(t, "", args...); code != ExitInput || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, stderr)
+		}
+	}
+}
+
+func TestNodeSGFlagAndNamedErrors(t *testing.T) {
+	stdout, stderr, code := run(t, "", "inventory", "-f", "examples/ml-platform", "-o", "json", "--node-sg", "eks.amazonaws.com/nodegroup=gpu=sg-0override1,sg-0override2")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var inv struct {
+		Workloads []struct {
+			Name string
+			Pods []struct {
+				Placement struct{ SecurityGroups []string } `json:"placement"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range inv.Workloads {
+		if w.Name == "text-embed-finetune" && strings.Join(w.Pods[0].Placement.SecurityGroups, ",") != "sg-0override1,sg-0override2" {
+			t.Errorf("--node-sg did not apply to the GPU pool: %v", w.Pods[0].Placement.SecurityGroups)
+		}
+		if w.Name == "feature-api" && strings.Join(w.Pods[0].Placement.SecurityGroups, ",") != "sg-0a1b2c3d4e5f60001" {
+			t.Errorf("--node-sg applied beyond its selector: %v", w.Pods[0].Placement.SecurityGroups)
+		}
+	}
+	for _, args := range [][]string{
+		{"inventory", "-f", "examples/ml-platform", "--node-sg", "pool=gpu"},
+		{"inventory", "-f", "examples/ml-platform", "--node-sg", "pool in (=sg-1"},
+		{"explain", "-f", "examples/ml-platform", "--from", "ml-workloads/model-server", "--to", "aws:NOPE:us-east-1"},
+		{"explain", "-f", "examples/ml-platform", "--from", "ml-workloads/nope", "--to", "imds"},
+	} {
+		if _, stderr, code := run(t, "", args...); code != ExitInput || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
 		}
 	}
 }
