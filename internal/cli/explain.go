@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/ringfence/ringfence/internal/engine"
-	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/netset"
 	"github.com/ringfence/ringfence/internal/ranges"
 	"github.com/ringfence/ringfence/internal/render"
@@ -50,19 +49,7 @@ security groups) allows, and by which rules.`,
 			if port < 0 || port > 65535 {
 				return usagef("--port %d is out of range 1-65535", port)
 			}
-			opts, err := in.options(cmd)
-			if err != nil {
-				return err
-			}
-			res, err := load.Load(cmd.Context(), opts)
-			if err != nil {
-				return err
-			}
-			groups, err := in.nodeGroups()
-			if err != nil {
-				return err
-			}
-			a, err := engine.Analyse(res.World, engine.Options{Level: engine.Level(level), NodeGroups: groups})
+			a, err := in.analyse(cmd, level)
 			if err != nil {
 				return err
 			}

@@ -5,11 +5,10 @@ import (
 	"time"
 
 	"github.com/ringfence/ringfence/internal/engine"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/load/k8s"
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // inputFlags are the kubectl-like flags every analysing verb shares.
@@ -83,4 +82,32 @@ func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
 		return opts, usagef("-A/--all-namespaces applies to a live cluster; with -f every namespace in the files is read")
 	}
 	return opts, nil
+}
+
+// load reads every input the flags name.
+func (f *inputFlags) load(cmd *cobra.Command) (*load.Result, error) {
+	opts, err := f.options(cmd)
+	if err != nil {
+		return nil, err
+	}
+	// Check --node-sg before the (possibly slow) load.
+	if _, err := f.nodeGroups(); err != nil {
+		return nil, err
+	}
+	return load.Load(cmd.Context(), opts)
+}
+
+// analyse loads the inputs and compiles them for reachability questions at
+// a level ("workload" or "pod").
+func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*engine.Analysis, error) {
+	lvl := engine.Level(level)
+	if lvl != engine.LevelWorkload && lvl != engine.LevelPod {
+		return nil, usagef("unknown level %q: use workload or pod", level)
+	}
+	res, err := f.load(cmd)
+	if err != nil {
+		return nil, err
+	}
+	groups, _ := f.nodeGroups()
+	return engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups})
 }

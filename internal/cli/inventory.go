@@ -2,7 +2,6 @@ package cli
 
 import (
 	"github.com/ringfence/ringfence/internal/inventory"
-	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/render"
 	"github.com/spf13/cobra"
 )
@@ -28,18 +27,11 @@ Run it first, to check that ringfence read your cluster right.`,
 			if err := out.check(); err != nil {
 				return err
 			}
-			opts, err := in.options(cmd)
+			res, err := in.load(cmd)
 			if err != nil {
 				return err
 			}
-			res, err := load.Load(cmd.Context(), opts)
-			if err != nil {
-				return err
-			}
-			overrides, err := in.nodeGroups()
-			if err != nil {
-				return err
-			}
+			overrides, _ := in.nodeGroups()
 			inv, err := inventory.Build(res, overrides)
 			if err != nil {
 				return err

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"github.com/ringfence/ringfence/internal/engine"
-	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/render"
 	"github.com/spf13/cobra"
 )
@@ -32,26 +31,11 @@ Kubernetes leaves undefined, is reported apart.`,
 			if err := out.check(); err != nil {
 				return err
 			}
-			lvl := engine.Level(level)
-			if lvl != engine.LevelWorkload && lvl != engine.LevelPod {
-				return usagef("unknown level %q: use workload or pod", level)
-			}
-			opts, err := in.options(cmd)
+			a, err := in.analyse(cmd, level)
 			if err != nil {
 				return err
 			}
-			res, err := load.Load(cmd.Context(), opts)
-			if err != nil {
-				return err
-			}
-			groups, err := in.nodeGroups()
-			if err != nil {
-				return err
-			}
-			r, err := engine.Reach(res.World, engine.Options{Level: lvl, NodeGroups: groups})
-			if err != nil {
-				return err
-			}
+			r := a.Reach()
 			switch out.value {
 			case "json":
 				return render.ReachJSON(s.Out, r)

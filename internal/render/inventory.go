@@ -191,23 +191,12 @@ func list(s []string) string {
 	return strings.Join(s, ",")
 }
 
-func labels(m map[string]string) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, ",")
-}
+func labels(m map[string]string) string { return pairs(m, "%s=%s") }
 
-func gpus(m map[string]int64) string {
+func gpus(m map[string]int64) string { return pairs(m, "%s=%d") }
+
+// pairs renders a map as sorted key=value pairs, or "-".
+func pairs[V any](m map[string]V, format string) string {
 	if len(m) == 0 {
 		return "-"
 	}
@@ -218,7 +207,7 @@ func gpus(m map[string]int64) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+		parts[i] = fmt.Sprintf(format, k, m[k])
 	}
 	return strings.Join(parts, ",")
 }
