@@ -220,13 +220,14 @@ func TestReachGolden(t *testing.T) {
 
 func TestExplainGolden(t *testing.T) {
 	cases := map[string][]string{
-		"training-to-dns":       {"--from", "ml-workloads/text-embed-finetune", "--to", "kube-system/coredns", "--port", "53", "--protocol", "UDP"},
-		"training-to-s3":        {"--from", "ml-workloads/text-embed-finetune", "--to", "52.216.10.1", "--port", "443"},
-		"internet-to-inference": {"--from", "203.0.113.9", "--to", "ml-workloads/model-server", "--port", "8080"},
-		"ingress-to-inference":  {"--from", "ingress-nginx/ingress-nginx-controller", "--to", "ml-workloads/model-server"},
-		"training-to-aws-s3":    {"--from", "ml-workloads/text-embed-finetune", "--to", "aws:S3:us-east-1", "--port", "443"},
-		"inference-to-imds":     {"--from", "ml-workloads/model-server", "--to", "imds"},
-		"training-to-internet":  {"--from", "ml-workloads/text-embed-finetune", "--to", "internet", "--port", "443"},
+		"training-to-dns":             {"--from", "ml-workloads/text-embed-finetune", "--to", "kube-system/coredns", "--port", "53", "--protocol", "UDP"},
+		"training-to-s3":              {"--from", "ml-workloads/text-embed-finetune", "--to", "52.216.10.1", "--port", "443"},
+		"internet-to-inference":       {"--from", "203.0.113.9", "--to", "ml-workloads/model-server", "--port", "8080"},
+		"ingress-to-inference":        {"--from", "ingress-nginx/ingress-nginx-controller", "--to", "ml-workloads/model-server"},
+		"training-to-aws-s3":          {"--from", "ml-workloads/text-embed-finetune", "--to", "aws:S3:us-east-1", "--port", "443"},
+		"inference-to-imds":           {"--from", "ml-workloads/model-server", "--to", "imds"},
+		"training-to-internet":        {"--from", "ml-workloads/text-embed-finetune", "--to", "internet", "--port", "443"},
+		"internet-paths-to-inference": {"--from", "internet", "--to", "ml-workloads/model-server"},
 	}
 	for name, args := range cases {
 		for _, format := range []string{"text", "json"} {
@@ -314,6 +315,16 @@ func TestReachExampleFacts(t *testing.T) {
 	stdout, _, _ = run(t, "", "explain", "-f", "examples/ml-platform", "--from", "ml-workloads/text-embed-finetune", "--to", "kube-system/coredns", "--port", "53", "--protocol", "UDP")
 	if !strings.HasPrefix(stdout, "ml-workloads/text-embed-finetune => kube-system/coredns, UDP 53: DENIED") || !strings.Contains(stdout, "restrict-ml-egress (examples/ml-platform/ml-workloads/networkpolicies.yaml:9)") {
 		t.Errorf("explain does not say DNS is denied by restrict-ml-egress:\n%s", stdout)
+	}
+	// The inference Service is an internet-facing NLB that bypasses the
+	// Ingress allowlist; in the locked platform nothing is exposed.
+	stdout, _, _ = run(t, "", "explain", "-f", "examples/ml-platform", "--from", "internet", "--to", "ml-workloads/model-server")
+	if !strings.HasPrefix(stdout, "internet => ml-workloads/model-server: REACHABLE") || !strings.Contains(stdout, "Service/ml-workloads/model-server (examples/ml-platform/ml-workloads/model-server.yaml:93): open") || !strings.Contains(stdout, "source allowlist: blocked") {
+		t.Errorf("the exposed inference Service is not reported:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, "", "explain", "-f", "examples/ml-platform-locked", "--from", "internet", "--to", "ml-workloads/model-server")
+	if !strings.HasPrefix(stdout, "internet => ml-workloads/model-server: NOT REACHABLE") {
+		t.Errorf("the locked platform exposes inference:\n%s", stdout)
 	}
 }
 

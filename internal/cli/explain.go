@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -28,12 +29,15 @@ tell its roles apart), pods, or IP addresses. --to may also name a destination:
 aws:<SERVICE>:<region> (from AWS's published ranges), internet (public addresses
 outside AWS), imds (169.254.169.254, the node role's credentials) or
 eks-pod-identity; explain then says how much of it each layer (NetworkPolicy,
-security groups) allows, and by which rules.`,
+security groups) allows, and by which rules. --from internet follows every path a
+request from the internet can take to the destination (LoadBalancer and NodePort
+Services, Ingresses and their controllers), hop by hop.`,
 		Example: `  ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to kube-system/coredns --port 53 --protocol UDP
   ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to 52.216.10.1 --port 443
   ringfence explain -f examples/ml-platform --from 203.0.113.9 --to ml-workloads/model-server -o json
   ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to aws:S3:us-east-1 --port 443
-  ringfence explain -f examples/ml-platform --from ml-workloads/model-server --to imds`,
+  ringfence explain -f examples/ml-platform --from ml-workloads/model-server --to imds
+  ringfence explain -f examples/ml-platform --from internet --to ml-workloads/model-server`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
@@ -52,6 +56,21 @@ security groups) allows, and by which rules.`,
 			a, err := in.analyse(cmd, level)
 			if err != nil {
 				return err
+			}
+			if from == "internet" {
+				var hits []engine.Exposure
+				for _, e := range a.Exposures() {
+					for _, b := range e.Backends {
+						if b == to || strings.HasPrefix(b, to+"/") {
+							hits = append(hits, e)
+							break
+						}
+					}
+				}
+				if out.value == "json" {
+					return render.JSON(s.Out, map[string]any{"from": "internet", "to": to, "exposures": hits})
+				}
+				return render.ExposuresText(s.Out, to, hits)
 			}
 			if ranges.IsNamed(to) {
 				doc, err := rangesSource(rangesFile)

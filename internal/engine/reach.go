@@ -76,8 +76,11 @@ type Result struct {
 	// Self lists traffic from a single pod to itself, which upstream
 	// Kubernetes leaves undefined (most CNIs allow it whatever the
 	// policies say): what the policies alone would allow.
-	Self  []Connection `json:"self,omitempty"`
-	Notes []string     `json:"notes,omitempty"`
+	Self []Connection `json:"self,omitempty"`
+	// Exposures are the ways in from outside the cluster (LoadBalancer and
+	// NodePort Services, Ingresses), hop by hop.
+	Exposures []Exposure `json:"exposures,omitempty"`
+	Notes     []string   `json:"notes,omitempty"`
 }
 
 // Reach computes which peers may connect to which, on which ports, as a
@@ -412,6 +415,7 @@ func (a *Analysis) Reach() *Result {
 	}
 	sortConnections(res.Connections)
 	sortConnections(res.Self)
+	res.Exposures = a.Exposures()
 	res.Notes = append(res.Notes, g.notes...)
 	sort.Strings(res.Notes)
 	return res

@@ -122,3 +122,26 @@ func Partition(sets []*netipx.IPSet) []Part {
 	}
 	return parts
 }
+
+// specialPurpose are the special-purpose ranges of RFC 6890 and its
+// successors: private, shared, loopback, link-local, documentation,
+// multicast, reserved. Everything else is public.
+var specialPurpose = []string{
+	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+	"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+	"203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+	"::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "100::/64", "2001::/23", "2001:db8::/32",
+	"fc00::/7", "fe80::/10", "ff00::/8",
+}
+
+// Public returns the publicly routable addresses, IPv4 and IPv6.
+func Public() *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	b.AddPrefix(netip.MustParsePrefix("0.0.0.0/0"))
+	b.AddPrefix(netip.MustParsePrefix("::/0"))
+	for _, p := range specialPurpose {
+		b.RemovePrefix(netip.MustParsePrefix(p))
+	}
+	s, _ := b.IPSet()
+	return s
+}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ringfence/ringfence/internal/netset"
 	"go4.org/netipx"
 )
 
@@ -14,15 +15,6 @@ var (
 	IMDS = []netip.Prefix{netip.MustParsePrefix("169.254.169.254/32"), netip.MustParsePrefix("fd00:ec2::254/128")}
 	// PodIdentity is the EKS Pod Identity agent.
 	PodIdentity = []netip.Prefix{netip.MustParsePrefix("169.254.170.23/32"), netip.MustParsePrefix("fd00:ec2::23/128")}
-	// notPublic are the special-purpose ranges of RFC 6890 and its
-	// successors: never "the internet".
-	notPublic = []string{
-		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-		"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
-		"203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-		"::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "100::/64", "2001::/23", "2001:db8::/32",
-		"fc00::/7", "fe80::/10", "ff00::/8",
-	}
 )
 
 // IsNamed reports whether s names a destination Named resolves.
@@ -54,11 +46,7 @@ func Named(d *Document, name string) (*netipx.IPSet, string, error) {
 		set := Set(sel)
 		return set, fmt.Sprintf("%d published prefixes of %s%s, AWS ip-ranges syncToken %s (%s)", len(sel), strings.ToUpper(parts[0]), regionText(f), d.SyncToken, d.Source), nil
 	case name == "internet":
-		b.AddPrefix(netip.MustParsePrefix("0.0.0.0/0"))
-		b.AddPrefix(netip.MustParsePrefix("::/0"))
-		for _, p := range notPublic {
-			b.RemovePrefix(netip.MustParsePrefix(p))
-		}
+		b.AddSet(netset.Public())
 		b.RemoveSet(Set(d.Select(Filter{Services: []string{"AMAZON"}})))
 		s, _ := b.IPSet()
 		return s, fmt.Sprintf("public addresses outside AWS's published space (AWS ip-ranges syncToken %s)", d.SyncToken), nil

@@ -107,3 +107,30 @@ func coverageText(w io.Writer, title string, c engine.Coverage) {
 		fmt.Fprintf(w, "  unresolved: prefix list %s is referenced without its entries; what it admits is not known (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)\n", pl, pl, pl)
 	}
 }
+
+// ExposuresText writes the paths from the internet to a workload.
+func ExposuresText(w io.Writer, to string, es []engine.Exposure) error {
+	reachable := false
+	for _, e := range es {
+		reachable = reachable || e.Internet
+	}
+	verdict := "NOT REACHABLE"
+	if reachable {
+		verdict = "REACHABLE"
+	}
+	fmt.Fprintf(w, "internet => %s: %s (%d %s)\n", to, verdict, len(es), plural(len(es), "path", "paths"))
+	for _, e := range es {
+		v := "blocked"
+		if e.Internet {
+			v = "open"
+		}
+		fmt.Fprintf(w, "\n%s (%s): %s\n", e.Entry, e.Source, v)
+		for _, h := range e.Hops {
+			fmt.Fprintf(w, "  %s: %s: %s\n", h.Step, h.Verdict, h.Detail)
+			if h.Source != "" {
+				fmt.Fprintf(w, "    by %s\n", h.Source)
+			}
+		}
+	}
+	return nil
+}

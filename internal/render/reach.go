@@ -28,6 +28,20 @@ func ReachText(w io.Writer, r *engine.Result) error {
 			fmt.Fprintf(w, "# %s => itself : %s\n", c.Src, c.Allow)
 		}
 	}
+	for _, e := range r.Exposures {
+		verdict := "not reachable from the internet"
+		if e.Internet {
+			verdict = "REACHABLE FROM THE INTERNET"
+		}
+		fmt.Fprintf(w, "\n# exposure %s (%s) -> %s: %s\n", e.Entry, e.Source, strings.Join(e.Backends, ","), verdict)
+		for _, h := range e.Hops {
+			src := ""
+			if h.Source != "" {
+				src = " [" + h.Source + "]"
+			}
+			fmt.Fprintf(w, "#   %s: %s: %s%s\n", h.Step, h.Verdict, h.Detail, src)
+		}
+	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range r.Notes {
@@ -137,6 +151,18 @@ func ReachJSON(w io.Writer, r *engine.Result) error {
 			bw.Write(buf)
 		}
 		bw.WriteString(closing(len(r.Self)))
+	}
+	if len(r.Exposures) > 0 {
+		bw.WriteString(",\n  \"exposures\": [")
+		for i, e := range r.Exposures {
+			b, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			bw.WriteString(sep(i))
+			bw.Write(b)
+		}
+		bw.WriteString(closing(len(r.Exposures)))
 	}
 	if len(r.Notes) > 0 {
 		bw.WriteString(",\n  \"notes\": [")

@@ -1,0 +1,592 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/netset"
+	"go4.org/netipx"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// A request from the internet takes a path: a load balancer or a node
+// port, perhaps an ingress controller, then the pods. Each hop can stop it;
+// an exposure lists the hops with their verdicts and what decided them.
+
+// Hop verdicts, for traffic that comes from the internet.
+const (
+	HopOpen       = "open"       // every public address gets through
+	HopRestricted = "restricted" // some public addresses get through
+	HopBlocked    = "blocked"    // no public address gets through
+	HopUnknown    = "unknown"    // cannot be judged from the inputs
+)
+
+// Hop is one step of the path.
+type Hop struct {
+	Step    string `json:"step"`
+	Verdict string `json:"verdict"`
+	Detail  string `json:"detail"`
+	Source  string `json:"source,omitempty"`
+}
+
+// Exposure is one way in from outside the cluster.
+type Exposure struct {
+	// Entry is the Service or Ingress, as Kind/namespace/name.
+	Entry  string `json:"entry"`
+	Source string `json:"source"`
+	// Backends are the peers the path ends at.
+	Backends []string `json:"backends"`
+	Hops     []Hop    `json:"hops"`
+	// Internet is true when every hop admits some public address.
+	Internet bool `json:"internet"`
+}
+
+// Exposures follows every LoadBalancer and NodePort Service and every
+// Ingress from outside the cluster to the pods behind it.
+func (a *Analysis) Exposures() []Exposure {
+	w := a.g.world
+	var out []Exposure
+	for _, s := range w.Services {
+		if s.Spec.Type != corev1.ServiceTypeLoadBalancer && s.Spec.Type != corev1.ServiceTypeNodePort {
+			continue
+		}
+		out = append(out, a.serviceExposure(s))
+	}
+	for _, ing := range w.Ingresses {
+		out = append(out, a.ingressExposure(ing))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Entry < out[j].Entry })
+	return out
+}
+
+// backend is a pod template a Service selects and the port traffic
+// reaches it on.
+type backend struct {
+	workload *model.Workload
+	pods     *model.PodTemplate
+	port     int32
+	proto    netset.Protocol
+}
+
+// backends resolves a Service's selector and target ports.
+func (a *Analysis) backends(s *model.Service) []backend {
+	if len(s.Spec.Selector) == 0 {
+		return nil
+	}
+	var out []backend
+	for _, wl := range a.g.world.Workloads {
+		if wl.Namespace != s.Namespace {
+			continue
+		}
+		for _, pt := range wl.Pods {
+			match := true
+			for k, v := range s.Spec.Selector {
+				if pt.Labels[k] != v {
+					match = false
+				}
+			}
+			if !match {
+				continue
+			}
+			for _, sp := range s.Spec.Ports {
+				proto, _ := netset.ParseProtocol(sp.Protocol)
+				port := sp.TargetPort.IntVal
+				if sp.TargetPort.StrVal != "" {
+					port = namedPort(pt, sp.TargetPort.StrVal, sp.Protocol)
+				} else if port == 0 {
+					port = sp.Port
+				}
+				if port > 0 {
+					out = append(out, backend{workload: wl, pods: pt, port: port, proto: proto})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func namedPort(pt *model.PodTemplate, name string, proto corev1.Protocol) int32 {
+	for _, c := range pt.Containers {
+		for _, p := range c.Ports {
+			if p.Name == name && p.Protocol == proto {
+				return p.Port
+			}
+		}
+	}
+	return 0
+}
+
+// peerOf returns the peer standing for a pod template.
+func (a *Analysis) peerOf(wl *model.Workload, pt *model.PodTemplate) *Peer {
+	for _, p := range a.peers {
+		if p.Namespace == wl.Namespace && (p.ID == wl.Namespace+"/"+wl.Name || p.ID == wl.Namespace+"/"+wl.Name+"/"+pt.Role) {
+			return p
+		}
+	}
+	return nil
+}
+
+// loadBalancer judges the load balancer of a Service: its scheme (the AWS
+// Load Balancer Controller's annotation, internal by default; the legacy
+// in-tree controller's, internet-facing by default) and its source ranges.
+func loadBalancer(s *model.Service) (hop Hop, sources *netipx.IPSet) {
+	ann := s.Annotations
+	lbc := ann["service.beta.kubernetes.io/aws-load-balancer-type"] == "external" || ann["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb-ip" ||
+		(s.Spec.LoadBalancerClass != nil && *s.Spec.LoadBalancerClass == "service.k8s.aws/nlb")
+	internal := false
+	how := ""
+	switch {
+	case lbc:
+		internal = ann["service.beta.kubernetes.io/aws-load-balancer-scheme"] != "internet-facing"
+		how = "AWS Load Balancer Controller, scheme " + map[bool]string{true: "internal (the default)", false: "internet-facing"}[internal]
+		if v, ok := ann["service.beta.kubernetes.io/aws-load-balancer-scheme"]; ok {
+			how = "AWS Load Balancer Controller, scheme " + v
+		}
+	default:
+		v := ann["service.beta.kubernetes.io/aws-load-balancer-internal"]
+		internal = v != "" && v != "false"
+		how = "in-tree cloud provider, " + map[bool]string{true: "internal", false: "internet-facing (the default)"}[internal]
+	}
+	ranges := s.Spec.LoadBalancerSourceRanges
+	if len(ranges) == 0 && ann["service.beta.kubernetes.io/load-balancer-source-ranges"] != "" {
+		ranges = strings.Split(ann["service.beta.kubernetes.io/load-balancer-source-ranges"], ",")
+	}
+	var b netipx.IPSetBuilder
+	if len(ranges) == 0 {
+		b.AddSet(netset.Everything())
+	}
+	for _, r := range ranges {
+		if p, err := netip.ParsePrefix(strings.TrimSpace(r)); err == nil {
+			b.AddPrefix(p.Masked())
+		}
+	}
+	sources, _ = b.IPSet()
+	hop = Hop{Step: "load balancer", Source: s.Source.String()}
+	switch {
+	case internal:
+		hop.Verdict, hop.Detail = HopBlocked, how+": not reachable from the internet"
+	default:
+		hop.Verdict = publicVerdict(sources)
+		hop.Detail = how + ", source ranges " + strings.Join(ranges, ",")
+		if len(ranges) == 0 {
+			hop.Detail = how + ", no source ranges: the whole internet"
+		}
+	}
+	return hop, sources
+}
+
+func (a *Analysis) serviceExposure(s *model.Service) Exposure {
+	e := Exposure{Entry: "Service/" + s.Namespace + "/" + s.Name, Source: s.Source.String()}
+	sources := netset.Everything()
+	ipTargets := false
+	if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		var lb Hop
+		lb, sources = loadBalancer(s)
+		e.Hops = append(e.Hops, lb)
+		ipTargets = s.Annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip" || s.Annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb-ip"
+	} else {
+		e.Hops = append(e.Hops, Hop{Step: "node port", Verdict: HopUnknown, Source: s.Source.String(),
+			Detail: "reachable from outside only if the nodes have public addresses (not in the inputs)"})
+	}
+	// Who the pods see as the source of the traffic.
+	seen, seenText := sources, "the clients' addresses"
+	switch {
+	case ipTargets && !strings.Contains(s.Annotations["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"], "preserve_client_ip.enabled=true"):
+		seen, seenText = privateAddresses(), "the load balancer's private addresses (IP targets without client IP preservation)"
+	case !ipTargets && s.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal:
+		seen, seenText = a.nodeAddresses(), "the nodes' addresses (externalTrafficPolicy Cluster: kube-proxy SNATs the clients)"
+	}
+	e.Hops = append(e.Hops, Hop{Step: "source seen by the pods", Verdict: HopOpen, Detail: seenText, Source: s.Source.String()})
+	bs := a.backends(s)
+	if len(bs) == 0 {
+		e.Hops = append(e.Hops, Hop{Step: "backends", Verdict: HopBlocked, Detail: "the selector matches no pods", Source: s.Source.String()})
+	}
+	clients := seenText == "the clients' addresses"
+	e.Hops = append(e.Hops, a.podHops(bs, seen, clients, s, ipTargets, s.Spec.Type == corev1.ServiceTypeLoadBalancer, &e)...)
+	e.Internet = internet(e.Hops)
+	return e
+}
+
+// publicVerdict says how much of the internet a set of sources admits.
+func publicVerdict(sources *netipx.IPSet) string {
+	public := netset.Public()
+	in := intersect(sources, public)
+	switch {
+	case len(in.Ranges()) == 0:
+		return HopBlocked
+	case in.Equal(public):
+		return HopOpen
+	}
+	return HopRestricted
+}
+
+// podHops judges the last two fences, security groups and
+// NetworkPolicies, for traffic from seen to each backend.
+//
+// When the pods see the clients' addresses, a hop is as open as the
+// public addresses it admits; when they see a load balancer's or the
+// nodes' addresses, admitting those lets every client through.
+func (a *Analysis) podHops(bs []backend, seen *netipx.IPSet, clients bool, s *model.Service, ipTargets, viaLB bool, e *Exposure) []Hop {
+	var hops []Hop
+	for _, b := range bs {
+		p := a.peerOf(b.workload, b.pods)
+		if p == nil {
+			continue
+		}
+		e.Backends = appendUnique(e.Backends, p.ID)
+		port := b.port
+		if !ipTargets && s != nil && s.Spec.Type != corev1.ServiceTypeClusterIP {
+			for _, sp := range s.Spec.Ports {
+				if sp.NodePort != 0 {
+					port = sp.NodePort
+				}
+			}
+		}
+		if a.sg != nil {
+			hops = appendHop(hops, a.sgHop(p, b.proto, port, viaLB))
+		}
+		allowed, rules := ingressAddresses(p.identity, b.proto, b.port)
+		np := Hop{Step: "NetworkPolicy of " + p.ID, Source: strings.Join(rules, "; ")}
+		through := intersect(allowed, seen)
+		switch {
+		case len(p.identity.ingress) == 0 || p.identity.hostNetwork:
+			np.Verdict, np.Detail = HopOpen, fmt.Sprintf("no policy isolates its ingress: %s %d from anywhere", b.proto, b.port)
+		case len(through.Ranges()) == 0:
+			np.Verdict, np.Detail = HopBlocked, fmt.Sprintf("admits no %s %d from the traffic's source", b.proto, b.port)
+		case clients:
+			np.Verdict = publicVerdict(through)
+			np.Detail = fmt.Sprintf("admits %s %d from %s", b.proto, b.port, strings.Join(netset.PrefixStrings(through), ","))
+		default:
+			np.Verdict = HopOpen
+			np.Detail = fmt.Sprintf("admits %s %d from %s, which holds the traffic's source: every client gets through", b.proto, b.port, strings.Join(netset.PrefixStrings(through), ","))
+		}
+		hops = appendHop(hops, np)
+	}
+	return hops
+}
+
+// sgHop judges the pod's (or its nodes') security groups for traffic on
+// port: a CIDR rule admitting public addresses opens it; a rule naming
+// another group admits only that group's interfaces (a load balancer's, if
+// it is that group).
+func (a *Analysis) sgHop(p *Peer, proto netset.Protocol, port int32, viaLB bool) Hop {
+	h := Hop{Step: "security groups of " + p.ID}
+	if !a.sg.known(p.identity.groups) {
+		h.Verdict, h.Detail = HopUnknown, "the pods' security groups are not known"
+		return h
+	}
+	var open, refs []string
+	for _, gid := range p.identity.groups {
+		g := a.sg.groups[gid]
+		for i := range g.Ingress {
+			r := &g.Ingress[i]
+			c := a.sg.addrs[r]
+			if !c.ports.Contains(proto, port) {
+				continue
+			}
+			if c.set != nil && overlaps(c.set, netset.Public()) {
+				open = append(open, fmt.Sprintf("%s ingress rule %d (%s)", g.ID, i, r.Source))
+			}
+			if otherGroup(r.Groups, p.identity.groups) || (c.set != nil && overlaps(c.set, privateAddresses())) {
+				refs = append(refs, fmt.Sprintf("%s ingress rule %d (%s)", g.ID, i, r.Source))
+			}
+		}
+	}
+	switch {
+	case len(open) > 0:
+		h.Verdict, h.Detail, h.Source = HopOpen, fmt.Sprintf("%s %d admitted from public addresses", proto, port), strings.Join(open, "; ")
+	case viaLB && len(refs) > 0:
+		// The load balancer's traffic comes from its own group or its
+		// addresses in the VPC; which rule is the load balancer's is not
+		// in the inputs, but one admitting a group or private addresses
+		// on this port is how the AWS Load Balancer Controller admits it.
+		h.Verdict, h.Detail, h.Source = HopOpen, fmt.Sprintf("%s %d admitted from another security group or VPC addresses, as a load balancer's traffic is", proto, port), strings.Join(refs, "; ")
+	default:
+		h.Verdict, h.Detail = HopBlocked, fmt.Sprintf("no rule admits %s %d from outside", proto, port)
+	}
+	return h
+}
+
+// appendHop adds a hop unless the same one is there (a Service's ports
+// often share a verdict).
+func appendHop(hops []Hop, h Hop) []Hop {
+	for _, x := range hops {
+		if x == h {
+			return hops
+		}
+	}
+	return append(hops, h)
+}
+
+func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
+	e := Exposure{Entry: "Ingress/" + ing.Namespace + "/" + ing.Name, Source: ing.Source.String()}
+	class := ""
+	if ing.Spec.IngressClassName != nil {
+		class = *ing.Spec.IngressClassName
+	} else {
+		class = ing.Annotations["kubernetes.io/ingress.class"]
+	}
+	controller := ""
+	for _, ic := range a.g.world.IngressClasses {
+		if ic.Name == class {
+			controller = ic.Spec.Controller
+		}
+	}
+	var controllers []backend
+	alb := controller == "ingress.k8s.aws/alb" || class == "alb"
+	if alb {
+		scheme := ing.Annotations["alb.ingress.kubernetes.io/scheme"]
+		hop := Hop{Step: "application load balancer", Source: ing.Source.String()}
+		cidrs := ing.Annotations["alb.ingress.kubernetes.io/inbound-cidrs"]
+		switch {
+		case scheme != "internet-facing":
+			hop.Verdict, hop.Detail = HopBlocked, "scheme internal (the default): not reachable from the internet"
+		case cidrs == "":
+			hop.Verdict, hop.Detail = HopOpen, "internet-facing, no inbound-cidrs: the whole internet"
+		default:
+			hop.Verdict, hop.Detail = allowlistVerdict(cidrs), "internet-facing, inbound-cidrs "+cidrs
+		}
+		e.Hops = append(e.Hops, hop)
+	} else {
+		// The controller's own Service is the way in.
+		ctl := a.controllerPods(controller, class)
+		hop := Hop{Step: "ingress controller", Verdict: HopUnknown, Detail: fmt.Sprintf("class %q (controller %q): no controller pods or Service found", class, controller)}
+		for _, s := range a.g.world.Services {
+			for _, b := range a.backends(s) {
+				for _, c := range ctl {
+					if b.pods == c.pods && (s.Spec.Type == corev1.ServiceTypeLoadBalancer || s.Spec.Type == corev1.ServiceTypeNodePort) {
+						sub := a.serviceExposure(s)
+						hop = Hop{Step: "ingress controller", Verdict: pathVerdict(sub.Hops),
+							Detail: fmt.Sprintf("class %q, reached through %s (%s)", class, sub.Entry, hopSummary(sub.Hops)), Source: s.Source.String()}
+					}
+				}
+			}
+		}
+		controllers = ctl
+		e.Hops = append(e.Hops, hop)
+		allow := ing.Annotations["nginx.ingress.kubernetes.io/allowlist-source-range"]
+		if allow == "" {
+			allow = ing.Annotations["nginx.ingress.kubernetes.io/whitelist-source-range"]
+		}
+		al := Hop{Step: "source allowlist", Source: ing.Source.String()}
+		switch {
+		case allow == "":
+			al.Verdict, al.Detail = HopOpen, "no allowlist-source-range or whitelist-source-range annotation"
+		default:
+			al.Verdict, al.Detail = allowlistVerdict(allow), "allowlist "+allow
+		}
+		if deny := ing.Annotations["nginx.ingress.kubernetes.io/denylist-source-range"]; deny != "" {
+			al.Detail += "; denylist " + deny
+		}
+		e.Hops = append(e.Hops, al)
+	}
+	// The controller (or the ALB) then reaches the backend Services' pods.
+	for _, name := range ingressServices(ing) {
+		for _, s := range a.g.world.Services {
+			if s.Namespace != ing.Namespace || s.Name != name {
+				continue
+			}
+			if alb {
+				// The ALB's traffic comes from its addresses in the VPC.
+				e.Hops = append(e.Hops, a.podHops(a.backends(s), privateAddresses(), false, nil, true, true, &e)...)
+				continue
+			}
+			for _, b := range a.backends(s) {
+				p := a.peerOf(b.workload, b.pods)
+				if p == nil {
+					continue
+				}
+				e.Backends = appendUnique(e.Backends, p.ID)
+				hop := Hop{Step: "NetworkPolicy of " + p.ID}
+				admitted := false
+				for _, c := range controllers {
+					if cp := a.peerOf(c.workload, c.pods); cp != nil {
+						allow := egressAllowed(cp.identity, p.identity, nil).Intersect(ingressAllowed(p.identity, cp.identity, nil))
+						if allow.Contains(b.proto, b.port) {
+							admitted = true
+							hop.Detail = fmt.Sprintf("admits %s %d from the controller %s", b.proto, b.port, cp.ID)
+						}
+					}
+				}
+				switch {
+				case admitted:
+					hop.Verdict = HopOpen
+				case len(controllers) == 0:
+					hop.Verdict, hop.Detail = HopUnknown, "the traffic's source (the load balancer) is not in the inputs"
+				default:
+					hop.Verdict, hop.Detail = HopBlocked, fmt.Sprintf("does not admit %s %d from the ingress controller", b.proto, b.port)
+				}
+				e.Hops = append(e.Hops, hop)
+			}
+		}
+	}
+	e.Internet = internet(e.Hops)
+	return e
+}
+
+// controllerPods finds the pods of an ingress controller by the
+// conventional labels of ingress-nginx.
+func (a *Analysis) controllerPods(controller, class string) []backend {
+	if controller != "k8s.io/ingress-nginx" && class != "nginx" {
+		return nil
+	}
+	var out []backend
+	for _, wl := range a.g.world.Workloads {
+		for _, pt := range wl.Pods {
+			if pt.Labels["app.kubernetes.io/name"] == "ingress-nginx" && pt.Labels["app.kubernetes.io/component"] == "controller" {
+				out = append(out, backend{workload: wl, pods: pt})
+			}
+		}
+	}
+	return out
+}
+
+func ingressServices(ing *model.Ingress) []string {
+	var out []string
+	add := func(b *networkingv1.IngressBackend) {
+		if b != nil && b.Service != nil {
+			out = appendUnique(out, b.Service.Name)
+		}
+	}
+	add(ing.Spec.DefaultBackend)
+	for _, r := range ing.Spec.Rules {
+		if r.HTTP != nil {
+			for i := range r.HTTP.Paths {
+				add(&r.HTTP.Paths[i].Backend)
+			}
+		}
+	}
+	return out
+}
+
+// allowlistVerdict: an allowlist with a public address admits (part of)
+// the internet.
+func allowlistVerdict(list string) string {
+	var b netipx.IPSetBuilder
+	for _, c := range strings.Split(list, ",") {
+		if p, err := netip.ParsePrefix(strings.TrimSpace(c)); err == nil {
+			b.AddPrefix(p.Masked())
+		}
+	}
+	s, _ := b.IPSet()
+	return publicVerdict(s)
+}
+
+// pathVerdict is the weakest hop of a path: blocked or unknown stops it,
+// a restricted hop restricts it.
+func pathVerdict(hops []Hop) string {
+	v := HopOpen
+	for _, h := range hops {
+		switch h.Verdict {
+		case HopBlocked:
+			return HopBlocked
+		case HopUnknown:
+			v = HopUnknown
+		case HopRestricted:
+			if v == HopOpen {
+				v = HopRestricted
+			}
+		}
+	}
+	return v
+}
+
+func hopSummary(hops []Hop) string {
+	var parts []string
+	for _, h := range hops {
+		parts = append(parts, h.Step+": "+h.Verdict)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// internet reports whether some public address gets through every hop.
+func internet(hops []Hop) bool {
+	v := pathVerdict(hops)
+	return len(hops) > 0 && (v == HopOpen || v == HopRestricted)
+}
+
+func (a *Analysis) nodeAddresses() *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	for _, n := range a.g.world.Nodes {
+		for _, ad := range n.Addresses {
+			if ip, err := netip.ParseAddr(ad.Address); err == nil && ad.Type == corev1.NodeInternalIP {
+				b.Add(ip)
+			}
+		}
+	}
+	s, _ := b.IPSet()
+	return s
+}
+
+func privateAddresses() *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"} {
+		b.AddPrefix(netip.MustParsePrefix(p))
+	}
+	s, _ := b.IPSet()
+	return s
+}
+
+// ingressAddresses is the set of addresses an identity's ingress admits on
+// a port, and the rules that admit them.
+func ingressAddresses(id *identity, proto netset.Protocol, port int32) (*netipx.IPSet, []string) {
+	if id.hostNetwork || len(id.ingress) == 0 {
+		return netset.Everything(), nil
+	}
+	var b netipx.IPSetBuilder
+	var rules []string
+	for _, p := range id.ingress {
+		for _, r := range p.ingress {
+			if !r.allowed(id).Contains(proto, port) {
+				continue
+			}
+			switch {
+			case r.allPeers:
+				b.AddSet(netset.Everything())
+			case r.ips != nil:
+				b.AddSet(r.ips)
+			default:
+				continue
+			}
+			rules = append(rules, fmt.Sprintf("%s/%s ingress[%d] (%s)", p.src.Namespace, p.src.Name, r.index, r.source))
+		}
+	}
+	s, _ := b.IPSet()
+	return s, rules
+}
+
+func intersect(a, b *netipx.IPSet) *netipx.IPSet {
+	var x netipx.IPSetBuilder
+	x.AddSet(a)
+	x.Intersect(b)
+	s, _ := x.IPSet()
+	return s
+}
+
+func appendUnique(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+// otherGroup reports whether a rule names a group the pod does not have: a
+// group naming itself admits its own members, not a load balancer.
+func otherGroup(named, own []string) bool {
+	for _, n := range named {
+		mine := false
+		for _, o := range own {
+			mine = mine || n == o
+		}
+		if !mine {
+			return true
+		}
+	}
+	return false
+}
