@@ -228,6 +228,7 @@ func TestExplainGolden(t *testing.T) {
 		"inference-to-imds":           {"--from", "ml-workloads/model-server", "--to", "imds"},
 		"training-to-internet":        {"--from", "ml-workloads/text-embed-finetune", "--to", "internet", "--port", "443"},
 		"internet-paths-to-inference": {"--from", "internet", "--to", "ml-workloads/model-server"},
+		"training-to-cluster-dns":     {"--from", "ml-workloads/text-embed-finetune", "--to", "cluster-dns"},
 	}
 	for name, args := range cases {
 		for _, format := range []string{"text", "json"} {

@@ -27,8 +27,9 @@ egress, the destination's ingress, or that a side is not isolated.
 Endpoints are workloads (namespace/name, or namespace/name/role when policies
 tell its roles apart), pods, or IP addresses. --to may also name a destination:
 aws:<SERVICE>:<region> (from AWS's published ranges), internet (public addresses
-outside AWS), imds (169.254.169.254, the node role's credentials) or
-eks-pod-identity; explain then says how much of it each layer (NetworkPolicy,
+outside AWS), imds (169.254.169.254, the node role's credentials),
+eks-pod-identity, or cluster-dns (the pods behind kube-system/kube-dns, UDP 53
+unless --port says otherwise); explain then says how much of it each layer (NetworkPolicy,
 security groups) allows, and by which rules. --from internet follows every path a
 request from the internet can take to the destination (LoadBalancer and NodePort
 Services, Ingresses and their controllers), hop by hop.`,
@@ -56,6 +57,17 @@ Services, Ingresses and their controllers), hop by hop.`,
 			a, err := in.analyse(cmd, level)
 			if err != nil {
 				return err
+			}
+			if to == "cluster-dns" {
+				// The pods behind kube-system/kube-dns, on DNS's port.
+				dns, err := a.ServiceBackends("kube-system", "kube-dns")
+				if err != nil || len(dns) == 0 {
+					return usagef("--to cluster-dns: no Service kube-system/kube-dns with pods in the inputs")
+				}
+				to = dns[0]
+				if port == 0 {
+					proto, port = netset.UDP, 53
+				}
 			}
 			if from == "internet" {
 				var hits []engine.Exposure

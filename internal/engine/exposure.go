@@ -590,3 +590,19 @@ func otherGroup(named, own []string) bool {
 	}
 	return false
 }
+
+// ServiceBackends returns the peers behind a Service.
+func (a *Analysis) ServiceBackends(namespace, name string) ([]string, error) {
+	for _, s := range a.g.world.Services {
+		if s.Namespace == namespace && s.Name == name {
+			var out []string
+			for _, b := range a.backends(s) {
+				if p := a.peerOf(b.workload, b.pods); p != nil {
+					out = appendUnique(out, p.ID)
+				}
+			}
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("no Service %s/%s", namespace, name)
+}
