@@ -229,6 +229,7 @@ func TestExplainGolden(t *testing.T) {
 		"training-to-internet":        {"--from", "ml-workloads/text-embed-finetune", "--to", "internet", "--port", "443"},
 		"internet-paths-to-inference": {"--from", "internet", "--to", "ml-workloads/model-server"},
 		"training-to-cluster-dns":     {"--from", "ml-workloads/text-embed-finetune", "--to", "cluster-dns"},
+		"inference-to-kubernetes-api": {"--from", "ml-workloads/model-server", "--to", "kubernetes-api"},
 	}
 	for name, args := range cases {
 		for _, format := range []string{"text", "json"} {

@@ -28,8 +28,9 @@ Endpoints are workloads (namespace/name, or namespace/name/role when policies
 tell its roles apart), pods, or IP addresses. --to may also name a destination:
 aws:<SERVICE>:<region> (from AWS's published ranges), internet (public addresses
 outside AWS), imds (169.254.169.254, the node role's credentials),
-eks-pod-identity, or cluster-dns (the pods behind kube-system/kube-dns, UDP 53
-unless --port says otherwise); explain then says how much of it each layer (NetworkPolicy,
+eks-pod-identity, kubernetes-api (the API server's endpoints, TCP 443 unless
+--port says otherwise), or cluster-dns (the pods behind kube-system/kube-dns,
+UDP 53 unless --port says otherwise); explain then says how much of it each layer (NetworkPolicy,
 security groups) allows, and by which rules. --from internet follows every path a
 request from the internet can take to the destination (LoadBalancer and NodePort
 Services, Ingresses and their controllers), hop by hop.`,
@@ -85,6 +86,9 @@ Services, Ingresses and their controllers), hop by hop.`,
 				return render.ExposuresText(s.Out, to, hits)
 			}
 			if ranges.IsNamed(to) {
+				if to == "kubernetes-api" && port == 0 {
+					proto, port = netset.TCP, 443
+				}
 				doc, err := rangesSource(rangesFile)
 				if err != nil {
 					return err

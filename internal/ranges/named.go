@@ -19,7 +19,7 @@ var (
 
 // IsNamed reports whether s names a destination Named resolves.
 func IsNamed(s string) bool {
-	return strings.HasPrefix(s, "aws:") || s == "internet" || s == "imds" || s == "eks-pod-identity"
+	return strings.HasPrefix(s, "aws:") || s == "internet" || s == "imds" || s == "eks-pod-identity" || s == "kubernetes-api"
 }
 
 // Named resolves a named destination against a publication:
@@ -56,6 +56,15 @@ func Named(d *Document, name string) (*netipx.IPSet, string, error) {
 		}
 		s, _ := b.IPSet()
 		return s, "the EC2 instance metadata service: the node role's credentials", nil
+	case name == "kubernetes-api":
+		// Pods reach the API server through the kubernetes Service, DNATed
+		// to the control plane's endpoints; on EKS those are network
+		// interfaces in the VPC, whose addresses the inputs do not give.
+		for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"} {
+			b.AddPrefix(netip.MustParsePrefix(p))
+		}
+		s, _ := b.IPSet()
+		return s, "the Kubernetes API server: its endpoints are not in the inputs; on EKS they are network interfaces in the VPC, so the private address space stands for them (a private endpoint; a public endpoint is reached like the internet)", nil
 	case name == "eks-pod-identity":
 		for _, p := range PodIdentity {
 			b.AddPrefix(p)
