@@ -397,3 +397,47 @@ func TestNodeSGFlagAndNamedErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestAudit(t *testing.T) {
+	for _, example := range []string{"ml-platform", "ml-platform-locked"} {
+		for _, format := range []string{"table", "json", "markdown"} {
+			t.Run(example+"/"+format, func(t *testing.T) {
+				stdout, stderr, code := run(t, "", "audit", "-f", "examples/"+example, "-o", format)
+				want := map[string]int{"ml-platform": ExitFindings, "ml-platform-locked": ExitOK}[example]
+				if code != want {
+					t.Errorf("exit %d, want %d: %s", code, want, stderr)
+				}
+				golden(t, "audit/"+example+"."+format, stdout)
+			})
+		}
+	}
+	// --fail-on and --rules decide the exit status.
+	if _, _, code := run(t, "", "audit", "-f", "examples/ml-platform", "--fail-on", "none"); code != ExitOK {
+		t.Errorf("--fail-on none: exit %d", code)
+	}
+	if stdout, _, code := run(t, "", "audit", "-f", "examples/ml-platform", "--rules", "RF005", "--fail-on", "high"); code != ExitOK || !strings.Contains(stdout, "RF005") || strings.Contains(stdout, "RF001") {
+		t.Errorf("--rules RF005 --fail-on high: exit %d\n%s", code, stdout)
+	}
+	for _, args := range [][]string{{"audit", "-f", "examples/ml-platform", "--rules", "RF999"}, {"audit", "-f", "examples/ml-platform", "--fail-on", "severe"}} {
+		if _, stderr, code := run(t, "", args...); code != ExitInput || stderr == "" {
+			t.Errorf("%v: exit %d", args, code)
+		}
+	}
+}
+
+// docs/rules.md is what `ringfence rules -o markdown` prints.
+func TestRulesCatalogueIsCurrent(t *testing.T) {
+	stdout, _, code := run(t, "", "rules", "-o", "markdown")
+	if code != ExitOK {
+		t.Fatal(code)
+	}
+	if *update {
+		if err := os.WriteFile("docs/rules.md", []byte(stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("docs/rules.md")
+	if err != nil || string(want) != stdout {
+		t.Errorf("docs/rules.md is stale: run ringfence rules -o markdown > docs/rules.md")
+	}
+}

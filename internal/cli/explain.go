@@ -55,7 +55,7 @@ Services, Ingresses and their controllers), hop by hop.`,
 			if port < 0 || port > 65535 {
 				return usagef("--port %d is out of range 1-65535", port)
 			}
-			a, err := in.analyse(cmd, level)
+			_, a, err := in.analyse(cmd, level)
 			if err != nil {
 				return err
 			}

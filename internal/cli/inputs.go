@@ -99,15 +99,16 @@ func (f *inputFlags) load(cmd *cobra.Command) (*load.Result, error) {
 
 // analyse loads the inputs and compiles them for reachability questions at
 // a level ("workload" or "pod").
-func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*engine.Analysis, error) {
+func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*load.Result, *engine.Analysis, error) {
 	lvl := engine.Level(level)
 	if lvl != engine.LevelWorkload && lvl != engine.LevelPod {
-		return nil, usagef("unknown level %q: use workload or pod", level)
+		return nil, nil, usagef("unknown level %q: use workload or pod", level)
 	}
 	res, err := f.load(cmd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	groups, _ := f.nodeGroups()
-	return engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups})
+	a, err := engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups})
+	return res, a, err
 }

@@ -31,7 +31,7 @@ Kubernetes leaves undefined, is reported apart.`,
 			if err := out.check(); err != nil {
 				return err
 			}
-			a, err := in.analyse(cmd, level)
+			_, a, err := in.analyse(cmd, level)
 			if err != nil {
 				return err
 			}

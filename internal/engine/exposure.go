@@ -36,8 +36,8 @@ type Hop struct {
 // Exposure is one way in from outside the cluster.
 type Exposure struct {
 	// Entry is the Service or Ingress, as Kind/namespace/name.
-	Entry  string `json:"entry"`
-	Source string `json:"source"`
+	Entry  string       `json:"entry"`
+	Source model.Source `json:"source"`
 	// Backends are the peers the path ends at.
 	Backends []string `json:"backends"`
 	Hops     []Hop    `json:"hops"`
@@ -180,7 +180,7 @@ func loadBalancer(s *model.Service) (hop Hop, sources *netipx.IPSet) {
 }
 
 func (a *Analysis) serviceExposure(s *model.Service) Exposure {
-	e := Exposure{Entry: "Service/" + s.Namespace + "/" + s.Name, Source: s.Source.String()}
+	e := Exposure{Entry: "Service/" + s.Namespace + "/" + s.Name, Source: s.Source}
 	sources := netset.Everything()
 	ipTargets := false
 	if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
@@ -323,7 +323,7 @@ func appendHop(hops []Hop, h Hop) []Hop {
 }
 
 func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
-	e := Exposure{Entry: "Ingress/" + ing.Namespace + "/" + ing.Name, Source: ing.Source.String()}
+	e := Exposure{Entry: "Ingress/" + ing.Namespace + "/" + ing.Name, Source: ing.Source}
 	class := ""
 	if ing.Spec.IngressClassName != nil {
 		class = *ing.Spec.IngressClassName

@@ -10,6 +10,7 @@ import (
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
 	"go4.org/netipx"
+	networkingv1 "k8s.io/api/networking/v1"
 )
 
 // Level says what a peer stands for.
@@ -36,6 +37,11 @@ type Peer struct {
 	CIDRs     []string `json:"cidrs,omitempty"`
 	// HostNetwork peers are not isolated by NetworkPolicies.
 	HostNetwork bool `json:"hostNetwork,omitempty"`
+
+	// Workload is the workload the peer stands for (nil for addresses);
+	// Pods its role when the peer is one role of it.
+	Workload *model.Workload    `json:"-"`
+	Pods     *model.PodTemplate `json:"-"`
 
 	identity *identity
 	part     *netipx.IPSet
@@ -138,7 +144,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		if level == LevelPod && len(wl.Instances) > 0 {
 			for _, in := range wl.Instances {
 				t := templateOf(wl, in)
-				add(&Peer{ID: wl.Namespace + "/" + in.Name, Kind: "Pod", Namespace: wl.Namespace, Name: in.Name, HostNetwork: in.HostNetwork},
+				add(&Peer{ID: wl.Namespace + "/" + in.Name, Kind: "Pod", Namespace: wl.Namespace, Name: in.Name, HostNetwork: in.HostNetwork, Workload: wl, Pods: t},
 					memberSpec{namespace: wl.Namespace, labels: LabelSet{Known: in.Labels}, containers: t.Containers, ips: in.IPs, hostNetwork: in.HostNetwork, groups: placed[t].Groups})
 			}
 			continue
@@ -156,7 +162,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		if len(specs) == 0 {
 			continue
 		}
-		p := &Peer{ID: wl.Namespace + "/" + wl.Name, Kind: wl.Kind, Namespace: wl.Namespace, Name: wl.Name, many: total != 1, HostNetwork: wl.Pods[0].HostNetwork}
+		p := &Peer{ID: wl.Namespace + "/" + wl.Name, Kind: wl.Kind, Namespace: wl.Namespace, Name: wl.Name, many: total != 1, HostNetwork: wl.Pods[0].HostNetwork, Workload: wl}
 		add(p, specs...)
 	}
 	g, err := compile(w, members)
@@ -179,7 +185,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		for i, m := range pp.members {
 			t := wl.Pods[i]
 			p := &Peer{ID: pp.peer.ID + "/" + t.Role, Kind: pp.peer.Kind, Namespace: pp.peer.Namespace, Name: pp.peer.Name + "/" + t.Role,
-				many: t.Replicas != 1, HostNetwork: t.HostNetwork, identity: members[m].identity}
+				many: t.Replicas != 1, HostNetwork: t.HostNetwork, identity: members[m].identity, Workload: wl, Pods: t}
 			a.addPeer(p)
 		}
 	}
@@ -211,6 +217,26 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	}
 	sort.Slice(a.peers, func(i, j int) bool { return a.peers[i].ID < a.peers[j].ID })
 	return a, nil
+}
+
+// Peers returns every peer, by ID.
+func (a *Analysis) Peers() []*Peer { return a.peers }
+
+// Isolated reports whether a peer's pods are isolated for ingress and for
+// egress by some policy.
+func (p *Peer) Isolated() (ingress, egress bool) {
+	if p.identity == nil || p.identity.hostNetwork {
+		return false, false
+	}
+	return len(p.identity.ingress) > 0, len(p.identity.egress) > 0
+}
+
+// SecurityGroups returns the groups fencing the peer's pods.
+func (p *Peer) SecurityGroups() []string {
+	if p.identity == nil {
+		return nil
+	}
+	return p.identity.groups
 }
 
 func (a *Analysis) addPeer(p *Peer) {
@@ -447,4 +473,66 @@ func sortConnections(cs []Connection) {
 		}
 		return cs[i].Dst < cs[j].Dst
 	})
+}
+
+// compiled returns the compiled form of a policy.
+func (a *Analysis) compiled(p *model.NetworkPolicy) *policy {
+	for _, cp := range a.g.policies {
+		if cp.src == p {
+			return cp
+		}
+	}
+	return nil
+}
+
+// Selects reports whether a policy selects the pods of a peer.
+func (a *Analysis) Selects(p *model.NetworkPolicy, peerID string) bool {
+	cp := a.compiled(p)
+	if cp == nil {
+		return false
+	}
+	for _, peer := range a.peers {
+		if peer.ID == peerID && peer.identity != nil {
+			return cp.selects.has(peer.identity.index)
+		}
+	}
+	return false
+}
+
+// DeadPeer is a peer of a policy rule that matches no pod.
+type DeadPeer struct {
+	Peer   string
+	Source model.Source
+}
+
+// Dead reports whether a policy selects any pod, and which of its rules'
+// selector peers match none (typo'd labels, usually).
+func (a *Analysis) Dead(p *model.NetworkPolicy) (selects bool, dead []DeadPeer) {
+	cp := a.compiled(p)
+	if cp == nil {
+		return false, nil
+	}
+	for _, w := range cp.selects {
+		selects = selects || w != 0
+	}
+	check := func(rules []*rule, peers func(i int) []networkingv1.NetworkPolicyPeer, dir string) {
+		for _, r := range rules {
+			for j, peer := range peers(r.index) {
+				if peer.IPBlock != nil {
+					continue
+				}
+				ids, err := a.g.peerIdentities(p.Namespace, peer)
+				empty := true
+				for _, w := range ids {
+					empty = empty && w == 0
+				}
+				if err == nil && empty {
+					dead = append(dead, DeadPeer{Peer: fmt.Sprintf("%s[%d] peer %d (%s)", dir, r.index, j, peerString(peer.NamespaceSelector, peer.PodSelector, nil)), Source: r.source})
+				}
+			}
+		}
+	}
+	check(cp.ingress, func(i int) []networkingv1.NetworkPolicyPeer { return p.Spec.Ingress[i].From }, "ingress")
+	check(cp.egress, func(i int) []networkingv1.NetworkPolicyPeer { return p.Spec.Egress[i].To }, "egress")
+	return selects, dead
 }

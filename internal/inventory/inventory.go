@@ -6,7 +6,6 @@ package inventory
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/load"
@@ -196,25 +195,6 @@ type Secret struct {
 	Source    string   `json:"source"`
 }
 
-// mlAPIGroups are the API groups of ML workload operators.
-var mlAPIGroups = []string{"kubeflow.org/", "serving.kserve.io/", "ray.io/"}
-
-// IsML reports whether a workload is an ML workload by its kind or by
-// accelerator requests.
-func IsML(w *model.Workload) bool {
-	for _, g := range mlAPIGroups {
-		if strings.HasPrefix(w.APIVersion, g) {
-			return true
-		}
-	}
-	for _, p := range w.Pods {
-		if len(p.GPUs) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // Build summarizes a load result; overrides map nodes to security groups
 // where their instances are not given.
 func Build(res *load.Result, overrides []engine.NodeGroups) (*Inventory, error) {
@@ -233,7 +213,7 @@ func Build(res *load.Result, overrides []engine.NodeGroups) (*Inventory, error) 
 		inv.Namespaces = append(inv.Namespaces, Namespace{Name: ns.Name, Labels: ns.Labels, Synthesized: ns.Synthesized, Source: ns.Source.String()})
 	}
 	for _, wl := range w.Workloads {
-		iw := Workload{Kind: wl.Kind, APIVersion: wl.APIVersion, Namespace: wl.Namespace, Name: wl.Name, ML: IsML(wl), Source: wl.Source.String()}
+		iw := Workload{Kind: wl.Kind, APIVersion: wl.APIVersion, Namespace: wl.Namespace, Name: wl.Name, ML: wl.IsML(), Source: wl.Source.String()}
 		for _, p := range wl.Pods {
 			ip := pods(p)
 			ip.Placement = placements[p]

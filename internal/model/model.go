@@ -6,6 +6,7 @@ package model
 
 import (
 	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -79,6 +80,53 @@ type Workload struct {
 	// Owned lists the intermediate objects folded into this workload, such
 	// as the ReplicaSets of a Deployment seen in a live cluster.
 	Owned []Ref `json:"owned,omitempty"`
+}
+
+// mlAPIGroups are the API groups of ML workload operators.
+var mlAPIGroups = []string{"kubeflow.org/", "serving.kserve.io/", "ray.io/"}
+
+// IsML reports whether a workload is an ML workload: an ML operator's
+// resource, or pods that request accelerators.
+func (w *Workload) IsML() bool {
+	for _, g := range mlAPIGroups {
+		if strings.HasPrefix(w.APIVersion, g) {
+			return true
+		}
+	}
+	for _, p := range w.Pods {
+		if len(p.GPUs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// AWSCredentials describes the AWS credentials the pods hold, never their
+// values.
+func (p *PodTemplate) AWSCredentials() []string {
+	var out []string
+	for _, c := range p.Credentials {
+		if c.Cloud != "aws" {
+			continue
+		}
+		switch c.Kind {
+		case CredSecretEnv:
+			out = append(out, "env "+c.EnvVar+" from Secret "+c.Secret)
+		case CredSecretEnvFrom:
+			out = append(out, "env from Secret "+c.Secret)
+		case CredSecretVolume:
+			out = append(out, "Secret "+c.Secret+" mounted at "+c.MountPath)
+		case CredLiteralEnv:
+			out = append(out, "literal "+c.EnvVar+" in the manifest")
+		case CredIRSA:
+			out = append(out, "IAM role "+c.RoleARN+" (IRSA)")
+		case CredPodIdentity:
+			out = append(out, "EKS Pod Identity")
+		case CredProjectedToken:
+			out = append(out, "token for "+c.Audience)
+		}
+	}
+	return out
 }
 
 // PodTemplate describes the pods of one role of a workload as the

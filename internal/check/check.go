@@ -1,0 +1,146 @@
+// Package check holds ringfence's audit rules: each a small, self-contained
+// check over the model and the engine's results, registered once with its
+// rationale and remediation. Rules never see raw input.
+package check
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/ranges"
+)
+
+// Severity orders findings.
+type Severity int
+
+// The severities, lowest first.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string { return severityNames[s] }
+
+// MarshalText writes the severity's name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseSeverity reads a severity name; "none" is above every severity.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(s, n) {
+			return Severity(i), nil
+		}
+	}
+	if strings.EqualFold(s, "none") {
+		return Critical + 1, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q: use critical, high, medium, low, info or none", s)
+}
+
+// Rule is one audit rule.
+type Rule struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Severity    Severity `json:"severity"`
+	Rationale   string   `json:"rationale"`
+	Remediation string   `json:"remediation"`
+	Links       []string `json:"links,omitempty"`
+	check       func(*Context) []Finding
+}
+
+// Finding is one risk, on one object.
+type Finding struct {
+	Rule     string       `json:"rule"`
+	Severity Severity     `json:"severity"`
+	Object   model.Ref    `json:"object"`
+	Source   model.Source `json:"source"`
+	Message  string       `json:"message"`
+	// Path is what makes the finding true, hop by hop, each with where it
+	// is written.
+	Path        []string `json:"path"`
+	Remediation string   `json:"remediation"`
+}
+
+// Context is what rules read.
+type Context struct {
+	World    *model.World
+	Analysis *engine.Analysis
+	// Ranges is the AWS publication to compare ipBlocks with.
+	Ranges *ranges.Document
+	// NodeGroups map nodes to security groups (--node-sg).
+	NodeGroups []engine.NodeGroups
+	reach      *engine.Result
+	placements map[*model.PodTemplate]engine.Placement
+}
+
+// Reach returns the reachability of the world, computed once.
+func (c *Context) Reach() *engine.Result {
+	if c.reach == nil {
+		c.reach = c.Analysis.Reach()
+	}
+	return c.reach
+}
+
+// Rules returns every rule, by ID. Each rule is defined in a file of its
+// own; this list is the one place that names them all.
+func Rules() []*Rule {
+	out := []*Rule{
+		rf001(), rf002(), rf003(), rf004(), rf005(), rf006(), rf007(), rf008(),
+		rf009(), rf010(), rf011(), rf012(), rf013(), rf014(), rf015(), rf016(),
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Run runs the rules whose IDs are given (all when none), and returns
+// their findings sorted by severity (highest first), rule, object.
+func Run(c *Context, ids []string) ([]Finding, error) {
+	rules := Rules()
+	known := map[string]bool{}
+	for _, r := range rules {
+		known[r.ID] = true
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		id = strings.ToUpper(strings.TrimSpace(id))
+		if !known[id] {
+			return nil, fmt.Errorf("unknown rule %q", id)
+		}
+		want[id] = true
+	}
+	var out []Finding
+	for _, r := range rules {
+		if len(want) > 0 && !want[r.ID] {
+			continue
+		}
+		for _, f := range r.check(c) {
+			f.Rule, f.Severity = r.ID, r.Severity
+			if f.Remediation == "" {
+				f.Remediation = r.Remediation
+			}
+			out = append(out, f)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		if a.Object.String() != b.Object.String() {
+			return a.Object.String() < b.Object.String()
+		}
+		return a.Message < b.Message
+	})
+	return out, nil
+}

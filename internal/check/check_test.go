@@ -1,0 +1,136 @@
+package check
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/ranges"
+)
+
+// fixtures says, for every rule, inputs that trigger it and inputs that do
+// not. The example platform carries the real-world mistakes; the locked one
+// is the same platform done right.
+var fixtures = map[string]struct{ trigger, clean []string }{
+	"RF001": {examplePlatform, lockedPlatform},
+	"RF002": {examplePlatform, lockedPlatform},
+	"RF003": {examplePlatform, lockedPlatform},
+	"RF004": {fixture("rf004-trigger.yaml"), fixture("rf004-clean.yaml")},
+	"RF005": {examplePlatform, lockedPlatform},
+	"RF006": {examplePlatform, lockedPlatform},
+	"RF007": {examplePlatform, lockedPlatform},
+	"RF008": {examplePlatform, lockedPlatform},
+	"RF009": {examplePlatform, lockedPlatform},
+	"RF010": {fixture("rf010-trigger.yaml"), fixture("rf010-clean.yaml")},
+	"RF011": {fixture("rf011-trigger.yaml"), fixture("rf011-clean.yaml")},
+	"RF012": {examplePlatform, lockedPlatform},
+	"RF013": {fixture("rf013-trigger.yaml"), fixture("rf013-clean.yaml")},
+	"RF014": {fixture("rf014-trigger.yaml"), fixture("rf014-clean.yaml")},
+	"RF015": {examplePlatform, lockedPlatform},
+	"RF016": {fixture("rf016-trigger.yaml"), fixture("rf016-clean.yaml")},
+}
+
+var (
+	examplePlatform = []string{filepath.Join("..", "..", "examples", "ml-platform")}
+	lockedPlatform  = []string{filepath.Join("..", "..", "examples", "ml-platform-locked")}
+)
+
+func fixture(name string) []string {
+	return []string{filepath.Join("testdata", "common.yaml"), filepath.Join("testdata", name)}
+}
+
+func audit(t *testing.T, files []string, rule string) []Finding {
+	t.Helper()
+	res, err := load.Load(context.Background(), load.Options{Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := engine.Analyse(res.World, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := ranges.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	if rule != "" {
+		ids = []string{rule}
+	}
+	findings, err := Run(&Context{World: res.World, Analysis: a, Ranges: doc}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return findings
+}
+
+func TestRulesTriggerAndStayQuiet(t *testing.T) {
+	for _, r := range Rules() {
+		fx, ok := fixtures[r.ID]
+		if !ok {
+			t.Errorf("%s has no fixtures", r.ID)
+			continue
+		}
+		t.Run(r.ID, func(t *testing.T) {
+			found := audit(t, fx.trigger, r.ID)
+			if len(found) == 0 {
+				t.Errorf("%s does not trigger on %v", r.ID, fx.trigger)
+			}
+			for _, f := range found {
+				if f.Rule != r.ID || f.Severity != r.Severity || f.Message == "" || len(f.Path) == 0 || f.Remediation == "" || f.Object.Name == "" || f.Source.File == "" {
+					t.Errorf("incomplete finding: %+v", f)
+				}
+			}
+			if clean := audit(t, fx.clean, r.ID); len(clean) != 0 {
+				t.Errorf("%s triggers on %v: %+v", r.ID, fx.clean, clean)
+			}
+		})
+	}
+}
+
+// Every rule documents itself: the catalogue (docs/rules.md) is generated
+// from these fields.
+func TestRulesAreDocumented(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range Rules() {
+		if seen[r.ID] {
+			t.Errorf("%s twice", r.ID)
+		}
+		seen[r.ID] = true
+		if !strings.HasPrefix(r.ID, "RF") || len(r.ID) != 5 || r.Title == "" || len(r.Rationale) < 80 || len(r.Remediation) < 40 || r.check == nil {
+			t.Errorf("%s lacks an ID, title, rationale, remediation or check: %+v", r.ID, r)
+		}
+	}
+	for id := range fixtures {
+		if !seen[id] {
+			t.Errorf("fixtures for unknown rule %s", id)
+		}
+	}
+}
+
+// The example's seed risks, as the issue states them.
+func TestExampleAudit(t *testing.T) {
+	found := map[string]bool{}
+	for _, f := range audit(t, examplePlatform, "") {
+		found[f.Rule] = true
+	}
+	for _, want := range []string{"RF001", "RF005", "RF006", "RF007", "RF009"} {
+		if !found[want] {
+			t.Errorf("the example does not raise %s", want)
+		}
+	}
+	for _, f := range audit(t, lockedPlatform, "") {
+		if f.Severity > Low {
+			t.Errorf("the locked platform raises %s %s: %s", f.Severity, f.Rule, f.Message)
+		}
+	}
+}
+
+func TestRunRejectsUnknownRules(t *testing.T) {
+	if _, err := Run(&Context{}, []string{"RF999"}); err == nil {
+		t.Error("RF999 accepted")
+	}
+}

@@ -1,0 +1,58 @@
+package check
+
+import (
+	"fmt"
+
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/netset"
+	"go4.org/netipx"
+	"net/netip"
+)
+
+// nodeLocalDNS is the address NodeLocal DNSCache listens on by default.
+var nodeLocalDNS = netip.MustParseAddr("169.254.20.10")
+
+func rf005() *Rule {
+	return &Rule{
+		ID: "RF005", Severity: Medium,
+		Title: "Egress is restricted but DNS is not allowed",
+		Rationale: "A pod isolated for egress that may not reach the cluster's DNS (kube-dns/CoreDNS on UDP and TCP 53, " +
+			"or NodeLocal DNSCache) cannot resolve names: every connection by name fails, and jobs fail in ways that " +
+			"look like network outages.",
+		Remediation: "Allow egress to the DNS pods: `to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: " +
+			"kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]` on UDP and TCP 53.",
+		check: func(c *Context) []Finding {
+			dns, _ := c.Analysis.ServiceBackends("kube-system", "kube-dns")
+			if len(dns) == 0 {
+				return nil // where DNS runs is not in the inputs
+			}
+			var b netipx.IPSetBuilder
+			b.Add(nodeLocalDNS)
+			local, _ := b.IPSet()
+			var out []Finding
+			for _, p := range workloadPeers(c) {
+				if _, eg := p.Isolated(); !eg || p.Namespace == "kube-system" {
+					continue
+				}
+				ok := false
+				for _, d := range dns {
+					if e, err := engine.Explain(c.Analysis, p.ID, d, netset.UDP, 53); err == nil && e.Verdict == "allowed" {
+						ok = true
+					}
+				}
+				if e := egress(c, p, engine.Destination{Name: "nodelocaldns", Set: local}, netset.UDP, 53); e != nil && len(e.NetworkPolicy.Allowed) > 0 {
+					ok = true
+				}
+				if ok {
+					continue
+				}
+				out = append(out, Finding{
+					Object: p.Workload.Ref(), Source: p.Workload.Source,
+					Message: fmt.Sprintf("%s is isolated for egress and may not reach DNS (%s) on UDP 53", p.ID, join(dns)),
+					Path:    []string{"egress isolated by its NetworkPolicies; none allows UDP 53 to the kube-dns pods or NodeLocal DNS (169.254.20.10)"},
+				})
+			}
+			return out
+		},
+	}
+}

@@ -1,0 +1,159 @@
+package check
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/netset"
+	"github.com/ringfence/ringfence/internal/ranges"
+	"go4.org/netipx"
+)
+
+func rf006() *Rule {
+	return &Rule{
+		ID: "RF006", Severity: High,
+		Title: "An ipBlock meant for an AWS service is stale or incomplete",
+		Rationale: "AWS publishes its service ranges and changes them several times a day. A policy that lists a " +
+			"service's CIDRs by hand misses the prefixes published since (connections to them fail, intermittently) " +
+			"and keeps ones that moved elsewhere (connections to other tenants succeed).",
+		Remediation: "Write the service's current ranges (`ringfence ranges --service <S> --region <r>` prints them " +
+			"aggregated) and refresh them when AWS publishes (`ringfence ranges diff` shows what changed), or use a " +
+			"VPC endpoint and its prefix list in the security group.",
+		Links: []string{"https://docs.aws.amazon.com/vpc/latest/userguide/aws-ip-ranges.html"},
+		check: func(c *Context) []Finding {
+			if c.Ranges == nil {
+				return nil
+			}
+			services := serviceSets(c.Ranges)
+			var out []Finding
+			for _, p := range c.World.Policies {
+				for i, r := range p.Spec.Egress {
+					// The rule's ipBlocks that look like an AWS service's.
+					var b netipx.IPSetBuilder
+					for _, peer := range r.To {
+						if peer.IPBlock == nil {
+							continue
+						}
+						cidr, err := netip.ParsePrefix(peer.IPBlock.CIDR)
+						if err != nil || cidr.Bits() < 8 {
+							continue // too wide to be meant for one service (RF004)
+						}
+						var except []netip.Prefix
+						for _, e := range peer.IPBlock.Except {
+							if ep, err := netip.ParsePrefix(e); err == nil {
+								except = append(except, ep)
+							}
+						}
+						b.AddSet(netset.Block(cidr, except))
+					}
+					rule, _ := b.IPSet()
+					best, overlap := "", uint64(0)
+					for key, set := range services {
+						if n := ipv4Count(intersect(rule, set)); n > overlap || (n == overlap && n > 0 && key < best) {
+							best, overlap = key, n
+						}
+					}
+					if overlap == 0 {
+						continue
+					}
+					// A rule written for one address family is judged against
+					// that family only (an IPv4 cluster has no use for IPv6).
+					meant := sameFamilies(services[best], rule)
+					// Only the blocks that overlap the service count: others in
+					// the rule (a VPC endpoint, a partner) are not stale.
+					var mine netipx.IPSetBuilder
+					for _, pfx := range rule.Prefixes() {
+						if overlaps(meant, pfx) {
+							mine.AddPrefix(pfx)
+						}
+					}
+					m, _ := mine.IPSet()
+					missing := difference(meant, m)
+					extra := difference(m, meant)
+					if len(missing.Ranges()) == 0 && len(extra.Ranges()) == 0 {
+						continue
+					}
+					src := p.Source
+					if i < len(p.EgressRules) {
+						src = p.EgressRules[i]
+					}
+					svc := strings.Replace(best, "|", " in ", 1)
+					msg := fmt.Sprintf("egress[%d] lists %s's addresses (syncToken %s) incompletely: %d of %d IPv4 addresses", i, svc, c.Ranges.SyncToken, ipv4Count(intersect(m, meant)), ipv4Count(meant))
+					path := []string{fmt.Sprintf("NetworkPolicy %s/%s egress[%d] (%s)", p.Namespace, p.Name, i, src)}
+					if len(missing.Ranges()) > 0 {
+						path = append(path, "missing: "+strings.Join(netset.PrefixStrings(missing), ", "))
+					}
+					if len(extra.Ranges()) > 0 {
+						path = append(path, "extra (not "+svc+" any more): "+strings.Join(netset.PrefixStrings(extra), ", "))
+					}
+					out = append(out, Finding{Object: p.Ref(), Source: src, Message: msg, Path: path})
+				}
+			}
+			return out
+		},
+	}
+}
+
+// serviceSets maps "SERVICE|region" to its addresses, for every service
+// but the catch-all AMAZON and EC2 (whose ranges hold everything else).
+func serviceSets(d *ranges.Document) map[string]*netipx.IPSet {
+	groups := map[string][]ranges.Prefix{}
+	for _, p := range d.Prefixes {
+		if p.Service == "AMAZON" || p.Service == "EC2" {
+			continue
+		}
+		key := p.Service + "|" + p.Region
+		groups[key] = append(groups[key], p)
+	}
+	out := make(map[string]*netipx.IPSet, len(groups))
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out[k] = ranges.Set(groups[k])
+	}
+	return out
+}
+
+func intersect(a, b *netipx.IPSet) *netipx.IPSet {
+	var x netipx.IPSetBuilder
+	x.AddSet(a)
+	x.Intersect(b)
+	s, _ := x.IPSet()
+	return s
+}
+
+func difference(a, b *netipx.IPSet) *netipx.IPSet {
+	var x netipx.IPSetBuilder
+	x.AddSet(a)
+	x.RemoveSet(b)
+	s, _ := x.IPSet()
+	return s
+}
+
+func overlaps(s *netipx.IPSet, p netip.Prefix) bool {
+	return s.OverlapsPrefix(p)
+}
+
+// sameFamilies keeps the addresses of s in the families that ref uses.
+func sameFamilies(s, ref *netipx.IPSet) *netipx.IPSet {
+	var v4, v6 bool
+	for _, r := range ref.Ranges() {
+		v4 = v4 || r.From().Is4()
+		v6 = v6 || r.From().Is6()
+	}
+	var b netipx.IPSetBuilder
+	b.AddSet(s)
+	if !v4 {
+		b.RemovePrefix(netip.MustParsePrefix("0.0.0.0/0"))
+	}
+	if !v6 {
+		b.RemovePrefix(netip.MustParsePrefix("::/0"))
+	}
+	out, _ := b.IPSet()
+	return out
+}

@@ -1,0 +1,72 @@
+package check
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/ringfence/ringfence/internal/engine"
+)
+
+func rf012() *Rule {
+	return &Rule{
+		ID: "RF012", Severity: Medium,
+		Title: "The layers disagree: a policy allows egress the security groups block, or one layer fences a flow alone",
+		Rationale: "When the NetworkPolicy allows what the security group blocks, the connection fails and nobody " +
+			"knows which layer to fix; when one layer allows everything, the other is the only fence, and one " +
+			"mistake there opens the flow.",
+		Remediation: "Make the two layers say the same thing: align the security group rules with the policy's " +
+			"ipBlocks, and isolate every workload's egress with a NetworkPolicy.",
+		check: func(c *Context) []Finding {
+			type gaps struct{ fail, alone []string }
+			byPeer := map[string]*gaps{}
+			peers := map[string]*engine.Peer{}
+			for _, p := range c.Analysis.Peers() {
+				peers[p.ID] = p
+			}
+			for _, conn := range c.Reach().Connections {
+				src := peers[conn.Src]
+				if conn.Layers == nil || conn.Layers.SecurityGroups == nil || src == nil || src.Workload == nil {
+					continue
+				}
+				g := byPeer[src.ID]
+				if g == nil {
+					g = &gaps{}
+					byPeer[src.ID] = g
+				}
+				np, sg := conn.Layers.NetworkPolicy, *conn.Layers.SecurityGroups
+				switch {
+				case !np.IsEmpty() && !np.IsAll() && np.Intersect(sg).IsEmpty():
+					g.fail = append(g.fail, fmt.Sprintf("to %s: the NetworkPolicy allows %s, the security groups block it", conn.Dst, np))
+				case np.IsAll() && !sg.IsAll():
+					g.alone = append(g.alone, fmt.Sprintf("to %s: only the security groups fence it (%s)", conn.Dst, sg))
+				case sg.IsAll() && !np.IsAll():
+					g.alone = append(g.alone, fmt.Sprintf("to %s: only the NetworkPolicy fences it (%s)", conn.Dst, np))
+				}
+			}
+			// Egress the policy allows but no connection shows (the
+			// groups block all of it) is absent from the connections:
+			// find it from the policy's own addresses.
+			var out []Finding
+			ids := make([]string, 0, len(byPeer))
+			for id := range byPeer {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			for _, id := range ids {
+				g := byPeer[id]
+				p := peers[id]
+				if len(g.fail) > 0 {
+					out = append(out, Finding{Object: p.Workload.Ref(), Source: p.Workload.Source,
+						Message: fmt.Sprintf("%s: the NetworkPolicy allows egress the security groups block (%s): those connections fail", id, plural(len(g.fail), "destination", "destinations")),
+						Path:    g.fail})
+				}
+				if len(g.alone) > 0 && len(g.alone) < len(c.Analysis.Peers()) {
+					out = append(out, Finding{Object: p.Workload.Ref(), Source: p.Workload.Source,
+						Message: fmt.Sprintf("%s: one layer alone fences its traffic with %s", id, plural(len(g.alone), "destination", "destinations")),
+						Path:    g.alone})
+				}
+			}
+			return out
+		},
+	}
+}

@@ -1,0 +1,30 @@
+package check
+
+import "fmt"
+
+func rf014() *Rule {
+	return &Rule{
+		ID: "RF014", Severity: Low,
+		Title: "A dead policy: it selects no workload, or a peer matches nothing",
+		Rationale: "A policy that selects no pod protects nothing, and a peer selector that matches no pod allows " +
+			"nothing: both usually mean a typo'd label, and the intended fence is missing.",
+		Remediation: "Fix the selector's labels (`ringfence inventory` lists the pods' labels), or delete the policy.",
+		check: func(c *Context) []Finding {
+			var out []Finding
+			for _, p := range c.World.Policies {
+				selects, dead := c.Analysis.Dead(p)
+				if !selects {
+					out = append(out, Finding{Object: p.Ref(), Source: p.Source,
+						Message: fmt.Sprintf("NetworkPolicy %s/%s selects no workload", p.Namespace, p.Name),
+						Path:    []string{"spec.podSelector matches no pod of namespace " + p.Namespace}})
+				}
+				for _, d := range dead {
+					out = append(out, Finding{Object: p.Ref(), Source: d.Source,
+						Message: fmt.Sprintf("NetworkPolicy %s/%s: %s matches no pod", p.Namespace, p.Name, d.Peer),
+						Path:    []string{fmt.Sprintf("%s (%s)", d.Peer, d.Source)}})
+				}
+			}
+			return out
+		},
+	}
+}

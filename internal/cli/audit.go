@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/check"
+	"github.com/ringfence/ringfence/internal/render"
+	"github.com/spf13/cobra"
+)
+
+func newAudit(s Streams) *cobra.Command {
+	var in inputFlags
+	var out outputFlag
+	var failOn, rules, rangesFile string
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Find the risks of ML workloads across NetworkPolicies and security groups",
+		Long: `audit runs every rule of the catalogue (ringfence rules) over the inputs: credentials
+with open egress, reachable instance metadata, namespaces without default-deny, wide or
+stale ipBlocks, open security groups, inference exposed to the internet, and more. Each
+finding names the object, where it is written, the path that makes it true and the fix.
+
+Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usage or input.`,
+		Example: `  ringfence audit -f examples/ml-platform
+  ringfence audit -f manifests/ -f aws/ --fail-on critical -o json
+  ringfence audit --context prod -A --rules RF001,RF009 -o markdown`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			threshold, err := check.ParseSeverity(failOn)
+			if err != nil {
+				return usageError{err}
+			}
+			var ids []string
+			if rules != "" {
+				ids = strings.Split(rules, ",")
+			}
+			res, a, err := in.analyse(cmd, "workload")
+			if err != nil {
+				return err
+			}
+			doc, err := rangesSource(rangesFile)
+			if err != nil {
+				return err
+			}
+			groups, _ := in.nodeGroups()
+			findings, err := check.Run(&check.Context{World: res.World, Analysis: a, Ranges: doc, NodeGroups: groups}, ids)
+			if err != nil {
+				return usageError{err}
+			}
+			report := render.NewAuditReport(findings, doc.SyncToken)
+			switch out.value {
+			case "json":
+				err = render.JSON(s.Out, report)
+			case "markdown":
+				err = render.AuditMarkdown(s.Out, report)
+			default:
+				err = render.AuditTable(s.Out, report)
+			}
+			if err != nil {
+				return err
+			}
+			for _, f := range findings {
+				if f.Severity >= threshold {
+					return findingsError{}
+				}
+			}
+			return nil
+		},
+	}
+	in.add(cmd)
+	out.add(cmd, "table", "json", "markdown")
+	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a finding is at least this severe: critical, high, medium, low, info or none")
+	cmd.Flags().StringVar(&rules, "rules", "", "run only these rules (comma-separated IDs)")
+	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json to compare ipBlocks with (default: the cached or embedded publication)")
+	return cmd
+}
+
+func newRules(s Streams) *cobra.Command {
+	var out outputFlag
+	cmd := &cobra.Command{
+		Use:     "rules",
+		Short:   "List the audit rules: ID, severity, rationale, remediation",
+		Example: "  ringfence rules\n  ringfence rules -o markdown > docs/rules.md",
+		Args:    cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			rules := check.Rules()
+			switch out.value {
+			case "json":
+				return render.JSON(s.Out, rules)
+			case "markdown":
+				return render.RulesMarkdown(s.Out, rules)
+			}
+			for _, r := range rules {
+				if _, err := fmt.Fprintf(s.Out, "%s  %-8s  %s\n", r.ID, r.Severity, r.Title); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	out.add(cmd, "text", "json", "markdown")
+	return cmd
+}
