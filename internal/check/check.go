@@ -79,6 +79,7 @@ type Context struct {
 	NodeGroups []engine.NodeGroups
 	reach      *engine.Result
 	placements map[*model.PodTemplate]engine.Placement
+	imds       map[*engine.Peer]imdsResult
 }
 
 // Reach returns the reachability of the world, computed once.

@@ -132,6 +132,23 @@ func (c *Context) placement(pt *model.PodTemplate) engine.Placement {
 // require IMDSv2 with a hop limit of 1 (which keeps the token's reply from
 // crossing into the pod network). It returns the reasons.
 func imds(c *Context, p *engine.Peer) (bool, []string) {
+	if r, ok := c.imds[p]; ok {
+		return r.ok, r.path
+	}
+	ok, path := imdsUncached(c, p)
+	if c.imds == nil {
+		c.imds = map[*engine.Peer]imdsResult{}
+	}
+	c.imds[p] = imdsResult{ok, path}
+	return ok, path
+}
+
+type imdsResult struct {
+	ok   bool
+	path []string
+}
+
+func imdsUncached(c *Context, p *engine.Peer) (bool, []string) {
 	e := egress(c, p, named(c, "imds"), netset.TCP, 80)
 	if e == nil || len(e.NetworkPolicy.Allowed) == 0 {
 		return false, nil

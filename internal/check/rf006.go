@@ -27,6 +27,52 @@ func rf006() *Rule {
 				return nil
 			}
 			services := serviceSets(c.Ranges)
+			// Policies repeat the same ranges: judge each distinct set once.
+			type verdict struct {
+				best          string
+				mine, missing *netipx.IPSet
+				extra, meant  *netipx.IPSet
+				overlap, v6   uint64
+			}
+			cache := map[string]verdict{}
+			judge := func(rule *netipx.IPSet) verdict {
+				key := strings.Join(netset.PrefixStrings(rule), ",")
+				if v, ok := cache[key]; ok {
+					return v
+				}
+				var v verdict
+				for key, set := range services {
+					if !overlapsSet(set, rule) {
+						continue
+					}
+					// The most IPv4 addresses in common decides; IPv6 only
+					// when there are none (a rule for IPv6 alone).
+					in := intersect(rule, set)
+					n, n6 := ipv4Count(in), ipv6Count(in)
+					better := n > v.overlap || (n == v.overlap && n6 > v.v6) || (n == v.overlap && n6 == v.v6 && n+n6 > 0 && key < v.best)
+					if better {
+						v.best, v.overlap, v.v6 = key, n, n6
+					}
+				}
+				if v.best != "" {
+					// A rule written for one address family is judged against
+					// that family only (an IPv4 cluster has no use for IPv6).
+					v.meant = sameFamilies(services[v.best], rule)
+					// Only the blocks that overlap the service count: others in
+					// the rule (a VPC endpoint, a partner) are not stale.
+					var mine netipx.IPSetBuilder
+					for _, pfx := range rule.Prefixes() {
+						if overlaps(v.meant, pfx) {
+							mine.AddPrefix(pfx)
+						}
+					}
+					v.mine, _ = mine.IPSet()
+					v.missing = difference(v.meant, v.mine)
+					v.extra = difference(v.mine, v.meant)
+				}
+				cache[key] = v
+				return v
+			}
 			var out []Finding
 			for _, p := range c.World.Policies {
 				for i, r := range p.Spec.Egress {
@@ -49,32 +95,11 @@ func rf006() *Rule {
 						b.AddSet(netset.Block(cidr, except))
 					}
 					rule, _ := b.IPSet()
-					best, overlap := "", uint64(0)
-					for key, set := range services {
-						if n := ipv4Count(intersect(rule, set)); n > overlap || (n == overlap && n > 0 && key < best) {
-							best, overlap = key, n
-						}
-					}
-					if overlap == 0 {
+					v := judge(rule)
+					if v.best == "" || (len(v.missing.Ranges()) == 0 && len(v.extra.Ranges()) == 0) {
 						continue
 					}
-					// A rule written for one address family is judged against
-					// that family only (an IPv4 cluster has no use for IPv6).
-					meant := sameFamilies(services[best], rule)
-					// Only the blocks that overlap the service count: others in
-					// the rule (a VPC endpoint, a partner) are not stale.
-					var mine netipx.IPSetBuilder
-					for _, pfx := range rule.Prefixes() {
-						if overlaps(meant, pfx) {
-							mine.AddPrefix(pfx)
-						}
-					}
-					m, _ := mine.IPSet()
-					missing := difference(meant, m)
-					extra := difference(m, meant)
-					if len(missing.Ranges()) == 0 && len(extra.Ranges()) == 0 {
-						continue
-					}
+					best, meant, m, missing, extra := v.best, v.meant, v.mine, v.missing, v.extra
 					src := p.Source
 					if i < len(p.EgressRules) {
 						src = p.EgressRules[i]
@@ -156,4 +181,33 @@ func sameFamilies(s, ref *netipx.IPSet) *netipx.IPSet {
 	}
 	out, _ := b.IPSet()
 	return out
+}
+
+// overlapsSet reports whether two sets share an address, cheaply: ranges
+// are sorted, so one merge pass decides.
+func overlapsSet(a, b *netipx.IPSet) bool {
+	ra, rb := a.Ranges(), b.Ranges()
+	i, j := 0, 0
+	for i < len(ra) && j < len(rb) {
+		switch {
+		case ra[i].To().Less(rb[j].From()):
+			i++
+		case rb[j].To().Less(ra[i].From()):
+			j++
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// ipv6Count counts IPv6 addresses in /64 units, enough to compare overlaps.
+func ipv6Count(s *netipx.IPSet) uint64 {
+	var n uint64
+	for _, p := range s.Prefixes() {
+		if p.Addr().Is6() && p.Bits() <= 64 {
+			n += 1 << (64 - p.Bits())
+		}
+	}
+	return n
 }

@@ -106,3 +106,18 @@ func BenchmarkReachCrossLayer(b *testing.B) {
 	b.ReportMetric(float64(bothNs)/float64(b.N)/1e6, "cross-layer-ms/op")
 	b.ReportMetric(float64(bothNs)/float64(npNs), "ratio")
 }
+
+// BenchmarkAudit runs `ringfence audit -o json` on the 1,000-namespace
+// cluster end to end (target: under 5 s).
+func BenchmarkAudit(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := gencluster.Generate(gencluster.Config{Namespaces: 1000, Workloads: 8, Policies: 5, Seed: 1, Out: dir}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		var out, errb bytes.Buffer
+		if code := Main(context.Background(), []string{"audit", "-f", dir, "-o", "json"}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb}); code == ExitInput || code == ExitInternal {
+			b.Fatal(errb.String())
+		}
+	}
+}
