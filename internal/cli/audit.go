@@ -24,7 +24,8 @@ finding names the object, where it is written, the path that makes it true and t
 Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usage or input.`,
 		Example: `  ringfence audit -f examples/ml-platform
   ringfence audit -f manifests/ -f aws/ --fail-on critical -o json
-  ringfence audit --context prod -A --rules RF001,RF009 -o markdown`,
+  ringfence audit --context prod -A --rules RF001,RF009 -o markdown
+  ringfence audit -f manifests/ -o sarif > ringfence.sarif   # GitHub code scanning`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
@@ -57,6 +58,8 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 				err = render.JSON(s.Out, report)
 			case "markdown":
 				err = render.AuditMarkdown(s.Out, report)
+			case "sarif":
+				err = render.AuditSARIF(s.Out, report, check.Rules(), Version())
 			default:
 				err = render.AuditTable(s.Out, report)
 			}
@@ -72,7 +75,7 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 		},
 	}
 	in.add(cmd)
-	out.add(cmd, "table", "json", "markdown")
+	out.add(cmd, "table", "json", "sarif", "markdown")
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a finding is at least this severe: critical, high, medium, low, info or none")
 	cmd.Flags().StringVar(&rules, "rules", "", "run only these rules (comma-separated IDs)")
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json to compare ipBlocks with (default: the cached or embedded publication)")

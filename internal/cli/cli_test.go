@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/spf13/cobra"
 )
 
@@ -400,7 +401,7 @@ func TestNodeSGFlagAndNamedErrors(t *testing.T) {
 
 func TestAudit(t *testing.T) {
 	for _, example := range []string{"ml-platform", "ml-platform-locked"} {
-		for _, format := range []string{"table", "json", "markdown"} {
+		for _, format := range []string{"table", "json", "markdown", "sarif"} {
 			t.Run(example+"/"+format, func(t *testing.T) {
 				stdout, stderr, code := run(t, "", "audit", "-f", "examples/"+example, "-o", format)
 				want := map[string]int{"ml-platform": ExitFindings, "ml-platform-locked": ExitOK}[example]
@@ -439,5 +440,61 @@ func TestRulesCatalogueIsCurrent(t *testing.T) {
 	want, err := os.ReadFile("docs/rules.md")
 	if err != nil || string(want) != stdout {
 		t.Errorf("docs/rules.md is stale: run ringfence rules -o markdown > docs/rules.md")
+	}
+}
+
+// The SARIF log validates against the official SARIF 2.1.0 schema
+// (hack/sarif-schema.sh fetches it; make test passes its path) and points at
+// the lines of the inputs.
+func TestAuditSARIF(t *testing.T) {
+	stdout, stderr, code := run(t, "", "audit", "-f", "examples/ml-platform", "-o", "sarif")
+	if code != ExitFindings {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var log struct {
+		Version string
+		Runs    []struct {
+			Tool struct {
+				Driver struct{ Rules []struct{ ID string } }
+			}
+			Results []struct {
+				RuleID    string
+				RuleIndex int
+				Level     string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &log); err != nil {
+		t.Fatal(err)
+	}
+	run0 := log.Runs[0]
+	if log.Version != "2.1.0" || len(run0.Tool.Driver.Rules) != 16 || len(run0.Results) == 0 {
+		t.Fatalf("log: version %s, %d rules, %d results", log.Version, len(run0.Tool.Driver.Rules), len(run0.Results))
+	}
+	for _, r := range run0.Results {
+		if run0.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID || r.Level == "" || len(r.Locations) != 1 || !strings.HasPrefix(r.Locations[0].PhysicalLocation.ArtifactLocation.URI, "examples/ml-platform/") || r.Locations[0].PhysicalLocation.Region.StartLine < 1 {
+			t.Errorf("result %+v", r)
+		}
+	}
+	schemaPath := os.Getenv("RINGFENCE_SARIF_SCHEMA")
+	if schemaPath == "" {
+		t.Skip("RINGFENCE_SARIF_SCHEMA not set (make test sets it from hack/sarif-schema.sh, which needs npm)")
+	}
+	schema, err := jsonschema.NewCompiler().Compile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(doc); err != nil {
+		t.Errorf("SARIF does not validate against %s: %v", schemaPath, err)
 	}
 }
