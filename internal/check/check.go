@@ -67,6 +67,9 @@ type Finding struct {
 	// is written.
 	Path        []string `json:"path"`
 	Remediation string   `json:"remediation"`
+	// Suppressed is set when an annotation or the config accepts the
+	// finding.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
 }
 
 // Context is what rules read.

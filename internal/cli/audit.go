@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/ringfence/ringfence/internal/check"
 	"github.com/ringfence/ringfence/internal/render"
@@ -12,7 +14,8 @@ import (
 func newAudit(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
-	var failOn, rules, rangesFile string
+	var failOn, rules, rangesFile, configFile string
+	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Find the risks of ML workloads across NetworkPolicies and security groups",
@@ -20,6 +23,17 @@ func newAudit(s Streams) *cobra.Command {
 with open egress, reachable instance metadata, namespaces without default-deny, wide or
 stale ipBlocks, open security groups, inference exposed to the internet, and more. Each
 finding names the object, where it is written, the path that makes it true and the fix.
+
+Findings are accepted with the annotation ringfence.dev/ignore: "RF007=reason" on the
+object, or in a config file (.ringfence.yaml, or --config):
+
+  suppressions:
+  - rule: RF007
+    object: SecurityGroup/sg-0a1b2c3d4e5f60001   # Kind/namespace/name; * matches a part
+    reason: egress proxied by the NAT firewall   # required
+    expires: 2027-01-31                          # optional
+
+Suppressed findings are counted in the summary, listed with -v, never fail the run.
 
 Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usage or input.`,
 		Example: `  ringfence audit -f examples/ml-platform
@@ -52,7 +66,23 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 			if err != nil {
 				return usageError{err}
 			}
+			var cfg *check.Config
+			if configFile == "" {
+				if _, err := os.Stat(".ringfence.yaml"); err == nil {
+					configFile = ".ringfence.yaml"
+				}
+			}
+			if configFile != "" {
+				if cfg, err = check.LoadConfig(configFile); err != nil {
+					return err
+				}
+			}
+			findings, expired := check.Suppress(findings, res.World, cfg, configFile, time.Now())
+			for _, e := range expired {
+				fmt.Fprintf(s.Err, "ringfence: warning: %s\n", e)
+			}
 			report := render.NewAuditReport(findings, doc.SyncToken)
+			report.Verbose = verbose
 			switch out.value {
 			case "json":
 				err = render.JSON(s.Out, report)
@@ -67,7 +97,7 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 				return err
 			}
 			for _, f := range findings {
-				if f.Severity >= threshold {
+				if f.Suppressed == nil && f.Severity >= threshold {
 					return findingsError{}
 				}
 			}
@@ -79,6 +109,8 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a finding is at least this severe: critical, high, medium, low, info or none")
 	cmd.Flags().StringVar(&rules, "rules", "", "run only these rules (comma-separated IDs)")
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json to compare ipBlocks with (default: the cached or embedded publication)")
+	cmd.Flags().StringVar(&configFile, "config", "", "suppressions file (default: .ringfence.yaml when present)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list suppressed findings too")
 	return cmd
 }
 

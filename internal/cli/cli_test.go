@@ -498,3 +498,28 @@ func TestAuditSARIF(t *testing.T) {
 		t.Errorf("SARIF does not validate against %s: %v", schemaPath, err)
 	}
 }
+
+// Suppressed findings do not fail the run, are counted, and are listed
+// with -v; an invalid config is an input error.
+func TestAuditSuppressions(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ringfence.yaml")
+	if err := os.WriteFile(cfg, []byte("suppressions:\n- rule: RF005\n  object: PyTorchJob/ml-workloads/text-embed-finetune\n  reason: resolves through a sidecar\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := run(t, "", "audit", "-f", "examples/ml-platform", "--rules", "RF005", "--fail-on", "medium", "--config", cfg)
+	if code != ExitOK || !strings.Contains(stdout, "0 findings") || !strings.Contains(stdout, "(1 suppressed)") || strings.Contains(stdout, "SUPPRESSED") {
+		t.Errorf("exit %d: %s%s", code, stdout, stderr)
+	}
+	if stdout, _, _ := run(t, "", "audit", "-f", "examples/ml-platform", "--rules", "RF005", "--config", cfg, "-v"); !strings.Contains(stdout, "SUPPRESSED by "+cfg+": resolves through a sidecar") {
+		t.Errorf("-v does not list the suppressed finding:\n%s", stdout)
+	}
+	if stdout, _, _ := run(t, "", "audit", "-f", "examples/ml-platform", "--rules", "RF005", "--config", cfg, "-o", "sarif"); !strings.Contains(stdout, `"justification": "resolves through a sidecar"`) {
+		t.Errorf("SARIF lacks the suppression:\n%s", stdout)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("suppressions:\n- rule: RF005\n  object: x\n"), 0o644)
+	if _, stderr, code := run(t, "", "audit", "-f", "examples/ml-platform", "--config", bad); code != ExitInput || !strings.Contains(stderr, "a reason is required") {
+		t.Errorf("bad config: exit %d, %s", code, stderr)
+	}
+}

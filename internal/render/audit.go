@@ -16,6 +16,8 @@ type AuditReport struct {
 	// RangesSyncToken is the AWS ip-ranges publication ipBlocks were
 	// compared with.
 	RangesSyncToken string `json:"rangesSyncToken"`
+	// Verbose lists suppressed findings in the table and Markdown.
+	Verbose bool `json:"-"`
 }
 
 // AuditSummary counts findings by severity.
@@ -26,6 +28,9 @@ type AuditSummary struct {
 	Low      int `json:"low"`
 	Info     int `json:"info"`
 	Total    int `json:"total"`
+	// Suppressed counts the findings an annotation or the config accepts;
+	// they are not in the other counts.
+	Suppressed int `json:"suppressed"`
 }
 
 // NewAuditReport counts the findings.
@@ -35,6 +40,10 @@ func NewAuditReport(findings []check.Finding, syncToken string) *AuditReport {
 		r.Findings = []check.Finding{}
 	}
 	for _, f := range findings {
+		if f.Suppressed != nil {
+			r.Summary.Suppressed++
+			continue
+		}
 		switch f.Severity {
 		case check.Critical:
 			r.Summary.Critical++
@@ -53,13 +62,17 @@ func NewAuditReport(findings []check.Finding, syncToken string) *AuditReport {
 }
 
 func (s AuditSummary) String() string {
-	return fmt.Sprintf("%d findings: %d critical, %d high, %d medium, %d low, %d info", s.Total, s.Critical, s.High, s.Medium, s.Low, s.Info)
+	out := fmt.Sprintf("%d findings: %d critical, %d high, %d medium, %d low, %d info", s.Total, s.Critical, s.High, s.Medium, s.Low, s.Info)
+	if s.Suppressed > 0 {
+		out += fmt.Sprintf(" (%d suppressed)", s.Suppressed)
+	}
+	return out
 }
 
 // AuditTable writes the findings grouped by severity, then a summary line.
 func AuditTable(w io.Writer, r *AuditReport) error {
 	var last check.Severity = -1
-	for _, f := range r.Findings {
+	for _, f := range r.shown() {
 		if f.Severity != last {
 			fmt.Fprintf(w, "\n%s\n", strings.ToUpper(f.Severity.String()))
 			last = f.Severity
@@ -70,6 +83,9 @@ func AuditTable(w io.Writer, r *AuditReport) error {
 			fmt.Fprintf(w, "         path:   %s\n", p)
 		}
 		fmt.Fprintf(w, "         fix:    %s\n", f.Remediation)
+		if f.Suppressed != nil {
+			fmt.Fprintf(w, "         SUPPRESSED by %s: %s\n", f.Suppressed.By, f.Suppressed.Reason)
+		}
 	}
 	_, err := fmt.Fprintf(w, "\n%s (AWS ranges syncToken %s)\n", r.Summary, r.RangesSyncToken)
 	return err
@@ -78,17 +94,17 @@ func AuditTable(w io.Writer, r *AuditReport) error {
 // AuditMarkdown writes the findings for a pull-request comment.
 func AuditMarkdown(w io.Writer, r *AuditReport) error {
 	fmt.Fprintf(w, "### ringfence audit: %s\n\n", r.Summary)
-	if len(r.Findings) == 0 {
+	if len(r.shown()) == 0 {
 		_, err := fmt.Fprintln(w, "No findings.")
 		return err
 	}
 	fmt.Fprintln(w, "| severity | rule | object | finding | where |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, f := range r.Findings {
+	for _, f := range r.shown() {
 		fmt.Fprintf(w, "| %s | %s | `%s` | %s | `%s` |\n", f.Severity, f.Rule, f.Object, mdEscape(f.Message), f.Source)
 	}
 	fmt.Fprintln(w, "\n<details><summary>Paths and fixes</summary>")
-	for _, f := range r.Findings {
+	for _, f := range r.shown() {
 		fmt.Fprintf(w, "\n**%s** `%s`: %s\n\n", f.Rule, f.Object, mdEscape(f.Message))
 		for _, p := range f.Path {
 			fmt.Fprintf(w, "- %s\n", mdEscape(p))
@@ -117,4 +133,16 @@ func RulesMarkdown(w io.Writer, rules []*check.Rule) error {
 		}
 	}
 	return nil
+}
+
+// shown are the findings the table and Markdown list: the unsuppressed
+// ones, and the suppressed ones too when verbose.
+func (r *AuditReport) shown() []check.Finding {
+	var out []check.Finding
+	for _, f := range r.Findings {
+		if f.Suppressed == nil || r.Verbose {
+			out = append(out, f)
+		}
+	}
+	return out
 }

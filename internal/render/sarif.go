@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/ringfence/ringfence/internal/check"
 )
@@ -53,12 +54,18 @@ type sarifConfig struct {
 }
 
 type sarifResult struct {
-	RuleID              string            `json:"ruleId"`
-	RuleIndex           int               `json:"ruleIndex"`
-	Level               string            `json:"level"`
-	Message             sarifText         `json:"message"`
-	Locations           []sarifLocation   `json:"locations,omitempty"`
-	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	RuleID              string             `json:"ruleId"`
+	RuleIndex           int                `json:"ruleIndex"`
+	Level               string             `json:"level"`
+	Message             sarifText          `json:"message"`
+	Locations           []sarifLocation    `json:"locations,omitempty"`
+	PartialFingerprints map[string]string  `json:"partialFingerprints"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+}
+
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Justification string `json:"justification"`
 }
 
 type sarifLocation struct {
@@ -123,6 +130,13 @@ func AuditSARIF(w io.Writer, r *AuditReport, rules []*check.Rule, version string
 			RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level, Message: sarifText{Text: text},
 			// Stable across runs, so code scanning tracks a finding.
 			PartialFingerprints: map[string]string{"ringfence/v1": f.Rule + ":" + f.Object.String() + ":" + f.Source.String()},
+		}
+		if f.Suppressed != nil {
+			kind := "external"
+			if strings.HasPrefix(f.Suppressed.By, "annotation") {
+				kind = "inSource"
+			}
+			res.Suppressions = []sarifSuppression{{Kind: kind, Justification: f.Suppressed.Reason}}
 		}
 		if f.Source.File != "" && f.Source.File != "-" {
 			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(f.Source.File)}}}
