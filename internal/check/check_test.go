@@ -134,3 +134,17 @@ func TestRunRejectsUnknownRules(t *testing.T) {
 		t.Error("RF999 accepted")
 	}
 }
+
+// RF012's other half: the policy allows egress the security groups block.
+func TestRF012BlockedEgress(t *testing.T) {
+	files := append(fixture("rf012-blocked.yaml"), filepath.Join("testdata", "rf012-aws.json"), filepath.Join("testdata", "rf012-sg.json"))
+	found := audit(t, files, "RF012")
+	var msgs []string
+	for _, f := range found {
+		msgs = append(msgs, f.Message+" | "+strings.Join(f.Path, " | "))
+	}
+	all := strings.Join(msgs, "\n")
+	if !strings.Contains(all, "ml/client: the NetworkPolicy allows egress the security groups block") || !strings.Contains(all, "to 52.216.0.0/15: the NetworkPolicy allows TCP 443, the security groups block it") {
+		t.Errorf("findings:\n%s", all)
+	}
+}

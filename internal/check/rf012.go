@@ -23,29 +23,27 @@ func rf012() *Rule {
 			for _, p := range c.Analysis.Peers() {
 				peers[p.ID] = p
 			}
-			for _, conn := range c.Reach().Connections {
-				src := peers[conn.Src]
-				if conn.Layers == nil || conn.Layers.SecurityGroups == nil || src == nil || src.Workload == nil {
-					continue
-				}
-				g := byPeer[src.ID]
-				if g == nil {
-					g = &gaps{}
-					byPeer[src.ID] = g
-				}
-				np, sg := conn.Layers.NetworkPolicy, *conn.Layers.SecurityGroups
-				switch {
-				case !np.IsEmpty() && !np.IsAll() && np.Intersect(sg).IsEmpty():
-					g.fail = append(g.fail, fmt.Sprintf("to %s: the NetworkPolicy allows %s, the security groups block it", conn.Dst, np))
-				case np.IsAll() && !sg.IsAll():
-					g.alone = append(g.alone, fmt.Sprintf("to %s: only the security groups fence it (%s)", conn.Dst, sg))
-				case sg.IsAll() && !np.IsAll():
-					g.alone = append(g.alone, fmt.Sprintf("to %s: only the NetworkPolicy fences it (%s)", conn.Dst, np))
+			for _, src := range workloadPeers(c) {
+				for _, conn := range c.Analysis.ExternalLayers(src) {
+					if conn.Layers == nil || conn.Layers.SecurityGroups == nil {
+						continue
+					}
+					g := byPeer[src.ID]
+					if g == nil {
+						g = &gaps{}
+						byPeer[src.ID] = g
+					}
+					np, sg := conn.Layers.NetworkPolicy, *conn.Layers.SecurityGroups
+					switch {
+					case !np.IsEmpty() && !np.IsAll() && np.Intersect(sg).IsEmpty():
+						g.fail = append(g.fail, fmt.Sprintf("to %s: the NetworkPolicy allows %s, the security groups block it", conn.Dst, np))
+					case np.IsAll() && !sg.IsAll() && !sg.IsEmpty():
+						g.alone = append(g.alone, fmt.Sprintf("to %s: only the security groups fence it (%s)", conn.Dst, sg))
+					case sg.IsAll() && !np.IsAll() && !np.IsEmpty():
+						g.alone = append(g.alone, fmt.Sprintf("to %s: only the NetworkPolicy fences it (%s)", conn.Dst, np))
+					}
 				}
 			}
-			// Egress the policy allows but no connection shows (the
-			// groups block all of it) is absent from the connections:
-			// find it from the policy's own addresses.
 			var out []Finding
 			ids := make([]string, 0, len(byPeer))
 			for id := range byPeer {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/ringfence/ringfence/internal/check"
 	"github.com/ringfence/ringfence/internal/render"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func newAudit(s Streams) *cobra.Command {
@@ -83,6 +85,7 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 			}
 			report := render.NewAuditReport(findings, doc.SyncToken)
 			report.Verbose = verbose
+			report.Color = colorful(s.Out)
 			switch out.value {
 			case "json":
 				err = render.JSON(s.Out, report)
@@ -142,4 +145,11 @@ func newRules(s Streams) *cobra.Command {
 	}
 	out.add(cmd, "text", "json", "markdown")
 	return cmd
+}
+
+// colorful reports whether w is a terminal that wants colour (NO_COLOR
+// unset): pipes and files get plain text.
+func colorful(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
 }

@@ -536,3 +536,24 @@ func (a *Analysis) Dead(p *model.NetworkPolicy) (selects bool, dead []DeadPeer) 
 	check(cp.egress, func(i int) []networkingv1.NetworkPolicyPeer { return p.Spec.Egress[i].To }, "egress")
 	return selects, dead
 }
+
+// ExternalLayers returns, for every address part, what each fence allows a
+// peer's egress, kept even when nothing gets through both (security groups
+// blocking what the policy allows). Nil when no security groups were given.
+func (a *Analysis) ExternalLayers(p *Peer) []Connection {
+	if a.sg == nil || p.identity == nil {
+		return nil
+	}
+	var out []Connection
+	for _, part := range a.parts {
+		np := egressAllowed(p.identity, nil, part.part)
+		c := Connection{Src: p.ID, Dst: part.ID, Allow: np, Layers: &Layers{NetworkPolicy: np}}
+		if a.sg.known(p.identity.groups) {
+			sg := a.sg.verdict(p.identity.groups, part.part, true).Allowed
+			c.Layers.SecurityGroups = &sg
+			c.Allow = np.Intersect(sg)
+		}
+		out = append(out, c)
+	}
+	return out
+}

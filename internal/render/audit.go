@@ -18,6 +18,12 @@ type AuditReport struct {
 	RangesSyncToken string `json:"rangesSyncToken"`
 	// Verbose lists suppressed findings in the table and Markdown.
 	Verbose bool `json:"-"`
+	// Color marks severities with ANSI colours (on a terminal only).
+	Color bool `json:"-"`
+}
+
+var severityColor = map[check.Severity]string{
+	check.Critical: "\033[1;31m", check.High: "\033[31m", check.Medium: "\033[33m", check.Low: "\033[36m", check.Info: "\033[2m",
 }
 
 // AuditSummary counts findings by severity.
@@ -74,7 +80,11 @@ func AuditTable(w io.Writer, r *AuditReport) error {
 	var last check.Severity = -1
 	for _, f := range r.shown() {
 		if f.Severity != last {
-			fmt.Fprintf(w, "\n%s\n", strings.ToUpper(f.Severity.String()))
+			title := strings.ToUpper(f.Severity.String())
+			if r.Color {
+				title = severityColor[f.Severity] + title + "\033[0m"
+			}
+			fmt.Fprintf(w, "\n%s\n", title)
 			last = f.Severity
 		}
 		fmt.Fprintf(w, "  %s  %s\n", f.Rule, f.Message)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/ringfence/ringfence/internal/check"
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/netset"
 )
@@ -39,5 +40,16 @@ func TestReachJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("ReachJSON:\n%s\nencoding/json:\n%s", fast.String(), std.String())
+	}
+}
+
+func TestAuditTableColour(t *testing.T) {
+	r := NewAuditReport([]check.Finding{{Rule: "RF009", Severity: check.Critical, Message: "m"}}, "1")
+	var plain, coloured bytes.Buffer
+	AuditTable(&plain, r)
+	r.Color = true
+	AuditTable(&coloured, r)
+	if bytes.Contains(plain.Bytes(), []byte("\033[")) || !bytes.Contains(coloured.Bytes(), []byte("\033[1;31mCRITICAL\033[0m")) {
+		t.Errorf("plain %q, coloured %q", plain.String(), coloured.String())
 	}
 }
