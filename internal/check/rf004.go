@@ -19,7 +19,7 @@ func rf004() *Rule {
 		check: func(c *Context) []Finding {
 			var out []Finding
 			public := netset.Public()
-			publicV4 := ipv4Count(public)
+			publicV4 := netset.IPv4Count(public)
 			for _, p := range c.World.Policies {
 				for i, r := range p.Spec.Egress {
 					for _, peer := range r.To {
@@ -42,7 +42,7 @@ func rf004() *Rule {
 						x.AddSet(set)
 						x.Intersect(public)
 						in, _ := x.IPSet()
-						share := float64(ipv4Count(in)) / float64(publicV4)
+						share := float64(netset.IPv4Count(in)) / float64(publicV4)
 						wide := cidr.Bits() == 0 || (cidr.Addr().Is4() && share >= 0.5) || (cidr.Addr().Is6() && cidr.Masked().Bits() <= 3)
 						if !wide {
 							continue
@@ -64,16 +64,3 @@ func rf004() *Rule {
 	}
 }
 
-func ipv4Count(s *netipx.IPSet) uint64 {
-	var n uint64
-	for _, r := range s.Ranges() {
-		if !r.From().Is4() {
-			continue
-		}
-		f, t := r.From().As4(), r.To().As4()
-		lo := uint64(f[0])<<24 | uint64(f[1])<<16 | uint64(f[2])<<8 | uint64(f[3])
-		hi := uint64(t[0])<<24 | uint64(t[1])<<16 | uint64(t[2])<<8 | uint64(t[3])
-		n += hi - lo + 1
-	}
-	return n
-}

@@ -42,13 +42,13 @@ func rf006() *Rule {
 				}
 				var v verdict
 				for key, set := range services {
-					if !overlapsSet(set, rule) {
+					if !netset.Overlaps(set, rule) {
 						continue
 					}
 					// The most IPv4 addresses in common decides; IPv6 only
 					// when there are none (a rule for IPv6 alone).
-					in := intersect(rule, set)
-					n, n6 := ipv4Count(in), ipv6Count(in)
+					in := netset.Intersect(rule, set)
+					n, n6 := netset.IPv4Count(in), ipv6Count(in)
 					better := n > v.overlap || (n == v.overlap && n6 > v.v6) || (n == v.overlap && n6 == v.v6 && n+n6 > 0 && key < v.best)
 					if better {
 						v.best, v.overlap, v.v6 = key, n, n6
@@ -67,8 +67,8 @@ func rf006() *Rule {
 						}
 					}
 					v.mine, _ = mine.IPSet()
-					v.missing = difference(v.meant, v.mine)
-					v.extra = difference(v.mine, v.meant)
+					v.missing = netset.Difference(v.meant, v.mine)
+					v.extra = netset.Difference(v.mine, v.meant)
 				}
 				cache[key] = v
 				return v
@@ -105,7 +105,7 @@ func rf006() *Rule {
 						src = p.EgressRules[i]
 					}
 					svc := strings.Replace(best, "|", " in ", 1)
-					msg := fmt.Sprintf("egress[%d] lists %s's addresses (syncToken %s) incompletely: %d of %d IPv4 addresses", i, svc, c.Ranges.SyncToken, ipv4Count(intersect(m, meant)), ipv4Count(meant))
+					msg := fmt.Sprintf("egress[%d] lists %s's addresses (syncToken %s) incompletely: %d of %d IPv4 addresses", i, svc, c.Ranges.SyncToken, netset.IPv4Count(netset.Intersect(m, meant)), netset.IPv4Count(meant))
 					path := []string{fmt.Sprintf("NetworkPolicy %s/%s egress[%d] (%s)", p.Namespace, p.Name, i, src)}
 					if len(missing.Ranges()) > 0 {
 						path = append(path, "missing: "+strings.Join(netset.PrefixStrings(missing), ", "))
@@ -144,22 +144,6 @@ func serviceSets(d *ranges.Document) map[string]*netipx.IPSet {
 	return out
 }
 
-func intersect(a, b *netipx.IPSet) *netipx.IPSet {
-	var x netipx.IPSetBuilder
-	x.AddSet(a)
-	x.Intersect(b)
-	s, _ := x.IPSet()
-	return s
-}
-
-func difference(a, b *netipx.IPSet) *netipx.IPSet {
-	var x netipx.IPSetBuilder
-	x.AddSet(a)
-	x.RemoveSet(b)
-	s, _ := x.IPSet()
-	return s
-}
-
 func overlaps(s *netipx.IPSet, p netip.Prefix) bool {
 	return s.OverlapsPrefix(p)
 }
@@ -181,24 +165,6 @@ func sameFamilies(s, ref *netipx.IPSet) *netipx.IPSet {
 	}
 	out, _ := b.IPSet()
 	return out
-}
-
-// overlapsSet reports whether two sets share an address, cheaply: ranges
-// are sorted, so one merge pass decides.
-func overlapsSet(a, b *netipx.IPSet) bool {
-	ra, rb := a.Ranges(), b.Ranges()
-	i, j := 0, 0
-	for i < len(ra) && j < len(rb) {
-		switch {
-		case ra[i].To().Less(rb[j].From()):
-			i++
-		case rb[j].To().Less(ra[i].From()):
-			j++
-		default:
-			return true
-		}
-	}
-	return false
 }
 
 // ipv6Count counts IPv6 addresses in /64 units, enough to compare overlaps.

@@ -51,7 +51,7 @@ func rf010() *Rule {
 						}
 					}
 					s, _ := b.IPSet()
-					public := intersect(s, netset.Public())
+					public := netset.Intersect(s, netset.Public())
 					if len(public.Ranges()) == 0 {
 						continue
 					}

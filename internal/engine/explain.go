@@ -320,7 +320,7 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 				switch {
 				case r.allPeers:
 					npSet.AddSet(netset.Everything())
-				case r.ips != nil && overlaps(r.ips, dst.Set):
+				case r.ips != nil && netset.Overlaps(r.ips, dst.Set):
 					npSet.AddSet(r.ips)
 				default:
 					continue
@@ -347,14 +347,14 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 						}
 					}
 					addrs := a.sg.ruleAddresses(r)
-					if addrs == nil || !wants(sgPorts(r)) || !overlaps(addrs, dst.Set) {
+					if addrs == nil || !wants(sgPorts(r)) || !netset.Overlaps(addrs, dst.Set) {
 						continue
 					}
 					sgSet.AddSet(addrs)
 					sgRules = append(sgRules, fmt.Sprintf("security group %s (%s) egress rule %d (%s): %s", g.ID, g.Name, i, r.Source, sgRuleString(r)))
 				}
 			}
-			if overlaps(unfiltered, dst.Set) {
+			if netset.Overlaps(unfiltered, dst.Set) {
 				sgSet.AddSet(unfiltered)
 				sgRules = append(sgRules, "no rule: security groups do not filter the instance's link-local services (metadata, DNS resolver, time, Pod Identity agent)")
 			}
@@ -380,14 +380,6 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 	return e, nil
 }
 
-func overlaps(a, b *netipx.IPSet) bool {
-	var x netipx.IPSetBuilder
-	x.AddSet(a)
-	x.Intersect(b)
-	s, _ := x.IPSet()
-	return len(s.Ranges()) > 0
-}
-
 func coverage(allowed, dst *netipx.IPSet, rules []string, reason string) Coverage {
 	var in, out netipx.IPSetBuilder
 	in.AddSet(dst)
@@ -398,23 +390,9 @@ func coverage(allowed, dst *netipx.IPSet, rules []string, reason string) Coverag
 	b, _ := out.IPSet()
 	return Coverage{
 		Allowed: netset.PrefixStrings(a), Blocked: netset.PrefixStrings(b),
-		AllowedIPv4: ipv4Count(a), TotalIPv4: ipv4Count(dst),
+		AllowedIPv4: netset.IPv4Count(a), TotalIPv4: netset.IPv4Count(dst),
 		Rules: rules, Reason: reason,
 	}
-}
-
-func ipv4Count(s *netipx.IPSet) uint64 {
-	var n uint64
-	for _, r := range s.Ranges() {
-		if !r.From().Is4() {
-			continue
-		}
-		f, t := r.From().As4(), r.To().As4()
-		lo := uint64(f[0])<<24 | uint64(f[1])<<16 | uint64(f[2])<<8 | uint64(f[3])
-		hi := uint64(t[0])<<24 | uint64(t[1])<<16 | uint64(t[2])<<8 | uint64(t[3])
-		n += hi - lo + 1
-	}
-	return n
 }
 
 func sgRuleString(r *model.SGRule) string {

@@ -214,7 +214,7 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 // publicVerdict says how much of the internet a set of sources admits.
 func publicVerdict(sources *netipx.IPSet) string {
 	public := netset.Public()
-	in := intersect(sources, public)
+	in := netset.Intersect(sources, public)
 	switch {
 	case len(in.Ranges()) == 0:
 		return HopBlocked
@@ -251,7 +251,7 @@ func (a *Analysis) podHops(bs []backend, seen *netipx.IPSet, clients bool, s *mo
 		}
 		allowed, rules := ingressAddresses(p.identity, b.proto, b.port)
 		np := Hop{Step: "NetworkPolicy of " + p.ID, Source: strings.Join(rules, "; ")}
-		through := intersect(allowed, seen)
+		through := netset.Intersect(allowed, seen)
 		switch {
 		case len(p.identity.ingress) == 0 || p.identity.hostNetwork:
 			np.Verdict, np.Detail = HopOpen, fmt.Sprintf("no policy isolates its ingress: %s %d from anywhere", b.proto, b.port)
@@ -288,10 +288,10 @@ func (a *Analysis) sgHop(p *Peer, proto netset.Protocol, port int32, viaLB bool)
 			if !c.ports.Contains(proto, port) {
 				continue
 			}
-			if c.set != nil && overlaps(c.set, netset.Public()) {
+			if c.set != nil && netset.Overlaps(c.set, netset.Public()) {
 				open = append(open, fmt.Sprintf("%s ingress rule %d (%s)", g.ID, i, r.Source))
 			}
-			if otherGroup(r.Groups, p.identity.groups) || (c.set != nil && overlaps(c.set, privateAddresses())) {
+			if otherGroup(r.Groups, p.identity.groups) || (c.set != nil && netset.Overlaps(c.set, privateAddresses())) {
 				refs = append(refs, fmt.Sprintf("%s ingress rule %d (%s)", g.ID, i, r.Source))
 			}
 		}
@@ -557,14 +557,6 @@ func ingressAddresses(id *identity, proto netset.Protocol, port int32) (*netipx.
 	}
 	s, _ := b.IPSet()
 	return s, rules
-}
-
-func intersect(a, b *netipx.IPSet) *netipx.IPSet {
-	var x netipx.IPSetBuilder
-	x.AddSet(a)
-	x.Intersect(b)
-	s, _ := x.IPSet()
-	return s
 }
 
 func appendUnique(list []string, v string) []string {

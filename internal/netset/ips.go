@@ -145,3 +145,54 @@ func Public() *netipx.IPSet {
 	s, _ := b.IPSet()
 	return s
 }
+
+// Intersect returns a ∩ b.
+func Intersect(a, b *netipx.IPSet) *netipx.IPSet {
+	var x netipx.IPSetBuilder
+	x.AddSet(a)
+	x.Intersect(b)
+	s, _ := x.IPSet()
+	return s
+}
+
+// Difference returns a \ b.
+func Difference(a, b *netipx.IPSet) *netipx.IPSet {
+	var x netipx.IPSetBuilder
+	x.AddSet(a)
+	x.RemoveSet(b)
+	s, _ := x.IPSet()
+	return s
+}
+
+// Overlaps reports whether two sets share an address: their ranges are
+// sorted, so one merge pass decides.
+func Overlaps(a, b *netipx.IPSet) bool {
+	ra, rb := a.Ranges(), b.Ranges()
+	i, j := 0, 0
+	for i < len(ra) && j < len(rb) {
+		switch {
+		case ra[i].To().Less(rb[j].From()):
+			i++
+		case rb[j].To().Less(ra[i].From()):
+			j++
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// IPv4Count counts the IPv4 addresses of a set.
+func IPv4Count(s *netipx.IPSet) uint64 {
+	var n uint64
+	for _, r := range s.Ranges() {
+		if !r.From().Is4() {
+			continue
+		}
+		f, t := r.From().As4(), r.To().As4()
+		lo := uint64(f[0])<<24 | uint64(f[1])<<16 | uint64(f[2])<<8 | uint64(f[3])
+		hi := uint64(t[0])<<24 | uint64(t[1])<<16 | uint64(t[2])<<8 | uint64(t[3])
+		n += hi - lo + 1
+	}
+	return n
+}

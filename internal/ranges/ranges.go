@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringfence/ringfence/internal/netset"
 	"go4.org/netipx"
 )
 
@@ -210,8 +211,8 @@ func Diff(old, new *Document, f Filter) Change {
 	var c Change
 	c.Added = notCovered(newSel, oldSet)
 	c.Removed = notCovered(oldSel, newSet)
-	c.AddedSet = difference(newSet, oldSet).Prefixes()
-	c.RemovedSet = difference(oldSet, newSet).Prefixes()
+	c.AddedSet = netset.Difference(newSet, oldSet).Prefixes()
+	c.RemovedSet = netset.Difference(oldSet, newSet).Prefixes()
 	return c
 }
 
@@ -231,14 +232,6 @@ func notCovered(ps []Prefix, set *netipx.IPSet) []Prefix {
 		return out[i].Prefix.Bits() < out[j].Prefix.Bits()
 	})
 	return out
-}
-
-func difference(a, b *netipx.IPSet) *netipx.IPSet {
-	var bld netipx.IPSetBuilder
-	bld.AddSet(a)
-	bld.RemoveSet(b)
-	s, _ := bld.IPSet()
-	return s
 }
 
 // ErrOlder is returned when a publication is older than the one in hand.
