@@ -32,8 +32,12 @@ type identity struct {
 	ips         []netip.Addr
 	hostNetwork bool
 	// groups are the security groups fencing the pods (when the AWS layer
-	// is given), part of what tells identities apart.
+	// is given), part of what tells identities apart; nodes the nodes they
+	// may run on, and ownENI whether they have interfaces of their own (a
+	// SecurityGroupPolicy's branch interface).
 	groups []string
+	nodes  []string
+	ownENI bool
 	// ingress and egress are the policies isolating the identity for each
 	// direction; nil when not isolated.
 	ingress, egress []*policy
@@ -128,6 +132,8 @@ type memberSpec struct {
 	ips         []netip.Addr
 	hostNetwork bool
 	groups      []string
+	nodes       []string
+	ownENI      bool
 	identity    *identity
 }
 
@@ -171,7 +177,7 @@ func referenced(policies []*model.NetworkPolicy) (keys, names map[string]bool) {
 }
 
 func newIdentity(m *memberSpec, keys, names map[string]bool) *identity {
-	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ports: map[string]int32{}, ips: m.ips, hostNetwork: m.hostNetwork, groups: m.groups}
+	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ports: map[string]int32{}, ips: m.ips, hostNetwork: m.hostNetwork, groups: m.groups, nodes: m.nodes, ownENI: m.ownENI}
 	for k, v := range m.labels.Known {
 		if keys[k] {
 			id.labels.Known[k] = v
@@ -207,7 +213,7 @@ func (id *identity) key() string {
 		ports[k] = fmt.Sprint(v)
 	}
 	writeMap(&b, ports)
-	fmt.Fprintf(&b, "|%v|%v|%v", id.ips, id.hostNetwork, id.groups)
+	fmt.Fprintf(&b, "|%v|%v|%v|%v|%v", id.ips, id.hostNetwork, id.groups, id.nodes, id.ownENI)
 	return b.String()
 }
 

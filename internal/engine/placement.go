@@ -32,6 +32,10 @@ type Placement struct {
 	// Ambiguous is set when the pods may land on nodes with different
 	// groups.
 	Ambiguous bool `json:"ambiguous,omitempty"`
+	// OwnENI is set when a SecurityGroupPolicy gives the pods interfaces
+	// of their own: their traffic crosses security groups even between
+	// pods of one node.
+	OwnENI bool `json:"ownInterfaces,omitempty"`
 }
 
 // Place decides, for every pod template of the world, the nodes it may run
@@ -79,7 +83,7 @@ func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Place
 		for _, pt := range wl.Pods {
 			p := Placement{Nodes: candidateNodes(w.Nodes, pt)}
 			if sgp := securityGroupPolicy(w, wl.Namespace, pt); sgp != nil && !pt.HostNetwork {
-				p.Groups, p.Via = sgp.GroupIDs, "SecurityGroupPolicy "+wl.Namespace+"/"+sgp.Name
+				p.Groups, p.Via, p.OwnENI = sgp.GroupIDs, "SecurityGroupPolicy "+wl.Namespace+"/"+sgp.Name, true
 				out[pt] = p
 				continue
 			}

@@ -145,14 +145,14 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 			for _, in := range wl.Instances {
 				t := templateOf(wl, in)
 				add(&Peer{ID: wl.Namespace + "/" + in.Name, Kind: "Pod", Namespace: wl.Namespace, Name: in.Name, HostNetwork: in.HostNetwork, Workload: wl, Pods: t},
-					memberSpec{namespace: wl.Namespace, labels: LabelSet{Known: in.Labels}, containers: t.Containers, ips: in.IPs, hostNetwork: in.HostNetwork, groups: placed[t].Groups})
+					memberSpec{namespace: wl.Namespace, labels: LabelSet{Known: in.Labels}, containers: t.Containers, ips: in.IPs, hostNetwork: in.HostNetwork, groups: placed[t].Groups, nodes: placed[t].Nodes, ownENI: placed[t].OwnENI})
 			}
 			continue
 		}
 		var specs []memberSpec
 		total := int32(0)
 		for _, t := range wl.Pods {
-			specs = append(specs, memberSpec{namespace: wl.Namespace, labels: PodLabels(t), containers: t.Containers, ips: t.IPs, hostNetwork: t.HostNetwork, groups: placed[t].Groups})
+			specs = append(specs, memberSpec{namespace: wl.Namespace, labels: PodLabels(t), containers: t.Containers, ips: t.IPs, hostNetwork: t.HostNetwork, groups: placed[t].Groups, nodes: placed[t].Nodes, ownENI: placed[t].OwnENI})
 			if t.Replicas < 0 || total < 0 {
 				total = -1
 			} else {
@@ -206,9 +206,18 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		sets = append(sets, g.ruleSets[k])
 	}
 	if sg != nil {
-		// Security group rules cut the address space too.
+		// Security group rules cut the address space too; the instance's
+		// link-local services only when some fencing group would treat
+		// them apart from the rest.
 		sets = append(sets, sg.sets...)
-		g.note("security groups are applied to traffic between pods and addresses outside the cluster; between pods only the NetworkPolicies are evaluated")
+		var fencing []string
+		for _, id := range g.identities {
+			fencing = append(fencing, id.groups...)
+		}
+		if !sg.openEgress(fencing) {
+			sets = append(sets, unfiltered)
+		}
+		g.note("between pods, pod addresses are not in the inputs: a security group verdict is given when it is certain (rules naming the other side's group, or admitting every private address); otherwise only what no security group could admit is removed, and the layer shows as unknown (null)")
 	}
 	for _, part := range netset.Partition(sets) {
 		p := &Peer{ID: part.ID(), Kind: KindExternal, Name: part.ID(), CIDRs: netset.PrefixStrings(part.Set), part: part.Set}
@@ -361,10 +370,10 @@ func (a *Analysis) Reach() *Result {
 	// independent of scheduling.
 	type out struct{ conns, self []Connection }
 	work := func(s *identity, o *out) {
-		emit := func(d *identity, allow netset.Ports) {
+		emit := func(d *identity, allow netset.Ports, layers *Layers) {
 			for _, sp := range a.byID[s.index] {
 				for _, dp := range a.byID[d.index] {
-					conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: allow}
+					conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: allow, Layers: layers}
 					if sp == dp && !sp.many {
 						o.self = append(o.self, conn)
 					} else {
@@ -378,8 +387,24 @@ func (a *Analysis) Reach() *Result {
 			if allow.IsEmpty() {
 				return
 			}
-			if allow = allow.Intersect(ingressAllowed(d, s, nil)); !allow.IsEmpty() {
-				emit(d, allow)
+			if allow = allow.Intersect(ingressAllowed(d, s, nil)); allow.IsEmpty() {
+				return
+			}
+			var layers *Layers
+			if a.sg != nil && !s.hostNetwork && !d.hostNetwork {
+				np := allow
+				layers = &Layers{NetworkPolicy: np}
+				if certain, possible, known := a.sg.podVerdict(s, d); known {
+					// What no security group could admit is denied; when
+					// the rest is certain, the layer's verdict is too.
+					allow = np.Intersect(possible)
+					if certain.Equal(possible) {
+						layers.SecurityGroups = &certain
+					}
+				}
+			}
+			if !allow.IsEmpty() {
+				emit(d, allow, layers)
 			}
 		}
 		open := s.hostNetwork || len(s.egress) == 0

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ type verdictKey struct {
 }
 
 func newSGLayer(w *model.World) *sgLayer {
-	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, sets: []*netipx.IPSet{unfiltered}, addrs: map[*model.SGRule]ruleCache{}}
+	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, addrs: map[*model.SGRule]ruleCache{}}
 	for _, pl := range w.PrefixLists {
 		if pl.Entries == nil {
 			continue
@@ -207,4 +208,123 @@ func (l *sgLayer) known(groups []string) bool {
 		}
 	}
 	return true
+}
+
+// Between pods, the addresses are not in the inputs (the VPC CNI takes them
+// from the nodes' subnets), so a security group verdict is three-valued per
+// port: certainly allowed (a rule names the other side's group, or admits
+// every private address), certainly denied (no rule could admit any private
+// address), or unknown. Pods that may share a node talk without crossing
+// an interface (unless they have their own): no security group applies.
+
+// privateSpace holds every address a pod of an IPv4 cluster (EKS's
+// default) can have; IPv6 pods take global addresses, which a rule must
+// then cover instead.
+var privateSpace = func() *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"} {
+		b.AddPrefix(netip.MustParsePrefix(p))
+	}
+	s, _ := b.IPSet()
+	return s
+}()
+
+// podSide is what one side's rules say about the other side's pods.
+type podSide struct {
+	certain  netset.Ports // admitted whatever the addresses
+	possible netset.Ports // admitted for some addresses
+}
+
+func (l *sgLayer) podSide(groups, other []string, egress bool) podSide {
+	var out podSide
+	for _, id := range groups {
+		g := l.groups[id]
+		rules := g.Ingress
+		if egress {
+			rules = g.Egress
+		}
+		for i := range rules {
+			r := &rules[i]
+			c := l.addrs[r]
+			named := false
+			for _, ref := range r.Groups {
+				for _, o := range other {
+					named = named || ref == o
+				}
+			}
+			switch {
+			case named || (c.set != nil && covers(c.set, privateSpace)):
+				out.certain = out.certain.Union(c.ports)
+				out.possible = out.possible.Union(c.ports)
+			case c.set != nil && (netset.Overlaps(c.set, privateSpace) || hasIPv6(c.set)):
+				// Some pod addresses may match (IPv6 pods too).
+				out.possible = out.possible.Union(c.ports)
+			}
+		}
+	}
+	return out
+}
+
+func covers(s, sub *netipx.IPSet) bool {
+	return len(netset.Difference(sub, s).Ranges()) == 0
+}
+
+// podVerdict is the security groups' verdict on traffic from src's pods to
+// dst's pods: certain and possible ports. known is false when either side's
+// groups are not known.
+func (l *sgLayer) podVerdict(src, dst *identity) (certain, possible netset.Ports, known bool) {
+	if !l.known(src.groups) || !l.known(dst.groups) {
+		return netset.Ports{}, netset.Ports{}, false
+	}
+	key := verdictKey{groups: "pods:" + strings.Join(src.groups, ",") + "|" + strings.Join(dst.groups, ",") + "|" + strings.Join(src.nodes, ",") + "|" + strings.Join(dst.nodes, ",") + fmt.Sprint(src.ownENI, dst.ownENI)}
+	if v, ok := l.verdicts.Load(key); ok {
+		p := v.([2]netset.Ports)
+		return p[0], p[1], true
+	}
+	e := l.podSide(src.groups, dst.groups, true)
+	i := l.podSide(dst.groups, src.groups, false)
+	certain, possible = e.certain.Intersect(i.certain), e.possible.Intersect(i.possible)
+	if !src.ownENI && !dst.ownENI && shareNode(src.nodes, dst.nodes) {
+		// On one node the traffic never reaches an interface.
+		possible = netset.AllPorts()
+	}
+	l.verdicts.Store(key, [2]netset.Ports{certain, possible})
+	return certain, possible, true
+}
+
+func shareNode(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// openEgress reports whether every given group admits all egress to every
+// address (then nothing outside needs telling apart for egress).
+func (l *sgLayer) openEgress(groups []string) bool {
+	everything := netset.Everything()
+	for _, id := range groups {
+		g := l.groups[id]
+		if g == nil {
+			return false
+		}
+		open := false
+		for i := range g.Egress {
+			c := l.addrs[&g.Egress[i]]
+			open = open || (c.ports.IsAll() && c.set != nil && covers(c.set, everything))
+		}
+		if !open {
+			return false
+		}
+	}
+	return true
+}
+
+func hasIPv6(s *netipx.IPSet) bool {
+	rs := s.Ranges()
+	return len(rs) > 0 && rs[len(rs)-1].To().Is6()
 }

@@ -156,3 +156,61 @@ func TestExplainDestination(t *testing.T) {
 		t.Errorf("port 80: %s", e.Verdict)
 	}
 }
+
+// Between pods, a security group verdict is given only when certain.
+func TestPodToPodSecurityGroups(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	world := func(ingress model.SGRule, sameNode bool) *model.World {
+		dstNode := "n2"
+		if sameNode {
+			dstNode = "n1"
+		}
+		return &model.World{
+			Namespaces: []*model.Namespace{{Meta: model.Meta{Name: "ml", Labels: map[string]string{model.NamespaceNameLabel: "ml"}}}},
+			Nodes: []*model.Node{
+				{Meta: model.Meta{Name: "n1"}, ProviderID: "aws:///us-east-1a/i-1"},
+				{Meta: model.Meta{Name: "n2"}, ProviderID: "aws:///us-east-1a/i-2"},
+			},
+			Instances: []*model.Instance{{ID: "i-1", Groups: []string{"sg-a"}}, {ID: "i-2", Groups: []string{"sg-b"}}},
+			SecurityGroups: []*model.SecurityGroup{
+				{ID: "sg-a", Egress: []model.SGRule{{Protocol: "-1", FromPort: -1, ToPort: -1, CIDRs: []netip.Prefix{pfx("0.0.0.0/0")}}}},
+				{ID: "sg-b", Ingress: []model.SGRule{ingress}, Egress: []model.SGRule{{Protocol: "-1", FromPort: -1, ToPort: -1, CIDRs: []netip.Prefix{pfx("0.0.0.0/0")}}}},
+			},
+			Workloads: []*model.Workload{
+				{Meta: model.Meta{Kind: "Pod", Namespace: "ml", Name: "src"}, Pods: []*model.PodTemplate{{Replicas: 1, Labels: map[string]string{"app": "src"}, PodSpec: model.PodSpec{NodeName: "n1"}}}},
+				{Meta: model.Meta{Kind: "Pod", Namespace: "ml", Name: "dst"}, Pods: []*model.PodTemplate{{Replicas: 1, Labels: map[string]string{"app": "dst"}, PodSpec: model.PodSpec{NodeName: dstNode}}}},
+			},
+		}
+	}
+	conn := func(w *model.World) *Connection {
+		res, err := Reach(w, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Connections {
+			if c.Src == "ml/src" && c.Dst == "ml/dst" {
+				return &c
+			}
+		}
+		return nil
+	}
+	// The destination's group admits the source's group on 8080: certain.
+	c := conn(world(model.SGRule{Protocol: "tcp", FromPort: 8080, ToPort: 8080, Groups: []string{"sg-a"}}, false))
+	if c == nil || c.Allow.String() != "TCP 8080" || c.Layers.SecurityGroups == nil || c.Layers.SecurityGroups.String() != "TCP 8080" || !c.Layers.NetworkPolicy.IsAll() {
+		t.Errorf("group reference: %+v layers np=%v sg=%v", c, c.Layers.NetworkPolicy, c.Layers.SecurityGroups)
+	}
+	// No rule could admit a private address: certainly denied.
+	if c := conn(world(model.SGRule{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []netip.Prefix{pfx("203.0.113.0/24")}}, false)); c != nil {
+		t.Errorf("public-only ingress admits a pod: %+v", c)
+	}
+	// A rule for part of the private space: unknown, bounded by it.
+	c = conn(world(model.SGRule{Protocol: "tcp", FromPort: 5432, ToPort: 5432, CIDRs: []netip.Prefix{pfx("10.0.1.0/24")}}, false))
+	if c == nil || c.Allow.String() != "TCP 5432" || c.Layers.SecurityGroups != nil {
+		t.Errorf("partial CIDR: %+v", c)
+	}
+	// On one node no interface is crossed: the group may not apply.
+	c = conn(world(model.SGRule{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []netip.Prefix{pfx("203.0.113.0/24")}}, true))
+	if c == nil || !c.Allow.IsAll() || c.Layers.SecurityGroups != nil {
+		t.Errorf("same node: %+v", c)
+	}
+}
