@@ -523,3 +523,29 @@ func TestAuditSuppressions(t *testing.T) {
 		t.Errorf("bad config: exit %d, %s", code, stderr)
 	}
 }
+
+func TestGenerate(t *testing.T) {
+	for _, format := range []string{"yaml", "json"} {
+		stdout, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", "examples/fences/ml-platform.yaml", "-o", format)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if !strings.Contains(stderr, "huggingface.co:443 is a DNS name") {
+			t.Errorf("no FQDN warning: %s", stderr)
+		}
+		golden(t, "generate/ml-platform."+format, stdout)
+	}
+	if _, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform"); code != ExitInput || !strings.Contains(stderr, "no Fence") {
+		t.Errorf("without Fences: exit %d %s", code, stderr)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "fence.yaml")
+	os.WriteFile(bad, []byte("apiVersion: ringfence.dev/v1alpha1\nkind: Fence\nmetadata: {name: f, namespace: ml-workloads}\nspec:\n  workloads: {matchLabels: {app: ml-training}}\n  egress:\n  - service: {namespace: features, name: nope, port: http}\n"), 0o644)
+	if _, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", bad); code != ExitInput || !strings.Contains(stderr, "no Service features/nope") {
+		t.Errorf("unknown Service: exit %d %s", code, stderr)
+	}
+	os.WriteFile(bad, []byte("apiVersion: ringfence.dev/v1alpha1\nkind: Fence\nmetadata: {name: f, namespace: ml-workloads}\nspec:\n  workloads: {matchLabels: {app: ml-training}}\n  egress:\n  - dns: {}\n    aws: {service: S3, region: us-east-1}\n"), 0o644)
+	if _, stderr, code := run(t, "", "generate", "-f", bad); code != ExitInput || !strings.Contains(stderr, bad+":7: Fence/ml-workloads/f: spec.egress[0]: give exactly one of") {
+		t.Errorf("two destinations in one item: exit %d %s", code, stderr)
+	}
+}

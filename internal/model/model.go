@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ringfence/ringfence/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
@@ -54,6 +55,9 @@ type World struct {
 	Instances             []*Instance            `json:"instances"`
 	PrefixLists           []*PrefixList          `json:"prefixLists"`
 	SecurityGroupPolicies []*SecurityGroupPolicy `json:"securityGroupPolicies"`
+
+	// Fences are the intents `ringfence generate` turns into policies.
+	Fences []*Fence `json:"fences"`
 }
 
 // Namespace is a Kubernetes namespace. Labels always include
@@ -300,4 +304,11 @@ type Secret struct {
 	Meta
 	Type string   `json:"type,omitempty"`
 	Keys []string `json:"keys,omitempty"`
+}
+
+// Fence is a ringfence.dev/v1alpha1 Fence: what the workloads it selects
+// need.
+type Fence struct {
+	Meta
+	Spec v1alpha1.FenceSpec `json:"spec"`
 }

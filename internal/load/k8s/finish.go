@@ -37,6 +37,8 @@ func (b *Builder) Finish() *model.World {
 			w.Secrets = append(w.Secrets, o)
 		case *model.SecurityGroupPolicy:
 			w.SecurityGroupPolicies = append(w.SecurityGroupPolicies, o)
+		case *model.Fence:
+			w.Fences = append(w.Fences, o)
 		}
 	}
 	sortMeta(w.Namespaces, func(n *model.Namespace) *model.Meta { return &n.Meta })
@@ -49,6 +51,7 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.Nodes, func(n *model.Node) *model.Meta { return &n.Meta })
 	sortMeta(w.Secrets, func(n *model.Secret) *model.Meta { return &n.Meta })
 	sortMeta(w.SecurityGroupPolicies, func(n *model.SecurityGroupPolicy) *model.Meta { return &n.Meta })
+	sortMeta(w.Fences, func(n *model.Fence) *model.Meta { return &n.Meta })
 	b.resolveIdentities(w)
 	return w
 }

@@ -1,8 +1,11 @@
 package k8s
 
 import (
+	"fmt"
+	"net/netip"
 	"sort"
 
+	"github.com/ringfence/ringfence/api/v1alpha1"
 	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/model"
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +43,7 @@ var decoders = map[string]kindDecoder{
 	"ray.io/v1/RayJob":                                 decodeRayJob,
 	"ray.io/v1/RayService":                             decodeRayService,
 	"vpcresources.k8s.aws/v1beta1/SecurityGroupPolicy": decodeSecurityGroupPolicy,
+	"ringfence.dev/v1alpha1/Fence":                     decodeFence,
 }
 
 func decodeNamespace(d *decoded, o *document.Object, m model.Meta) error {
@@ -188,5 +192,49 @@ func decodeSecurityGroupPolicy(d *decoded, o *document.Object, m model.Meta) err
 		return &document.Error{Source: o.Source, Object: m.Ref().String(), Msg: "spec.securityGroups.groupIds is empty"}
 	}
 	d.obj = &model.SecurityGroupPolicy{Meta: m, PodSelector: sgp.Spec.PodSelector, ServiceAccountSelector: sgp.Spec.ServiceAccountSelector, GroupIDs: sgp.Spec.SecurityGroups.GroupIDs}
+	return nil
+}
+
+func decodeFence(d *decoded, o *document.Object, m model.Meta) error {
+	var f v1alpha1.Fence
+	if err := d.decode(o, m, &f); err != nil {
+		return err
+	}
+	fail := func(path []any, format string, args ...any) error {
+		return &document.Error{Source: o.Source.At(o.Line(path...)), Object: m.Ref().String(), Msg: fmt.Sprintf(format, args...)}
+	}
+	if _, err := metav1.LabelSelectorAsSelector(&f.Spec.Workloads); err != nil {
+		return fail([]any{"spec", "workloads"}, "spec.workloads: %v", err)
+	}
+	for i, e := range f.Spec.Egress {
+		n := 0
+		for _, set := range []bool{e.AWS != nil, e.DNS != nil, e.Peers != nil, e.Service != nil, e.Host != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			return fail([]any{"spec", "egress", i}, "spec.egress[%d]: give exactly one of aws, dns, peers, service, host", i)
+		}
+		switch {
+		case e.AWS != nil && (e.AWS.Service == "" || e.AWS.Region == ""):
+			return fail([]any{"spec", "egress", i}, "spec.egress[%d].aws: service and region are required", i)
+		case e.Service != nil && e.Service.Name == "":
+			return fail([]any{"spec", "egress", i}, "spec.egress[%d].service: name is required", i)
+		case e.Host != nil && (e.Host.Name == "" || e.Host.Port == 0):
+			return fail([]any{"spec", "egress", i}, "spec.egress[%d].host: name and port are required", i)
+		}
+	}
+	for i, in := range f.Spec.Ingress {
+		if in.IngressController == nil {
+			return fail([]any{"spec", "ingress", i}, "spec.ingress[%d]: ingressController is required", i)
+		}
+		for _, r := range in.SourceRanges {
+			if _, err := netip.ParsePrefix(r); err != nil {
+				return fail([]any{"spec", "ingress", i}, "spec.ingress[%d].sourceRanges: %q is not a CIDR", i, r)
+			}
+		}
+	}
+	d.obj = &model.Fence{Meta: m, Spec: f.Spec}
 	return nil
 }

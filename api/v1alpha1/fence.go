@@ -1,0 +1,91 @@
+// Package v1alpha1 holds the Fence type (ringfence.dev/v1alpha1): what an ML
+// workload needs, from which `ringfence generate` writes least-privilege
+// NetworkPolicies (and the controller will keep them current).
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// GroupVersion of the Fence type.
+const GroupVersion = "ringfence.dev/v1alpha1"
+
+// Fence describes the network needs of the workloads it selects.
+type Fence struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              FenceSpec `json:"spec"`
+}
+
+// FenceSpec selects workloads of the Fence's namespace and lists what they
+// may reach and what may reach them.
+type FenceSpec struct {
+	Workloads metav1.LabelSelector `json:"workloads"`
+	Egress    []EgressIntent       `json:"egress,omitempty"`
+	Ingress   []IngressIntent      `json:"ingress,omitempty"`
+}
+
+// EgressIntent is one destination; exactly one field is set.
+type EgressIntent struct {
+	// AWS is an AWS service's published ranges in a region.
+	AWS *AWSDestination `json:"aws,omitempty"`
+	// DNS is the cluster's DNS (kube-dns/CoreDNS), UDP and TCP 53.
+	DNS *DNSDestination `json:"dns,omitempty"`
+	// Peers are the workload's own pods (distributed training).
+	Peers *PeersDestination `json:"peers,omitempty"`
+	// Service is a Service's pods on the port it forwards to.
+	Service *ServiceDestination `json:"service,omitempty"`
+	// Host is a DNS name; a NetworkPolicy cannot express it.
+	Host *HostDestination `json:"host,omitempty"`
+}
+
+// AWSDestination names an AWS service and region of ip-ranges.json.
+type AWSDestination struct {
+	Service string `json:"service"`
+	Region  string `json:"region"`
+	// Ports default to TCP 443.
+	Ports []Port `json:"ports,omitempty"`
+}
+
+// Port is a protocol and port.
+type Port struct {
+	Protocol string `json:"protocol,omitempty"`
+	Port     int32  `json:"port"`
+}
+
+// DNSDestination is the cluster DNS.
+type DNSDestination struct{}
+
+// PeersDestination allows all ports between the pods of one job.
+type PeersDestination struct {
+	SameJob bool `json:"sameJob"`
+}
+
+// ServiceDestination is a Service; Port is its port's name or number.
+type ServiceDestination struct {
+	Namespace string             `json:"namespace,omitempty"`
+	Name      string             `json:"name"`
+	Port      intstr.IntOrString `json:"port"`
+}
+
+// HostDestination is a DNS name and port.
+type HostDestination struct {
+	Name string `json:"name"`
+	Port int32  `json:"port"`
+}
+
+// IngressIntent is one source; exactly one of the sources is set.
+type IngressIntent struct {
+	// IngressController admits the controller's pods of a namespace.
+	IngressController *ControllerSource `json:"ingressController,omitempty"`
+	// SourceRanges become the allowlist of the Ingresses that route to
+	// the workloads.
+	SourceRanges []string `json:"sourceRanges,omitempty"`
+}
+
+// ControllerSource names the ingress controller's namespace.
+type ControllerSource struct {
+	Namespace   string                `json:"namespace"`
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+}

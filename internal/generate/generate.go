@@ -1,0 +1,419 @@
+// Package generate turns Fences (what ML workloads need) into
+// least-privilege NetworkPolicies and Ingress allowlists, and checks its
+// own output with the engine before anyone applies it.
+package generate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/api/v1alpha1"
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/ranges"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Labels and annotations on generated objects.
+const (
+	ManagedByLabel      = "app.kubernetes.io/managed-by"
+	ManagedBy           = "ringfence"
+	FenceAnnotation     = "ringfence.dev/fence"
+	SyncTokenAnnotation = "ringfence.dev/ranges-sync-token"
+	defaultDenyName     = "ringfence-default-deny"
+)
+
+// Output is what generate writes.
+type Output struct {
+	Policies []*networkingv1.NetworkPolicy `json:"policies"`
+	// Patches set the allowlist of Ingresses that route to fenced
+	// workloads.
+	Patches []IngressPatch `json:"ingressPatches,omitempty"`
+	// Replaces lists the existing policies that select fenced workloads:
+	// the generated ones are meant to replace them (delete them when
+	// applying), and verification judges the namespace without them.
+	Replaces []model.Ref `json:"replaces,omitempty"`
+	Warnings []string    `json:"warnings,omitempty"`
+}
+
+// IngressPatch is a merge patch of an Ingress's annotations.
+type IngressPatch struct {
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`
+	Annotation string `json:"annotation"`
+	Value      string `json:"value"`
+}
+
+// Generate writes the policies of every Fence of the world.
+func Generate(w *model.World, doc *ranges.Document) (*Output, error) {
+	out := &Output{}
+	namespaces := map[string]bool{}
+	replaced := map[model.Ref]bool{}
+	for _, f := range w.Fences {
+		if !namespaces[f.Namespace] {
+			namespaces[f.Namespace] = true
+			out.Policies = append(out.Policies, defaultDeny(f.Namespace, doc))
+		}
+		ps, patches, warnings, err := fence(w, f, doc)
+		if err != nil {
+			return nil, err
+		}
+		out.Policies = append(out.Policies, ps...)
+		out.Patches = append(out.Patches, patches...)
+		out.Warnings = append(out.Warnings, warnings...)
+		for _, p := range w.Policies {
+			if p.Namespace == f.Namespace && p.Labels[ManagedByLabel] != ManagedBy && selectsAny(w, p, f) {
+				replaced[p.Ref()] = true
+			}
+		}
+	}
+	for r := range replaced {
+		out.Replaces = append(out.Replaces, r)
+	}
+	sort.Slice(out.Replaces, func(i, j int) bool { return out.Replaces[i].String() < out.Replaces[j].String() })
+	return out, nil
+}
+
+func meta(name, namespace, fence string, doc *ranges.Document) metav1.ObjectMeta {
+	m := metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{ManagedByLabel: ManagedBy}, Annotations: map[string]string{}}
+	if fence != "" {
+		m.Annotations[FenceAnnotation] = fence
+	}
+	if doc != nil {
+		m.Annotations[SyncTokenAnnotation] = doc.SyncToken
+	}
+	return m
+}
+
+func typeMeta() metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"}
+}
+
+func defaultDeny(ns string, doc *ranges.Document) *networkingv1.NetworkPolicy {
+	return &networkingv1.NetworkPolicy{TypeMeta: typeMeta(), ObjectMeta: meta(defaultDenyName, ns, "", doc), Spec: networkingv1.NetworkPolicySpec{
+		PodSelector: metav1.LabelSelector{},
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+	}}
+}
+
+// selectsAny reports whether an existing policy selects some pods the
+// Fence selects.
+func selectsAny(w *model.World, p *model.NetworkPolicy, f *model.Fence) bool {
+	fsel, err1 := engine.ParseSelector(&f.Spec.Workloads)
+	psel, err2 := engine.ParseSelector(&p.Spec.PodSelector)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	for _, wl := range w.Workloads {
+		if wl.Namespace != f.Namespace {
+			continue
+		}
+		for _, pt := range wl.Pods {
+			if fsel.Matches(engine.PodLabels(pt)) == engine.Yes && psel.Matches(engine.PodLabels(pt)) != engine.No {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fenced returns the workloads and pod templates a Fence selects.
+func fenced(w *model.World, f *model.Fence) map[*model.Workload][]*model.PodTemplate {
+	out := map[*model.Workload][]*model.PodTemplate{}
+	sel, err := engine.ParseSelector(&f.Spec.Workloads)
+	if err != nil {
+		return out
+	}
+	for _, wl := range w.Workloads {
+		if wl.Namespace != f.Namespace {
+			continue
+		}
+		for _, pt := range wl.Pods {
+			if sel.Matches(engine.PodLabels(pt)) == engine.Yes {
+				out[wl] = append(out[wl], pt)
+			}
+		}
+	}
+	return out
+}
+
+func fence(w *model.World, f *model.Fence, doc *ranges.Document) ([]*networkingv1.NetworkPolicy, []IngressPatch, []string, error) {
+	var warnings []string
+	workloads := fenced(w, f)
+	if len(workloads) == 0 {
+		warnings = append(warnings, fmt.Sprintf("Fence %s/%s selects no workload", f.Namespace, f.Name))
+	}
+	p := &networkingv1.NetworkPolicy{TypeMeta: typeMeta(), ObjectMeta: meta("ringfence-"+f.Name, f.Namespace, f.Name, doc), Spec: networkingv1.NetworkPolicySpec{
+		PodSelector: *f.Spec.Workloads.DeepCopy(),
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+		Ingress:     []networkingv1.NetworkPolicyIngressRule{},
+		Egress:      []networkingv1.NetworkPolicyEgressRule{},
+	}}
+	policies := []*networkingv1.NetworkPolicy{p}
+	for i, e := range f.Spec.Egress {
+		switch {
+		case e.AWS != nil:
+			rule, err := awsRule(e.AWS, doc)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: Fence/%s/%s: spec.egress[%d]: %w", f.Source, f.Namespace, f.Name, i, err)
+			}
+			p.Spec.Egress = append(p.Spec.Egress, rule)
+		case e.DNS != nil:
+			p.Spec.Egress = append(p.Spec.Egress, dnsRule(w))
+		case e.Service != nil:
+			rule, err := serviceRule(w, f.Namespace, e.Service)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: Fence/%s/%s: spec.egress[%d]: %w", f.Source, f.Namespace, f.Name, i, err)
+			}
+			p.Spec.Egress = append(p.Spec.Egress, rule)
+		case e.Peers != nil && e.Peers.SameJob:
+			ps, ws := peerPolicies(workloads, f, doc)
+			policies = append(policies, ps...)
+			warnings = append(warnings, ws...)
+		case e.Host != nil:
+			warnings = append(warnings, fmt.Sprintf("Fence %s/%s: egress to %s:%d is a DNS name, which a NetworkPolicy cannot express: allow the CIDRs it resolves to (if they are stable), route it through an egress proxy, or use a CNI with FQDN policies (Cilium toFQDNs)", f.Namespace, f.Name, e.Host.Name, e.Host.Port))
+		}
+	}
+	var patches []IngressPatch
+	for _, in := range f.Spec.Ingress {
+		rule, err := controllerRule(w, workloads, in.IngressController)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: Fence/%s/%s: %w", f.Source, f.Namespace, f.Name, err)
+		}
+		p.Spec.Ingress = append(p.Spec.Ingress, rule)
+		if len(in.SourceRanges) > 0 {
+			patches = append(patches, allowlistPatches(w, workloads, in.SourceRanges)...)
+		}
+	}
+	return policies, patches, warnings, nil
+}
+
+// awsRule allows the service's current ranges, aggregated, on TCP 443 (or
+// the ports given).
+func awsRule(a *v1alpha1.AWSDestination, doc *ranges.Document) (networkingv1.NetworkPolicyEgressRule, error) {
+	var rule networkingv1.NetworkPolicyEgressRule
+	if doc == nil {
+		return rule, fmt.Errorf("no AWS ranges publication")
+	}
+	sel := doc.Select(ranges.Filter{Services: []string{a.Service}, Regions: []string{a.Region}})
+	if len(sel) == 0 {
+		return rule, fmt.Errorf("AWS ip-ranges syncToken %s publishes no prefixes for %s in %s", doc.SyncToken, a.Service, a.Region)
+	}
+	for _, p := range ranges.Aggregate(sel) {
+		rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: p.String()}})
+	}
+	ports := a.Ports
+	if len(ports) == 0 {
+		ports = []v1alpha1.Port{{Protocol: "TCP", Port: 443}}
+	}
+	for _, p := range ports {
+		proto := corev1.Protocol(strings.ToUpper(p.Protocol))
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		port := intstr.FromInt32(p.Port)
+		rule.Ports = append(rule.Ports, networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &port})
+	}
+	return rule, nil
+}
+
+// dnsRule allows the cluster DNS pods (the kube-system/kube-dns Service's
+// selector, k8s-app: kube-dns by default) on UDP and TCP 53.
+func dnsRule(w *model.World) networkingv1.NetworkPolicyEgressRule {
+	selector := map[string]string{"k8s-app": "kube-dns"}
+	for _, s := range w.Services {
+		if s.Namespace == "kube-system" && s.Name == "kube-dns" && len(s.Spec.Selector) > 0 {
+			selector = s.Spec.Selector
+		}
+	}
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	port := intstr.FromInt32(53)
+	return networkingv1.NetworkPolicyEgressRule{
+		To: []networkingv1.NetworkPolicyPeer{{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{model.NamespaceNameLabel: "kube-system"}},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: selector},
+		}},
+		Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &port}, {Protocol: &tcp, Port: &port}},
+	}
+}
+
+// serviceRule allows a Service's pods on the port the Service forwards to.
+func serviceRule(w *model.World, ns string, d *v1alpha1.ServiceDestination) (networkingv1.NetworkPolicyEgressRule, error) {
+	var rule networkingv1.NetworkPolicyEgressRule
+	if d.Namespace != "" {
+		ns = d.Namespace
+	}
+	for _, s := range w.Services {
+		if s.Namespace != ns || s.Name != d.Name {
+			continue
+		}
+		if len(s.Spec.Selector) == 0 {
+			return rule, fmt.Errorf("Service %s/%s has no selector: its endpoints are not in the inputs", ns, d.Name)
+		}
+		for _, sp := range s.Spec.Ports {
+			if (d.Port.Type == intstr.String && sp.Name == d.Port.StrVal) || (d.Port.Type == intstr.Int && sp.Port == d.Port.IntVal) {
+				target := sp.TargetPort
+				if target.Type == intstr.Int && target.IntVal == 0 {
+					target = intstr.FromInt32(sp.Port)
+				}
+				proto := sp.Protocol
+				rule.To = []networkingv1.NetworkPolicyPeer{{
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{model.NamespaceNameLabel: ns}},
+					PodSelector:       &metav1.LabelSelector{MatchLabels: s.Spec.Selector},
+				}}
+				rule.Ports = []networkingv1.NetworkPolicyPort{{Protocol: &proto, Port: &target}}
+				return rule, nil
+			}
+		}
+		return rule, fmt.Errorf("Service %s/%s has no port %s", ns, d.Name, d.Port.String())
+	}
+	return rule, fmt.Errorf("no Service %s/%s in the inputs", ns, d.Name)
+}
+
+// jobLabels are the labels that name a job's pods, by operator.
+var jobLabels = []string{"training.kubeflow.org/job-name", "batch.kubernetes.io/job-name", "ray.io/cluster", "app.kubernetes.io/instance"}
+
+// peerPolicies lets each job's pods talk to each other on every port, and
+// only to each other: one policy per job, so two jobs fenced together stay
+// apart.
+func peerPolicies(workloads map[*model.Workload][]*model.PodTemplate, f *model.Fence, doc *ranges.Document) ([]*networkingv1.NetworkPolicy, []string) {
+	var out []*networkingv1.NetworkPolicy
+	var warnings []string
+	names := make([]*model.Workload, 0, len(workloads))
+	for wl := range workloads {
+		names = append(names, wl)
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].Name < names[j].Name })
+	for _, wl := range names {
+		key, value := "", ""
+		for _, k := range jobLabels {
+			if v, ok := workloads[wl][0].Labels[k]; ok {
+				key, value = k, v
+				break
+			}
+		}
+		if key == "" {
+			warnings = append(warnings, fmt.Sprintf("Fence %s/%s: %s/%s has no label that names its job's pods (%s): no peers policy", f.Namespace, f.Name, wl.Kind, wl.Name, strings.Join(jobLabels, ", ")))
+			continue
+		}
+		sel := metav1.LabelSelector{MatchLabels: map[string]string{key: value}}
+		peer := networkingv1.NetworkPolicyPeer{PodSelector: sel.DeepCopy()}
+		out = append(out, &networkingv1.NetworkPolicy{TypeMeta: typeMeta(), ObjectMeta: meta("ringfence-"+f.Name+"-peers-"+wl.Name, f.Namespace, f.Name, doc), Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: sel,
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{peer}}},
+			Egress:      []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{peer}}},
+		}})
+	}
+	return out, warnings
+}
+
+// controllerRule admits the ingress controller's pods on the ports the
+// fenced workloads serve through Services (every port when none does).
+func controllerRule(w *model.World, workloads map[*model.Workload][]*model.PodTemplate, c *v1alpha1.ControllerSource) (networkingv1.NetworkPolicyIngressRule, error) {
+	pods := c.PodSelector
+	if pods == nil {
+		pods = &metav1.LabelSelector{}
+		for _, wl := range w.Workloads {
+			for _, pt := range wl.Pods {
+				if wl.Namespace == c.Namespace && pt.Labels["app.kubernetes.io/component"] == "controller" && pt.Labels["app.kubernetes.io/name"] != "" {
+					pods = &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": pt.Labels["app.kubernetes.io/name"], "app.kubernetes.io/component": "controller"}}
+				}
+			}
+		}
+	}
+	rule := networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{model.NamespaceNameLabel: c.Namespace}},
+		PodSelector:       pods,
+	}}}
+	seen := map[string]bool{}
+	for _, s := range servicesOf(w, workloads) {
+		for _, sp := range s.Spec.Ports {
+			target := sp.TargetPort
+			if target.Type == intstr.Int && target.IntVal == 0 {
+				target = intstr.FromInt32(sp.Port)
+			}
+			key := string(sp.Protocol) + "/" + target.String()
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			proto := sp.Protocol
+			rule.Ports = append(rule.Ports, networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &target})
+		}
+	}
+	return rule, nil
+}
+
+// servicesOf returns the Services that select some fenced pods.
+func servicesOf(w *model.World, workloads map[*model.Workload][]*model.PodTemplate) []*model.Service {
+	var out []*model.Service
+	for _, s := range w.Services {
+		if len(s.Spec.Selector) == 0 {
+			continue
+		}
+		match := false
+		for wl, pts := range workloads {
+			for _, pt := range pts {
+				if wl.Namespace != s.Namespace {
+					continue
+				}
+				ok := true
+				for k, v := range s.Spec.Selector {
+					ok = ok && pt.Labels[k] == v
+				}
+				match = match || ok
+			}
+		}
+		if match {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// allowlistPatches set the source allowlist of every Ingress that routes
+// to a fenced workload's Service, under the annotation it already uses.
+func allowlistPatches(w *model.World, workloads map[*model.Workload][]*model.PodTemplate, sourceRanges []string) []IngressPatch {
+	services := map[string]bool{}
+	for _, s := range servicesOf(w, workloads) {
+		services[s.Namespace+"/"+s.Name] = true
+	}
+	var out []IngressPatch
+	for _, ing := range w.Ingresses {
+		routes := false
+		for _, name := range backends(ing.Spec) {
+			routes = routes || services[ing.Namespace+"/"+name]
+		}
+		if !routes {
+			continue
+		}
+		key := "nginx.ingress.kubernetes.io/allowlist-source-range"
+		if _, ok := ing.Annotations["nginx.ingress.kubernetes.io/whitelist-source-range"]; ok {
+			key = "nginx.ingress.kubernetes.io/whitelist-source-range"
+		}
+		out = append(out, IngressPatch{Namespace: ing.Namespace, Name: ing.Name, Annotation: key, Value: strings.Join(sourceRanges, ",")})
+	}
+	return out
+}
+
+func backends(spec networkingv1.IngressSpec) []string {
+	var out []string
+	if b := spec.DefaultBackend; b != nil && b.Service != nil {
+		out = append(out, b.Service.Name)
+	}
+	for _, r := range spec.Rules {
+		if r.HTTP != nil {
+			for _, p := range r.HTTP.Paths {
+				if p.Backend.Service != nil {
+					out = append(out, p.Backend.Service.Name)
+				}
+			}
+		}
+	}
+	return out
+}

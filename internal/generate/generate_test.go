@@ -1,0 +1,136 @@
+package generate
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ringfence/ringfence/api/v1alpha1"
+	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/ranges"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func loadExample(t *testing.T, extra ...string) (*model.World, *ranges.Document) {
+	t.Helper()
+	files := append([]string{filepath.Join("..", "..", "examples", "ml-platform")}, extra...)
+	res, err := load.Load(context.Background(), load.Options{Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := ranges.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.World, doc
+}
+
+func TestGenerateExample(t *testing.T) {
+	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
+	out, err := Generate(w, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range out.Policies {
+		names = append(names, p.Namespace+"/"+p.Name)
+		if p.Labels[ManagedByLabel] != ManagedBy || p.Annotations[SyncTokenAnnotation] != doc.SyncToken {
+			t.Errorf("%s lacks the managed-by label or the syncToken annotation", p.Name)
+		}
+	}
+	want := "ml-workloads/ringfence-default-deny ml-workloads/ringfence-inference ml-workloads/ringfence-training ml-workloads/ringfence-training-peers-text-embed-finetune"
+	if strings.Join(names, " ") != want {
+		t.Errorf("policies %v, want %s", names, want)
+	}
+	var training *networkingv1.NetworkPolicy
+	for _, p := range out.Policies {
+		if p.Name == "ringfence-training" {
+			training = p
+		}
+	}
+	s3 := ranges.Aggregate(doc.Select(ranges.Filter{Services: []string{"S3"}, Regions: []string{"us-east-1"}}))
+	if got := len(training.Spec.Egress[0].To); got != len(s3) {
+		t.Errorf("S3 rule has %d ipBlocks, want the %d aggregated prefixes", got, len(s3))
+	}
+	if len(out.Patches) != 1 || out.Patches[0].Value != "192.168.1.0/24" || out.Patches[0].Annotation != "nginx.ingress.kubernetes.io/whitelist-source-range" {
+		t.Errorf("patches %+v", out.Patches)
+	}
+	if len(out.Warnings) != 1 || !strings.Contains(out.Warnings[0], "huggingface.co:443 is a DNS name") {
+		t.Errorf("warnings %v", out.Warnings)
+	}
+	problems, err := Verify(w, out, doc)
+	if err != nil || len(problems) != 0 {
+		t.Errorf("verification: %v %v", err, problems)
+	}
+}
+
+// Verification finds what a broken output does wrong.
+func TestVerifyCatchesMistakes(t *testing.T) {
+	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
+	out, err := Generate(w, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range out.Policies {
+		if p.Name == "ringfence-training" {
+			p.Spec.Egress = append(p.Spec.Egress[:1], p.Spec.Egress[2:]...) // drop DNS
+			p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}}}})
+		}
+	}
+	problems, err := Verify(w, out, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(problems, "\n")
+	for _, want := range []string{"cannot reach DNS", "can reach the internet", "can reach the instance metadata service", "audit after applying: RF004"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("verification misses %q:\n%s", want, all)
+		}
+	}
+}
+
+// Random Fences over the example: whatever the combination of intents,
+// the output does what they say and nothing more.
+func TestRandomFences(t *testing.T) {
+	w, doc := loadExample(t)
+	r := rand.New(rand.NewPCG(5, 8))
+	regions := []string{"us-east-1", "eu-west-1", "us-west-2"}
+	services := []string{"S3", "DYNAMODB", "S3"}
+	for i := 0; i < 25; i++ {
+		f := &model.Fence{Meta: model.Meta{Kind: "Fence", Namespace: "ml-workloads", Name: "random"}}
+		f.Spec.Workloads = metav1.LabelSelector{MatchLabels: map[string]string{"app": []string{"ml-training", "ml-inference"}[r.IntN(2)]}}
+		if r.IntN(2) == 0 {
+			f.Spec.Egress = append(f.Spec.Egress, v1alpha1.EgressIntent{AWS: &v1alpha1.AWSDestination{Service: services[r.IntN(3)], Region: regions[r.IntN(3)]}})
+		}
+		if r.IntN(2) == 0 {
+			f.Spec.Egress = append(f.Spec.Egress, v1alpha1.EgressIntent{DNS: &v1alpha1.DNSDestination{}})
+		}
+		if r.IntN(2) == 0 {
+			f.Spec.Egress = append(f.Spec.Egress, v1alpha1.EgressIntent{Service: &v1alpha1.ServiceDestination{Namespace: "features", Name: "feature-api", Port: intstr.FromString("http")}})
+		}
+		if r.IntN(2) == 0 {
+			f.Spec.Egress = append(f.Spec.Egress, v1alpha1.EgressIntent{Peers: &v1alpha1.PeersDestination{SameJob: true}})
+		}
+		if r.IntN(2) == 0 {
+			f.Spec.Ingress = append(f.Spec.Ingress, v1alpha1.IngressIntent{IngressController: &v1alpha1.ControllerSource{Namespace: "ingress-nginx"}})
+		}
+		world := *w
+		world.Fences = []*model.Fence{f}
+		out, err := Generate(&world, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		problems, err := Verify(&world, out, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("fence %d %+v: %s", i, f.Spec, p)
+		}
+	}
+}

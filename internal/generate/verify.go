@@ -1,0 +1,238 @@
+package generate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/check"
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/netset"
+	"github.com/ringfence/ringfence/internal/ranges"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Apply returns the world as it would be with the output applied: the
+// replaced policies gone, the generated ones in.
+func Apply(w *model.World, out *Output) *model.World {
+	next := *w
+	replaced := map[model.Ref]bool{}
+	for _, r := range out.Replaces {
+		replaced[r] = true
+	}
+	next.Policies = nil
+	for _, p := range w.Policies {
+		if !replaced[p.Ref()] {
+			next.Policies = append(next.Policies, p)
+		}
+	}
+	for _, p := range out.Policies {
+		next.Policies = append(next.Policies, &model.NetworkPolicy{
+			Meta: model.Meta{Kind: "NetworkPolicy", APIVersion: "networking.k8s.io/v1", Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, Annotations: p.Annotations,
+				Source: model.Source{File: "generated"}},
+			Spec: p.Spec,
+		})
+	}
+	sort.Slice(next.Policies, func(i, j int) bool { return next.Policies[i].Ref().String() < next.Policies[j].Ref().String() })
+	return &next
+}
+
+// Verify checks generated output against its Fences with the engine:
+// every intended flow is allowed, nothing else leaves the fenced
+// workloads (no internet, no instance metadata, no other namespace than
+// intended), and the audit of the result raises nothing high or critical
+// on the fenced namespaces' workloads and policies. It returns the
+// problems found.
+func Verify(w *model.World, out *Output, doc *ranges.Document) ([]string, error) {
+	next := Apply(w, out)
+	a, err := engine.Analyse(next, engine.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	internet, _, _ := ranges.Named(doc, "internet")
+	imds, _, _ := ranges.Named(doc, "imds")
+	for _, f := range w.Fences {
+		allowedNS := map[string]bool{f.Namespace: true, "kube-system": hasDNS(f)}
+		for _, e := range f.Spec.Egress {
+			if e.Service != nil {
+				ns := e.Service.Namespace
+				if ns == "" {
+					ns = f.Namespace
+				}
+				allowedNS[ns] = true
+			}
+		}
+		for _, p := range fencedPeers(a, next, f) {
+			for _, e := range f.Spec.Egress {
+				switch {
+				case e.AWS != nil:
+					set, _, err := ranges.Named(doc, "aws:"+e.AWS.Service+":"+e.AWS.Region)
+					if err != nil {
+						return nil, err
+					}
+					x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: e.AWS.Service, Set: set}, netset.TCP, 443)
+					if err == nil && len(x.NetworkPolicy.Blocked) > 0 {
+						fail("%s cannot reach all of %s in %s on TCP 443: %v blocked", p.ID, e.AWS.Service, e.AWS.Region, x.NetworkPolicy.Blocked)
+					}
+				case e.DNS != nil:
+					dns, _ := a.ServiceBackends("kube-system", "kube-dns")
+					for _, d := range dns {
+						if x, err := engine.Explain(a, p.ID, d, netset.UDP, 53); err == nil && x.Verdict != "allowed" {
+							fail("%s cannot reach DNS (%s) on UDP 53", p.ID, d)
+						}
+					}
+				case e.Service != nil:
+					ns := e.Service.Namespace
+					if ns == "" {
+						ns = f.Namespace
+					}
+					targets, _ := a.ServiceBackends(ns, e.Service.Name)
+					port, proto := servicePort(next, ns, e.Service.Name, e.Service.Port)
+					for _, d := range targets {
+						if x, err := engine.Explain(a, p.ID, d, proto, port); err == nil && x.Verdict != "allowed" {
+							fail("%s cannot reach Service %s/%s (%s) on %s %d", p.ID, ns, e.Service.Name, d, proto, port)
+						}
+					}
+				}
+			}
+			for _, in := range f.Spec.Ingress {
+				controllers := controllerPeers(a, in.IngressController.Namespace)
+				for _, c := range controllers {
+					if x, err := engine.Explain(a, c, p.ID, 0, 0); err == nil && x.Verdict != "allowed" {
+						fail("the ingress controller %s cannot reach %s", c, p.ID)
+					}
+				}
+			}
+			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "internet", Set: internet}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 {
+				fail("%s can reach the internet: %v", p.ID, x.NetworkPolicy.Allowed)
+			}
+			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "imds", Set: imds}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 {
+				fail("%s can reach the instance metadata service", p.ID)
+			}
+		}
+		// No connection from a fenced workload to a namespace it was not
+		// meant to reach.
+		fencedIDs := map[string]bool{}
+		for _, p := range fencedPeers(a, next, f) {
+			fencedIDs[p.ID] = true
+		}
+		peers := map[string]*engine.Peer{}
+		for _, p := range a.Peers() {
+			peers[p.ID] = p
+		}
+		for _, c := range a.Reach().Connections {
+			dst := peers[c.Dst]
+			if fencedIDs[c.Src] && dst != nil && dst.Workload != nil && !allowedNS[dst.Namespace] {
+				fail("%s can reach %s in namespace %s: %s", c.Src, c.Dst, dst.Namespace, c.Allow)
+			}
+		}
+	}
+	// The audit of the result, on what the Fences touch: the fenced
+	// workloads, the generated policies, their namespaces, and whatever
+	// names a fenced workload (an exposure of it).
+	touched := map[model.Ref]bool{}
+	var fencedIDs []string
+	for _, f := range w.Fences {
+		touched[model.Ref{Kind: "Namespace", Name: f.Namespace}] = true
+		for _, p := range fencedPeers(a, next, f) {
+			touched[p.Workload.Ref()] = true
+			fencedIDs = append(fencedIDs, p.ID)
+		}
+	}
+	for _, p := range out.Policies {
+		touched[model.Ref{Kind: "NetworkPolicy", Namespace: p.Namespace, Name: p.Name}] = true
+	}
+	findings, err := check.Run(&check.Context{World: next, Analysis: a, Ranges: doc}, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range findings {
+		if f.Severity < check.High || f.Object.Kind == "SecurityGroup" {
+			continue
+		}
+		relevant := touched[f.Object]
+		for _, id := range fencedIDs {
+			relevant = relevant || strings.Contains(f.Message, id)
+		}
+		if relevant {
+			fail("audit after applying: %s %s: %s", f.Rule, f.Object, f.Message)
+		}
+	}
+	sort.Strings(problems)
+	return problems, nil
+}
+
+func hasDNS(f *model.Fence) bool {
+	for _, e := range f.Spec.Egress {
+		if e.DNS != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// fencedPeers returns the peers of the workloads a Fence selects.
+func fencedPeers(a *engine.Analysis, w *model.World, f *model.Fence) []*engine.Peer {
+	ws := fenced(w, f)
+	var out []*engine.Peer
+	for _, p := range a.Peers() {
+		if p.Workload != nil {
+			if _, ok := ws[p.Workload]; ok {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func controllerPeers(a *engine.Analysis, ns string) []string {
+	var out []string
+	for _, p := range a.Peers() {
+		if p.Workload == nil || p.Namespace != ns {
+			continue
+		}
+		for _, pt := range p.Workload.Pods {
+			if pt.Labels["app.kubernetes.io/component"] == "controller" {
+				out = append(out, p.ID)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// servicePort resolves a Service port to the pods' port number.
+func servicePort(w *model.World, ns, name string, port intstr.IntOrString) (int32, netset.Protocol) {
+	for _, s := range w.Services {
+		if s.Namespace != ns || s.Name != name {
+			continue
+		}
+		for _, sp := range s.Spec.Ports {
+			if (port.Type == intstr.String && sp.Name == port.StrVal) || (port.Type == intstr.Int && sp.Port == port.IntVal) {
+				proto, _ := netset.ParseProtocol(sp.Protocol)
+				if sp.TargetPort.Type == intstr.Int && sp.TargetPort.IntVal != 0 {
+					return sp.TargetPort.IntVal, proto
+				}
+				if sp.TargetPort.Type == intstr.String {
+					for _, wl := range w.Workloads {
+						for _, pt := range wl.Pods {
+							for _, c := range pt.Containers {
+								for _, cp := range c.Ports {
+									if wl.Namespace == ns && cp.Name == sp.TargetPort.StrVal && cp.Protocol == corev1.Protocol(sp.Protocol) {
+										return cp.Port, proto
+									}
+								}
+							}
+						}
+					}
+				}
+				return sp.Port, proto
+			}
+		}
+	}
+	return 0, netset.TCP
+}
