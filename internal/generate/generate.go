@@ -252,7 +252,7 @@ func serviceRule(w *model.World, ns string, d *v1alpha1.ServiceDestination) (net
 			continue
 		}
 		if len(s.Spec.Selector) == 0 {
-			return rule, fmt.Errorf("Service %s/%s has no selector: its endpoints are not in the inputs", ns, d.Name)
+			return rule, fmt.Errorf("the Service %s/%s has no selector: its endpoints are not in the inputs", ns, d.Name)
 		}
 		for _, sp := range s.Spec.Ports {
 			if (d.Port.Type == intstr.String && sp.Name == d.Port.StrVal) || (d.Port.Type == intstr.Int && sp.Port == d.Port.IntVal) {
@@ -269,7 +269,7 @@ func serviceRule(w *model.World, ns string, d *v1alpha1.ServiceDestination) (net
 				return rule, nil
 			}
 		}
-		return rule, fmt.Errorf("Service %s/%s has no port %s", ns, d.Name, d.Port.String())
+		return rule, fmt.Errorf("the Service %s/%s has no port %s", ns, d.Name, d.Port.String())
 	}
 	return rule, fmt.Errorf("no Service %s/%s in the inputs", ns, d.Name)
 }
