@@ -27,6 +27,10 @@ func rf006() *Rule {
 				return nil
 			}
 			services := serviceSets(c.Ranges)
+			// A rule that is exactly the current ranges of some service in
+			// some region (EC2 and AMAZON included) is current, whatever
+			// other services it overlaps.
+			exact := currentSets(c.Ranges)
 			// Policies repeat the same ranges: judge each distinct set once.
 			type verdict struct {
 				best          string
@@ -95,6 +99,9 @@ func rf006() *Rule {
 						b.AddSet(netset.Block(cidr, except))
 					}
 					rule, _ := b.IPSet()
+					if exact[strings.Join(netset.PrefixStrings(rule), ",")] {
+						continue
+					}
 					v := judge(rule)
 					if v.best == "" || (len(v.missing.Ranges()) == 0 && len(v.extra.Ranges()) == 0) {
 						continue
@@ -140,6 +147,28 @@ func serviceSets(d *ranges.Document) map[string]*netipx.IPSet {
 	sort.Strings(keys)
 	for _, k := range keys {
 		out[k] = ranges.Set(groups[k])
+	}
+	return out
+}
+
+// currentSets are the address sets of every service in every region
+// (each family alone too), as their prefix strings.
+func currentSets(d *ranges.Document) map[string]bool {
+	groups := map[string][]ranges.Prefix{}
+	for _, p := range d.Prefixes {
+		groups[p.Service+"|"+p.Region] = append(groups[p.Service+"|"+p.Region], p)
+	}
+	out := map[string]bool{}
+	for _, g := range groups {
+		set := ranges.Set(g)
+		out[strings.Join(netset.PrefixStrings(set), ",")] = true
+		for _, family := range []string{"0.0.0.0/0", "::/0"} {
+			var b netipx.IPSetBuilder
+			b.AddSet(set)
+			b.RemovePrefix(netip.MustParsePrefix(family))
+			one, _ := b.IPSet()
+			out[strings.Join(netset.PrefixStrings(one), ",")] = true
+		}
 	}
 	return out
 }

@@ -525,7 +525,8 @@ func TestAuditSuppressions(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
-	for _, format := range []string{"yaml", "json"} {
+	goldens := map[string]string{"yaml": "ml-platform.yaml", "json": "ml-platform.json", "terraform": "ml-platform.tf", "awscli": "ml-platform.awscli.json"}
+	for _, format := range []string{"yaml", "json", "terraform", "awscli"} {
 		stdout, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", "examples/fences/ml-platform.yaml", "-o", format)
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
@@ -533,7 +534,7 @@ func TestGenerate(t *testing.T) {
 		if !strings.Contains(stderr, "huggingface.co:443 is a DNS name") {
 			t.Errorf("no FQDN warning: %s", stderr)
 		}
-		golden(t, "generate/ml-platform."+format, stdout)
+		golden(t, "generate/"+goldens[format], stdout)
 	}
 	if _, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform"); code != ExitInput || !strings.Contains(stderr, "no Fence") {
 		t.Errorf("without Fences: exit %d %s", code, stderr)

@@ -31,10 +31,24 @@ no other namespace), and the audit of the result raises nothing high or critical
 the fenced namespaces. A failed check prints the problems and exits 1 (--force prints
 the output anyway).
 
-Not yet: security-group rules (Terraform, AWS CLI), Cilium and Calico output, and
-proposing Fences from a cluster.`,
+With the AWS layer in the inputs (security groups, instances, or --node-sg), it also
+plans the rules of the security groups that fence the workloads: egress to S3 and
+DynamoDB through their AWS-managed prefix lists (one rule each), to other AWS services
+by their aggregated ranges, to DNS, Services and job peers by their pods' groups,
+ingress from the ingress controller's groups, and the open egress (0.0.0.0/0, ::/0)
+revoked. -o terraform writes them as aws_vpc_security_group_egress_rule and
+_ingress_rule resources; -o awscli as --cli-input-json documents for
+aws ec2 authorize-security-group-egress / -ingress and revoke-security-group-egress.
+The check covers them too: the groups must let the workloads reach their AWS services
+and nothing on the internet.
+
+Not yet: Cilium and Calico output, and proposing Fences from a cluster.`,
 		Example: `  ringfence generate -f examples/ml-platform -f examples/fences/ml-platform.yaml > fenced.yaml
-  ringfence generate -f cluster/ -f fences/ -o json`,
+  ringfence generate -f cluster/ -f fences/ -o json
+  ringfence generate -f examples/ml-platform -f examples/fences/ml-platform.yaml -o terraform > ringfence-sg.tf
+  ringfence generate -f cluster/ -f aws/ -f fences/ -o awscli |
+    jq -c '.authorizeSecurityGroupEgress[]' |
+    while read -r in; do aws ec2 authorize-security-group-egress --cli-input-json "$in"; done`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
@@ -51,11 +65,16 @@ proposing Fences from a cluster.`,
 			if err != nil {
 				return err
 			}
-			g, err := generate.Generate(res.World, doc)
+			groups, err := in.nodeGroups()
 			if err != nil {
 				return err
 			}
-			problems, err := generate.Verify(res.World, g, doc)
+			opts := generate.Options{NodeGroups: groups}
+			g, err := generate.Generate(res.World, doc, opts)
+			if err != nil {
+				return err
+			}
+			problems, err := generate.Verify(res.World, g, doc, opts)
 			if err != nil {
 				return err
 			}
@@ -68,14 +87,24 @@ proposing Fences from a cluster.`,
 					return findingsError{}
 				}
 			}
-			if out.value == "json" {
+			switch out.value {
+			case "json":
 				return render.JSON(s.Out, g)
+			case "terraform":
+				_, err := s.Out.Write(generate.Terraform(g, doc.SyncToken))
+				return err
+			case "awscli":
+				c, notes := generate.CLI(g)
+				for _, n := range notes {
+					fmt.Fprintf(s.Err, "ringfence: note: %s\n", n)
+				}
+				return render.JSON(s.Out, c)
 			}
 			return writeGenerated(s, g, doc.SyncToken)
 		},
 	}
 	in.add(cmd)
-	out.add(cmd, "yaml", "json")
+	out.add(cmd, "yaml", "json", "terraform", "awscli")
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws destinations (default: the cached or embedded publication)")
 	cmd.Flags().BoolVar(&force, "force", false, "print the output even when the check fails")
 	return cmd

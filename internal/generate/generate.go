@@ -37,7 +37,19 @@ type Output struct {
 	// the generated ones are meant to replace them (delete them when
 	// applying), and verification judges the namespace without them.
 	Replaces []model.Ref `json:"replaces,omitempty"`
-	Warnings []string    `json:"warnings,omitempty"`
+	// SecurityGroups are the rules of the groups that fence the fenced
+	// workloads; PrefixLists the prefix lists they reference that are
+	// generated here.
+	SecurityGroups []GroupPlan      `json:"securityGroups,omitempty"`
+	PrefixLists    []PrefixListPlan `json:"prefixLists,omitempty"`
+	Warnings       []string         `json:"warnings,omitempty"`
+}
+
+// Options tune generation.
+type Options struct {
+	// NodeGroups map nodes whose instances are not in the inputs to
+	// their security groups.
+	NodeGroups []engine.NodeGroups
 }
 
 // IngressPatch is a merge patch of an Ingress's annotations.
@@ -49,7 +61,7 @@ type IngressPatch struct {
 }
 
 // Generate writes the policies of every Fence of the world.
-func Generate(w *model.World, doc *ranges.Document) (*Output, error) {
+func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, error) {
 	out := &Output{}
 	namespaces := map[string]bool{}
 	replaced := map[model.Ref]bool{}
@@ -75,6 +87,12 @@ func Generate(w *model.World, doc *ranges.Document) (*Output, error) {
 		out.Replaces = append(out.Replaces, r)
 	}
 	sort.Slice(out.Replaces, func(i, j int) bool { return out.Replaces[i].String() < out.Replaces[j].String() })
+	groups, lists, warnings, err := securityGroups(w, doc, opts)
+	if err != nil {
+		return nil, err
+	}
+	out.SecurityGroups, out.PrefixLists = groups, lists
+	out.Warnings = append(out.Warnings, warnings...)
 	return out, nil
 }
 
@@ -224,12 +242,7 @@ func awsRule(a *v1alpha1.AWSDestination, doc *ranges.Document) (networkingv1.Net
 // dnsRule allows the cluster DNS pods (the kube-system/kube-dns Service's
 // selector, k8s-app: kube-dns by default) on UDP and TCP 53.
 func dnsRule(w *model.World) networkingv1.NetworkPolicyEgressRule {
-	selector := map[string]string{"k8s-app": "kube-dns"}
-	for _, s := range w.Services {
-		if s.Namespace == "kube-system" && s.Name == "kube-dns" && len(s.Spec.Selector) > 0 {
-			selector = s.Spec.Selector
-		}
-	}
+	selector := dnsSelector(w)
 	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
 	port := intstr.FromInt32(53)
 	return networkingv1.NetworkPolicyEgressRule{

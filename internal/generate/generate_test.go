@@ -32,7 +32,7 @@ func loadExample(t *testing.T, extra ...string) (*model.World, *ranges.Document)
 
 func TestGenerateExample(t *testing.T) {
 	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
-	out, err := Generate(w, doc)
+	out, err := Generate(w, doc, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,10 +60,10 @@ func TestGenerateExample(t *testing.T) {
 	if len(out.Patches) != 1 || out.Patches[0].Value != "192.168.1.0/24" || out.Patches[0].Annotation != "nginx.ingress.kubernetes.io/whitelist-source-range" {
 		t.Errorf("patches %+v", out.Patches)
 	}
-	if len(out.Warnings) != 1 || !strings.Contains(out.Warnings[0], "huggingface.co:443 is a DNS name") {
+	if len(out.Warnings) != 2 || !strings.Contains(out.Warnings[0], "huggingface.co:443 is a DNS name") || !strings.Contains(out.Warnings[1], "revoking the open egress of sg-0a1b2c3d4e5f60001 closes it for the workloads it also fences (features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns) and the nodes' own traffic") {
 		t.Errorf("warnings %v", out.Warnings)
 	}
-	problems, err := Verify(w, out, doc)
+	problems, err := Verify(w, out, doc, Options{})
 	if err != nil || len(problems) != 0 {
 		t.Errorf("verification: %v %v", err, problems)
 	}
@@ -72,7 +72,7 @@ func TestGenerateExample(t *testing.T) {
 // Verification finds what a broken output does wrong.
 func TestVerifyCatchesMistakes(t *testing.T) {
 	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
-	out, err := Generate(w, doc)
+	out, err := Generate(w, doc, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestVerifyCatchesMistakes(t *testing.T) {
 			p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}}}})
 		}
 	}
-	problems, err := Verify(w, out, doc)
+	problems, err := Verify(w, out, doc, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestRandomFences(t *testing.T) {
 	w, doc := loadExample(t)
 	r := rand.New(rand.NewPCG(5, 8))
 	regions := []string{"us-east-1", "eu-west-1", "us-west-2"}
-	services := []string{"S3", "DYNAMODB", "S3"}
+	services := []string{"S3", "DYNAMODB", "EC2"}
 	for i := 0; i < 25; i++ {
 		f := &model.Fence{Meta: model.Meta{Kind: "Fence", Namespace: "ml-workloads", Name: "random"}}
 		f.Spec.Workloads = metav1.LabelSelector{MatchLabels: map[string]string{"app": []string{"ml-training", "ml-inference"}[r.IntN(2)]}}
@@ -121,11 +121,11 @@ func TestRandomFences(t *testing.T) {
 		}
 		world := *w
 		world.Fences = []*model.Fence{f}
-		out, err := Generate(&world, doc)
+		out, err := Generate(&world, doc, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		problems, err := Verify(&world, out, doc)
+		problems, err := Verify(&world, out, doc, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,57 @@ func Apply(w *model.World, out *Output) *model.World {
 		})
 	}
 	sort.Slice(next.Policies, func(i, j int) bool { return next.Policies[i].Ref().String() < next.Policies[j].Ref().String() })
+	next.SecurityGroups = applyGroups(w.SecurityGroups, out.SecurityGroups)
 	return &next
+}
+
+// applyGroups returns the groups with the planned rules in and the open
+// egress out. Prefix lists count as the addresses they stand for (an
+// AWS-managed list as the service's published ranges).
+func applyGroups(groups []*model.SecurityGroup, plans []GroupPlan) []*model.SecurityGroup {
+	byID := map[string]*GroupPlan{}
+	for i := range plans {
+		byID[plans[i].GroupID] = &plans[i]
+	}
+	convert := func(rs []SGRule) []model.SGRule {
+		var out []model.SGRule
+		for _, r := range rs {
+			m := model.SGRule{Protocol: r.Protocol, FromPort: r.FromPort, ToPort: r.ToPort, Description: r.Description, Source: model.Source{File: "generated"}}
+			if r.Group != "" {
+				m.Groups = []string{r.Group}
+			} else {
+				m.CIDRs = r.covers
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	out := make([]*model.SecurityGroup, 0, len(groups))
+	for _, g := range groups {
+		p := byID[g.ID]
+		if p == nil {
+			out = append(out, g)
+			continue
+		}
+		ng := *g
+		ng.Egress = nil
+		for _, r := range g.Egress {
+			nr := r
+			nr.CIDRs = nil
+			for _, c := range r.CIDRs {
+				if c.Bits() != 0 {
+					nr.CIDRs = append(nr.CIDRs, c)
+				}
+			}
+			if len(nr.CIDRs) > 0 || len(nr.Groups) > 0 || len(nr.PrefixLists) > 0 {
+				ng.Egress = append(ng.Egress, nr)
+			}
+		}
+		ng.Egress = append(ng.Egress, convert(p.Egress)...)
+		ng.Ingress = append(append([]model.SGRule(nil), g.Ingress...), convert(p.Ingress)...)
+		out = append(out, &ng)
+	}
+	return out
 }
 
 // Verify checks generated output against its Fences with the engine:
@@ -45,9 +95,9 @@ func Apply(w *model.World, out *Output) *model.World {
 // intended), and the audit of the result raises nothing high or critical
 // on the fenced namespaces' workloads and policies. It returns the
 // problems found.
-func Verify(w *model.World, out *Output, doc *ranges.Document) ([]string, error) {
+func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]string, error) {
 	next := Apply(w, out)
-	a, err := engine.Analyse(next, engine.Options{})
+	a, err := engine.Analyse(next, engine.Options{NodeGroups: opts.NodeGroups})
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +127,9 @@ func Verify(w *model.World, out *Output, doc *ranges.Document) ([]string, error)
 					x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: e.AWS.Service, Set: set}, netset.TCP, 443)
 					if err == nil && len(x.NetworkPolicy.Blocked) > 0 {
 						fail("%s cannot reach all of %s in %s on TCP 443: %v blocked", p.ID, e.AWS.Service, e.AWS.Region, x.NetworkPolicy.Blocked)
+					}
+					if err == nil && x.SecurityGroups != nil && len(out.SecurityGroups) > 0 && len(x.SecurityGroups.Blocked) > 0 {
+						fail("%s's security groups block part of %s in %s on TCP 443: %v", p.ID, e.AWS.Service, e.AWS.Region, x.SecurityGroups.Blocked)
 					}
 				case e.DNS != nil:
 					dns, _ := a.ServiceBackends("kube-system", "kube-dns")
@@ -109,6 +162,9 @@ func Verify(w *model.World, out *Output, doc *ranges.Document) ([]string, error)
 			}
 			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "internet", Set: internet}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 {
 				fail("%s can reach the internet: %v", p.ID, x.NetworkPolicy.Allowed)
+			}
+			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "internet", Set: internet}, 0, 0); err == nil && len(out.SecurityGroups) > 0 && x.SecurityGroups != nil && len(x.SecurityGroups.Allowed) > 0 {
+				fail("%s's security groups still allow the internet: %v", p.ID, x.SecurityGroups.Allowed)
 			}
 			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "imds", Set: imds}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 {
 				fail("%s can reach the instance metadata service", p.ID)

@@ -1,0 +1,511 @@
+package generate
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ringfence/ringfence/api/v1alpha1"
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/netset"
+	"github.com/ringfence/ringfence/internal/ranges"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// RulesPerGroup is AWS's default quota of inbound or outbound rules per
+// security group, counted separately for IPv4 and IPv6.
+const RulesPerGroup = 60
+
+// GroupPlan is what one security group needs for the Fences whose
+// workloads it fences: the rules to authorize and the open egress to
+// revoke.
+type GroupPlan struct {
+	GroupID string `json:"groupId"`
+	// Fences are the Fences (namespace/name) whose workloads the group
+	// fences.
+	Fences []string `json:"fences"`
+	// Via says where the group comes from: the pods' own
+	// (SecurityGroupPolicy) or their nodes'.
+	Via     string   `json:"via"`
+	Egress  []SGRule `json:"egress"`
+	Ingress []SGRule `json:"ingress,omitempty"`
+	// Revoke are the group's egress rules open to every address
+	// (0.0.0.0/0, ::/0), one CIDR each.
+	Revoke []SGRule `json:"revokeEgress,omitempty"`
+	// SharedWith are the workloads outside the Fences that the group also
+	// fences: its new rules are theirs too.
+	SharedWith []string `json:"sharedWith,omitempty"`
+}
+
+// SGRule is one security-group rule: one protocol and port range, one
+// peer (a CIDR, a group, or a prefix list by ID, AWS-managed name, or as
+// generated here).
+type SGRule struct {
+	Description string `json:"description"`
+	Protocol    string `json:"protocol"` // tcp, udp or -1
+	FromPort    int32  `json:"fromPort"`
+	ToPort      int32  `json:"toPort"`
+	CIDR        string `json:"cidr,omitempty"`
+	Group       string `json:"group,omitempty"`
+	PrefixList  string `json:"prefixList,omitempty"`
+	// ManagedPrefixList names an AWS-managed prefix list whose ID the
+	// inputs do not give (Terraform looks it up by name).
+	ManagedPrefixList string `json:"managedPrefixList,omitempty"`
+	// OwnPrefixList names a prefix list of Output.PrefixLists.
+	OwnPrefixList string `json:"ownPrefixList,omitempty"`
+
+	// covers is what the peer stands for, for verification.
+	covers []netip.Prefix
+}
+
+// PrefixListPlan is a customer-managed prefix list to create: the CIDRs
+// that would take more rules than a group may have.
+type PrefixListPlan struct {
+	Name          string   `json:"name"`
+	AddressFamily string   `json:"addressFamily"`
+	MaxEntries    int      `json:"maxEntries"`
+	Entries       []string `json:"entries"`
+}
+
+func (r SGRule) key() string {
+	return fmt.Sprintf("%s|%d|%d|%s|%s|%s|%s|%s", r.Protocol, r.FromPort, r.ToPort, r.CIDR, r.Group, r.PrefixList, r.ManagedPrefixList, r.OwnPrefixList)
+}
+
+// weight is what the rule counts against the group's quota; AWS counts a
+// prefix list as its maximum entries, except the AWS-managed S3 and
+// DynamoDB lists, which weigh 1.
+func (r SGRule) weight(w *model.World, own map[string]PrefixListPlan) int {
+	switch {
+	case r.OwnPrefixList != "":
+		return own[r.OwnPrefixList].MaxEntries
+	case r.PrefixList != "":
+		for _, pl := range w.PrefixLists {
+			if pl.ID == r.PrefixList && !lightManagedList(pl.Name) {
+				return max(len(pl.Entries), 1)
+			}
+		}
+	}
+	return 1
+}
+
+func lightManagedList(name string) bool {
+	return strings.HasPrefix(name, "com.amazonaws.") && (strings.HasSuffix(name, ".s3") || strings.HasSuffix(name, ".dynamodb"))
+}
+
+// securityGroups plans the rules of the groups that fence each Fence's
+// workloads: egress to what the Fence names (AWS services by their
+// managed prefix list or ranges, DNS and Services by their pods' groups,
+// job peers by theirs), ingress from the ingress controller's groups,
+// and the open egress revoked.
+func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]GroupPlan, []PrefixListPlan, []string, error) {
+	if len(w.SecurityGroups) == 0 && len(opts.NodeGroups) == 0 {
+		return nil, nil, nil, nil
+	}
+	placed, err := engine.Place(w, opts.NodeGroups)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	groupsOf := func(match func(*model.Workload, *model.PodTemplate) bool) ([]string, string) {
+		seen := map[string]bool{}
+		var out []string
+		via := ""
+		for _, wl := range w.Workloads {
+			for _, pt := range wl.Pods {
+				if !match(wl, pt) {
+					continue
+				}
+				p := placed[pt]
+				via = p.Via
+				for _, g := range p.Groups {
+					if !seen[g] {
+						seen[g] = true
+						out = append(out, g)
+					}
+				}
+			}
+		}
+		sort.Strings(out)
+		return out, via
+	}
+	plans := map[string]*GroupPlan{}
+	seen := map[string]map[string]bool{}
+	var warnings []string
+	add := func(group string, ingress bool, r SGRule) {
+		p := plans[group]
+		k := fmt.Sprint(ingress) + r.key()
+		if seen[group][k] || exists(w, group, ingress, r) {
+			return
+		}
+		seen[group][k] = true
+		if ingress {
+			p.Ingress = append(p.Ingress, r)
+		} else {
+			p.Egress = append(p.Egress, r)
+		}
+	}
+	fencedPods := map[*model.PodTemplate]bool{}
+	for _, f := range w.Fences {
+		workloads := fenced(w, f)
+		isFenced := func(wl *model.Workload, pt *model.PodTemplate) bool {
+			for _, x := range workloads[wl] {
+				if x == pt {
+					return true
+				}
+			}
+			return false
+		}
+		groups, via := groupsOf(isFenced)
+		name := f.Namespace + "/" + f.Name
+		if len(groups) == 0 {
+			if len(workloads) > 0 {
+				warnings = append(warnings, fmt.Sprintf("Fence %s: no security group is known for its workloads (give their instances, a SecurityGroupPolicy, or --node-sg): no security-group rules", name))
+			}
+			continue
+		}
+		for _, pts := range workloads {
+			for _, pt := range pts {
+				fencedPods[pt] = true
+			}
+		}
+		var rules []SGRule
+		var ingress []SGRule
+		for _, e := range f.Spec.Egress {
+			switch {
+			case e.AWS != nil:
+				rs, err := awsSGRules(w, doc, e.AWS)
+				if err != nil {
+					return nil, nil, nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
+				}
+				rules = append(rules, rs...)
+			case e.DNS != nil:
+				dns, _ := groupsOf(selectedBy(w, "kube-system", dnsSelector(w)))
+				if len(dns) == 0 {
+					warnings = append(warnings, fmt.Sprintf("Fence %s: the cluster DNS pods' security groups are not known: no DNS rule", name))
+				}
+				for _, g := range dns {
+					rules = append(rules, groupRule("udp", 53, 53, g, "cluster DNS"), groupRule("tcp", 53, 53, g, "cluster DNS"))
+				}
+			case e.Service != nil:
+				ns := e.Service.Namespace
+				if ns == "" {
+					ns = f.Namespace
+				}
+				sel := serviceSelector(w, ns, e.Service.Name)
+				port, proto := servicePort(w, ns, e.Service.Name, e.Service.Port)
+				targets, _ := groupsOf(selectedBy(w, ns, sel))
+				if len(targets) == 0 || port == 0 {
+					warnings = append(warnings, fmt.Sprintf("Fence %s: the security groups of Service %s/%s's pods are not known: no rule for it", name, ns, e.Service.Name))
+				}
+				for _, g := range targets {
+					rules = append(rules, portRule(proto, port, g, fmt.Sprintf("Service %s/%s", ns, e.Service.Name)))
+				}
+			case e.Peers != nil && e.Peers.SameJob:
+				for _, g := range groups {
+					rules = append(rules, groupRule("-1", -1, -1, g, "job peers"))
+				}
+			}
+		}
+		for _, in := range f.Spec.Ingress {
+			c := in.IngressController
+			controllers, _ := groupsOf(func(wl *model.Workload, pt *model.PodTemplate) bool {
+				return wl.Namespace == c.Namespace && pt.Labels["app.kubernetes.io/component"] == "controller"
+			})
+			for _, s := range servicesOf(w, workloads) {
+				for _, sp := range s.Spec.Ports {
+					port, proto := servicePort(w, s.Namespace, s.Name, intstr.FromInt32(sp.Port))
+					for _, g := range controllers {
+						ingress = append(ingress, portRule(proto, port, g, "the ingress controller in "+c.Namespace))
+					}
+				}
+			}
+		}
+		for _, g := range groups {
+			if plans[g] == nil {
+				plans[g] = &GroupPlan{GroupID: g, Via: via}
+				seen[g] = map[string]bool{}
+			}
+			plans[g].Fences = append(plans[g].Fences, name)
+			for _, r := range rules {
+				add(g, false, r)
+			}
+			for _, r := range ingress {
+				add(g, true, r)
+			}
+		}
+	}
+	var out []GroupPlan
+	var lists []PrefixListPlan
+	for _, g := range sortedKeys(plans) {
+		p := plans[g]
+		p.Revoke = openEgress(w, g)
+		p.SharedWith = sharing(w, placed, fencedPods, g)
+		nodeGroup := !strings.HasPrefix(p.Via, "SecurityGroupPolicy")
+		if len(p.Revoke) > 0 && (nodeGroup || len(p.SharedWith) > 0) {
+			others := "the workloads it also fences (" + strings.Join(p.SharedWith, ", ") + ")"
+			if len(p.SharedWith) == 0 {
+				others = ""
+			}
+			if nodeGroup {
+				others = strings.TrimPrefix(others+" and the nodes' own traffic (the kubelet to the EKS API, image pulls)", " and ")
+			}
+			warnings = append(warnings, fmt.Sprintf("revoking the open egress of %s closes it for %s too: add their needs, or give the fenced pods groups of their own with a SecurityGroupPolicy", g, others))
+		}
+		var own []PrefixListPlan
+		p.Egress, own = fitQuota(w, g, p.Egress)
+		for _, list := range own {
+			lists = append(lists, list)
+			warnings = append(warnings, fmt.Sprintf("%s would need more than %d %s egress rules: the CIDRs go into the prefix list %s, but AWS counts a referenced prefix list as its maximum entries (%d), so the group still needs the quota \"Inbound or outbound rules per security group\" raised", g, RulesPerGroup, list.AddressFamily, list.Name, list.MaxEntries))
+		}
+		out = append(out, *p)
+	}
+	return out, lists, warnings, nil
+}
+
+// exists reports whether a group already has a rule (AWS refuses to
+// authorize a duplicate).
+func exists(w *model.World, group string, ingress bool, r SGRule) bool {
+	for _, g := range w.SecurityGroups {
+		if g.ID != group {
+			continue
+		}
+		rules := g.Egress
+		if ingress {
+			rules = g.Ingress
+		}
+		for _, x := range rules {
+			if x.Protocol != r.Protocol || (r.Protocol != "-1" && (x.FromPort != r.FromPort || x.ToPort != r.ToPort)) {
+				continue
+			}
+			for _, c := range x.CIDRs {
+				if c.String() == r.CIDR {
+					return true
+				}
+			}
+			for _, id := range x.Groups {
+				if id == r.Group {
+					return true
+				}
+			}
+			for _, id := range x.PrefixLists {
+				if id == r.PrefixList {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func groupRule(proto string, from, to int32, group, desc string) SGRule {
+	return SGRule{Description: "ringfence: " + desc, Protocol: proto, FromPort: from, ToPort: to, Group: group}
+}
+
+// portRule allows one port of a Kubernetes protocol; AWS knows SCTP only
+// as IP protocol 132, without ports.
+func portRule(proto netset.Protocol, port int32, group, desc string) SGRule {
+	switch proto {
+	case netset.UDP:
+		return groupRule("udp", port, port, group, desc)
+	case netset.SCTP:
+		return groupRule("132", -1, -1, group, desc)
+	}
+	return groupRule("tcp", port, port, group, desc)
+}
+
+// awsSGRules allows an AWS service: through its AWS-managed prefix list
+// where AWS keeps one (S3, DynamoDB: one rule, always current), else its
+// published ranges, aggregated, one rule per CIDR and port.
+func awsSGRules(w *model.World, doc *ranges.Document, a *v1alpha1.AWSDestination) ([]SGRule, error) {
+	if doc == nil {
+		return nil, fmt.Errorf("no AWS ranges publication")
+	}
+	sel := ranges.Aggregate(doc.Select(ranges.Filter{Services: []string{a.Service}, Regions: []string{a.Region}}))
+	if len(sel) == 0 {
+		return nil, fmt.Errorf("AWS ip-ranges syncToken %s publishes no prefixes for %s in %s", doc.SyncToken, a.Service, a.Region)
+	}
+	ports := a.Ports
+	if len(ports) == 0 {
+		ports = []v1alpha1.Port{{Protocol: "TCP", Port: 443}}
+	}
+	desc := fmt.Sprintf("ringfence: %s %s", a.Service, a.Region)
+	managed := ""
+	if s := strings.ToLower(a.Service); s == "s3" || s == "dynamodb" {
+		managed = "com.amazonaws." + a.Region + "." + s
+	}
+	var v4 []netip.Prefix
+	for _, p := range sel {
+		if p.Addr().Is4() {
+			v4 = append(v4, p)
+		}
+	}
+	var out []SGRule
+	for _, port := range ports {
+		proto := strings.ToLower(port.Protocol)
+		if proto == "" {
+			proto = "tcp"
+		}
+		base := SGRule{Description: desc, Protocol: proto, FromPort: port.Port, ToPort: port.Port}
+		if managed != "" {
+			r := base
+			r.ManagedPrefixList = managed
+			r.covers = v4
+			for _, pl := range w.PrefixLists {
+				if pl.Name == managed {
+					r.PrefixList, r.ManagedPrefixList = pl.ID, ""
+				}
+			}
+			out = append(out, r)
+			// The managed list holds IPv4 only: IPv6 ranges by CIDR.
+			for _, p := range sel {
+				if p.Addr().Is6() {
+					r := base
+					r.CIDR, r.covers = p.String(), []netip.Prefix{p}
+					out = append(out, r)
+				}
+			}
+			continue
+		}
+		for _, p := range sel {
+			r := base
+			r.CIDR, r.covers = p.String(), []netip.Prefix{p}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// fitQuota moves a group's CIDR egress rules of one address family into
+// a prefix list of its own when they would take more rules than the group
+// may have (the quota counts IPv4 and IPv6 rules apart).
+func fitQuota(w *model.World, group string, rules []SGRule) ([]SGRule, []PrefixListPlan) {
+	var lists []PrefixListPlan
+	for _, family := range []string{"IPv4", "IPv6"} {
+		inFamily := func(r SGRule) bool { return r.CIDR != "" && strings.Contains(r.CIDR, ":") == (family == "IPv6") }
+		count := 0
+		for _, r := range rules {
+			if inFamily(r) || (family == "IPv4" && r.CIDR == "") {
+				count += r.weight(w, nil)
+			}
+		}
+		if count <= RulesPerGroup {
+			continue
+		}
+		// One list for the CIDRs, one rule per protocol and port that used them.
+		list := PrefixListPlan{Name: "ringfence-" + group + "-egress-" + strings.ToLower(family), AddressFamily: family}
+		var kept []SGRule
+		byPort := map[string]*SGRule{}
+		var order []string
+		inList := map[string]bool{}
+		for _, r := range rules {
+			if !inFamily(r) {
+				kept = append(kept, r)
+				continue
+			}
+			if !inList[r.CIDR] {
+				inList[r.CIDR] = true
+				list.Entries = append(list.Entries, r.CIDR)
+			}
+			k := fmt.Sprintf("%s|%d|%d", r.Protocol, r.FromPort, r.ToPort)
+			if byPort[k] == nil {
+				nr := r
+				nr.CIDR, nr.OwnPrefixList, nr.covers = "", list.Name, nil
+				nr.Description = "ringfence: the CIDRs of " + list.Name
+				byPort[k] = &nr
+				order = append(order, k)
+			}
+			byPort[k].covers = append(byPort[k].covers, r.covers...)
+		}
+		sort.Strings(list.Entries)
+		list.MaxEntries = len(list.Entries)
+		for _, k := range order {
+			kept = append(kept, *byPort[k])
+		}
+		rules = kept
+		lists = append(lists, list)
+	}
+	return rules, lists
+}
+
+// openEgress returns a group's egress rules open to every address, one
+// CIDR each, to revoke.
+func openEgress(w *model.World, group string) []SGRule {
+	var out []SGRule
+	for _, g := range w.SecurityGroups {
+		if g.ID != group {
+			continue
+		}
+		for _, r := range g.Egress {
+			for _, c := range r.CIDRs {
+				if c.Bits() == 0 {
+					out = append(out, SGRule{Description: r.Description, Protocol: r.Protocol, FromPort: r.FromPort, ToPort: r.ToPort, CIDR: c.String()})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// sharing names the workloads outside the Fences that a group fences too.
+func sharing(w *model.World, placed map[*model.PodTemplate]engine.Placement, fencedPods map[*model.PodTemplate]bool, group string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, wl := range w.Workloads {
+		for _, pt := range wl.Pods {
+			if fencedPods[pt] {
+				continue
+			}
+			for _, g := range placed[pt].Groups {
+				name := wl.Namespace + "/" + wl.Kind + "/" + wl.Name
+				if g == group && !seen[name] {
+					seen[name] = true
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// selectedBy matches the pods of a namespace that carry every label of a
+// Service-style selector.
+func selectedBy(w *model.World, ns string, sel map[string]string) func(*model.Workload, *model.PodTemplate) bool {
+	return func(wl *model.Workload, pt *model.PodTemplate) bool {
+		if wl.Namespace != ns || len(sel) == 0 {
+			return false
+		}
+		for k, v := range sel {
+			if pt.Labels[k] != v {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func serviceSelector(w *model.World, ns, name string) map[string]string {
+	for _, s := range w.Services {
+		if s.Namespace == ns && s.Name == name {
+			return s.Spec.Selector
+		}
+	}
+	return nil
+}
+
+func dnsSelector(w *model.World) map[string]string {
+	if sel := serviceSelector(w, "kube-system", "kube-dns"); len(sel) > 0 {
+		return sel
+	}
+	return map[string]string{"k8s-app": "kube-dns"}
+}
