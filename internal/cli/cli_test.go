@@ -525,8 +525,8 @@ func TestAuditSuppressions(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
-	goldens := map[string]string{"yaml": "ml-platform.yaml", "json": "ml-platform.json", "terraform": "ml-platform.tf", "awscli": "ml-platform.awscli.json"}
-	for _, format := range []string{"yaml", "json", "terraform", "awscli"} {
+	goldens := map[string]string{"yaml": "ml-platform.yaml", "json": "ml-platform.json", "terraform": "ml-platform.tf", "awscli": "ml-platform.awscli.json", "cilium": "ml-platform.cilium.yaml", "calico": "ml-platform.calico.yaml"}
+	for _, format := range []string{"yaml", "json", "terraform", "awscli", "cilium", "calico"} {
 		stdout, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", "examples/fences/ml-platform.yaml", "-o", format)
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr)

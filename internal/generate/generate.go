@@ -43,6 +43,16 @@ type Output struct {
 	SecurityGroups []GroupPlan      `json:"securityGroups,omitempty"`
 	PrefixLists    []PrefixListPlan `json:"prefixLists,omitempty"`
 	Warnings       []string         `json:"warnings,omitempty"`
+
+	// awsRules marks the egress rules written for AWS services, which a
+	// CNI flavour may express otherwise.
+	awsRules map[*networkingv1.NetworkPolicy][]awsRuleRef
+}
+
+// awsRuleRef is the egress rule index of an AWS destination.
+type awsRuleRef struct {
+	index  int
+	intent *v1alpha1.AWSDestination
 }
 
 // Options tune generation.
@@ -70,7 +80,7 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 			namespaces[f.Namespace] = true
 			out.Policies = append(out.Policies, defaultDeny(f.Namespace, doc))
 		}
-		ps, patches, warnings, err := fence(w, f, doc)
+		ps, patches, warnings, err := fence(w, f, doc, out)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +169,7 @@ func fenced(w *model.World, f *model.Fence) map[*model.Workload][]*model.PodTemp
 	return out
 }
 
-func fence(w *model.World, f *model.Fence, doc *ranges.Document) ([]*networkingv1.NetworkPolicy, []IngressPatch, []string, error) {
+func fence(w *model.World, f *model.Fence, doc *ranges.Document, out *Output) ([]*networkingv1.NetworkPolicy, []IngressPatch, []string, error) {
 	var warnings []string
 	workloads := fenced(w, f)
 	if len(workloads) == 0 {
@@ -179,6 +189,10 @@ func fence(w *model.World, f *model.Fence, doc *ranges.Document) ([]*networkingv
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("%s: Fence/%s/%s: spec.egress[%d]: %w", f.Source, f.Namespace, f.Name, i, err)
 			}
+			if out.awsRules == nil {
+				out.awsRules = map[*networkingv1.NetworkPolicy][]awsRuleRef{}
+			}
+			out.awsRules[p] = append(out.awsRules[p], awsRuleRef{index: len(p.Spec.Egress), intent: e.AWS})
 			p.Spec.Egress = append(p.Spec.Egress, rule)
 		case e.DNS != nil:
 			p.Spec.Egress = append(p.Spec.Egress, dnsRule(w))
@@ -193,7 +207,7 @@ func fence(w *model.World, f *model.Fence, doc *ranges.Document) ([]*networkingv
 			policies = append(policies, ps...)
 			warnings = append(warnings, ws...)
 		case e.Host != nil:
-			warnings = append(warnings, fmt.Sprintf("Fence %s/%s: egress to %s:%d is a DNS name, which a NetworkPolicy cannot express: allow the CIDRs it resolves to (if they are stable), route it through an egress proxy, or use a CNI with FQDN policies (Cilium toFQDNs)", f.Namespace, f.Name, e.Host.Name, e.Host.Port))
+			warnings = append(warnings, fmt.Sprintf("Fence %s/%s: egress to %s:%d is a DNS name, which a NetworkPolicy cannot express: with Cilium, -o cilium adds a toFQDNs policy; otherwise allow the CIDRs it resolves to (if they are stable) or route it through an egress proxy", f.Namespace, f.Name, e.Host.Name, e.Host.Port))
 		}
 	}
 	var patches []IngressPatch
