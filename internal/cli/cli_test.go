@@ -536,6 +536,11 @@ func TestGenerate(t *testing.T) {
 		}
 		golden(t, "generate/"+goldens[format], stdout)
 	}
+	stdout, stderr, code := run(t, "", "generate", "--from-cluster", "-f", "examples/ml-platform")
+	if code != ExitOK {
+		t.Fatalf("--from-cluster: exit %d: %s", code, stderr)
+	}
+	golden(t, "generate/ml-platform.proposed.yaml", stdout)
 	if _, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform"); code != ExitInput || !strings.Contains(stderr, "no Fence") {
 		t.Errorf("without Fences: exit %d %s", code, stderr)
 	}

@@ -15,7 +15,7 @@ func newGenerate(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
 	var rangesFile string
-	var force bool
+	var force, fromCluster bool
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write least-privilege NetworkPolicies from Fences (what ML workloads need)",
@@ -50,9 +50,14 @@ a single object needs refreshing. Neither is judged by the check (the engine rea
 Kubernetes NetworkPolicies): the Cilium policies only add the names, the Calico ones
 allow exactly the verified ranges.
 
-Not yet: proposing Fences from a cluster.`,
+--from-cluster proposes a Fence for each ML workload of the inputs (a live cluster or
+manifests) from what it is: AWS credentials mean S3 in the nodes' region, every workload
+gets DNS, a job of several pods its peers, a workload behind an Ingress the ingress
+controller with the Ingress's current allowlist. Each proposal says why, and what could
+not be seen (the Services and hosts it calls). Review them, then generate from them.`,
 		Example: `  ringfence generate -f examples/ml-platform -f examples/fences/ml-platform.yaml > fenced.yaml
   ringfence generate -f cluster/ -f fences/ -o json
+  ringfence generate --from-cluster -A > fences.yaml    # review, then: ringfence generate -A -f fences.yaml
   ringfence generate -f examples/ml-platform -f examples/fences/ml-platform.yaml -o terraform > ringfence-sg.tf
   ringfence generate -f cluster/ -f aws/ -f fences/ -o awscli |
     jq -c '.authorizeSecurityGroupEgress[]' |
@@ -65,6 +70,9 @@ Not yet: proposing Fences from a cluster.`,
 			res, err := in.load(cmd)
 			if err != nil {
 				return err
+			}
+			if fromCluster {
+				return writeProposals(s, generate.Propose(res.World))
 			}
 			if len(res.World.Fences) == 0 {
 				return usagef("no Fence (ringfence.dev/v1alpha1) in the inputs")
@@ -123,6 +131,7 @@ Not yet: proposing Fences from a cluster.`,
 	out.add(cmd, "yaml", "json", "terraform", "awscli", "cilium", "calico")
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws destinations (default: the cached or embedded publication)")
 	cmd.Flags().BoolVar(&force, "force", false, "print the output even when the check fails")
+	cmd.Flags().BoolVar(&fromCluster, "from-cluster", false, "propose Fences for the ML workloads of the inputs, for a person to review")
 	return cmd
 }
 
@@ -151,6 +160,23 @@ func writeGenerated(s Streams, g *generate.Output, policies []*networkingv1.Netw
 		if _, err := fmt.Fprintf(s.Out, "---\n%s", b); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// writeProposals writes proposed Fences as YAML, each after the reasons
+// for it.
+func writeProposals(s Streams, ps []generate.Proposal) error {
+	fmt.Fprintf(s.Out, "# Fences proposed by ringfence for the ML workloads of the inputs: review before use.\n")
+	if len(ps) == 0 {
+		fmt.Fprintf(s.Out, "# (no ML workload in the inputs)\n")
+	}
+	for _, p := range ps {
+		b, err := yaml.Marshal(p.Fence)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "---\n# %s\n%s", strings.Join(p.Reasons, "\n# "), b)
 	}
 	return nil
 }

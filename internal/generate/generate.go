@@ -406,24 +406,31 @@ func servicesOf(w *model.World, workloads map[*model.Workload][]*model.PodTempla
 // allowlistPatches set the source allowlist of every Ingress that routes
 // to a fenced workload's Service, under the annotation it already uses.
 func allowlistPatches(w *model.World, workloads map[*model.Workload][]*model.PodTemplate, sourceRanges []string) []IngressPatch {
-	services := map[string]bool{}
-	for _, s := range servicesOf(w, workloads) {
-		services[s.Namespace+"/"+s.Name] = true
-	}
 	var out []IngressPatch
-	for _, ing := range w.Ingresses {
-		routes := false
-		for _, name := range backends(ing.Spec) {
-			routes = routes || services[ing.Namespace+"/"+name]
-		}
-		if !routes {
-			continue
-		}
+	for _, ing := range routing(w, workloads) {
 		key := "nginx.ingress.kubernetes.io/allowlist-source-range"
 		if _, ok := ing.Annotations["nginx.ingress.kubernetes.io/whitelist-source-range"]; ok {
 			key = "nginx.ingress.kubernetes.io/whitelist-source-range"
 		}
 		out = append(out, IngressPatch{Namespace: ing.Namespace, Name: ing.Name, Annotation: key, Value: strings.Join(sourceRanges, ",")})
+	}
+	return out
+}
+
+// routing returns the Ingresses that route to a Service of the workloads.
+func routing(w *model.World, workloads map[*model.Workload][]*model.PodTemplate) []*model.Ingress {
+	services := map[string]bool{}
+	for _, s := range servicesOf(w, workloads) {
+		services[s.Namespace+"/"+s.Name] = true
+	}
+	var out []*model.Ingress
+	for _, ing := range w.Ingresses {
+		for _, name := range backends(ing.Spec) {
+			if services[ing.Namespace+"/"+name] {
+				out = append(out, ing)
+				break
+			}
+		}
 	}
 	return out
 }
