@@ -380,24 +380,15 @@ func controllerRule(w *model.World, workloads map[*model.Workload][]*model.PodTe
 func servicesOf(w *model.World, workloads map[*model.Workload][]*model.PodTemplate) []*model.Service {
 	var out []*model.Service
 	for _, s := range w.Services {
-		if len(s.Spec.Selector) == 0 {
-			continue
-		}
-		match := false
+		selects := selectedBy(s.Namespace, s.Spec.Selector)
+	match:
 		for wl, pts := range workloads {
 			for _, pt := range pts {
-				if wl.Namespace != s.Namespace {
-					continue
+				if selects(wl, pt) {
+					out = append(out, s)
+					break match
 				}
-				ok := true
-				for k, v := range s.Spec.Selector {
-					ok = ok && pt.Labels[k] == v
-				}
-				match = match || ok
 			}
-		}
-		if match {
-			out = append(out, s)
 		}
 	}
 	return out

@@ -76,11 +76,8 @@ func (r SGRule) key() string {
 // weight is what the rule counts against the group's quota; AWS counts a
 // prefix list as its maximum entries, except the AWS-managed S3 and
 // DynamoDB lists, which weigh 1.
-func (r SGRule) weight(w *model.World, own map[string]PrefixListPlan) int {
-	switch {
-	case r.OwnPrefixList != "":
-		return own[r.OwnPrefixList].MaxEntries
-	case r.PrefixList != "":
+func (r SGRule) weight(w *model.World) int {
+	if r.PrefixList != "" {
 		for _, pl := range w.PrefixLists {
 			if pl.ID == r.PrefixList && !lightManagedList(pl.Name) {
 				return max(len(pl.Entries), 1)
@@ -107,18 +104,15 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	groupsOf := func(match func(*model.Workload, *model.PodTemplate) bool) ([]string, string) {
+	groupsOf := func(match func(*model.Workload, *model.PodTemplate) bool) []string {
 		seen := map[string]bool{}
 		var out []string
-		via := ""
 		for _, wl := range w.Workloads {
 			for _, pt := range wl.Pods {
 				if !match(wl, pt) {
 					continue
 				}
-				p := placed[pt]
-				via = p.Via
-				for _, g := range p.Groups {
+				for _, g := range placed[pt].Groups {
 					if !seen[g] {
 						seen[g] = true
 						out = append(out, g)
@@ -127,7 +121,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 			}
 		}
 		sort.Strings(out)
-		return out, via
+		return out
 	}
 	plans := map[string]*GroupPlan{}
 	seen := map[string]map[string]bool{}
@@ -156,7 +150,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 			}
 			return false
 		}
-		groups, via := groupsOf(isFenced)
+		groups := groupsOf(isFenced)
 		name := f.Namespace + "/" + f.Name
 		if len(groups) == 0 {
 			if len(workloads) > 0 {
@@ -164,9 +158,15 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 			}
 			continue
 		}
+		// Where each group comes from: the pods' own (SecurityGroupPolicy)
+		// or their nodes'.
+		via := map[string]string{}
 		for _, pts := range workloads {
 			for _, pt := range pts {
 				fencedPods[pt] = true
+				for _, g := range placed[pt].Groups {
+					via[g] = placed[pt].Via
+				}
 			}
 		}
 		var rules []SGRule
@@ -180,7 +180,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 				}
 				rules = append(rules, rs...)
 			case e.DNS != nil:
-				dns, _ := groupsOf(selectedBy(w, "kube-system", dnsSelector(w)))
+				dns := groupsOf(selectedBy("kube-system", dnsSelector(w)))
 				if len(dns) == 0 {
 					warnings = append(warnings, fmt.Sprintf("Fence %s: the cluster DNS pods' security groups are not known: no DNS rule", name))
 				}
@@ -194,7 +194,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 				}
 				sel := serviceSelector(w, ns, e.Service.Name)
 				port, proto := servicePort(w, ns, e.Service.Name, e.Service.Port)
-				targets, _ := groupsOf(selectedBy(w, ns, sel))
+				targets := groupsOf(selectedBy(ns, sel))
 				if len(targets) == 0 || port == 0 {
 					warnings = append(warnings, fmt.Sprintf("Fence %s: the security groups of Service %s/%s's pods are not known: no rule for it", name, ns, e.Service.Name))
 				}
@@ -209,7 +209,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 		}
 		for _, in := range f.Spec.Ingress {
 			c := in.IngressController
-			controllers, _ := groupsOf(func(wl *model.Workload, pt *model.PodTemplate) bool {
+			controllers := groupsOf(func(wl *model.Workload, pt *model.PodTemplate) bool {
 				return wl.Namespace == c.Namespace && pt.Labels["app.kubernetes.io/component"] == "controller"
 			})
 			for _, s := range servicesOf(w, workloads) {
@@ -223,7 +223,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 		}
 		for _, g := range groups {
 			if plans[g] == nil {
-				plans[g] = &GroupPlan{GroupID: g, Via: via}
+				plans[g] = &GroupPlan{GroupID: g, Via: via[g]}
 				seen[g] = map[string]bool{}
 			}
 			plans[g].Fences = append(plans[g].Fences, name)
@@ -395,7 +395,7 @@ func fitQuota(w *model.World, group string, rules []SGRule) ([]SGRule, []PrefixL
 		count := 0
 		for _, r := range rules {
 			if inFamily(r) || (family == "IPv4" && r.CIDR == "") {
-				count += r.weight(w, nil)
+				count += r.weight(w)
 			}
 		}
 		if count <= RulesPerGroup {
@@ -480,7 +480,7 @@ func sharing(w *model.World, placed map[*model.PodTemplate]engine.Placement, fen
 
 // selectedBy matches the pods of a namespace that carry every label of a
 // Service-style selector.
-func selectedBy(w *model.World, ns string, sel map[string]string) func(*model.Workload, *model.PodTemplate) bool {
+func selectedBy(ns string, sel map[string]string) func(*model.Workload, *model.PodTemplate) bool {
 	return func(wl *model.Workload, pt *model.PodTemplate) bool {
 		if wl.Namespace != ns || len(sel) == 0 {
 			return false

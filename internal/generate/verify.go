@@ -160,11 +160,13 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 					}
 				}
 			}
-			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "internet", Set: internet}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 {
-				fail("%s can reach the internet: %v", p.ID, x.NetworkPolicy.Allowed)
-			}
-			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "internet", Set: internet}, 0, 0); err == nil && len(out.SecurityGroups) > 0 && x.SecurityGroups != nil && len(x.SecurityGroups.Allowed) > 0 {
-				fail("%s's security groups still allow the internet: %v", p.ID, x.SecurityGroups.Allowed)
+			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "internet", Set: internet}, 0, 0); err == nil {
+				if len(x.NetworkPolicy.Allowed) > 0 {
+					fail("%s can reach the internet: %v", p.ID, x.NetworkPolicy.Allowed)
+				}
+				if len(out.SecurityGroups) > 0 && x.SecurityGroups != nil && len(x.SecurityGroups.Allowed) > 0 {
+					fail("%s's security groups still allow the internet: %v", p.ID, x.SecurityGroups.Allowed)
+				}
 			}
 			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "imds", Set: imds}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 {
 				fail("%s can reach the instance metadata service", p.ID)
