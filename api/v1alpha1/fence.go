@@ -38,6 +38,17 @@ type EgressIntent struct {
 	Service *ServiceDestination `json:"service,omitempty"`
 	// Host is a DNS name; a NetworkPolicy cannot express it.
 	Host *HostDestination `json:"host,omitempty"`
+	// CIDR is addresses outside the cluster that no other intent names
+	// (the VPC's DNS resolver, the API server's endpoints, a database),
+	// on the ports given. Never 0.0.0.0/0 or ::/0.
+	CIDR *CIDRDestination `json:"cidr,omitempty"`
+}
+
+// CIDRDestination is address ranges on ports (required: least privilege
+// names them).
+type CIDRDestination struct {
+	CIDRs []string `json:"cidrs"`
+	Ports []Port   `json:"ports"`
 }
 
 // AWSDestination names an AWS service and region of ip-ranges.json.
@@ -75,13 +86,27 @@ type HostDestination struct {
 	Port int32  `json:"port"`
 }
 
-// IngressIntent is one source; exactly one of the sources is set.
+// IngressIntent is one source; exactly one of ingressController and from
+// is set.
 type IngressIntent struct {
 	// IngressController admits the controller's pods of a namespace.
 	IngressController *ControllerSource `json:"ingressController,omitempty"`
 	// SourceRanges become the allowlist of the Ingresses that route to
-	// the workloads.
+	// the workloads (with ingressController).
 	SourceRanges []string `json:"sourceRanges,omitempty"`
+	// From admits other clients on Ports: pods by namespace and pod
+	// selectors, or addresses (the clients of a platform component:
+	// every pod for DNS, the control plane for a webhook).
+	From  *ClientSource `json:"from,omitempty"`
+	Ports []Port        `json:"ports,omitempty"`
+}
+
+// ClientSource is pods (namespaces AND pods; namespaces {} is every
+// namespace, pods alone the Fence's namespace) or address ranges.
+type ClientSource struct {
+	Namespaces *metav1.LabelSelector `json:"namespaces,omitempty"`
+	Pods       *metav1.LabelSelector `json:"pods,omitempty"`
+	CIDRs      []string              `json:"cidrs,omitempty"`
 }
 
 // ControllerSource names the ingress controller's namespace.

@@ -16,7 +16,7 @@ import (
 func newAudit(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
-	var failOn, rules, rangesFile, configFile string
+	var failOn, rules, configFile string
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "audit",
@@ -59,7 +59,7 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 			if err != nil {
 				return err
 			}
-			doc, err := rangesSource(rangesFile)
+			doc, err := rangesSource(in.rangesFile)
 			if err != nil {
 				return err
 			}
@@ -108,10 +108,11 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 		},
 	}
 	in.add(cmd)
+	in.addApply(cmd)
 	out.add(cmd, "table", "json", "sarif", "markdown")
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a finding is at least this severe: critical, high, medium, low, info or none")
 	cmd.Flags().StringVar(&rules, "rules", "", "run only these rules (comma-separated IDs)")
-	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json to compare ipBlocks with (default: the cached or embedded publication)")
+	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json to compare ipBlocks with (default: the cached or embedded publication)")
 	cmd.Flags().StringVar(&configFile, "config", "", "suppressions file (default: .ringfence.yaml when present)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list suppressed findings too")
 	return cmd

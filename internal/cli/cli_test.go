@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -536,7 +537,13 @@ func TestGenerate(t *testing.T) {
 		}
 		golden(t, "generate/"+goldens[format], stdout)
 	}
-	stdout, stderr, code := run(t, "", "generate", "--from-cluster", "-f", "examples/ml-platform")
+	// The whole platform fenced: the platform's own components too.
+	stdout, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", "examples/fences")
+	if code != ExitOK {
+		t.Fatalf("examples/fences: exit %d: %s", code, stderr)
+	}
+	golden(t, "generate/ml-platform.fenced.yaml", stdout)
+	stdout, stderr, code = run(t, "", "generate", "--from-cluster", "-f", "examples/ml-platform")
 	if code != ExitOK {
 		t.Fatalf("--from-cluster: exit %d: %s", code, stderr)
 	}
@@ -550,8 +557,91 @@ func TestGenerate(t *testing.T) {
 	if _, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", bad); code != ExitInput || !strings.Contains(stderr, "no Service features/nope") {
 		t.Errorf("unknown Service: exit %d %s", code, stderr)
 	}
+	for _, c := range []struct{ spec, want string }{
+		{"  egress:\n  - cidr: {cidrs: [0.0.0.0/0], ports: [{port: 443}]}\n", ":7: Fence/ml-workloads/f: spec.egress[0].cidr.cidrs: 0.0.0.0/0 is every address"},
+		{"  egress:\n  - cidr: {cidrs: [10.0.0.2/32]}\n", ":7: Fence/ml-workloads/f: spec.egress[0].cidr: cidrs and ports are required"},
+		{"  ingress:\n  - from: {cidrs: [10.0.0.0/16]}\n", ":7: Fence/ml-workloads/f: spec.ingress[0]: ports are required with from"},
+		{"  ingress:\n  - from: {cidrs: [10.0.0.0/16]}\n    ports: [{protocol: ICMP, port: 1}]\n", ":7: Fence/ml-workloads/f: spec.ingress[0].ports: unknown protocol \"ICMP\""},
+		{"  ingress:\n  - from: {namespaces: {}}\n    ingressController: {namespace: ingress-nginx}\n    ports: [{port: 53}]\n", ":7: Fence/ml-workloads/f: spec.ingress[0]: give exactly one of ingressController, from"},
+	} {
+		os.WriteFile(bad, []byte("apiVersion: ringfence.dev/v1alpha1\nkind: Fence\nmetadata: {name: f, namespace: ml-workloads}\nspec:\n  workloads: {matchLabels: {app: ml-training}}\n"+c.spec), 0o644)
+		if _, stderr, code := run(t, "", "generate", "-f", bad); code != ExitInput || !strings.Contains(stderr, bad+c.want) {
+			t.Errorf("%q: exit %d %s", c.spec, code, stderr)
+		}
+	}
 	os.WriteFile(bad, []byte("apiVersion: ringfence.dev/v1alpha1\nkind: Fence\nmetadata: {name: f, namespace: ml-workloads}\nspec:\n  workloads: {matchLabels: {app: ml-training}}\n  egress:\n  - dns: {}\n    aws: {service: S3, region: us-east-1}\n"), 0o644)
 	if _, stderr, code := run(t, "", "generate", "-f", bad); code != ExitInput || !strings.Contains(stderr, bad+":7: Fence/ml-workloads/f: spec.egress[0]: give exactly one of") {
 		t.Errorf("two destinations in one item: exit %d %s", code, stderr)
+	}
+}
+
+// The issue's "done when": the Fences for examples/ml-platform, applied over
+// it, turn its audit clean and keep every needed flow open, as audit,
+// explain and reach show. Without the Fences the same audit is not clean.
+func TestFencedPlatformAuditsClean(t *testing.T) {
+	base := []string{"-f", "examples/ml-platform", "-f", "examples/fences"}
+	_, stderr, code := run(t, "", append([]string{"audit", "--fail-on", "info", "-o", "json"}, base...)...)
+	if code != ExitFindings {
+		t.Fatalf("without --apply-fences the example must have findings: exit %d %s", code, stderr)
+	}
+	stdout, stderr, code := run(t, "", append([]string{"audit", "--apply-fences", "--fail-on", "info", "-o", "json"}, base...)...)
+	if code != ExitOK {
+		t.Fatalf("audit of the fenced platform: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var report struct {
+		Findings []json.RawMessage `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil || len(report.Findings) != 0 {
+		t.Fatalf("findings after applying: %v %s", err, stdout)
+	}
+	if strings.Contains(stderr, "does not do what the Fences say") {
+		t.Errorf("verification problems: %s", stderr)
+	}
+	apply := append([]string{"--apply-fences"}, base...)
+	// The needed flows stay open: S3 in all its current prefixes through
+	// both layers, DNS, the feature API, the ingress controller to
+	// inference; the internet and IMDS are closed.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "ml-workloads/text-embed-finetune", "--to", "aws:S3:us-east-1", "--port", "443"}, "Both layers: allows all of it"},
+		{[]string{"--from", "ml-workloads/model-server", "--to", "aws:S3:us-east-1", "--port", "443"}, "Both layers: allows all of it"},
+		{[]string{"--from", "ml-workloads/text-embed-finetune", "--to", "cluster-dns"}, "UDP 53: ALLOWED"},
+		{[]string{"--from", "ml-workloads/text-embed-finetune", "--to", "features/feature-api", "--port", "8080"}, "TCP 8080: ALLOWED"},
+		{[]string{"--from", "ingress-nginx/ingress-nginx-controller", "--to", "ml-workloads/model-server", "--port", "8080"}, "TCP 8080: ALLOWED"},
+		{[]string{"--from", "ml-workloads/text-embed-finetune", "--to", "internet", "--port", "443"}, "Both layers: allows none of it"},
+		{[]string{"--from", "ml-workloads/model-server", "--to", "imds"}, "DENIED"},
+		{[]string{"--from", "features/feature-api", "--to", "ml-workloads/model-server", "--port", "8080"}, "TCP 8080: DENIED"},
+		{[]string{"--from", "internet", "--to", "ml-workloads/model-server"}, "NOT REACHABLE"},
+	} {
+		stdout, stderr, code := run(t, "", append(append([]string{"explain"}, apply...), c.args...)...)
+		if code != ExitOK || !strings.Contains(stdout, c.want) {
+			t.Errorf("explain %v: exit %d, want %q in:\n%s%s", c.args, code, c.want, stdout, stderr)
+		}
+	}
+	// reach agrees: the training job's connections are exactly its needs.
+	stdout, stderr, code = run(t, "", append([]string{"reach", "-o", "json"}, apply...)...)
+	if code != ExitOK {
+		t.Fatalf("reach: exit %d %s", code, stderr)
+	}
+	var r struct {
+		Connections []struct{ Src, Dst string } `json:"connections"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	var dsts []string
+	for _, c := range r.Connections {
+		if strings.HasPrefix(c.Src, "ml-workloads/text-embed-finetune") && !strings.HasPrefix(c.Dst, "External/") {
+			dsts = append(dsts, c.Dst)
+		}
+	}
+	sort.Strings(dsts)
+	if got := strings.Join(dsts, " "); !strings.Contains(got, "features/feature-api") || !strings.Contains(got, "kube-system/coredns") || strings.Contains(got, "model-server") || strings.Contains(got, "ingress-nginx") {
+		t.Errorf("training reaches in the cluster: %s", got)
+	}
+	if _, stderr, code := run(t, "", "audit", "--apply-fences", "-f", "examples/ml-platform"); code != ExitInput || !strings.Contains(stderr, "--apply-fences: no Fence") {
+		t.Errorf("--apply-fences without Fences: exit %d %s", code, stderr)
 	}
 }

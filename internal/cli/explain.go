@@ -15,7 +15,7 @@ import (
 func newExplain(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
-	var from, to, protocol, level, rangesFile string
+	var from, to, protocol, level string
 	var port int32
 	cmd := &cobra.Command{
 		Use:   "explain --from <namespace/name|ip> --to <namespace/name|ip>",
@@ -89,7 +89,7 @@ Services, Ingresses and their controllers), hop by hop.`,
 				if to == "kubernetes-api" && port == 0 {
 					proto, port = netset.TCP, 443
 				}
-				doc, err := rangesSource(rangesFile)
+				doc, err := rangesSource(in.rangesFile)
 				if err != nil {
 					return err
 				}
@@ -117,12 +117,13 @@ Services, Ingresses and their controllers), hop by hop.`,
 		},
 	}
 	in.add(cmd)
+	in.addApply(cmd)
 	out.add(cmd, "text", "json")
 	cmd.Flags().StringVar(&from, "from", "", "source: namespace/name[/role], a pod, or an IP address")
 	cmd.Flags().StringVar(&to, "to", "", "destination: namespace/name[/role], a pod, or an IP address")
 	cmd.Flags().Int32Var(&port, "port", 0, "destination port (default: any)")
 	cmd.Flags().StringVar(&protocol, "protocol", "TCP", "protocol of --port: TCP, UDP or SCTP")
 	cmd.Flags().StringVar(&level, "level", string(engine.LevelWorkload), "peer granularity: workload or pod")
-	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws:<SERVICE>:<region> destinations (default: the cached or embedded publication)")
+	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws:<SERVICE>:<region> destinations (default: the cached or embedded publication)")
 	return cmd
 }

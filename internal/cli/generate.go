@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -85,17 +86,9 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 			if err != nil {
 				return err
 			}
-			opts := generate.Options{NodeGroups: groups}
-			g, err := generate.Generate(res.World, doc, opts)
+			g, problems, err := generated(s.Err, res.World, doc, groups)
 			if err != nil {
 				return err
-			}
-			problems, err := generate.Verify(res.World, g, doc, opts)
-			if err != nil {
-				return err
-			}
-			for _, w := range g.Warnings {
-				fmt.Fprintf(s.Err, "ringfence: warning: %s\n", w)
 			}
 			if len(problems) > 0 {
 				fmt.Fprintf(s.Err, "ringfence: the generated policies do not do what the Fences say:\n  %s\n", strings.Join(problems, "\n  "))
@@ -144,6 +137,16 @@ func writeGenerated(s Streams, g *generate.Output, policies []*networkingv1.Netw
 	}
 	for _, p := range g.Patches {
 		fmt.Fprintf(s.Out, "# Ingress allowlist: kubectl annotate ingress -n %s %s --overwrite %s=%s\n", p.Namespace, p.Name, p.Annotation, p.Value)
+	}
+	for _, p := range g.ServicePatches {
+		b, err := json.Marshal(p.Merge())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "# Service: kubectl patch service -n %s %s --type merge -p '%s'\n#   (%s)\n", p.Namespace, p.Name, b, p.Reason)
+	}
+	for _, m := range g.Metadata {
+		fmt.Fprintf(s.Out, "# Instance metadata: %s\n", m.CLI())
 	}
 	objects := make([]any, 0, len(policies)+len(extra))
 	for _, p := range policies {

@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/generate"
 	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/load/k8s"
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/ranges"
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -21,6 +26,10 @@ type inputFlags struct {
 	strict        bool
 	timeout       time.Duration
 	nodeSG        []string
+	// applyFences analyses the inputs as generate's output for their
+	// Fences would leave them; rangesFile is the publication it uses.
+	applyFences bool
+	rangesFile  string
 }
 
 func (f *inputFlags) add(cmd *cobra.Command) {
@@ -33,6 +42,11 @@ func (f *inputFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.strict, "strict", false, "fail on objects of kinds ringfence does not read")
 	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster")
 	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable)")
+}
+
+// addApply adds --apply-fences to a verb that analyses.
+func (f *inputFlags) addApply(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.applyFences, "apply-fences", false, "analyse the inputs as they would be with `ringfence generate`'s output for their Fences applied: replaced policies deleted, generated ones added, Ingress and Service patches, security-group plan and instance metadata options in effect")
 }
 
 // nodeGroups parses --node-sg: a label selector, "=", and group ids.
@@ -109,6 +123,53 @@ func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*load.Result, *e
 		return nil, nil, err
 	}
 	groups, _ := f.nodeGroups()
+	if f.applyFences {
+		if err := f.apply(cmd, res, groups); err != nil {
+			return nil, nil, err
+		}
+	}
 	a, err := engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups})
 	return res, a, err
+}
+
+// apply replaces the loaded world by the one generate's output for its
+// Fences would leave. Generation problems are input errors: the Fences
+// must generate before their result can be judged.
+func (f *inputFlags) apply(cmd *cobra.Command, res *load.Result, groups []engine.NodeGroups) error {
+	if len(res.World.Fences) == 0 {
+		return usagef("--apply-fences: no Fence (ringfence.dev/v1alpha1) in the inputs")
+	}
+	doc, err := rangesSource(f.rangesFile)
+	if err != nil {
+		return err
+	}
+	stderr := cmd.ErrOrStderr()
+	out, problems, err := generated(stderr, res.World, doc, groups)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(stderr, "ringfence: warning: the generated output does not do what the Fences say: %s\n", p)
+	}
+	res.World = generate.Apply(res.World, out)
+	return nil
+}
+
+// generated writes the output for the Fences of a world and checks it with
+// the engine; generate's warnings go to stderr, the problems the check
+// finds are returned.
+func generated(stderr io.Writer, w *model.World, doc *ranges.Document, groups []engine.NodeGroups) (*generate.Output, []string, error) {
+	opts := generate.Options{NodeGroups: groups}
+	out, err := generate.Generate(w, doc, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	problems, err := generate.Verify(w, out, doc, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, warning := range out.Warnings {
+		fmt.Fprintf(stderr, "ringfence: warning: %s\n", warning)
+	}
+	return out, problems, nil
 }

@@ -50,6 +50,7 @@ Kubernetes leaves undefined, is reported apart.`,
 		},
 	}
 	in.add(cmd)
+	in.addApply(cmd)
 	out.add(cmd, "text", "json", "csv", "md", "dot")
 	cmd.Flags().StringVar(&level, "level", string(engine.LevelWorkload), "peer granularity: workload or pod")
 	return cmd

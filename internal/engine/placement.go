@@ -47,24 +47,9 @@ type Placement struct {
 // node's instance (by providerID or private IP) or an explicit mapping.
 func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Placement, error) {
 	nodeGroups := map[string][]string{}
-	byID := map[string]*model.Instance{}
-	byIP := map[string]*model.Instance{}
-	for _, in := range w.Instances {
-		byID[in.ID] = in
-		for _, ip := range in.PrivateIPs {
-			byIP[ip.String()] = in
-		}
-	}
+	instances := NodeInstances(w)
 	for _, n := range w.Nodes {
-		var in *model.Instance
-		if i := strings.LastIndexByte(n.ProviderID, '/'); i >= 0 && strings.HasPrefix(n.ProviderID, "aws://") {
-			in = byID[n.ProviderID[i+1:]]
-		}
-		for _, a := range n.Addresses {
-			if in == nil && a.Type == corev1.NodeInternalIP {
-				in = byIP[a.Address]
-			}
-		}
+		in := instances[n.Name]
 		if in != nil {
 			nodeGroups[n.Name] = in.Groups
 		}
@@ -116,6 +101,35 @@ func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Place
 		}
 	}
 	return out, nil
+}
+
+// NodeInstances maps node names to their EC2 instances: by the node's
+// providerID (aws:///zone/i-...), else by its InternalIP.
+func NodeInstances(w *model.World) map[string]*model.Instance {
+	byID := map[string]*model.Instance{}
+	byIP := map[string]*model.Instance{}
+	for _, in := range w.Instances {
+		byID[in.ID] = in
+		for _, ip := range in.PrivateIPs {
+			byIP[ip.String()] = in
+		}
+	}
+	out := map[string]*model.Instance{}
+	for _, n := range w.Nodes {
+		var in *model.Instance
+		if i := strings.LastIndexByte(n.ProviderID, '/'); i >= 0 && strings.HasPrefix(n.ProviderID, "aws://") {
+			in = byID[n.ProviderID[i+1:]]
+		}
+		for _, a := range n.Addresses {
+			if in == nil && a.Type == corev1.NodeInternalIP {
+				in = byIP[a.Address]
+			}
+		}
+		if in != nil {
+			out[n.Name] = in
+		}
+	}
+	return out
 }
 
 // candidateNodes lists the nodes the scheduler may put the pods on.

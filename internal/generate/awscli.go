@@ -12,6 +12,16 @@ type AWSCLI struct {
 	AuthorizeEgress  []CLIInput `json:"authorizeSecurityGroupEgress,omitempty"`
 	AuthorizeIngress []CLIInput `json:"authorizeSecurityGroupIngress,omitempty"`
 	RevokeEgress     []CLIInput `json:"revokeSecurityGroupEgress,omitempty"`
+	// ModifyMetadata are aws ec2 modify-instance-metadata-options inputs.
+	ModifyMetadata []MetadataInput `json:"modifyInstanceMetadataOptions,omitempty"`
+}
+
+// MetadataInput is the input of aws ec2 modify-instance-metadata-options.
+type MetadataInput struct {
+	InstanceID              string `json:"InstanceId"`
+	HTTPTokens              string `json:"HttpTokens"`
+	HTTPPutResponseHopLimit int32  `json:"HttpPutResponseHopLimit"`
+	HTTPEndpoint            string `json:"HttpEndpoint"`
 }
 
 // CLIInput is the input of aws ec2 authorize-security-group-egress (and
@@ -80,6 +90,12 @@ func CLI(out *Output) (AWSCLI, []string) {
 		if ps := permissions(g.Revoke); len(ps) > 0 {
 			c.RevokeEgress = append(c.RevokeEgress, CLIInput{GroupID: g.GroupID, IPPermissions: ps})
 		}
+	}
+	for _, m := range out.Metadata {
+		c.ModifyMetadata = append(c.ModifyMetadata, MetadataInput{InstanceID: m.InstanceID, HTTPTokens: m.HTTPTokens, HTTPPutResponseHopLimit: m.HopLimit, HTTPEndpoint: "enabled"})
+	}
+	if len(out.Metadata) > 0 {
+		notes = append(notes, "modifyInstanceMetadataOptions changes the running instances only: set the same metadata options in the node groups' launch template")
 	}
 	return c, notes
 }

@@ -42,7 +42,14 @@ type Output struct {
 	// generated here.
 	SecurityGroups []GroupPlan      `json:"securityGroups,omitempty"`
 	PrefixLists    []PrefixListPlan `json:"prefixLists,omitempty"`
-	Warnings       []string         `json:"warnings,omitempty"`
+	// ServicePatches close the ways around the Fences' ingress: load
+	// balancers in front of fenced workloads, the ingress controller's
+	// load balancer open wider than the Fences' source ranges.
+	ServicePatches []ServicePatch `json:"servicePatches,omitempty"`
+	// Metadata are the instance metadata options of the nodes that run
+	// fenced workloads.
+	Metadata []MetadataPlan `json:"instanceMetadata,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
 
 	// awsRules marks the egress rules written for AWS services, which a
 	// CNI flavour may express otherwise.
@@ -93,6 +100,12 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 			}
 		}
 	}
+	extra, err := counterparts(w, namespaces, doc)
+	if err != nil {
+		return nil, err
+	}
+	out.Policies = append(out.Policies, extra...)
+	out.Warnings = append(out.Warnings, unfenced(w, namespaces)...)
 	for r := range replaced {
 		out.Replaces = append(out.Replaces, r)
 	}
@@ -103,6 +116,24 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 	}
 	out.SecurityGroups, out.PrefixLists = groups, lists
 	out.Warnings = append(out.Warnings, warnings...)
+	out.ServicePatches, warnings = servicePatches(w)
+	out.Warnings = append(out.Warnings, warnings...)
+	if len(w.Instances) > 0 {
+		placed, err := engine.Place(w, opts.NodeGroups)
+		if err != nil {
+			return nil, err
+		}
+		fencedPods := map[*model.PodTemplate]bool{}
+		for _, f := range w.Fences {
+			for _, pts := range fenced(w, f) {
+				for _, pt := range pts {
+					fencedPods[pt] = true
+				}
+			}
+		}
+		out.Metadata, warnings = metadataPlans(w, placed, fencedPods, out.SecurityGroups)
+		out.Warnings = append(out.Warnings, warnings...)
+	}
 	return out, nil
 }
 
@@ -206,12 +237,18 @@ func fence(w *model.World, f *model.Fence, doc *ranges.Document, out *Output) ([
 			ps, ws := peerPolicies(workloads, f, doc)
 			policies = append(policies, ps...)
 			warnings = append(warnings, ws...)
+		case e.CIDR != nil:
+			p.Spec.Egress = append(p.Spec.Egress, cidrRule(e.CIDR))
 		case e.Host != nil:
 			warnings = append(warnings, fmt.Sprintf("Fence %s/%s: egress to %s:%d is a DNS name, which a NetworkPolicy cannot express: with Cilium, -o cilium adds a toFQDNs policy; otherwise allow the CIDRs it resolves to (if they are stable) or route it through an egress proxy", f.Namespace, f.Name, e.Host.Name, e.Host.Port))
 		}
 	}
 	var patches []IngressPatch
 	for _, in := range f.Spec.Ingress {
+		if in.From != nil {
+			p.Spec.Ingress = append(p.Spec.Ingress, clientRule(in.From, in.Ports))
+			continue
+		}
 		rule, err := controllerRule(w, workloads, in.IngressController)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("%s: Fence/%s/%s: %w", f.Source, f.Namespace, f.Name, err)
@@ -242,15 +279,46 @@ func awsRule(a *v1alpha1.AWSDestination, doc *ranges.Document) (networkingv1.Net
 	if len(ports) == 0 {
 		ports = []v1alpha1.Port{{Protocol: "TCP", Port: 443}}
 	}
+	rule.Ports = policyPorts(ports)
+	return rule, nil
+}
+
+// policyPorts turns a Fence's ports into a policy's (TCP when no protocol
+// is given, as in NetworkPolicy).
+func policyPorts(ports []v1alpha1.Port) []networkingv1.NetworkPolicyPort {
+	var out []networkingv1.NetworkPolicyPort
 	for _, p := range ports {
 		proto := corev1.Protocol(strings.ToUpper(p.Protocol))
 		if proto == "" {
 			proto = corev1.ProtocolTCP
 		}
 		port := intstr.FromInt32(p.Port)
-		rule.Ports = append(rule.Ports, networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &port})
+		out = append(out, networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &port})
 	}
-	return rule, nil
+	return out
+}
+
+// cidrRule allows address ranges on ports.
+func cidrRule(d *v1alpha1.CIDRDestination) networkingv1.NetworkPolicyEgressRule {
+	rule := networkingv1.NetworkPolicyEgressRule{Ports: policyPorts(d.Ports)}
+	for _, c := range d.CIDRs {
+		rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: c}})
+	}
+	return rule
+}
+
+// clientRule admits pods by namespace and pod selectors, or addresses, on
+// ports.
+func clientRule(c *v1alpha1.ClientSource, ports []v1alpha1.Port) networkingv1.NetworkPolicyIngressRule {
+	rule := networkingv1.NetworkPolicyIngressRule{Ports: policyPorts(ports)}
+	if c.Namespaces != nil || c.Pods != nil {
+		peer := networkingv1.NetworkPolicyPeer{NamespaceSelector: c.Namespaces.DeepCopy(), PodSelector: c.Pods.DeepCopy()}
+		rule.From = append(rule.From, peer)
+	}
+	for _, cidr := range c.CIDRs {
+		rule.From = append(rule.From, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
+	}
+	return rule
 }
 
 // dnsRule allows the cluster DNS pods (the kube-system/kube-dns Service's

@@ -2,6 +2,7 @@ package generate
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -60,8 +61,46 @@ func TestGenerateExample(t *testing.T) {
 	if len(out.Patches) != 1 || out.Patches[0].Value != "192.168.1.0/24" || out.Patches[0].Annotation != "nginx.ingress.kubernetes.io/whitelist-source-range" {
 		t.Errorf("patches %+v", out.Patches)
 	}
-	if len(out.Warnings) != 2 || !strings.Contains(out.Warnings[0], "huggingface.co:443 is a DNS name") || !strings.Contains(out.Warnings[1], "revoking the open egress of sg-0a1b2c3d4e5f60001 closes it for the workloads it also fences (features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns) and the nodes' own traffic") {
+	if len(out.Warnings) != 3 || !strings.Contains(out.Warnings[2], "requiring IMDSv2 with a hop limit of 1 on ip-10-0-17-24.ec2.internal, ip-10-0-18-201.ec2.internal") || !strings.Contains(out.Warnings[0], "huggingface.co:443 is a DNS name") || !strings.Contains(out.Warnings[1], "revoking the open egress of sg-0a1b2c3d4e5f60001 closes it for the workloads it also fences (features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns) and the nodes' own traffic") {
 		t.Errorf("warnings %v", out.Warnings)
+	}
+	// The LoadBalancer in front of inference goes; the controller's load
+	// balancer admits only the Fence's source ranges.
+	if len(out.ServicePatches) != 2 ||
+		out.ServicePatches[0].Name != "model-server" || out.ServicePatches[0].Type != "ClusterIP" ||
+		out.ServicePatches[1].Name != "ingress-nginx-controller" || strings.Join(out.ServicePatches[1].SourceRanges, ",") != "192.168.1.0/24" {
+		t.Errorf("service patches %+v", out.ServicePatches)
+	}
+	// Every node carries the rewritten group: all four get IMDSv2, hop 1.
+	if len(out.Metadata) != 4 || out.Metadata[0].HTTPTokens != "required" || out.Metadata[0].HopLimit != 1 {
+		t.Errorf("metadata %+v", out.Metadata)
+	}
+	// Applied, the instances carry the options and the Ingress its
+	// allowlist; the inference load balancer's frontend group is gone, the
+	// controller's admits only the Fence's ranges.
+	next := Apply(w, out)
+	for _, in := range next.Instances {
+		if in.MetadataTokens != "required" || in.MetadataHopLimit != 1 {
+			t.Errorf("applied instance %s: %s/%d", in.ID, in.MetadataTokens, in.MetadataHopLimit)
+		}
+	}
+	for _, ing := range next.Ingresses {
+		if ing.Annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] != "192.168.1.0/24" {
+			t.Errorf("applied Ingress %s: %v", ing.Name, ing.Annotations)
+		}
+	}
+	frontends := map[string]string{}
+	for _, g := range next.SecurityGroups {
+		if g.Tags["service.k8s.aws/resource"] == "ManagedLBSecurityGroup" {
+			var rules []string
+			for _, r := range g.Ingress {
+				rules = append(rules, fmt.Sprintf("%s/%d %v", r.Protocol, r.FromPort, r.CIDRs))
+			}
+			frontends[g.Tags["service.k8s.aws/stack"]] = strings.Join(rules, " ")
+		}
+	}
+	if len(frontends) != 1 || frontends["ingress-nginx/ingress-nginx-controller"] != "tcp/80 [192.168.1.0/24] tcp/443 [192.168.1.0/24]" {
+		t.Errorf("load balancer frontend groups after applying: %v", frontends)
 	}
 	problems, err := Verify(w, out, doc, Options{})
 	if err != nil || len(problems) != 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
 	"github.com/ringfence/ringfence/internal/ranges"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -205,9 +206,26 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 				for _, g := range groups {
 					rules = append(rules, groupRule("-1", -1, -1, g, "job peers"))
 				}
+			case e.CIDR != nil:
+				rules = append(rules, cidrSGRules(e.CIDR.CIDRs, e.CIDR.Ports, "addresses of Fence "+name)...)
 			}
 		}
 		for _, in := range f.Spec.Ingress {
+			if in.From != nil {
+				ingress = append(ingress, cidrSGRules(in.From.CIDRs, in.Ports, "clients of Fence "+name)...)
+				if in.From.Namespaces != nil || in.From.Pods != nil {
+					clients, err := clientsOf(w, f.Namespace, in.From)
+					if err != nil {
+						return nil, nil, nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
+					}
+					for _, g := range groupsOf(clients) {
+						for _, p := range in.Ports {
+							ingress = append(ingress, portRule(protocolOf(p), p.Port, g, "clients of Fence "+name))
+						}
+					}
+				}
+				continue
+			}
 			c := in.IngressController
 			controllers := groupsOf(func(wl *model.Workload, pt *model.PodTemplate) bool {
 				return wl.Namespace == c.Namespace && pt.Labels["app.kubernetes.io/component"] == "controller"
@@ -321,6 +339,55 @@ func portRule(proto netset.Protocol, port int32, group, desc string) SGRule {
 		return groupRule("132", -1, -1, group, desc)
 	}
 	return groupRule("tcp", port, port, group, desc)
+}
+
+// cidrSGRules allows address ranges on ports, one rule per range and port.
+func cidrSGRules(cidrs []string, ports []v1alpha1.Port, desc string) []SGRule {
+	var out []SGRule
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			continue // the loader refuses such Fences
+		}
+		p = p.Masked()
+		for _, port := range ports {
+			r := portRule(protocolOf(port), port.Port, "", desc)
+			r.CIDR, r.covers = p.String(), []netip.Prefix{p}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func protocolOf(p v1alpha1.Port) netset.Protocol {
+	proto, ok := netset.ParseProtocol(corev1.Protocol(strings.ToUpper(p.Protocol)))
+	if !ok || p.Protocol == "" {
+		return netset.TCP
+	}
+	return proto
+}
+
+// clientsOf matches the pods a Fence's ingress source names: pods of the
+// namespaces its namespace selector selects (the Fence's own without one)
+// that its pod selector selects (all without one).
+func clientsOf(w *model.World, ns string, c *v1alpha1.ClientSource) (func(*model.Workload, *model.PodTemplate) bool, error) {
+	pods, err := engine.ParseSelector(c.Pods)
+	if err != nil {
+		return nil, err
+	}
+	namespaces := map[string]bool{ns: c.Namespaces == nil}
+	if c.Namespaces != nil {
+		sel, err := engine.ParseSelector(c.Namespaces)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range w.Namespaces {
+			namespaces[n.Name] = sel.Matches(engine.LabelSet{Known: n.Labels}) == engine.Yes
+		}
+	}
+	return func(wl *model.Workload, pt *model.PodTemplate) bool {
+		return namespaces[wl.Namespace] && (c.Pods == nil || pods.Matches(engine.PodLabels(pt)) == engine.Yes)
+	}, nil
 }
 
 // awsSGRules allows an AWS service: through its AWS-managed prefix list

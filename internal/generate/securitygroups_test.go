@@ -212,8 +212,11 @@ func TestCLI(t *testing.T) {
 	if first.IPProtocol != "tcp" || *first.FromPort != 443 || len(first.IPRanges) != v4 {
 		t.Errorf("S3 permission %+v, want %d IPv4 ranges on TCP 443", first, v4)
 	}
-	if len(notes) != 1 || !strings.Contains(notes[0], "com.amazonaws.us-east-1.s3") {
+	if len(notes) != 2 || !strings.Contains(notes[0], "com.amazonaws.us-east-1.s3") || !strings.Contains(notes[1], "launch template") {
 		t.Errorf("notes %v", notes)
+	}
+	if len(c.ModifyMetadata) != len(out.Metadata) || len(c.ModifyMetadata) == 0 || c.ModifyMetadata[0].HTTPTokens != "required" || c.ModifyMetadata[0].HTTPPutResponseHopLimit != 1 {
+		t.Errorf("metadata inputs %+v", c.ModifyMetadata)
 	}
 	var peers *IPPermission
 	for i, p := range c.AuthorizeEgress[0].IPPermissions {

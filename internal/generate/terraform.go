@@ -57,6 +57,16 @@ func Terraform(out *Output, syncToken string) []byte {
 			ruleBlock(body, "aws_vpc_security_group_ingress_rule", fmt.Sprintf("ringfence_%s_ingress_%03d", g.GroupID, i+1), g.GroupID, r)
 		}
 	}
+	if len(out.Metadata) > 0 {
+		body.AppendNewline()
+		comment(body, "Instance metadata: IMDSv2 required with a hop limit of 1 keeps pods from the node role (security groups never")
+		comment(body, "filter 169.254.169.254). Set it in the node groups' launch template, so that new instances come up that way:")
+		comment(body, `  metadata_options { http_endpoint = "enabled"  http_tokens = "required"  http_put_response_hop_limit = 1 }`)
+		comment(body, "and on the running instances:")
+		for _, m := range out.Metadata {
+			comment(body, "  "+m.CLI())
+		}
+	}
 	return f.Bytes()
 }
 

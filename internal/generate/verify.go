@@ -2,9 +2,11 @@ package generate
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
+	"github.com/ringfence/ringfence/api/v1alpha1"
 	"github.com/ringfence/ringfence/internal/check"
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/model"
@@ -15,9 +17,13 @@ import (
 )
 
 // Apply returns the world as it would be with the output applied: the
-// replaced policies gone, the generated ones in.
+// replaced policies gone, the generated ones in, the Ingress allowlists,
+// Service patches, security-group plan and instance metadata options
+// applied.
 func Apply(w *model.World, out *Output) *model.World {
 	next := *w
+	next.Ingresses = applyIngresses(w.Ingresses, out.Patches)
+	next.Instances = applyMetadata(w.Instances, out.Metadata)
 	replaced := map[model.Ref]bool{}
 	for _, r := range out.Replaces {
 		replaced[r] = true
@@ -36,8 +42,50 @@ func Apply(w *model.World, out *Output) *model.World {
 		})
 	}
 	sort.Slice(next.Policies, func(i, j int) bool { return next.Policies[i].Ref().String() < next.Policies[j].Ref().String() })
-	next.SecurityGroups = applyGroups(w.SecurityGroups, out.SecurityGroups)
+	next.Services, next.SecurityGroups = applyServices(w.Services, applyGroups(w.SecurityGroups, out.SecurityGroups), out.ServicePatches)
 	return &next
+}
+
+// applyIngresses returns the Ingresses with the allowlist patches applied.
+func applyIngresses(ingresses []*model.Ingress, patches []IngressPatch) []*model.Ingress {
+	out := make([]*model.Ingress, 0, len(ingresses))
+	for _, ing := range ingresses {
+		next := ing
+		for _, p := range patches {
+			if p.Namespace != ing.Namespace || p.Name != ing.Name {
+				continue
+			}
+			if next == ing {
+				c := *ing
+				c.Annotations = map[string]string{}
+				for k, v := range ing.Annotations {
+					c.Annotations[k] = v
+				}
+				next = &c
+			}
+			next.Annotations[p.Annotation] = p.Value
+		}
+		out = append(out, next)
+	}
+	return out
+}
+
+// applyMetadata returns the instances with the planned metadata options.
+func applyMetadata(instances []*model.Instance, plans []MetadataPlan) []*model.Instance {
+	byID := map[string]MetadataPlan{}
+	for _, p := range plans {
+		byID[p.InstanceID] = p
+	}
+	out := make([]*model.Instance, 0, len(instances))
+	for _, in := range instances {
+		if p, ok := byID[in.ID]; ok {
+			c := *in
+			c.MetadataTokens, c.MetadataHopLimit = p.HTTPTokens, p.HopLimit
+			in = &c
+		}
+		out = append(out, in)
+	}
+	return out
 }
 
 // applyGroups returns the groups with the planned rules in and the open
@@ -116,6 +164,14 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 				allowedNS[ns] = true
 			}
 		}
+		// An ingress controller reaches the workloads that name it.
+		for _, g := range w.Fences {
+			for _, in := range g.Spec.Ingress {
+				if in.IngressController != nil && in.IngressController.Namespace == f.Namespace {
+					allowedNS[g.Namespace] = true
+				}
+			}
+		}
 		for _, p := range fencedPeers(a, next, f) {
 			for _, e := range f.Spec.Egress {
 				switch {
@@ -138,6 +194,15 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 							fail("%s cannot reach DNS (%s) on UDP 53", p.ID, d)
 						}
 					}
+				case e.CIDR != nil:
+					for _, c := range e.CIDR.CIDRs {
+						addr := netip.MustParsePrefix(c).Masked().Addr().String()
+						for _, port := range e.CIDR.Ports {
+							if x, err := engine.Explain(a, p.ID, addr, protocolOf(port), port.Port); err == nil && x.Verdict != "allowed" {
+								fail("%s cannot reach %s on %s %d", p.ID, c, protocolOf(port), port.Port)
+							}
+						}
+					}
 				case e.Service != nil:
 					ns := e.Service.Namespace
 					if ns == "" {
@@ -153,6 +218,10 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 				}
 			}
 			for _, in := range f.Spec.Ingress {
+				if in.From != nil {
+					problems = append(problems, verifyClients(a, next, f, in, p)...)
+					continue
+				}
 				controllers := controllerPeers(a, in.IngressController.Namespace)
 				for _, c := range controllers {
 					if x, err := engine.Explain(a, c, p.ID, 0, 0); err == nil && x.Verdict != "allowed" {
@@ -222,6 +291,45 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	}
 	sort.Strings(problems)
 	return problems, nil
+}
+
+// verifyClients checks that the clients an ingress intent names reach a
+// fenced peer on its ports: the first address of each range, and every
+// workload the selectors match.
+func verifyClients(a *engine.Analysis, w *model.World, f *model.Fence, in v1alpha1.IngressIntent, p *engine.Peer) []string {
+	var problems []string
+	var clients []string
+	for _, c := range in.From.CIDRs {
+		clients = append(clients, netip.MustParsePrefix(c).Masked().Addr().String())
+	}
+	if in.From.Namespaces != nil || in.From.Pods != nil {
+		match, err := clientsOf(w, f.Namespace, in.From)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		for _, q := range a.Peers() {
+			if q.Workload == nil || q.Workload == p.Workload || q.HostNetwork {
+				continue
+			}
+			for _, pt := range q.Workload.Pods {
+				if match(q.Workload, pt) {
+					clients = append(clients, q.ID)
+					break
+				}
+			}
+		}
+	}
+	for _, c := range clients {
+		for _, port := range in.Ports {
+			// Only the admitting side is the Fence's: whether a client
+			// may send is its own policies' business.
+			x, err := engine.Explain(a, c, p.ID, protocolOf(port), port.Port)
+			if err == nil && !x.Ingress.Allowed.Contains(protocolOf(port), port.Port) {
+				problems = append(problems, fmt.Sprintf("%s does not admit %s on %s %d", p.ID, c, protocolOf(port), port.Port))
+			}
+		}
+	}
+	return problems
 }
 
 func hasDNS(f *model.Fence) bool {

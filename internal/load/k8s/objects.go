@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 
 	"github.com/ringfence/ringfence/api/v1alpha1"
 	"github.com/ringfence/ringfence/internal/load/document"
@@ -195,6 +196,21 @@ func decodeSecurityGroupPolicy(d *decoded, o *document.Object, m model.Meta) err
 	return nil
 }
 
+// fencePorts checks the protocol and number of a Fence's ports.
+func fencePorts(path []any, field string, ports []v1alpha1.Port, fail func([]any, string, ...any) error) error {
+	for _, p := range ports {
+		switch strings.ToUpper(p.Protocol) {
+		case "", "TCP", "UDP", "SCTP":
+		default:
+			return fail(path, "%s: unknown protocol %q (TCP, UDP or SCTP)", field, p.Protocol)
+		}
+		if p.Port < 1 || p.Port > 65535 {
+			return fail(path, "%s: port %d is out of range 1-65535", field, p.Port)
+		}
+	}
+	return nil
+}
+
 func decodeFence(d *decoded, o *document.Object, m model.Meta) error {
 	var f v1alpha1.Fence
 	if err := d.decode(o, m, &f); err != nil {
@@ -206,33 +222,74 @@ func decodeFence(d *decoded, o *document.Object, m model.Meta) error {
 	if _, err := metav1.LabelSelectorAsSelector(&f.Spec.Workloads); err != nil {
 		return fail([]any{"spec", "workloads"}, "spec.workloads: %v", err)
 	}
+	cidrs := func(path []any, field string, list []string, egress bool) error {
+		for _, r := range list {
+			p, err := netip.ParsePrefix(r)
+			if err != nil {
+				return fail(path, "%s: %q is not a CIDR", field, r)
+			}
+			if egress && p.Bits() == 0 {
+				return fail(path, "%s: %s is every address: name the ranges the workloads need", field, r)
+			}
+		}
+		return nil
+	}
 	for i, e := range f.Spec.Egress {
 		n := 0
-		for _, set := range []bool{e.AWS != nil, e.DNS != nil, e.Peers != nil, e.Service != nil, e.Host != nil} {
+		for _, set := range []bool{e.AWS != nil, e.DNS != nil, e.Peers != nil, e.Service != nil, e.Host != nil, e.CIDR != nil} {
 			if set {
 				n++
 			}
 		}
+		path := []any{"spec", "egress", i}
 		if n != 1 {
-			return fail([]any{"spec", "egress", i}, "spec.egress[%d]: give exactly one of aws, dns, peers, service, host", i)
+			return fail(path, "spec.egress[%d]: give exactly one of aws, dns, peers, service, host, cidr", i)
 		}
 		switch {
 		case e.AWS != nil && (e.AWS.Service == "" || e.AWS.Region == ""):
-			return fail([]any{"spec", "egress", i}, "spec.egress[%d].aws: service and region are required", i)
+			return fail(path, "spec.egress[%d].aws: service and region are required", i)
 		case e.Service != nil && e.Service.Name == "":
-			return fail([]any{"spec", "egress", i}, "spec.egress[%d].service: name is required", i)
+			return fail(path, "spec.egress[%d].service: name is required", i)
 		case e.Host != nil && (e.Host.Name == "" || e.Host.Port == 0):
-			return fail([]any{"spec", "egress", i}, "spec.egress[%d].host: name and port are required", i)
+			return fail(path, "spec.egress[%d].host: name and port are required", i)
+		case e.CIDR != nil && (len(e.CIDR.CIDRs) == 0 || len(e.CIDR.Ports) == 0):
+			return fail(path, "spec.egress[%d].cidr: cidrs and ports are required", i)
+		case e.CIDR != nil:
+			if err := cidrs(path, fmt.Sprintf("spec.egress[%d].cidr.cidrs", i), e.CIDR.CIDRs, true); err != nil {
+				return err
+			}
+			if err := fencePorts(path, fmt.Sprintf("spec.egress[%d].cidr.ports", i), e.CIDR.Ports, fail); err != nil {
+				return err
+			}
 		}
 	}
 	for i, in := range f.Spec.Ingress {
-		if in.IngressController == nil {
-			return fail([]any{"spec", "ingress", i}, "spec.ingress[%d]: ingressController is required", i)
+		path := []any{"spec", "ingress", i}
+		switch {
+		case (in.IngressController == nil) == (in.From == nil):
+			return fail(path, "spec.ingress[%d]: give exactly one of ingressController, from", i)
+		case in.From != nil && in.From.Namespaces == nil && in.From.Pods == nil && len(in.From.CIDRs) == 0:
+			return fail(path, "spec.ingress[%d].from: give namespaces, pods or cidrs", i)
+		case in.From != nil && len(in.Ports) == 0:
+			return fail(path, "spec.ingress[%d]: ports are required with from", i)
+		case in.From != nil && len(in.SourceRanges) > 0:
+			return fail(path, "spec.ingress[%d]: sourceRanges go with ingressController (with from, use from.cidrs)", i)
 		}
-		for _, r := range in.SourceRanges {
-			if _, err := netip.ParsePrefix(r); err != nil {
-				return fail([]any{"spec", "ingress", i}, "spec.ingress[%d].sourceRanges: %q is not a CIDR", i, r)
+		if err := cidrs(path, fmt.Sprintf("spec.ingress[%d].sourceRanges", i), in.SourceRanges, false); err != nil {
+			return err
+		}
+		if in.From != nil {
+			if err := cidrs(path, fmt.Sprintf("spec.ingress[%d].from.cidrs", i), in.From.CIDRs, false); err != nil {
+				return err
 			}
+			for _, sel := range []*metav1.LabelSelector{in.From.Namespaces, in.From.Pods} {
+				if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+					return fail(path, "spec.ingress[%d].from: %v", i, err)
+				}
+			}
+		}
+		if err := fencePorts(path, fmt.Sprintf("spec.ingress[%d].ports", i), in.Ports, fail); err != nil {
+			return err
 		}
 	}
 	d.obj = &model.Fence{Meta: m, Spec: f.Spec}

@@ -213,3 +213,12 @@ resource "aws_vpc_security_group_ingress_rule" "ringfence_sg-0a1b2c3d4e5f60001_i
   to_port                      = 8080
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
+
+# Instance metadata: IMDSv2 required with a hop limit of 1 keeps pods from the node role (security groups never
+# filter 169.254.169.254). Set it in the node groups' launch template, so that new instances come up that way:
+#   metadata_options { http_endpoint = "enabled"  http_tokens = "required"  http_put_response_hop_limit = 1 }
+# and on the running instances:
+#   aws ec2 modify-instance-metadata-options --instance-id i-0123456789abc0001 --http-tokens required --http-put-response-hop-limit 1 --http-endpoint enabled  # ip-10-0-17-24.ec2.internal, now HttpTokens optional, hop limit 2
+#   aws ec2 modify-instance-metadata-options --instance-id i-0123456789abc0003 --http-tokens required --http-put-response-hop-limit 1 --http-endpoint enabled  # ip-10-0-18-201.ec2.internal, now HttpTokens optional, hop limit 2
+#   aws ec2 modify-instance-metadata-options --instance-id i-0123456789abc0002 --http-tokens required --http-put-response-hop-limit 1 --http-endpoint enabled  # ip-10-0-33-151.ec2.internal, now HttpTokens optional, hop limit 2
+#   aws ec2 modify-instance-metadata-options --instance-id i-0123456789abc0004 --http-tokens required --http-put-response-hop-limit 1 --http-endpoint enabled  # ip-10-0-34-77.ec2.internal, now HttpTokens optional, hop limit 2
