@@ -104,3 +104,26 @@ func WhatifMarkdown(w io.Writer, r *whatif.Report) error {
 func counted(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, plural(n, one, many))
 }
+
+// LearnText writes what learn would add, and why.
+func LearnText(w io.Writer, l *whatif.Learned) error {
+	if len(l.Additions) == 0 {
+		fmt.Fprintf(w, "Nothing to add: the inputs allow every observed flow.\n")
+	}
+	for _, a := range l.Additions {
+		fmt.Fprintf(w, "%s %s to %s on %s (%s, %s)\n", a.Workload, a.Direction, a.Peer, strings.Join(a.Ports, ", "), counted(a.Flows, "flow", "flows"), counted(int(a.Records), "record", "records"))
+		if len(a.CIDRs) > 0 {
+			fmt.Fprintf(w, "  ipBlocks: %s\n", strings.Join(a.CIDRs, ", "))
+		}
+		for _, why := range a.Why {
+			fmt.Fprintf(w, "  because %s\n", why)
+		}
+		if a.Warning != "" {
+			fmt.Fprintf(w, "  warning: %s\n", a.Warning)
+		}
+	}
+	for _, r := range l.Refused {
+		fmt.Fprintf(w, "not learned: %s\n", r)
+	}
+	return nil
+}
