@@ -410,7 +410,7 @@ func (x *Index) Endpoint(id ID) Endpoint {
 	}
 	i -= len(x.starts4)
 	from := x.starts6[i]
-	to := netipx.MustParseIPRange("::/0").To()
+	to := netipx.RangeOfPrefix(netip.MustParsePrefix("::/0")).To()
 	if i+1 < len(x.starts6) {
 		to = x.starts6[i+1].Prev()
 	}

@@ -355,35 +355,34 @@ func atoi(b []byte) (int, bool) {
 }
 
 // parseAddr parses an address without allocating for IPv4; it accepts
-// what netip.ParseAddr accepts (no leading zeros, no zones).
+// what netip.ParseAddr accepts (no zones), IPv4-mapped IPv6 as IPv4.
 func parseAddr(b []byte) (netip.Addr, bool) {
 	var v4 [4]byte
 	part, n, digits := 0, 0, 0
 	for _, c := range b {
 		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && n == 0 {
-				return netip.Addr{}, false // leading zero
-			}
+		case c >= '0' && c <= '9' && !(digits == 1 && n == 0) && n*10+int(c-'0') <= 255:
 			n = n*10 + int(c-'0')
 			digits++
-			if n > 255 {
-				return netip.Addr{}, false
-			}
 		case c == '.' && digits > 0 && part < 3:
 			v4[part] = byte(n)
 			part, n, digits = part+1, 0, 0
 		default:
-			a, err := netip.ParseAddr(string(b))
-			if err != nil || a.Zone() != "" {
-				return netip.Addr{}, false
-			}
-			return a.Unmap(), true
+			return parseSlow(b)
 		}
 	}
 	if part != 3 || digits == 0 {
-		return netip.Addr{}, false
+		return parseSlow(b)
 	}
 	v4[3] = byte(n)
 	return netip.AddrFrom4(v4), true
+}
+
+// parseSlow parses IPv6 and whatever the fast path refused.
+func parseSlow(b []byte) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(string(b))
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
 }
