@@ -83,10 +83,10 @@ func (a *Analysis) JudgeFlow(src, dst FlowEnd, protocol netset.Protocol, port in
 			// An address of the private space whose groups are not known
 			// (a load balancer's, an endpoint's) may carry any group.
 			unknown := other == nil && otherAddr.IsValid() && privateSpace.Contains(otherAddr)
-			admitted, byGroup := a.sg.flowAdmitted(groups, other, unknown, otherAddr, egress, protocol, port)
+			admitted, maybe := a.sg.flowAdmitted(groups, other, unknown, otherAddr, egress, protocol, port)
 			if admitted {
-				if byGroup != "" {
-					v.Notes = append(v.Notes, fmt.Sprintf("security group %s admits it if %s carries group %s (the inputs do not say)", strings.Join(groups, ","), otherAddr, byGroup))
+				if maybe != "" {
+					v.Notes = append(v.Notes, fmt.Sprintf("security group %s may admit it (a rule %s; the inputs do not say which applies)", strings.Join(groups, ","), maybe))
 				}
 				return
 			}
@@ -158,7 +158,8 @@ func policyNames(ps []*policy) []string {
 // flowAdmitted reports whether a rule of the groups admits the other end
 // (by its address, or a group it carries) on the port. When the other end's
 // groups are unknown, a rule naming a group may admit it: byGroup names
-// the group then.
+// the rule then, as does a rule admitting part of the private space when
+// the address is not observed (a pod behind a Service).
 func (l *sgLayer) flowAdmitted(groups, other []string, unknown bool, addr netip.Addr, egress bool, protocol netset.Protocol, port int32) (admitted bool, byGroup string) {
 	possible := ""
 	for _, id := range groups {
@@ -173,8 +174,16 @@ func (l *sgLayer) flowAdmitted(groups, other []string, unknown bool, addr netip.
 			if !c.ports.Contains(protocol, port) {
 				continue
 			}
-			if c.set != nil && addr.IsValid() && c.set.Contains(addr) {
+			switch {
+			case c.set == nil:
+			case addr.IsValid() && c.set.Contains(addr):
 				return true, ""
+			case !addr.IsValid() && covers(c.set, privateSpace):
+				// A pod behind a Service: its address is not observed,
+				// but every pod address is admitted.
+				return true, ""
+			case !addr.IsValid() && netset.Overlaps(c.set, privateSpace) && possible == "":
+				possible = "admitting part of the private address space"
 			}
 			for _, ref := range r.Groups {
 				for _, o := range other {
@@ -183,7 +192,7 @@ func (l *sgLayer) flowAdmitted(groups, other []string, unknown bool, addr netip.
 					}
 				}
 				if unknown && possible == "" {
-					possible = ref
+					possible = "naming group " + ref + ", which " + addr.String() + " may carry"
 				}
 			}
 		}

@@ -127,7 +127,10 @@ type Report struct {
 	NotJudged []Flow           `json:"notJudged,omitempty"`
 	Skipped   []flows.Skip     `json:"skipped,omitempty"`
 	Notes     []string         `json:"notes,omitempty"`
-	// Flows holds every judged flow, for learn.
+	// All lists every distinct flow with its status.
+	All []Flow `json:"flows"`
+	// Flows holds every judged flow before flows that read the same are
+	// merged, for learn.
 	Flows []Flow `json:"-"`
 }
 
@@ -150,14 +153,9 @@ func Compare(agg *traffic.Aggregator, current, proposed *State) *Report {
 	groups := map[[2]string]*Group{}
 	for _, f := range agg.Flows() {
 		for _, fl := range expand(idx, f) {
-			r.Distinct++
 			if fl.Status != NotJudged {
 				judge(&fl, current, proposed)
 			}
-			t := r.Counts[fl.Status]
-			t.Flows++
-			t.Records += fl.Records
-			r.Counts[fl.Status] = t
 			r.Flows = append(r.Flows, fl)
 			switch fl.Status {
 			case NotJudged:
@@ -180,6 +178,20 @@ func Compare(agg *traffic.Aggregator, current, proposed *State) *Report {
 		r.Broken = append(r.Broken, *g)
 	}
 	r.NotJudged = merge(r.NotJudged)
+	r.All = merge(r.Flows)
+	r.Distinct = len(r.All)
+	for _, fl := range r.All {
+		t := r.Counts[fl.Status]
+		t.Flows++
+		t.Records += fl.Records
+		r.Counts[fl.Status] = t
+	}
+	sort.SliceStable(r.All, func(i, j int) bool {
+		if r.All[i].Source != r.All[j].Source {
+			return r.All[i].Source < r.All[j].Source
+		}
+		return r.All[i].Destination < r.All[j].Destination
+	})
 	sort.Slice(r.Broken, func(i, j int) bool {
 		if r.Broken[i].Source != r.Broken[j].Source {
 			return r.Broken[i].Source < r.Broken[j].Source
