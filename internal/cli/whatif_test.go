@@ -188,3 +188,37 @@ func TestWhatifInputs(t *testing.T) {
 		t.Errorf("missing file: exit %d %s", code, stderr)
 	}
 }
+
+// TestWhatifSecurityGroups proposes a node group whose open egress is
+// replaced by HTTPS to S3 and the VPC: the flows it cuts are reported with
+// the group that denies them, the NetworkPolicy layer being silent.
+func TestWhatifSecurityGroups(t *testing.T) {
+	var doc map[string][]map[string]any
+	b, err := os.ReadFile("examples/ml-platform/aws/security-groups.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(b, &doc)
+	var groups []map[string]any
+	for _, g := range doc["SecurityGroups"] {
+		if g["GroupId"] == "sg-0a1b2c3d4e5f60001" {
+			g["IpPermissionsEgress"] = []map[string]any{
+				{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": []map[string]any{{"CidrIp": "52.216.0.0/15"}}},
+				{"IpProtocol": "-1", "IpRanges": []map[string]any{{"CidrIp": "10.0.0.0/16"}}},
+			}
+			groups = append(groups, g)
+		}
+	}
+	out, _ := json.Marshal(map[string]any{"SecurityGroups": groups})
+	proposal := filepath.Join(t.TempDir(), "sg.json")
+	os.WriteFile(proposal, out, 0o644)
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "--proposed", proposal, "-o", "json"}, flowExample...)...)
+	if code != ExitFindings {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got := brokenSet(t, stdout)
+	want := []string{"features/feature-api aws:DYNAMODB:us-east-1  TCP 443 3.218.180.0/22 security groups egress"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("broken flows:\n%s\nwant exactly:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

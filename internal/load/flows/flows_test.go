@@ -286,3 +286,47 @@ func BenchmarkVPCParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkHubbleParse measures Hubble JSON lines (decoded with
+// encoding/json: far slower than the VPC text format).
+func BenchmarkHubbleParse(b *testing.B) {
+	first := strings.SplitN(hubbleLines, "\n", 2)[0] + "\n"
+	const n = 20000
+	in := strings.Repeat(first, n)
+	b.SetBytes(int64(len(in)))
+	for range b.N {
+		r, err := Open(strings.NewReader(in), "generated", FormatHubble)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rec Record
+		for {
+			ok, err := r.Next(&rec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// TestVPCNoAllocation checks that reading an IPv4 record allocates
+// nothing: the reader reuses its buffer and the caller's Record.
+func TestVPCNoAllocation(t *testing.T) {
+	line := "2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 52.216.164.77 41234 443 6 1450 1790220 1787412000 1787412060 ACCEPT OK\n"
+	r, err := Open(strings.NewReader(strings.Repeat(line, 1000)), "generated", FormatVPC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec Record
+	if n := testing.AllocsPerRun(500, func() {
+		if ok, err := r.Next(&rec); !ok || err != nil {
+			t.Fatal("input ended early", err)
+		}
+	}); n != 0 {
+		t.Errorf("Next allocates %v times a record", n)
+	}
+}
