@@ -214,6 +214,22 @@ counted and judged with the connection they answer.`,
 			groups, _ := in.nodeGroups()
 			var current, next *whatif.State
 			world := res.World
+			if in.applyFences {
+				// The proposal is generate's output for the Fences of the
+				// inputs; today is the inputs as they are.
+				if len(proposed) > 0 {
+					return usagef("--apply-fences and --proposed: give one proposal")
+				}
+				a, err := engine.Analyse(world, engine.Options{NodeGroups: groups})
+				if err != nil {
+					return err
+				}
+				current = whatif.NewState(world, a)
+				if err := in.apply(cmd, res, groups); err != nil {
+					return err
+				}
+				world, res.World = res.World, world
+			}
 			if len(proposed) > 0 {
 				a, err := engine.Analyse(world, engine.Options{NodeGroups: groups})
 				if err != nil {
@@ -250,6 +266,9 @@ counted and judged with the connection they answer.`,
 			if len(proposed) > 0 {
 				r.Proposed = "the -f inputs with --proposed laid over them"
 			}
+			if in.applyFences {
+				r.Proposed = "the -f inputs with generate's output for their Fences applied"
+			}
 			switch out.value {
 			case "json":
 				err = render.JSON(s.Out, r)
@@ -268,6 +287,7 @@ counted and judged with the connection they answer.`,
 		},
 	}
 	in.add(cmd)
+	in.addApply(cmd)
 	ff.add(cmd)
 	out.add(cmd, "text", "json", "markdown")
 	cmd.Flags().StringArrayVar(&proposed, "proposed", nil, "the proposal: files or directories laid over the -f inputs (same kind/namespace/name replaced); repeatable")

@@ -222,3 +222,29 @@ func TestWhatifSecurityGroups(t *testing.T) {
 		t.Errorf("broken flows:\n%s\nwant exactly:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Before applying the generated Fences, whatif shows what they would cut of
+// the observed traffic: only the load balancer's direct path to inference,
+// which the inference Fence closes on purpose (its Service goes ClusterIP).
+// The feature API's DynamoDB reads, the training job's S3 prefixes, DNS and
+// feature-API calls stay open.
+func TestWhatifApplyFences(t *testing.T) {
+	args := append([]string{"whatif", "--apply-fences", "-f", "examples/fences", "-o", "json"}, flowExample...)
+	stdout, stderr, code := run(t, "", args...)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want 1: %s", code, stderr)
+	}
+	got := brokenSet(t, stdout)
+	want := []string{"private ml-workloads/model-server  TCP 8080 10.0.2.77 NetworkPolicy ingress"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("broken flows:\n%s\nwant exactly:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var r whatifJSON
+	json.Unmarshal([]byte(stdout), &r)
+	if c := r.Counts["opened"]; c.Flows != 7 {
+		t.Errorf("opened = %+v, want 7 flows (S3 outside the stale /16, feature API, DNS)", c)
+	}
+	if _, stderr, code := run(t, "", append(args, "--proposed", "examples/fences")...); code != ExitInput || !strings.Contains(stderr, "give one proposal") {
+		t.Errorf("--apply-fences with --proposed: exit %d %s", code, stderr)
+	}
+}
