@@ -68,16 +68,9 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 			if err != nil {
 				return usageError{err}
 			}
-			var cfg *check.Config
-			if configFile == "" {
-				if _, err := os.Stat(".ringfence.yaml"); err == nil {
-					configFile = ".ringfence.yaml"
-				}
-			}
-			if configFile != "" {
-				if cfg, err = check.LoadConfig(configFile); err != nil {
-					return err
-				}
+			cfg, configFile, err := suppressionConfig(configFile)
+			if err != nil {
+				return err
 			}
 			findings, expired := check.Suppress(findings, res.World, cfg, configFile, time.Now())
 			for _, e := range expired {
