@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,6 +119,14 @@ func TestReportDOTGolden(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		golden(t, "report/"+example+".dot", stdout)
+		// Graphviz reads it, where installed.
+		if dot, err := exec.LookPath("dot"); err == nil {
+			cmd := exec.Command(dot, "-Tsvg", "-o", os.DevNull)
+			cmd.Stdin = strings.NewReader(stdout)
+			if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+				t.Errorf("dot rejects the output: %v %s", err, out)
+			}
+		}
 	}
 	stdout, _, _ := run(t, "", "report", "-f", "examples/ml-platform", "-o", "json")
 	golden(t, "report/ml-platform.json", stdout)

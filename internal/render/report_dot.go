@@ -44,7 +44,7 @@ func ReportDOT(w io.Writer, r *report.Report) error {
 	}
 	dark := `fillcolor="#111827", fontcolor="#ffffff", color="#111827"`
 	for _, n := range byLane[report.LaneSource] {
-		fmt.Fprintf(bw, "  %s [label=%s, %s];\n", dotID(n.ID), dotID(n.Label), dark)
+		fmt.Fprintf(bw, "  { rank=source; %s [label=%s, %s]; }\n", dotID(n.ID), dotID(n.Label), dark)
 	}
 	for _, n := range byLane[report.LaneEntry] {
 		fmt.Fprintf(bw, "  %s [label=%s, fillcolor=\"#fff7ed\", color=%s%s];\n", dotID(n.ID), dotID(n.Label+"\n"+n.Namespace), dotID(orColor(n.Severity, "#fdba74")), penwidth(n.Severity))
