@@ -319,3 +319,21 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
+
+// A world with nothing to draw still makes a quiet page that says so.
+func TestReportHTMLEmpty(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ns.yaml"), []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: empty}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	html, stderr, code := run(t, "", "report", "-f", dir, "-o", "html")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	p := openPage(t, html)
+	text := eval[string](t, p, `document.getElementById('findings').innerText + ' | ' + document.getElementById('headlines').innerText`)
+	if !strings.Contains(text, "No findings") || !strings.Contains(text, "Nothing reaches the internet") {
+		t.Errorf("the empty report says: %s", text)
+	}
+	p.checkQuiet(t)
+}
