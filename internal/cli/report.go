@@ -1,11 +1,6 @@
 package cli
 
 import (
-	"fmt"
-	"os"
-	"strings"
-	"time"
-
 	"github.com/ringfence/ringfence/internal/check"
 	"github.com/ringfence/ringfence/internal/render"
 	"github.com/ringfence/ringfence/internal/report"
@@ -42,35 +37,14 @@ to gate a pipeline), 2 on bad usage or input.`,
 			if err := out.check(); err != nil {
 				return err
 			}
-			var ids []string
-			if rules != "" {
-				ids = strings.Split(rules, ",")
-			}
-			res, a, err := in.analyse(cmd, "workload")
+			run, err := in.audit(cmd, s, rules, rangesFile, configFile)
 			if err != nil {
 				return err
 			}
-			doc, err := rangesSource(rangesFile)
-			if err != nil {
-				return err
-			}
-			groups, _ := in.nodeGroups()
-			ctx := &check.Context{World: res.World, Analysis: a, Ranges: doc, NodeGroups: groups}
-			findings, err := check.Run(ctx, ids)
-			if err != nil {
-				return usageError{err}
-			}
-			cfg, configFile, err := suppressionConfig(configFile)
-			if err != nil {
-				return err
-			}
-			findings, expired := check.Suppress(findings, res.World, cfg, configFile, time.Now())
-			for _, e := range expired {
-				fmt.Fprintf(s.Err, "ringfence: warning: %s\n", e)
-			}
+			c := run.check
 			r := report.Build(report.Input{
-				World: res.World, Analysis: a, Reach: ctx.Reach(), Findings: findings,
-				Rules: check.Rules(), Ranges: doc, Inputs: in.describe(),
+				World: c.World, Analysis: c.Analysis, Reach: c.Reach(), Findings: run.findings,
+				Rules: check.Rules(), Ranges: c.Ranges, Inputs: in.describe(),
 			})
 			switch out.value {
 			case "json":
@@ -87,21 +61,6 @@ to gate a pipeline), 2 on bad usage or input.`,
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json to resolve AWS services and the internet with (default: the cached or embedded publication)")
 	cmd.Flags().StringVar(&configFile, "config", "", "suppressions file (default: .ringfence.yaml when present)")
 	return cmd
-}
-
-// suppressionConfig reads the suppressions file: the one given, else
-// .ringfence.yaml when present. It returns the file's name too.
-func suppressionConfig(file string) (*check.Config, string, error) {
-	if file == "" {
-		if _, err := os.Stat(".ringfence.yaml"); err == nil {
-			file = ".ringfence.yaml"
-		}
-	}
-	if file == "" {
-		return nil, "", nil
-	}
-	cfg, err := check.LoadConfig(file)
-	return cfg, file, err
 }
 
 // describe names the inputs for the report's header: the files, and the

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,7 +10,11 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/gencluster"
+	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/netset"
+	"github.com/ringfence/ringfence/internal/ranges"
 	"github.com/ringfence/ringfence/internal/report"
 )
 
@@ -336,4 +341,53 @@ func TestReportHTMLEmpty(t *testing.T) {
 		t.Errorf("the empty report says: %s", text)
 	}
 	p.checkQuiet(t)
+}
+
+// The report explains egress once per EgressKey: peers that share a key
+// must get the same explanation, but for their names.
+func TestEgressKeySharesExplanations(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := gencluster.Generate(gencluster.Config{Namespaces: 12, Workloads: 8, Policies: 5, SecurityGroups: 6, Seed: 3, Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, input := range []string{dir, "examples/ml-platform", "examples/ml-platform-locked"} {
+		res, err := load.Load(context.Background(), load.Options{Files: []string{input}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := engine.Analyse(res.World, engine.Options{Level: engine.LevelWorkload})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := ranges.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, _, _ := ranges.Named(doc, "aws:S3:us-east-1")
+		dst := engine.Destination{Name: "s3", Set: set}
+		first := map[string]string{}
+		shared := 0
+		for _, p := range a.Peers() {
+			if p.Workload == nil {
+				continue
+			}
+			e, err := engine.ExplainDestination(a, p.ID, dst, netset.TCP, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.From = ""
+			b, _ := json.Marshal(e)
+			if prev, ok := first[p.EgressKey()]; ok {
+				shared++
+				if prev != string(b) {
+					t.Errorf("%s: %s shares an egress key with another peer but is explained differently:\n%s\n%s", input, p.ID, prev, b)
+				}
+			} else {
+				first[p.EgressKey()] = string(b)
+			}
+		}
+		if input == dir && shared == 0 {
+			t.Errorf("no two peers share an egress key in %s: the test proves nothing", input)
+		}
+	}
 }
