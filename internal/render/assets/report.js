@@ -144,9 +144,13 @@
     Array.from(groups.keys()).sort().forEach(function (ns) {
       var members = groups.get(ns);
       var collapsed = state.collapsed.has(ns);
-      var fs = [];
-      members.forEach(function (n) { (findingsByNode.get(n.id) || []).forEach(function (f) { if (findingShown(f)) fs.push(f); }); });
-      var head = { kind: 'ns', ns: ns, y: y, members: members, collapsed: collapsed, severity: worstSeverity(fs), id: 'ns:' + ns };
+      var fs = [], counted = new Set();
+      members.forEach(function (n) {
+        (findingsByNode.get(n.id) || []).forEach(function (f) {
+          if (findingShown(f) && !counted.has(f.index)) { counted.add(f.index); fs.push(f); }
+        });
+      });
+      var head = { kind: 'ns', ns: ns, y: y, members: members, collapsed: collapsed, severity: worstSeverity(fs), findings: fs.length, id: 'ns:' + ns };
       items.push(head);
       y += L.row;
       if (collapsed) {
@@ -229,7 +233,7 @@
       var x1 = right(g.a), y1 = mid(g.a), x2 = left(g.b), y2 = mid(g.b);
       var c = Math.max(40, (x2 - x1) / 2);
       var d = 'M' + x1 + ',' + y1 + ' C' + (x1 + c) + ',' + y1 + ' ' + (x2 - c) + ',' + y2 + ' ' + x2 + ',' + y2;
-      var cls = 'edge v-' + g.verdict;
+      var cls = 'edge v-' + g.verdict + (g.a.kind === 'ns' && lay.items.length > 40 ? ' many' : '');
       var related = selItem && (g.a === selItem || g.b === selItem);
       var lit = state.highlight.size && (state.highlight.has(g.a.id) && state.highlight.has(g.b.id));
       if (related || lit) cls += ' hl';
@@ -284,9 +288,10 @@
     var main = s('text', { x: 12, y: it.kind === 'dest' ? 18 : 16 }, g);
     var sub = null;
     if (it.kind === 'ns') {
-      main.textContent = (it.collapsed ? '▸ ' : '▾ ') + clip(it.ns, 30);
+      main.textContent = (it.collapsed ? '▸ ' : '▾ ') + clip(it.ns, 22);
       sub = s('text', { x: l.w - 8, y: 16, 'class': 'sub', 'text-anchor': 'end' }, g);
-      sub.textContent = it.members.length + (it.members.length === 1 ? ' workload' : ' workloads');
+      sub.textContent = it.members.length + (it.members.length === 1 ? ' workload' : ' workloads') +
+        (it.findings ? ' · ' + it.findings + (it.findings === 1 ? ' finding' : ' findings') : '');
       title.textContent = 'namespace ' + it.ns + ': click to ' + (it.collapsed ? 'unfold' : 'fold');
       g.addEventListener('click', function () {
         if (state.collapsed.has(it.ns)) state.collapsed.delete(it.ns); else state.collapsed.add(it.ns);
@@ -304,7 +309,7 @@
       main.textContent = clip(n.label, 30);
       title.textContent = n.kind + ' ' + n.namespace + '/' + n.label.replace(/^\S+ /, '');
     } else {
-      main.textContent = clip(n.label, 28);
+      main.textContent = clip(n.label, 22);
       if (it.kind === 'dest') {
         sub = s('text', { x: 12, y: 34, 'class': 'sub' }, g);
         sub.textContent = clip((n.detail && n.detail[0]) || '', 31);
