@@ -24,7 +24,7 @@ testbin: ## Build the kube-apiserver and etcd the live-cluster tests run (cached
 
 .PHONY: test
 test: testbin ## Run every test, the live-cluster ones against a real kube-apiserver and etcd
-	KUBEBUILDER_ASSETS="$$(hack/testbin.sh)" RINGFENCE_SARIF_SCHEMA="$$(hack/sarif-schema.sh)" RINGFENCE_LIVE_TESTS=required $(GO) test -count=1 ./...
+	KUBEBUILDER_ASSETS="$$(hack/testbin.sh)" RINGFENCE_SARIF_SCHEMA="$$(hack/sarif-schema.sh)" RINGFENCE_CHROMIUM="$$(hack/chromium.sh)" RINGFENCE_LIVE_TESTS=required $(GO) test -count=1 ./...
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (BENCHTIME=1x by default)

@@ -32,6 +32,16 @@ func (s Severity) String() string { return severityNames[s] }
 // MarshalText writes the severity's name.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads a severity's name, so JSON outputs read back.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil || v > Critical {
+		return fmt.Errorf("unknown severity %q", b)
+	}
+	*s = v
+	return nil
+}
+
 // ParseSeverity reads a severity name; "none" is above every severity.
 func ParseSeverity(s string) (Severity, error) {
 	for i, n := range severityNames {

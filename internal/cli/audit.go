@@ -51,39 +51,12 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 			if err != nil {
 				return usageError{err}
 			}
-			var ids []string
-			if rules != "" {
-				ids = strings.Split(rules, ",")
-			}
-			res, a, err := in.analyse(cmd, "workload")
+			run, err := in.audit(cmd, s, rules, configFile)
 			if err != nil {
 				return err
 			}
-			doc, err := rangesSource(in.rangesFile)
-			if err != nil {
-				return err
-			}
-			groups, _ := in.nodeGroups()
-			findings, err := check.Run(&check.Context{World: res.World, Analysis: a, Ranges: doc, NodeGroups: groups}, ids)
-			if err != nil {
-				return usageError{err}
-			}
-			var cfg *check.Config
-			if configFile == "" {
-				if _, err := os.Stat(".ringfence.yaml"); err == nil {
-					configFile = ".ringfence.yaml"
-				}
-			}
-			if configFile != "" {
-				if cfg, err = check.LoadConfig(configFile); err != nil {
-					return err
-				}
-			}
-			findings, expired := check.Suppress(findings, res.World, cfg, configFile, time.Now())
-			for _, e := range expired {
-				fmt.Fprintf(s.Err, "ringfence: warning: %s\n", e)
-			}
-			report := render.NewAuditReport(findings, doc.SyncToken)
+			findings := run.findings
+			report := render.NewAuditReport(findings, run.check.Ranges.SyncToken)
 			report.Verbose = verbose
 			report.Color = colorful(s.Out)
 			switch out.value {
@@ -146,6 +119,53 @@ func newRules(s Streams) *cobra.Command {
 	}
 	out.add(cmd, "text", "json", "markdown")
 	return cmd
+}
+
+// auditRun is what audit and report compute: the rules' context (the
+// world, its analysis, the ranges) and the findings after suppressions.
+type auditRun struct {
+	check    *check.Context
+	findings []check.Finding
+}
+
+// audit loads and analyses the inputs and runs the rules (all, or the
+// comma-separated --rules), then applies the suppressions of the config
+// (--config, else .ringfence.yaml when present), warning of expired ones.
+func (f *inputFlags) audit(cmd *cobra.Command, s Streams, rules, configFile string) (*auditRun, error) {
+	var ids []string
+	if rules != "" {
+		ids = strings.Split(rules, ",")
+	}
+	res, a, err := f.analyse(cmd, "workload")
+	if err != nil {
+		return nil, err
+	}
+	doc, err := rangesSource(f.rangesFile)
+	if err != nil {
+		return nil, err
+	}
+	groups, _ := f.nodeGroups()
+	ctx := &check.Context{World: res.World, Analysis: a, Ranges: doc, NodeGroups: groups}
+	findings, err := check.Run(ctx, ids)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if configFile == "" {
+		if _, err := os.Stat(".ringfence.yaml"); err == nil {
+			configFile = ".ringfence.yaml"
+		}
+	}
+	var cfg *check.Config
+	if configFile != "" {
+		if cfg, err = check.LoadConfig(configFile); err != nil {
+			return nil, err
+		}
+	}
+	findings, expired := check.Suppress(findings, res.World, cfg, configFile, time.Now())
+	for _, e := range expired {
+		fmt.Fprintf(s.Err, "ringfence: warning: %s\n", e)
+	}
+	return &auditRun{check: ctx, findings: findings}, nil
 }
 
 // colorful reports whether w is a terminal that wants colour (NO_COLOR

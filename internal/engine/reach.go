@@ -240,6 +240,22 @@ func (p *Peer) Isolated() (ingress, egress bool) {
 	return len(p.identity.ingress) > 0, len(p.identity.egress) > 0
 }
 
+// EgressKey is the same for peers whose egress the same policies and
+// security groups decide: ExplainDestination answers them alike, but for
+// their names.
+func (p *Peer) EgressKey() string {
+	if p.identity == nil {
+		return "peer:" + p.ID
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%t|", p.identity.hostNetwork)
+	for _, pol := range p.identity.egress {
+		fmt.Fprintf(&b, "%p,", pol)
+	}
+	b.WriteString("|" + strings.Join(p.identity.groups, ","))
+	return b.String()
+}
+
 // SecurityGroups returns the groups fencing the peer's pods.
 func (p *Peer) SecurityGroups() []string {
 	if p.identity == nil {
