@@ -411,6 +411,9 @@ func (s *hubbleScanner) member(n int) (key []byte, done, ok bool) {
 		s.i++
 		s.ws()
 	}
+	if !s.peek('"') {
+		return nil, false, false
+	}
 	key, esc, ok := s.str()
 	if !ok || esc {
 		return nil, false, false
@@ -812,7 +815,7 @@ func (s *hubbleScanner) port(v *uint16) bool {
 	return true
 }
 
-// str reads a string at the scanner, returning its bytes between the quotes
+// str reads the string whose opening quote is at the scanner, returning its bytes between the quotes
 // and whether it has escapes.
 func (s *hubbleScanner) str() (b []byte, esc, ok bool) {
 	start := s.i + 1
