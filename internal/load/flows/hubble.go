@@ -2,7 +2,9 @@ package flows
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -288,55 +290,68 @@ func (v *hubbleEndpointView) from(e *hubbleEndpoint) {
 	}
 }
 
+// The members ringfence reads, by object. A line has a flow's members
+// (the older form) and the rest of lineKeys.
+var (
+	lineKeys     = newKeySet("verdict", "IP", "l4", "source", "destination", "is_reply", "reply", "flow", "agent_event", "debug_event", "lost_events")
+	flowKeys     = newKeySet(lineKeys.names[:7]...)
+	ipKeys       = newKeySet("source", "destination")
+	l4Keys       = newKeySet("TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6")
+	portsKeys    = newKeySet("source_port", "destination_port", "flags")
+	flagsKeys    = newKeySet("SYN", "ACK")
+	endpointKeys = newKeySet("namespace", "pod_name", "workloads")
+	workloadKeys = newKeySet("name", "kind")
+)
+
+// keySet is the members of an object ringfence reads; lens has bit n set
+// when a name is n bytes long, so most other keys are told apart at once.
+type keySet struct {
+	names []string
+	lens  uint64
+}
+
+// index returns the index of the name key is, or -1 and whether key is a
+// name but for case.
+func (ks *keySet) index(key []byte) (k int, folded bool) {
+	if len(key) >= 64 || ks.lens&(1<<len(key)) == 0 {
+		return -1, false
+	}
+	for i, name := range ks.names {
+		if len(name) != len(key) {
+			continue
+		}
+		if string(key) == name {
+			return i, false
+		}
+		folded = folded || bytes.EqualFold(key, []byte(name))
+	}
+	return -1, folded
+}
+
+func newKeySet(names ...string) keySet {
+	ks := keySet{names: names}
+	for _, n := range names {
+		ks.lens |= 1 << len(n)
+	}
+	return ks
+}
+
 // scan reads a line in one pass; false means it is not sure encoding/json
 // would read the line the same way (or at all), and v is then undefined.
 func (v *hubbleView) scan(line []byte) bool {
 	s := hubbleScanner{b: line}
 	s.ws()
-	if !s.peek('{') {
-		return false
-	}
-	var seen uint16
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
+	ok := s.object(lineKeys, func(k int) bool {
+		switch k {
+		case 7: // flow
+			return s.optional(&v.hasFlow, flowKeys, func(k int) bool { return s.flowMember(k, &v.flow) })
+		case 8, 9, 10: // agent_event, debug_event, lost_events
+			return s.event(&v.event)
 		}
-		if done {
-			break
-		}
-		var bit uint16
-		switch string(key) {
-		case "flow":
-			bit = 1 << 0
-			if !s.null() {
-				v.hasFlow = true
-				ok = s.flow(&v.flow)
-			}
-		case "agent_event":
-			bit = 1 << 1
-			ok = s.event(&v.event)
-		case "debug_event":
-			bit = 1 << 2
-			ok = s.event(&v.event)
-		case "lost_events":
-			bit = 1 << 3
-			ok = s.event(&v.event)
-		default:
-			var fb uint16
-			fb, ok = s.flowMember(key, &v.top)
-			bit = fb << 4
-			if bit == 0 {
-				ok = ok && s.unknown(key, "flow", "agent_event", "debug_event", "lost_events")
-			}
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return s.flowMember(k, &v.top)
+	})
 	s.ws()
-	return s.i == len(s.b)
+	return ok && s.i == len(s.b)
 }
 
 // hubbleScanner walks one line; every method returns false (refusing the
@@ -364,6 +379,9 @@ var plain = func() (t [256]bool) {
 }()
 
 func (s *hubbleScanner) ws() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return
+	}
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -381,11 +399,7 @@ func (s *hubbleScanner) peek(c byte) bool {
 
 // null consumes a null if one comes next.
 func (s *hubbleScanner) null() bool {
-	if bytes.HasPrefix(s.b[s.i:], []byte("null")) {
-		s.i += 4
-		return true
-	}
-	return false
+	return s.literal("null")
 }
 
 // member reads the key of an object's next member (the n-th) and the colon
@@ -414,15 +428,10 @@ func (s *hubbleScanner) member(n int) (key []byte, done, ok bool) {
 	if !s.peek('"') {
 		return nil, false, false
 	}
-	key, esc, ok := s.str()
-	if !ok || esc {
+	// A key beyond ASCII might fold to a field's name.
+	key, esc, high, ok := s.str()
+	if !ok || esc || high {
 		return nil, false, false
-	}
-	for _, c := range key {
-		if c >= utf8.RuneSelf {
-			// It might fold to a field's name.
-			return nil, false, false
-		}
 	}
 	s.ws()
 	if !s.peek(':') {
@@ -433,15 +442,44 @@ func (s *hubbleScanner) member(n int) (key []byte, done, ok bool) {
 	return key, false, true
 }
 
-// unknown skips the value of a member ringfence does not read, refusing
-// keys that encoding/json would match to one of the names it does.
-func (s *hubbleScanner) unknown(key []byte, names ...string) bool {
-	for _, n := range names {
-		if len(n) == len(key) && bytes.EqualFold(key, []byte(n)) {
+// object reads an object, calling read with the index in keys of each
+// member ringfence reads (the scanner at its value) and skipping the
+// others. It refuses a key of keys that repeats (encoding/json would
+// overwrite or merge) and a key that matches one only without regard to
+// case (encoding/json would take it).
+func (s *hubbleScanner) object(keys keySet, read func(k int) bool) bool {
+	if !s.peek('{') {
+		return false
+	}
+	var seen uint32
+	for n := 0; ; n++ {
+		key, done, ok := s.member(n)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+		k, folded := keys.index(key)
+		switch {
+		case k >= 0:
+			if seen&(1<<k) != 0 || !read(k) {
+				return false
+			}
+			seen |= 1 << k
+		case folded || !s.skip(0):
 			return false
 		}
 	}
-	return s.skip(0)
+}
+
+// optional reads an object, or null; present tells which.
+func (s *hubbleScanner) optional(present *bool, keys keySet, read func(k int) bool) bool {
+	if s.null() {
+		return true
+	}
+	*present = true
+	return s.object(keys, read)
 }
 
 // event reads an agent, debug or lost event: any value but null.
@@ -456,243 +494,74 @@ func (s *hubbleScanner) event(event *bool) bool {
 	return ok
 }
 
-// flow reads a flow object.
-func (s *hubbleScanner) flow(f *hubbleFlowView) bool {
-	if !s.peek('{') {
-		return false
-	}
-	var seen uint16
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
-		}
-		if done {
+// flowMember reads the value of flowKeys[k].
+func (s *hubbleScanner) flowMember(k int, f *hubbleFlowView) bool {
+	switch k {
+	case 0: // verdict
+		return s.text(&f.verdict)
+	case 1: // IP
+		return s.optional(&f.ip, ipKeys, func(k int) bool {
+			if k == 0 {
+				return s.text(&f.src)
+			}
+			return s.text(&f.dst)
+		})
+	case 2: // l4
+		return s.optional(&f.l4, l4Keys, func(k int) bool {
+			switch k {
+			case 0: // TCP
+				return s.ports(&f.tcp)
+			case 1: // UDP
+				return s.ports(&f.udp)
+			case 2: // SCTP
+				return s.ports(&f.sctp)
+			case 3: // ICMPv4
+				return s.optional(&f.icmpv4, keySet{}, nil)
+			}
+			return s.optional(&f.icmpv6, keySet{}, nil)
+		})
+	case 3: // source
+		return s.endpoint(&f.source)
+	case 4: // destination
+		return s.endpoint(&f.destination)
+	case 5: // is_reply
+		if s.null() {
 			return true
-		}
-		bit, ok := s.flowMember(key, f)
-		if bit == 0 && ok {
-			ok = s.skip(0)
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-}
-
-// flowMember reads the value of a flow's member if ringfence reads it,
-// returning its bit (0 for other keys, whose value is left unread).
-func (s *hubbleScanner) flowMember(key []byte, f *hubbleFlowView) (uint16, bool) {
-	switch string(key) {
-	case "verdict":
-		return 1 << 0, s.text(&f.verdict)
-	case "IP":
-		if s.null() {
-			return 1 << 1, true
-		}
-		f.ip = true
-		return 1 << 1, s.ip(f)
-	case "l4":
-		if s.null() {
-			return 1 << 2, true
-		}
-		f.l4 = true
-		return 1 << 2, s.l4(f)
-	case "source":
-		return 1 << 3, s.endpoint(&f.source)
-	case "destination":
-		return 1 << 4, s.endpoint(&f.destination)
-	case "is_reply":
-		if s.null() {
-			return 1 << 5, true
 		}
 		f.isReplySet = true
-		return 1 << 5, s.boolean(&f.isReply)
-	case "reply":
-		return 1 << 6, s.boolean(&f.reply)
+		return s.boolean(&f.isReply)
 	}
-	for _, n := range [...]string{"verdict", "IP", "l4", "source", "destination", "is_reply", "reply"} {
-		if len(n) == len(key) && bytes.EqualFold(key, []byte(n)) {
-			return 0, false
-		}
-	}
-	return 0, true
-}
-
-func (s *hubbleScanner) ip(f *hubbleFlowView) bool {
-	if !s.peek('{') {
-		return false
-	}
-	var seen uint8
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint8
-		switch string(key) {
-		case "source":
-			bit, ok = 1<<0, s.text(&f.src)
-		case "destination":
-			bit, ok = 1<<1, s.text(&f.dst)
-		default:
-			ok = s.unknown(key, "source", "destination")
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-}
-
-func (s *hubbleScanner) l4(f *hubbleFlowView) bool {
-	if !s.peek('{') {
-		return false
-	}
-	var seen uint8
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint8
-		switch string(key) {
-		case "TCP":
-			bit, ok = 1<<0, s.ports(&f.tcp)
-		case "UDP":
-			bit, ok = 1<<1, s.ports(&f.udp)
-		case "SCTP":
-			bit, ok = 1<<2, s.ports(&f.sctp)
-		case "ICMPv4":
-			bit, ok = 1<<3, s.present(&f.icmpv4)
-		case "ICMPv6":
-			bit, ok = 1<<4, s.present(&f.icmpv6)
-		default:
-			ok = s.unknown(key, "TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6")
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-}
-
-// present reads an object whose content does not matter, or null.
-func (s *hubbleScanner) present(p *bool) bool {
-	if s.null() {
-		return true
-	}
-	*p = true
-	return s.peek('{') && s.skip(0)
+	return s.boolean(&f.reply)
 }
 
 func (s *hubbleScanner) ports(p *hubblePortsView) bool {
-	if s.null() {
-		return true
-	}
-	if !s.peek('{') {
-		return false
-	}
-	p.present = true
-	var seen uint8
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
+	return s.optional(&p.present, portsKeys, func(k int) bool {
+		switch k {
+		case 0: // source_port
+			return s.port(&p.sport)
+		case 1: // destination_port
+			return s.port(&p.dport)
 		}
-		if done {
-			return true
-		}
-		var bit uint8
-		switch string(key) {
-		case "source_port":
-			bit, ok = 1<<0, s.port(&p.sport)
-		case "destination_port":
-			bit, ok = 1<<1, s.port(&p.dport)
-		case "flags":
-			bit, ok = 1<<2, s.flags(p)
-		default:
-			ok = s.unknown(key, "source_port", "destination_port", "flags")
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-}
-
-func (s *hubbleScanner) flags(p *hubblePortsView) bool {
-	if s.null() {
-		return true
-	}
-	if !s.peek('{') {
-		return false
-	}
-	p.flags = true
-	var seen uint8
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint8
-		switch string(key) {
-		case "SYN":
-			bit, ok = 1<<0, s.boolean(&p.syn)
-		case "ACK":
-			bit, ok = 1<<1, s.boolean(&p.ack)
-		default:
-			ok = s.unknown(key, "SYN", "ACK")
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return s.optional(&p.flags, flagsKeys, func(k int) bool {
+			if k == 0 {
+				return s.boolean(&p.syn)
+			}
+			return s.boolean(&p.ack)
+		})
+	})
 }
 
 func (s *hubbleScanner) endpoint(e *hubbleEndpointView) bool {
-	if s.null() {
-		return true
-	}
-	if !s.peek('{') {
-		return false
-	}
-	var seen uint8
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
+	var present bool
+	return s.optional(&present, endpointKeys, func(k int) bool {
+		switch k {
+		case 0: // namespace
+			return s.text(&e.namespace)
+		case 1: // pod_name
+			return s.text(&e.pod)
 		}
-		if done {
-			return true
-		}
-		var bit uint8
-		switch string(key) {
-		case "namespace":
-			bit, ok = 1<<0, s.text(&e.namespace)
-		case "pod_name":
-			bit, ok = 1<<1, s.text(&e.pod)
-		case "workloads":
-			bit, ok = 1<<2, s.workloads(e)
-		default:
-			ok = s.unknown(key, "namespace", "pod_name", "workloads")
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return s.workloads(e)
+	})
 }
 
 // workloads reads an array of workload objects, keeping the first.
@@ -711,7 +580,12 @@ func (s *hubbleScanner) workloads(e *hubbleEndpointView) bool {
 	}
 	for n := 0; ; n++ {
 		var name, kind []byte
-		if !s.workload(&name, &kind) {
+		if !s.object(workloadKeys, func(k int) bool {
+			if k == 0 {
+				return s.text(&name)
+			}
+			return s.text(&kind)
+		}) {
 			return false
 		}
 		if n == 0 {
@@ -730,35 +604,6 @@ func (s *hubbleScanner) workloads(e *hubbleEndpointView) bool {
 	}
 }
 
-func (s *hubbleScanner) workload(name, kind *[]byte) bool {
-	if !s.peek('{') {
-		return false
-	}
-	var seen uint8
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
-		}
-		if done {
-			return true
-		}
-		var bit uint8
-		switch string(key) {
-		case "name":
-			bit, ok = 1<<0, s.text(name)
-		case "kind":
-			bit, ok = 1<<1, s.text(kind)
-		default:
-			ok = s.unknown(key, "name", "kind")
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-}
-
 // text reads a string ringfence uses, or null. Escapes and invalid UTF-8
 // (which encoding/json replaces) are left to encoding/json.
 func (s *hubbleScanner) text(v *[]byte) bool {
@@ -768,21 +613,19 @@ func (s *hubbleScanner) text(v *[]byte) bool {
 	if !s.peek('"') {
 		return false
 	}
-	b, esc, ok := s.str()
+	b, esc, high, ok := s.str()
 	*v = b
-	return ok && !esc && utf8.Valid(b)
+	return ok && !esc && (!high || utf8.Valid(b))
 }
 
 // boolean reads true, false or null.
 func (s *hubbleScanner) boolean(v *bool) bool {
 	switch {
 	case s.null():
-	case bytes.HasPrefix(s.b[s.i:], []byte("true")):
+	case s.literal("true"):
 		*v = true
-		s.i += 4
-	case bytes.HasPrefix(s.b[s.i:], []byte("false")):
+	case s.literal("false"):
 		*v = false
-		s.i += 5
 	default:
 		return false
 	}
@@ -815,45 +658,67 @@ func (s *hubbleScanner) port(v *uint16) bool {
 	return true
 }
 
-// str reads the string whose opening quote is at the scanner, returning its bytes between the quotes
-// and whether it has escapes.
-func (s *hubbleScanner) str() (b []byte, esc, ok bool) {
+// str reads the string whose opening quote is at the scanner, returning
+// its bytes between the quotes and whether it has escapes or bytes beyond
+// ASCII. Eight bytes at a time while none of them is a quote, a backslash
+// or a control character: most of a line is strings.
+func (s *hubbleScanner) str() (b []byte, esc, high bool, ok bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	start := s.i + 1
 	i := start
+	var seen uint64 // the bytes passed, OR-ed, for their high bits
 	for {
-		for i < len(s.b) && plain[s.b[i]] {
-			i++
-		}
-		if i >= len(s.b) {
-			return nil, false, false
+		if i+8 <= len(s.b) {
+			x := binary.LittleEndian.Uint64(s.b[i:])
+			q, bs := x^(ones*'"'), x^(ones*'\\')
+			// A byte below 0x20, a zero byte in q (a quote) or in bs (a
+			// backslash) sets its high bit here; the lowest set bit is
+			// exact, as borrows only run upwards from such a byte.
+			m := ((x - ones*0x20) | (q - ones) | (bs - ones)) &^ x & highs
+			if m == 0 {
+				seen |= x
+				i += 8
+				continue
+			}
+			k := bits.TrailingZeros64(m) / 8
+			seen |= x & (1<<(8*k) - 1)
+			i += k
+		} else {
+			for i < len(s.b) && plain[s.b[i]] {
+				seen |= uint64(s.b[i])
+				i++
+			}
+			if i >= len(s.b) {
+				return nil, false, false, false
+			}
 		}
 		switch s.b[i] {
 		case '"':
 			s.i = i + 1
-			return s.b[start:i], esc, true
+			return s.b[start:i], esc, seen&highs != 0, true
 		case '\\':
 			esc = true
 			if i+1 >= len(s.b) {
-				return nil, false, false
+				return nil, false, false, false
 			}
 			switch s.b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(s.b) {
-					return nil, false, false
+					return nil, false, false, false
 				}
 				for _, c := range s.b[i+2 : i+6] {
 					if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-						return nil, false, false
+						return nil, false, false, false
 					}
 				}
 				i += 6
 			default:
-				return nil, false, false
+				return nil, false, false, false
 			}
 		default: // a control character
-			return nil, false, false
+			return nil, false, false, false
 		}
 	}
 }
@@ -865,7 +730,7 @@ func (s *hubbleScanner) skip(depth int) bool {
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
-		_, _, ok := s.str()
+		_, _, _, ok := s.str()
 		return ok
 	case c == '{':
 		for n := 0; ; n++ {
@@ -914,8 +779,9 @@ func (s *hubbleScanner) skip(depth int) bool {
 	return false
 }
 
+// literal consumes lit if it comes next.
 func (s *hubbleScanner) literal(lit string) bool {
-	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+	if s.i+len(lit) > len(s.b) || string(s.b[s.i:s.i+len(lit)]) != lit {
 		return false
 	}
 	s.i += len(lit)
