@@ -189,3 +189,24 @@ func perturb(rng *rand.Rand, line []byte) []byte {
 	}
 	return b
 }
+
+// TestHubbleNoAllocation checks that reading a Hubble flow the scanner
+// takes allocates nothing once its pods' names are known.
+func TestHubbleNoAllocation(t *testing.T) {
+	line := strings.SplitN(hubbleLines, "\n", 2)[0] + "\n"
+	r, err := Open(strings.NewReader(strings.Repeat(line, 1000)), "generated", FormatHubble)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec Record
+	if n := testing.AllocsPerRun(500, func() {
+		if ok, err := r.Next(&rec); !ok || err != nil {
+			t.Fatal("input ended early", err)
+		}
+	}); n != 0 {
+		t.Errorf("Next allocates %v times a record", n)
+	}
+	if rec.SrcPod != "ml-workloads/text-embed-finetune-master-0" || rec.DstWorkload != "features/Deployment/feature-api" {
+		t.Errorf("record = %+v", rec)
+	}
+}
