@@ -112,7 +112,7 @@ func TestHubbleScannerMatchesEncodingJSON(t *testing.T) {
 	}
 	sameAsOracle(t, []byte(strings.Join(hubbleSeeds[:len(hubbleSeeds)-20], "\n")))
 
-	n := 100000
+	n := 50000
 	if testing.Short() {
 		n = 20000
 	}
