@@ -114,6 +114,8 @@ type Reader struct {
 	skips   map[string]*Skip
 	pending []byte // the first line, read to detect the format
 	closer  io.Closer
+	// hubbleState is what reading Hubble lines keeps between lines.
+	hubbleState *hubbleState
 }
 
 // counter counts the bytes read from the underlying input, for progress.

@@ -50,9 +50,17 @@ func FuzzVPC(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzRead(t, data, FormatVPC) })
 }
 
+// FuzzHubble also wants the scanner to read every input as encoding/json
+// (the decoder kept as the oracle) does.
 func FuzzHubble(f *testing.F) {
 	f.Add([]byte(hubbleLines))
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzRead(t, data, FormatHubble) })
+	for _, line := range hubbleSeeds {
+		f.Add([]byte(line + "\n"))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRead(t, data, FormatHubble)
+		sameAsOracle(t, data)
+	})
 }
 
 func FuzzCSV(f *testing.F) {
