@@ -26,11 +26,11 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Start starts kube-apiserver and etcd with the ML operators' CRDs
-// installed, and stops them when the test ends. Without KUBEBUILDER_ASSETS
-// the test is skipped, unless RINGFENCE_LIVE_TESTS=required (as `make
-// test` sets it), where a missing control plane fails the test.
-func Start(t testing.TB) *Env {
+// Start starts kube-apiserver and etcd with the ML operators' CRDs and
+// those of crdDirs installed, and stops them when the test ends. Without
+// KUBEBUILDER_ASSETS the test is skipped, unless RINGFENCE_LIVE_TESTS=required
+// (as `make test` sets it), where a missing control plane fails the test.
+func Start(t testing.TB, crdDirs ...string) *Env {
 	t.Helper()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -41,7 +41,7 @@ func Start(t testing.TB) *Env {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
-		CRDDirectoryPaths:        []string{filepath.Join(repoRoot(), "testdata", "crds")},
+		CRDDirectoryPaths:        append([]string{filepath.Join(repoRoot(), "testdata", "crds")}, crdDirs...),
 		ErrorIfCRDPathMissing:    true,
 		AttachControlPlaneOutput: os.Getenv("RINGFENCE_TESTENV_VERBOSE") != "",
 		// Start-up usually takes 3 s here but has taken 14 s on a busy
@@ -49,7 +49,11 @@ func Start(t testing.TB) *Env {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
-	api := env.ControlPlane.GetAPIServer().Configure()
+	apiServer := env.ControlPlane.GetAPIServer()
+	// A certificate directory of our own survives a restart of the API
+	// server (RestartAPIServer), so clients keep trusting it.
+	apiServer.CertDir = t.TempDir()
+	api := apiServer.Configure()
 	// Without a default route the apiserver cannot pick an address to
 	// advertise, and it refuses loopback; a documentation address (RFC 5737)
 	// is only recorded in the kubernetes Service's endpoints, never dialled.
@@ -67,3 +71,20 @@ func Start(t testing.TB) *Env {
 	})
 	return &Env{Environment: env, Config: cfg}
 }
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same
+// port, certificates and etcd, as a control-plane upgrade or crash would.
+// down runs while it is stopped.
+func (e *Env) RestartAPIServer(down func()) error {
+	api := e.ControlPlane.GetAPIServer()
+	if err := api.Stop(); err != nil {
+		return err
+	}
+	if down != nil {
+		down()
+	}
+	return api.Start()
+}
+
+// RepoRoot is the repository's root directory.
+func RepoRoot() string { return repoRoot() }
