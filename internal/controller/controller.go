@@ -188,6 +188,10 @@ func (c *Controller) poll(ctx context.Context) {
 	}
 	f, err := c.opts.Source.Fetch(ctx)
 	if err == nil && f.NotModified {
+		c.metrics.feedChecked.Set(float64(c.opts.Now().Unix()))
+		if c.state.unchanged() {
+			c.notify()
+		}
 		return
 	}
 	var changed bool

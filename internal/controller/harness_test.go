@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/ringfence/ringfence/api/v1alpha1"
@@ -30,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // The real publications of April 2026: two hours apart, the second adds
@@ -136,6 +138,8 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	// The controllers' logs go nowhere; failures are in the assertions.
+	ctrllog.SetLogger(logr.Discard())
 	env := testenv.Start(t, filepath.Join(testenv.RepoRoot(), "deploy", "ringfence-controller", "crds"))
 	scheme, err := NewScheme()
 	if err != nil {

@@ -174,7 +174,7 @@ func (e *Entry) Advance(doc *ranges.Document, k Key, now time.Time, rules Rules)
 		}
 	}
 	e.evaluated = doc.SyncToken
-	now = now.UTC().Truncate(time.Second)
+	now = now.UTC()
 	newSet := setOf(pub)
 	var removed []netip.Prefix
 	for _, p := range e.Published {

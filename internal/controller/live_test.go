@@ -5,6 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ringfence/ringfence/internal/ranges"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -180,4 +184,257 @@ func firstPrefix(t testing.TB, body []byte, service, region string) string {
 	}
 	t.Fatalf("no %s prefix in %s", service, region)
 	return ""
+}
+
+// waitToken waits until the controller has accepted publication token.
+func waitToken(t *testing.T, r *running, token float64) {
+	t.Helper()
+	eventually(t, "publication to be accepted", func() (bool, string) {
+		return r.metric(t, "ringfence_feed_sync_token", nil) == token, ""
+	})
+}
+
+// waitIdle waits until the controller has read the unchanged publication a
+// few more times, so that a reconcile that would (wrongly) write has run.
+func waitIdle(t *testing.T, srv *feedServer) {
+	t.Helper()
+	n := srv.notMod.Load()
+	eventually(t, "the controller to poll again", func() (bool, string) { return srv.notMod.Load() >= n+3, "" })
+}
+
+// A prefix that disappears and comes back within the grace period is
+// never removed, across a restart of the controller; one that stays away
+// is removed once the grace period ends, and an Event says so.
+func TestLiveGracePeriod(t *testing.T) {
+	cl := startCluster(t)
+	ctx := context.Background()
+	ns := cl.namespace(t, "flap")
+	two := readFile(t, april2)
+	const x = "16.15.156.0/22"
+	srv := newFeedServer(t, two)
+	cl.trainingFence(t, ns)
+	r := cl.run(t, runOptions{ns: ns, source: srv.source(t), rules: Rules{Grace: time.Hour, MaxShrink: DefaultMaxShrink}})
+	eventually(t, "the policy", func() (bool, string) {
+		return contains(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), x), ""
+	})
+	rv := cl.policy(t, ns, "ringfence-training").ResourceVersion
+
+	srv.serve(variant(t, two, 1776118025+3600, without(x)))
+	waitToken(t, r, 1776118025+3600)
+	eventually(t, "Synced=True GracePeriod", func() (bool, string) {
+		c := condition(cl.fence(t, ns, "training"), CondSynced)
+		return c.Reason == "GracePeriod" && strings.Contains(c.Message, x), c.Message
+	})
+	var cm corev1.ConfigMap
+	if err := cl.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: DefaultStateName}, &cm); err != nil || !strings.Contains(cm.Data[ledgerKey], `"`+x+`"`) {
+		t.Fatalf("the ledger does not record %s as pending: %v %s", x, err, cm.Data[ledgerKey])
+	}
+	if got := cl.policy(t, ns, "ringfence-training"); got.ResourceVersion != rv || !contains(ruleCIDRs(got, 0), x) {
+		t.Fatalf("the policy was written when %s disappeared", x)
+	}
+
+	// A new controller process continues the grace period from the ledger.
+	r.stop()
+	r = cl.run(t, runOptions{ns: ns, source: srv.source(t), rules: Rules{Grace: time.Hour, MaxShrink: DefaultMaxShrink}})
+	waitToken(t, r, 1776118025+3600)
+	srv.serve(variant(t, two, 1776118025+7200, nil))
+	waitToken(t, r, 1776118025+7200)
+	eventually(t, "Synced=True UpToDate", func() (bool, string) {
+		c := condition(cl.fence(t, ns, "training"), CondSynced)
+		return c.Reason == "UpToDate", c.Message
+	})
+	waitIdle(t, srv)
+	if got := cl.policy(t, ns, "ringfence-training"); got.ResourceVersion != rv {
+		t.Fatalf("the policy was written while %s flapped", x)
+	}
+	if w := r.writes(t, "NetworkPolicy"); w != 0 {
+		t.Errorf("%v NetworkPolicy writes for a flap", w)
+	}
+
+	// Gone for good: removed after a (short) grace period.
+	r.stop()
+	grace := 3 * time.Second
+	r = cl.run(t, runOptions{ns: ns, source: srv.source(t), rules: Rules{Grace: grace, MaxShrink: DefaultMaxShrink}})
+	waitToken(t, r, 1776118025+7200)
+	srv.serve(variant(t, two, 1776118025+10800, without(x)))
+	gone := time.Now()
+	waitToken(t, r, 1776118025+10800)
+	if !contains(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), x) {
+		t.Fatalf("%s removed before its grace period ended", x)
+	}
+	eventually(t, x+" removed after the grace period", func() (bool, string) {
+		return !contains(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), x), ""
+	})
+	if d := time.Since(gone); d < grace {
+		t.Errorf("%s removed after %s, before the %s grace period", x, d, grace)
+	}
+	eventually(t, "an Event naming the removed prefix", func() (bool, string) {
+		notes := cl.events(t, ns, "RangesUpdated")
+		for _, n := range notes {
+			if strings.Contains(n, "removed "+x) {
+				return true, ""
+			}
+		}
+		return false, strings.Join(notes, "\n")
+	})
+}
+
+// A truncated, garbage or older publication changes nothing and sets
+// FeedHealthy=False; a valid one that would remove too many prefixes, or
+// allow the whole address space, is refused and reported.
+func TestLiveBadFeeds(t *testing.T) {
+	cl := startCluster(t)
+	ns := cl.namespace(t, "bad-feeds")
+	one, two := readFile(t, april1), readFile(t, april2)
+	srv := newFeedServer(t, two)
+	cl.trainingFence(t, ns)
+	r := cl.run(t, runOptions{ns: ns, source: srv.source(t)})
+	eventually(t, "the policy", func() (bool, string) {
+		c := condition(cl.fence(t, ns, "training"), CondReady)
+		return c.Status == metav1.ConditionTrue, c.Message
+	})
+	rv := cl.policy(t, ns, "ringfence-training").ResourceVersion
+	writes := r.writes(t, "NetworkPolicy")
+	unchanged := func(what string) {
+		t.Helper()
+		if got := cl.policy(t, ns, "ringfence-training"); got.ResourceVersion != rv {
+			t.Errorf("%s: the policy was written", what)
+		}
+		if got := r.writes(t, "NetworkPolicy"); got != writes {
+			t.Errorf("%s: %v NetworkPolicy writes", what, got-writes)
+		}
+	}
+	for _, bad := range []struct {
+		name, message string
+		body          []byte
+	}{
+		{"truncated", "not an ip-ranges.json document", two[:len(two)/2]},
+		{"garbage", "not an ip-ranges.json document", []byte("<html><body>503 Service Unavailable</body></html>")},
+		{"older", "syncToken 1776110825 is older than 1776118025", one},
+	} {
+		srv.serve(bad.body)
+		eventually(t, bad.name+": FeedHealthy=False", func() (bool, string) {
+			c := condition(cl.fence(t, ns, "training"), CondFeedHealthy)
+			return c.Status == metav1.ConditionFalse && strings.Contains(c.Message, bad.message), c.Message
+		})
+		unchanged(bad.name)
+		srv.serve(two)
+		eventually(t, bad.name+": FeedHealthy=True again", func() (bool, string) {
+			c := condition(cl.fence(t, ns, "training"), CondFeedHealthy)
+			return c.Status == metav1.ConditionTrue, c.Message
+		})
+		unchanged(bad.name + ", then the good one again")
+	}
+
+	// Five of the 21 IPv4 prefixes (and none of IPv6) gone at once: 5/(21+IPv6) is
+	// below 20%, so drop IPv6 too.
+	doc := parseDoc(t, two)
+	drop := map[string]bool{}
+	for _, p := range doc.Select(ranges.Filter{Services: []string{"S3"}, Regions: []string{"us-east-1"}}) {
+		if len(drop) < 10 {
+			drop[p.Prefix.String()] = true
+		}
+	}
+	shrunk := variant(t, two, 1776118025+3600, func(ps []any) []any {
+		var out []any
+		for _, x := range ps {
+			if !drop[x.(map[string]any)["ip_prefix"].(string)] {
+				out = append(out, x)
+			}
+		}
+		return out
+	})
+	srv.serve(shrunk)
+	waitToken(t, r, 1776118025+3600)
+	eventually(t, "Synced=False ShrinkRefused", func() (bool, string) {
+		c := condition(cl.fence(t, ns, "training"), CondSynced)
+		return c.Status == metav1.ConditionFalse && c.Reason == "ShrinkRefused", c.Message
+	})
+	eventually(t, "a Warning Event", func() (bool, string) {
+		return len(cl.events(t, ns, "ShrinkRefused")) > 0, ""
+	})
+	unchanged("shrink")
+	if r.metric(t, "ringfence_shrink_refused_total", nil) < 1 {
+		t.Error("ringfence_shrink_refused_total not counted")
+	}
+
+	// The whole address space published for S3: refused.
+	everything := variant(t, two, 1776118025+7200, func(ps []any) []any {
+		return append(ps, map[string]any{"ip_prefix": "0.0.0.0/0", "region": "us-east-1", "service": "S3", "network_border_group": "us-east-1"})
+	})
+	srv.serve(everything)
+	waitToken(t, r, 1776118025+7200)
+	eventually(t, "Ready=False RangesUnavailable", func() (bool, string) {
+		c := condition(cl.fence(t, ns, "training"), CondReady)
+		return c.Reason == "RangesUnavailable" && strings.Contains(c.Message, "0.0.0.0/0"), c.Message
+	})
+	unchanged("0.0.0.0/0")
+	if contains(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), "0.0.0.0/1") {
+		t.Fatal("0.0.0.0/0 written")
+	}
+}
+
+// The API server goes away mid-run while a new publication arrives: the
+// controller keeps trying, and converges once the API server is back.
+func TestLiveAPIServerRestart(t *testing.T) {
+	cl := startCluster(t)
+	ns := cl.namespace(t, "restart")
+	one, two := readFile(t, april1), readFile(t, april2)
+	srv := newFeedServer(t, one)
+	cl.trainingFence(t, ns)
+	r := cl.run(t, runOptions{ns: ns, source: srv.source(t)})
+	first, second := s3(t, one), s3(t, two)
+	eventually(t, "the policy", func() (bool, string) {
+		return slices.Equal(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), first), ""
+	})
+	errorsBefore := r.metric(t, "ringfence_errors_total", nil)
+	err := cl.env.RestartAPIServer(func() {
+		srv.serve(two)
+		eventually(t, "the controller to fail against the stopped API server", func() (bool, string) {
+			return r.metric(t, "ringfence_errors_total", nil) > errorsBefore, ""
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the second publication applied after the restart", func() (bool, string) {
+		got := ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0)
+		return slices.Equal(got, second), strings.Join(got, " ")
+	})
+	eventually(t, "status", func() (bool, string) {
+		f := cl.fence(t, ns, "training")
+		return f.Status.SyncToken == "1776118025" && condition(f, CondReady).Status == metav1.ConditionTrue, f.Status.SyncToken
+	})
+}
+
+// Two replicas: one leader writes, the other does not; when the leader
+// goes, the other takes over.
+func TestLiveTwoReplicas(t *testing.T) {
+	cl := startCluster(t)
+	ns := cl.namespace(t, "ha")
+	one, two := readFile(t, april1), readFile(t, april2)
+	srv := newFeedServer(t, one)
+	cl.trainingFence(t, ns)
+	a := cl.run(t, runOptions{ns: ns, source: srv.source(t), election: true})
+	b := cl.run(t, runOptions{ns: ns, source: srv.source(t), election: true})
+	eventually(t, "the policy", func() (bool, string) {
+		return slices.Equal(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), s3(t, one)), ""
+	})
+	waitIdle(t, srv)
+	wa, wb := a.writes(t, ""), b.writes(t, "")
+	if (wa == 0) == (wb == 0) {
+		t.Fatalf("writes by replica a: %v, b: %v; want exactly one writer", wa, wb)
+	}
+	leader, follower := a, b
+	if wa == 0 {
+		leader, follower = b, a
+	}
+	leader.stop()
+	srv.serve(two)
+	eventually(t, "the follower to take over and apply the second publication", func() (bool, string) {
+		return slices.Equal(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), s3(t, two)), ""
+	})
+	if follower.writes(t, "NetworkPolicy") == 0 {
+		t.Error("the new leader wrote nothing")
+	}
 }

@@ -60,6 +60,18 @@ func (s *state) accept(doc *ranges.Document) bool {
 	return changed
 }
 
+// unchanged records that the source still holds the accepted publication
+// (a 304 answer); it reports whether that ends a feed error.
+func (s *state) unchanged() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.doc == nil || s.feedErr == nil {
+		return false
+	}
+	s.feedErr = nil
+	return true
+}
+
 // fail records a feed error; it reports whether the health changed.
 func (s *state) fail(err error) bool {
 	s.mu.Lock()

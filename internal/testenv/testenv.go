@@ -4,7 +4,12 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -74,9 +79,23 @@ func Start(t testing.TB, crdDirs ...string) *Env {
 
 // RestartAPIServer stops kube-apiserver and starts it again on the same
 // port, certificates and etcd, as a control-plane upgrade or crash would.
+// It is sent SIGTERM and, if it has not exited after 5 s (it waits for
+// open watches), SIGKILL, as the kubelet does after a grace period.
 // down runs while it is stopped.
 func (e *Env) RestartAPIServer(down func()) error {
 	api := e.ControlPlane.GetAPIServer()
+	pid, err := pidWithArg("--cert-dir=" + api.CertDir)
+	if err != nil {
+		return err
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	if !gone(pid, 5*time.Second) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if !gone(pid, 30*time.Second) {
+			return fmt.Errorf("kube-apiserver (pid %d) did not exit", pid)
+		}
+	}
+	// The process has exited and been reaped: Stop only records it.
 	if err := api.Stop(); err != nil {
 		return err
 	}
@@ -84,6 +103,37 @@ func (e *Env) RestartAPIServer(down func()) error {
 		down()
 	}
 	return api.Start()
+}
+
+// pidWithArg finds the process started with arg (Linux /proc).
+func pidWithArg(arg string) (int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("no process with argument %s", arg)
+}
+
+// gone waits until process pid no longer exists (exited and reaped).
+func gone(pid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); os.IsNotExist(err) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
 
 // RepoRoot is the repository's root directory.
