@@ -6,12 +6,12 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
