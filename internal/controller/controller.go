@@ -35,6 +35,9 @@ const (
 	// PortsAnnotation gives that rule's ports: PROTOCOL/PORT, comma
 	// separated (default TCP/443).
 	PortsAnnotation = "ringfence.dev/ports"
+	// ManagedRuleAnnotation records a digest of the egress rule the
+	// controller wrote in an opted-in policy, to find it again.
+	ManagedRuleAnnotation = "ringfence.dev/managed-rule"
 	// SyncTokenAnnotation records the publication that last changed a
 	// policy (the same annotation `ringfence generate` writes).
 	SyncTokenAnnotation = "ringfence.dev/ranges-sync-token"

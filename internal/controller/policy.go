@@ -2,6 +2,9 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -95,12 +98,29 @@ func ParseIntent(annotations map[string]string) (Intent, error) {
 	return in, nil
 }
 
+// ruleDigest identifies the rule the controller wrote last, recorded in
+// ManagedRuleAnnotation with the rule (NetworkPolicy rules have no names).
+func ruleDigest(r networkingv1.NetworkPolicyEgressRule) string {
+	b, _ := json.Marshal(r)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
 // ManagedRule returns the index of the egress rule the controller manages
-// in p, or -1 when there is none yet: the first rule on exactly the
-// intent's ports whose peers are all plain ipBlocks inside AWS's address
-// space (or inside what the controller applies). A user's rule for other
-// ports, other peers, or addresses outside AWS is never taken for it.
+// in p, or -1 when there is none yet: the rule whose digest the policy
+// records as written by the controller; failing that (first adoption, or a
+// rule edited by hand), the first rule on exactly the intent's ports whose
+// peers are all plain ipBlocks inside AWS's address space (or inside what
+// the controller applies). A user's rule for other ports, other peers, or
+// addresses outside AWS is never taken for it.
 func ManagedRule(p *networkingv1.NetworkPolicy, in Intent, aws []netip.Prefix) int {
+	if d := p.Annotations[ManagedRuleAnnotation]; d != "" {
+		for i, r := range p.Spec.Egress {
+			if ruleDigest(r) == d {
+				return i
+			}
+		}
+	}
 	space := setOf(aws)
 	for i, r := range p.Spec.Egress {
 		if len(r.To) == 0 || !equality.Semantic.DeepEqual(r.Ports, in.Ports) {
@@ -142,14 +162,15 @@ func Rewrite(p *networkingv1.NetworkPolicy, in Intent, prefixes, aws []netip.Pre
 	var space []netip.Prefix
 	space = append(append(space, aws...), prefixes...)
 	i := ManagedRule(p, in, space)
-	if i < 0 {
-		out.Spec.Egress = append(out.Spec.Egress, rule)
-		return out, true, nil
-	}
-	if equality.Semantic.DeepEqual(p.Spec.Egress[i], rule) {
+	if i >= 0 && equality.Semantic.DeepEqual(p.Spec.Egress[i], rule) {
 		return p, false, nil
 	}
-	out.Spec.Egress[i] = rule
+	if i < 0 {
+		out.Spec.Egress = append(out.Spec.Egress, rule)
+	} else {
+		out.Spec.Egress[i] = rule
+	}
+	metav1.SetMetaDataAnnotation(&out.ObjectMeta, ManagedRuleAnnotation, ruleDigest(rule))
 	return out, true, nil
 }
 
