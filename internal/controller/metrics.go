@@ -55,6 +55,11 @@ func newMetrics(reg prometheus.Registerer, feedAge func() float64) (*Metrics, er
 			Help: "Publications whose removals were refused by the shrink guard, per service@region.",
 		}, []string{"key"}),
 	}
+	// Zero series exist from the start, so that rates and alerts work
+	// before the first error.
+	for _, src := range []string{"feed", "reconcile", "ledger"} {
+		m.errors.WithLabelValues(src)
+	}
 	for _, c := range []prometheus.Collector{m.feedAge, m.feedChecked, m.feedToken, m.lastSync, m.prefixes, m.writes, m.errors, m.shrinkRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
