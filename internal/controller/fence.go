@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -60,10 +61,28 @@ func (c *Controller) setupFences(mgr ctrl.Manager) error {
 		Named("fence").
 		For(&v1alpha1.Fence{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&networkingv1.NetworkPolicy{}).
-		Watches(&corev1.Pod{}, pods, builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Watches(&corev1.Service{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Pod{}, pods, builder.WithPredicates(podChanged())).
+		Watches(&corev1.Service{}, all, builder.WithPredicates(serviceChanged())).
 		WatchesRawSource(source.Channel(c.fences, all)).
 		Complete(reconcile.Func(c.reconcileFence))
+}
+
+// podChanged passes the pod events that can change a Fence's policies:
+// new and deleted pods, new labels, a pod that finished or is going.
+func podChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld.(*corev1.Pod), e.ObjectNew.(*corev1.Pod)
+		return !equality.Semantic.DeepEqual(o.Labels, n.Labels) || o.Status.Phase != n.Status.Phase || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil)
+	}}
+}
+
+// serviceChanged passes Service events unless only the status changed
+// (Services have no generation to compare).
+func serviceChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld.(*corev1.Service), e.ObjectNew.(*corev1.Service)
+		return !equality.Semantic.DeepEqual(o.Spec, n.Spec)
+	}}
 }
 
 func (c *Controller) fenceRequests(ctx context.Context, keep func(*v1alpha1.Fence) bool) []reconcile.Request {

@@ -1,12 +1,17 @@
 package controller
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ringfence/ringfence/internal/feed"
 	"github.com/ringfence/ringfence/internal/ranges"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -371,6 +376,42 @@ func TestLiveBadFeeds(t *testing.T) {
 	unchanged("0.0.0.0/0")
 	if contains(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), "0.0.0.0/1") {
 		t.Fatal("0.0.0.0/0 written")
+	}
+
+	// Air-gapped clusters: the publication in a ConfigMap, gzipped (it is
+	// larger than a ConfigMap may be), with its md5.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(two)
+	_ = zw.Close()
+	sum := md5.Sum(two)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "aws-ip-ranges", Namespace: ns},
+		BinaryData: map[string][]byte{"ip-ranges.json.gz": gz.Bytes()}, Data: map[string]string{"md5": hex.EncodeToString(sum[:])}}
+	if err := cl.c.Create(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	src := &feed.ConfigMap{Reader: cl.c, Namespace: ns, Name: "aws-ip-ranges"}
+	f, err := src.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := feed.Verify(f, "1776110825"); err != nil || d.SyncToken != "1776118025" {
+		t.Fatalf("ConfigMap source: %v", err)
+	}
+	src.Commit(f)
+	if f, err := src.Fetch(context.Background()); err != nil || !f.NotModified {
+		t.Errorf("unchanged ConfigMap: %v %v", f.NotModified, err)
+	}
+	cm.Data["md5"] = "e13c06025893d095344096ded2708363"
+	if err := cl.c.Update(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	f, err = src.Fetch(context.Background())
+	if err != nil || f.NotModified {
+		t.Fatalf("a changed md5 read as unchanged: %v", err)
+	}
+	if _, err := feed.Verify(f, ""); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("a wrong md5 in the ConfigMap: %v", err)
 	}
 }
 

@@ -133,8 +133,9 @@ func (h *HTTP) Fetch(ctx context.Context) (Fetched, error) {
 // most 1 MiB and the publication is 2.5 MB. A file named like the
 // publication plus ".md5" beside it gives the expected checksum.
 type File struct {
-	Path string
-	last []byte
+	Path    string
+	last    []byte
+	lastMD5 string
 }
 
 func (f *File) String() string { return f.Path }
@@ -142,7 +143,7 @@ func (f *File) String() string { return f.Path }
 // Commit remembers the bytes of an accepted publication.
 func (f *File) Commit(x Fetched) {
 	if !x.NotModified {
-		f.last = x.raw
+		f.last, f.lastMD5 = x.raw, x.MD5
 	}
 }
 
@@ -160,7 +161,7 @@ func (f *File) Fetch(context.Context) (Fetched, error) {
 }
 
 func (f *File) decoded(raw []byte, out Fetched) (Fetched, error) {
-	if bytes.Equal(raw, f.last) {
+	if f.last != nil && bytes.Equal(raw, f.last) && out.MD5 == f.lastMD5 {
 		out.NotModified = true
 		return out, nil
 	}
