@@ -20,6 +20,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -176,6 +177,22 @@ func TestLiveChartRBAC(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("with the chart's RBAC: %s\n%s", msg, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The job ends: its peers policy goes (the controller deletes what the
+	// Fence no longer needs).
+	if err := admin.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace("ml"), client.GracePeriodSeconds(0)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var p networkingv1.NetworkPolicy
+		err := admin.Get(ctx, client.ObjectKey{Namespace: "ml", Name: "ringfence-training-peers-" + job}, &p)
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the finished job's peers policy is still there: %v\n%s", err, stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
