@@ -35,12 +35,11 @@ type state struct {
 	now       func() time.Time
 	metrics   *Metrics
 
-	doc       *ranges.Document
-	feedErr   error
-	feedSince time.Time
-	loaded    bool
-	cm        *corev1.ConfigMap
-	entries   map[Key]*Entry
+	doc     *ranges.Document
+	feedErr error
+	loaded  bool
+	cm      *corev1.ConfigMap
+	entries map[Key]*Entry
 }
 
 // feed returns the last accepted publication and the last feed error.
