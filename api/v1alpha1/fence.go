@@ -31,7 +31,7 @@ type Fence struct {
 	Spec              FenceSpec `json:"spec"`
 	// Status is written by `ringfence controller`.
 	// +optional
-	Status FenceStatus `json:"status,omitempty"`
+	Status FenceStatus `json:"status,omitzero"`
 }
 
 // FenceList is a list of Fences.
