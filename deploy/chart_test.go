@@ -223,6 +223,25 @@ func TestChartWatchNamespacesAndConfigMapFeed(t *testing.T) {
 	}
 }
 
+// Values the controller could not work with are refused at install time.
+func TestChartRefusesBadValues(t *testing.T) {
+	root := testenv.RepoRoot()
+	for _, args := range [][]string{
+		{"--set", "feed.configMap=elsewhere/aws-ip-ranges"},
+		{"--set", "feed.configMap=ringfence-system/a", "--set", "feed.file=/x/ip-ranges.json"},
+	} {
+		cmd := exec.Command(filepath.Join(root, "hack", "helm.sh"), append([]string{"template", "x", filepath.Join(root, "deploy", chartDir), "--namespace", "ringfence-system"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Errorf("%v rendered:\n%.300s", args, out)
+		}
+	}
+	objs := render(t, "--set", "feed.configMap=ringfence-system/aws-ip-ranges")
+	args := strings.Join(only[*appsv1.Deployment](objs)[0].Spec.Template.Spec.Containers[0].Args, " ")
+	if !strings.Contains(args, "--feed-configmap=ringfence-system/aws-ip-ranges") {
+		t.Errorf("args %s", args)
+	}
+}
+
 // The committed CRD and deep copies are what controller-gen makes of
 // api/v1alpha1 today.
 func TestGeneratedUpToDate(t *testing.T) {
