@@ -206,7 +206,18 @@ func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *
 		ready(metav1.ConditionFalse, "RenderFailed", err.Error())
 		return reconcile.Result{}, nil
 	}
-	names, changes, err := c.writePolicies(ctx, f, out.Policies, applied, doc)
+	// Owner references cannot cross namespaces: a policy generate writes
+	// elsewhere (for another namespace's workloads) is left to
+	// `ringfence generate` and said in the Ready message.
+	var own []*networkingv1.NetworkPolicy
+	for _, p := range out.Policies {
+		if p.Namespace == f.Namespace {
+			own = append(own, p)
+		} else {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("NetworkPolicy %s/%s is outside the Fence's namespace and not written by the controller", p.Namespace, p.Name))
+		}
+	}
+	names, changes, err := c.writePolicies(ctx, f, own, applied, doc)
 	if err != nil {
 		ready(metav1.ConditionFalse, "WriteFailed", err.Error())
 		return reconcile.Result{}, err
