@@ -22,8 +22,17 @@ build: ## Build bin/ringfence
 testbin: ## Build the kube-apiserver and etcd the live-cluster tests run (cached in .cache/testbin)
 	@hack/testbin.sh >/dev/null
 
+.PHONY: tools
+tools: ## Build the pinned Helm and controller-gen the chart and CRD tests run (Go build cache)
+	@hack/helm.sh version --short >/dev/null
+	@GOWORK=off $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0 --version >/dev/null
+
+.PHONY: generate
+generate: ## Regenerate the Fence CRD (deploy/) and deep copies from api/v1alpha1
+	hack/generate.sh
+
 .PHONY: test
-test: testbin ## Run every test, the live-cluster ones against a real kube-apiserver and etcd
+test: testbin tools ## Run every test, the live-cluster ones against a real kube-apiserver and etcd
 	KUBEBUILDER_ASSETS="$$(hack/testbin.sh)" RINGFENCE_SARIF_SCHEMA="$$(hack/sarif-schema.sh)" RINGFENCE_CHROMIUM="$$(hack/chromium.sh)" RINGFENCE_LIVE_TESTS=required $(GO) test -count=1 ./...
 
 .PHONY: bench

@@ -1,6 +1,12 @@
 // Package v1alpha1 holds the Fence type (ringfence.dev/v1alpha1): what an ML
 // workload needs, from which `ringfence generate` writes least-privilege
-// NetworkPolicies (and the controller will keep them current).
+// NetworkPolicies and `ringfence controller` keeps them current.
+//
+// The CRD in deploy/ and the deep copies in zz_generated.deepcopy.go are
+// generated from these types by controller-gen (hack/generate.sh).
+//
+// +kubebuilder:object:generate=true
+// +groupName=ringfence.dev
 package v1alpha1
 
 import (
@@ -12,15 +18,59 @@ import (
 const GroupVersion = "ringfence.dev/v1alpha1"
 
 // Fence describes the network needs of the workloads it selects.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Feed",type=string,JSONPath=`.status.conditions[?(@.type=="FeedHealthy")].status`
+// +kubebuilder:printcolumn:name="SyncToken",type=string,JSONPath=`.status.syncToken`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Fence struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 	Spec              FenceSpec `json:"spec"`
+	// Status is written by `ringfence controller`.
+	// +optional
+	Status FenceStatus `json:"status,omitzero"`
+}
+
+// FenceList is a list of Fences.
+//
+// +kubebuilder:object:root=true
+type FenceList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Fence `json:"items"`
+}
+
+// FenceStatus is what the controller last did with a Fence.
+type FenceStatus struct {
+	// ObservedGeneration is the generation of the spec the conditions
+	// describe.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// SyncToken is the AWS ip-ranges publication that last changed the
+	// Fence's policies (a publication that does not touch its services
+	// changes nothing, this field included).
+	// +optional
+	SyncToken string `json:"syncToken,omitempty"`
+	// Policies are the NetworkPolicies the Fence owns, sorted.
+	// +optional
+	Policies []string `json:"policies,omitempty"`
+	// Conditions: Ready (the policies are written as the spec says),
+	// FeedHealthy (the last publication read was valid and current) and
+	// Synced (the policies hold the current ranges, grace periods and
+	// refused shrinks aside).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // FenceSpec selects workloads of the Fence's namespace and lists what they
 // may reach and what may reach them.
 type FenceSpec struct {
+	// Workloads selects the pods of the Fence's namespace it fences.
 	Workloads metav1.LabelSelector `json:"workloads"`
 	Egress    []EgressIntent       `json:"egress,omitempty"`
 	Ingress   []IngressIntent      `json:"ingress,omitempty"`

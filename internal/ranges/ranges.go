@@ -119,6 +119,9 @@ func parse(data []byte, name string) (*Document, error) {
 	return d, nil
 }
 
+// Token returns the syncToken as a number.
+func (d *Document) Token() int64 { return d.token }
+
 // Newer reports whether d is a later publication than o. SyncTokens are
 // compared as numbers: notifications can arrive out of order.
 func (d *Document) Newer(o *Document) bool { return d.token > o.token }

@@ -4,9 +4,14 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,11 +31,11 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Start starts kube-apiserver and etcd with the ML operators' CRDs
-// installed, and stops them when the test ends. Without KUBEBUILDER_ASSETS
-// the test is skipped, unless RINGFENCE_LIVE_TESTS=required (as `make
-// test` sets it), where a missing control plane fails the test.
-func Start(t testing.TB) *Env {
+// Start starts kube-apiserver and etcd with the ML operators' CRDs and
+// those of crdDirs installed, and stops them when the test ends. Without
+// KUBEBUILDER_ASSETS the test is skipped, unless RINGFENCE_LIVE_TESTS=required
+// (as `make test` sets it), where a missing control plane fails the test.
+func Start(t testing.TB, crdDirs ...string) *Env {
 	t.Helper()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -41,7 +46,7 @@ func Start(t testing.TB) *Env {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
-		CRDDirectoryPaths:        []string{filepath.Join(repoRoot(), "testdata", "crds")},
+		CRDDirectoryPaths:        append([]string{filepath.Join(repoRoot(), "testdata", "crds")}, crdDirs...),
 		ErrorIfCRDPathMissing:    true,
 		AttachControlPlaneOutput: os.Getenv("RINGFENCE_TESTENV_VERBOSE") != "",
 		// Start-up usually takes 3 s here but has taken 14 s on a busy
@@ -49,7 +54,11 @@ func Start(t testing.TB) *Env {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
-	api := env.ControlPlane.GetAPIServer().Configure()
+	apiServer := env.ControlPlane.GetAPIServer()
+	// A certificate directory of our own survives a restart of the API
+	// server (RestartAPIServer), so clients keep trusting it.
+	apiServer.CertDir = t.TempDir()
+	api := apiServer.Configure()
 	// Without a default route the apiserver cannot pick an address to
 	// advertise, and it refuses loopback; a documentation address (RFC 5737)
 	// is only recorded in the kubernetes Service's endpoints, never dialled.
@@ -67,3 +76,65 @@ func Start(t testing.TB) *Env {
 	})
 	return &Env{Environment: env, Config: cfg}
 }
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same
+// port, certificates and etcd, as a control-plane upgrade or crash would.
+// It is sent SIGTERM and, if it has not exited after 5 s (it waits for
+// open watches), SIGKILL, as the kubelet does after a grace period.
+// down runs while it is stopped.
+func (e *Env) RestartAPIServer(down func()) error {
+	api := e.ControlPlane.GetAPIServer()
+	pid, err := pidWithArg("--cert-dir=" + api.CertDir)
+	if err != nil {
+		return err
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	if !gone(pid, 5*time.Second) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if !gone(pid, 30*time.Second) {
+			return fmt.Errorf("kube-apiserver (pid %d) did not exit", pid)
+		}
+	}
+	// The process has exited and been reaped: Stop only records it.
+	if err := api.Stop(); err != nil {
+		return err
+	}
+	if down != nil {
+		down()
+	}
+	return api.Start()
+}
+
+// pidWithArg finds the process started with arg (Linux /proc).
+func pidWithArg(arg string) (int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("no process with argument %s", arg)
+}
+
+// gone waits until process pid no longer exists (exited and reaped).
+func gone(pid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); os.IsNotExist(err) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// RepoRoot is the repository's root directory.
+func RepoRoot() string { return repoRoot() }
