@@ -143,7 +143,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	for _, wl := range w.Workloads {
 		if level == LevelPod && len(wl.Instances) > 0 {
 			for _, in := range wl.Instances {
-				t := templateOf(wl, in)
+				t := wl.TemplateOf(in)
 				add(&Peer{ID: wl.Namespace + "/" + in.Name, Kind: "Pod", Namespace: wl.Namespace, Name: in.Name, HostNetwork: in.HostNetwork, Workload: wl, Pods: t},
 					memberSpec{namespace: wl.Namespace, labels: LabelSet{Known: in.Labels}, containers: t.Containers, ips: in.IPs, hostNetwork: in.HostNetwork, groups: placed[t].Groups, nodes: placed[t].Nodes, ownENI: placed[t].OwnENI})
 			}
@@ -276,24 +276,6 @@ func findWorkload(w *model.World, ns, name, kind string) *model.Workload {
 		}
 	}
 	return nil
-}
-
-// templateOf finds the template a live pod was made from: the one whose
-// known labels the pod carries.
-func templateOf(wl *model.Workload, pod *model.Pod) *model.PodTemplate {
-	for _, t := range wl.Pods {
-		match := true
-		for k, v := range t.Labels {
-			if pod.Labels[k] != v {
-				match = false
-				break
-			}
-		}
-		if match {
-			return t
-		}
-	}
-	return wl.Pods[0]
 }
 
 // egressAllowed is what src's egress allows towards a pod (dst) or an

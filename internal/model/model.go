@@ -312,3 +312,21 @@ type Fence struct {
 	Meta
 	Spec v1alpha1.FenceSpec `json:"spec"`
 }
+
+// TemplateOf finds the template a live pod was made from: the one whose
+// known labels the pod carries (the first when none matches).
+func (wl *Workload) TemplateOf(pod *Pod) *PodTemplate {
+	for _, t := range wl.Pods {
+		match := true
+		for k, v := range t.Labels {
+			if pod.Labels[k] != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			return t
+		}
+	}
+	return wl.Pods[0]
+}

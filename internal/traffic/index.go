@@ -117,7 +117,7 @@ func NewIndex(w *model.World, doc *ranges.Document, cidrs []netip.Prefix) *Index
 			}
 		}
 		for _, in := range wl.Instances {
-			t := templateOf(wl, in)
+			t := wl.TemplateOf(in)
 			id, ok := byTemplate[t]
 			if !ok || in.HostNetwork {
 				continue
@@ -198,24 +198,6 @@ func containerPorts(t *model.PodTemplate) []uint16 {
 		}
 	}
 	return out
-}
-
-// templateOf finds the template a pod was made from: the one whose known
-// labels it carries.
-func templateOf(wl *model.Workload, pod *model.Pod) *model.PodTemplate {
-	for _, t := range wl.Pods {
-		match := true
-		for k, v := range t.Labels {
-			if pod.Labels[k] != v {
-				match = false
-				break
-			}
-		}
-		if match {
-			return t
-		}
-	}
-	return wl.Pods[0]
 }
 
 // labelled is a prefix with the label it gives its addresses and the
