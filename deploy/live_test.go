@@ -1,13 +1,11 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,23 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The chart's objects are valid for a real API server, and the controller
 // does its whole job with exactly the chart's RBAC: run as the chart's
@@ -128,7 +109,7 @@ func TestLiveChartRBAC(t *testing.T) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var stderr lockedBuffer
+	var stderr testenv.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Main(runCtx, []string{"controller", "--kubeconfig", kubeconfig, "--namespace", "ringfence-system", "--feed-file", rangesFile,

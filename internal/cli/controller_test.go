@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,25 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
-
-// syncBuffer is a bytes.Buffer the controller may write while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -102,7 +81,7 @@ func TestLiveControllerCommand(t *testing.T) {
 	probes, metricsAddr := freeAddr(t), freeAddr(t)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var stderr syncBuffer
+	var stderr testenv.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(runCtx, []string{"controller", "--kubeconfig", admin, "--namespace", "ringfence-system", "--feed-file", rangesFile,

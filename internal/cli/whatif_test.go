@@ -49,6 +49,16 @@ func brokenSet(t *testing.T, stdout string) []string {
 	return out
 }
 
+// wantBroken fails unless whatif's JSON output lists exactly these broken
+// flows (as brokenSet writes them).
+func wantBroken(t *testing.T, stdout string, want ...string) {
+	t.Helper()
+	got := brokenSet(t, stdout)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("broken flows:\n%s\nwant exactly:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // TestWhatifExample is the acceptance: on the example platform with
@@ -144,11 +154,7 @@ spec: {podSelector: {}}
 	if code != ExitFindings {
 		t.Fatalf("exit %d, want 1: %s", code, stderr)
 	}
-	got := brokenSet(t, stdout)
-	want := []string{"private ml-workloads/model-server  TCP 8080 10.0.2.77 NetworkPolicy ingress"}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("broken flows:\n%s\nwant exactly:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	wantBroken(t, stdout, "private ml-workloads/model-server  TCP 8080 10.0.2.77 NetworkPolicy ingress")
 	var r whatifJSON
 	json.Unmarshal([]byte(stdout), &r)
 	if c := r.Counts["opened"]; c.Flows != 1 || c.Records != 4 {
@@ -234,11 +240,7 @@ func TestWhatifApplyFences(t *testing.T) {
 	if code != ExitFindings {
 		t.Fatalf("exit %d, want 1: %s", code, stderr)
 	}
-	got := brokenSet(t, stdout)
-	want := []string{"private ml-workloads/model-server  TCP 8080 10.0.2.77 NetworkPolicy ingress"}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("broken flows:\n%s\nwant exactly:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	wantBroken(t, stdout, "private ml-workloads/model-server  TCP 8080 10.0.2.77 NetworkPolicy ingress")
 	var r whatifJSON
 	json.Unmarshal([]byte(stdout), &r)
 	if c := r.Counts["opened"]; c.Flows != 7 {

@@ -3,6 +3,7 @@ package generate
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,7 +108,7 @@ func servicePatches(w *model.World) ([]ServicePatch, []string) {
 				open = append(open, ing.Namespace+"/"+ing.Name)
 			}
 		}
-		ranges := uniqueSorted(controllers[ns])
+		ranges := sortedSet(controllers[ns])
 		for _, s := range w.Services {
 			if s.Namespace != ns || s.Spec.Type != corev1.ServiceTypeLoadBalancer || !selectsController(w, s) {
 				continue
@@ -116,7 +117,7 @@ func servicePatches(w *model.World) ([]ServicePatch, []string) {
 				warnings = append(warnings, fmt.Sprintf("the load balancer of Service %s/%s keeps its source ranges: it also serves Ingresses no Fence gives source ranges (%s)", s.Namespace, s.Name, strings.Join(open, ", ")))
 				continue
 			}
-			if strings.Join(uniqueSorted(s.Spec.LoadBalancerSourceRanges), ",") == strings.Join(ranges, ",") {
+			if strings.Join(sortedSet(s.Spec.LoadBalancerSourceRanges), ",") == strings.Join(ranges, ",") {
 				continue
 			}
 			out = append(out, ServicePatch{Namespace: s.Namespace, Name: s.Name, SourceRanges: ranges,
@@ -138,19 +139,6 @@ func selectsController(w *model.World, s *model.Service) bool {
 		}
 	}
 	return false
-}
-
-func uniqueSorted(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range list {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // metadataPlans requires IMDSv2 with a hop limit of 1 where pods can
@@ -194,6 +182,11 @@ func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placemen
 		nodes = append(nodes, p.Node)
 	}
 	return out, []string{fmt.Sprintf("requiring IMDSv2 with a hop limit of 1 on %s keeps every pod on them from the node's IAM role: pods that call AWS with it must move to IRSA or EKS Pod Identity (host-network pods such as the VPC CNI keep it); set the same metadata options in the node groups' launch template, or replaced instances come back open", strings.Join(nodes, ", "))}
+}
+
+// sortedSet returns the distinct values, sorted (a copy).
+func sortedSet(list []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(list)))
 }
 
 func orUnknown(s string) string {

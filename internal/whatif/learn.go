@@ -3,6 +3,7 @@ package whatif
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -110,7 +111,8 @@ func Learn(r *Report, w *model.World, doc *ranges.Document, source string) *Lear
 	var pnames, fnames []string
 	for _, k := range order {
 		a := adds[k]
-		a.Why = uniqueSorted(a.Why)
+		slices.Sort(a.Why)
+		a.Why = slices.Compact(a.Why)
 		for p := range a.ports {
 			a.Ports = append(a.Ports, p)
 		}
@@ -358,15 +360,4 @@ func appendUnique(s []string, v string) []string {
 		}
 	}
 	return append(s, v)
-}
-
-func uniqueSorted(s []string) []string {
-	sort.Strings(s)
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
