@@ -80,7 +80,22 @@ type Finding struct {
 	// Suppressed is set when an annotation or the config accepts the
 	// finding.
 	Suppressed *Suppression `json:"suppressed,omitempty"`
+	// Confidence is ConfidenceCertain when the inputs decide the finding,
+	// ConfidencePossible when it holds only if an unknown resolves badly;
+	// Assumptions then say which ("assuming the NLB's source is a node
+	// address"). Severity stays that of the risk either way.
+	Confidence  Confidence `json:"confidence,omitempty"`
+	Assumptions []string   `json:"assumptions,omitempty"`
 }
+
+// Confidence says whether the inputs decide a finding.
+type Confidence string
+
+// The confidences; an empty Confidence reads as certain.
+const (
+	ConfidenceCertain  Confidence = "certain"
+	ConfidencePossible Confidence = "possible"
+)
 
 // Context is what rules read.
 type Context struct {

@@ -58,6 +58,27 @@ type World struct {
 
 	// Fences are the intents `ringfence generate` turns into policies.
 	Fences []*Fence `json:"fences"`
+
+	// What the inputs are known to lack. The engine turns each into
+	// "unknown" verdicts where it could change them, never into "denied".
+	//
+	// ForeignPolicies are policy objects of kinds ringfence does not
+	// evaluate (CiliumNetworkPolicy, Calico, MultiNetworkPolicy, ...).
+	ForeignPolicies []*Meta `json:"foreignPolicies,omitempty"`
+	// Unread are kinds that could not be read (RBAC, a failed list), per
+	// namespace; Namespace "" means every namespace.
+	Unread []Unread `json:"unread,omitempty"`
+}
+
+// Unread is a kind the inputs should hold but could not be read, and why.
+type Unread struct {
+	// Kind is the Kubernetes kind, e.g. "NetworkPolicy" or "Pod".
+	Kind string `json:"kind"`
+	// Namespace is where it could not be read; "" means every namespace.
+	Namespace string `json:"namespace,omitempty"`
+	// Reason says why, in the user's words ("forbidden: cannot list
+	// networkpolicies.networking.k8s.io in namespace ml").
+	Reason string `json:"reason"`
 }
 
 // Namespace is a Kubernetes namespace. Labels always include
