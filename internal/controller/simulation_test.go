@@ -160,7 +160,13 @@ func simulate(t testing.TB, rules Rules) ([]*simPolicy, int) {
 		for _, k := range keys {
 			for _, p := range history[k][i] {
 				d.Prefixes = append(d.Prefixes, ranges.Prefix{Prefix: p, Service: k.Service, Region: k.Region})
+				// As AWS does, every range is listed under AMAZON too.
+				d.Prefixes = append(d.Prefixes, ranges.Prefix{Prefix: p, Service: "AMAZON", Region: k.Region})
 			}
+		}
+		// The poller's plausibility check passes every publication.
+		if err := CheckPublication(d); err != nil {
+			t.Fatal(err)
 		}
 		return d
 	}
