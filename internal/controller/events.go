@@ -1,10 +1,15 @@
 package controller
 
 import (
+	"time"
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/runtime"
 )
+
+// conflictRetry is how soon a reconcile that met a newer object than its
+// cache held runs again: the cache is usually a moment behind.
+const conflictRetry = 200 * time.Millisecond
 
 // maxNote is the events.k8s.io/v1 limit on an Event's note, in bytes; the
 // API server rejects a longer one and the Event is lost.
@@ -34,8 +39,12 @@ func cut(s string, n int) string {
 	return s[:i] + ellipsis
 }
 
-// warning is a Warning Event a reconcile wants recorded once.
-type warning struct{ reason, note string }
+// warning is a Warning Event a reconcile wants recorded once. action
+// names what was done and to which publication ("RefusePublication
+// 1776121525"): the events library merges Events on an unchanged object
+// with the same reason and action into a series that keeps the first
+// note, so two refused publications need two actions to be two Events.
+type warning struct{ reason, action, note string }
 
 // warn records the warnings of a reconcile of obj (named by who), each
 // once until its note changes: a reconcile runs often, the Event should
@@ -43,7 +52,11 @@ type warning struct{ reason, note string }
 func (c *Controller) warn(who string, obj runtime.Object, ws []warning) {
 	for _, w := range ws {
 		if c.firstReport(who+" "+w.reason, w.note) {
-			c.event(obj, nil, "Warning", w.reason, "Reconcile", w.note)
+			action := w.action
+			if action == "" {
+				action = "Reconcile"
+			}
+			c.event(obj, nil, "Warning", w.reason, action, w.note)
 		}
 	}
 }

@@ -151,7 +151,7 @@ func (c *Controller) reconcileFence(ctx context.Context, req reconcile.Request) 
 	var warnings []warning
 	var refused *RefusedPublication
 	if errors.As(feedErr, &refused) {
-		warnings = append(warnings, warning{"PublicationRefused", feedErr.Error()})
+		warnings = append(warnings, warning{"PublicationRefused", "RefusePublication " + refused.SyncToken, feedErr.Error()})
 	}
 
 	res, err := c.applyFence(ctx, &f, status, &warnings)
@@ -159,11 +159,16 @@ func (c *Controller) reconcileFence(ctx context.Context, req reconcile.Request) 
 		if apierrors.IsConflict(serr) {
 			// Read from a cache older than the Fence: do it again with the
 			// newer one rather than write a status computed from stale data.
-			return reconcile.Result{Requeue: true}, nil
+			return reconcile.Result{RequeueAfter: conflictRetry}, nil
 		}
 		err = serr
 	}
 	c.warn("Fence "+req.String(), &f, warnings)
+	if apierrors.IsConflict(err) {
+		// A policy changed since the cache was read: again, with the
+		// newer one (not an error, not backoff).
+		return reconcile.Result{RequeueAfter: conflictRetry}, nil
+	}
 	if err != nil {
 		c.metrics.errors.WithLabelValues("reconcile").Inc()
 		return reconcile.Result{}, err
@@ -218,7 +223,7 @@ func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *
 		synced(metav1.ConditionUnknown, "WaitingForFeed", "no AWS ip-ranges publication accepted yet")
 		return res, nil
 	case errors.As(err, &keyErr):
-		*warnings = append(*warnings, warning{"RangesUnavailable", keyErr.Error()})
+		*warnings = append(*warnings, warning{"RangesUnavailable", "", keyErr.Error()})
 		if len(applied) < len(keys) {
 			// A service never resolved: writing without it would leave
 			// out what the Fence asks for.
@@ -230,6 +235,8 @@ func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *
 	case err != nil:
 		return reconcile.Result{}, err
 	}
+	pw := problemWarnings(applied, c.opts.Rules)
+	*warnings = append(*warnings, pw...)
 	w, err := c.world(ctx, f)
 	if err != nil {
 		ready(metav1.ConditionFalse, "InvalidSpec", err.Error())
@@ -256,13 +263,15 @@ func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *
 	for _, p := range own {
 		if err := guardPolicy(p); err != nil {
 			ready(metav1.ConditionFalse, "Refused", err.Error())
-			*warnings = append(*warnings, warning{"Refused", err.Error()})
+			*warnings = append(*warnings, warning{"Refused", "", err.Error()})
 			return res, nil
 		}
 	}
 	names, changes, err := c.writePolicies(ctx, f, own, applied, doc)
 	if err != nil {
-		ready(metav1.ConditionFalse, "WriteFailed", err.Error())
+		if !apierrors.IsConflict(err) {
+			ready(metav1.ConditionFalse, "WriteFailed", err.Error())
+		}
 		return reconcile.Result{}, err
 	}
 	status.Policies = names
@@ -274,8 +283,6 @@ func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *
 		msg += "; " + strings.Join(out.Warnings, "; ")
 	}
 	ready(metav1.ConditionTrue, "Applied", msg)
-	pw := problemWarnings(applied, c.opts.Rules)
-	*warnings = append(*warnings, pw...)
 	reason, problems, grace := appliedProblems(applied, pw)
 	switch {
 	case keyErr != nil:
@@ -313,13 +320,13 @@ func problemWarnings(applied []Applied, rules Rules) []warning {
 	var out []warning
 	for _, a := range applied {
 		if a.Refused != nil {
-			out = append(out, warning{"ShrinkRefused", fmt.Sprintf("%s: publication %s would remove %d of its prefixes (%.0f%%, more than the %.0f%% allowed): %s kept", a.Key, a.Refused.SyncToken, len(a.Refused.Removed), 100*a.Refused.Share, 100*rules.MaxShrink, shortList(a.Refused.Removed))})
+			out = append(out, warning{"ShrinkRefused", "RefuseShrink " + a.Refused.SyncToken, fmt.Sprintf("%s: publication %s would remove %d of its prefixes (%.0f%%, more than the %.0f%% allowed): %s kept", a.Key, a.Refused.SyncToken, len(a.Refused.Removed), 100*a.Refused.Share, 100*rules.MaxShrink, shortList(a.Refused.Removed))})
 		}
 		if a.Held != nil {
-			out = append(out, warning{"GrowthHeld", fmt.Sprintf("%s: publication %s would add %s, growing its addresses by %s (more than the %.0f%% allowed): held until a later publication confirms it, or annotate the ledger ConfigMap %s=%s", a.Key, a.Held.SyncToken, shortList(a.Held.Added), growthText(a.Held.Share), 100*rules.maxGrowth(), ApproveGrowthAnnotation, a.Held.SyncToken)})
+			out = append(out, warning{"GrowthHeld", "HoldGrowth " + a.Held.SyncToken, fmt.Sprintf("%s: publication %s would add %s, growing its addresses by %s (more than the %.0f%% allowed): held until a later publication confirms it, or annotate the ledger ConfigMap %s=%s", a.Key, a.Held.SyncToken, shortList(a.Held.Added), growthText(a.Held.Share), 100*rules.maxGrowth(), ApproveGrowthAnnotation, a.Held.SyncToken)})
 		}
 		if len(a.Dropped) > 0 {
-			out = append(out, warning{"RangesDropped", fmt.Sprintf("%s: the ledger holds %s, with which it would cover more than 1/64 of an address family: not applied", a.Key, shortList(a.Dropped))})
+			out = append(out, warning{"RangesDropped", "", fmt.Sprintf("%s: the ledger holds %s, with which it would cover more than 1/64 of an address family: not applied", a.Key, shortList(a.Dropped))})
 		}
 	}
 	return out

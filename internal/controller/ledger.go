@@ -110,6 +110,16 @@ func (e *Entry) Effective() []netip.Prefix {
 	return s.Prefixes()
 }
 
+// held returns the prefixes the entry holds, published and pending, as
+// they are listed (not aggregated, so that a check can name them).
+func (e *Entry) held() []netip.Prefix {
+	out := append([]netip.Prefix(nil), e.Published...)
+	for p := range e.Pending {
+		out = append(out, p)
+	}
+	return dedupe(out)
+}
+
 // NextExpiry returns when the first pending prefix's grace period ends,
 // or the zero time when nothing is pending.
 func (e *Entry) NextExpiry(grace time.Duration) time.Time {

@@ -260,6 +260,11 @@ func TestLiveGracePeriod(t *testing.T) {
 	if got := cl.policy(t, ns, "ringfence-training"); got.ResourceVersion != rv {
 		t.Fatalf("the policy was written while %s flapped", x)
 	}
+	// Back within its grace period: it was never removed, and the ledger
+	// no longer counts a grace period for it.
+	if e := cl.entry(t, ns, Key{"S3", "us-east-1"}); len(e.Pending) != 0 || !contains(strings.Fields(strs(e.Published)), x) {
+		t.Fatalf("the ledger after %s came back: published %s, pending %v", x, strs(e.Published), e.Pending)
+	}
 	if w := r.writes(t, "NetworkPolicy"); w != 0 {
 		t.Errorf("%v NetworkPolicy writes for a flap", w)
 	}

@@ -136,7 +136,7 @@ func CheckPublication(doc *ranges.Document) error {
 // only from a ledger an older version wrote, or edited by hand.
 func fit(ps []netip.Prefix) (kept, dropped []netip.Prefix) {
 	if tooWide(setOf(ps), MaxShare) == "" {
-		return ps, nil
+		return setOf(ps).Prefixes(), nil
 	}
 	byWidth := append([]netip.Prefix(nil), ps...)
 	sort.SliceStable(byWidth, func(i, j int) bool { return byWidth[i].Bits() < byWidth[j].Bits() })

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -228,7 +229,7 @@ func (c *Controller) reconcilePolicy(ctx context.Context, req reconcile.Request)
 	who := "NetworkPolicy " + req.String()
 	in, err := ParseIntent(p.Annotations)
 	if err != nil {
-		c.warn(who, &p, []warning{{"InvalidAnnotation", err.Error()}})
+		c.warn(who, &p, []warning{{"InvalidAnnotation", "", err.Error()}})
 		return reconcile.Result{}, nil
 	}
 	var warnings []warning
@@ -236,7 +237,7 @@ func (c *Controller) reconcilePolicy(ctx context.Context, req reconcile.Request)
 	doc, feedErr := c.state.feed()
 	var refused *RefusedPublication
 	if errors.As(feedErr, &refused) {
-		warnings = append(warnings, warning{"PublicationRefused", feedErr.Error()})
+		warnings = append(warnings, warning{"PublicationRefused", "RefusePublication " + refused.SyncToken, feedErr.Error()})
 	}
 	applied, next, err := c.state.resolve(ctx, in.Keys)
 	res := c.requeueAt(next)
@@ -245,7 +246,7 @@ func (c *Controller) reconcilePolicy(ctx context.Context, req reconcile.Request)
 	case errors.Is(err, errNoPublication):
 		return res, nil
 	case errors.As(err, &keyErr):
-		warnings = append(warnings, warning{"RangesUnavailable", err.Error()})
+		warnings = append(warnings, warning{"RangesUnavailable", "", err.Error()})
 		if len(applied) < len(in.Keys) {
 			return res, nil
 		}
@@ -265,7 +266,7 @@ func (c *Controller) reconcilePolicy(ctx context.Context, req reconcile.Request)
 		err = guardPolicy(updated)
 	}
 	if err != nil {
-		warnings = append(warnings, warning{"Refused", err.Error()})
+		warnings = append(warnings, warning{"Refused", "", err.Error()})
 		return res, nil
 	}
 	if !changed {
@@ -280,6 +281,11 @@ func (c *Controller) reconcilePolicy(ctx context.Context, req reconcile.Request)
 		metav1.SetMetaDataAnnotation(&updated.ObjectMeta, ConditionAnnotation, string(cond))
 	}
 	if err := c.client.Update(ctx, updated); err != nil {
+		if apierrors.IsConflict(err) {
+			// Read from a cache older than the policy: again, with the
+			// newer one.
+			return reconcile.Result{RequeueAfter: conflictRetry}, nil
+		}
 		c.metrics.errors.WithLabelValues("reconcile").Inc()
 		return reconcile.Result{}, err
 	}

@@ -291,7 +291,7 @@ func (s *state) resolve(ctx context.Context, keys []Key) (out []Applied, next ti
 		if t := e.NextExpiry(s.rules.Grace); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
-		kept, dropped := fit(e.Effective())
+		kept, dropped := fit(e.held())
 		a := Applied{Key: k, Prefixes: kept, Dropped: dropped, SyncToken: e.SyncToken}
 		for p := range e.Pending {
 			a.Pending = append(a.Pending, p)
