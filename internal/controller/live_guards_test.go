@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringfence/ringfence/api/v1alpha1"
 	"github.com/ringfence/ringfence/internal/feed"
 	"github.com/ringfence/ringfence/internal/testenv"
 	corev1 "k8s.io/api/core/v1"
@@ -676,5 +677,46 @@ func TestLiveAPIOutageDuringUpdate(t *testing.T) {
 	}
 	if p := cl.policy(t, ns, "ringfence-training"); p.Annotations[SyncTokenAnnotation] != "1776118025" {
 		t.Errorf("the policy's syncToken annotation: %s", p.Annotations[SyncTokenAnnotation])
+	}
+}
+
+// A Fence whose own CIDR intents together allow all of IPv4
+// (0.0.0.0/1 and 128.0.0.0/1, each fine on its own) is refused: nothing of
+// it is written, it is Ready=False with a Warning, the reconcile is not an
+// error; the other Fence of the namespace gets the next publication's
+// additions at once.
+func TestLiveRefusedRenderBlocksNothingElse(t *testing.T) {
+	cl := startCluster(t)
+	ctx := context.Background()
+	ns := cl.namespace(t, "refused-render")
+	one, two := readFile(t, april1), readFile(t, april2)
+	srv := newFeedServer(t, one)
+	cl.trainingFence(t, ns)
+	wide := &v1alpha1.Fence{ObjectMeta: metav1.ObjectMeta{Name: "wide", Namespace: ns}, Spec: v1alpha1.FenceSpec{
+		Workloads: metav1.LabelSelector{MatchLabels: map[string]string{"app": "trainer"}},
+		Egress: []v1alpha1.EgressIntent{{AWS: &v1alpha1.AWSDestination{Service: "S3", Region: "us-east-1"}},
+			{CIDR: &v1alpha1.CIDRDestination{CIDRs: []string{"0.0.0.0/1", "128.0.0.0/1"}, Ports: []v1alpha1.Port{{Protocol: "TCP", Port: 443}}}}},
+	}}
+	if err := cl.c.Create(ctx, wide); err != nil {
+		t.Fatal(err)
+	}
+	r := cl.run(t, runOptions{ns: ns, source: srv.source(t)})
+	eventually(t, "the wide Fence refused", func() (bool, string) {
+		c := condition(cl.fence(t, ns, "wide"), CondReady)
+		return c.Status == metav1.ConditionFalse && c.Reason == "Refused" && strings.Contains(c.Message, "0.0.0.0/0"), c.Reason + " " + c.Message
+	})
+	cl.hasWarning(t, ns, "Refused", "together allow 0.0.0.0/0", "Fence/wide")
+	eventually(t, "the training Fence's policy", func() (bool, string) {
+		return slices.Equal(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), s3(t, one)), ""
+	})
+	srv.serve(two)
+	eventually(t, "the second publication's additions in the other Fence's policy", func() (bool, string) {
+		return slices.Equal(ruleCIDRs(cl.policy(t, ns, "ringfence-training"), 0), s3(t, two)), ""
+	})
+	if p := cl.policy(t, ns, "ringfence-wide"); p != nil {
+		t.Errorf("the refused Fence's policy was written: %v", ruleCIDRs(p, 1))
+	}
+	if got := r.metric(t, "ringfence_errors_total", func(l map[string]string) bool { return l["source"] == "reconcile" }); got != 0 {
+		t.Errorf("%v reconcile errors: a refusal must not be an error (backoff) but a requeue", got)
 	}
 }
