@@ -246,6 +246,11 @@ func simulate(t testing.TB, rules Rules) ([]*simPolicy, int) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if h := entries[k].Held; h != nil {
+				// The schedule's additions are real ones: none more than
+				// doubles a service, so the growth guard holds nothing.
+				t.Errorf("%s: growth of %s held at publication %d", k, growthText(h.Share), i)
+			}
 			dirty = dirty || changed
 		}
 		if dirty {
