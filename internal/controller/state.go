@@ -49,8 +49,6 @@ type state struct {
 	// accepted is the newest publication accepted, here or by an earlier
 	// leader (acceptedKey); saved is what the ConfigMap holds.
 	accepted, savedAccepted string
-	// approved are the syncTokens an operator approved growth for.
-	approved string
 }
 
 // feed returns the last accepted publication and the last feed error.
@@ -114,10 +112,10 @@ func (s *state) approvals(ctx context.Context) (bool, error) {
 		fresh.Data = s.cm.Data
 		s.cm = fresh
 	}
-	s.approved = cm.Annotations[ApproveGrowthAnnotation]
+	approved := cm.Annotations[ApproveGrowthAnnotation]
 	marked := false
 	for _, e := range s.entries {
-		if e.Held != nil && !e.Held.Approved && approves(s.approved, e.Held.SyncToken) {
+		if e.Held != nil && !e.Held.Approved && approves(approved, e.Held.SyncToken) {
 			e.Held.Approved = true
 			e.evaluated = ""
 			marked = true
@@ -235,8 +233,6 @@ func encodeLedger(entries map[Key]*Entry) (string, error) {
 type Applied struct {
 	Key      Key
 	Prefixes []netip.Prefix
-	// SyncToken is the publication that last changed the key's entry.
-	SyncToken string
 	// Pending are kept in their grace period; Refused is a refused shrink;
 	// Held are additions the growth guard holds.
 	Pending []netip.Prefix
@@ -292,7 +288,7 @@ func (s *state) resolve(ctx context.Context, keys []Key) (out []Applied, next ti
 			next = t
 		}
 		kept, dropped := fit(e.held())
-		a := Applied{Key: k, Prefixes: kept, Dropped: dropped, SyncToken: e.SyncToken}
+		a := Applied{Key: k, Prefixes: kept, Dropped: dropped}
 		for p := range e.Pending {
 			a.Pending = append(a.Pending, p)
 		}
