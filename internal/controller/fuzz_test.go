@@ -78,6 +78,13 @@ func FuzzFit(f *testing.F) {
 		if _, all := wholeSpace(setOf(kept)); all {
 			t.Fatalf("%q: kept the whole space", list)
 		}
+		// The log-time search CheckPublication uses agrees with IPSet.
+		set := setOf(kept)
+		for _, p := range append(ps, dropped...) {
+			if sortedRanges(set.Ranges()).contains(p) != set.ContainsPrefix(p) {
+				t.Fatalf("%q: contains(%s) disagrees with IPSet", list, p)
+			}
+		}
 		if !setOf(append(append([]netip.Prefix{}, kept...), dropped...)).Equal(setOf(ps)) {
 			t.Fatalf("%q: kept %v and dropped %v are not what was held", list, kept, dropped)
 		}

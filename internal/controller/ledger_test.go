@@ -407,3 +407,14 @@ func TestManagedRuleEditedByHand(t *testing.T) {
 		t.Error("the user's own rule changed")
 	}
 }
+
+// BenchmarkCheckPublication checks a real publication (10,122 IPv4
+// prefixes, every service and region) as a whole, as each new one is.
+func BenchmarkCheckPublication(b *testing.B) {
+	d := parseDoc(b, readFile(b, april2))
+	for b.Loop() {
+		if err := CheckPublication(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
