@@ -151,7 +151,7 @@ func TestChartDefaults(t *testing.T) {
 		t.Error("probes missing")
 	}
 	args := strings.Join(c.Args, " ")
-	for _, want := range []string{"controller", "--leader-elect", "--feed-url=https://ip-ranges.amazonaws.com/ip-ranges.json", "--grace=24h", "--max-shrink=0.2", "--interval=10m"} {
+	for _, want := range []string{"controller", "--leader-elect", "--feed-url=https://ip-ranges.amazonaws.com/ip-ranges.json", "--grace=24h", "--max-shrink=0.2", "--max-growth=1", "--interval=10m"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("args %q lack %s", args, want)
 		}

@@ -25,7 +25,7 @@ func newController(s Streams) *cobra.Command {
 		metricsAddr, probeAddr          string
 		watch                           []string
 		interval, grace, shutdown       time.Duration
-		maxShrink                       float64
+		maxShrink, maxGrowth            float64
 		leaderElect                     bool
 		leaseDuration, renew, retryWait time.Duration
 	)
@@ -44,10 +44,14 @@ the AWS service ranges of NetworkPolicies current as AWS publishes new ones:
 
 It polls AWS's ip-ranges.json with conditional GETs (or reads --feed-file, or
 --feed-configmap for air-gapped clusters) and verifies each publication: valid JSON, md5
-when given, a syncToken not older than the last applied. Additions apply at once;
-removals only after --grace; a publication that would remove more than --max-shrink of a
-service's prefixes is refused and reported; 0.0.0.0/0 and ::/0 are never written, and a
-publication that does not touch the services in use writes nothing. What it applies per
+when given, a syncToken not older than the last accepted, and plausible as a whole: every
+service range inside the publication's AMAZON ranges, no service in a region covering more
+than 1/64 of IPv4 or IPv6. Additions apply at once unless they grow a service's addresses
+by more than --max-growth (held until a later publication confirms them, or approved with
+the ringfence.dev/approve-growth annotation on the ledger ConfigMap); removals only after
+--grace; a publication that would remove more than --max-shrink of a service's prefixes is
+refused and reported; ipBlocks that together allow all of IPv4 or IPv6 are never written,
+and a publication that does not touch the services in use writes no policy. What it applies per
 service is kept in a ConfigMap (--state-configmap) so restarts and a new leader continue
 grace periods where they were. See docs/controller.md.`,
 		Example: `  # In the cluster (the Helm chart runs this):
@@ -62,6 +66,9 @@ grace periods where they were. See docs/controller.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if maxShrink < 0 || maxShrink > 1 {
 				return usagef("--max-shrink %g: want a share between 0 and 1 (0.2 is 20%%)", maxShrink)
+			}
+			if maxGrowth <= 0 {
+				return usagef("--max-growth %g: want a share above 0 (1 holds an addition that more than doubles a service's addresses)", maxGrowth)
 			}
 			if grace < 0 || interval <= 0 {
 				return usagef("--grace must be >= 0 and --interval > 0")
@@ -118,12 +125,12 @@ grace periods where they were. See docs/controller.md.`,
 				src = web
 			}
 			if _, err := controller.Setup(mgr, controller.Options{
-				Source: src, Interval: interval, Rules: controller.Rules{Grace: grace, MaxShrink: maxShrink},
+				Source: src, Interval: interval, Rules: controller.Rules{Grace: grace, MaxShrink: maxShrink, MaxGrowth: maxGrowth},
 				Namespace: namespace, StateName: stateName, Registerer: metrics.Registry,
 			}); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.Err, "ringfence: controller starting: ranges from %s every %s, grace %s, shrink limit %.0f%%\n", src, interval, grace, 100*maxShrink)
+			fmt.Fprintf(s.Err, "ringfence: controller starting: ranges from %s every %s, grace %s, shrink limit %.0f%%, growth limit %.0f%%\n", src, interval, grace, 100*maxShrink, 100*maxGrowth)
 			// Returns when the context ends (SIGTERM, SIGINT) once running
 			// reconciles have finished, or when leadership is lost.
 			return mgr.Start(cmd.Context())
@@ -138,6 +145,7 @@ grace periods where they were. See docs/controller.md.`,
 	fl.DurationVar(&interval, "interval", controller.DefaultInterval, "how often to read the feed")
 	fl.DurationVar(&grace, "grace", controller.DefaultGrace, "how long a prefix AWS stops publishing stays allowed (some prefixes flap within hours)")
 	fl.Float64Var(&maxShrink, "max-shrink", controller.DefaultMaxShrink, "largest share of a service's prefixes one publication may remove; a larger removal is refused and reported")
+	fl.Float64Var(&maxGrowth, "max-growth", controller.DefaultMaxGrowth, "largest growth of a service's addresses one publication may bring (1 is doubling); a larger addition is held until a later publication confirms it or it is approved")
 	fl.StringVar(&namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the controller's own namespace: its ledger ConfigMap and leader-election Lease (default $POD_NAMESPACE)")
 	fl.StringVar(&stateName, "state-configmap", controller.DefaultStateName, "name of the ledger ConfigMap")
 	fl.StringSliceVar(&watch, "watch-namespace", nil, "namespaces whose Fences and NetworkPolicies to manage (comma separated or repeated; default all)")

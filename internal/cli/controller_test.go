@@ -138,3 +138,20 @@ func hasCIDR(p networkingv1.NetworkPolicy, cidr string) bool {
 	}
 	return false
 }
+
+// Bad safety-rule flags exit 2 before anything starts, saying which.
+func TestControllerRuleFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-growth", "0"}, "--max-growth 0: want a share above 0"},
+		{[]string{"--max-growth", "-1"}, "--max-growth -1"},
+		{[]string{"--max-shrink", "2"}, "--max-shrink 2"},
+	} {
+		_, stderr, code := run(t, "", append([]string{"controller", "--namespace", "ringfence-system"}, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %s", c.args, code, stderr)
+		}
+	}
+}

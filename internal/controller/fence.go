@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/ringfence/ringfence/internal/generate"
 	"github.com/ringfence/ringfence/internal/netset"
 	"github.com/ringfence/ringfence/internal/ranges"
+	"go4.org/netipx"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -132,7 +134,7 @@ func appliedDocument(doc *ranges.Document, applied []Applied) *ranges.Document {
 
 // reconcileFence renders a Fence's policies from the cluster and the
 // ranges the ledger applies, writes those that differ, deletes those it no
-// longer needs, and records what it did in the status and in Events.
+// longer needs, and records what it did in one status write and in Events.
 func (c *Controller) reconcileFence(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	var f v1alpha1.Fence
 	if err := c.client.Get(ctx, req.NamespacedName, &f); err != nil {
@@ -146,10 +148,26 @@ func (c *Controller) reconcileFence(ctx context.Context, req reconcile.Request) 
 	status.ObservedGeneration = f.Generation
 	doc, feedErr := c.state.feed()
 	setFeedCondition(status, f.Generation, feedErr, doc != nil)
+	var warnings []warning
+	var refused *RefusedPublication
+	if errors.As(feedErr, &refused) {
+		warnings = append(warnings, warning{"PublicationRefused", "RefusePublication " + refused.SyncToken, feedErr.Error()})
+	}
 
-	res, err := c.applyFence(ctx, &f, status)
+	res, err := c.applyFence(ctx, &f, status, &warnings)
 	if serr := c.writeStatus(ctx, &f, status); serr != nil && err == nil {
+		if apierrors.IsConflict(serr) {
+			// Read from a cache older than the Fence: do it again with the
+			// newer one rather than write a status computed from stale data.
+			return reconcile.Result{RequeueAfter: conflictRetry}, nil
+		}
 		err = serr
+	}
+	c.warn("Fence "+req.String(), &f, warnings)
+	if apierrors.IsConflict(err) {
+		// A policy changed since the cache was read: again, with the
+		// newer one (not an error, not backoff).
+		return reconcile.Result{RequeueAfter: conflictRetry}, nil
 	}
 	if err != nil {
 		c.metrics.errors.WithLabelValues("reconcile").Inc()
@@ -161,7 +179,10 @@ func (c *Controller) reconcileFence(ctx context.Context, req reconcile.Request) 
 
 func setFeedCondition(status *v1alpha1.FenceStatus, gen int64, feedErr error, haveDoc bool) {
 	cond := metav1.Condition{Type: CondFeedHealthy, ObservedGeneration: gen}
+	var refused *RefusedPublication
 	switch {
+	case errors.As(feedErr, &refused):
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "PublicationRefused", "the last publication read was refused as implausible and the policies keep the ranges they had: "+feedErr.Error()
 	case feedErr != nil:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "FeedRejected", "the last publication read was rejected and the policies keep the ranges they had: "+feedErr.Error()
 	case haveDoc:
@@ -172,9 +193,19 @@ func setFeedCondition(status *v1alpha1.FenceStatus, gen int64, feedErr error, ha
 	meta.SetStatusCondition(&status.Conditions, cond)
 }
 
+// requeueAt is the result that wakes a reconcile when the next grace
+// period ends; every path of a reconcile that does not fail returns it, so
+// that a refusal never delays a removal (or what comes after it).
+func (c *Controller) requeueAt(next time.Time) reconcile.Result {
+	if next.IsZero() {
+		return reconcile.Result{}
+	}
+	return reconcile.Result{RequeueAfter: max(next.Sub(c.opts.Now()), time.Second)}
+}
+
 // applyFence does the work of a reconcile and fills in the Ready and
-// Synced conditions.
-func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *v1alpha1.FenceStatus) (reconcile.Result, error) {
+// Synced conditions; what the Fence should be warned of goes to warnings.
+func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *v1alpha1.FenceStatus, warnings *[]warning) (reconcile.Result, error) {
 	ready := func(s metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: CondReady, Status: s, Reason: reason, Message: msg, ObservedGeneration: f.Generation})
 	}
@@ -182,29 +213,39 @@ func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: CondSynced, Status: s, Reason: reason, Message: msg, ObservedGeneration: f.Generation})
 	}
 	doc, _ := c.state.feed()
-	applied, next, err := c.state.resolve(ctx, fenceKeys(f))
+	keys := fenceKeys(f)
+	applied, next, err := c.state.resolve(ctx, keys)
+	res := c.requeueAt(next)
 	var keyErr *keyError
 	switch {
 	case errors.Is(err, errNoPublication):
 		ready(metav1.ConditionUnknown, "WaitingForFeed", "no AWS ip-ranges publication accepted yet; nothing is written before one")
 		synced(metav1.ConditionUnknown, "WaitingForFeed", "no AWS ip-ranges publication accepted yet")
-		return reconcile.Result{}, nil
+		return res, nil
 	case errors.As(err, &keyErr):
-		ready(metav1.ConditionFalse, "RangesUnavailable", keyErr.Error())
-		synced(metav1.ConditionFalse, "RangesUnavailable", keyErr.Error())
-		return reconcile.Result{}, nil
+		*warnings = append(*warnings, warning{"RangesUnavailable", "", keyErr.Error()})
+		if len(applied) < len(keys) {
+			// A service never resolved: writing without it would leave
+			// out what the Fence asks for.
+			ready(metav1.ConditionFalse, "RangesUnavailable", keyErr.Error())
+			synced(metav1.ConditionFalse, "RangesUnavailable", keyErr.Error())
+			return res, nil
+		}
+		// Every service keeps what the ledger holds: write the rest.
 	case err != nil:
 		return reconcile.Result{}, err
 	}
+	pw := problemWarnings(applied, c.opts.Rules)
+	*warnings = append(*warnings, pw...)
 	w, err := c.world(ctx, f)
 	if err != nil {
 		ready(metav1.ConditionFalse, "InvalidSpec", err.Error())
-		return reconcile.Result{}, nil
+		return res, nil
 	}
 	out, err := generate.Generate(w, appliedDocument(doc, applied), generate.Options{})
 	if err != nil {
 		ready(metav1.ConditionFalse, "RenderFailed", err.Error())
-		return reconcile.Result{}, nil
+		return res, nil
 	}
 	// Owner references cannot cross namespaces: a policy generate writes
 	// elsewhere (for another namespace's workloads) is left to
@@ -217,9 +258,20 @@ func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *
 			out.Warnings = append(out.Warnings, fmt.Sprintf("NetworkPolicy %s/%s is outside the Fence's namespace and not written by the controller", p.Namespace, p.Name))
 		}
 	}
+	// Every policy is checked before any is written: a refused render
+	// writes nothing, says why, and still wakes at the next grace expiry.
+	for _, p := range own {
+		if err := guardPolicy(p); err != nil {
+			ready(metav1.ConditionFalse, "Refused", err.Error())
+			*warnings = append(*warnings, warning{"Refused", "", err.Error()})
+			return res, nil
+		}
+	}
 	names, changes, err := c.writePolicies(ctx, f, own, applied, doc)
 	if err != nil {
-		ready(metav1.ConditionFalse, "WriteFailed", err.Error())
+		if !apierrors.IsConflict(err) {
+			ready(metav1.ConditionFalse, "WriteFailed", err.Error())
+		}
 		return reconcile.Result{}, err
 	}
 	status.Policies = names
@@ -231,52 +283,75 @@ func (c *Controller) applyFence(ctx context.Context, f *v1alpha1.Fence, status *
 		msg += "; " + strings.Join(out.Warnings, "; ")
 	}
 	ready(metav1.ConditionTrue, "Applied", msg)
-	var grace, refused []string
-	for _, a := range applied {
-		if len(a.Pending) > 0 {
-			grace = append(grace, fmt.Sprintf("%s keeps %s in its grace period", a.Key, prefixList(a.Pending)))
-		}
-		if a.Refused != nil {
-			refused = append(refused, fmt.Sprintf("%s: publication %s would remove %d of its prefixes (%.0f%%, more than the %.0f%% allowed): %s kept", a.Key, a.Refused.SyncToken, len(a.Refused.Removed), 100*a.Refused.Share, 100*c.opts.Rules.MaxShrink, prefixList(a.Refused.Removed)))
-		}
-	}
+	reason, problems, grace := appliedProblems(applied, pw)
 	switch {
-	case len(refused) > 0:
-		synced(metav1.ConditionFalse, "ShrinkRefused", strings.Join(refused, "; "))
+	case keyErr != nil:
+		synced(metav1.ConditionFalse, "RangesUnavailable", fmt.Sprintf("the policies hold AWS ip-ranges syncToken %s; %s", status.SyncToken, strings.Join(append([]string{keyErr.Error()}, problems...), "; ")))
+	case reason != "":
+		synced(metav1.ConditionFalse, reason, fmt.Sprintf("the policies hold AWS ip-ranges syncToken %s; %s", status.SyncToken, strings.Join(problems, "; ")))
 	case len(grace) > 0:
 		synced(metav1.ConditionTrue, "GracePeriod", fmt.Sprintf("the policies hold AWS ip-ranges syncToken %s; %s", status.SyncToken, strings.Join(grace, "; ")))
 	default:
 		synced(metav1.ConditionTrue, "UpToDate", fmt.Sprintf("the policies hold AWS ip-ranges syncToken %s", status.SyncToken))
 	}
-	var res reconcile.Result
-	if !next.IsZero() {
-		res.RequeueAfter = max(next.Sub(c.opts.Now()), time.Second)
-	}
 	return res, nil
 }
 
-func prefixList(ps []netip.Prefix) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
+// appliedProblems describes what the ledger refused, held or dropped for
+// the keys (reason is the first kind), and the prefixes in a grace period.
+func appliedProblems(applied []Applied, pw []warning) (reason string, problems, grace []string) {
+	for _, w := range pw {
+		if reason == "" {
+			reason = w.reason
+		}
+		problems = append(problems, w.note)
 	}
-	return strings.Join(s, ", ")
+	for _, a := range applied {
+		if len(a.Pending) > 0 {
+			grace = append(grace, fmt.Sprintf("%s keeps %s in its grace period", a.Key, shortList(a.Pending)))
+		}
+	}
+	return reason, problems, grace
 }
 
-// writeStatus updates the status only when it changed.
-func (cr *Controller) writeStatus(ctx context.Context, f *v1alpha1.Fence, status *v1alpha1.FenceStatus) error {
+// problemWarnings are the Warnings of what the ledger refused (a shrink),
+// holds (a growth) or does not apply (too wide) for the keys.
+func problemWarnings(applied []Applied, rules Rules) []warning {
+	var out []warning
+	for _, a := range applied {
+		if a.Refused != nil {
+			out = append(out, warning{"ShrinkRefused", "RefuseShrink " + a.Refused.SyncToken, fmt.Sprintf("%s: publication %s would remove %d of its prefixes (%.0f%%, more than the %.0f%% allowed): %s kept", a.Key, a.Refused.SyncToken, len(a.Refused.Removed), 100*a.Refused.Share, 100*rules.MaxShrink, shortList(a.Refused.Removed))})
+		}
+		if a.Held != nil {
+			out = append(out, warning{"GrowthHeld", "HoldGrowth " + a.Held.SyncToken, fmt.Sprintf("%s: publication %s would add %s, growing its addresses by %s (more than the %.0f%% allowed): held until a later publication confirms it, or annotate the ledger ConfigMap %s=%s", a.Key, a.Held.SyncToken, shortList(a.Held.Added), growthText(a.Held.Share), 100*rules.maxGrowth(), ApproveGrowthAnnotation, a.Held.SyncToken)})
+		}
+		if len(a.Dropped) > 0 {
+			out = append(out, warning{"RangesDropped", "", fmt.Sprintf("%s: the ledger holds %s, with which it would cover more than 1/64 of an address family: not applied", a.Key, shortList(a.Dropped))})
+		}
+	}
+	return out
+}
+
+func growthText(g float64) string {
+	if math.IsInf(g, 1) {
+		return "a new address family"
+	}
+	return fmt.Sprintf("%.0f%%", 100*g)
+}
+
+// writeStatus writes the status, when it changed, in one update that
+// carries the conditions and the syncToken together. An update (not a
+// merge patch) fails on a Fence changed since it was read, so a status
+// computed from a stale cache never lands.
+func (c *Controller) writeStatus(ctx context.Context, f *v1alpha1.Fence, status *v1alpha1.FenceStatus) error {
 	if equality.Semantic.DeepEqual(&f.Status, status) {
 		return nil
 	}
-	if c := meta.FindStatusCondition(status.Conditions, CondSynced); c != nil && c.Reason == "ShrinkRefused" && !meta.IsStatusConditionPresentAndEqual(f.Status.Conditions, CondSynced, c.Status) {
-		cr.recorder.Eventf(f, nil, corev1.EventTypeWarning, "ShrinkRefused", "Reconcile", "%s", c.Message)
-	}
-	patch := client.MergeFrom(f.DeepCopy())
 	f.Status = *status
-	if err := cr.client.Status().Patch(ctx, f, patch); err != nil {
+	if err := c.client.Status().Update(ctx, f); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	cr.metrics.writes.WithLabelValues("Fence", "status").Inc()
+	c.metrics.writes.WithLabelValues("Fence", "status").Inc()
 	return nil
 }
 
@@ -291,9 +366,6 @@ func (c *Controller) writePolicies(ctx context.Context, f *v1alpha1.Fence, desir
 	for _, d := range desired {
 		want[d.Name] = true
 		names = append(names, d.Name)
-		if err := guardPolicy(d); err != nil {
-			return nil, nil, err
-		}
 		var live networkingv1.NetworkPolicy
 		err := c.client.Get(ctx, types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, &live)
 		shared := d.Annotations[generate.FenceAnnotation] == ""
@@ -308,8 +380,10 @@ func (c *Controller) writePolicies(ctx context.Context, f *v1alpha1.Fence, desir
 				return nil, nil, fmt.Errorf("creating NetworkPolicy %s/%s: %w", d.Namespace, d.Name, err)
 			}
 			c.metrics.writes.WithLabelValues("NetworkPolicy", "create").Inc()
-			note := fmt.Sprintf("created NetworkPolicy %s/%s%s", d.Namespace, d.Name, rangeChange(nil, obj, applied, doc))
-			c.recorder.Eventf(f, obj, corev1.EventTypeNormal, "PolicyCreated", "Create", "%s", note)
+			short, full := rangeChange(nil, obj, applied, doc)
+			note := fmt.Sprintf("created NetworkPolicy %s/%s%s", d.Namespace, d.Name, short)
+			c.logChange(note, short, full)
+			c.event(f, obj, corev1.EventTypeNormal, "PolicyCreated", "Create", note)
 			changes = append(changes, note)
 			continue
 		case err != nil:
@@ -342,10 +416,11 @@ func (c *Controller) writePolicies(ctx context.Context, f *v1alpha1.Fence, desir
 		c.metrics.writes.WithLabelValues("NetworkPolicy", "update").Inc()
 		if specChanged {
 			reason, note := "PolicyUpdated", fmt.Sprintf("updated NetworkPolicy %s/%s", d.Namespace, d.Name)
-			if rc := rangeChange(&live, updated, applied, doc); rc != "" {
-				reason, note = "RangesUpdated", note+rc
+			if short, full := rangeChange(&live, updated, applied, doc); short != "" {
+				reason, note = "RangesUpdated", note+short
+				c.logChange(note, short, full)
 			}
-			c.recorder.Eventf(f, updated, corev1.EventTypeNormal, reason, "Update", "%s", note)
+			c.event(f, updated, corev1.EventTypeNormal, reason, "Update", note)
 			changes = append(changes, note)
 		}
 	}
@@ -364,7 +439,7 @@ func (c *Controller) writePolicies(ctx context.Context, f *v1alpha1.Fence, desir
 		}
 		c.metrics.writes.WithLabelValues("NetworkPolicy", "delete").Inc()
 		note := fmt.Sprintf("deleted NetworkPolicy %s/%s, which the Fence no longer needs", p.Namespace, p.Name)
-		c.recorder.Eventf(f, p, corev1.EventTypeNormal, "PolicyDeleted", "Delete", "%s", note)
+		c.event(f, p, corev1.EventTypeNormal, "PolicyDeleted", "Delete", note)
 		changes = append(changes, note)
 	}
 	sort.Strings(names)
@@ -392,12 +467,14 @@ func (c *Controller) own(f *v1alpha1.Fence, obj *networkingv1.NetworkPolicy, sha
 }
 
 // rangeChange describes the addresses a write adds to and removes from
-// the policy's egress, naming the keys it serves. Additions are named by
-// the prefixes AWS published for them where possible.
-func rangeChange(old, new *networkingv1.NetworkPolicy, applied []Applied, doc *ranges.Document) string {
+// the policy's egress, naming the keys it serves: short names at most a
+// few prefixes per list (for Events), full all of them (for the log).
+// Additions are named by the prefixes AWS published for them where
+// possible.
+func rangeChange(old, new *networkingv1.NetworkPolicy, applied []Applied, doc *ranges.Document) (short, full string) {
 	added, removed := Diff(ipBlocks(old), ipBlocks(new))
 	if len(added) == 0 && len(removed) == 0 {
-		return ""
+		return "", ""
 	}
 	keys := make([]string, len(applied))
 	var published []netip.Prefix
@@ -407,22 +484,40 @@ func rangeChange(old, new *networkingv1.NetworkPolicy, applied []Applied, doc *r
 			published = append(published, selectKey(doc, a.Key)...)
 		}
 	}
-	var parts []string
-	if old == nil {
-		parts = append(parts, fmt.Sprintf("%d CIDRs", len(ipBlocks(new))))
-	} else {
-		if len(added) > 0 {
-			parts = append(parts, "added "+prefixList(asPublished(added, published)))
+	text := func(list func([]netip.Prefix) string) string {
+		var parts []string
+		if old == nil {
+			parts = append(parts, fmt.Sprintf("%d CIDRs", len(ipBlocks(new))))
+		} else {
+			if len(added) > 0 {
+				parts = append(parts, "added "+list(asPublished(added, published)))
+			}
+			if len(removed) > 0 {
+				parts = append(parts, "removed "+list(removed))
+			}
 		}
-		if len(removed) > 0 {
-			parts = append(parts, "removed "+prefixList(removed))
+		t := strings.Join(parts, "; ")
+		if len(keys) > 0 {
+			t = strings.Join(keys, ", ") + " " + t
 		}
+		return ": " + t
 	}
-	text := strings.Join(parts, "; ")
-	if len(keys) > 0 {
-		text = strings.Join(keys, ", ") + " " + text
+	return text(shortList), text(prefixList)
+}
+
+// logChange logs the full change when the Event's note names only part.
+func (c *Controller) logChange(note, short, full string) {
+	if short != full {
+		c.log.Info("ranges changed (the Event lists part)", "event", note, "change", strings.TrimPrefix(full, ": "))
 	}
-	return ": " + text
+}
+
+func prefixList(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // asPublished names the addresses of set by the published prefixes that
@@ -461,13 +556,38 @@ func ipBlocks(p *networkingv1.NetworkPolicy) []netip.Prefix {
 	return out
 }
 
-// guardPolicy refuses to write what the controller must never write: an
-// ipBlock for the whole address space.
-func guardPolicy(p *networkingv1.NetworkPolicy) error {
-	for _, pp := range ipBlocks(p) {
-		if pp.Bits() == 0 {
-			return fmt.Errorf("refusing to write %s into NetworkPolicy %s/%s", pp, p.Namespace, p.Name)
+// ipBlockSet is the set of addresses a policy's egress ipBlocks allow
+// (each CIDR minus its excepts).
+func ipBlockSet(p *networkingv1.NetworkPolicy) *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	for _, r := range p.Spec.Egress {
+		for _, peer := range r.To {
+			if peer.IPBlock == nil {
+				continue
+			}
+			var one netipx.IPSetBuilder
+			if pp, err := netip.ParsePrefix(peer.IPBlock.CIDR); err == nil {
+				one.AddPrefix(pp.Masked())
+			}
+			for _, x := range peer.IPBlock.Except {
+				if xp, err := netip.ParsePrefix(x); err == nil {
+					one.RemovePrefix(xp.Masked())
+				}
+			}
+			s, _ := one.IPSet()
+			b.AddSet(s)
 		}
+	}
+	s, _ := b.IPSet()
+	return s
+}
+
+// guardPolicy refuses to write what the controller must never write:
+// egress ipBlocks that together allow a whole address family, however
+// they are split (0.0.0.0/1 and 128.0.0.0/1 are 0.0.0.0/0).
+func guardPolicy(p *networkingv1.NetworkPolicy) error {
+	if all, ok := wholeSpace(ipBlockSet(p)); ok {
+		return fmt.Errorf("refusing to write NetworkPolicy %s/%s: its egress ipBlocks together allow %s", p.Namespace, p.Name, all)
 	}
 	return nil
 }

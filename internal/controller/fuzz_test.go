@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -51,6 +53,40 @@ func FuzzDecodeLedger(f *testing.F) {
 			_ = e.Effective()
 			_ = e.NextExpiry(DefaultGrace)
 			_ = k.String()
+		}
+	})
+}
+
+// FuzzFit: whatever a ledger holds (prefixes as text, comma separated),
+// what is applied never covers more than MaxShare of a family, and what
+// is dropped plus what is kept is what was held.
+func FuzzFit(f *testing.F) {
+	for _, s := range []string{"0.0.0.0/1,128.0.0.0/1,52.216.0.0/15", "::/1,8000::/1,2600:1f00::/24", "3.5.0.0/19", "0.0.0.0/0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		var ps []netip.Prefix
+		for _, s := range strings.Split(list, ",") {
+			if p, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil {
+				ps = append(ps, p.Masked())
+			}
+		}
+		kept, dropped := fit(ps)
+		if w := tooWide(setOf(kept), MaxShare); w != "" {
+			t.Fatalf("%q: kept %v covers %s", list, kept, w)
+		}
+		if _, all := wholeSpace(setOf(kept)); all {
+			t.Fatalf("%q: kept the whole space", list)
+		}
+		// The log-time search CheckPublication uses agrees with IPSet.
+		set := setOf(kept)
+		for _, p := range append(ps, dropped...) {
+			if sortedRanges(set.Ranges()).contains(p) != set.ContainsPrefix(p) {
+				t.Fatalf("%q: contains(%s) disagrees with IPSet", list, p)
+			}
+		}
+		if !setOf(append(append([]netip.Prefix{}, kept...), dropped...)).Equal(setOf(ps)) {
+			t.Fatalf("%q: kept %v and dropped %v are not what was held", list, kept, dropped)
 		}
 	})
 }

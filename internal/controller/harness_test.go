@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/ringfence/ringfence/api/v1alpha1"
@@ -91,6 +93,10 @@ type feedServer struct {
 	body     []byte
 	requests atomic.Int64
 	notMod   atomic.Int64
+	// md5 overrides the Content-MD5 header (hex) when set; served is
+	// called with each body served in full.
+	md5    string
+	served func([]byte)
 }
 
 func newFeedServer(t testing.TB, body []byte) *feedServer {
@@ -98,7 +104,7 @@ func newFeedServer(t testing.TB, body []byte) *feedServer {
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
 		f.mu.Lock()
-		body := f.body
+		body, md5hex, served := f.body, f.md5, f.served
 		f.mu.Unlock()
 		sum := md5.Sum(body)
 		etag := `"` + hex.EncodeToString(sum[:]) + `"`
@@ -108,6 +114,13 @@ func newFeedServer(t testing.TB, body []byte) *feedServer {
 			return
 		}
 		w.Header().Set("ETag", etag)
+		if md5hex != "" {
+			raw, _ := hex.DecodeString(md5hex)
+			w.Header().Set("Content-MD5", base64.StdEncoding.EncodeToString(raw))
+		}
+		if served != nil {
+			defer served(body)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	}))
@@ -117,7 +130,14 @@ func newFeedServer(t testing.TB, body []byte) *feedServer {
 
 func (f *feedServer) serve(body []byte) {
 	f.mu.Lock()
-	f.body = body
+	f.body, f.md5 = body, ""
+	f.mu.Unlock()
+}
+
+// publish serves body with a Content-MD5 of md5hex ("" for none).
+func (f *feedServer) publish(body []byte, md5hex string) {
+	f.mu.Lock()
+	f.body, f.md5 = body, md5hex
 	f.mu.Unlock()
 }
 
@@ -166,6 +186,8 @@ type runOptions struct {
 	rules    Rules
 	election bool
 	config   *rest.Config
+	// log receives the controller's log lines when set.
+	log *testenv.Buffer
 }
 
 // run starts a controller watching ns, with its ledger in ns.
@@ -176,6 +198,9 @@ func (cl *cluster) run(t *testing.T, o runOptions) *running {
 		cfg = rest.CopyConfig(cl.env.Config)
 	}
 	mo := ManagerOptions{Namespaces: []string{o.ns}, MetricsAddr: "0", ProbeAddr: "0", GracefulShutdown: 5 * time.Second}
+	if o.log != nil {
+		mo.Logger = funcr.New(func(prefix, args string) { fmt.Fprintln(o.log, prefix, args) }, funcr.Options{})
+	}
 	if o.election {
 		mo.LeaderElection, mo.LeaderElectionNamespace, mo.LeaderElectionID = true, o.ns, "ringfence-controller"
 		mo.LeaseDuration, mo.RenewDeadline, mo.RetryPeriod = 3*time.Second, 2*time.Second, 500*time.Millisecond
@@ -382,4 +407,18 @@ func parseDoc(t testing.TB, body []byte) *ranges.Document {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// withoutFor drops the IPv4 prefix p from service only (AMAZON and other
+// services keep it).
+func withoutFor(service, p string) func([]any) []any {
+	return func(ps []any) []any {
+		var out []any
+		for _, x := range ps {
+			if m := x.(map[string]any); m["ip_prefix"] != p || m["service"] != service {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
 }

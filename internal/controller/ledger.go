@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -45,6 +46,9 @@ type Entry struct {
 	// Refused describes a publication whose removals were refused because
 	// they exceeded the shrink limit.
 	Refused *Refusal `json:"refused,omitempty"`
+	// Held describes additions held back by the growth guard until a
+	// later publication confirms them or an operator approves them.
+	Held *Growth `json:"held,omitempty"`
 
 	// evaluated is the publication the entry was last compared with; it is
 	// not kept, so a publication that changes nothing writes nothing.
@@ -58,6 +62,20 @@ type Refusal struct {
 	Share     float64        `json:"share"`
 }
 
+// Growth is an addition the growth guard holds back: the prefixes a
+// publication adds to a key that would grow its address count by more
+// than the limit. They apply once a later publication still lists them,
+// or once an operator approves the publication (ApproveGrowthAnnotation).
+type Growth struct {
+	SyncToken string         `json:"syncToken"`
+	Added     []netip.Prefix `json:"added"`
+	// Share is the growth of the key's address count (1 is doubling).
+	Share float64 `json:"share"`
+	// Approved is set when an operator approved the publication; the next
+	// evaluation applies the additions.
+	Approved bool `json:"approved,omitempty"`
+}
+
 // Rules are the safety rules of the ledger.
 type Rules struct {
 	// Grace is how long a prefix stays after AWS stops publishing it.
@@ -65,6 +83,17 @@ type Rules struct {
 	// MaxShrink is the largest share of a key's published prefixes one
 	// publication may remove; a larger removal is refused.
 	MaxShrink float64
+	// MaxGrowth is the largest growth of a key's address count one
+	// publication may bring unconfirmed (1 is doubling); zero means
+	// DefaultMaxGrowth.
+	MaxGrowth float64
+}
+
+func (r Rules) maxGrowth() float64 {
+	if r.MaxGrowth <= 0 {
+		return DefaultMaxGrowth
+	}
+	return r.MaxGrowth
 }
 
 // Effective returns the addresses to allow: the published prefixes and the
@@ -79,6 +108,16 @@ func (e *Entry) Effective() []netip.Prefix {
 	}
 	s, _ := b.IPSet()
 	return s.Prefixes()
+}
+
+// held returns the prefixes the entry holds, published and pending, as
+// they are listed (not aggregated, so that a check can name them).
+func (e *Entry) held() []netip.Prefix {
+	out := append([]netip.Prefix(nil), e.Published...)
+	for p := range e.Pending {
+		out = append(out, p)
+	}
+	return dedupe(out)
 }
 
 // NextExpiry returns when the first pending prefix's grace period ends,
@@ -148,12 +187,38 @@ func sane(doc *ranges.Document, k Key, pub []netip.Prefix) error {
 	if len(pub) == 0 {
 		return fmt.Errorf("AWS ip-ranges syncToken %s publishes no prefixes for %s", doc.SyncToken, k)
 	}
-	for _, p := range pub {
-		if p.Bits() == 0 {
-			return fmt.Errorf("AWS ip-ranges syncToken %s lists %s for %s: refusing to allow the whole address space", doc.SyncToken, p, k)
-		}
+	return notTooWide(doc, k, pub)
+}
+
+// notTooWide checks a key's prefixes as a set (CheckPublication refuses
+// such a publication as a whole before; this keeps the ledger safe on its
+// own).
+func notTooWide(doc *ranges.Document, k Key, pub []netip.Prefix) error {
+	if w := tooWide(setOf(pub), MaxShare); w != "" {
+		return fmt.Errorf("AWS ip-ranges syncToken %s lists %s for %s, which covers %s: refusing to allow it", doc.SyncToken, shortList(pub), k, w)
 	}
 	return nil
+}
+
+// growth is how much adding fresh grows the address count of old, per
+// family, the larger of the two (a family old lacks grows infinitely).
+func growth(old *netipx.IPSet, fresh []netip.Prefix) float64 {
+	if len(fresh) == 0 {
+		return 0
+	}
+	o4, o6 := coverage(old)
+	a4, a6 := coverage(netset.Difference(setOf(fresh), old))
+	g := 0.0
+	for _, f := range [][2]float64{{o4, a4}, {o6, a6}} {
+		switch {
+		case f[1] == 0:
+		case f[0] == 0:
+			return math.Inf(1)
+		default:
+			g = max(g, f[1]/f[0])
+		}
+	}
+	return g
 }
 
 // Advance brings the entry to doc at time now: additions at once, removals
@@ -168,13 +233,42 @@ func (e *Entry) Advance(doc *ranges.Document, k Key, now time.Time, rules Rules)
 		return changed, nil
 	}
 	pub := selectKey(doc, k)
-	for _, p := range pub {
-		if p.Bits() == 0 {
-			return changed, fmt.Errorf("AWS ip-ranges syncToken %s lists %s for %s: refusing to allow the whole address space", doc.SyncToken, p, k)
-		}
+	if err := notTooWide(doc, k, pub); err != nil {
+		return changed, err
 	}
 	e.evaluated = doc.SyncToken
 	now = now.UTC()
+	// The growth guard: additions confirmed by this later publication (or
+	// approved) apply; fresh ones that grow the key too much are held.
+	oldSet := setOf(e.Published)
+	confirmed := func(netip.Prefix) bool { return false }
+	if e.Held != nil && (e.Held.Approved || e.Held.SyncToken != doc.SyncToken) {
+		confirmed = setOf(e.Held.Added).ContainsPrefix
+	}
+	var fresh []netip.Prefix
+	for _, p := range pub {
+		if !oldSet.ContainsPrefix(p) && !confirmed(p) {
+			fresh = append(fresh, p)
+		}
+	}
+	var held *Growth
+	if g := growth(oldSet, fresh); g > rules.maxGrowth() {
+		held = &Growth{SyncToken: doc.SyncToken, Added: fresh, Share: g}
+	}
+	if held != nil {
+		heldSet := setOf(held.Added)
+		var rest []netip.Prefix
+		for _, p := range pub {
+			if !heldSet.ContainsPrefix(p) {
+				rest = append(rest, p)
+			}
+		}
+		pub = rest
+	}
+	if !equalGrowth(e.Held, held) {
+		changed = true
+	}
+	e.Held = held
 	newSet := setOf(pub)
 	var removed []netip.Prefix
 	for _, p := range e.Published {
@@ -234,6 +328,13 @@ func (e *Entry) expire(now time.Time, grace time.Duration) bool {
 		e.Pending = nil
 	}
 	return changed
+}
+
+func equalGrowth(a, b *Growth) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.SyncToken == b.SyncToken && a.Approved == b.Approved && equalPrefixes(a.Added, b.Added)
 }
 
 func dedupe(ps []netip.Prefix) []netip.Prefix {

@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ringfence/ringfence/internal/ranges"
 	corev1 "k8s.io/api/core/v1"
@@ -258,4 +260,161 @@ func TestRewriteTouchesOnlyItsRule(t *testing.T) {
 
 func equalRuleDeep(a, b networkingv1.NetworkPolicyEgressRule) bool {
 	return ruleDigest(a) == ruleDigest(b)
+}
+
+// withAmazon lists every prefix of d under AMAZON too, as AWS does.
+func withAmazon(d *ranges.Document) *ranges.Document {
+	for _, p := range d.Prefixes {
+		if p.Service != "AMAZON" {
+			d.Prefixes = append(d.Prefixes, ranges.Prefix{Prefix: p.Prefix, Service: "AMAZON", Region: p.Region})
+		}
+	}
+	return d
+}
+
+func TestCheckPublication(t *testing.T) {
+	for _, path := range []string{april1, april2} {
+		if err := CheckPublication(parseDoc(t, readFile(t, path))); err != nil {
+			t.Errorf("a real publication refused: %v", err)
+		}
+	}
+	if err := CheckPublication(withAmazon(doc("100", base...))); err != nil {
+		t.Errorf("plausible: %v", err)
+	}
+	for _, c := range []struct {
+		name, reason, want string
+		d                  *ranges.Document
+	}{
+		// Two halves pass a per-prefix /0 check; as a set they are IPv4.
+		{"halves", "too-wide", "S3@us-east-1 covers 100% of the IPv4 space", withAmazon(doc("101", append(slices.Clone(base), "0.0.0.0/1", "128.0.0.0/1")...))},
+		{"one half", "too-wide", "covers 50% of the IPv4 space", withAmazon(doc("101", append(slices.Clone(base), "0.0.0.0/1")...))},
+		{"outside AMAZON", "outside-amazon", "S3@us-east-1 lists 9.9.9.0/24 outside the publication's AMAZON ranges", func() *ranges.Document {
+			d := withAmazon(doc("101", base...))
+			d.Prefixes = append(d.Prefixes, ranges.Prefix{Prefix: netip.MustParsePrefix("9.9.9.0/24"), Service: "S3", Region: "us-east-1"})
+			return d
+		}()},
+		{"no AMAZON", "outside-amazon", "no AMAZON ranges", doc("101", base...)},
+	} {
+		err := CheckPublication(c.d)
+		var refused *RefusedPublication
+		if !errors.As(err, &refused) || refused.Reason != c.reason || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func TestLedgerGrowthGuard(t *testing.T) {
+	rules := Rules{Grace: time.Hour, MaxShrink: 0.2, MaxGrowth: 1}
+	t0 := time.Date(2026, 4, 13, 20, 7, 5, 0, time.UTC)
+	small := []string{"3.2.64.0/24", "3.2.65.0/24"}
+	e, _ := newEntry(doc("100", small...), k)
+	before := strs(e.Effective())
+	// 3.2.66.0/23 doubles the addresses (100%): within the limit.
+	grown := append(slices.Clone(small), "3.2.66.0/23")
+	if _, err := e.Advance(doc("101", grown...), k, t0, rules); err != nil || e.Held != nil || strs(e.Effective()) != "3.2.64.0/22" {
+		t.Fatalf("a doubling was held: %v %+v %s", err, e.Held, strs(e.Effective()))
+	}
+	e, _ = newEntry(doc("100", small...), k)
+	// A /16 grows them 128-fold: held, nothing applied, the entry says why.
+	wide := append(slices.Clone(small), "52.216.0.0/16")
+	changed, err := e.Advance(doc("101", wide...), k, t0, rules)
+	if err != nil || !changed || e.Held == nil || e.Held.SyncToken != "101" || strs(e.Held.Added) != "52.216.0.0/16" || strs(e.Effective()) != before {
+		t.Fatalf("growth not held: %v %+v %s", err, e.Held, strs(e.Effective()))
+	}
+	// The same publication again (a restart): still held, no change.
+	e.evaluated = ""
+	if changed, _ := e.Advance(doc("101", wide...), k, t0, rules); changed || e.Held == nil {
+		t.Errorf("re-reading the publication changed the hold: %v %+v", changed, e.Held)
+	}
+	// A later publication that withdraws it: the hold ends, nothing applied.
+	e2 := *e
+	if changed, _ := e2.Advance(doc("102", small...), k, t0, rules); !changed || e2.Held != nil || strs(e2.Effective()) != before {
+		t.Errorf("withdrawn growth: %+v %s", e2.Held, strs(e2.Effective()))
+	}
+	// A later publication that still lists it confirms it.
+	if changed, _ := e.Advance(doc("103", wide...), k, t0, rules); !changed || e.Held != nil || !strings.Contains(strs(e.Effective()), "52.216.0.0/16") {
+		t.Errorf("confirmed growth not applied: %+v %s", e.Held, strs(e.Effective()))
+	}
+	// An operator's approval applies the held publication itself.
+	e, _ = newEntry(doc("100", small...), k)
+	e.Advance(doc("101", wide...), k, t0, rules)
+	e.Held.Approved, e.evaluated = true, ""
+	if changed, _ := e.Advance(doc("101", wide...), k, t0, rules); !changed || e.Held != nil || !strings.Contains(strs(e.Effective()), "52.216.0.0/16") {
+		t.Errorf("approved growth not applied: %+v %s", e.Held, strs(e.Effective()))
+	}
+}
+
+func TestFitDropsTheWidest(t *testing.T) {
+	ps := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/1"), netip.MustParsePrefix("128.0.0.0/1"), netip.MustParsePrefix("52.216.0.0/16")}
+	kept, dropped := fit(ps)
+	if strs(kept) != "52.216.0.0/16" || strs(dropped) != "0.0.0.0/1 128.0.0.0/1" {
+		t.Errorf("kept %s, dropped %s", strs(kept), strs(dropped))
+	}
+}
+
+func TestGuardPolicyIsSetBased(t *testing.T) {
+	p := optedInPolicy("ns", "0.0.0.0/1")
+	p.Spec.Egress[0].To[0].IPBlock.CIDR = "128.0.0.0/1"
+	if err := guardPolicy(p); err == nil || !strings.Contains(err.Error(), "0.0.0.0/0") {
+		t.Errorf("two halves in two rules: %v", err)
+	}
+	p.Spec.Egress[0].To[0].IPBlock.Except = []string{"203.0.113.0/24"}
+	if err := guardPolicy(p); err != nil {
+		t.Errorf("halves minus an except are not everything: %v", err)
+	}
+	if _, _, err := Rewrite(optedInPolicy("ns", "3.5.0.0/19"), Intent{}, []netip.Prefix{netip.MustParsePrefix("::/1"), netip.MustParsePrefix("8000::/1")}, nil); err == nil {
+		t.Error("Rewrite wrote ::/0 as two halves")
+	}
+}
+
+func TestEventNotesFit(t *testing.T) {
+	var many []netip.Prefix
+	for i := range 300 {
+		many = append(many, netip.PrefixFrom(netip.AddrFrom4([4]byte{16, 15, byte(i), 0}), 24))
+	}
+	if s := shortList(many); !strings.HasSuffix(s, "… and 292 more") || len(s) > 200 {
+		t.Errorf("shortList: %s", s)
+	}
+	long := strings.Repeat("é", 2000)
+	if c := cut(long, maxNote); len(c) > maxNote || !utf8.ValidString(c) || !strings.HasSuffix(c, "…") {
+		t.Errorf("cut: %d bytes, valid %v", len(c), utf8.ValidString(c))
+	}
+}
+
+func TestManagedRuleEditedByHand(t *testing.T) {
+	in, _ := ParseIntent(map[string]string{RangesAnnotation: "S3@us-east-1"})
+	applied := []netip.Prefix{netip.MustParsePrefix("3.5.0.0/19"), netip.MustParsePrefix("52.216.0.0/15")}
+	p := optedInPolicy("ns", "3.5.0.0/19")
+	written, _, err := Rewrite(p, in, applied, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, edited := ManagedRule(written, in, applied); i != 1 || edited {
+		t.Fatalf("the rule as written: %d %v", i, edited)
+	}
+	// The user adds an address of their own to the managed rule.
+	edited := written.DeepCopy()
+	edited.Spec.Egress[1].To = append(edited.Spec.Egress[1].To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "198.51.100.0/24"}})
+	if i, was := ManagedRule(edited, in, applied); i != 1 || !was {
+		t.Fatalf("the edited rule: %d %v", i, was)
+	}
+	restored, changed, err := Rewrite(edited, in, applied, nil)
+	if err != nil || !changed || len(restored.Spec.Egress) != 2 || strings.Join(ruleCIDRs(restored, 1), " ") != "3.5.0.0/19 52.216.0.0/15" {
+		t.Fatalf("not restored in place: %v %+v", err, restored.Spec.Egress)
+	}
+	// The user's own rule (other ports, outside AWS) is never taken.
+	if !equalRule(restored.Spec.Egress[0], edited.Spec.Egress[0]) {
+		t.Error("the user's own rule changed")
+	}
+}
+
+// BenchmarkCheckPublication checks a real publication (10,122 IPv4
+// prefixes, every service and region) as a whole, as each new one is.
+func BenchmarkCheckPublication(b *testing.B) {
+	d := parseDoc(b, readFile(b, april2))
+	for b.Loop() {
+		if err := CheckPublication(d); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/ringfence/ringfence/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -32,6 +33,9 @@ type ManagerOptions struct {
 	MetricsAddr, ProbeAddr string
 	// GracefulShutdown bounds how long running reconciles may finish.
 	GracefulShutdown time.Duration
+	// Logger is the manager's and the controller's logger (zero: the
+	// process-wide one, ctrl.SetLogger).
+	Logger logr.Logger
 }
 
 // NewScheme returns the Kubernetes types and Fence.
@@ -65,6 +69,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		// Tests run several managers in one process.
 		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
+		Logger:     o.Logger,
 	}
 	if opts.LeaderElectionID == "" {
 		opts.LeaderElectionID = "ringfence-controller"

@@ -16,6 +16,8 @@ type Metrics struct {
 	writes        *prometheus.CounterVec
 	errors        *prometheus.CounterVec
 	shrinkRefused *prometheus.CounterVec
+	growthHeld    *prometheus.CounterVec
+	refused       *prometheus.CounterVec
 }
 
 // newMetrics registers the metrics with reg; feedAge reports the age of
@@ -54,13 +56,24 @@ func newMetrics(reg prometheus.Registerer, feedAge func() float64) (*Metrics, er
 			Name: "ringfence_shrink_refused_total",
 			Help: "Publications whose removals were refused by the shrink guard, per service@region.",
 		}, []string{"key"}),
+		growthHeld: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringfence_growth_held_total",
+			Help: "Publications whose additions the growth guard held back, per service@region.",
+		}, []string{"key"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringfence_publications_refused_total",
+			Help: "Publications refused as a whole as implausible (reason outside-amazon or too-wide); nothing of them entered the ledger.",
+		}, []string{"reason"}),
 	}
 	// Zero series exist from the start, so that rates and alerts work
 	// before the first error.
 	for _, src := range []string{"feed", "reconcile", "ledger"} {
 		m.errors.WithLabelValues(src)
 	}
-	for _, c := range []prometheus.Collector{m.feedAge, m.feedChecked, m.feedToken, m.lastSync, m.prefixes, m.writes, m.errors, m.shrinkRefused} {
+	for _, reason := range []string{"outside-amazon", "too-wide"} {
+		m.refused.WithLabelValues(reason)
+	}
+	for _, c := range []prometheus.Collector{m.feedAge, m.feedChecked, m.feedToken, m.lastSync, m.prefixes, m.writes, m.errors, m.shrinkRefused, m.growthHeld, m.refused} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

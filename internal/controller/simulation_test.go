@@ -160,7 +160,13 @@ func simulate(t testing.TB, rules Rules) ([]*simPolicy, int) {
 		for _, k := range keys {
 			for _, p := range history[k][i] {
 				d.Prefixes = append(d.Prefixes, ranges.Prefix{Prefix: p, Service: k.Service, Region: k.Region})
+				// As AWS does, every range is listed under AMAZON too.
+				d.Prefixes = append(d.Prefixes, ranges.Prefix{Prefix: p, Service: "AMAZON", Region: k.Region})
 			}
+		}
+		// The poller's plausibility check passes every publication.
+		if err := CheckPublication(d); err != nil {
+			t.Fatal(err)
 		}
 		return d
 	}
@@ -239,6 +245,11 @@ func simulate(t testing.TB, rules Rules) ([]*simPolicy, int) {
 			changed, err := entries[k].Advance(doc, k, times[i], rules)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if h := entries[k].Held; h != nil {
+				// The schedule's additions are real ones: none more than
+				// doubles a service, so the growth guard holds nothing.
+				t.Errorf("%s: growth of %s held at publication %d", k, growthText(h.Share), i)
 			}
 			dirty = dirty || changed
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +17,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// ledgerKey is the ConfigMap key that holds the ledger.
-const ledgerKey = "ledger.json"
+// ledgerKey is the ConfigMap key that holds the ledger; acceptedKey the
+// syncToken of the newest publication accepted, which may be newer than
+// every entry's (a publication that touched no service in use).
+const (
+	ledgerKey   = "ledger.json"
+	acceptedKey = "accepted-sync-token"
+)
 
 // state is what the leader knows: the last accepted publication, the
 // feed's health, and the ledger of what it applies per key. The ledger is
@@ -40,6 +46,9 @@ type state struct {
 	loaded  bool
 	cm      *corev1.ConfigMap
 	entries map[Key]*Entry
+	// accepted is the newest publication accepted, here or by an earlier
+	// leader (acceptedKey); saved is what the ConfigMap holds.
+	accepted, savedAccepted string
 }
 
 // feed returns the last accepted publication and the last feed error.
@@ -56,7 +65,72 @@ func (s *state) accept(doc *ranges.Document) bool {
 	defer s.mu.Unlock()
 	changed := s.feedErr != nil || s.doc == nil || s.doc.SyncToken != doc.SyncToken
 	s.doc, s.feedErr = doc, nil
+	if s.accepted == "" || tokenNewer(doc.SyncToken, s.accepted) {
+		s.accepted = doc.SyncToken
+	}
 	return changed
+}
+
+// recordAccepted writes the newest accepted syncToken into the ledger
+// ConfigMap when it is not there yet: one small write per publication, so
+// that after a restart nothing older than it is accepted, even a
+// publication newer than every entry (one that changed no service in use).
+func (s *state) recordAccepted(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil {
+		return err
+	}
+	if s.accepted == "" || s.accepted == s.savedAccepted {
+		return nil
+	}
+	if err := s.save(ctx); err != nil {
+		s.loaded = false
+		return err
+	}
+	return nil
+}
+
+// approvals reads the ledger ConfigMap's ApproveGrowthAnnotation (an
+// operator's edit) and marks the held growths it approves; it reports
+// whether one was marked, so that the reconcilers apply it.
+func (s *state) approvals(ctx context.Context) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil || s.cm == nil {
+		return false, err
+	}
+	var cm corev1.ConfigMap
+	if err := s.reader.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: s.name}, &cm); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	if cm.ResourceVersion != s.cm.ResourceVersion {
+		// Only the leader writes the data; the operator's edit is the
+		// annotations. Keep the newer object so that the next save does
+		// not conflict.
+		fresh := cm.DeepCopy()
+		fresh.Data = s.cm.Data
+		s.cm = fresh
+	}
+	approved := cm.Annotations[ApproveGrowthAnnotation]
+	marked := false
+	for _, e := range s.entries {
+		if e.Held != nil && !e.Held.Approved && approves(approved, e.Held.SyncToken) {
+			e.Held.Approved = true
+			e.evaluated = ""
+			marked = true
+		}
+	}
+	return marked, nil
+}
+
+func approves(list, token string) bool {
+	for _, t := range strings.Split(list, ",") {
+		if strings.TrimSpace(t) == token {
+			return true
+		}
+	}
+	return false
 }
 
 // unchanged records that the source still holds the accepted publication
@@ -88,8 +162,8 @@ func (s *state) lastToken(ctx context.Context) (string, error) {
 	if err := s.load(ctx); err != nil {
 		return "", err
 	}
-	last := ""
-	if s.doc != nil {
+	last := s.accepted
+	if s.doc != nil && (last == "" || tokenNewer(s.doc.SyncToken, last)) {
 		last = s.doc.SyncToken
 	}
 	for _, e := range s.entries {
@@ -118,6 +192,10 @@ func (s *state) load(ctx context.Context) error {
 			return fmt.Errorf("ConfigMap %s/%s key %s: %w", s.namespace, s.name, ledgerKey, err)
 		}
 		s.entries, s.cm = entries, &cm
+		if a := strings.TrimSpace(cm.Data[acceptedKey]); a != "" && (s.accepted == "" || tokenNewer(a, s.accepted)) {
+			s.accepted = a
+		}
+		s.savedAccepted = strings.TrimSpace(cm.Data[acceptedKey])
 	}
 	s.loaded = true
 	return nil
@@ -155,9 +233,15 @@ func encodeLedger(entries map[Key]*Entry) (string, error) {
 type Applied struct {
 	Key      Key
 	Prefixes []netip.Prefix
-	// Pending are kept in their grace period; Refused is a refused shrink.
+	// Pending are kept in their grace period; Refused is a refused shrink;
+	// Held are additions the growth guard holds.
 	Pending []netip.Prefix
 	Refused *Refusal
+	Held    *Growth
+	// Dropped are prefixes of the ledger not applied because with them
+	// the key would cover more than MaxShare (a ledger an older version
+	// wrote, or edited by hand).
+	Dropped []netip.Prefix
 }
 
 // resolve brings the entries of keys to the current publication and
@@ -195,12 +279,16 @@ func (s *state) resolve(ctx context.Context, keys []Key) (out []Applied, next ti
 				if e.Refused != nil && e.Refused.SyncToken == s.doc.SyncToken {
 					s.metrics.shrinkRefused.WithLabelValues(k.String()).Inc()
 				}
+				if e.Held != nil && e.Held.SyncToken == s.doc.SyncToken && !e.Held.Approved {
+					s.metrics.growthHeld.WithLabelValues(k.String()).Inc()
+				}
 			}
 		}
 		if t := e.NextExpiry(s.rules.Grace); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
-		a := Applied{Key: k, Prefixes: e.Effective()}
+		kept, dropped := fit(e.held())
+		a := Applied{Key: k, Prefixes: kept, Dropped: dropped}
 		for p := range e.Pending {
 			a.Pending = append(a.Pending, p)
 		}
@@ -209,8 +297,12 @@ func (s *state) resolve(ctx context.Context, keys []Key) (out []Applied, next ti
 			r := *e.Refused
 			a.Refused = &r
 		}
+		if e.Held != nil {
+			h := *e.Held
+			a.Held = &h
+		}
 		out = append(out, a)
-		s.metrics.prefixes.WithLabelValues(k.String()).Set(float64(len(e.Effective())))
+		s.metrics.prefixes.WithLabelValues(k.String()).Set(float64(len(kept)))
 	}
 	if dirty {
 		if err := s.save(ctx); err != nil {
@@ -238,12 +330,15 @@ func (s *state) save(ctx context.Context) error {
 			ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: s.name, Labels: map[string]string{"app.kubernetes.io/managed-by": "ringfence"}},
 			Data:       map[string]string{ledgerKey: data},
 		}
+		if s.accepted != "" {
+			cm.Data[acceptedKey] = s.accepted
+		}
 		if err := s.client.Create(ctx, cm); err != nil {
 			s.metrics.errors.WithLabelValues("ledger").Inc()
 			return fmt.Errorf("creating the ledger ConfigMap %s/%s: %w", s.namespace, s.name, err)
 		}
 		s.metrics.writes.WithLabelValues("ConfigMap", "create").Inc()
-		s.cm = cm
+		s.cm, s.savedAccepted = cm, s.accepted
 		return nil
 	}
 	cm := s.cm.DeepCopy()
@@ -251,12 +346,15 @@ func (s *state) save(ctx context.Context) error {
 		cm.Data = map[string]string{}
 	}
 	cm.Data[ledgerKey] = data
+	if s.accepted != "" {
+		cm.Data[acceptedKey] = s.accepted
+	}
 	if err := s.client.Update(ctx, cm); err != nil {
 		s.metrics.errors.WithLabelValues("ledger").Inc()
 		return fmt.Errorf("updating the ledger ConfigMap %s/%s: %w", s.namespace, s.name, err)
 	}
 	s.metrics.writes.WithLabelValues("ConfigMap", "update").Inc()
-	s.cm = cm
+	s.cm, s.savedAccepted = cm, s.accepted
 	return nil
 }
 
