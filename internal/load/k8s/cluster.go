@@ -157,15 +157,20 @@ func LoadCluster(ctx context.Context, opts ClusterOptions, b *Builder) error {
 			// Nothing says which namespaces exist: read the one the context
 			// names, as kubectl without -A would, and say so.
 			namespaces = []string{c.namespace}
-			b.Report.Warn(r.src, "", "-A: the namespaces cannot be listed (%s), so only the context's namespace %q was read; give -n <namespace> to read another", forbiddenReason(namespacesErr), c.namespace)
+			r.note = fmt.Sprintf("-A: the namespaces cannot be listed (%s), so only the context's namespace %q was read", forbiddenReason(namespacesErr), c.namespace)
+			b.Report.Warn(r.src, "", "%s; give -n <namespace> to read another", r.note)
 		}
 		sort.Strings(namespaces)
-		if err := r.perNamespace(ctx, fallback, fallbackErrs, namespaces); err != nil {
+		if err := r.perNamespace(ctx, fallback, fallbackErrs, namespaces, namespacesListed); err != nil {
 			return err
 		}
 	}
 	if !r.readable["NetworkPolicy"] && !opts.AllowPartial {
-		return c.fail(nil, "no NetworkPolicy could be read ("+r.reasons["NetworkPolicy"]+"): without them every pod would look unisolated",
+		msg := "no NetworkPolicy could be read (" + r.reasons["NetworkPolicy"] + "): without them every pod would look unisolated"
+		if r.note != "" {
+			msg = r.note + "; " + msg
+		}
+		return c.fail(nil, msg,
 			"grant list on networkpolicies.networking.k8s.io (docs/rbac.md), give -n <namespace> where you may read them, or pass --allow-partial to analyse with them unknown")
 	}
 	return nil
@@ -181,6 +186,8 @@ type clusterRead struct {
 	// could not (the first refusal of each).
 	readable map[string]bool
 	reasons  map[string]string
+	// note says how -A was narrowed, for the error that may follow.
+	note string
 }
 
 // optional resources are custom resources that may not be installed.
@@ -294,7 +301,9 @@ type nsList struct {
 // namespace, some at a time, then adds what it read in a fixed order
 // (resource, then namespace) so the result does not depend on timing.
 // clusterWide holds the cluster-wide refusal of each resource.
-func (r *clusterRead) perNamespace(ctx context.Context, resources []clusterResource, clusterWide []error, namespaces []string) error {
+// When every namespace is known (all), a resource refused in each is
+// recorded once, for every namespace.
+func (r *clusterRead) perNamespace(ctx context.Context, resources []clusterResource, clusterWide []error, namespaces []string, all bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make([][]nsList, len(resources))
@@ -356,11 +365,13 @@ feed:
 			}
 		}
 		switch {
-		case len(denied) == len(namespaces):
+		case all && len(denied) == len(namespaces):
 			// Refused everywhere: one entry for every namespace.
 			r.unread(res, "", clusterWide[i])
 		default:
-			r.readable[res.kind] = true
+			if len(denied) < len(namespaces) {
+				r.readable[res.kind] = true
+			}
 			for _, j := range denied {
 				r.unread(res, namespaces[j], out[i][j].err)
 			}
