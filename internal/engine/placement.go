@@ -91,7 +91,7 @@ func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Place
 			sort.Strings(p.Groups)
 			switch {
 			case len(p.Nodes) == 0 && len(w.Nodes) > 0:
-				p.Via = "no node it can be scheduled on was given" + untolerated(w.Nodes, pt)
+				p.Via = "none of the given nodes admits it (nodeName, nodeSelector, required affinity, taints)" + untolerated(w.Nodes, pt)
 			case len(p.Nodes) == 0:
 				p.Via = "no node it can be scheduled on was given"
 			case len(p.Groups) == 0:
