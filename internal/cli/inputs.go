@@ -115,7 +115,7 @@ func (f *inputFlags) load(cmd *cobra.Command) (*load.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	warnUnread(cmd.ErrOrStderr(), res.World)
+	warnUnread(cmd.ErrOrStderr(), res)
 	return res, nil
 }
 

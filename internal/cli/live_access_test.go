@@ -439,6 +439,11 @@ func TestClusterErrors(t *testing.T) {
 		}
 	}()
 	t.Setenv("KUBECONFIG", "")
+	// A kubeconfig whose credentials come from a plugin that is not there.
+	plugin := filepath.Join(dir, "plugin.kubeconfig")
+	if err := os.WriteFile(plugin, []byte("apiVersion: v1\nkind: Config\ncurrent-context: eks\nclusters:\n- name: c\n  cluster: {server: "+refused+", insecure-skip-tls-verify: true}\ncontexts:\n- name: eks\n  context: {cluster: c, user: eks-user}\nusers:\n- name: eks-user\n  user:\n    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: "+filepath.Join(dir, "no-such-aws")+", args: [eks, get-token], interactiveMode: Never}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -448,6 +453,7 @@ func TestClusterErrors(t *testing.T) {
 		{"missing --kubeconfig file", []string{"audit", "--kubeconfig", filepath.Join(dir, "nope")}, []string{"--kubeconfig " + filepath.Join(dir, "nope") + ": no such file or directory"}},
 		{"unknown context", []string{"audit", "--kubeconfig", writeConfig("dev", refused, "t"), "--context", "prod"}, []string{`context "prod" does not exist in the kubeconfig`, "kubectl config get-contexts"}},
 		{"connection refused", []string{"audit", "--kubeconfig", writeConfig("dev", refused, "t")}, []string{`cluster (context "dev", server ` + refused + `): the connection to the server was refused`, "kubectl --context dev cluster-info"}},
+		{"credential plugin", []string{"reach", "--kubeconfig", plugin}, []string{`cluster (context "eks", server ` + refused + `): the kubeconfig's credential plugin for user "eks-user" failed`, "no-such-aws", "kubectl config view --minify"}},
 		{"timeout", []string{"inventory", "--request-timeout", "1s", "--kubeconfig", writeConfig("slow", "https://"+silent.Addr().String(), "t")}, []string{`cluster (context "slow", server https://` + silent.Addr().String() + `): the server did not answer within 1s`, "--request-timeout"}},
 	}
 	for _, c := range cases {

@@ -185,6 +185,10 @@ func (c *conn) explain(err error, what string) error {
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid):
 		return c.fail(err, fmt.Sprintf("the server's TLS certificate is not trusted while %s: %s", what, tlsReason(err)),
 			"the kubeconfig's certificate-authority-data does not match this server; fetch a fresh kubeconfig for it")
+	case strings.Contains(err.Error(), "getting credentials: "):
+		// The kubeconfig's exec plugin (aws eks get-token, gke-gcloud-auth-plugin...) failed.
+		return c.fail(err, fmt.Sprintf("the kubeconfig's credential plugin for user %q failed while %s: %s", c.user, what, stripURL(err)),
+			"run the plugin's command from the kubeconfig by hand (kubectl config view --minify shows it), or log in again")
 	case isTimeout(err):
 		return c.fail(err, fmt.Sprintf("the server did not answer within %s while %s", c.timeout, what),
 			"is the server reachable from here (VPN, private endpoint, security group)? Raise the limit with --request-timeout; check with: "+c.kubectlCmd("cluster-info"))
