@@ -107,7 +107,13 @@ func LoadCluster(ctx context.Context, opts ClusterOptions, b *Builder) error {
 	if err != nil {
 		return err
 	}
-	r := &clusterRead{conn: c, client: client, b: b, src: model.Source{Cluster: c.context}, readable: map[string]bool{}}
+	// Objects keep the context they came from; in a pod without a
+	// kubeconfig there is none, but they must never pass for a file's.
+	name := c.context
+	if name == "" {
+		name = "(in-cluster)"
+	}
+	r := &clusterRead{conn: c, client: client, b: b, src: model.Source{Cluster: name}, readable: map[string]bool{}}
 	ns := c.namespace
 	if opts.Namespace != "" {
 		ns = opts.Namespace
