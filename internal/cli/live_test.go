@@ -286,6 +286,16 @@ func TestLiveClusterMatchesFiles(t *testing.T) {
 		if !strings.Contains(stdout, "ingress-nginx/ingress-nginx-controller => ml-workloads/model-server-7c9d-abcde : TCP 8080") {
 			t.Errorf("reach --level pod does not show the live pod behind the ingress controller:\n%s", stdout)
 		}
+		// With the Deployment from a file, the file's template is what
+		// runs once applied: the live pods of the old one are not its
+		// instances.
+		file := "examples/ml-platform/ml-workloads/model-server.yaml"
+		inv = inventoryJSON(t, "--kubeconfig", admin, "-n", "ml-workloads", "-f", file)
+		for _, w := range inv.Workloads {
+			if w.Name == "model-server" && (len(w.Instances) != 0 || !strings.HasPrefix(w.Source, file+":")) {
+				t.Errorf("model-server from %s with instances %v; want the file's copy without live pods", w.Source, w.Instances)
+			}
+		}
 	})
 }
 
