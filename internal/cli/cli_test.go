@@ -165,7 +165,7 @@ current-context: dead
 		{"-n with -A", []string{"inventory", "-n", "a", "-A"}, ExitInput, []string{"cannot be used together"}},
 		{"-A with files only", []string{"inventory", "-f", unknown, "-A"}, ExitInput, []string{"-A/--all-namespaces applies to a live cluster"}},
 		{"no kubeconfig", []string{"inventory", "--kubeconfig", missingKubeconfig}, ExitInput, []string{"no-such-kubeconfig"}},
-		{"unreachable cluster", []string{"inventory", "--kubeconfig", unreachable, "--request-timeout", "2s"}, ExitInput, []string{"cluster dead: cannot list namespaces at https://127.0.0.1:1"}},
+		{"unreachable cluster", []string{"inventory", "--kubeconfig", unreachable, "--request-timeout", "2s"}, ExitInput, []string{`cluster (context "dead", server https://127.0.0.1:1): the connection to the server was refused`, "kubectl --context dead cluster-info"}},
 		{"arguments", []string{"inventory", "stray"}, ExitInput, []string{`unknown command "stray"`}},
 	}
 	for _, tt := range tests {

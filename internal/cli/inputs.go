@@ -24,6 +24,7 @@ type inputFlags struct {
 	kubeconfig    string
 	context       string
 	strict        bool
+	allowPartial  bool
 	timeout       time.Duration
 	nodeSG        []string
 	// applyFences analyses the inputs as generate's output for their
@@ -40,6 +41,7 @@ func (f *inputFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	fl.StringVar(&f.context, "context", "", "kubeconfig context to use")
 	fl.BoolVar(&f.strict, "strict", false, "fail on objects of kinds ringfence does not read")
+	fl.BoolVar(&f.allowPartial, "allow-partial", false, "go on when the cluster lets no NetworkPolicy be read: they are then unknown, and every verdict that depends on them says so")
 	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster")
 	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable)")
 }
@@ -87,6 +89,7 @@ func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
 			Namespace:     f.namespace,
 			AllNamespaces: f.allNamespaces,
 			Timeout:       f.timeout,
+			AllowPartial:  f.allowPartial,
 		}
 		if len(f.files) > 0 {
 			// -n names the cluster's namespace; file objects keep their own.
@@ -108,7 +111,12 @@ func (f *inputFlags) load(cmd *cobra.Command) (*load.Result, error) {
 	if _, err := f.nodeGroups(); err != nil {
 		return nil, err
 	}
-	return load.Load(cmd.Context(), opts)
+	res, err := load.Load(cmd.Context(), opts)
+	if err != nil {
+		return nil, err
+	}
+	warnUnread(cmd.ErrOrStderr(), res)
+	return res, nil
 }
 
 // analyse loads the inputs and compiles them for reachability questions at

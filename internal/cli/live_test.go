@@ -188,7 +188,9 @@ func comparable(inv *inventory.Inventory, namespaces map[string]bool, nodePorts 
 	}
 	inv.ServiceAccounts = accounts
 	for i := range inv.Nodes {
-		inv.Nodes[i].Source = ""
+		// The API server taints every new Node not-ready until a kubelet
+		// reports (TaintNodesByCondition); the files' nodes are ready.
+		inv.Nodes[i].Source, inv.Nodes[i].Taints = "", nil
 	}
 	inv.Secrets, inv.Recognized, inv.Report = nil, nil, nil
 	inv.SecurityGroups, inv.Instances, inv.SGPolicies = nil, nil, nil
@@ -241,14 +243,26 @@ func TestLiveClusterMatchesFiles(t *testing.T) {
 			"networking.k8s.io": {"ingresses"},
 			"kubeflow.org":      {"pytorchjobs"},
 		})
-		stdout, stderr, code := run(t, "", "inventory", "--kubeconfig", viewer, "-A")
+		// No NetworkPolicy can be read: that is no all-clear, but an error
+		// unless --allow-partial.
+		_, stderr, code := run(t, "", "inventory", "--kubeconfig", viewer, "-A")
+		if code != ExitInput || !strings.Contains(stderr, `no NetworkPolicy could be read (forbidden: User "viewer" cannot list resource "networkpolicies" in API group "networking.k8s.io" at the cluster scope)`) || !strings.Contains(stderr, "--allow-partial") {
+			t.Errorf("without --allow-partial: exit %d, want 2 and why: %s", code, stderr)
+		}
+		stdout, stderr, code := run(t, "", "inventory", "--kubeconfig", viewer, "-A", "--allow-partial")
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		for _, want := range []string{"NOT LISTED: FORBIDDEN", "pods (cluster-wide): forbidden by RBAC", "networkpolicies.networking.k8s.io (cluster-wide): forbidden by RBAC", "model-server", "text-embed-finetune"} {
+		for _, want := range []string{"NOT LISTED: FORBIDDEN",
+			`pods cluster-wide: forbidden: User "viewer" cannot list resource "pods" in API group "" at the cluster scope`,
+			`networkpolicies.networking.k8s.io cluster-wide: forbidden: User "viewer" cannot list resource "networkpolicies"`,
+			"model-server", "text-embed-finetune"} {
 			if !strings.Contains(stdout, want) {
-				t.Errorf("output lacks %q", want)
+				t.Errorf("output lacks %q:\n%s", want, stdout)
 			}
+		}
+		if !strings.Contains(stderr, `ringfence: warning: NetworkPolicy in every namespace could not be read (forbidden: User "viewer" cannot list`) {
+			t.Errorf("stderr does not say NetworkPolicies were unread: %s", stderr)
 		}
 	})
 
@@ -271,6 +285,16 @@ func TestLiveClusterMatchesFiles(t *testing.T) {
 		}
 		if !strings.Contains(stdout, "ingress-nginx/ingress-nginx-controller => ml-workloads/model-server-7c9d-abcde : TCP 8080") {
 			t.Errorf("reach --level pod does not show the live pod behind the ingress controller:\n%s", stdout)
+		}
+		// With the Deployment from a file, the file's template is what
+		// runs once applied: the live pods of the old one are not its
+		// instances.
+		file := "examples/ml-platform/ml-workloads/model-server.yaml"
+		inv = inventoryJSON(t, "--kubeconfig", admin, "-n", "ml-workloads", "-f", file)
+		for _, w := range inv.Workloads {
+			if w.Name == "model-server" && (len(w.Instances) != 0 || !strings.HasPrefix(w.Source, file+":")) {
+				t.Errorf("model-server from %s with instances %v; want the file's copy without live pods", w.Source, w.Instances)
+			}
 		}
 	})
 }

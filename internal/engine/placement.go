@@ -90,6 +90,8 @@ func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Place
 			}
 			sort.Strings(p.Groups)
 			switch {
+			case len(p.Nodes) == 0 && len(w.Nodes) > 0:
+				p.Via = "none of the given nodes admits it (nodeName, nodeSelector, required affinity, taints)" + untolerated(w.Nodes, pt)
 			case len(p.Nodes) == 0:
 				p.Via = "no node it can be scheduled on was given"
 			case len(p.Groups) == 0:
@@ -151,6 +153,42 @@ func candidateNodes(nodes []*model.Node, pt *model.PodTemplate) []string {
 		out = append(out, n.Name)
 	}
 	return out
+}
+
+// untolerated says which taints keep pods off the nodes their selectors
+// and affinity admit ("; tainted node.kubernetes.io/not-ready:NoSchedule,
+// not tolerated, on a, b"), or "" when no taint is to blame.
+func untolerated(nodes []*model.Node, pt *model.PodTemplate) string {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{NodeSelector: pt.NodeSelector, Affinity: pt.Affinity}}
+	required := nodeaffinity.GetRequiredNodeAffinity(pod)
+	on := map[string][]string{}
+	var taints []string
+	for _, n := range nodes {
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}}
+		if ok, _ := required.Match(node); !ok {
+			continue
+		}
+		for i := range n.Taints {
+			t := &n.Taints[i]
+			if t.Effect == corev1.TaintEffectPreferNoSchedule || tolerates(pt.Tolerations, n.Taints[i:i+1]) {
+				continue
+			}
+			key := t.ToString()
+			if on[key] == nil {
+				taints = append(taints, key)
+			}
+			on[key] = append(on[key], n.Name)
+		}
+	}
+	if len(taints) == 0 {
+		return ""
+	}
+	sort.Strings(taints)
+	parts := make([]string, len(taints))
+	for i, t := range taints {
+		parts[i] = t + " on " + strings.Join(on[t], ", ")
+	}
+	return "; taints it does not tolerate: " + strings.Join(parts, "; ")
 }
 
 // tolerates reports whether tolerations admit every NoSchedule and

@@ -183,7 +183,9 @@ type Node struct {
 	InternalIP []string          `json:"internalIPs,omitempty"`
 	Labels     map[string]string `json:"labels,omitempty"`
 	GPUs       map[string]int64  `json:"gpus,omitempty"`
-	Source     string            `json:"source"`
+	// Taints are key=value:effect, as kubectl describe shows them.
+	Taints []string `json:"taints,omitempty"`
+	Source string   `json:"source"`
 }
 
 // Secret names a Secret and its keys; never its values.
@@ -252,6 +254,9 @@ func Build(res *load.Result, overrides []engine.NodeGroups) (*Inventory, error) 
 	}
 	for _, n := range w.Nodes {
 		in := Node{Name: n.Name, ProviderID: n.ProviderID, Labels: n.Labels, GPUs: n.GPUs, Source: n.Source.String()}
+		for _, t := range n.Taints {
+			in.Taints = append(in.Taints, t.ToString())
+		}
 		for _, a := range n.Addresses {
 			if a.Type == "InternalIP" {
 				in.InternalIP = append(in.InternalIP, a.Address)

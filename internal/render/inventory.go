@@ -102,9 +102,15 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sa.Namespace, sa.Name, dash(sa.RoleARN), auto, sa.Source)
 	}
-	section("NODES", len(inv.Nodes), "NAME\tPROVIDER ID\tINTERNAL IP\tGPUS\tSOURCE")
+	section("NODES", len(inv.Nodes), "NAME\tPROVIDER ID\tINTERNAL IP\tGPUS\tTAINTS\tSOURCE")
 	for _, n := range inv.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, dash(n.ProviderID), list(n.InternalIP), gpus(n.GPUs), n.Source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, dash(n.ProviderID), list(n.InternalIP), gpus(n.GPUs), list(n.Taints), n.Source)
+	}
+	if unplaced := unplaced(inv); len(unplaced) > 0 && len(inv.Nodes) > 0 {
+		section("NOT PLACED: NO NODE ADMITS THE PODS", len(unplaced), "NAMESPACE\tWORKLOAD\tROLE\tWHY")
+		for _, u := range unplaced {
+			fmt.Fprintln(tw, u)
+		}
 	}
 	if len(inv.Secrets) > 0 {
 		section("SECRETS (names and keys only; values are never read)", len(inv.Secrets), "NAMESPACE\tNAME\tTYPE\tKEYS\tSOURCE")
@@ -134,6 +140,20 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 		return err
 	}
 	return reportText(w, inv)
+}
+
+// unplaced lists the pods no given node admits, as table rows, with why
+// (the taints they do not tolerate, when those are to blame).
+func unplaced(inv *inventory.Inventory) []string {
+	var out []string
+	for _, wl := range inv.Workloads {
+		for _, p := range wl.Pods {
+			if len(p.Placement.Nodes) == 0 && p.Placement.Via != "" && !strings.HasPrefix(p.Placement.Via, "SecurityGroupPolicy") {
+				out = append(out, fmt.Sprintf("%s\t%s/%s\t%s\t%s", wl.Namespace, wl.Kind, wl.Name, dash(p.Role), p.Placement.Via))
+			}
+		}
+	}
+	return out
 }
 
 // reportText says what was not modelled, so nothing is dropped silently.

@@ -28,6 +28,8 @@ type Builder struct {
 	owners  map[*model.Workload]ownerKey
 	podAuto map[*model.PodTemplate]*bool
 	pods    []livePod
+	// unread are the kinds a live cluster refused to list.
+	unread []model.Unread
 }
 
 // ownerKey is a controller owner reference, resolved once all objects are in.
@@ -148,7 +150,11 @@ func (b *Builder) Register(d *Decoded) {
 		return
 	}
 	if prev, dup := b.seen[d.ref]; dup {
-		b.Report.Warn(d.src, d.ref.String(), "defined again (first at %s); this later definition is used, as kubectl apply would", prev)
+		if prev.Cluster != "" && d.src.Cluster == "" {
+			b.Report.Warn(d.src, d.ref.String(), "this file's copy is used over the live one in %s, as kubectl apply would replace it", prev)
+		} else {
+			b.Report.Warn(d.src, d.ref.String(), "defined again (first at %s); this later definition is used, as kubectl apply would", prev)
+		}
 	}
 	b.seen[d.ref] = d.src
 	b.Report.Warnings = append(b.Report.Warnings, d.warnings...)

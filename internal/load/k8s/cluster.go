@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/ringfence/ringfence/internal/load/document"
@@ -14,9 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/pager"
 )
 
@@ -29,6 +32,9 @@ type ClusterOptions struct {
 	Namespace     string
 	AllNamespaces bool
 	Timeout       time.Duration
+	// AllowPartial goes on when no NetworkPolicy can be read; they are
+	// then unknown, never absent.
+	AllowPartial bool
 }
 
 // clusterResource is one resource ringfence lists.
@@ -71,130 +77,372 @@ var clusterResources = []clusterResource{
 	res("ray.io", "v1", "rayjobs", "RayJob", true),
 	res("ray.io", "v1", "rayservices", "RayService", true),
 	res("vpcresources.k8s.aws", "v1beta1", "securitygrouppolicies", "SecurityGroupPolicy", true),
-}
-
-// ClusterError is a live cluster that could not be read at all.
-type ClusterError struct {
-	Context string
-	Err     error
-}
-
-func (e *ClusterError) Error() string {
-	return fmt.Sprintf("cluster %s: %v", e.Context, e.Err)
-}
-
-func (e *ClusterError) Unwrap() error { return e.Err }
-
-// RESTConfig resolves kubeconfig and context the way kubectl does, and
-// returns the context's name and default namespace with the config.
-func RESTConfig(opts ClusterOptions) (*rest.Config, string, string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = opts.Kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.Context}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-	raw, err := cc.RawConfig()
-	if err != nil {
-		return nil, "", "", &ClusterError{Context: opts.Context, Err: fmt.Errorf("reading kubeconfig: %w", err)}
-	}
-	name := opts.Context
-	if name == "" {
-		name = raw.CurrentContext
-	}
-	cfg, err := cc.ClientConfig()
-	if err != nil {
-		return nil, name, "", &ClusterError{Context: name, Err: err}
-	}
-	ns, _, err := cc.Namespace()
-	if err != nil {
-		return nil, name, "", &ClusterError{Context: name, Err: err}
-	}
-	return cfg, name, ns, nil
+	res("monitoring.coreos.com", "v1", "prometheuses", "Prometheus", true),
+	res("monitoring.coreos.com", "v1", "alertmanagers", "Alertmanager", true),
 }
 
 // LoadCluster lists every resource ringfence reads from a live cluster
 // (read-only: list calls only) into the builder. A cluster that cannot be
-// reached is an error; a resource that RBAC forbids is reported and the
-// rest is used; an ML resource whose CRD is not installed has no objects.
+// reached is an error. A resource that RBAC forbids is recorded as unread
+// (World.Unread and the report), never taken for an empty list; with -A, a
+// resource forbidden cluster-wide is read namespace by namespace. A run
+// that can read NetworkPolicies nowhere is an error unless AllowPartial. A
+// custom resource whose CRD is not installed has no objects.
 func LoadCluster(ctx context.Context, opts ClusterOptions, b *Builder) error {
-	cfg, name, ns, err := RESTConfig(opts)
+	c, err := connect(opts)
 	if err != nil {
 		return err
 	}
-	if opts.Namespace != "" {
-		ns = opts.Namespace
-	}
-	if opts.AllNamespaces {
-		ns = metav1.NamespaceAll
-	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
-	}
-	cfg.Timeout = timeout
+	cfg := rest.CopyConfig(c.cfg)
+	cfg.Timeout = c.timeout
 	cfg.UserAgent = "ringfence"
 	// client-go's default of 5 requests a second would spend seconds
 	// throttling the two dozen lists ringfence makes; they are reads.
 	cfg.QPS, cfg.Burst = 50, 100
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return &ClusterError{Context: name, Err: err}
+		return c.fail(err, "creating a client: "+err.Error(), "")
 	}
-	src := model.Source{Cluster: name}
-	for i, r := range clusterResources {
-		target := client.Resource(r.gvr)
-		var lister dynamic.ResourceInterface = target
-		if r.namespaced {
-			lister = target.Namespace(ns)
+	served, err := c.served(cfg)
+	if err != nil {
+		return err
+	}
+	// Objects keep the context they came from; in a pod without a
+	// kubeconfig there is none, but they must never pass for a file's.
+	name := c.context
+	if name == "" {
+		name = "(in-cluster)"
+	}
+	r := &clusterRead{conn: c, client: client, b: b, src: model.Source{Cluster: name}, readable: map[string]bool{}}
+	ns := c.namespace
+	if opts.Namespace != "" {
+		ns = opts.Namespace
+	}
+	if opts.AllNamespaces {
+		ns = metav1.NamespaceAll
+	}
+	var fallback []clusterResource
+	var fallbackErrs []error
+	var namespaces []string
+	namespacesListed := false
+	var namespacesErr error
+	for _, res := range clusterResources {
+		if !served(res.gvr) {
+			continue
 		}
-		p := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
-			return lister.List(ctx, o)
-		}))
-		err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-			return b.addLive(obj, r, src)
+		scope := ""
+		if res.namespaced {
+			scope = ns
+		}
+		err := r.list(ctx, res, scope, func(u *unstructured.Unstructured) {
+			if res.kind == "Namespace" {
+				namespaces = append(namespaces, u.GetName())
+			}
 		})
 		switch {
 		case err == nil:
+			r.readable[res.kind] = true
+			namespacesListed = namespacesListed || res.kind == "Namespace"
+		case apierrors.IsForbidden(err) && res.namespaced && scope == "":
+			// -A without cluster-wide rights: read it namespace by namespace.
+			fallback = append(fallback, res)
+			fallbackErrs = append(fallbackErrs, err)
 		case apierrors.IsForbidden(err):
-			where := "cluster-wide"
-			if r.namespaced && ns != "" {
-				where = "in namespace " + ns
+			if res.kind == "Namespace" {
+				namespacesErr = err
 			}
-			b.Report.Forbidden = append(b.Report.Forbidden, fmt.Sprintf("%s (%s): %s", r.gvr.GroupResource(), where, "forbidden by RBAC"))
-		case apierrors.IsNotFound(err) && r.gvr.Group != "" && r.gvr.Group != "apps" && r.gvr.Group != "batch" && r.gvr.Group != "networking.k8s.io":
-			// The CRD is not installed: there are no such objects.
-		case i == 0:
-			// The first list tells whether the cluster answers at all.
-			return &ClusterError{Context: name, Err: fmt.Errorf("cannot list namespaces at %s: %w", cfg.Host, unwrapURL(err))}
+			r.unread(res, scope, err)
+		case apierrors.IsNotFound(err) && optional(res):
+			// The CRD went away between discovery and the list.
 		default:
-			var de *document.Error
-			if errors.As(err, &de) {
-				return err
-			}
-			return &ClusterError{Context: name, Err: fmt.Errorf("listing %s: %w", r.gvr.GroupResource(), unwrapURL(err))}
+			return r.fail(err, res, scope)
 		}
+	}
+	if len(fallback) > 0 {
+		if !namespacesListed {
+			// Nothing says which namespaces exist: read the one the context
+			// names, as kubectl without -A would, and say so.
+			namespaces = []string{c.namespace}
+			r.note = fmt.Sprintf("-A: the namespaces cannot be listed (%s), so only the context's namespace %q was read", forbiddenReason(namespacesErr), c.namespace)
+			b.Report.Warn(r.src, "", "%s; give -n <namespace> to read another", r.note)
+		}
+		sort.Strings(namespaces)
+		if err := r.perNamespace(ctx, fallback, fallbackErrs, namespaces, namespacesListed); err != nil {
+			return err
+		}
+	}
+	if !r.readable["NetworkPolicy"] && !opts.AllowPartial {
+		msg := "no NetworkPolicy could be read (" + r.reasons["NetworkPolicy"] + "): without them every pod would look unisolated"
+		if r.note != "" {
+			msg = r.note + "; " + msg
+		}
+		return c.fail(nil, msg,
+			"grant list on networkpolicies.networking.k8s.io (docs/rbac.md), give -n <namespace> where you may read them, or pass --allow-partial to analyse with them unknown")
 	}
 	return nil
 }
 
-// unwrapURL keeps a transport error short: the request URL says nothing the
-// message does not.
-func unwrapURL(err error) error {
-	var se *apierrors.StatusError
-	if errors.As(err, &se) {
-		return errors.New(se.ErrStatus.Message)
-	}
-	return err
+// clusterRead is one read of a cluster into a builder.
+type clusterRead struct {
+	conn   *conn
+	client dynamic.Interface
+	b      *Builder
+	src    model.Source
+	// readable kinds could be listed somewhere; reasons say why the others
+	// could not (the first refusal of each).
+	readable map[string]bool
+	reasons  map[string]string
+	// note says how -A was narrowed, for the error that may follow.
+	note string
 }
 
-func (b *Builder) addLive(obj runtime.Object, r clusterResource, src model.Source) error {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return fmt.Errorf("unexpected %T in list of %s", obj, r.gvr.Resource)
+// optional resources are custom resources that may not be installed.
+func optional(r clusterResource) bool {
+	switch r.gvr.Group {
+	case "", "apps", "batch", "networking.k8s.io":
+		return false
 	}
+	return true
+}
+
+// served asks the API server which resources it serves, so that the custom
+// resources of operators that are not installed are not listed (RBAC would
+// answer Forbidden for them before saying they do not exist). Discovery is
+// open to every authenticated user (system:discovery). When it cannot
+// answer for a group, the group's resources are tried anyway.
+func (c *conn) served(cfg *rest.Config) (func(schema.GroupVersionResource) bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, c.fail(err, "creating a client: "+err.Error(), "")
+	}
+	_, lists, err := dc.ServerGroupsAndResources()
+	failed := map[schema.GroupVersion]bool{}
+	switch {
+	case err == nil:
+	case discovery.IsGroupDiscoveryFailedError(err):
+		var gd *discovery.ErrGroupDiscoveryFailed
+		if errors.As(err, &gd) {
+			for gv := range gd.Groups {
+				failed[gv] = true
+			}
+		}
+	case apierrors.IsForbidden(err):
+		// A hardened server that hides discovery: list everything.
+		return func(schema.GroupVersionResource) bool { return true }, nil
+	default:
+		return nil, c.explain(err, "asking the API server which resources it serves")
+	}
+	have := map[schema.GroupVersionResource]bool{}
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, res := range l.APIResources {
+			have[gv.WithResource(res.Name)] = true
+		}
+	}
+	return func(gvr schema.GroupVersionResource) bool {
+		return have[gvr] || failed[gvr.GroupVersion()]
+	}, nil
+}
+
+// list pages through one resource in one scope ("" is every namespace, or
+// a cluster-scoped resource) into the builder; seen sees each object.
+func (r *clusterRead) list(ctx context.Context, res clusterResource, scope string, seen func(*unstructured.Unstructured)) error {
+	var lister dynamic.ResourceInterface = r.client.Resource(res.gvr)
+	if res.namespaced && scope != "" {
+		lister = r.client.Resource(res.gvr).Namespace(scope)
+	}
+	p := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
+		return lister.List(ctx, o)
+	}))
+	return p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return fmt.Errorf("unexpected %T in list of %s", obj, res.gvr.Resource)
+		}
+		seen(u)
+		return r.b.addLive(u, res, r.src)
+	})
+}
+
+// unread records a resource RBAC forbids in a scope: in the world (the
+// engine turns it into unknowns) and in the report (every verb says it).
+func (r *clusterRead) unread(res clusterResource, scope string, err error) {
+	reason := forbiddenReason(err)
+	r.b.unread = append(r.b.unread, model.Unread{Kind: res.kind, Namespace: scope, Reason: reason})
+	where := "cluster-wide"
+	if scope != "" {
+		where = "in namespace " + scope
+	}
+	r.b.Report.Forbidden = append(r.b.Report.Forbidden, fmt.Sprintf("%s %s: %s", res.gvr.GroupResource(), where, reason))
+	if r.reasons == nil {
+		r.reasons = map[string]string{}
+	}
+	if _, ok := r.reasons[res.kind]; !ok {
+		r.reasons[res.kind] = reason
+	}
+}
+
+func (r *clusterRead) fail(err error, res clusterResource, scope string) error {
+	var de *document.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	what := "listing " + res.gvr.GroupResource().String()
+	if scope != "" {
+		what += " in namespace " + scope
+	}
+	return r.conn.explain(err, what)
+}
+
+// nsList is one resource listed in one namespace.
+type nsList struct {
+	items []*unstructured.Unstructured
+	err   error
+}
+
+// perNamespace reads resources that are forbidden cluster-wide in each
+// namespace, some at a time, then adds what it read in a fixed order
+// (resource, then namespace) so the result does not depend on timing.
+// clusterWide holds the cluster-wide refusal of each resource.
+// When every namespace is known (all), a resource refused in each is
+// recorded once, for every namespace.
+func (r *clusterRead) perNamespace(ctx context.Context, resources []clusterResource, clusterWide []error, namespaces []string, all bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make([][]nsList, len(resources))
+	for i := range out {
+		out[i] = make([]nsList, len(namespaces))
+	}
+	jobs := make(chan [2]int)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				l := &out[j[0]][j[1]]
+				l.err = collect(ctx, r.client, resources[j[0]], namespaces[j[1]], &l.items)
+				if l.err != nil && !apierrors.IsForbidden(l.err) {
+					cancel()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range resources {
+		for j := range namespaces {
+			select {
+			case jobs <- [2]int{i, j}:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	// Jobs not fed after a failure hold nothing: find the failure before
+	// anything is added.
+	for i := range out {
+		for j, l := range out[i] {
+			if l.err != nil && !apierrors.IsForbidden(l.err) && !errors.Is(l.err, context.Canceled) {
+				return r.fail(l.err, resources[i], namespaces[j])
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var names []string
+	for i, res := range resources {
+		names = append(names, res.gvr.GroupResource().String())
+		var denied []int
+		for j, l := range out[i] {
+			if l.err != nil {
+				denied = append(denied, j)
+				continue
+			}
+			for _, u := range l.items {
+				if err := r.b.addLive(u, res, r.src); err != nil {
+					return err
+				}
+			}
+		}
+		switch {
+		case all && len(denied) == len(namespaces):
+			// Refused everywhere: one entry for every namespace.
+			r.unread(res, "", clusterWide[i])
+		default:
+			if len(denied) < len(namespaces) {
+				r.readable[res.kind] = true
+			}
+			for _, j := range denied {
+				r.unread(res, namespaces[j], out[i][j].err)
+			}
+		}
+	}
+	r.b.Report.Warn(r.src, "", "-A: %s cannot be listed cluster-wide (forbidden); they were read namespace by namespace in %s (where a namespace refuses one, it is listed under forbidden)", strings.Join(names, ", "), strings.Join(namespaces, ", "))
+	return nil
+}
+
+// collect lists one resource of one namespace into items.
+func collect(ctx context.Context, client dynamic.Interface, res clusterResource, ns string, items *[]*unstructured.Unstructured) error {
+	p := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
+		return client.Resource(res.gvr).Namespace(ns).List(ctx, o)
+	}))
+	return p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return fmt.Errorf("unexpected %T in list of %s", obj, res.gvr.Resource)
+		}
+		*items = append(*items, u)
+		return nil
+	})
+}
+
+// ListedResources are the resources a live read lists (the verb is always
+// list): docs/rbac/ grants exactly these.
+func ListedResources() []schema.GroupResource {
+	seen := map[schema.GroupResource]bool{}
+	var out []schema.GroupResource
+	for _, r := range clusterResources {
+		if gr := r.gvr.GroupResource(); !seen[gr] {
+			seen[gr] = true
+			out = append(out, gr)
+		}
+	}
+	return out
+}
+
+// NamespacedResource reports whether a listed resource is namespaced.
+func NamespacedResource(gr schema.GroupResource) bool {
+	for _, r := range clusterResources {
+		if r.gvr.GroupResource() == gr {
+			return r.namespaced
+		}
+	}
+	return false
+}
+
+// addLive adds an object read from the cluster, unless a file gave the same
+// object: the file's copy wins, as `kubectl apply -f` would make it, so that
+// a change can be previewed against the live cluster.
+func (b *Builder) addLive(u *unstructured.Unstructured, r clusterResource, src model.Source) error {
 	unstructured.RemoveNestedField(u.Object, "metadata", "managedFields")
 	j, err := json.Marshal(u.Object)
 	if err != nil {
 		return err
 	}
-	return b.Add(&document.Object{Source: src, JSON: j, APIVersion: r.gvr.GroupVersion().String(), Kind: r.kind})
+	d, err := Decode(&document.Object{Source: src, JSON: j, APIVersion: r.gvr.GroupVersion().String(), Kind: r.kind}, b.DefaultNamespace)
+	if err != nil {
+		return err
+	}
+	if prev, ok := b.seen[d.ref]; ok && d.unknown == nil && prev.Cluster == "" {
+		b.Report.Warn(prev, d.ref.String(), "this file's copy is used over the live one in %s, as kubectl apply would replace it", src)
+		return nil
+	}
+	b.Register(d)
+	return nil
 }

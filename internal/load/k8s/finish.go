@@ -53,6 +53,14 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.SecurityGroupPolicies, func(n *model.SecurityGroupPolicy) *model.Meta { return &n.Meta })
 	sortMeta(w.Fences, func(n *model.Fence) *model.Meta { return &n.Meta })
 	b.resolveIdentities(w)
+	w.Unread = b.unread
+	sort.SliceStable(w.Unread, func(i, j int) bool {
+		a, c := w.Unread[i], w.Unread[j]
+		if a.Kind != c.Kind {
+			return a.Kind < c.Kind
+		}
+		return a.Namespace < c.Namespace
+	})
 	return w
 }
 
@@ -108,7 +116,12 @@ func (b *Builder) foldOwned() {
 	}
 	for i, p := range b.pods {
 		if top := podTops[i]; top != nil {
-			top.Instances = append(top.Instances, p.workload.Instances...)
+			// A workload a file replaced runs the file's template once
+			// applied: its live pods, made from the old one, are not its
+			// instances.
+			if top.Source.Cluster != "" || p.workload.Source.Cluster == "" {
+				top.Instances = append(top.Instances, p.workload.Instances...)
+			}
 			delete(b.objects, p.workload.Ref())
 			continue
 		}

@@ -44,6 +44,8 @@ var decoders = map[string]kindDecoder{
 	"ray.io/v1/RayJob":                                 decodeRayJob,
 	"ray.io/v1/RayService":                             decodeRayService,
 	"vpcresources.k8s.aws/v1beta1/SecurityGroupPolicy": decodeSecurityGroupPolicy,
+	"monitoring.coreos.com/v1/Prometheus":              decodePrometheus,
+	"monitoring.coreos.com/v1/Alertmanager":            decodeAlertmanager,
 	"ringfence.dev/v1alpha1/Fence":                     decodeFence,
 }
 
