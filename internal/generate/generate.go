@@ -49,7 +49,12 @@ type Output struct {
 	// Metadata are the instance metadata options of the nodes that run
 	// fenced workloads.
 	Metadata []MetadataPlan `json:"instanceMetadata,omitempty"`
-	Warnings []string       `json:"warnings,omitempty"`
+	// Needs are what the fenced workloads, and the nodes whose open egress
+	// the plan revokes, need beyond the Fences' intents: kept (written
+	// into the output and proved by verification), forgone by a Fence,
+	// unseen (a person must declare the other end), or cut.
+	Needs    []Need   `json:"needs,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 
 	// awsRules marks the egress rules written for AWS services, which a
 	// CNI flavour may express otherwise.
@@ -80,6 +85,9 @@ type IngressPatch struct {
 // Generate writes the policies of every Fence of the world.
 func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, error) {
 	out := &Output{}
+	// The needs kept become intents of the Fences, so that one generator
+	// writes them into both layers.
+	w, out.Needs = withNeeds(w, doc)
 	namespaces := map[string]bool{}
 	replaced := map[model.Ref]bool{}
 	for _, f := range w.Fences {
@@ -110,11 +118,12 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 		out.Replaces = append(out.Replaces, r)
 	}
 	sort.Slice(out.Replaces, func(i, j int) bool { return out.Replaces[i].String() < out.Replaces[j].String() })
-	groups, lists, warnings, err := securityGroups(w, doc, opts)
+	groups, lists, nodes, warnings, err := securityGroups(w, doc, opts)
 	if err != nil {
 		return nil, err
 	}
 	out.SecurityGroups, out.PrefixLists = groups, lists
+	out.Needs = append(out.Needs, nodes...)
 	out.Warnings = append(out.Warnings, warnings...)
 	out.ServicePatches, warnings = servicePatches(w)
 	out.Warnings = append(out.Warnings, warnings...)

@@ -61,7 +61,17 @@ func TestGenerateExample(t *testing.T) {
 	if len(out.Patches) != 1 || out.Patches[0].Value != "192.168.1.0/24" || out.Patches[0].Annotation != "nginx.ingress.kubernetes.io/whitelist-source-range" {
 		t.Errorf("patches %+v", out.Patches)
 	}
-	if len(out.Warnings) != 3 || !strings.Contains(out.Warnings[2], "requiring IMDSv2 with a hop limit of 1 on ip-10-0-17-24.ec2.internal, ip-10-0-18-201.ec2.internal") || !strings.Contains(out.Warnings[0], "huggingface.co:443 is a DNS name") || !strings.Contains(out.Warnings[1], "revoking the open egress of sg-0a1b2c3d4e5f60001 closes it for the workloads it also fences (features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns) and the nodes' own traffic") {
+	// (The two quota warnings come from the nodes' needs: the region's
+	// AMAZON ranges in prefix lists.)
+	all := strings.Join(out.Warnings, "\n")
+	for _, want := range []string{"requiring IMDSv2 with a hop limit of 1 on ip-10-0-17-24.ec2.internal, ip-10-0-18-201.ec2.internal", "huggingface.co:443 is a DNS name",
+		"revoking the open egress of sg-0a1b2c3d4e5f60001 closes it for the workloads it also fences (features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns): their needs that no Fence names",
+		"would need more than 60 IPv4 egress rules", "would need more than 60 IPv6 egress rules"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q: %v", want, out.Warnings)
+		}
+	}
+	if len(out.Warnings) != 5 {
 		t.Errorf("warnings %v", out.Warnings)
 	}
 	// The LoadBalancer in front of inference goes; the controller's load

@@ -12,6 +12,7 @@ import (
 	"github.com/ringfence/ringfence/api/v1alpha1"
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/ranges"
+	"go4.org/netipx"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -33,7 +34,9 @@ func itoa(i int32) string { b, _ := json.Marshal(i); return string(b) }
 // The example's Fences fence pods on the node group: its rules are S3 by
 // the AWS-managed list, DNS, the feature API and peers by the group
 // itself (every pod is on it), the controller's ingress on the model
-// server's port, and its open egress revoked; the result verifies.
+// server's port, and its open egress revoked; the nodes' own needs are
+// kept (the cluster security group on 443, the region's AMAZON ranges for
+// ECR and STS, through prefix lists); the result verifies.
 func TestSecurityGroupsExample(t *testing.T) {
 	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
 	out, err := Generate(w, doc, Options{})
@@ -44,7 +47,8 @@ func TestSecurityGroupsExample(t *testing.T) {
 		t.Fatalf("groups %+v", out.SecurityGroups)
 	}
 	g := out.SecurityGroups[0]
-	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\n-1 -1--1 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup + "\n"
+	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\n-1 -1--1 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup +
+		"\ntcp 443-443 sg-0a1b2c3d4e5f60002\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv4\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv6\n"
 	if got := rulesText(g.Egress); got != wantEgress {
 		t.Errorf("egress:\n%s\nwant:\n%s", got, wantEgress)
 	}
@@ -62,14 +66,27 @@ func TestSecurityGroupsExample(t *testing.T) {
 		t.Errorf("verification: %v %v", err, problems)
 	}
 
-	// Verification judges the groups: without the S3 rule, or with the
-	// open egress left, it fails.
+	// Verification judges the groups: without the S3 rule and the
+	// region's AMAZON list (which holds S3's ranges too), it fails, and
+	// the nodes' image pulls are cut.
 	noS3 := *out
 	noS3.SecurityGroups = []GroupPlan{g}
-	noS3.SecurityGroups[0].Egress = g.Egress[1:]
+	noS3.SecurityGroups[0].Egress = nil
+	for _, r := range g.Egress {
+		if r.ManagedPrefixList == "" && !strings.HasSuffix(r.OwnPrefixList, "-ipv4") {
+			noS3.SecurityGroups[0].Egress = append(noS3.SecurityGroups[0].Egress, r)
+		}
+	}
 	problems, _ := Verify(w, &noS3, doc, Options{})
 	if !strings.Contains(strings.Join(problems, "\n"), "security groups block part of S3 in us-east-1") {
 		t.Errorf("a plan without S3 verified: %v", problems)
+	}
+	var cut []string
+	for _, n := range noS3.Cut() {
+		cut = append(cut, n.Kind)
+	}
+	if !strings.Contains(strings.Join(cut, " "), "registry") || len(out.Cut()) != 0 {
+		t.Errorf("cut needs %v, of the output %v", cut, out.Cut())
 	}
 	if kept := applyGroups(w.SecurityGroups, nil); len(kept) != len(w.SecurityGroups) || kept[0] != w.SecurityGroups[0] {
 		t.Errorf("applying no plan changed the groups")
@@ -123,8 +140,23 @@ func TestSecurityGroupsQuota(t *testing.T) {
 	if v4 <= RulesPerGroup {
 		t.Fatalf("EC2 us-east-1 has %d IPv4 prefixes: not enough to test the quota", v4)
 	}
-	if len(out.PrefixLists) == 0 || out.PrefixLists[0].AddressFamily != "IPv4" || out.PrefixLists[0].MaxEntries != v4 || len(out.PrefixLists[0].Entries) != v4 {
-		t.Fatalf("prefix lists %+v, want one of %d IPv4 entries", out.PrefixLists, v4)
+	// The nodes' needs (the region's AMAZON ranges on 443) join EC2's in
+	// one list: it holds every EC2 prefix, aggregated.
+	if len(out.PrefixLists) == 0 || out.PrefixLists[0].AddressFamily != "IPv4" || out.PrefixLists[0].MaxEntries != len(out.PrefixLists[0].Entries) {
+		t.Fatalf("prefix lists %+v, want one of IPv4 entries", out.PrefixLists)
+	}
+	var b netipx.IPSetBuilder
+	for _, e := range out.PrefixLists[0].Entries {
+		b.AddPrefix(netip.MustParsePrefix(e))
+	}
+	list, _ := b.IPSet()
+	if len(list.Prefixes()) != len(out.PrefixLists[0].Entries) {
+		t.Errorf("the list's %d entries are not aggregated (%d)", len(out.PrefixLists[0].Entries), len(list.Prefixes()))
+	}
+	for _, p := range doc.Select(ranges.Filter{Services: []string{"EC2"}, Regions: []string{"us-east-1"}}) {
+		if p.Prefix.Addr().Is4() && !list.ContainsPrefix(p.Prefix) {
+			t.Errorf("the list lacks EC2's %s", p)
+		}
 	}
 	found := false
 	for _, r := range out.SecurityGroups[0].Egress {

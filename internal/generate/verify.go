@@ -3,6 +3,7 @@ package generate
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -149,12 +150,16 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
+	out.Needs = slices.Clone(out.Needs) // a copy of an Output must not share the statuses
+	if err := verifyNeeds(a, next, doc, out.Needs); err != nil {
+		return nil, err
+	}
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	internet, _, _ := ranges.Named(doc, "internet")
 	imds, _, _ := ranges.Named(doc, "imds")
 	for _, f := range w.Fences {
-		allowedNS := map[string]bool{f.Namespace: true, "kube-system": hasDNS(f)}
+		allowedNS := map[string]bool{f.Namespace: true, "kube-system": hasDNS(f) || keptDNS(out.Needs, f)}
 		for _, e := range f.Spec.Egress {
 			if e.Service != nil {
 				ns := e.Service.Namespace
@@ -237,7 +242,7 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 					fail("%s's security groups still allow the internet: %v", p.ID, x.SecurityGroups.Allowed)
 				}
 			}
-			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "imds", Set: imds}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 {
+			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "imds", Set: imds}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 && !allowsIMDS(f) {
 				fail("%s can reach the instance metadata service", p.ID)
 			}
 		}
@@ -330,6 +335,17 @@ func verifyClients(a *engine.Analysis, w *model.World, f *model.Fence, in v1alph
 		}
 	}
 	return problems
+}
+
+// keptDNS reports whether generate kept the DNS need of a Fence's
+// workloads (the Fence itself does not name it).
+func keptDNS(needs []Need, f *model.Fence) bool {
+	for _, n := range needs {
+		if n.Kind == NeedDNS && n.Status == NeedKept && n.fence == f.Namespace+"/"+f.Name {
+			return true
+		}
+	}
+	return false
 }
 
 func hasDNS(f *model.Fence) bool {

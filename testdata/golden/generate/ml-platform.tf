@@ -4,6 +4,2193 @@ data "aws_ec2_managed_prefix_list" "com_amazonaws_us-east-1_s3" {
   name = "com.amazonaws.us-east-1.s3"
 }
 
+resource "aws_ec2_managed_prefix_list" "ringfence-sg-0a1b2c3d4e5f60001-egress-ipv4" {
+  name           = "ringfence-sg-0a1b2c3d4e5f60001-egress-ipv4"
+  address_family = "IPv4"
+  max_entries    = 509
+  entry {
+    cidr = "1.178.4.0/23"
+  }
+  entry {
+    cidr = "1.178.6.0/24"
+  }
+  entry {
+    cidr = "100.24.0.0/13"
+  }
+  entry {
+    cidr = "100.48.0.0/12"
+  }
+  entry {
+    cidr = "104.153.112.0/24"
+  }
+  entry {
+    cidr = "104.153.115.0/24"
+  }
+  entry {
+    cidr = "104.153.116.0/24"
+  }
+  entry {
+    cidr = "104.153.118.0/24"
+  }
+  entry {
+    cidr = "104.255.56.0/32"
+  }
+  entry {
+    cidr = "104.255.56.11/32"
+  }
+  entry {
+    cidr = "104.255.56.12/32"
+  }
+  entry {
+    cidr = "104.255.56.15/32"
+  }
+  entry {
+    cidr = "104.255.56.16/30"
+  }
+  entry {
+    cidr = "104.255.56.20/32"
+  }
+  entry {
+    cidr = "104.255.56.23/32"
+  }
+  entry {
+    cidr = "104.255.56.24/30"
+  }
+  entry {
+    cidr = "104.255.56.28/31"
+  }
+  entry {
+    cidr = "104.255.56.3/32"
+  }
+  entry {
+    cidr = "104.255.56.49/32"
+  }
+  entry {
+    cidr = "104.255.56.50/31"
+  }
+  entry {
+    cidr = "104.255.56.52/32"
+  }
+  entry {
+    cidr = "104.255.56.55/32"
+  }
+  entry {
+    cidr = "104.255.56.56/31"
+  }
+  entry {
+    cidr = "104.255.56.60/32"
+  }
+  entry {
+    cidr = "104.255.56.63/32"
+  }
+  entry {
+    cidr = "104.255.56.64/29"
+  }
+  entry {
+    cidr = "104.255.56.72/32"
+  }
+  entry {
+    cidr = "107.20.0.0/14"
+  }
+  entry {
+    cidr = "121.91.98.0/23"
+  }
+  entry {
+    cidr = "13.128.0.0/16"
+  }
+  entry {
+    cidr = "13.130.0.0/16"
+  }
+  entry {
+    cidr = "13.216.0.0/13"
+  }
+  entry {
+    cidr = "13.248.103.0/24"
+  }
+  entry {
+    cidr = "13.248.108.0/24"
+  }
+  entry {
+    cidr = "13.248.116.0/24"
+  }
+  entry {
+    cidr = "13.248.124.0/24"
+  }
+  entry {
+    cidr = "136.18.128.0/22"
+  }
+  entry {
+    cidr = "136.18.132.0/23"
+  }
+  entry {
+    cidr = "136.18.136.0/22"
+  }
+  entry {
+    cidr = "136.18.160.0/22"
+  }
+  entry {
+    cidr = "136.18.164.0/23"
+  }
+  entry {
+    cidr = "136.18.168.0/21"
+  }
+  entry {
+    cidr = "136.18.254.0/23"
+  }
+  entry {
+    cidr = "136.18.32.0/23"
+  }
+  entry {
+    cidr = "136.18.4.0/22"
+  }
+  entry {
+    cidr = "139.56.18.0/23"
+  }
+  entry {
+    cidr = "139.56.20.0/22"
+  }
+  entry {
+    cidr = "139.56.24.0/21"
+  }
+  entry {
+    cidr = "139.56.34.0/24"
+  }
+  entry {
+    cidr = "142.4.178.0/24"
+  }
+  entry {
+    cidr = "15.129.32.0/23"
+  }
+  entry {
+    cidr = "15.129.52.0/22"
+  }
+  entry {
+    cidr = "15.129.57.0/24"
+  }
+  entry {
+    cidr = "15.129.58.0/23"
+  }
+  entry {
+    cidr = "15.129.64.0/23"
+  }
+  entry {
+    cidr = "15.177.64.0/23"
+  }
+  entry {
+    cidr = "15.181.112.0/22"
+  }
+  entry {
+    cidr = "15.181.120.0/21"
+  }
+  entry {
+    cidr = "15.181.144.0/20"
+  }
+  entry {
+    cidr = "15.181.160.0/19"
+  }
+  entry {
+    cidr = "15.181.192.0/19"
+  }
+  entry {
+    cidr = "15.181.224.0/20"
+  }
+  entry {
+    cidr = "15.181.240.0/22"
+  }
+  entry {
+    cidr = "15.181.244.0/24"
+  }
+  entry {
+    cidr = "15.181.246.0/23"
+  }
+  entry {
+    cidr = "15.181.249.0/24"
+  }
+  entry {
+    cidr = "15.181.254.0/24"
+  }
+  entry {
+    cidr = "15.181.32.0/19"
+  }
+  entry {
+    cidr = "15.181.80.0/20"
+  }
+  entry {
+    cidr = "15.181.96.0/20"
+  }
+  entry {
+    cidr = "15.193.128.0/22"
+  }
+  entry {
+    cidr = "15.193.6.0/24"
+  }
+  entry {
+    cidr = "15.201.1.0/24"
+  }
+  entry {
+    cidr = "15.220.120.0/21"
+  }
+  entry {
+    cidr = "15.220.176.0/20"
+  }
+  entry {
+    cidr = "15.220.196.0/22"
+  }
+  entry {
+    cidr = "15.220.220.0/22"
+  }
+  entry {
+    cidr = "15.220.233.0/24"
+  }
+  entry {
+    cidr = "15.220.234.0/23"
+  }
+  entry {
+    cidr = "15.220.236.0/22"
+  }
+  entry {
+    cidr = "15.220.248.0/22"
+  }
+  entry {
+    cidr = "15.221.0.0/24"
+  }
+  entry {
+    cidr = "15.221.146.0/23"
+  }
+  entry {
+    cidr = "15.221.160.0/22"
+  }
+  entry {
+    cidr = "15.221.176.0/20"
+  }
+  entry {
+    cidr = "15.221.24.0/21"
+  }
+  entry {
+    cidr = "15.221.4.0/23"
+  }
+  entry {
+    cidr = "15.230.105.0/24"
+  }
+  entry {
+    cidr = "15.230.108.0/23"
+  }
+  entry {
+    cidr = "15.230.119.0/31"
+  }
+  entry {
+    cidr = "15.230.130.0/24"
+  }
+  entry {
+    cidr = "15.230.137.0/24"
+  }
+  entry {
+    cidr = "15.230.14.0/24"
+  }
+  entry {
+    cidr = "15.230.142.0/24"
+  }
+  entry {
+    cidr = "15.230.145.0/24"
+  }
+  entry {
+    cidr = "15.230.147.0/24"
+  }
+  entry {
+    cidr = "15.230.148.0/24"
+  }
+  entry {
+    cidr = "15.230.157.0/24"
+  }
+  entry {
+    cidr = "15.230.162.0/24"
+  }
+  entry {
+    cidr = "15.230.168.0/24"
+  }
+  entry {
+    cidr = "15.230.169.0/29"
+  }
+  entry {
+    cidr = "15.230.18.0/24"
+  }
+  entry {
+    cidr = "15.230.184.0/24"
+  }
+  entry {
+    cidr = "15.230.192.0/23"
+  }
+  entry {
+    cidr = "15.230.201.0/24"
+  }
+  entry {
+    cidr = "15.230.204.0/25"
+  }
+  entry {
+    cidr = "15.230.205.0/24"
+  }
+  entry {
+    cidr = "15.230.206.0/24"
+  }
+  entry {
+    cidr = "15.230.208.0/24"
+  }
+  entry {
+    cidr = "15.230.214.0/24"
+  }
+  entry {
+    cidr = "15.230.216.0/29"
+  }
+  entry {
+    cidr = "15.230.216.12/31"
+  }
+  entry {
+    cidr = "15.230.216.8/30"
+  }
+  entry {
+    cidr = "15.230.218.0/24"
+  }
+  entry {
+    cidr = "15.230.220.0/23"
+  }
+  entry {
+    cidr = "15.230.242.0/24"
+  }
+  entry {
+    cidr = "15.230.245.0/24"
+  }
+  entry {
+    cidr = "15.230.248.0/24"
+  }
+  entry {
+    cidr = "15.230.254.0/30"
+  }
+  entry {
+    cidr = "15.230.254.4/32"
+  }
+  entry {
+    cidr = "15.230.35.0/24"
+  }
+  entry {
+    cidr = "15.230.38.0/24"
+  }
+  entry {
+    cidr = "15.230.40.0/24"
+  }
+  entry {
+    cidr = "15.230.48.0/24"
+  }
+  entry {
+    cidr = "15.230.56.0/23"
+  }
+  entry {
+    cidr = "15.230.65.128/25"
+  }
+  entry {
+    cidr = "15.230.66.0/24"
+  }
+  entry {
+    cidr = "15.230.83.0/24"
+  }
+  entry {
+    cidr = "15.230.87.0/24"
+  }
+  entry {
+    cidr = "15.230.95.0/24"
+  }
+  entry {
+    cidr = "15.248.138.0/23"
+  }
+  entry {
+    cidr = "15.248.140.0/24"
+  }
+  entry {
+    cidr = "15.248.143.0/24"
+  }
+  entry {
+    cidr = "15.248.160.0/24"
+  }
+  entry {
+    cidr = "15.248.164.0/24"
+  }
+  entry {
+    cidr = "15.251.0.10/31"
+  }
+  entry {
+    cidr = "150.222.100.0/24"
+  }
+  entry {
+    cidr = "150.222.103.0/24"
+  }
+  entry {
+    cidr = "150.222.110.0/24"
+  }
+  entry {
+    cidr = "150.222.137.0/24"
+  }
+  entry {
+    cidr = "150.222.138.0/24"
+  }
+  entry {
+    cidr = "150.222.143.0/24"
+  }
+  entry {
+    cidr = "150.222.15.124/30"
+  }
+  entry {
+    cidr = "150.222.2.0/24"
+  }
+  entry {
+    cidr = "150.222.205.0/24"
+  }
+  entry {
+    cidr = "150.222.206.0/24"
+  }
+  entry {
+    cidr = "150.222.211.0/24"
+  }
+  entry {
+    cidr = "150.222.212.0/24"
+  }
+  entry {
+    cidr = "150.222.216.0/24"
+  }
+  entry {
+    cidr = "150.222.218.0/24"
+  }
+  entry {
+    cidr = "150.222.222.0/23"
+  }
+  entry {
+    cidr = "150.222.224.0/24"
+  }
+  entry {
+    cidr = "150.222.226.0/23"
+  }
+  entry {
+    cidr = "150.222.236.0/23"
+  }
+  entry {
+    cidr = "150.222.24.32/29"
+  }
+  entry {
+    cidr = "150.222.24.64/29"
+  }
+  entry {
+    cidr = "150.222.25.32/29"
+  }
+  entry {
+    cidr = "150.222.32.0/23"
+  }
+  entry {
+    cidr = "150.222.34.0/24"
+  }
+  entry {
+    cidr = "150.222.66.0/24"
+  }
+  entry {
+    cidr = "150.222.68.116/31"
+  }
+  entry {
+    cidr = "150.222.71.0/24"
+  }
+  entry {
+    cidr = "150.222.73.0/24"
+  }
+  entry {
+    cidr = "150.222.76.0/24"
+  }
+  entry {
+    cidr = "150.222.79.0/24"
+  }
+  entry {
+    cidr = "150.222.87.0/24"
+  }
+  entry {
+    cidr = "150.222.99.0/24"
+  }
+  entry {
+    cidr = "150.247.33.0/24"
+  }
+  entry {
+    cidr = "150.247.43.0/24"
+  }
+  entry {
+    cidr = "151.148.20.0/24"
+  }
+  entry {
+    cidr = "151.148.36.0/24"
+  }
+  entry {
+    cidr = "155.146.0.0/20"
+  }
+  entry {
+    cidr = "155.146.176.0/20"
+  }
+  entry {
+    cidr = "155.146.192.0/18"
+  }
+  entry {
+    cidr = "155.146.32.0/19"
+  }
+  entry {
+    cidr = "155.146.64.0/19"
+  }
+  entry {
+    cidr = "155.146.96.0/20"
+  }
+  entry {
+    cidr = "16.15.156.0/22"
+  }
+  entry {
+    cidr = "16.15.160.0/19"
+  }
+  entry {
+    cidr = "16.15.192.0/18"
+  }
+  entry {
+    cidr = "16.182.0.0/16"
+  }
+  entry {
+    cidr = "16.214.0.0/22"
+  }
+  entry {
+    cidr = "16.56.0.0/16"
+  }
+  entry {
+    cidr = "161.178.0.0/18"
+  }
+  entry {
+    cidr = "161.178.128.0/18"
+  }
+  entry {
+    cidr = "161.188.0.0/19"
+  }
+  entry {
+    cidr = "161.188.112.0/21"
+  }
+  entry {
+    cidr = "161.188.120.0/22"
+  }
+  entry {
+    cidr = "161.188.127.0/24"
+  }
+  entry {
+    cidr = "161.188.48.0/20"
+  }
+  entry {
+    cidr = "161.188.64.0/19"
+  }
+  entry {
+    cidr = "161.193.0.0/18"
+  }
+  entry {
+    cidr = "162.250.236.0/22"
+  }
+  entry {
+    cidr = "168.185.5.0/24"
+  }
+  entry {
+    cidr = "172.96.97.0/24"
+  }
+  entry {
+    cidr = "173.83.199.0/24"
+  }
+  entry {
+    cidr = "173.83.200.0/22"
+  }
+  entry {
+    cidr = "173.83.222.0/24"
+  }
+  entry {
+    cidr = "173.83.233.0/24"
+  }
+  entry {
+    cidr = "173.83.234.0/23"
+  }
+  entry {
+    cidr = "174.129.0.0/16"
+  }
+  entry {
+    cidr = "176.32.120.0/22"
+  }
+  entry {
+    cidr = "176.32.124.128/25"
+  }
+  entry {
+    cidr = "176.32.125.128/25"
+  }
+  entry {
+    cidr = "176.32.96.0/21"
+  }
+  entry {
+    cidr = "18.204.0.0/14"
+  }
+  entry {
+    cidr = "18.208.0.0/13"
+  }
+  entry {
+    cidr = "18.232.0.0/14"
+  }
+  entry {
+    cidr = "18.34.0.0/19"
+  }
+  entry {
+    cidr = "18.34.232.0/21"
+  }
+  entry {
+    cidr = "18.88.0.0/17"
+  }
+  entry {
+    cidr = "18.89.128.0/18"
+  }
+  entry {
+    cidr = "18.96.0.0/21"
+  }
+  entry {
+    cidr = "18.97.0.0/18"
+  }
+  entry {
+    cidr = "184.192.0.0/11"
+  }
+  entry {
+    cidr = "184.72.128.0/17"
+  }
+  entry {
+    cidr = "184.72.64.0/18"
+  }
+  entry {
+    cidr = "184.73.0.0/16"
+  }
+  entry {
+    cidr = "192.157.36.0/24"
+  }
+  entry {
+    cidr = "192.43.175.0/24"
+  }
+  entry {
+    cidr = "198.41.100.0/23"
+  }
+  entry {
+    cidr = "198.41.102.0/24"
+  }
+  entry {
+    cidr = "198.41.96.0/22"
+  }
+  entry {
+    cidr = "199.127.232.0/22"
+  }
+  entry {
+    cidr = "204.236.192.0/18"
+  }
+  entry {
+    cidr = "204.87.185.0/24"
+  }
+  entry {
+    cidr = "205.251.225.0/24"
+  }
+  entry {
+    cidr = "205.251.240.0/21"
+  }
+  entry {
+    cidr = "205.251.248.0/24"
+  }
+  entry {
+    cidr = "206.72.209.0/24"
+  }
+  entry {
+    cidr = "207.171.160.0/19"
+  }
+  entry {
+    cidr = "208.110.48.0/20"
+  }
+  entry {
+    cidr = "208.86.88.0/23"
+  }
+  entry {
+    cidr = "209.54.176.0/21"
+  }
+  entry {
+    cidr = "216.182.224.0/21"
+  }
+  entry {
+    cidr = "216.182.232.0/22"
+  }
+  entry {
+    cidr = "216.182.238.0/23"
+  }
+  entry {
+    cidr = "216.198.193.0/24"
+  }
+  entry {
+    cidr = "216.198.224.0/22"
+  }
+  entry {
+    cidr = "216.198.240.0/22"
+  }
+  entry {
+    cidr = "216.198.252.0/22"
+  }
+  entry {
+    cidr = "216.244.40.0/21"
+  }
+  entry {
+    cidr = "216.244.7.0/24"
+  }
+  entry {
+    cidr = "23.20.0.0/14"
+  }
+  entry {
+    cidr = "23.228.228.0/22"
+  }
+  entry {
+    cidr = "24.110.16.0/20"
+  }
+  entry {
+    cidr = "3.2.0.0/24"
+  }
+  entry {
+    cidr = "3.2.2.0/23"
+  }
+  entry {
+    cidr = "3.2.50.0/23"
+  }
+  entry {
+    cidr = "3.2.52.0/24"
+  }
+  entry {
+    cidr = "3.2.58.0/24"
+  }
+  entry {
+    cidr = "3.2.64.0/23"
+  }
+  entry {
+    cidr = "3.2.74.0/24"
+  }
+  entry {
+    cidr = "3.208.0.0/12"
+  }
+  entry {
+    cidr = "3.224.0.0/12"
+  }
+  entry {
+    cidr = "3.3.16.0/21"
+  }
+  entry {
+    cidr = "3.3.2.0/24"
+  }
+  entry {
+    cidr = "3.3.32.0/23"
+  }
+  entry {
+    cidr = "3.3.5.0/24"
+  }
+  entry {
+    cidr = "3.33.44.0/22"
+  }
+  entry {
+    cidr = "3.4.0.0/23"
+  }
+  entry {
+    cidr = "3.4.10.0/24"
+  }
+  entry {
+    cidr = "3.4.12.39/32"
+  }
+  entry {
+    cidr = "3.4.12.40/32"
+  }
+  entry {
+    cidr = "3.4.12.5/32"
+  }
+  entry {
+    cidr = "3.4.12.6/32"
+  }
+  entry {
+    cidr = "3.4.13.64/27"
+  }
+  entry {
+    cidr = "3.4.15.112/29"
+  }
+  entry {
+    cidr = "3.4.2.0/24"
+  }
+  entry {
+    cidr = "3.4.9.0/24"
+  }
+  entry {
+    cidr = "3.41.128.0/17"
+  }
+  entry {
+    cidr = "3.5.0.0/19"
+  }
+  entry {
+    cidr = "3.80.0.0/12"
+  }
+  entry {
+    cidr = "31.220.220.0/22"
+  }
+  entry {
+    cidr = "31.220.236.0/24"
+  }
+  entry {
+    cidr = "32.192.0.0/12"
+  }
+  entry {
+    cidr = "34.192.0.0/12"
+  }
+  entry {
+    cidr = "34.224.0.0/12"
+  }
+  entry {
+    cidr = "35.153.0.0/16"
+  }
+  entry {
+    cidr = "35.168.0.0/13"
+  }
+  entry {
+    cidr = "35.34.100.0/24"
+  }
+  entry {
+    cidr = "35.34.99.0/24"
+  }
+  entry {
+    cidr = "35.50.137.0/24"
+  }
+  entry {
+    cidr = "35.50.139.0/24"
+  }
+  entry {
+    cidr = "35.50.141.0/24"
+  }
+  entry {
+    cidr = "35.54.32.0/21"
+  }
+  entry {
+    cidr = "35.54.64.0/18"
+  }
+  entry {
+    cidr = "35.55.29.0/24"
+  }
+  entry {
+    cidr = "35.55.30.0/24"
+  }
+  entry {
+    cidr = "35.55.32.0/24"
+  }
+  entry {
+    cidr = "35.71.68.0/22"
+  }
+  entry {
+    cidr = "35.71.76.0/22"
+  }
+  entry {
+    cidr = "40.235.64.0/18"
+  }
+  entry {
+    cidr = "44.192.0.0/11"
+  }
+  entry {
+    cidr = "45.33.163.0/24"
+  }
+  entry {
+    cidr = "45.33.166.0/23"
+  }
+  entry {
+    cidr = "45.33.170.0/24"
+  }
+  entry {
+    cidr = "45.33.176.0/24"
+  }
+  entry {
+    cidr = "45.33.179.0/24"
+  }
+  entry {
+    cidr = "45.33.184.0/23"
+  }
+  entry {
+    cidr = "45.33.186.0/24"
+  }
+  entry {
+    cidr = "46.51.208.0/22"
+  }
+  entry {
+    cidr = "5.179.96.0/20"
+  }
+  entry {
+    cidr = "5.60.16.0/24"
+  }
+  entry {
+    cidr = "5.60.64.0/19"
+  }
+  entry {
+    cidr = "50.16.0.0/15"
+  }
+  entry {
+    cidr = "50.19.0.0/16"
+  }
+  entry {
+    cidr = "52.0.0.0/13"
+  }
+  entry {
+    cidr = "52.119.196.0/22"
+  }
+  entry {
+    cidr = "52.119.206.0/23"
+  }
+  entry {
+    cidr = "52.119.212.0/22"
+  }
+  entry {
+    cidr = "52.119.224.0/20"
+  }
+  entry {
+    cidr = "52.144.192.0/24"
+  }
+  entry {
+    cidr = "52.144.193.0/25"
+  }
+  entry {
+    cidr = "52.144.193.128/26"
+  }
+  entry {
+    cidr = "52.144.194.0/26"
+  }
+  entry {
+    cidr = "52.144.195.0/26"
+  }
+  entry {
+    cidr = "52.144.200.128/26"
+  }
+  entry {
+    cidr = "52.144.200.64/26"
+  }
+  entry {
+    cidr = "52.20.0.0/14"
+  }
+  entry {
+    cidr = "52.200.0.0/13"
+  }
+  entry {
+    cidr = "52.216.0.0/15"
+  }
+  entry {
+    cidr = "52.44.0.0/15"
+  }
+  entry {
+    cidr = "52.46.128.0/19"
+  }
+  entry {
+    cidr = "52.46.164.0/23"
+  }
+  entry {
+    cidr = "52.46.168.0/22"
+  }
+  entry {
+    cidr = "52.46.250.0/23"
+  }
+  entry {
+    cidr = "52.46.252.0/22"
+  }
+  entry {
+    cidr = "52.54.0.0/15"
+  }
+  entry {
+    cidr = "52.70.0.0/15"
+  }
+  entry {
+    cidr = "52.72.0.0/15"
+  }
+  entry {
+    cidr = "52.86.0.0/15"
+  }
+  entry {
+    cidr = "52.90.0.0/15"
+  }
+  entry {
+    cidr = "52.93.1.0/24"
+  }
+  entry {
+    cidr = "52.93.119.144/30"
+  }
+  entry {
+    cidr = "52.93.123.136/32"
+  }
+  entry {
+    cidr = "52.93.123.255/32"
+  }
+  entry {
+    cidr = "52.93.123.98/31"
+  }
+  entry {
+    cidr = "52.93.126.122/31"
+  }
+  entry {
+    cidr = "52.93.126.212/30"
+  }
+  entry {
+    cidr = "52.93.127.122/31"
+  }
+  entry {
+    cidr = "52.93.127.124/31"
+  }
+  entry {
+    cidr = "52.93.127.162/31"
+  }
+  entry {
+    cidr = "52.93.127.164/30"
+  }
+  entry {
+    cidr = "52.93.127.168/31"
+  }
+  entry {
+    cidr = "52.93.127.172/31"
+  }
+  entry {
+    cidr = "52.93.127.18/31"
+  }
+  entry {
+    cidr = "52.93.127.180/30"
+  }
+  entry {
+    cidr = "52.93.127.184/31"
+  }
+  entry {
+    cidr = "52.93.127.200/31"
+  }
+  entry {
+    cidr = "52.93.127.216/30"
+  }
+  entry {
+    cidr = "52.93.127.220/31"
+  }
+  entry {
+    cidr = "52.93.127.68/31"
+  }
+  entry {
+    cidr = "52.93.147.0/24"
+  }
+  entry {
+    cidr = "52.93.236.0/24"
+  }
+  entry {
+    cidr = "52.93.238.0/24"
+  }
+  entry {
+    cidr = "52.93.24.0/21"
+  }
+  entry {
+    cidr = "52.93.243.0/24"
+  }
+  entry {
+    cidr = "52.93.249.0/24"
+  }
+  entry {
+    cidr = "52.93.254.0/24"
+  }
+  entry {
+    cidr = "52.93.3.0/24"
+  }
+  entry {
+    cidr = "52.93.34.128/25"
+  }
+  entry {
+    cidr = "52.93.37.0/24"
+  }
+  entry {
+    cidr = "52.93.4.0/24"
+  }
+  entry {
+    cidr = "52.93.40.0/24"
+  }
+  entry {
+    cidr = "52.93.50.0/23"
+  }
+  entry {
+    cidr = "52.93.59.0/24"
+  }
+  entry {
+    cidr = "52.93.60.0/23"
+  }
+  entry {
+    cidr = "52.93.64.0/23"
+  }
+  entry {
+    cidr = "52.93.70.40/29"
+  }
+  entry {
+    cidr = "52.93.74.0/24"
+  }
+  entry {
+    cidr = "52.93.76.0/24"
+  }
+  entry {
+    cidr = "52.93.84.160/29"
+  }
+  entry {
+    cidr = "52.93.84.192/29"
+  }
+  entry {
+    cidr = "52.93.86.160/29"
+  }
+  entry {
+    cidr = "52.93.86.192/29"
+  }
+  entry {
+    cidr = "52.93.87.96/27"
+  }
+  entry {
+    cidr = "52.93.88.160/29"
+  }
+  entry {
+    cidr = "52.93.88.192/29"
+  }
+  entry {
+    cidr = "52.93.90.160/29"
+  }
+  entry {
+    cidr = "52.93.90.192/29"
+  }
+  entry {
+    cidr = "52.93.91.112/30"
+  }
+  entry {
+    cidr = "52.93.91.96/28"
+  }
+  entry {
+    cidr = "52.93.97.0/24"
+  }
+  entry {
+    cidr = "52.94.0.0/22"
+  }
+  entry {
+    cidr = "52.94.124.0/22"
+  }
+  entry {
+    cidr = "52.94.132.0/22"
+  }
+  entry {
+    cidr = "52.94.152.11/32"
+  }
+  entry {
+    cidr = "52.94.152.12/32"
+  }
+  entry {
+    cidr = "52.94.152.44/32"
+  }
+  entry {
+    cidr = "52.94.152.9/32"
+  }
+  entry {
+    cidr = "52.94.192.0/22"
+  }
+  entry {
+    cidr = "52.94.201.0/25"
+  }
+  entry {
+    cidr = "52.94.224.0/20"
+  }
+  entry {
+    cidr = "52.94.240.0/21"
+  }
+  entry {
+    cidr = "52.94.248.0/28"
+  }
+  entry {
+    cidr = "52.94.252.0/22"
+  }
+  entry {
+    cidr = "52.94.68.0/24"
+  }
+  entry {
+    cidr = "52.95.108.0/23"
+  }
+  entry {
+    cidr = "52.95.208.0/22"
+  }
+  entry {
+    cidr = "52.95.245.0/24"
+  }
+  entry {
+    cidr = "52.95.255.80/28"
+  }
+  entry {
+    cidr = "52.95.41.0/24"
+  }
+  entry {
+    cidr = "52.95.48.0/22"
+  }
+  entry {
+    cidr = "52.95.62.0/23"
+  }
+  entry {
+    cidr = "54.112.0.0/18"
+  }
+  entry {
+    cidr = "54.144.0.0/14"
+  }
+  entry {
+    cidr = "54.152.0.0/16"
+  }
+  entry {
+    cidr = "54.156.0.0/14"
+  }
+  entry {
+    cidr = "54.160.0.0/13"
+  }
+  entry {
+    cidr = "54.172.0.0/14"
+  }
+  entry {
+    cidr = "54.196.0.0/15"
+  }
+  entry {
+    cidr = "54.198.0.0/16"
+  }
+  entry {
+    cidr = "54.204.0.0/15"
+  }
+  entry {
+    cidr = "54.208.0.0/14"
+  }
+  entry {
+    cidr = "54.221.0.0/16"
+  }
+  entry {
+    cidr = "54.224.0.0/14"
+  }
+  entry {
+    cidr = "54.231.0.0/16"
+  }
+  entry {
+    cidr = "54.234.0.0/15"
+  }
+  entry {
+    cidr = "54.236.0.0/15"
+  }
+  entry {
+    cidr = "54.239.0.0/28"
+  }
+  entry {
+    cidr = "54.239.103.128/26"
+  }
+  entry {
+    cidr = "54.239.104.0/23"
+  }
+  entry {
+    cidr = "54.239.108.0/22"
+  }
+  entry {
+    cidr = "54.239.112.0/24"
+  }
+  entry {
+    cidr = "54.239.16.0/20"
+  }
+  entry {
+    cidr = "54.239.8.0/21"
+  }
+  entry {
+    cidr = "54.239.98.0/24"
+  }
+  entry {
+    cidr = "54.240.196.0/24"
+  }
+  entry {
+    cidr = "54.240.202.0/24"
+  }
+  entry {
+    cidr = "54.240.208.0/22"
+  }
+  entry {
+    cidr = "54.240.216.0/22"
+  }
+  entry {
+    cidr = "54.240.228.0/23"
+  }
+  entry {
+    cidr = "54.240.232.0/22"
+  }
+  entry {
+    cidr = "54.242.0.0/15"
+  }
+  entry {
+    cidr = "54.25.14.0/23"
+  }
+  entry {
+    cidr = "54.25.20.0/24"
+  }
+  entry {
+    cidr = "54.25.82.0/24"
+  }
+  entry {
+    cidr = "54.26.166.0/24"
+  }
+  entry {
+    cidr = "54.80.0.0/13"
+  }
+  entry {
+    cidr = "54.88.0.0/14"
+  }
+  entry {
+    cidr = "54.92.128.0/17"
+  }
+  entry {
+    cidr = "63.246.119.0/24"
+  }
+  entry {
+    cidr = "64.187.128.0/20"
+  }
+  entry {
+    cidr = "64.252.125.0/24"
+  }
+  entry {
+    cidr = "64.252.64.0/24"
+  }
+  entry {
+    cidr = "64.252.66.0/23"
+  }
+  entry {
+    cidr = "64.252.68.0/23"
+  }
+  entry {
+    cidr = "64.66.131.0/24"
+  }
+  entry {
+    cidr = "64.66.135.0/24"
+  }
+  entry {
+    cidr = "64.73.202.0/24"
+  }
+  entry {
+    cidr = "66.36.0.0/24"
+  }
+  entry {
+    cidr = "67.202.0.0/18"
+  }
+  entry {
+    cidr = "67.220.240.0/20"
+  }
+  entry {
+    cidr = "68.66.112.0/20"
+  }
+  entry {
+    cidr = "69.107.10.144/28"
+  }
+  entry {
+    cidr = "69.107.10.176/28"
+  }
+  entry {
+    cidr = "69.107.10.192/28"
+  }
+  entry {
+    cidr = "69.107.10.224/28"
+  }
+  entry {
+    cidr = "69.107.10.48/28"
+  }
+  entry {
+    cidr = "69.107.10.80/28"
+  }
+  entry {
+    cidr = "69.107.11.144/29"
+  }
+  entry {
+    cidr = "69.107.11.168/29"
+  }
+  entry {
+    cidr = "69.107.11.192/27"
+  }
+  entry {
+    cidr = "69.107.12.144/28"
+  }
+  entry {
+    cidr = "69.107.12.224/28"
+  }
+  entry {
+    cidr = "69.107.12.80/28"
+  }
+  entry {
+    cidr = "69.107.13.16/28"
+  }
+  entry {
+    cidr = "69.107.3.176/28"
+  }
+  entry {
+    cidr = "69.107.7.32/28"
+  }
+  entry {
+    cidr = "69.107.7.64/28"
+  }
+  entry {
+    cidr = "69.107.7.96/28"
+  }
+  entry {
+    cidr = "70.232.92.0/22"
+  }
+  entry {
+    cidr = "72.21.192.0/19"
+  }
+  entry {
+    cidr = "72.41.0.0/20"
+  }
+  entry {
+    cidr = "72.44.32.0/19"
+  }
+  entry {
+    cidr = "75.101.128.0/17"
+  }
+  entry {
+    cidr = "75.2.128.0/18"
+  }
+  entry {
+    cidr = "75.22.192.0/18"
+  }
+  entry {
+    cidr = "75.47.0.0/18"
+  }
+  entry {
+    cidr = "76.223.172.0/22"
+  }
+  entry {
+    cidr = "96.0.104.0/22"
+  }
+  entry {
+    cidr = "96.0.12.0/22"
+  }
+  entry {
+    cidr = "96.0.131.0/24"
+  }
+  entry {
+    cidr = "96.0.152.0/21"
+  }
+  entry {
+    cidr = "96.0.16.0/21"
+  }
+  entry {
+    cidr = "96.0.48.0/21"
+  }
+  entry {
+    cidr = "96.0.56.0/22"
+  }
+  entry {
+    cidr = "96.0.84.0/22"
+  }
+  entry {
+    cidr = "96.0.88.0/22"
+  }
+  entry {
+    cidr = "96.0.92.0/23"
+  }
+  entry {
+    cidr = "96.0.96.0/21"
+  }
+  entry {
+    cidr = "98.80.0.0/12"
+  }
+  entry {
+    cidr = "99.150.8.0/21"
+  }
+  entry {
+    cidr = "99.151.184.0/23"
+  }
+  entry {
+    cidr = "99.151.190.0/23"
+  }
+  entry {
+    cidr = "99.77.128.0/23"
+  }
+  entry {
+    cidr = "99.77.151.0/24"
+  }
+  entry {
+    cidr = "99.77.187.0/24"
+  }
+  entry {
+    cidr = "99.77.191.0/24"
+  }
+  entry {
+    cidr = "99.77.254.0/24"
+  }
+  entry {
+    cidr = "99.78.192.0/22"
+  }
+  entry {
+    cidr = "99.82.165.0/24"
+  }
+  entry {
+    cidr = "99.82.166.0/23"
+  }
+  entry {
+    cidr = "99.82.171.0/24"
+  }
+  entry {
+    cidr = "99.82.175.0/24"
+  }
+  entry {
+    cidr = "99.82.188.0/22"
+  }
+  entry {
+    cidr = "99.83.101.0/24"
+  }
+  entry {
+    cidr = "99.83.106.0/24"
+  }
+}
+
+resource "aws_ec2_managed_prefix_list" "ringfence-sg-0a1b2c3d4e5f60001-egress-ipv6" {
+  name           = "ringfence-sg-0a1b2c3d4e5f60001-egress-ipv6"
+  address_family = "IPv6"
+  max_entries    = 216
+  entry {
+    cidr = "2406:da00:ff00::/48"
+  }
+  entry {
+    cidr = "2600:1f00:8000::/40"
+  }
+  entry {
+    cidr = "2600:1f01:4804::/46"
+  }
+  entry {
+    cidr = "2600:1f01:480c::/47"
+  }
+  entry {
+    cidr = "2600:1f01:4850::/47"
+  }
+  entry {
+    cidr = "2600:1f01:4890::/47"
+  }
+  entry {
+    cidr = "2600:1f01:4900:100::/56"
+  }
+  entry {
+    cidr = "2600:1f01:4900:200::/56"
+  }
+  entry {
+    cidr = "2600:1f01:492e:100::/56"
+  }
+  entry {
+    cidr = "2600:1f01:4932::/47"
+  }
+  entry {
+    cidr = "2600:1f01:493e::/47"
+  }
+  entry {
+    cidr = "2600:1f01:4940::/45"
+  }
+  entry {
+    cidr = "2600:1f01:4948::/47"
+  }
+  entry {
+    cidr = "2600:1f10:2000::/36"
+  }
+  entry {
+    cidr = "2600:1f10:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f10:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f11:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f11:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f12:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f12:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f13:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f14:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f15:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f15:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f15:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f17:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f17:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f18:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f18::/33"
+  }
+  entry {
+    cidr = "2600:1f19:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f19:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f19:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f1a:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f1a:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f1b:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f1c:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f1c:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f1d:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f1f:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f1f:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f21:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f21:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f22:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f23:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f24:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f25:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f25:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f25:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f27:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f27:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f28:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f28::/36"
+  }
+  entry {
+    cidr = "2600:1f29:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f29:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f29:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f2a:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f2a:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f2b:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f2c:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f2c:c000::/36"
+  }
+  entry {
+    cidr = "2600:1f2d:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f2f:4000::/36"
+  }
+  entry {
+    cidr = "2600:1f2f:8000::/36"
+  }
+  entry {
+    cidr = "2600:1f30:8000::/39"
+  }
+  entry {
+    cidr = "2600:1f32:8000::/39"
+  }
+  entry {
+    cidr = "2600:1f33:8000::/39"
+  }
+  entry {
+    cidr = "2600:1f36:8000::/39"
+  }
+  entry {
+    cidr = "2600:1f38:8000::/39"
+  }
+  entry {
+    cidr = "2600:1f60:8000::/39"
+  }
+  entry {
+    cidr = "2600:1f61:8000::/39"
+  }
+  entry {
+    cidr = "2600:1f70:8000::/39"
+  }
+  entry {
+    cidr = "2600:1fa0:2c00::/40"
+  }
+  entry {
+    cidr = "2600:1fa0:8000::/39"
+  }
+  entry {
+    cidr = "2600:1fb9:8000::/39"
+  }
+  entry {
+    cidr = "2600:1fba:8000::/39"
+  }
+  entry {
+    cidr = "2600:1fbb:8000::/38"
+  }
+  entry {
+    cidr = "2600:1fe8:8000::/39"
+  }
+  entry {
+    cidr = "2600:1fe9:8000::/39"
+  }
+  entry {
+    cidr = "2600:1fea:8000::/39"
+  }
+  entry {
+    cidr = "2600:1feb:8000::/39"
+  }
+  entry {
+    cidr = "2600:1fef:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ff0:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ff2:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ff3:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ff4:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ff6:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ff8:2c00::/40"
+  }
+  entry {
+    cidr = "2600:1ff8:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ff9:2c00::/40"
+  }
+  entry {
+    cidr = "2600:1ff9:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ffa:8000::/40"
+  }
+  entry {
+    cidr = "2600:1ffc:8000::/39"
+  }
+  entry {
+    cidr = "2600:1ffd:803f::/48"
+  }
+  entry {
+    cidr = "2600:1ffd:8066::/48"
+  }
+  entry {
+    cidr = "2600:1ffd:807b::/48"
+  }
+  entry {
+    cidr = "2600:1ffd:807f::/48"
+  }
+  entry {
+    cidr = "2600:1ffe:2c00::/40"
+  }
+  entry {
+    cidr = "2600:1ffe:8000::/39"
+  }
+  entry {
+    cidr = "2600:1fff:2c00::/40"
+  }
+  entry {
+    cidr = "2600:1fff:8000::/39"
+  }
+  entry {
+    cidr = "2600:9000:5201::/48"
+  }
+  entry {
+    cidr = "2600:9000:5203::/48"
+  }
+  entry {
+    cidr = "2600:9000:5210::/48"
+  }
+  entry {
+    cidr = "2600:f000::/39"
+  }
+  entry {
+    cidr = "2600:f008:300::/40"
+  }
+  entry {
+    cidr = "2600:f00c::/39"
+  }
+  entry {
+    cidr = "2600:f0f0:0:100::/56"
+  }
+  entry {
+    cidr = "2600:f0f0:0:200::/59"
+  }
+  entry {
+    cidr = "2600:f0f0:1000::/44"
+  }
+  entry {
+    cidr = "2600:f0f0:111c::/47"
+  }
+  entry {
+    cidr = "2600:f0f0:111f::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:11::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:1:1f00::/56"
+  }
+  entry {
+    cidr = "2600:f0f0:1:fd00::/56"
+  }
+  entry {
+    cidr = "2600:f0f0:22::/47"
+  }
+  entry {
+    cidr = "2600:f0f0:2::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:4100::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:500::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:5503::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:5518::/46"
+  }
+  entry {
+    cidr = "2600:f0f0:551c::/47"
+  }
+  entry {
+    cidr = "2600:f0f0:6000::/43"
+  }
+  entry {
+    cidr = "2600:f0f0:600::/54"
+  }
+  entry {
+    cidr = "2600:f0f0:6100::/47"
+  }
+  entry {
+    cidr = "2600:f0f0:610a::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:700::/47"
+  }
+  entry {
+    cidr = "2600:f0f0:80::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:8101::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:8180::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:90:1400::/56"
+  }
+  entry {
+    cidr = "2600:f0f0:91::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:a0::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:c000::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:c002::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:c040::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:c102::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:c115::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:c12a::/47"
+  }
+  entry {
+    cidr = "2600:f0f0:e0d::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:e0f::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:e11::/48"
+  }
+  entry {
+    cidr = "2600:f0f0:f00:400::/55"
+  }
+  entry {
+    cidr = "2600:f0f0:f00::/54"
+  }
+  entry {
+    cidr = "2600:f0f1:10::/45"
+  }
+  entry {
+    cidr = "2600:f0f1:18::/46"
+  }
+  entry {
+    cidr = "2600:f0f1:42c0::/42"
+  }
+  entry {
+    cidr = "2600:f0f1:8801::/48"
+  }
+  entry {
+    cidr = "2600:f0f1:8a00::/44"
+  }
+  entry {
+    cidr = "2600:f0f1:8a10::/48"
+  }
+  entry {
+    cidr = "2600:f0f1:8b00::/48"
+  }
+  entry {
+    cidr = "2600:f0f2:7010::/47"
+  }
+  entry {
+    cidr = "2600:f0f2:7012::/48"
+  }
+  entry {
+    cidr = "2600:f0f2:7101::/48"
+  }
+  entry {
+    cidr = "2600:f0f3:f010:300::/56"
+  }
+  entry {
+    cidr = "2600:f0f3:f010:3400::/56"
+  }
+  entry {
+    cidr = "2600:f0f3:f010:3800::/56"
+  }
+  entry {
+    cidr = "2600:f0f3:f010::/56"
+  }
+  entry {
+    cidr = "2600:f0fb:c000::/47"
+  }
+  entry {
+    cidr = "2600:f0fb:c002::/56"
+  }
+  entry {
+    cidr = "2600:f0fb:c003::/48"
+  }
+  entry {
+    cidr = "2600:f0fb:c0ff::/56"
+  }
+  entry {
+    cidr = "2600:f0fb:c800::/48"
+  }
+  entry {
+    cidr = "2600:f0fb:c900::/52"
+  }
+  entry {
+    cidr = "2600:f0fb:ca00::/52"
+  }
+  entry {
+    cidr = "2600:f0fb:e000::/39"
+  }
+  entry {
+    cidr = "2600:f0fb:e300::/40"
+  }
+  entry {
+    cidr = "2600:f0fb:e500::/40"
+  }
+  entry {
+    cidr = "2600:f0fb:e600::/40"
+  }
+  entry {
+    cidr = "2600:f0fb:e800::/38"
+  }
+  entry {
+    cidr = "2600:f0fb:ec00::/40"
+  }
+  entry {
+    cidr = "2600:f0fb:f024::/48"
+  }
+  entry {
+    cidr = "2600:f0fb:f100::/48"
+  }
+  entry {
+    cidr = "2602:f7db::/44"
+  }
+  entry {
+    cidr = "2605:9cc0:1ff0:3c00::/56"
+  }
+  entry {
+    cidr = "2605:9cc0:1ff0:400::/54"
+  }
+  entry {
+    cidr = "2605:9cc0:1ff0:8000::/56"
+  }
+  entry {
+    cidr = "2605:9cc0:1ff0:800::/55"
+  }
+  entry {
+    cidr = "2605:9cc0:1ff0::/56"
+  }
+  entry {
+    cidr = "2605:9cc0:1ff0:f800::/56"
+  }
+  entry {
+    cidr = "2605:9cc0:1fff:fc00::/54"
+  }
+  entry {
+    cidr = "2605:b140:9802::/48"
+  }
+  entry {
+    cidr = "2606:7b40:1a2f::/60"
+  }
+  entry {
+    cidr = "2606:7b40:1a4f:340::/60"
+  }
+  entry {
+    cidr = "2606:7b40:1a4f::/60"
+  }
+  entry {
+    cidr = "2606:7b40:1b0f:800::/56"
+  }
+  entry {
+    cidr = "2606:7b40:1b0f::/53"
+  }
+  entry {
+    cidr = "2606:8140:500::/40"
+  }
+  entry {
+    cidr = "2606:f40:4700::/40"
+  }
+  entry {
+    cidr = "2606:f40:4903::/48"
+  }
+  entry {
+    cidr = "2606:f40:8000::/39"
+  }
+  entry {
+    cidr = "2606:f40::/39"
+  }
+  entry {
+    cidr = "2606:f40:fffc::/48"
+  }
+  entry {
+    cidr = "2606:f40:fffe::/48"
+  }
+  entry {
+    cidr = "2620:107:3002::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:2000::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:4000::/59"
+  }
+  entry {
+    cidr = "2620:107:4000:4::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:7000::/56"
+  }
+  entry {
+    cidr = "2620:107:4000:8001::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:8002::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:8004::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:8500::/56"
+  }
+  entry {
+    cidr = "2620:107:4000:8600::/56"
+  }
+  entry {
+    cidr = "2620:107:4000:8900::/56"
+  }
+  entry {
+    cidr = "2620:107:4000:9000::/63"
+  }
+  entry {
+    cidr = "2620:107:4000:9002::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:9005::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:9009::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:900c::/62"
+  }
+  entry {
+    cidr = "2620:107:4000:9010::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:9013::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:9016::/63"
+  }
+  entry {
+    cidr = "2620:107:4000:901b::/64"
+  }
+  entry {
+    cidr = "2620:107:4000::/64"
+  }
+  entry {
+    cidr = "2620:107:4000:ff::/64"
+  }
+  entry {
+    cidr = "2620:107:4007::/64"
+  }
+}
+
 # sg-0a1b2c3d4e5f60001 (its nodes' network interfaces) fences ml-workloads/inference, ml-workloads/training.
 # It also fences features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns: these rules are theirs too.
 # Revoke its open egress: aws ec2 revoke-security-group-egress --group-id sg-0a1b2c3d4e5f60001 --ip-permissions '[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]'
@@ -19,159 +2206,6 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
 }
 
 resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_002" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1f60:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_003" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1f61:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_004" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1fa0:2c00::/40"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_005" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1fa0:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_006" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1fb9:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_007" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1fef:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_008" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1ff0:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_009" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1ff4:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_010" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1ff8:2c00::/40"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_011" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1ff8:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_012" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1ff9:2c00::/40"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_013" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1ff9:8000::/39"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_014" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:1ffa:8000::/40"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_015" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:f0f0:6100::/47"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_016" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:f0f0:610a::/48"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_017" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:f0f2:7010::/47"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_018" {
-  security_group_id = "sg-0a1b2c3d4e5f60001"
-  description       = "ringfence: S3 us-east-1"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv6         = "2600:f0f2:7012::/48"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_019" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
   description                  = "ringfence: cluster DNS"
   ip_protocol                  = "udp"
@@ -180,7 +2214,7 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
 
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_020" {
+resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_003" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
   description                  = "ringfence: cluster DNS"
   ip_protocol                  = "tcp"
@@ -189,20 +2223,47 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
 
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_021" {
+resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_004" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
   description                  = "ringfence: job peers"
   ip_protocol                  = "-1"
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
 
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_022" {
+resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_005" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
   description                  = "ringfence: Service features/feature-api"
   ip_protocol                  = "tcp"
   from_port                    = 8080
   to_port                      = 8080
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
+}
+
+resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_006" {
+  security_group_id            = "sg-0a1b2c3d4e5f60001"
+  description                  = "ringfence: EKS API server (kubelet)"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = "sg-0a1b2c3d4e5f60002"
+}
+
+resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_007" {
+  security_group_id = "sg-0a1b2c3d4e5f60001"
+  description       = "ringfence: the CIDRs of ringfence-sg-0a1b2c3d4e5f60001-egress-ipv4"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = aws_ec2_managed_prefix_list.ringfence-sg-0a1b2c3d4e5f60001-egress-ipv4.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_008" {
+  security_group_id = "sg-0a1b2c3d4e5f60001"
+  description       = "ringfence: the CIDRs of ringfence-sg-0a1b2c3d4e5f60001-egress-ipv6"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = aws_ec2_managed_prefix_list.ringfence-sg-0a1b2c3d4e5f60001-egress-ipv6.id
 }
 
 resource "aws_vpc_security_group_ingress_rule" "ringfence_sg-0a1b2c3d4e5f60001_ingress_001" {
