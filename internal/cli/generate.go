@@ -96,6 +96,11 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 					return findingsError{}
 				}
 			}
+			for _, n := range g.Needs {
+				if n.Status == generate.NeedForgone {
+					fmt.Fprintf(s.Err, "ringfence: note: %s\n", n)
+				}
+			}
 			if cut := g.Cut(); len(cut) > 0 {
 				lines := make([]string, len(cut))
 				for i, n := range cut {

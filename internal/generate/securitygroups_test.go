@@ -241,11 +241,54 @@ func TestCLI(t *testing.T) {
 			v4++
 		}
 	}
+	v4s3 := v4
 	if first.IPProtocol != "tcp" || *first.FromPort != 443 || len(first.IPRanges) != v4 {
 		t.Errorf("S3 permission %+v, want %d IPv4 ranges on TCP 443", first, v4)
 	}
-	if len(notes) != 2 || !strings.Contains(notes[0], "com.amazonaws.us-east-1.s3") || !strings.Contains(notes[1], "launch template") {
+	if len(notes) != 3 || !strings.Contains(notes[0], "replace it with the ID") || !strings.Contains(notes[1], "com.amazonaws.us-east-1.s3") || !strings.Contains(notes[2], "launch template") {
 		t.Errorf("notes %v", notes)
+	}
+	// The quota: no authorize call carries more than 60 ranges of a
+	// family; the prefix lists are created 100 entries a call, each rule
+	// through one references it, and every entry is in some call.
+	for _, in := range c.AuthorizeEgress {
+		v4, v6 := 0, 0
+		for _, p := range in.IPPermissions {
+			v4 += len(p.IPRanges)
+			v6 += len(p.IPv6Ranges)
+		}
+		if v4 > RulesPerGroup+v4s3 || v6 > RulesPerGroup {
+			t.Errorf("%s: %d IPv4 and %d IPv6 ranges in one call", in.GroupID, v4, v6)
+		}
+	}
+	if len(c.CreatePrefixLists) != len(out.PrefixLists) || len(out.PrefixLists) != 2 {
+		t.Fatalf("create %d lists, plan %d", len(c.CreatePrefixLists), len(out.PrefixLists))
+	}
+	for i, pl := range out.PrefixLists {
+		got := len(c.CreatePrefixLists[i].Entries)
+		if got > EntriesPerCall || c.CreatePrefixLists[i].MaxEntries != len(pl.Entries) {
+			t.Errorf("create %s: %d entries", pl.Name, got)
+		}
+		version := int64(1)
+		for _, m := range c.ModifyPrefixLists {
+			if m.PrefixListID == pl.Name {
+				if m.CurrentVersion != version || len(m.AddEntries) > EntriesPerCall {
+					t.Errorf("modify %s: version %d (want %d), %d entries", pl.Name, m.CurrentVersion, version, len(m.AddEntries))
+				}
+				version++
+				got += len(m.AddEntries)
+			}
+		}
+		if got != len(pl.Entries) {
+			t.Errorf("%s: %d entries in calls, %d planned", pl.Name, got, len(pl.Entries))
+		}
+		referenced := false
+		for _, p := range c.AuthorizeEgress[0].IPPermissions {
+			referenced = referenced || (len(p.PrefixListIDs) == 1 && p.PrefixListIDs[0].PrefixListID == pl.Name)
+		}
+		if !referenced {
+			t.Errorf("no rule references %s", pl.Name)
+		}
 	}
 	if len(c.ModifyMetadata) != len(out.Metadata) || len(c.ModifyMetadata) == 0 || c.ModifyMetadata[0].HTTPTokens != "required" || c.ModifyMetadata[0].HTTPPutResponseHopLimit != 1 {
 		t.Errorf("metadata inputs %+v", c.ModifyMetadata)
