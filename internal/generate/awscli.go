@@ -15,8 +15,8 @@ type AWSCLI struct {
 	CreatePrefixLists []PrefixListInput       `json:"createManagedPrefixList,omitempty"`
 	ModifyPrefixLists []PrefixListModifyInput `json:"modifyManagedPrefixList,omitempty"`
 	AuthorizeEgress   []CLIInput              `json:"authorizeSecurityGroupEgress,omitempty"`
-	AuthorizeIngress []CLIInput `json:"authorizeSecurityGroupIngress,omitempty"`
-	RevokeEgress     []CLIInput `json:"revokeSecurityGroupEgress,omitempty"`
+	AuthorizeIngress  []CLIInput              `json:"authorizeSecurityGroupIngress,omitempty"`
+	RevokeEgress      []CLIInput              `json:"revokeSecurityGroupEgress,omitempty"`
 	// ModifyMetadata are aws ec2 modify-instance-metadata-options inputs.
 	ModifyMetadata []MetadataInput `json:"modifyInstanceMetadataOptions,omitempty"`
 }
