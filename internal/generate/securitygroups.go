@@ -60,6 +60,8 @@ type SGRule struct {
 
 	// covers is what the peer stands for, for verification.
 	covers []netip.Prefix
+	// source is where a rule that exists today was read.
+	source model.Source
 }
 
 // PrefixListPlan is a customer-managed prefix list to create: the CIDRs
@@ -540,7 +542,7 @@ func openEgress(w *model.World, group string) []SGRule {
 		for _, r := range g.Egress {
 			for _, c := range r.CIDRs {
 				if c.Bits() == 0 {
-					out = append(out, SGRule{Description: r.Description, Protocol: r.Protocol, FromPort: r.FromPort, ToPort: r.ToPort, CIDR: c.String()})
+					out = append(out, SGRule{Description: r.Description, Protocol: r.Protocol, FromPort: r.FromPort, ToPort: r.ToPort, CIDR: c.String(), source: r.Source})
 				}
 			}
 		}
