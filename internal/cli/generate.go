@@ -16,7 +16,7 @@ func newGenerate(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
 	var rangesFile string
-	var force, fromCluster, allowBreaking bool
+	var force, fromCluster, allowBreaking, allowPrivate bool
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write least-privilege NetworkPolicies from Fences (what ML workloads need)",
@@ -86,7 +86,7 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 			if err != nil {
 				return err
 			}
-			g, problems, err := generated(s.Err, res.World, doc, groups)
+			g, problems, err := generatedWith(s.Err, res.World, doc, generate.Options{NodeGroups: groups, AllowPrivateSourceRanges: allowPrivate})
 			if err != nil {
 				return err
 			}
@@ -141,6 +141,7 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws destinations (default: the cached or embedded publication)")
 	cmd.Flags().BoolVar(&force, "force", false, "print the output even when the check fails")
 	cmd.Flags().BoolVar(&allowBreaking, "allow-breaking", false, "write the output even when it cuts a need of a workload or node (exit 0 instead of 4)")
+	cmd.Flags().BoolVar(&allowPrivate, "allow-private-source-ranges", false, "write loadBalancerSourceRanges that hold private (RFC 1918) ranges on an internet-facing load balancer (no client can match them)")
 	cmd.Flags().BoolVar(&fromCluster, "from-cluster", false, "propose Fences for the ML workloads of the inputs, for a person to review")
 	return cmd
 }

@@ -166,3 +166,31 @@ func TestExplainSTS(t *testing.T) {
 		t.Errorf("aws:STS without a region: exit %d %s", code, stderr)
 	}
 }
+
+// A Fence's private source range on an internet-facing load balancer
+// matches no client: generate does not write it as the load balancer's
+// loadBalancerSourceRanges and says why, unless told to.
+func TestGeneratePrivateSourceRanges(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("examples/fences/ml-platform.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	private := strings.Replace(string(b), "sourceRanges: [203.0.113.0/24]", "sourceRanges: [192.168.1.0/24]", 1)
+	os.WriteFile(filepath.Join(dir, "ml-platform.yaml"), []byte(private), 0o644)
+	args := []string{"generate", "-f", "examples/ml-platform", "-f", dir}
+	stdout, stderr, code := run(t, "", args...)
+	if code != ExitOK || strings.Contains(stdout, "loadBalancerSourceRanges") ||
+		!strings.Contains(stderr, "not narrowing the load balancer of Service ingress-nginx/ingress-nginx-controller to the Fences' source ranges: it is internet-facing and 192.168.1.0/24 are private (RFC 1918)") {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+	stdout, _, code = run(t, "", append(args, "--allow-private-source-ranges")...)
+	if code != ExitOK || !strings.Contains(stdout, `kubectl patch service -n ingress-nginx ingress-nginx-controller --type merge -p '{"spec":{"loadBalancerSourceRanges":["192.168.1.0/24"]}}'`) {
+		t.Errorf("--allow-private-source-ranges: exit %d", code)
+	}
+	// The example's public range is written.
+	stdout, _, _ = run(t, "", "generate", "-f", "examples/ml-platform", "-f", "examples/fences/ml-platform.yaml")
+	if !strings.Contains(stdout, `"loadBalancerSourceRanges":["203.0.113.0/24"]`) {
+		t.Errorf("the example's public range is not written")
+	}
+}

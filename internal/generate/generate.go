@@ -72,6 +72,11 @@ type Options struct {
 	// NodeGroups map nodes whose instances are not in the inputs to
 	// their security groups.
 	NodeGroups []engine.NodeGroups
+	// AllowPrivateSourceRanges writes loadBalancerSourceRanges that hold
+	// private (RFC 1918) ranges on an internet-facing load balancer, which
+	// no client can match; without it generate leaves such a load
+	// balancer as it is and says why.
+	AllowPrivateSourceRanges bool
 }
 
 // IngressPatch is a merge patch of an Ingress's annotations.
@@ -125,7 +130,7 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 	out.SecurityGroups, out.PrefixLists = groups, lists
 	out.Needs = append(out.Needs, nodes...)
 	out.Warnings = append(out.Warnings, warnings...)
-	out.ServicePatches, warnings = servicePatches(w)
+	out.ServicePatches, warnings = servicePatches(w, opts.AllowPrivateSourceRanges)
 	out.Warnings = append(out.Warnings, warnings...)
 	if len(w.Instances) > 0 {
 		placed, err := engine.Place(w, opts.NodeGroups)

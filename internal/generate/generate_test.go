@@ -58,7 +58,7 @@ func TestGenerateExample(t *testing.T) {
 	if got := len(training.Spec.Egress[0].To); got != len(s3) {
 		t.Errorf("S3 rule has %d ipBlocks, want the %d aggregated prefixes", got, len(s3))
 	}
-	if len(out.Patches) != 1 || out.Patches[0].Value != "192.168.1.0/24" || out.Patches[0].Annotation != "nginx.ingress.kubernetes.io/whitelist-source-range" {
+	if len(out.Patches) != 1 || out.Patches[0].Value != "203.0.113.0/24" || out.Patches[0].Annotation != "nginx.ingress.kubernetes.io/whitelist-source-range" {
 		t.Errorf("patches %+v", out.Patches)
 	}
 	// (The two quota warnings come from the nodes' needs: the region's
@@ -78,7 +78,7 @@ func TestGenerateExample(t *testing.T) {
 	// balancer admits only the Fence's source ranges.
 	if len(out.ServicePatches) != 2 ||
 		out.ServicePatches[0].Name != "model-server" || out.ServicePatches[0].Type != "ClusterIP" ||
-		out.ServicePatches[1].Name != "ingress-nginx-controller" || strings.Join(out.ServicePatches[1].SourceRanges, ",") != "192.168.1.0/24" {
+		out.ServicePatches[1].Name != "ingress-nginx-controller" || strings.Join(out.ServicePatches[1].SourceRanges, ",") != "203.0.113.0/24" {
 		t.Errorf("service patches %+v", out.ServicePatches)
 	}
 	// Every node carries the rewritten group: all four get IMDSv2, hop 1.
@@ -95,7 +95,7 @@ func TestGenerateExample(t *testing.T) {
 		}
 	}
 	for _, ing := range next.Ingresses {
-		if ing.Annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] != "192.168.1.0/24" {
+		if ing.Annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] != "203.0.113.0/24" {
 			t.Errorf("applied Ingress %s: %v", ing.Name, ing.Annotations)
 		}
 	}
@@ -109,7 +109,7 @@ func TestGenerateExample(t *testing.T) {
 			frontends[g.Tags["service.k8s.aws/stack"]] = strings.Join(rules, " ")
 		}
 	}
-	if len(frontends) != 1 || frontends["ingress-nginx/ingress-nginx-controller"] != "tcp/80 [192.168.1.0/24] tcp/443 [192.168.1.0/24]" {
+	if len(frontends) != 1 || frontends["ingress-nginx/ingress-nginx-controller"] != "tcp/80 [203.0.113.0/24] tcp/443 [203.0.113.0/24]" {
 		t.Errorf("load balancer frontend groups after applying: %v", frontends)
 	}
 	problems, err := Verify(w, out, doc, Options{})

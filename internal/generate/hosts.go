@@ -60,7 +60,7 @@ func (m MetadataPlan) CLI() string {
 // balancer would stay open for nothing), and the ingress controller's
 // load balancer, narrowed to the Fences' source ranges when every Ingress
 // it serves is fenced with them.
-func servicePatches(w *model.World) ([]ServicePatch, []string) {
+func servicePatches(w *model.World, allowPrivate bool) ([]ServicePatch, []string) {
 	var out []ServicePatch
 	var warnings []string
 	patched := map[string]bool{}
@@ -120,11 +120,49 @@ func servicePatches(w *model.World) ([]ServicePatch, []string) {
 			if strings.Join(sortedSet(s.Spec.LoadBalancerSourceRanges), ",") == strings.Join(ranges, ",") {
 				continue
 			}
+			if private := privateRanges(ranges); len(private) > 0 && internetFacing(s) && !allowPrivate {
+				warnings = append(warnings, fmt.Sprintf("not narrowing the load balancer of Service %s/%s to the Fences' source ranges: it is internet-facing and %s are private (RFC 1918), so no client could match them (clients reach it with public addresses) and the allowlist would only shut everyone out; give the public addresses your clients have, or --allow-private-source-ranges to write it anyway", s.Namespace, s.Name, strings.Join(private, ", ")))
+				continue
+			}
 			out = append(out, ServicePatch{Namespace: s.Namespace, Name: s.Name, SourceRanges: ranges,
 				Reason: "every Ingress the controller serves is fenced with these source ranges: the load balancer admits only them (its security group follows, written by the load balancer controller)"})
 		}
 	}
 	return out, warnings
+}
+
+// rfc1918 is the private address space of RFC 1918.
+var rfc1918 = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16")}
+
+// privateRanges returns the ranges inside RFC 1918's private space.
+func privateRanges(list []string) []string {
+	var out []string
+	for _, r := range list {
+		p, err := netip.ParsePrefix(r)
+		if err != nil {
+			continue
+		}
+		for _, q := range rfc1918 {
+			if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// internetFacing reports whether a LoadBalancer Service's load balancer
+// faces the internet: the AWS Load Balancer Controller's only with its
+// scheme annotation so (its default is internal), the in-tree
+// controller's unless annotated internal.
+func internetFacing(s *model.Service) bool {
+	ann := s.Annotations
+	if t := ann["service.beta.kubernetes.io/aws-load-balancer-type"]; t == "external" || t == "nlb-ip" || (s.Spec.LoadBalancerClass != nil && *s.Spec.LoadBalancerClass == "service.k8s.aws/nlb") {
+		return ann["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
+	}
+	v := ann["service.beta.kubernetes.io/aws-load-balancer-internal"]
+	return v == "" || v == "false"
 }
 
 // selectsController reports whether a Service fronts an ingress
