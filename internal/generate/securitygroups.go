@@ -206,9 +206,9 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 					rules = append(rules, portRule(proto, port, g, fmt.Sprintf("Service %s/%s", ns, e.Service.Name)))
 				}
 			case e.Peers != nil && e.Peers.SameJob:
-				for _, g := range groups {
-					rules = append(rules, groupRule("-1", -1, -1, g, "job peers"))
-				}
+				rs, ws := peerSGRules(w, placed, workloads, groups, via, name)
+				rules = append(rules, rs...)
+				warnings = append(warnings, ws...)
 			case e.CIDR != nil:
 				rules = append(rules, cidrSGRules(e.CIDR.CIDRs, e.CIDR.Ports, "addresses of Fence "+name)...)
 			}
@@ -287,6 +287,64 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 		out = append(out, *p)
 	}
 	return out, lists, needs, warnings, nil
+}
+
+// peerSGRules lets a job's pods reach each other through their groups.
+// A group of the job's own (a SecurityGroupPolicy's that fences nothing
+// else) admits all its traffic to itself, as collectives and EFA need; a
+// shared group, such as the node group, only the ports the job's pods
+// declare: all protocols to it would be all protocols to every pod and
+// node that carries it.
+func peerSGRules(w *model.World, placed map[*model.PodTemplate]engine.Placement, workloads map[*model.Workload][]*model.PodTemplate, groups []string, via map[string]string, fence string) ([]SGRule, []string) {
+	mine := map[*model.PodTemplate]bool{}
+	for _, pts := range workloads {
+		for _, pt := range pts {
+			mine[pt] = true
+		}
+	}
+	shared := map[string]bool{}
+	for _, wl := range w.Workloads {
+		for _, pt := range wl.Pods {
+			if mine[pt] {
+				continue
+			}
+			for _, g := range placed[pt].Groups {
+				shared[g] = true
+			}
+		}
+	}
+	type port struct {
+		proto netset.Protocol
+		port  int32
+	}
+	var ports []port
+	seen := map[port]bool{}
+	for _, wl := range sortedWorkloads(workloads) {
+		for _, pt := range workloads[wl] {
+			for _, c := range pt.Containers {
+				for _, cp := range c.Ports {
+					proto, ok := netset.ParseProtocol(cp.Protocol)
+					if p := (port{proto, cp.Port}); ok && !seen[p] {
+						seen[p] = true
+						ports = append(ports, p)
+					}
+				}
+			}
+		}
+	}
+	var rules []SGRule
+	var warnings []string
+	for _, g := range groups {
+		if strings.HasPrefix(via[g], "SecurityGroupPolicy") && !shared[g] {
+			rules = append(rules, groupRule("-1", -1, -1, g, "job peers (the job's own group)"))
+			continue
+		}
+		for _, p := range ports {
+			rules = append(rules, portRule(p.proto, p.port, g, "job peers"))
+		}
+		warnings = append(warnings, fmt.Sprintf("Fence %s: %s is shared with other pods or nodes, so the job peers' rules on it name only the ports the job's pods declare (%d): traffic on other ports between them (NCCL and other collectives pick ephemeral ports unless pinned) is cut in the security-group layer; give each job a group of its own with a SecurityGroupPolicy, or pin and declare the ports", fence, g, len(ports)))
+	}
+	return rules, warnings
 }
 
 // exists reports whether a group already has a rule (AWS refuses to

@@ -49,7 +49,7 @@ func TestSecurityGroupsExample(t *testing.T) {
 		t.Fatalf("groups %+v", out.SecurityGroups)
 	}
 	g := out.SecurityGroups[0]
-	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\n-1 -1--1 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup +
+	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\ntcp 23456-23456 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup +
 		"\ntcp 443-443 sg-0a1b2c3d4e5f60002\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv4\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv6\n"
 	if got := rulesText(g.Egress); got != wantEgress {
 		t.Errorf("egress:\n%s\nwant:\n%s", got, wantEgress)
@@ -328,13 +328,59 @@ func TestCLI(t *testing.T) {
 	if len(c.ModifyMetadata) != len(out.Metadata) || len(c.ModifyMetadata) == 0 || c.ModifyMetadata[0].HTTPTokens != "required" || c.ModifyMetadata[0].HTTPPutResponseHopLimit != 1 {
 		t.Errorf("metadata inputs %+v", c.ModifyMetadata)
 	}
+	// Job peers on the shared node group: the port the job declares,
+	// never all protocols.
 	var peers *IPPermission
 	for i, p := range c.AuthorizeEgress[0].IPPermissions {
 		if p.IPProtocol == "-1" {
+			t.Errorf("all protocols to %+v", p.UserIDGroupPairs)
+		}
+		if len(p.UserIDGroupPairs) == 1 && p.UserIDGroupPairs[0].Description == "ringfence: job peers" {
 			peers = &c.AuthorizeEgress[0].IPPermissions[i]
 		}
 	}
-	if peers == nil || peers.FromPort != nil || len(peers.UserIDGroupPairs) != 1 || peers.UserIDGroupPairs[0].GroupID != nodeGroup {
+	if peers == nil || peers.IPProtocol != "tcp" || *peers.FromPort != 23456 || *peers.ToPort != 23456 || peers.UserIDGroupPairs[0].GroupID != nodeGroup {
 		t.Errorf("peers permission %+v", peers)
+	}
+}
+
+// A job with a group of its own (a SecurityGroupPolicy's, carried by no
+// other pod) gets all traffic to that group, as collectives and EFA need;
+// the shared node group never does.
+func TestSecurityGroupsJobGroup(t *testing.T) {
+	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
+	world := *w
+	const jobGroup = "sg-0a1b2c3d4e5f6000a"
+	world.SecurityGroupPolicies = []*model.SecurityGroupPolicy{{
+		Meta:        model.Meta{Kind: "SecurityGroupPolicy", Namespace: "ml-workloads", Name: "text-embed-finetune"},
+		PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"training.kubeflow.org/job-name": "text-embed-finetune"}},
+		GroupIDs:    []string{jobGroup},
+	}}
+	world.SecurityGroups = append(append([]*model.SecurityGroup(nil), w.SecurityGroups...), &model.SecurityGroup{ID: jobGroup, Name: "text-embed-finetune",
+		Egress: []model.SGRule{{Protocol: "-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}}})
+	out, err := Generate(&world, doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job *GroupPlan
+	for i, g := range out.SecurityGroups {
+		if g.GroupID == jobGroup {
+			job = &out.SecurityGroups[i]
+		}
+		for _, r := range g.Egress {
+			if r.Protocol == "-1" && r.Group == nodeGroup {
+				t.Errorf("%s: all protocols to the node group", g.GroupID)
+			}
+		}
+	}
+	if job == nil {
+		t.Fatalf("no plan for the job's group: %+v", out.SecurityGroups)
+	}
+	all := false
+	for _, r := range job.Egress {
+		all = all || (r.Protocol == "-1" && r.Group == jobGroup)
+	}
+	if !all {
+		t.Errorf("the job's own group lacks all traffic to itself:\n%s", rulesText(job.Egress))
 	}
 }

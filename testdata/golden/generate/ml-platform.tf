@@ -2262,7 +2262,9 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
 resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_004" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
   description                  = "ringfence: job peers"
-  ip_protocol                  = "-1"
+  ip_protocol                  = "tcp"
+  from_port                    = 23456
+  to_port                      = 23456
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
 
