@@ -256,6 +256,18 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 			}
 		}
 	}
+	// A client whose group the plan rewrites (its open egress revoked)
+	// needs the egress half of each ingress rule that admits it: a
+	// Prometheus on the node group scrapes fenced pods on the node group.
+	for _, g := range sortedKeys(plans) {
+		for _, r := range plans[g].Ingress {
+			if r.Group != "" && plans[r.Group] != nil {
+				m := r
+				m.Group = g
+				add(r.Group, false, m)
+			}
+		}
+	}
 	var out []GroupPlan
 	var lists []PrefixListPlan
 	var needs []Need
