@@ -33,14 +33,27 @@ no other namespace), and the audit of the result raises nothing high or critical
 the fenced namespaces. A failed check prints the problems and exits 1 (--force prints
 the output anyway).
 
+It also keeps what the fenced workloads need beyond their Fences (docs/generate.md):
+the regional STS endpoint for IRSA, the EKS Pod Identity agent, cluster DNS, the
+ingress controller in front of them, the Prometheus that scrapes them, their job's
+peers, and, when a node group's open egress is revoked, what the nodes need (the EKS
+API through the cluster security group, ECR and S3, the agents' endpoints). Each need
+is printed and proved by the check. A Fence annotated ringfence.dev/forgo-needs goes
+without the kinds it lists, a conscious choice that is printed. Output that would cut
+a need is refused with the reasons and exit code 4, unless --allow-breaking.
+
 With the AWS layer in the inputs (security groups, instances, or --node-sg), it also
 plans the rules of the security groups that fence the workloads: egress to S3 and
 DynamoDB through their AWS-managed prefix lists (one rule each), to other AWS services
 by their aggregated ranges, to DNS, Services and job peers by their pods' groups,
 ingress from the ingress controller's groups, and the open egress (0.0.0.0/0, ::/0)
 revoked. -o terraform writes them as aws_vpc_security_group_egress_rule and
-_ingress_rule resources; -o awscli as --cli-input-json documents for
-aws ec2 authorize-security-group-egress / -ingress and revoke-security-group-egress.
+_ingress_rule resources, and the open rules as resources to import, revoked by
+-var ringfence_revoke_open_egress=true; -o awscli as --cli-input-json documents for
+aws ec2 authorize-security-group-egress / -ingress, revoke-security-group-egress and,
+past the rules quota, create- and modify-managed-prefix-list. A private source range
+is not written on an internet-facing load balancer (no client could match it) unless
+--allow-private-source-ranges.
 The check covers them too: the groups must let the workloads reach their AWS services
 and nothing on the internet.
 
