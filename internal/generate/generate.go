@@ -138,14 +138,16 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 			return nil, err
 		}
 		fencedPods := map[*model.PodTemplate]bool{}
+		nodeRole := map[*model.PodTemplate]bool{} // pods whose Fence allows the node role
 		for _, f := range w.Fences {
 			for _, pts := range fenced(w, f) {
 				for _, pt := range pts {
 					fencedPods[pt] = true
+					nodeRole[pt] = nodeRole[pt] || allowsIMDS(f)
 				}
 			}
 		}
-		out.Metadata, warnings = metadataPlans(w, placed, fencedPods, out.SecurityGroups)
+		out.Metadata, warnings = metadataPlans(w, placed, fencedPods, nodeRole, out.SecurityGroups)
 		out.Warnings = append(out.Warnings, warnings...)
 	}
 	return out, nil

@@ -184,3 +184,44 @@ func TestRandomFences(t *testing.T) {
 		}
 	}
 }
+
+// A Fence that allows the node role (a cidr intent naming IMDS) keeps
+// IMDS as a need of its workloads: the node keeps a hop limit of 2 for
+// its pods, and verification does not demand IMDS closed for them.
+func TestNodeRoleNeed(t *testing.T) {
+	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
+	world := *w
+	world.Fences = nil
+	for _, f := range w.Fences {
+		if f.Name == "training" {
+			c := *f
+			c.Spec = *f.Spec.DeepCopy()
+			c.Spec.Egress = append(c.Spec.Egress, v1alpha1.EgressIntent{CIDR: &v1alpha1.CIDRDestination{CIDRs: []string{"169.254.169.254/32"}, Ports: []v1alpha1.Port{{Port: 80}}}})
+			f = &c
+		}
+		world.Fences = append(world.Fences, f)
+	}
+	out, err := Generate(&world, doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := Verify(&world, out, doc, Options{})
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("verification: %v %v", err, problems)
+	}
+	kept := false
+	for _, n := range out.Needs {
+		kept = kept || (n.Kind == NeedCredentials && n.Status == NeedKept && strings.Contains(n.What, "169.254.169.254") && strings.Contains(n.Of, "text-embed-finetune"))
+	}
+	if !kept {
+		t.Errorf("the node role is not a kept need: %+v", out.Needs)
+	}
+	hops := map[string]int32{}
+	for _, m := range out.Metadata {
+		hops[m.Node] = m.HopLimit
+	}
+	// The GPU nodes run the training job; the CPU nodes only share the group.
+	if hops["ip-10-0-18-201.ec2.internal"] != 2 || hops["ip-10-0-34-77.ec2.internal"] != 2 || hops["ip-10-0-17-24.ec2.internal"] != 1 {
+		t.Errorf("hop limits %v", hops)
+	}
+}

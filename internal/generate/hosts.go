@@ -184,11 +184,13 @@ func selectsController(w *model.World, s *model.Service) bool {
 // nodes fenced workloads may run on, and the nodes whose security groups
 // the plan rewrites (their pods lose the open egress; they must not keep
 // the node's role either).
-func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placement, fencedPods map[*model.PodTemplate]bool, plans []GroupPlan) ([]MetadataPlan, []string) {
+func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placement, fencedPods, nodeRole map[*model.PodTemplate]bool, plans []GroupPlan) ([]MetadataPlan, []string) {
 	hosts := map[string]bool{}
+	hopTwo := map[string]bool{} // nodes of pods whose Fence allows the node role
 	for pt := range fencedPods {
 		for _, n := range placed[pt].Nodes {
 			hosts[n] = true
+			hopTwo[n] = hopTwo[n] || nodeRole[pt]
 		}
 	}
 	rewritten := map[string]bool{}
@@ -199,7 +201,13 @@ func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placemen
 	}
 	var out []MetadataPlan
 	for n, in := range engine.NodeInstances(w) {
-		if in.MetadataTokens == "required" && in.MetadataHopLimit == 1 {
+		// A container reaches IMDSv2 only with a hop limit of 2: the
+		// Fence that allows the node role keeps that.
+		hop := int32(1)
+		if hopTwo[n] {
+			hop = 2
+		}
+		if in.MetadataTokens == "required" && in.MetadataHopLimit == hop {
 			continue
 		}
 		fences := hosts[n]
@@ -207,7 +215,7 @@ func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placemen
 			fences = fences || rewritten[g]
 		}
 		if fences {
-			out = append(out, MetadataPlan{InstanceID: in.ID, Node: n, HTTPTokens: "required", HopLimit: 1,
+			out = append(out, MetadataPlan{InstanceID: in.ID, Node: n, HTTPTokens: "required", HopLimit: hop,
 				Was: fmt.Sprintf("HttpTokens %s, hop limit %d", orUnknown(in.MetadataTokens), in.MetadataHopLimit)})
 		}
 	}
@@ -215,11 +223,22 @@ func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placemen
 	if len(out) == 0 {
 		return nil, nil
 	}
-	var nodes []string
+	var one, two []string
 	for _, p := range out {
-		nodes = append(nodes, p.Node)
+		if p.HopLimit == 2 {
+			two = append(two, p.Node)
+		} else {
+			one = append(one, p.Node)
+		}
 	}
-	return out, []string{fmt.Sprintf("requiring IMDSv2 with a hop limit of 1 on %s keeps every pod on them from the node's IAM role: pods that call AWS with it must move to IRSA or EKS Pod Identity (host-network pods such as the VPC CNI keep it); set the same metadata options in the node groups' launch template, or replaced instances come back open", strings.Join(nodes, ", "))}
+	var warnings []string
+	if len(one) > 0 {
+		warnings = append(warnings, fmt.Sprintf("requiring IMDSv2 with a hop limit of 1 on %s keeps every pod on them from the node's IAM role: pods that call AWS with it must move to IRSA or EKS Pod Identity (host-network pods such as the VPC CNI keep it); set the same metadata options in the node groups' launch template, or replaced instances come back open", strings.Join(one, ", ")))
+	}
+	if len(two) > 0 {
+		warnings = append(warnings, fmt.Sprintf("a Fence allows the node role (a cidr intent naming 169.254.169.254): on %s IMDSv2 is required with a hop limit of 2, so that its pods reach it; any pod there that no NetworkPolicy stops can take the node's IAM role too", strings.Join(two, ", ")))
+	}
+	return out, warnings
 }
 
 // sortedSet returns the distinct values, sorted (a copy).

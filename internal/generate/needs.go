@@ -70,6 +70,7 @@ type Need struct {
 	from     *model.Workload                                // source workload, for egress and peers
 	to       *model.Workload                                // destination workload, for clients and scrapes
 	toSet    string                                         // a named destination (ranges.Named), egress from `from`
+	toAddrs  []netip.Prefix                                 // or these addresses, which toSet names
 	toDNS    bool                                           // the cluster DNS pods, egress from `from`
 	toGroups []string                                       // node needs: destination groups
 	node     string                                         // node needs: the group whose instances send
@@ -201,7 +202,7 @@ func credentials(w *model.World, f *model.Fence, wl *model.Workload, pts []*mode
 	}
 	if allowsIMDS(f) {
 		add(Need{Of: of, Kind: NeedCredentials, What: "TCP 80 to the instance metadata service (169.254.169.254)", Why: "the Fence allows the node role (a cidr intent naming 169.254.169.254)",
-			from: wl, toSet: "imds", protocol: netset.TCP, port: 80}, nil, nil)
+			from: wl, toSet: "imds", toAddrs: []netip.Prefix{netip.MustParsePrefix("169.254.169.254/32")}, protocol: netset.TCP, port: 80}, nil, nil)
 	}
 }
 
@@ -639,6 +640,13 @@ func verifyNeeds(a *engine.Analysis, next *model.World, doc *ranges.Document, ne
 			set, _, err := namedSet(doc, n.toSet)
 			if err != nil {
 				return err
+			}
+			if len(n.toAddrs) > 0 {
+				var b netipx.IPSetBuilder
+				for _, p := range n.toAddrs {
+					b.AddPrefix(p)
+				}
+				set, _ = b.IPSet()
 			}
 			for _, p := range of(n.from) {
 				x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: n.toSet, Set: set}, n.protocol, n.port)

@@ -267,11 +267,13 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	// workloads, the generated policies, their namespaces, and whatever
 	// names a fenced workload (an exposure of it).
 	touched := map[model.Ref]bool{}
+	nodeRole := map[model.Ref]bool{} // workloads whose Fence allows the node role
 	var fencedIDs []string
 	for _, f := range w.Fences {
 		touched[model.Ref{Kind: "Namespace", Name: f.Namespace}] = true
 		for _, p := range fencedPeers(a, next, f) {
 			touched[p.Workload.Ref()] = true
+			nodeRole[p.Workload.Ref()] = nodeRole[p.Workload.Ref()] || allowsIMDS(f)
 			fencedIDs = append(fencedIDs, p.ID)
 		}
 	}
@@ -285,6 +287,9 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	for _, f := range findings {
 		if f.Severity < check.High || f.Object.Kind == "SecurityGroup" {
 			continue
+		}
+		if f.Rule == "RF002" && nodeRole[f.Object] {
+			continue // the Fence allows the node role: its conscious choice
 		}
 		relevant := touched[f.Object]
 		for _, id := range fencedIDs {
