@@ -225,3 +225,58 @@ func TestNodeRoleNeed(t *testing.T) {
 		t.Errorf("hop limits %v", hops)
 	}
 }
+
+// EKS Pod Identity: the SDK fetches credentials from the node's agent
+// (169.254.170.23, fd00:ec2::23 on TCP 80); generate keeps it and
+// verification proves both addresses reachable.
+func TestPodIdentityNeed(t *testing.T) {
+	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
+	world := *w
+	world.Workloads = nil
+	for _, wl := range w.Workloads {
+		if wl.Name == "model-server" {
+			c := *wl
+			pt := *wl.Pods[0]
+			pt.Credentials = []model.Credential{{Kind: model.CredPodIdentity, Cloud: "aws"}}
+			c.Pods = []*model.PodTemplate{&pt}
+			wl = &c
+		}
+		world.Workloads = append(world.Workloads, wl)
+	}
+	out, err := Generate(&world, doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := Verify(&world, out, doc, Options{}); err != nil || len(problems) > 0 {
+		t.Fatalf("verification: %v %v", err, problems)
+	}
+	var need *Need
+	for i, n := range out.Needs {
+		if n.Kind == NeedCredentials && strings.Contains(n.What, "Pod Identity") {
+			need = &out.Needs[i]
+		}
+	}
+	if need == nil || need.Status != NeedKept || !strings.Contains(need.What, "169.254.170.23/32, fd00:ec2::23/128") {
+		t.Fatalf("pod identity need %+v", need)
+	}
+	// Dropping the agent from the generated policy cuts it.
+	broken := *out
+	broken.Policies = nil
+	for _, p := range out.Policies {
+		if p.Name == "ringfence-inference" {
+			c := *p
+			c.Spec = *p.Spec.DeepCopy()
+			c.Spec.Egress = c.Spec.Egress[:len(c.Spec.Egress)-1]
+			p = &c
+		}
+		broken.Policies = append(broken.Policies, p)
+	}
+	Verify(&world, &broken, doc, Options{})
+	cut := false
+	for _, n := range broken.Cut() {
+		cut = cut || strings.Contains(n.What, "Pod Identity")
+	}
+	if !cut {
+		t.Errorf("without the agent's rule the need is not cut: %+v", broken.Needs)
+	}
+}
