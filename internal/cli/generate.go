@@ -16,7 +16,7 @@ func newGenerate(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
 	var rangesFile string
-	var force, fromCluster bool
+	var force, fromCluster, allowBreaking, allowPrivate bool
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write least-privilege NetworkPolicies from Fences (what ML workloads need)",
@@ -33,14 +33,27 @@ no other namespace), and the audit of the result raises nothing high or critical
 the fenced namespaces. A failed check prints the problems and exits 1 (--force prints
 the output anyway).
 
+It also keeps what the fenced workloads need beyond their Fences (docs/generate.md):
+the regional STS endpoint for IRSA, the EKS Pod Identity agent, cluster DNS, the
+ingress controller in front of them, the Prometheus that scrapes them, their job's
+peers, and, when a node group's open egress is revoked, what the nodes need (the EKS
+API through the cluster security group, ECR and S3, the agents' endpoints). Each need
+is printed and proved by the check. A Fence annotated ringfence.dev/forgo-needs goes
+without the kinds it lists, a conscious choice that is printed. Output that would cut
+a need is refused with the reasons and exit code 4, unless --allow-breaking.
+
 With the AWS layer in the inputs (security groups, instances, or --node-sg), it also
 plans the rules of the security groups that fence the workloads: egress to S3 and
 DynamoDB through their AWS-managed prefix lists (one rule each), to other AWS services
 by their aggregated ranges, to DNS, Services and job peers by their pods' groups,
 ingress from the ingress controller's groups, and the open egress (0.0.0.0/0, ::/0)
 revoked. -o terraform writes them as aws_vpc_security_group_egress_rule and
-_ingress_rule resources; -o awscli as --cli-input-json documents for
-aws ec2 authorize-security-group-egress / -ingress and revoke-security-group-egress.
+_ingress_rule resources, and the open rules as resources to import, revoked by
+-var ringfence_revoke_open_egress=true; -o awscli as --cli-input-json documents for
+aws ec2 authorize-security-group-egress / -ingress, revoke-security-group-egress and,
+past the rules quota, create- and modify-managed-prefix-list. A private source range
+is not written on an internet-facing load balancer (no client could match it) unless
+--allow-private-source-ranges.
 The check covers them too: the groups must let the workloads reach their AWS services
 and nothing on the internet.
 
@@ -86,7 +99,7 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 			if err != nil {
 				return err
 			}
-			g, problems, err := generated(s.Err, res.World, doc, groups)
+			g, problems, err := generatedWith(s.Err, res.World, doc, generate.Options{NodeGroups: groups, AllowPrivateSourceRanges: allowPrivate})
 			if err != nil {
 				return err
 			}
@@ -95,6 +108,22 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 				if !force {
 					return findingsError{}
 				}
+			}
+			for _, n := range g.Needs {
+				if n.Status == generate.NeedForgone {
+					fmt.Fprintf(s.Err, "ringfence: note: %s\n", n)
+				}
+			}
+			if cut := g.Cut(); len(cut) > 0 {
+				lines := make([]string, len(cut))
+				for i, n := range cut {
+					lines[i] = n.String()
+				}
+				if !allowBreaking {
+					fmt.Fprintf(s.Err, "ringfence: refusing to write output that cuts what workloads need (--allow-breaking writes it anyway):\n  %s\n", strings.Join(lines, "\n  "))
+					return breakingError{}
+				}
+				fmt.Fprintf(s.Err, "ringfence: warning: the output cuts what workloads need (--allow-breaking):\n  %s\n", strings.Join(lines, "\n  "))
 			}
 			switch out.value {
 			case "json":
@@ -124,14 +153,33 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 	out.add(cmd, "yaml", "json", "terraform", "awscli", "cilium", "calico")
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws destinations (default: the cached or embedded publication)")
 	cmd.Flags().BoolVar(&force, "force", false, "print the output even when the check fails")
+	cmd.Flags().BoolVar(&allowBreaking, "allow-breaking", false, "write the output even when it cuts a need of a workload or node (exit 0 instead of 4)")
+	cmd.Flags().BoolVar(&allowPrivate, "allow-private-source-ranges", false, "write loadBalancerSourceRanges that hold private (RFC 1918) ranges on an internet-facing load balancer (no client can match them)")
 	cmd.Flags().BoolVar(&fromCluster, "from-cluster", false, "propose Fences for the ML workloads of the inputs, for a person to review")
 	return cmd
+}
+
+// breakingError makes generate exit 4: its output would cut a need.
+type breakingError struct{}
+
+func (breakingError) Error() string { return "output cuts a need" }
+
+// writeNeeds writes the detected needs as comments, one a line, by status.
+func writeNeeds(s Streams, g *generate.Output) {
+	for _, n := range g.Needs {
+		line := fmt.Sprintf("# Need (%s): %s needs %s: %s", n.Status, n.Of, n.What, n.Why)
+		if n.Note != "" {
+			line += "; " + n.Note
+		}
+		fmt.Fprintln(s.Out, line)
+	}
 }
 
 // writeGenerated writes the policies as a multi-document YAML stream, with
 // what to delete and the Ingress patches as comments a person can follow.
 func writeGenerated(s Streams, g *generate.Output, policies []*networkingv1.NetworkPolicy, extra []map[string]any, syncToken string) error {
 	fmt.Fprintf(s.Out, "# Generated by ringfence from Fences (AWS ip-ranges syncToken %s).\n", syncToken)
+	writeNeeds(s, g)
 	for _, r := range g.Replaces {
 		fmt.Fprintf(s.Out, "# Replaces %s: kubectl delete networkpolicy -n %s %s\n", r, r.Namespace, r.Name)
 	}

@@ -167,7 +167,17 @@ func (f *inputFlags) apply(cmd *cobra.Command, res *load.Result, groups []engine
 // the engine; generate's warnings go to stderr, the problems the check
 // finds are returned.
 func generated(stderr io.Writer, w *model.World, doc *ranges.Document, groups []engine.NodeGroups) (*generate.Output, []string, error) {
-	opts := generate.Options{NodeGroups: groups}
+	out, problems, err := generatedWith(stderr, w, doc, generate.Options{NodeGroups: groups})
+	if err == nil {
+		for _, n := range out.Cut() {
+			fmt.Fprintf(stderr, "ringfence: warning: the generated output cuts a need: %s\n", n)
+		}
+	}
+	return out, problems, err
+}
+
+// generatedWith is generated with every option of generate.
+func generatedWith(stderr io.Writer, w *model.World, doc *ranges.Document, opts generate.Options) (*generate.Output, []string, error) {
 	out, err := generate.Generate(w, doc, opts)
 	if err != nil {
 		return nil, nil, err

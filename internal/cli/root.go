@@ -22,6 +22,9 @@ const (
 	ExitInput = 2
 	// ExitInternal: a bug in ringfence.
 	ExitInternal = 3
+	// ExitBreaking: generate refused output that would cut a workload's
+	// need (--allow-breaking writes it).
+	ExitBreaking = 4
 )
 
 // Streams are the command's standard streams.
@@ -83,6 +86,9 @@ func Main(ctx context.Context, args []string, s Streams) (code int) {
 	var fe findingsError
 	if errors.As(err, &fe) {
 		return ExitFindings
+	}
+	if errors.As(err, new(breakingError)) {
+		return ExitBreaking
 	}
 	msg := err.Error()
 	fmt.Fprintf(s.Err, "ringfence: %s\n", msg)

@@ -9,11 +9,45 @@ import (
 // AWSCLI is the plan as AWS CLI input: one --cli-input-json document per
 // call, by the call to make.
 type AWSCLI struct {
-	AuthorizeEgress  []CLIInput `json:"authorizeSecurityGroupEgress,omitempty"`
-	AuthorizeIngress []CLIInput `json:"authorizeSecurityGroupIngress,omitempty"`
-	RevokeEgress     []CLIInput `json:"revokeSecurityGroupEgress,omitempty"`
+	// CreatePrefixLists and ModifyPrefixLists come first: the rules
+	// reference the lists (aws ec2 create-managed-prefix-list, then
+	// modify-managed-prefix-list for the entries past the first 100).
+	CreatePrefixLists []PrefixListInput       `json:"createManagedPrefixList,omitempty"`
+	ModifyPrefixLists []PrefixListModifyInput `json:"modifyManagedPrefixList,omitempty"`
+	AuthorizeEgress   []CLIInput              `json:"authorizeSecurityGroupEgress,omitempty"`
+	AuthorizeIngress  []CLIInput              `json:"authorizeSecurityGroupIngress,omitempty"`
+	RevokeEgress      []CLIInput              `json:"revokeSecurityGroupEgress,omitempty"`
 	// ModifyMetadata are aws ec2 modify-instance-metadata-options inputs.
 	ModifyMetadata []MetadataInput `json:"modifyInstanceMetadataOptions,omitempty"`
+}
+
+// EntriesPerCall is the most entries one create- or
+// modify-managed-prefix-list call takes.
+const EntriesPerCall = 100
+
+// PrefixListInput is the input of aws ec2 create-managed-prefix-list.
+type PrefixListInput struct {
+	PrefixListName string           `json:"PrefixListName"`
+	AddressFamily  string           `json:"AddressFamily"`
+	MaxEntries     int              `json:"MaxEntries"`
+	Entries        []PrefixListItem `json:"Entries"`
+}
+
+// PrefixListModifyInput is the input of aws ec2
+// modify-managed-prefix-list. PrefixListId holds the list's name until
+// the caller puts the ID create-managed-prefix-list returned in its place
+// (docs/generate.md shows how); CurrentVersion counts from the creation
+// (version 1).
+type PrefixListModifyInput struct {
+	PrefixListID   string           `json:"PrefixListId"`
+	CurrentVersion int64            `json:"CurrentVersion"`
+	AddEntries     []PrefixListItem `json:"AddEntries"`
+}
+
+// PrefixListItem is one entry of a prefix list.
+type PrefixListItem struct {
+	CIDR        string `json:"Cidr"`
+	Description string `json:"Description,omitempty"`
 }
 
 // MetadataInput is the input of aws ec2 modify-instance-metadata-options.
@@ -63,22 +97,35 @@ type cliGroupRef struct {
 }
 
 // CLI turns the plan into AWS CLI inputs. The CLI cannot look a prefix
-// list up by name or create one in the same call, so rules through an
-// AWS-managed list whose ID the inputs lack, or through a generated list,
-// are written as the CIDRs they stand for; the notes say which.
+// list up by name, so rules through an AWS-managed list whose ID the
+// inputs lack are written as the CIDRs they stand for (a note says so).
+// The prefix lists generated to respect the rules quota are created
+// (create-managed-prefix-list, then modify-managed-prefix-list 100 entries
+// at a time), and the rules reference them by name, as a placeholder for
+// the ID AWS gives them.
 func CLI(out *Output) (AWSCLI, []string) {
 	var c AWSCLI
 	var notes []string
 	noted := map[string]bool{}
+	for _, pl := range out.PrefixLists {
+		items := make([]PrefixListItem, len(pl.Entries))
+		for i, e := range pl.Entries {
+			items[i] = PrefixListItem{CIDR: e}
+		}
+		first := items[:min(len(items), EntriesPerCall)]
+		c.CreatePrefixLists = append(c.CreatePrefixLists, PrefixListInput{PrefixListName: pl.Name, AddressFamily: pl.AddressFamily, MaxEntries: pl.MaxEntries, Entries: first})
+		for i, version := EntriesPerCall, int64(1); i < len(items); i, version = i+EntriesPerCall, version+1 {
+			c.ModifyPrefixLists = append(c.ModifyPrefixLists, PrefixListModifyInput{PrefixListID: pl.Name, CurrentVersion: version, AddEntries: items[i:min(len(items), i+EntriesPerCall)]})
+		}
+	}
+	if len(out.PrefixLists) > 0 {
+		notes = append(notes, "the PrefixListId of the prefix lists to create is their name: replace it with the ID aws ec2 create-managed-prefix-list returns (docs/generate.md), and wait for each list's state modify-complete before the next modify-managed-prefix-list call")
+	}
 	for _, g := range out.SecurityGroups {
 		for _, r := range g.Egress {
 			if r.ManagedPrefixList != "" && !noted[r.ManagedPrefixList] {
 				noted[r.ManagedPrefixList] = true
 				notes = append(notes, fmt.Sprintf("the ID of the AWS-managed prefix list %s is not in the inputs, so the AWS CLI input allows its %d CIDRs one by one; add the output of aws ec2 describe-managed-prefix-lists with -f for a single rule", r.ManagedPrefixList, len(r.covers)))
-			}
-			if r.OwnPrefixList != "" && !noted[r.OwnPrefixList] {
-				noted[r.OwnPrefixList] = true
-				notes = append(notes, fmt.Sprintf("the AWS CLI input allows the CIDRs of %s one by one (-o terraform creates the prefix list)", r.OwnPrefixList))
 			}
 		}
 		if ps := permissions(g.Egress); len(ps) > 0 {
@@ -122,6 +169,8 @@ func permissions(rules []SGRule) []IPPermission {
 			p.UserIDGroupPairs = []cliGroupRef{{GroupID: r.Group, Description: r.Description}}
 		case r.PrefixList != "":
 			p.PrefixListIDs = []cliList{{PrefixListID: r.PrefixList, Description: r.Description}}
+		case r.OwnPrefixList != "":
+			p.PrefixListIDs = []cliList{{PrefixListID: r.OwnPrefixList, Description: r.Description}}
 		default:
 			for _, c := range r.covers {
 				addCIDR(c.String())

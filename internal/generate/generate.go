@@ -49,7 +49,12 @@ type Output struct {
 	// Metadata are the instance metadata options of the nodes that run
 	// fenced workloads.
 	Metadata []MetadataPlan `json:"instanceMetadata,omitempty"`
-	Warnings []string       `json:"warnings,omitempty"`
+	// Needs are what the fenced workloads, and the nodes whose open egress
+	// the plan revokes, need beyond the Fences' intents: kept (written
+	// into the output and proved by verification), forgone by a Fence,
+	// unseen (a person must declare the other end), or cut.
+	Needs    []Need   `json:"needs,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 
 	// awsRules marks the egress rules written for AWS services, which a
 	// CNI flavour may express otherwise.
@@ -67,6 +72,11 @@ type Options struct {
 	// NodeGroups map nodes whose instances are not in the inputs to
 	// their security groups.
 	NodeGroups []engine.NodeGroups
+	// AllowPrivateSourceRanges writes loadBalancerSourceRanges that hold
+	// private (RFC 1918) ranges on an internet-facing load balancer, which
+	// no client can match; without it generate leaves such a load
+	// balancer as it is and says why.
+	AllowPrivateSourceRanges bool
 }
 
 // IngressPatch is a merge patch of an Ingress's annotations.
@@ -80,6 +90,9 @@ type IngressPatch struct {
 // Generate writes the policies of every Fence of the world.
 func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, error) {
 	out := &Output{}
+	// The needs kept become intents of the Fences, so that one generator
+	// writes them into both layers.
+	w, out.Needs = withNeeds(w, doc)
 	namespaces := map[string]bool{}
 	replaced := map[model.Ref]bool{}
 	for _, f := range w.Fences {
@@ -110,13 +123,14 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 		out.Replaces = append(out.Replaces, r)
 	}
 	sort.Slice(out.Replaces, func(i, j int) bool { return out.Replaces[i].String() < out.Replaces[j].String() })
-	groups, lists, warnings, err := securityGroups(w, doc, opts)
+	groups, lists, nodes, warnings, err := securityGroups(w, doc, opts)
 	if err != nil {
 		return nil, err
 	}
 	out.SecurityGroups, out.PrefixLists = groups, lists
+	out.Needs = append(out.Needs, nodes...)
 	out.Warnings = append(out.Warnings, warnings...)
-	out.ServicePatches, warnings = servicePatches(w)
+	out.ServicePatches, warnings = servicePatches(w, opts.AllowPrivateSourceRanges)
 	out.Warnings = append(out.Warnings, warnings...)
 	if len(w.Instances) > 0 {
 		placed, err := engine.Place(w, opts.NodeGroups)
@@ -124,14 +138,16 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 			return nil, err
 		}
 		fencedPods := map[*model.PodTemplate]bool{}
+		nodeRole := map[*model.PodTemplate]bool{} // pods whose Fence allows the node role
 		for _, f := range w.Fences {
 			for _, pts := range fenced(w, f) {
 				for _, pt := range pts {
 					fencedPods[pt] = true
+					nodeRole[pt] = nodeRole[pt] || allowsIMDS(f)
 				}
 			}
 		}
-		out.Metadata, warnings = metadataPlans(w, placed, fencedPods, out.SecurityGroups)
+		out.Metadata, warnings = metadataPlans(w, placed, fencedPods, nodeRole, out.SecurityGroups)
 		out.Warnings = append(out.Warnings, warnings...)
 	}
 	return out, nil

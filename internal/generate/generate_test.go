@@ -58,17 +58,28 @@ func TestGenerateExample(t *testing.T) {
 	if got := len(training.Spec.Egress[0].To); got != len(s3) {
 		t.Errorf("S3 rule has %d ipBlocks, want the %d aggregated prefixes", got, len(s3))
 	}
-	if len(out.Patches) != 1 || out.Patches[0].Value != "192.168.1.0/24" || out.Patches[0].Annotation != "nginx.ingress.kubernetes.io/whitelist-source-range" {
+	if len(out.Patches) != 1 || out.Patches[0].Value != "203.0.113.0/24" || out.Patches[0].Annotation != "nginx.ingress.kubernetes.io/whitelist-source-range" {
 		t.Errorf("patches %+v", out.Patches)
 	}
-	if len(out.Warnings) != 3 || !strings.Contains(out.Warnings[2], "requiring IMDSv2 with a hop limit of 1 on ip-10-0-17-24.ec2.internal, ip-10-0-18-201.ec2.internal") || !strings.Contains(out.Warnings[0], "huggingface.co:443 is a DNS name") || !strings.Contains(out.Warnings[1], "revoking the open egress of sg-0a1b2c3d4e5f60001 closes it for the workloads it also fences (features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns) and the nodes' own traffic") {
+	// (The two quota warnings come from the nodes' needs: the region's
+	// AMAZON ranges in prefix lists.)
+	all := strings.Join(out.Warnings, "\n")
+	for _, want := range []string{"requiring IMDSv2 with a hop limit of 1 on ip-10-0-17-24.ec2.internal, ip-10-0-18-201.ec2.internal", "huggingface.co:443 is a DNS name",
+		"revoking the open egress of sg-0a1b2c3d4e5f60001 closes it for the workloads it also fences (features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns): their needs that no Fence names",
+		"would need more than 60 IPv4 egress rules", "would need more than 60 IPv6 egress rules",
+		"sg-0a1b2c3d4e5f60001 is shared with other pods or nodes, so the job peers' rules on it name only the ports the job's pods declare (1)"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q: %v", want, out.Warnings)
+		}
+	}
+	if len(out.Warnings) != 6 {
 		t.Errorf("warnings %v", out.Warnings)
 	}
 	// The LoadBalancer in front of inference goes; the controller's load
 	// balancer admits only the Fence's source ranges.
 	if len(out.ServicePatches) != 2 ||
 		out.ServicePatches[0].Name != "model-server" || out.ServicePatches[0].Type != "ClusterIP" ||
-		out.ServicePatches[1].Name != "ingress-nginx-controller" || strings.Join(out.ServicePatches[1].SourceRanges, ",") != "192.168.1.0/24" {
+		out.ServicePatches[1].Name != "ingress-nginx-controller" || strings.Join(out.ServicePatches[1].SourceRanges, ",") != "203.0.113.0/24" {
 		t.Errorf("service patches %+v", out.ServicePatches)
 	}
 	// Every node carries the rewritten group: all four get IMDSv2, hop 1.
@@ -85,7 +96,7 @@ func TestGenerateExample(t *testing.T) {
 		}
 	}
 	for _, ing := range next.Ingresses {
-		if ing.Annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] != "192.168.1.0/24" {
+		if ing.Annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] != "203.0.113.0/24" {
 			t.Errorf("applied Ingress %s: %v", ing.Name, ing.Annotations)
 		}
 	}
@@ -99,7 +110,7 @@ func TestGenerateExample(t *testing.T) {
 			frontends[g.Tags["service.k8s.aws/stack"]] = strings.Join(rules, " ")
 		}
 	}
-	if len(frontends) != 1 || frontends["ingress-nginx/ingress-nginx-controller"] != "tcp/80 [192.168.1.0/24] tcp/443 [192.168.1.0/24]" {
+	if len(frontends) != 1 || frontends["ingress-nginx/ingress-nginx-controller"] != "tcp/80 [203.0.113.0/24] tcp/443 [203.0.113.0/24]" {
 		t.Errorf("load balancer frontend groups after applying: %v", frontends)
 	}
 	problems, err := Verify(w, out, doc, Options{})
@@ -171,5 +182,101 @@ func TestRandomFences(t *testing.T) {
 		for _, p := range problems {
 			t.Errorf("fence %d %+v: %s", i, f.Spec, p)
 		}
+	}
+}
+
+// A Fence that allows the node role (a cidr intent naming IMDS) keeps
+// IMDS as a need of its workloads: the node keeps a hop limit of 2 for
+// its pods, and verification does not demand IMDS closed for them.
+func TestNodeRoleNeed(t *testing.T) {
+	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
+	world := *w
+	world.Fences = nil
+	for _, f := range w.Fences {
+		if f.Name == "training" {
+			c := *f
+			c.Spec = *f.Spec.DeepCopy()
+			c.Spec.Egress = append(c.Spec.Egress, v1alpha1.EgressIntent{CIDR: &v1alpha1.CIDRDestination{CIDRs: []string{"169.254.169.254/32"}, Ports: []v1alpha1.Port{{Port: 80}}}})
+			f = &c
+		}
+		world.Fences = append(world.Fences, f)
+	}
+	out, err := Generate(&world, doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := Verify(&world, out, doc, Options{})
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("verification: %v %v", err, problems)
+	}
+	kept := false
+	for _, n := range out.Needs {
+		kept = kept || (n.Kind == NeedCredentials && n.Status == NeedKept && strings.Contains(n.What, "169.254.169.254") && strings.Contains(n.Of, "text-embed-finetune"))
+	}
+	if !kept {
+		t.Errorf("the node role is not a kept need: %+v", out.Needs)
+	}
+	hops := map[string]int32{}
+	for _, m := range out.Metadata {
+		hops[m.Node] = m.HopLimit
+	}
+	// The GPU nodes run the training job; the CPU nodes only share the group.
+	if hops["ip-10-0-18-201.ec2.internal"] != 2 || hops["ip-10-0-34-77.ec2.internal"] != 2 || hops["ip-10-0-17-24.ec2.internal"] != 1 {
+		t.Errorf("hop limits %v", hops)
+	}
+}
+
+// EKS Pod Identity: the SDK fetches credentials from the node's agent
+// (169.254.170.23, fd00:ec2::23 on TCP 80); generate keeps it and
+// verification proves both addresses reachable.
+func TestPodIdentityNeed(t *testing.T) {
+	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
+	world := *w
+	world.Workloads = nil
+	for _, wl := range w.Workloads {
+		if wl.Name == "model-server" {
+			c := *wl
+			pt := *wl.Pods[0]
+			pt.Credentials = []model.Credential{{Kind: model.CredPodIdentity, Cloud: "aws"}}
+			c.Pods = []*model.PodTemplate{&pt}
+			wl = &c
+		}
+		world.Workloads = append(world.Workloads, wl)
+	}
+	out, err := Generate(&world, doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := Verify(&world, out, doc, Options{}); err != nil || len(problems) > 0 {
+		t.Fatalf("verification: %v %v", err, problems)
+	}
+	var need *Need
+	for i, n := range out.Needs {
+		if n.Kind == NeedCredentials && strings.Contains(n.What, "Pod Identity") {
+			need = &out.Needs[i]
+		}
+	}
+	if need == nil || need.Status != NeedKept || !strings.Contains(need.What, "169.254.170.23/32, fd00:ec2::23/128") {
+		t.Fatalf("pod identity need %+v", need)
+	}
+	// Dropping the agent from the generated policy cuts it.
+	broken := *out
+	broken.Policies = nil
+	for _, p := range out.Policies {
+		if p.Name == "ringfence-inference" {
+			c := *p
+			c.Spec = *p.Spec.DeepCopy()
+			c.Spec.Egress = c.Spec.Egress[:len(c.Spec.Egress)-1]
+			p = &c
+		}
+		broken.Policies = append(broken.Policies, p)
+	}
+	Verify(&world, &broken, doc, Options{})
+	cut := false
+	for _, n := range broken.Cut() {
+		cut = cut || strings.Contains(n.What, "Pod Identity")
+	}
+	if !cut {
+		t.Errorf("without the agent's rule the need is not cut: %+v", broken.Needs)
 	}
 }

@@ -60,7 +60,7 @@ func (m MetadataPlan) CLI() string {
 // balancer would stay open for nothing), and the ingress controller's
 // load balancer, narrowed to the Fences' source ranges when every Ingress
 // it serves is fenced with them.
-func servicePatches(w *model.World) ([]ServicePatch, []string) {
+func servicePatches(w *model.World, allowPrivate bool) ([]ServicePatch, []string) {
 	var out []ServicePatch
 	var warnings []string
 	patched := map[string]bool{}
@@ -120,11 +120,49 @@ func servicePatches(w *model.World) ([]ServicePatch, []string) {
 			if strings.Join(sortedSet(s.Spec.LoadBalancerSourceRanges), ",") == strings.Join(ranges, ",") {
 				continue
 			}
+			if private := privateRanges(ranges); len(private) > 0 && internetFacing(s) && !allowPrivate {
+				warnings = append(warnings, fmt.Sprintf("not narrowing the load balancer of Service %s/%s to the Fences' source ranges: it is internet-facing and %s are private (RFC 1918), so no client could match them (clients reach it with public addresses) and the allowlist would only shut everyone out; give the public addresses your clients have, or --allow-private-source-ranges to write it anyway", s.Namespace, s.Name, strings.Join(private, ", ")))
+				continue
+			}
 			out = append(out, ServicePatch{Namespace: s.Namespace, Name: s.Name, SourceRanges: ranges,
 				Reason: "every Ingress the controller serves is fenced with these source ranges: the load balancer admits only them (its security group follows, written by the load balancer controller)"})
 		}
 	}
 	return out, warnings
+}
+
+// rfc1918 is the private address space of RFC 1918.
+var rfc1918 = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16")}
+
+// privateRanges returns the ranges inside RFC 1918's private space.
+func privateRanges(list []string) []string {
+	var out []string
+	for _, r := range list {
+		p, err := netip.ParsePrefix(r)
+		if err != nil {
+			continue
+		}
+		for _, q := range rfc1918 {
+			if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// internetFacing reports whether a LoadBalancer Service's load balancer
+// faces the internet: the AWS Load Balancer Controller's only with its
+// scheme annotation so (its default is internal), the in-tree
+// controller's unless annotated internal.
+func internetFacing(s *model.Service) bool {
+	ann := s.Annotations
+	if t := ann["service.beta.kubernetes.io/aws-load-balancer-type"]; t == "external" || t == "nlb-ip" || (s.Spec.LoadBalancerClass != nil && *s.Spec.LoadBalancerClass == "service.k8s.aws/nlb") {
+		return ann["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
+	}
+	v := ann["service.beta.kubernetes.io/aws-load-balancer-internal"]
+	return v == "" || v == "false"
 }
 
 // selectsController reports whether a Service fronts an ingress
@@ -146,11 +184,13 @@ func selectsController(w *model.World, s *model.Service) bool {
 // nodes fenced workloads may run on, and the nodes whose security groups
 // the plan rewrites (their pods lose the open egress; they must not keep
 // the node's role either).
-func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placement, fencedPods map[*model.PodTemplate]bool, plans []GroupPlan) ([]MetadataPlan, []string) {
+func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placement, fencedPods, nodeRole map[*model.PodTemplate]bool, plans []GroupPlan) ([]MetadataPlan, []string) {
 	hosts := map[string]bool{}
+	hopTwo := map[string]bool{} // nodes of pods whose Fence allows the node role
 	for pt := range fencedPods {
 		for _, n := range placed[pt].Nodes {
 			hosts[n] = true
+			hopTwo[n] = hopTwo[n] || nodeRole[pt]
 		}
 	}
 	rewritten := map[string]bool{}
@@ -161,7 +201,13 @@ func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placemen
 	}
 	var out []MetadataPlan
 	for n, in := range engine.NodeInstances(w) {
-		if in.MetadataTokens == "required" && in.MetadataHopLimit == 1 {
+		// A container reaches IMDSv2 only with a hop limit of 2: the
+		// Fence that allows the node role keeps that.
+		hop := int32(1)
+		if hopTwo[n] {
+			hop = 2
+		}
+		if in.MetadataTokens == "required" && in.MetadataHopLimit == hop {
 			continue
 		}
 		fences := hosts[n]
@@ -169,7 +215,7 @@ func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placemen
 			fences = fences || rewritten[g]
 		}
 		if fences {
-			out = append(out, MetadataPlan{InstanceID: in.ID, Node: n, HTTPTokens: "required", HopLimit: 1,
+			out = append(out, MetadataPlan{InstanceID: in.ID, Node: n, HTTPTokens: "required", HopLimit: hop,
 				Was: fmt.Sprintf("HttpTokens %s, hop limit %d", orUnknown(in.MetadataTokens), in.MetadataHopLimit)})
 		}
 	}
@@ -177,11 +223,22 @@ func metadataPlans(w *model.World, placed map[*model.PodTemplate]engine.Placemen
 	if len(out) == 0 {
 		return nil, nil
 	}
-	var nodes []string
+	var one, two []string
 	for _, p := range out {
-		nodes = append(nodes, p.Node)
+		if p.HopLimit == 2 {
+			two = append(two, p.Node)
+		} else {
+			one = append(one, p.Node)
+		}
 	}
-	return out, []string{fmt.Sprintf("requiring IMDSv2 with a hop limit of 1 on %s keeps every pod on them from the node's IAM role: pods that call AWS with it must move to IRSA or EKS Pod Identity (host-network pods such as the VPC CNI keep it); set the same metadata options in the node groups' launch template, or replaced instances come back open", strings.Join(nodes, ", "))}
+	var warnings []string
+	if len(one) > 0 {
+		warnings = append(warnings, fmt.Sprintf("requiring IMDSv2 with a hop limit of 1 on %s keeps every pod on them from the node's IAM role: pods that call AWS with it must move to IRSA or EKS Pod Identity (host-network pods such as the VPC CNI keep it); set the same metadata options in the node groups' launch template, or replaced instances come back open", strings.Join(one, ", ")))
+	}
+	if len(two) > 0 {
+		warnings = append(warnings, fmt.Sprintf("a Fence allows the node role (a cidr intent naming 169.254.169.254): on %s IMDSv2 is required with a hop limit of 2, so that its pods reach it; any pod there that no NetworkPolicy stops can take the node's IAM role too", strings.Join(two, ", ")))
+	}
+	return out, warnings
 }
 
 // sortedSet returns the distinct values, sorted (a copy).

@@ -11,6 +11,7 @@ import (
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
 	"github.com/ringfence/ringfence/internal/ranges"
+	"go4.org/netipx"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -59,6 +60,8 @@ type SGRule struct {
 
 	// covers is what the peer stands for, for verification.
 	covers []netip.Prefix
+	// source is where a rule that exists today was read.
+	source model.Source
 }
 
 // PrefixListPlan is a customer-managed prefix list to create: the CIDRs
@@ -97,13 +100,13 @@ func lightManagedList(name string) bool {
 // managed prefix list or ranges, DNS and Services by their pods' groups,
 // job peers by theirs), ingress from the ingress controller's groups,
 // and the open egress revoked.
-func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]GroupPlan, []PrefixListPlan, []string, error) {
+func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]GroupPlan, []PrefixListPlan, []Need, []string, error) {
 	if len(w.SecurityGroups) == 0 && len(opts.NodeGroups) == 0 {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	placed, err := engine.Place(w, opts.NodeGroups)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	groupsOf := func(match func(*model.Workload, *model.PodTemplate) bool) []string {
 		seen := map[string]bool{}
@@ -177,7 +180,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 			case e.AWS != nil:
 				rs, err := awsSGRules(w, doc, e.AWS)
 				if err != nil {
-					return nil, nil, nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
+					return nil, nil, nil, nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
 				}
 				rules = append(rules, rs...)
 			case e.DNS != nil:
@@ -203,9 +206,9 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 					rules = append(rules, portRule(proto, port, g, fmt.Sprintf("Service %s/%s", ns, e.Service.Name)))
 				}
 			case e.Peers != nil && e.Peers.SameJob:
-				for _, g := range groups {
-					rules = append(rules, groupRule("-1", -1, -1, g, "job peers"))
-				}
+				rs, ws := peerSGRules(w, placed, workloads, groups, via, name)
+				rules = append(rules, rs...)
+				warnings = append(warnings, ws...)
 			case e.CIDR != nil:
 				rules = append(rules, cidrSGRules(e.CIDR.CIDRs, e.CIDR.Ports, "addresses of Fence "+name)...)
 			}
@@ -216,7 +219,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 				if in.From.Namespaces != nil || in.From.Pods != nil {
 					clients, err := clientsOf(w, f.Namespace, in.From)
 					if err != nil {
-						return nil, nil, nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
+						return nil, nil, nil, nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
 					}
 					for _, g := range groupsOf(clients) {
 						for _, p := range in.Ports {
@@ -253,22 +256,39 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 			}
 		}
 	}
+	// A client whose group the plan rewrites (its open egress revoked)
+	// needs the egress half of each ingress rule that admits it: a
+	// Prometheus on the node group scrapes fenced pods on the node group.
+	for _, g := range sortedKeys(plans) {
+		for _, r := range plans[g].Ingress {
+			if r.Group != "" && plans[r.Group] != nil {
+				m := r
+				m.Group = g
+				add(r.Group, false, m)
+			}
+		}
+	}
 	var out []GroupPlan
 	var lists []PrefixListPlan
+	var needs []Need
 	for _, g := range sortedKeys(plans) {
 		p := plans[g]
 		p.Revoke = openEgress(w, g)
 		p.SharedWith = sharing(w, placed, fencedPods, g)
 		nodeGroup := !strings.HasPrefix(p.Via, "SecurityGroupPolicy")
-		if len(p.Revoke) > 0 && (nodeGroup || len(p.SharedWith) > 0) {
-			others := "the workloads it also fences (" + strings.Join(p.SharedWith, ", ") + ")"
-			if len(p.SharedWith) == 0 {
-				others = ""
+		if len(p.Revoke) > 0 && nodeGroup {
+			// The nodes' own needs, kept on their group.
+			ns, rules, err := nodeNeeds(w, doc, g)
+			if err != nil {
+				return nil, nil, nil, nil, err
 			}
-			if nodeGroup {
-				others = strings.TrimPrefix(others+" and the nodes' own traffic (the kubelet to the EKS API, image pulls)", " and ")
+			needs = append(needs, ns...)
+			for _, r := range rules {
+				add(g, false, r)
 			}
-			warnings = append(warnings, fmt.Sprintf("revoking the open egress of %s closes it for %s too: add their needs, or give the fenced pods groups of their own with a SecurityGroupPolicy", g, others))
+		}
+		if len(p.Revoke) > 0 && len(p.SharedWith) > 0 {
+			warnings = append(warnings, fmt.Sprintf("revoking the open egress of %s closes it for the workloads it also fences (%s): their needs that no Fence names and detection cannot see (a database, an AWS service they call) are cut; fence them too, or give the fenced pods groups of their own with a SecurityGroupPolicy", g, strings.Join(p.SharedWith, ", ")))
 		}
 		var own []PrefixListPlan
 		p.Egress, own = fitQuota(w, g, p.Egress)
@@ -278,7 +298,65 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 		}
 		out = append(out, *p)
 	}
-	return out, lists, warnings, nil
+	return out, lists, needs, warnings, nil
+}
+
+// peerSGRules lets a job's pods reach each other through their groups.
+// A group of the job's own (a SecurityGroupPolicy's that fences nothing
+// else) admits all its traffic to itself, as collectives and EFA need; a
+// shared group, such as the node group, only the ports the job's pods
+// declare: all protocols to it would be all protocols to every pod and
+// node that carries it.
+func peerSGRules(w *model.World, placed map[*model.PodTemplate]engine.Placement, workloads map[*model.Workload][]*model.PodTemplate, groups []string, via map[string]string, fence string) ([]SGRule, []string) {
+	mine := map[*model.PodTemplate]bool{}
+	for _, pts := range workloads {
+		for _, pt := range pts {
+			mine[pt] = true
+		}
+	}
+	shared := map[string]bool{}
+	for _, wl := range w.Workloads {
+		for _, pt := range wl.Pods {
+			if mine[pt] {
+				continue
+			}
+			for _, g := range placed[pt].Groups {
+				shared[g] = true
+			}
+		}
+	}
+	type port struct {
+		proto netset.Protocol
+		port  int32
+	}
+	var ports []port
+	seen := map[port]bool{}
+	for _, wl := range sortedWorkloads(workloads) {
+		for _, pt := range workloads[wl] {
+			for _, c := range pt.Containers {
+				for _, cp := range c.Ports {
+					proto, ok := netset.ParseProtocol(cp.Protocol)
+					if p := (port{proto, cp.Port}); ok && !seen[p] {
+						seen[p] = true
+						ports = append(ports, p)
+					}
+				}
+			}
+		}
+	}
+	var rules []SGRule
+	var warnings []string
+	for _, g := range groups {
+		if strings.HasPrefix(via[g], "SecurityGroupPolicy") && !shared[g] {
+			rules = append(rules, groupRule("-1", -1, -1, g, "job peers (the job's own group)"))
+			continue
+		}
+		for _, p := range ports {
+			rules = append(rules, portRule(p.proto, p.port, g, "job peers"))
+		}
+		warnings = append(warnings, fmt.Sprintf("Fence %s: %s is shared with other pods or nodes, so the job peers' rules on it name only the ports the job's pods declare (%d): traffic on other ports between them (NCCL and other collectives pick ephemeral ports unless pinned) is cut in the security-group layer; give each job a group of its own with a SecurityGroupPolicy, or pin and declare the ports", fence, g, len(ports)))
+	}
+	return rules, warnings
 }
 
 // exists reports whether a group already has a rule (AWS refuses to
@@ -453,53 +531,72 @@ func awsSGRules(w *model.World, doc *ranges.Document, a *v1alpha1.AWSDestination
 }
 
 // fitQuota moves a group's CIDR egress rules of one address family into
-// a prefix list of its own when they would take more rules than the group
-// may have (the quota counts IPv4 and IPv6 rules apart).
+// prefix lists of their own when they would take more rules than the group
+// may have (the quota counts IPv4 and IPv6 rules apart). A list holds the
+// CIDRs of one protocol and port (a list referenced on a port admits all
+// its entries there), aggregated; the largest go first, until the rest
+// fit.
 func fitQuota(w *model.World, group string, rules []SGRule) ([]SGRule, []PrefixListPlan) {
 	var lists []PrefixListPlan
 	for _, family := range []string{"IPv4", "IPv6"} {
 		inFamily := func(r SGRule) bool { return r.CIDR != "" && strings.Contains(r.CIDR, ":") == (family == "IPv6") }
 		count := 0
+		byPort := map[string][]SGRule{}
 		for _, r := range rules {
 			if inFamily(r) || (family == "IPv4" && r.CIDR == "") {
 				count += r.weight(w)
+			}
+			if inFamily(r) {
+				k := fmt.Sprintf("%s|%d|%d", r.Protocol, r.FromPort, r.ToPort)
+				byPort[k] = append(byPort[k], r)
 			}
 		}
 		if count <= RulesPerGroup {
 			continue
 		}
-		// One list for the CIDRs, one rule per protocol and port that used them.
-		list := PrefixListPlan{Name: "ringfence-" + group + "-egress-" + strings.ToLower(family), AddressFamily: family}
-		var kept []SGRule
-		byPort := map[string]*SGRule{}
-		var order []string
-		inList := map[string]bool{}
-		for _, r := range rules {
-			if !inFamily(r) {
-				kept = append(kept, r)
-				continue
+		keys := sortedKeys(byPort)
+		sort.SliceStable(keys, func(i, j int) bool { return len(byPort[keys[i]]) > len(byPort[keys[j]]) })
+		moved := map[string]*SGRule{}
+		for _, k := range keys {
+			if count <= RulesPerGroup {
+				break
 			}
-			if !inList[r.CIDR] {
-				inList[r.CIDR] = true
-				list.Entries = append(list.Entries, r.CIDR)
+			name := "ringfence-" + group + "-egress-" + strings.ToLower(family)
+			if len(lists) > 0 && strings.HasPrefix(lists[len(lists)-1].Name, name) {
+				name += fmt.Sprintf("-%d", len(moved)+1)
 			}
-			k := fmt.Sprintf("%s|%d|%d", r.Protocol, r.FromPort, r.ToPort)
-			if byPort[k] == nil {
-				nr := r
-				nr.CIDR, nr.OwnPrefixList, nr.covers = "", list.Name, nil
-				nr.Description = "ringfence: the CIDRs of " + list.Name
-				byPort[k] = &nr
-				order = append(order, k)
+			var b netipx.IPSetBuilder
+			for _, r := range byPort[k] {
+				for _, c := range r.covers {
+					b.AddPrefix(c)
+				}
 			}
-			byPort[k].covers = append(byPort[k].covers, r.covers...)
+			set, _ := b.IPSet()
+			list := PrefixListPlan{Name: name, AddressFamily: family}
+			for _, p := range set.Prefixes() {
+				list.Entries = append(list.Entries, p.String())
+			}
+			sort.Strings(list.Entries)
+			list.MaxEntries = len(list.Entries)
+			nr := byPort[k][0]
+			nr.CIDR, nr.OwnPrefixList, nr.covers = "", list.Name, set.Prefixes()
+			nr.Description = "ringfence: the CIDRs of " + list.Name
+			moved[k] = &nr
+			count -= len(byPort[k]) - 1
+			lists = append(lists, list)
 		}
-		sort.Strings(list.Entries)
-		list.MaxEntries = len(list.Entries)
-		for _, k := range order {
-			kept = append(kept, *byPort[k])
+		var kept []SGRule
+		for _, r := range rules {
+			if !inFamily(r) || moved[fmt.Sprintf("%s|%d|%d", r.Protocol, r.FromPort, r.ToPort)] == nil {
+				kept = append(kept, r)
+			}
+		}
+		for _, k := range keys {
+			if moved[k] != nil {
+				kept = append(kept, *moved[k])
+			}
 		}
 		rules = kept
-		lists = append(lists, list)
 	}
 	return rules, lists
 }
@@ -515,7 +612,7 @@ func openEgress(w *model.World, group string) []SGRule {
 		for _, r := range g.Egress {
 			for _, c := range r.CIDRs {
 				if c.Bits() == 0 {
-					out = append(out, SGRule{Description: r.Description, Protocol: r.Protocol, FromPort: r.FromPort, ToPort: r.ToPort, CIDR: c.String()})
+					out = append(out, SGRule{Description: r.Description, Protocol: r.Protocol, FromPort: r.FromPort, ToPort: r.ToPort, CIDR: c.String(), source: r.Source})
 				}
 			}
 		}

@@ -9,9 +9,12 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/ringfence/ringfence/api/v1alpha1"
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/ranges"
+	"github.com/zclconf/go-cty/cty"
+	"go4.org/netipx"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -33,7 +36,9 @@ func itoa(i int32) string { b, _ := json.Marshal(i); return string(b) }
 // The example's Fences fence pods on the node group: its rules are S3 by
 // the AWS-managed list, DNS, the feature API and peers by the group
 // itself (every pod is on it), the controller's ingress on the model
-// server's port, and its open egress revoked; the result verifies.
+// server's port, and its open egress revoked; the nodes' own needs are
+// kept (the cluster security group on 443, the region's AMAZON ranges for
+// ECR and STS, through prefix lists); the result verifies.
 func TestSecurityGroupsExample(t *testing.T) {
 	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
 	out, err := Generate(w, doc, Options{})
@@ -44,7 +49,8 @@ func TestSecurityGroupsExample(t *testing.T) {
 		t.Fatalf("groups %+v", out.SecurityGroups)
 	}
 	g := out.SecurityGroups[0]
-	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\n-1 -1--1 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup + "\n"
+	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\ntcp 23456-23456 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup +
+		"\ntcp 443-443 sg-0a1b2c3d4e5f60002\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv4\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv6\n"
 	if got := rulesText(g.Egress); got != wantEgress {
 		t.Errorf("egress:\n%s\nwant:\n%s", got, wantEgress)
 	}
@@ -62,14 +68,27 @@ func TestSecurityGroupsExample(t *testing.T) {
 		t.Errorf("verification: %v %v", err, problems)
 	}
 
-	// Verification judges the groups: without the S3 rule, or with the
-	// open egress left, it fails.
+	// Verification judges the groups: without the S3 rule and the
+	// region's AMAZON list (which holds S3's ranges too), it fails, and
+	// the nodes' image pulls are cut.
 	noS3 := *out
 	noS3.SecurityGroups = []GroupPlan{g}
-	noS3.SecurityGroups[0].Egress = g.Egress[1:]
+	noS3.SecurityGroups[0].Egress = nil
+	for _, r := range g.Egress {
+		if r.ManagedPrefixList == "" && !strings.HasSuffix(r.OwnPrefixList, "-ipv4") {
+			noS3.SecurityGroups[0].Egress = append(noS3.SecurityGroups[0].Egress, r)
+		}
+	}
 	problems, _ := Verify(w, &noS3, doc, Options{})
 	if !strings.Contains(strings.Join(problems, "\n"), "security groups block part of S3 in us-east-1") {
 		t.Errorf("a plan without S3 verified: %v", problems)
+	}
+	var cut []string
+	for _, n := range noS3.Cut() {
+		cut = append(cut, n.Kind)
+	}
+	if !strings.Contains(strings.Join(cut, " "), "registry") || len(out.Cut()) != 0 {
+		t.Errorf("cut needs %v, of the output %v", cut, out.Cut())
 	}
 	if kept := applyGroups(w.SecurityGroups, nil); len(kept) != len(w.SecurityGroups) || kept[0] != w.SecurityGroups[0] {
 		t.Errorf("applying no plan changed the groups")
@@ -123,8 +142,23 @@ func TestSecurityGroupsQuota(t *testing.T) {
 	if v4 <= RulesPerGroup {
 		t.Fatalf("EC2 us-east-1 has %d IPv4 prefixes: not enough to test the quota", v4)
 	}
-	if len(out.PrefixLists) == 0 || out.PrefixLists[0].AddressFamily != "IPv4" || out.PrefixLists[0].MaxEntries != v4 || len(out.PrefixLists[0].Entries) != v4 {
-		t.Fatalf("prefix lists %+v, want one of %d IPv4 entries", out.PrefixLists, v4)
+	// The nodes' needs (the region's AMAZON ranges on 443) join EC2's in
+	// one list: it holds every EC2 prefix, aggregated.
+	if len(out.PrefixLists) == 0 || out.PrefixLists[0].AddressFamily != "IPv4" || out.PrefixLists[0].MaxEntries != len(out.PrefixLists[0].Entries) {
+		t.Fatalf("prefix lists %+v, want one of IPv4 entries", out.PrefixLists)
+	}
+	var b netipx.IPSetBuilder
+	for _, e := range out.PrefixLists[0].Entries {
+		b.AddPrefix(netip.MustParsePrefix(e))
+	}
+	list, _ := b.IPSet()
+	if len(list.Prefixes()) != len(out.PrefixLists[0].Entries) {
+		t.Errorf("the list's %d entries are not aggregated (%d)", len(out.PrefixLists[0].Entries), len(list.Prefixes()))
+	}
+	for _, p := range doc.Select(ranges.Filter{Services: []string{"EC2"}, Regions: []string{"us-east-1"}}) {
+		if p.Prefix.Addr().Is4() && !list.ContainsPrefix(p.Prefix) {
+			t.Errorf("the list lacks EC2's %s", p)
+		}
 	}
 	found := false
 	for _, r := range out.SecurityGroups[0].Egress {
@@ -182,11 +216,44 @@ func TestTerraform(t *testing.T) {
 		}
 	}
 	g := out.SecurityGroups[0]
-	if counts["resource aws_vpc_security_group_egress_rule"] != len(g.Egress) || counts["resource aws_vpc_security_group_ingress_rule"] != len(g.Ingress) || counts["data aws_ec2_managed_prefix_list"] != 1 {
-		t.Errorf("blocks %v for %d egress and %d ingress rules", counts, len(g.Egress), len(g.Ingress))
+	if counts["resource aws_vpc_security_group_egress_rule"] != len(g.Egress)+len(g.Revoke) || counts["resource aws_vpc_security_group_ingress_rule"] != len(g.Ingress) ||
+		counts["data aws_ec2_managed_prefix_list"] != 1 || counts["variable "+RevokeVariable] != 1 || counts["resource aws_ec2_managed_prefix_list"] != len(out.PrefixLists) {
+		t.Errorf("blocks %v for %d egress, %d ingress rules and %d revocations", counts, len(g.Egress), len(g.Ingress), len(g.Revoke))
 	}
-	if !strings.Contains(string(src), `# Revoke its open egress: aws ec2 revoke-security-group-egress --group-id `+nodeGroup+` --ip-permissions '[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]'`) {
-		t.Errorf("no revoke of 0.0.0.0/0:\n%s", src)
+	// terraform fmt clean: formatting changes nothing.
+	if formatted := hclwrite.Format(src); string(formatted) != string(src) {
+		t.Errorf("not terraform fmt clean")
+	}
+	// The warning against mixing inline rules comes first, in the file.
+	if !strings.HasPrefix(string(src), "# Generated by ringfence") || !strings.Contains(string(src[:800]), "perpetual diff") {
+		t.Errorf("no perpetual-diff warning at the top:\n%.800s", src)
+	}
+	// The revocations are resources: each open rule, to import (the line
+	// is beside it), counted out by the variable.
+	revokes := 0
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type != "resource" || !strings.Contains(b.Labels[1], "_open_egress_") {
+			continue
+		}
+		revokes++
+		count, ok := b.Body.Attributes["count"]
+		if !ok {
+			t.Errorf("%s has no count", b.Labels[1])
+			continue
+		}
+		for revoke, want := range map[bool]int64{true: 0, false: 1} {
+			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{RevokeVariable: cty.BoolVal(revoke)})}}
+			v, diags := count.Expr.Value(ctx)
+			if n, _ := v.AsBigFloat().Int64(); diags.HasErrors() || n != want {
+				t.Errorf("%s: count with %s=%v is %v, want %d", b.Labels[1], RevokeVariable, revoke, v, want)
+			}
+		}
+		if !strings.Contains(string(src), "terraform import 'aws_vpc_security_group_egress_rule."+b.Labels[1]+"[0]'") {
+			t.Errorf("no terraform import line for %s", b.Labels[1])
+		}
+	}
+	if revokes != 2 {
+		t.Errorf("%d revocations, want 0.0.0.0/0 and ::/0", revokes)
 	}
 }
 
@@ -209,22 +276,111 @@ func TestCLI(t *testing.T) {
 			v4++
 		}
 	}
+	v4s3 := v4
 	if first.IPProtocol != "tcp" || *first.FromPort != 443 || len(first.IPRanges) != v4 {
 		t.Errorf("S3 permission %+v, want %d IPv4 ranges on TCP 443", first, v4)
 	}
-	if len(notes) != 2 || !strings.Contains(notes[0], "com.amazonaws.us-east-1.s3") || !strings.Contains(notes[1], "launch template") {
+	if len(notes) != 3 || !strings.Contains(notes[0], "replace it with the ID") || !strings.Contains(notes[1], "com.amazonaws.us-east-1.s3") || !strings.Contains(notes[2], "launch template") {
 		t.Errorf("notes %v", notes)
+	}
+	// The quota: no authorize call carries more than 60 ranges of a
+	// family; the prefix lists are created 100 entries a call, each rule
+	// through one references it, and every entry is in some call.
+	for _, in := range c.AuthorizeEgress {
+		v4, v6 := 0, 0
+		for _, p := range in.IPPermissions {
+			v4 += len(p.IPRanges)
+			v6 += len(p.IPv6Ranges)
+		}
+		if v4 > RulesPerGroup+v4s3 || v6 > RulesPerGroup {
+			t.Errorf("%s: %d IPv4 and %d IPv6 ranges in one call", in.GroupID, v4, v6)
+		}
+	}
+	if len(c.CreatePrefixLists) != len(out.PrefixLists) || len(out.PrefixLists) != 2 {
+		t.Fatalf("create %d lists, plan %d", len(c.CreatePrefixLists), len(out.PrefixLists))
+	}
+	for i, pl := range out.PrefixLists {
+		got := len(c.CreatePrefixLists[i].Entries)
+		if got > EntriesPerCall || c.CreatePrefixLists[i].MaxEntries != len(pl.Entries) {
+			t.Errorf("create %s: %d entries", pl.Name, got)
+		}
+		version := int64(1)
+		for _, m := range c.ModifyPrefixLists {
+			if m.PrefixListID == pl.Name {
+				if m.CurrentVersion != version || len(m.AddEntries) > EntriesPerCall {
+					t.Errorf("modify %s: version %d (want %d), %d entries", pl.Name, m.CurrentVersion, version, len(m.AddEntries))
+				}
+				version++
+				got += len(m.AddEntries)
+			}
+		}
+		if got != len(pl.Entries) {
+			t.Errorf("%s: %d entries in calls, %d planned", pl.Name, got, len(pl.Entries))
+		}
+		referenced := false
+		for _, p := range c.AuthorizeEgress[0].IPPermissions {
+			referenced = referenced || (len(p.PrefixListIDs) == 1 && p.PrefixListIDs[0].PrefixListID == pl.Name)
+		}
+		if !referenced {
+			t.Errorf("no rule references %s", pl.Name)
+		}
 	}
 	if len(c.ModifyMetadata) != len(out.Metadata) || len(c.ModifyMetadata) == 0 || c.ModifyMetadata[0].HTTPTokens != "required" || c.ModifyMetadata[0].HTTPPutResponseHopLimit != 1 {
 		t.Errorf("metadata inputs %+v", c.ModifyMetadata)
 	}
+	// Job peers on the shared node group: the port the job declares,
+	// never all protocols.
 	var peers *IPPermission
 	for i, p := range c.AuthorizeEgress[0].IPPermissions {
 		if p.IPProtocol == "-1" {
+			t.Errorf("all protocols to %+v", p.UserIDGroupPairs)
+		}
+		if len(p.UserIDGroupPairs) == 1 && p.UserIDGroupPairs[0].Description == "ringfence: job peers" {
 			peers = &c.AuthorizeEgress[0].IPPermissions[i]
 		}
 	}
-	if peers == nil || peers.FromPort != nil || len(peers.UserIDGroupPairs) != 1 || peers.UserIDGroupPairs[0].GroupID != nodeGroup {
+	if peers == nil || peers.IPProtocol != "tcp" || *peers.FromPort != 23456 || *peers.ToPort != 23456 || peers.UserIDGroupPairs[0].GroupID != nodeGroup {
 		t.Errorf("peers permission %+v", peers)
+	}
+}
+
+// A job with a group of its own (a SecurityGroupPolicy's, carried by no
+// other pod) gets all traffic to that group, as collectives and EFA need;
+// the shared node group never does.
+func TestSecurityGroupsJobGroup(t *testing.T) {
+	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
+	world := *w
+	const jobGroup = "sg-0a1b2c3d4e5f6000a"
+	world.SecurityGroupPolicies = []*model.SecurityGroupPolicy{{
+		Meta:        model.Meta{Kind: "SecurityGroupPolicy", Namespace: "ml-workloads", Name: "text-embed-finetune"},
+		PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"training.kubeflow.org/job-name": "text-embed-finetune"}},
+		GroupIDs:    []string{jobGroup},
+	}}
+	world.SecurityGroups = append(append([]*model.SecurityGroup(nil), w.SecurityGroups...), &model.SecurityGroup{ID: jobGroup, Name: "text-embed-finetune",
+		Egress: []model.SGRule{{Protocol: "-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}}})
+	out, err := Generate(&world, doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job *GroupPlan
+	for i, g := range out.SecurityGroups {
+		if g.GroupID == jobGroup {
+			job = &out.SecurityGroups[i]
+		}
+		for _, r := range g.Egress {
+			if r.Protocol == "-1" && r.Group == nodeGroup {
+				t.Errorf("%s: all protocols to the node group", g.GroupID)
+			}
+		}
+	}
+	if job == nil {
+		t.Fatalf("no plan for the job's group: %+v", out.SecurityGroups)
+	}
+	all := false
+	for _, r := range job.Egress {
+		all = all || (r.Protocol == "-1" && r.Group == jobGroup)
+	}
+	if !all {
+		t.Errorf("the job's own group lacks all traffic to itself:\n%s", rulesText(job.Egress))
 	}
 }

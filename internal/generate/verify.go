@@ -3,6 +3,7 @@ package generate
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -149,12 +150,16 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
+	out.Needs = slices.Clone(out.Needs) // a copy of an Output must not share the statuses
+	if err := verifyNeeds(a, next, doc, out.Needs); err != nil {
+		return nil, err
+	}
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	internet, _, _ := ranges.Named(doc, "internet")
 	imds, _, _ := ranges.Named(doc, "imds")
 	for _, f := range w.Fences {
-		allowedNS := map[string]bool{f.Namespace: true, "kube-system": hasDNS(f)}
+		allowedNS := map[string]bool{f.Namespace: true, "kube-system": hasDNS(f) || keptDNS(out.Needs, f)}
 		for _, e := range f.Spec.Egress {
 			if e.Service != nil {
 				ns := e.Service.Namespace
@@ -237,7 +242,7 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 					fail("%s's security groups still allow the internet: %v", p.ID, x.SecurityGroups.Allowed)
 				}
 			}
-			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "imds", Set: imds}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 {
+			if x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: "imds", Set: imds}, 0, 0); err == nil && len(x.NetworkPolicy.Allowed) > 0 && !allowsIMDS(f) {
 				fail("%s can reach the instance metadata service", p.ID)
 			}
 		}
@@ -262,11 +267,13 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	// workloads, the generated policies, their namespaces, and whatever
 	// names a fenced workload (an exposure of it).
 	touched := map[model.Ref]bool{}
+	nodeRole := map[model.Ref]bool{} // workloads whose Fence allows the node role
 	var fencedIDs []string
 	for _, f := range w.Fences {
 		touched[model.Ref{Kind: "Namespace", Name: f.Namespace}] = true
 		for _, p := range fencedPeers(a, next, f) {
 			touched[p.Workload.Ref()] = true
+			nodeRole[p.Workload.Ref()] = nodeRole[p.Workload.Ref()] || allowsIMDS(f)
 			fencedIDs = append(fencedIDs, p.ID)
 		}
 	}
@@ -280,6 +287,9 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	for _, f := range findings {
 		if f.Severity < check.High || f.Object.Kind == "SecurityGroup" {
 			continue
+		}
+		if f.Rule == "RF002" && nodeRole[f.Object] {
+			continue // the Fence allows the node role: its conscious choice
 		}
 		relevant := touched[f.Object]
 		for _, id := range fencedIDs {
@@ -330,6 +340,17 @@ func verifyClients(a *engine.Analysis, w *model.World, f *model.Fence, in v1alph
 		}
 	}
 	return problems
+}
+
+// keptDNS reports whether generate kept the DNS need of a Fence's
+// workloads (the Fence itself does not name it).
+func keptDNS(needs []Need, f *model.Fence) bool {
+	for _, n := range needs {
+		if n.Kind == NeedDNS && n.Status == NeedKept && n.fence == f.Namespace+"/"+f.Name {
+			return true
+		}
+	}
+	return false
 }
 
 func hasDNS(f *model.Fence) bool {

@@ -35,6 +35,9 @@ func Named(d *Document, name string) (*netipx.IPSet, string, error) {
 		if len(parts) > 2 || parts[0] == "" {
 			return nil, "", fmt.Errorf("%q: want aws:<SERVICE>[:<region>], e.g. aws:S3:us-east-1", name)
 		}
+		if set, desc, ok, err := credentialEndpoint(d, parts); ok {
+			return set, desc, err
+		}
 		f := Filter{Services: []string{parts[0]}}
 		if len(parts) == 2 {
 			f.Regions = []string{parts[1]}
