@@ -2,7 +2,6 @@ package whatif
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -73,6 +72,12 @@ func Learn(r *Report, w *model.World, doc *ranges.Document, source string) *Lear
 	var order []string
 	for _, f := range r.Flows {
 		if f.Status != Breaks {
+			continue
+		}
+		if f.Ambiguous != "" {
+			// Which side opened it decides which rule would be needed; a
+			// guess could open ingress from the internet for replies.
+			out.Refused = appendUnique(out.Refused, fmt.Sprintf("%s -> %s %s: %s; learn does not guess a direction (a v3+ custom format with tcp-flags, or the security groups in the inputs, would tell)", f.Source, f.Destination, flowPorts(f), f.Ambiguous))
 			continue
 		}
 		for _, d := range f.Proposed.Denials {
@@ -186,10 +191,10 @@ func Learn(r *Report, w *model.World, doc *ranges.Document, source string) *Lear
 // addition is what one denied side of a flow needs.
 func addition(f Flow, direction string, w *model.World, doc *ranges.Document) *Addition {
 	side, other := f.src, f.dst
-	addrs, more := f.counts.DstAddrs, f.counts.DstMore
+	addrs := f.counts.DstAddrs
 	if direction == "ingress" {
 		side, other = f.dst, f.src
-		addrs, more = f.counts.SrcAddrs, f.counts.SrcMore
+		addrs = f.counts.SrcAddrs
 	}
 	a := &Addition{Direction: direction, Workload: side.Name, side: side, ports: map[string]networkingv1.NetworkPolicyPort{}}
 	proto := corev1.Protocol(f.Protocol)
@@ -229,8 +234,8 @@ func addition(f Flow, direction string, w *model.World, doc *ranges.Document) *A
 	default:
 		a.Peer = other.Name
 		var cidrs []string
-		for _, ip := range addrs {
-			cidrs = append(cidrs, netip.PrefixFrom(ip, ip.BitLen()).String())
+		for _, p := range addrs.Prefixes {
+			cidrs = append(cidrs, p.String())
 		}
 		sort.Strings(cidrs)
 		a.key = prefix + "addr|" + other.Name + "|" + strings.Join(cidrs, ",")
@@ -238,8 +243,8 @@ func addition(f Flow, direction string, w *model.World, doc *ranges.Document) *A
 			a.peers = append(a.peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: c}})
 		}
 		a.Warning = fmt.Sprintf("%s is not a service ringfence can name: the rule lists the %d observed addresses one by one; they may change (name the host in a Fence, or use a CNI with DNS-aware policies)", other.Name, len(cidrs))
-		if more {
-			a.Warning += fmt.Sprintf("; more than %d addresses were seen and only the first %d are listed", traffic.MaxAddrs, traffic.MaxAddrs)
+		if addrs.Widened {
+			a.Warning += "; more addresses were seen than are kept one by one: they are covered by the smallest common prefixes"
 		}
 	}
 	return a

@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The example platform with and without its security groups, and the pods
+// that give the addresses.
+var (
+	withGroups    = []string{"-f", "examples/ml-platform", "-f", "examples/flows/ml-platform/pods.yaml"}
+	withoutGroups = []string{"-f", "examples/ml-platform/ml-workloads", "-f", "examples/ml-platform/namespaces.yaml", "-f", "examples/flows/ml-platform/pods.yaml"}
+)
+
+type flowReport struct {
+	whatifJSON
+	Ambiguous []struct {
+		Source, Destination, Ambiguous, Example string
+		Port                                    int
+	}
+	Classified []struct {
+		Rule    string
+		Records int
+	}
+	Replies int
+	Flows   []struct {
+		Source, Destination, Status, Direction, Ambiguous string
+		Port                                              int
+	}
+}
+
+func decodeReport(t *testing.T, stdout string) flowReport {
+	t.Helper()
+	var r flowReport
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	return r
+}
+
+func (r flowReport) classified(rule string) int {
+	for _, c := range r.Classified {
+		if strings.HasPrefix(c.Rule, rule) {
+			return c.Records
+		}
+	}
+	return 0
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A gRPC call from model-server (source port 40000) to a host on the
+// internet listening on 50051, logged in both directions in the default
+// format (no TCP flags): both ports are ephemeral, so no port rule decides.
+const highPortsLog = `2 111122223333 eni-0b8e4d3fa2c5e7002 10.0.18.60 203.0.113.9 40000 50051 6 10 1000 1787412000 1787412060 ACCEPT OK
+2 111122223333 eni-0b8e4d3fa2c5e7002 203.0.113.9 10.0.18.60 50051 40000 6 10 1000 1787412000 1787412060 ACCEPT OK
+`
+
+// TestRepliesByStatefulness: the node's security group admits the pod's
+// egress to the internet as a new connection but not the internet's
+// ingress to port 40000, so the inbound record is a reply, not a new
+// connection from the internet the pod's ingress policies would cut; learn
+// proposes no internet ingress rule for it.
+func TestRepliesByStatefulness(t *testing.T) {
+	log := writeFile(t, "high.log", highPortsLog)
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "-o", "json", "--flows", log}, withGroups...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0 (nothing breaks): %s\n%s", code, stderr, stdout)
+	}
+	r := decodeReport(t, stdout)
+	if len(r.Broken) != 0 || len(r.Ambiguous) != 0 || r.Replies != 1 {
+		t.Errorf("broken %+v, ambiguous %+v, replies %d; want none, none, 1", r.Broken, r.Ambiguous, r.Replies)
+	}
+	if n := r.classified("the statefulness of security groups"); n != 2 {
+		t.Errorf("records oriented by statefulness = %d, want 2: %+v", n, r.Classified)
+	}
+	if len(r.Flows) != 1 || r.Flows[0].Source != "ml-workloads/model-server" || r.Flows[0].Port != 50051 || !strings.Contains(r.Flows[0].Direction, "statefulness") {
+		t.Errorf("flows = %+v, want model-server to the internet on 50051, oriented by statefulness", r.Flows)
+	}
+	text, _, _ := run(t, "", append([]string{"whatif", "--flows", log}, withGroups...)...)
+	if !strings.Contains(text, "Nothing would break") || !strings.Contains(text, "the statefulness of security groups (only one direction is admitted as a new connection): 2 records") {
+		t.Errorf("text output:\n%s", text)
+	}
+	learned, stderr, code := run(t, "", append([]string{"learn", "--flows", log}, withGroups...)...)
+	if code != ExitOK || strings.Contains(learned, "203.0.113.9") || strings.Contains(learned, "ingress") {
+		t.Errorf("learn: exit %d %s\n%s", code, stderr, learned)
+	}
+}
+
+// TestRepliesAmbiguous: without security groups nothing tells who opened
+// the conversation. The proposal allows it if model-server opened it and
+// denies it if the internet did: whatif says exactly that (exit 1, never a
+// plain break), and learn proposes no ingress rule from the internet.
+func TestRepliesAmbiguous(t *testing.T) {
+	log := writeFile(t, "high.log", highPortsLog)
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "-o", "json", "--flows", log}, withoutGroups...)...)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want 1: %s\n%s", code, stderr, stdout)
+	}
+	r := decodeReport(t, stdout)
+	if len(r.Broken) != 0 || len(r.Ambiguous) != 1 || !strings.Contains(r.Ambiguous[0].Ambiguous, "breaks only if internet opened the connection") {
+		t.Fatalf("broken %+v, ambiguous %+v; want one ambiguous flow and no break", r.Broken, r.Ambiguous)
+	}
+	if n := r.classified("undecided"); n != 2 {
+		t.Errorf("undecided records = %d, want 2: %+v", n, r.Classified)
+	}
+	text, _, _ := run(t, "", append([]string{"whatif", "--flows", log}, withoutGroups...)...)
+	if strings.Contains(text, "Nothing would break") || !strings.Contains(text, "ambiguous: breaks only if internet opened") {
+		t.Errorf("text output:\n%s", text)
+	}
+	learned, _, _ := run(t, "", append([]string{"learn", "--flows", log}, withoutGroups...)...)
+	if strings.Contains(learned, "cidr: 203.0.113.9") {
+		t.Errorf("learn proposes a rule for the ambiguous conversation:\n%s", learned)
+	}
+}
+
+// TestRepliesMirrorOfKnownConnection: a custom-format log (v3 tcp-flags)
+// where the opening record carries SYN (2) and the answers of the
+// long-lived connection carry no flags or FIN only (AWS logs ACK-only
+// traffic as 0). The answers are the mirror image of the oriented
+// connection: replies, not connections from the internet.
+func TestRepliesMirrorOfKnownConnection(t *testing.T) {
+	log := writeFile(t, "flags.log", `version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags
+3 111122223333 eni-0b8e4d3fa2c5e7002 10.0.18.60 203.0.113.9 40000 50051 6 10 1000 1787412000 1787412060 ACCEPT OK 2
+3 111122223333 eni-0b8e4d3fa2c5e7002 203.0.113.9 10.0.18.60 50051 40000 6 10 1000 1787412000 1787412060 ACCEPT OK 0
+3 111122223333 eni-0b8e4d3fa2c5e7002 203.0.113.9 10.0.18.60 50051 40000 6 10 1000 1787412060 1787412120 ACCEPT OK 1
+`)
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "-o", "json", "--flows", log}, withoutGroups...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0: %s\n%s", code, stderr, stdout)
+	}
+	r := decodeReport(t, stdout)
+	if r.Replies != 2 || r.classified("the mirror image") != 2 || r.classified("marked") != 1 {
+		t.Errorf("replies %d, classified %+v; want 2 replies by the mirror rule, 1 record marked", r.Replies, r.Classified)
+	}
+}
+
+// TestRejectedApart: a REJECT record and ACCEPT records of the same flow
+// are kept apart: the rejected one counts as denied today, and the broken
+// flow's example is an accepted record, never the REJECT line.
+func TestRejectedApart(t *testing.T) {
+	log := writeFile(t, "mixed.log", `2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 140.82.112.3 41330 443 6 1 40 1787412000 1787412060 REJECT OK
+2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 140.82.112.3 41332 443 6 64 40211 1787412000 1787412060 ACCEPT OK
+2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 140.82.112.3 41334 443 6 64 40211 1787412000 1787412060 ACCEPT OK
+`)
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "-o", "json", "--flows", log}, withGroups...)...)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want 1: %s", code, stderr)
+	}
+	var r struct {
+		Broken []struct {
+			Flows []struct {
+				Records, Rejected int
+				Example, First    string
+			}
+		}
+		Counts map[string]struct{ Flows, Records int }
+	}
+	json.Unmarshal([]byte(stdout), &r)
+	if len(r.Broken) != 1 || len(r.Broken[0].Flows) != 1 {
+		t.Fatalf("broken = %+v", r.Broken)
+	}
+	f := r.Broken[0].Flows[0]
+	if f.Records != 2 || f.Rejected != 0 || !strings.HasSuffix(f.First, "mixed.log:2") || f.Example != "10.0.18.45 -> 140.82.112.3:443" {
+		t.Errorf("broken flow = %+v, want the 2 accepted records, first at line 2", f)
+	}
+	if c := r.Counts["denied today"]; c.Flows != 1 || c.Records != 1 {
+		t.Errorf("denied today = %+v, want the REJECT record", c)
+	}
+}
