@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -176,5 +178,102 @@ func TestRejectedApart(t *testing.T) {
 	}
 	if c := r.Counts["denied today"]; c.Flows != 1 || c.Records != 1 {
 		t.Errorf("denied today = %+v, want the REJECT record", c)
+	}
+}
+
+// gzipFile writes content gzip-compressed, as S3 delivery does.
+func gzipFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(content))
+	zw.Close()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const s3Header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+
+// TestFlowsS3Layout reads a tree as VPC Flow Logs deliver it to S3: one
+// header per file, gzip, a file with only NODATA, other files ignored;
+// --since keeps the records of the second day; the summary counts files.
+func TestFlowsS3Layout(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "AWSLogs")
+	day := func(d string) string {
+		return filepath.Join(root, "111122223333", "vpcflowlogs", "us-east-1", "2026", "08", d)
+	}
+	name := func(d, hm string) string {
+		return "111122223333_vpcflowlogs_us-east-1_fl-0123456789abcdef0_202608" + d + "T" + hm + "Z_5a6b7c8d.log.gz"
+	}
+	// 2026-08-21 10:00 UTC is 1787306400; 2026-08-22 10:00 UTC 1787392800.
+	gzipFile(t, filepath.Join(day("21"), name("21", "1000")), s3Header+
+		"2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 140.82.112.3 41330 443 6 64 40211 1787306400 1787306460 ACCEPT OK\n")
+	gzipFile(t, filepath.Join(day("22"), name("22", "1000")), s3Header+
+		"2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 10.0.17.80 50212 8080 6 40 9120 1787392800 1787392860 ACCEPT OK\n"+
+		"2 111122223333 eni-0c9f5e4ab3d6f8003 10.0.17.80 10.0.18.45 8080 50212 6 38 64012 1787392800 1787392860 ACCEPT OK\n")
+	gzipFile(t, filepath.Join(day("22"), name("22", "1005")), s3Header+
+		"2 111122223333 eni-0a7f3c2e91b4d6001 - - - - - - - 1787393100 1787393160 - NODATA\n")
+	os.WriteFile(filepath.Join(root, "111122223333", "vpcflowlogs", "us-east-1", "README.txt"), []byte("not a log\n"), 0o644)
+
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "-o", "json", "--flows", root}, withGroups...)...)
+	if code != ExitFindings {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := decodeReport(t, stdout)
+	var files struct{ Files, Records int }
+	json.Unmarshal([]byte(stdout), &files)
+	if files.Files != 3 || files.Records != 3 || r.Replies != 1 || len(r.Broken) != 2 {
+		t.Errorf("files %d, records %d, replies %d, broken %+v; want 3, 3, 1, two broken pairs", files.Files, files.Records, r.Replies, r.Broken)
+	}
+	text, _, _ := run(t, "", append([]string{"whatif", "--flows", root}, withGroups...)...)
+	if !strings.Contains(text, "Read 3 records from "+root+" (3 files)") {
+		t.Errorf("summary:\n%s", text)
+	}
+	stdout, stderr, code = run(t, "", append([]string{"whatif", "-o", "json", "--flows", root, "--since", "2026-08-22T00:00:00Z"}, withGroups...)...)
+	if code != ExitFindings {
+		t.Fatalf("--since: exit %d: %s", code, stderr)
+	}
+	got := brokenSet(t, stdout)
+	if len(got) != 1 || !strings.Contains(got[0], "features/feature-api") {
+		t.Errorf("--since kept %v, want only the 22nd's feature-API call", got)
+	}
+	if _, stderr, code := run(t, "", append([]string{"whatif", "--flows", root, "--until", "2026-08-01T00:00:00Z"}, withGroups...)...); code != ExitInput || !strings.Contains(stderr, "hold no flow records") || !strings.Contains(stderr, "outside --since/--until") {
+		t.Errorf("--until before every record: exit %d %s", code, stderr)
+	}
+	// The same files concatenated on standard input (zcat *.log.gz):
+	// every file's header line repeats.
+	concat := s3Header + "2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 140.82.112.3 41330 443 6 64 40211 1787306400 1787306460 ACCEPT OK\n" +
+		s3Header + "2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 10.0.17.80 50212 8080 6 40 9120 1787392800 1787392860 ACCEPT OK\n"
+	stdout, stderr, code = run(t, concat, append([]string{"whatif", "-o", "json", "--flows", "-"}, withGroups...)...)
+	if code != ExitFindings || len(brokenSet(t, stdout)) != 2 {
+		t.Errorf("concatenated files on stdin: exit %d %s\n%v", code, stderr, brokenSet(t, stdout))
+	}
+}
+
+// TestFlowsNoRecords: an input that holds no flows is bad input (exit 2),
+// so a CI gate never passes on the wrong file; CloudWatch Logs JSON that
+// holds records is read as what it is.
+func TestFlowsNoRecords(t *testing.T) {
+	control := writeFile(t, "control.json", `{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1432826855000,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}`)
+	nodes := writeFile(t, "hubble.json", `{"node_status":{"state_change":"NODE_CONNECTED","node_names":["ip-10-0-18-201.ec2.internal"],"message":"Connected"},"node_name":"ip-10-0-18-201.ec2.internal","time":"2026-08-22T15:40:11Z"}`+"\n")
+	nodata := writeFile(t, "nodata.log", "2 111122223333 eni-0a7f3c2e91b4d6001 - - - - - - - 1787393100 1787393160 - NODATA\n")
+	for _, f := range []string{control, nodes, nodata} {
+		if _, stderr, code := run(t, "", append([]string{"whatif", "--flows", f}, withGroups...)...); code != ExitInput || !strings.Contains(stderr, filepath.Base(f)) {
+			t.Errorf("%s: exit %d %s, want 2 naming the file", filepath.Base(f), code, stderr)
+		}
+	}
+	payload := writeFile(t, "payload.json", `{"messageType":"DATA_MESSAGE","owner":"111122223333","logGroup":"vpc-flow-logs","logStream":"eni-0a7f3c2e91b4d6001-all","subscriptionFilters":["to-firehose"],"logEvents":[`+
+		`{"id":"31953106606966983378809025079804211143289615424298221568","timestamp":1787412000000,"message":"2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 140.82.112.3 41330 443 6 64 40211 1787412000 1787412060 ACCEPT OK"}]}`)
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "-o", "json", "--flows", payload}, withGroups...)...)
+	if code != ExitFindings || len(brokenSet(t, stdout)) != 1 {
+		t.Errorf("subscription payload: exit %d %s\n%s", code, stderr, stdout)
+	}
+	parquet := writeFile(t, "flows.log.parquet", "PAR1\x15\x04\x15\x10\x15\x14L")
+	if _, stderr, code := run(t, "", append([]string{"whatif", "--flows", parquet}, withGroups...)...); code != ExitInput || !strings.Contains(stderr, "Parquet") {
+		t.Errorf("parquet: exit %d %s", code, stderr)
 	}
 }

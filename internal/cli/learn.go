@@ -56,7 +56,7 @@ why, -o json all of it.`,
 			if err != nil {
 				return err
 			}
-			agg, skipped, err := ff.aggregate(cmd, s, res.World)
+			agg, read, err := ff.aggregate(cmd, s, res.World)
 			if err != nil {
 				return err
 			}
@@ -65,7 +65,7 @@ why, -o json all of it.`,
 				return err
 			}
 			r := whatif.Compare(agg, nil, whatif.NewState(res.World, a))
-			r.Inputs, r.Skipped = ff.files, skipped
+			r.Inputs, r.Skipped, r.Files = ff.files, read.skipped, read.files
 			l := whatif.Learn(r, res.World, doc, strings.Join(ff.files, ","))
 			switch out.value {
 			case "json":

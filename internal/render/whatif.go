@@ -45,7 +45,11 @@ func WhatifText(w io.Writer, r *whatif.Report) error {
 		}
 	}
 	fmt.Fprintf(w, "\nToday: %s. Proposal: %s.\n", r.Today, r.Proposed)
-	fmt.Fprintf(w, "Read %s from %s: %s, %s.\n", counted(int(r.Records), "record", "records"), strings.Join(r.Inputs, ", "),
+	from := strings.Join(r.Inputs, ", ")
+	if r.Files > len(r.Inputs) {
+		from += fmt.Sprintf(" (%s)", counted(r.Files, "file", "files"))
+	}
+	fmt.Fprintf(w, "Read %s from %s: %s, %s.\n", counted(int(r.Records), "record", "records"), from,
 		counted(r.Distinct, "distinct flow", "distinct flows"), counted(int(r.Replies), "reply record judged with its connection", "reply records judged with their connections"))
 	for _, st := range []string{whatif.Breaks, whatif.Ambiguous, whatif.Kept, whatif.DeniedToday, whatif.Opened, whatif.NotJudged} {
 		t := r.Counts[st]

@@ -330,3 +330,31 @@ func sortKeys(ks []Key) { sort.Slice(ks, func(i, j int) bool { return lessKey(ks
 
 // Index returns the index the aggregator classifies with.
 func (g *Aggregator) Index() *Index { return g.idx }
+
+// Merge adds the records of another aggregator over the same index (one
+// that read other files), before Flows is called. A flow's first record
+// stays this aggregator's when both have it: merge in input order.
+func (g *Aggregator) Merge(o *Aggregator) {
+	g.Records += o.Records
+	g.Replies += o.Replies
+	for i, n := range o.rules {
+		g.rules[i] += n
+	}
+	for k, c := range o.flows {
+		if k.Ambiguous && k.SrcPort != 0 {
+			if _, ok := g.flows[k]; !ok && g.ambiguous >= maxAmbiguous {
+				k.SrcPort = 0
+			}
+		}
+		cur := g.flows[k]
+		if cur == nil {
+			cc := *c
+			g.flows[k] = &cc
+			if k.Ambiguous {
+				g.ambiguous++
+			}
+			continue
+		}
+		cur.add(c)
+	}
+}

@@ -133,10 +133,12 @@ type Report struct {
 	Today    string   `json:"today"`
 	Proposed string   `json:"proposed"`
 	Inputs   []string `json:"flowInputs"`
-	Records  uint64   `json:"records"`
-	Replies  uint64   `json:"replies"`
-	Distinct int      `json:"distinctFlows"`
-	Broken   []Group  `json:"broken"`
+	// Files counts the files read (a directory holds many).
+	Files    int     `json:"files"`
+	Records  uint64  `json:"records"`
+	Replies  uint64  `json:"replies"`
+	Distinct int     `json:"distinctFlows"`
+	Broken   []Group `json:"broken"`
 	// Ambiguous are the flows that break only if the side the log cannot
 	// name opened them.
 	Ambiguous []Flow `json:"ambiguous,omitempty"`
