@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -120,9 +123,9 @@ func TestRepliesAmbiguous(t *testing.T) {
 	if strings.Contains(text, "Nothing would break") || !strings.Contains(text, "ambiguous: breaks only if internet opened") {
 		t.Errorf("text output:\n%s", text)
 	}
-	learned, _, _ := run(t, "", append([]string{"learn", "--flows", log}, withoutGroups...)...)
-	if strings.Contains(learned, "cidr: 203.0.113.9") {
-		t.Errorf("learn proposes a rule for the ambiguous conversation:\n%s", learned)
+	learned, stderr, code := run(t, "", append([]string{"learn", "--flows", log}, withoutGroups...)...)
+	if strings.Contains(learned, "cidr: 203.0.113.9") || code != ExitFindings || !strings.Contains(stderr, "learn does not guess a direction") {
+		t.Errorf("learn on an ambiguous conversation: exit %d, %s\n%s", code, stderr, learned)
 	}
 }
 
@@ -275,5 +278,90 @@ func TestFlowsNoRecords(t *testing.T) {
 	parquet := writeFile(t, "flows.log.parquet", "PAR1\x15\x04\x15\x10\x15\x14L")
 	if _, stderr, code := run(t, "", append([]string{"whatif", "--flows", parquet}, withGroups...)...); code != ExitInput || !strings.Contains(stderr, "Parquet") {
 		t.Errorf("parquet: exit %d %s", code, stderr)
+	}
+}
+
+// manyAddressesLog generates a flow log of the training job's two roles
+// calling hosts on the internet: the master 250 addresses of
+// 198.51.100.0/24, the worker 120 of 203.0.113.0/24 and 101 of the
+// master's, each call logged with its reply, some twice.
+func manyAddressesLog() string {
+	var b strings.Builder
+	rec := func(src, dst string, sport, dport int) {
+		fmt.Fprintf(&b, "2 111122223333 eni-0a7f3c2e91b4d6001 %s %s %d %d 6 12 4211 1787412000 1787412060 ACCEPT OK\n", src, dst, sport, dport)
+		fmt.Fprintf(&b, "2 111122223333 eni-0a7f3c2e91b4d6001 %s %s %d %d 6 9 3120 1787412000 1787412060 ACCEPT OK\n", dst, src, dport, sport)
+	}
+	port := 33000
+	for i := 1; i <= 250; i++ {
+		for range 1 + i%2 {
+			rec("10.0.18.45", fmt.Sprintf("198.51.100.%d", i), port, 443)
+			port++
+		}
+	}
+	for i := 1; i <= 120; i++ {
+		rec("10.0.34.112", fmt.Sprintf("203.0.113.%d", i), port, 443)
+		port++
+	}
+	for i := 100; i <= 200; i++ {
+		rec("10.0.34.112", fmt.Sprintf("198.51.100.%d", i), port, 8443)
+		port++
+	}
+	return b.String()
+}
+
+// TestLearnConverges is the learn -> whatif loop on a log with far more
+// than 64 addresses per flow: after applying learn's additions, whatif on
+// the same flows reports nothing broken. The roles share one set of
+// ipBlocks, none wider than the widening budget, never 0.0.0.0/0.
+func TestLearnConverges(t *testing.T) {
+	log := writeFile(t, "many.log", manyAddressesLog())
+	args := append([]string{"--flows", log}, withGroups...)
+	before, stderr, code := run(t, "", append([]string{"whatif", "-o", "json"}, args...)...)
+	if code != ExitFindings || len(brokenSet(t, before)) != 3 {
+		t.Fatalf("whatif before learn: exit %d %s\n%v", code, stderr, brokenSet(t, before))
+	}
+	learned, stderr, code := run(t, "", append([]string{"learn"}, args...)...)
+	if code != ExitOK {
+		t.Fatalf("learn: exit %d: %s\n%s", code, stderr, learned)
+	}
+	blocks := strings.Count(learned, "ipBlock:")
+	if blocks == 0 || blocks > 64 || strings.Contains(learned, "0.0.0.0/0") || strings.Count(learned, "kind: NetworkPolicy") != 1 || strings.Count(learned, "- ports:") != 1 {
+		t.Errorf("learn proposes %d ipBlocks (want 1 to 64, one policy, one rule shared by both roles):\n%s", blocks, learned)
+	}
+	for _, c := range regexp.MustCompile(`cidr: \S+/(\d+)`).FindAllStringSubmatch(learned, -1) {
+		if n, _ := strconv.Atoi(c[1]); n < 24 {
+			t.Errorf("ipBlock %s is wider than the default budget (/24)", c[0])
+		}
+	}
+	path := writeFile(t, "learned.yaml", learned)
+	after, stderr, code := run(t, "", append([]string{"whatif", "-f", path}, args...)...)
+	if code != ExitOK || !strings.Contains(after, "Nothing would break") {
+		t.Errorf("whatif with learn's additions: exit %d %s\n%s", code, stderr, after)
+	}
+}
+
+// TestLearnCannotConverge: addresses spread over 200 /24s do not fit in
+// 64 ipBlocks of /24: learn says so and exits 1; a wider budget converges.
+func TestLearnCannotConverge(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, "2 111122223333 eni-0a7f3c2e91b4d6001 10.0.18.45 198.%d.%d.7 %d 443 6 12 4211 1787412000 1787412060 ACCEPT OK\n", 18+i*2/256, i*2%256, 33000+i)
+	}
+	log := writeFile(t, "spread.log", b.String())
+	args := append([]string{"learn", "--flows", log}, withGroups...)
+	_, stderr, code := run(t, "", args...)
+	if code != ExitFindings || !strings.Contains(stderr, "widening budget of 8 bits") {
+		t.Errorf("learn: exit %d, %s; want 1 and the reason", code, stderr)
+	}
+	learned, stderr, code := run(t, "", append(args, "--widen-budget", "12")...)
+	if code != ExitOK {
+		t.Fatalf("learn --widen-budget 12: exit %d %s", code, stderr)
+	}
+	path := writeFile(t, "learned.yaml", learned)
+	if after, stderr, code := run(t, "", "whatif", "-f", path, "--flows", log, "-f", "examples/ml-platform", "-f", "examples/flows/ml-platform/pods.yaml"); code != ExitOK {
+		t.Errorf("whatif after learn --widen-budget 12: exit %d %s\n%s", code, stderr, after)
+	}
+	if _, stderr, code := run(t, "", append(args, "--widen-budget", "32")...); code != ExitInput || !strings.Contains(stderr, "0 to 16") {
+		t.Errorf("--widen-budget 32: exit %d %s", code, stderr)
 	}
 }
