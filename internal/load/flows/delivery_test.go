@@ -144,3 +144,31 @@ func TestWindow(t *testing.T) {
 		t.Errorf("a window on Hubble flows was accepted")
 	}
 }
+
+// TestHubbleCamelCase: the same flow in the proto names `hubble observe -o
+// json` prints and in the camelCase protojson writes by default (-o
+// jsonpb, other protojson encoders) reads the same, ports included; node
+// status lines are events, not flows.
+func TestHubbleCamelCase(t *testing.T) {
+	snake := `{"flow":{"time":"2026-08-22T15:40:11.123Z","verdict":"FORWARDED","IP":{"source":"10.0.34.112","destination":"10.0.33.40","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":50930,"destination_port":8080,"flags":{"SYN":true}}},"source":{"namespace":"ml-workloads","pod_name":"text-embed-finetune-worker-0","workloads":[{"name":"text-embed-finetune","kind":"PyTorchJob"}]},"destination":{"namespace":"features","pod_name":"feature-api-7c9d5b6f48-t5n9c"},"traffic_direction":"EGRESS","is_reply":false},"node_name":"ip-10-0-34-201.ec2.internal"}`
+	camel := `{"flow":{"time":"2026-08-22T15:40:11.123Z","verdict":"FORWARDED","IP":{"source":"10.0.34.112","destination":"10.0.33.40","ipVersion":"IPv4"},"l4":{"TCP":{"sourcePort":50930,"destinationPort":8080,"flags":{"SYN":true}}},"source":{"namespace":"ml-workloads","podName":"text-embed-finetune-worker-0","workloads":[{"name":"text-embed-finetune","kind":"PyTorchJob"}]},"destination":{"namespace":"features","podName":"feature-api-7c9d5b6f48-t5n9c"},"trafficDirection":"EGRESS","isReply":false},"nodeName":"ip-10-0-34-201.ec2.internal"}`
+	node := `{"nodeStatus":{"stateChange":"NODE_CONNECTED","nodeNames":["ip-10-0-34-201.ec2.internal"],"message":"Connected"},"nodeName":"ip-10-0-34-201.ec2.internal","time":"2026-08-22T15:40:11Z"}`
+	a, _, err := readAll(t, snake+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, r, err := readAll(t, camel+"\n"+node+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 1 || len(b) != 1 {
+		t.Fatalf("records %+v and %+v", a, b)
+	}
+	a[0].Line, b[0].Line = 0, 0
+	if a[0] != b[0] || b[0].DstPort != 8080 || b[0].SrcPort != 50930 || b[0].SrcPod != "ml-workloads/text-embed-finetune-worker-0" || b[0].Orientation != Request {
+		t.Errorf("camelCase read as %+v, proto names as %+v", b[0], a[0])
+	}
+	if sk := r.Skipped(); len(sk) != 1 || !strings.Contains(sk[0].Reason, "not flows") {
+		t.Errorf("node status line: skipped %+v", sk)
+	}
+}
