@@ -35,6 +35,13 @@ Service in the Fence), and otherwise the observed addresses one by one, with a
 warning: learn never proposes 0.0.0.0/0 or ::/0, and never the instance metadata
 service. Flows that the security groups deny are listed, not learned.
 
+Observed addresses that no service names are covered, per workload and
+direction (one set for all the workload's roles), by published prefixes and
+then the smallest common prefixes: at most 64 ipBlocks, none wider than
+--widen-budget bits beyond an address. learn then judges the flows again with
+its additions applied and exits 1, saying which flows and why, when whatif on
+the same flows would still report something broken.
+
 -o yaml prints the NetworkPolicies (apply them, or give them to whatif with -f to
 check that nothing breaks any more), -o fences the Fences, -o text the additions and
 why, -o json all of it.`,

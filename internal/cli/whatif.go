@@ -41,11 +41,22 @@ Services (ClusterIPs, judged after DNAT on the target port of the pods behind
 them), AWS services (aws:S3:us-east-1, the most specific published service),
 imds, eks-pod-identity, private and internet. Records are aggregated by
 (source, destination, protocol, port) before anything is judged; replies are
-counted and judged with the connection they answer.`,
+counted and judged with the connection they answer. Which side opened a
+connection is told by TCP flags or Hubble's is_reply, the ports a pod or
+Service listens on, the service port, mirror-image records and the
+statefulness of security groups, in that order; the report counts the records
+each rule oriented, and a conversation none of them orients is judged both ways
+and reported as ambiguous when only one way breaks.
+
+--flows takes files, standard input or a directory tree of .log/.log.gz files
+as VPC Flow Logs deliver them to S3 (read in parallel); CloudWatch Logs JSON
+(subscription payloads, filter-log-events output) and exports; CSV with the
+flow-log columns (Athena results). An input without flow records is an error.`,
 		Example: `  ringfence whatif -f examples/ml-platform -f examples/flows/ml-platform/pods.yaml \
     --flows examples/flows/ml-platform/vpc-flow-log.txt
   ringfence whatif -f cluster/ --proposed new-policies.yaml --flows flowlog.log.gz -o markdown
-  hubble observe -o json --last 100000 | ringfence whatif -A --proposed lockdown.yaml --flows -`,
+  hubble observe -o json --last 100000 | ringfence whatif -A --proposed lockdown.yaml --flows -
+  aws s3 sync s3://flow-logs/AWSLogs/ ./AWSLogs/ && ringfence whatif -f cluster/ --flows ./AWSLogs --since 24h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {

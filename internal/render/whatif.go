@@ -171,5 +171,8 @@ func LearnText(w io.Writer, l *whatif.Learned) error {
 	for _, r := range l.Refused {
 		fmt.Fprintf(w, "not learned: %s\n", r)
 	}
+	for _, r := range l.Unresolved {
+		fmt.Fprintf(w, "still broken with these additions: %s\n", r)
+	}
 	return nil
 }
