@@ -34,11 +34,10 @@ type cloudWatch struct {
 // keeps the bytes between the last offset asked about and what the
 // decoder has read ahead, never more.
 type lineCounter struct {
-	r       io.Reader
-	kept    []byte
-	base    int64 // offset of kept[0]
-	line    int   // line at base
-	counted int64 // offset up to which line is counted
+	r    io.Reader
+	kept []byte
+	base int64 // offset of kept[0]
+	line int   // line at base
 }
 
 func (c *lineCounter) Read(p []byte) (int, error) {
