@@ -24,6 +24,12 @@ func WhatifText(w io.Writer, r *whatif.Report) error {
 		for _, f := range g.Flows {
 			fmt.Fprintf(w, "  %s  %s\n", flowWhat(f), counted(int(f.Records), "record", "records"))
 			fmt.Fprintf(w, "    e.g. %s (%s)\n", f.Example, f.First)
+			if f.Ambiguous != "" {
+				fmt.Fprintf(w, "    ambiguous: %s\n", f.Ambiguous)
+			}
+			if f.Direction != "" {
+				fmt.Fprintf(w, "    opened by: %s\n", f.Direction)
+			}
 			for _, d := range f.Proposed.Denials {
 				fmt.Fprintf(w, "    denied by %s %s of %s: %s\n", d.Layer, d.Direction, d.Of, strings.Join(d.By, "; "))
 			}
@@ -107,6 +113,9 @@ func WhatifMarkdown(w io.Writer, r *whatif.Report) error {
 				var by []string
 				for _, d := range f.Proposed.Denials {
 					by = append(by, fmt.Sprintf("%s %s: %s", d.Layer, d.Direction, strings.Join(d.By, "; ")))
+				}
+				if f.Ambiguous != "" {
+					by = append(by, "ambiguous: "+f.Ambiguous)
 				}
 				fmt.Fprintf(w, "| `%s` | `%s` | %s | %d | %s | `%s` (%s) |\n", g.Source, g.Destination, mdEscape(flowWhat(f)), f.Records, mdEscape(strings.Join(by, "<br>")), f.Example, mdEscape(f.First))
 			}
