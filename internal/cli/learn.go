@@ -15,6 +15,7 @@ func newLearn(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
 	var ff flowFlags
+	var widen int
 	cmd := &cobra.Command{
 		Use:   "learn -f <inputs> --flows <flow log>",
 		Short: "Propose the smallest additions that allow the observed flows the policies deny",
@@ -33,6 +34,13 @@ a workload's pods by their labels (as the cluster DNS, the job's own peers or a
 Service in the Fence), and otherwise the observed addresses one by one, with a
 warning: learn never proposes 0.0.0.0/0 or ::/0, and never the instance metadata
 service. Flows that the security groups deny are listed, not learned.
+
+Observed addresses that no service names are covered, per workload and
+direction (one set for all the workload's roles), by published prefixes and
+then the smallest common prefixes: at most 64 ipBlocks, none wider than
+--widen-budget bits beyond an address. learn then judges the flows again with
+its additions applied and exits 1, saying which flows and why, when whatif on
+the same flows would still report something broken.
 
 -o yaml prints the NetworkPolicies (apply them, or give them to whatif with -f to
 check that nothing breaks any more), -o fences the Fences, -o text the additions and
@@ -56,7 +64,7 @@ why, -o json all of it.`,
 			if err != nil {
 				return err
 			}
-			agg, skipped, err := ff.aggregate(cmd, s, res.World)
+			agg, read, err := ff.aggregate(cmd, s, res.World)
 			if err != nil {
 				return err
 			}
@@ -65,31 +73,58 @@ why, -o json all of it.`,
 				return err
 			}
 			r := whatif.Compare(agg, nil, whatif.NewState(res.World, a))
-			r.Inputs, r.Skipped = ff.files, skipped
-			l := whatif.Learn(r, res.World, doc, strings.Join(ff.files, ","))
-			switch out.value {
-			case "json":
-				return render.JSON(s.Out, l)
-			case "text":
-				return render.LearnText(s.Out, l)
-			case "fences":
-				fmt.Fprintf(s.Out, "# Fences learned by ringfence from %s: review before use.\n", strings.Join(ff.files, ", "))
-				for _, f := range l.Fences {
-					b, err := yaml.Marshal(f)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(s.Out, "---\n%s", b)
-				}
-				return nil
+			r.Inputs, r.Skipped, r.Files = ff.files, read.skipped, read.files
+			if widen < 0 || widen > whatif.MaxWiden {
+				return usagef("--widen-budget %d: want 0 to %d bits", widen, whatif.MaxWiden)
 			}
-			return writeLearned(s, l, ff.files)
+			l := whatif.Learn(r, res.World, doc, strings.Join(ff.files, ","), widen)
+			// Converges? Judge what was to be let through again, with the
+			// additions applied.
+			nw := whatif.WithPolicies(res.World, l.Policies)
+			na, err := engine.Analyse(nw, engine.Options{NodeGroups: groups})
+			if err != nil {
+				return err
+			}
+			l.Unresolved = whatif.Verify(r, whatif.NewState(nw, na))
+			if err := writeLearnedAs(s, out.value, l, ff.files); err != nil {
+				return err
+			}
+			if len(l.Refused) > 0 || len(l.Unresolved) > 0 {
+				fmt.Fprintf(s.Err, "ringfence learn: with these additions, whatif on the same flows would still report flows as broken:\n")
+				for _, why := range append(append([]string(nil), l.Refused...), l.Unresolved...) {
+					fmt.Fprintf(s.Err, "  %s\n", why)
+				}
+				return findingsError{}
+			}
+			return nil
 		},
 	}
 	in.add(cmd)
 	ff.add(cmd)
+	cmd.Flags().IntVar(&widen, "widen-budget", 8, "how many bits learn may widen observed addresses (not AWS services) to cover them in at most 64 ipBlocks: 8 allows up to a /24 for IPv4, a /120 for IPv6; 0 names every address")
 	out.add(cmd, "yaml", "fences", "text", "json")
 	return cmd
+}
+
+// writeLearnedAs writes what learn proposes in an output format.
+func writeLearnedAs(s Streams, format string, l *whatif.Learned, files []string) error {
+	switch format {
+	case "json":
+		return render.JSON(s.Out, l)
+	case "text":
+		return render.LearnText(s.Out, l)
+	case "fences":
+		fmt.Fprintf(s.Out, "# Fences learned by ringfence from %s: review before use.\n", strings.Join(files, ", "))
+		for _, f := range l.Fences {
+			b, err := yaml.Marshal(f)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.Out, "---\n%s", b)
+		}
+		return nil
+	}
+	return writeLearned(s, l, files)
 }
 
 // writeLearned writes the policies, each after the additions it holds and
@@ -101,6 +136,9 @@ func writeLearned(s Streams, l *whatif.Learned, files []string) error {
 	}
 	for _, r := range l.Refused {
 		fmt.Fprintf(s.Out, "# Not learned: %s\n", r)
+	}
+	for _, r := range l.Unresolved {
+		fmt.Fprintf(s.Out, "# Still broken with these additions: %s\n", r)
 	}
 	for _, p := range l.Policies {
 		fmt.Fprintf(s.Out, "---\n")

@@ -1,169 +1,13 @@
 package cli
 
 import (
-	"fmt"
-	"io"
-	"net/netip"
-	"os"
-	"time"
-
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/load"
-	"github.com/ringfence/ringfence/internal/load/document"
-	"github.com/ringfence/ringfence/internal/load/flows"
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/render"
-	"github.com/ringfence/ringfence/internal/traffic"
 	"github.com/ringfence/ringfence/internal/whatif"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
-
-// flowFlags are the flags of the verbs that read observed flows.
-type flowFlags struct {
-	files      []string
-	format     string
-	rangesFile string
-}
-
-func (f *flowFlags) add(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringArrayVar(&f.files, "flows", nil, "observed flows: a VPC flow log (default or custom format, gzip too), Hubble JSON (hubble observe -o json) or CSV (src,dst,protocol,port); - for stdin; repeatable")
-	fl.StringVar(&f.format, "flows-format", string(flows.FormatAuto), "format of --flows: auto, vpc, hubble or csv")
-	fl.StringVar(&f.rangesFile, "ranges-file", "", "AWS ip-ranges.json that names AWS destinations (default: the cached or embedded publication)")
-}
-
-// aggregate reads every flow input into distinct flows, classified against
-// the worlds (the first gives pods, nodes and Services; all of them the
-// addresses their rules tell apart).
-func (f *flowFlags) aggregate(cmd *cobra.Command, s Streams, worlds ...*model.World) (*traffic.Aggregator, []flows.Skip, error) {
-	if len(f.files) == 0 {
-		return nil, nil, usagef("--flows is required")
-	}
-	switch flows.Format(f.format) {
-	case flows.FormatAuto, flows.FormatVPC, flows.FormatHubble, flows.FormatCSV:
-	default:
-		return nil, nil, usagef("unknown --flows-format %q: use auto, vpc, hubble or csv", f.format)
-	}
-	doc, err := rangesSource(f.rangesFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	var cidrs []netip.Prefix
-	for _, w := range worlds {
-		cidrs = append(cidrs, traffic.CIDRs(w)...)
-	}
-	idx := traffic.NewIndex(worlds[0], doc, cidrs)
-	agg := traffic.NewAggregator(idx)
-	var skipped []flows.Skip
-	for _, name := range f.files {
-		sk, err := readFlows(cmd, s, name, flows.Format(f.format), agg)
-		if err != nil {
-			return nil, nil, err
-		}
-		skipped = append(skipped, sk...)
-	}
-	return agg, skipped, nil
-}
-
-// readFlows streams one input into the aggregator, with a progress line on
-// standard error when it is a terminal.
-func readFlows(cmd *cobra.Command, s Streams, name string, format flows.Format, agg *traffic.Aggregator) ([]flows.Skip, error) {
-	var in io.Reader
-	var size int64
-	if name == "-" {
-		in = cmd.InOrStdin()
-	} else {
-		file, err := os.Open(name)
-		if err != nil {
-			return nil, &document.Error{Source: model.Source{File: name}, Msg: cleanOpenError(err)}
-		}
-		defer file.Close()
-		if st, err := file.Stat(); err == nil {
-			size = st.Size()
-		}
-		in = file
-	}
-	r, err := flows.Open(in, name, format)
-	if err != nil {
-		return nil, err
-	}
-	bar := newProgress(s.Err, name, size)
-	var rec flows.Record
-	for n := 0; ; n++ {
-		ok, err := r.Next(&rec)
-		if err != nil {
-			bar.done()
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		agg.Add(&rec, name)
-		if n&0xffff == 0 {
-			bar.update(r.BytesRead(), agg.Records)
-		}
-	}
-	bar.done()
-	return r.Skipped(), nil
-}
-
-func cleanOpenError(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
-// progress draws one line on a terminal, at most five times a second.
-type progress struct {
-	w     io.Writer
-	on    bool
-	name  string
-	size  int64
-	last  time.Time
-	drawn bool
-}
-
-func newProgress(w io.Writer, name string, size int64) *progress {
-	p := &progress{w: w, name: name, size: size}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.on = true
-	}
-	return p
-}
-
-func (p *progress) update(read int64, records uint64) {
-	if !p.on || time.Since(p.last) < 200*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	p.drawn = true
-	if p.size > 0 {
-		pct := float64(read) * 100 / float64(p.size)
-		width := 30
-		filled := int(pct / 100 * float64(width))
-		if filled > width {
-			filled = width
-		}
-		bar := make([]byte, width)
-		for i := range bar {
-			bar[i] = ' '
-			if i < filled {
-				bar[i] = '='
-			}
-		}
-		fmt.Fprintf(p.w, "\r%s [%s] %3.0f%% %d records", p.name, bar, pct, records)
-		return
-	}
-	fmt.Fprintf(p.w, "\r%s: %d MB, %d records", p.name, read>>20, records)
-}
-
-func (p *progress) done() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
-}
 
 func newWhatif(s Streams) *cobra.Command {
 	var in inputFlags
@@ -197,11 +41,22 @@ Services (ClusterIPs, judged after DNAT on the target port of the pods behind
 them), AWS services (aws:S3:us-east-1, the most specific published service),
 imds, eks-pod-identity, private and internet. Records are aggregated by
 (source, destination, protocol, port) before anything is judged; replies are
-counted and judged with the connection they answer.`,
+counted and judged with the connection they answer. Which side opened a
+connection is told by TCP flags or Hubble's is_reply, the ports a pod or
+Service listens on, the service port, mirror-image records and the
+statefulness of security groups, in that order; the report counts the records
+each rule oriented, and a conversation none of them orients is judged both ways
+and reported as ambiguous when only one way breaks.
+
+--flows takes files, standard input or a directory tree of .log/.log.gz files
+as VPC Flow Logs deliver them to S3 (read in parallel); CloudWatch Logs JSON
+(subscription payloads, filter-log-events output) and exports; CSV with the
+flow-log columns (Athena results). An input without flow records is an error.`,
 		Example: `  ringfence whatif -f examples/ml-platform -f examples/flows/ml-platform/pods.yaml \
     --flows examples/flows/ml-platform/vpc-flow-log.txt
   ringfence whatif -f cluster/ --proposed new-policies.yaml --flows flowlog.log.gz -o markdown
-  hubble observe -o json --last 100000 | ringfence whatif -A --proposed lockdown.yaml --flows -`,
+  hubble observe -o json --last 100000 | ringfence whatif -A --proposed lockdown.yaml --flows -
+  aws s3 sync s3://flow-logs/AWSLogs/ ./AWSLogs/ && ringfence whatif -f cluster/ --flows ./AWSLogs --since 24h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
@@ -256,12 +111,12 @@ counted and judged with the connection they answer.`,
 			if world != res.World {
 				worlds = append(worlds, world)
 			}
-			agg, skipped, err := ff.aggregate(cmd, s, worlds...)
+			agg, read, err := ff.aggregate(cmd, s, worlds...)
 			if err != nil {
 				return err
 			}
 			r := whatif.Compare(agg, current, next)
-			r.Inputs, r.Skipped = ff.files, skipped
+			r.Inputs, r.Skipped, r.Files = ff.files, read.skipped, read.files
 			r.Proposed = "the -f inputs"
 			if len(proposed) > 0 {
 				r.Proposed = "the -f inputs with --proposed laid over them"

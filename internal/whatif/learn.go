@@ -11,6 +11,7 @@ import (
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/ranges"
 	"github.com/ringfence/ringfence/internal/traffic"
+	"go4.org/netipx"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,8 +43,12 @@ type Addition struct {
 	Why     []string `json:"why"`
 	Warning string   `json:"warning,omitempty"`
 
-	key     string
-	side    traffic.Endpoint
+	key  string
+	side traffic.Endpoint
+	// addrs are the observed addresses of an address peer (every role's
+	// and flow's), label the block they lie in; covered at the end.
+	addrs   []netip.Prefix
+	label   string
 	peers   []networkingv1.NetworkPolicyPeer
 	ports   map[string]networkingv1.NetworkPolicyPort
 	intent  *v1alpha1.EgressIntent
@@ -58,6 +63,9 @@ type Learned struct {
 	// Refused are flows learn will not allow, and why.
 	Refused  []string `json:"refused,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Unresolved are flows that would still break with the additions
+	// applied (Verify); with Refused, why learn does not converge.
+	Unresolved []string `json:"unresolved,omitempty"`
 }
 
 // Learn proposes the smallest additions that allow the observed flows the
@@ -67,12 +75,29 @@ type Learned struct {
 // region (aggregated), a workload's pods (by their labels), and otherwise
 // the observed addresses one by one (never 0.0.0.0/0 or ::/0). The
 // instance metadata service is never proposed.
-func Learn(r *Report, w *model.World, doc *ranges.Document, source string) *Learned {
+//
+// Observed addresses are covered, per workload, direction and kind of
+// peer (one set shared by the workload's roles and ports), by published
+// prefixes of their range first (EC2, AMAZON: only those no wider than the
+// budget allows), then by the smallest common prefixes, at most
+// MaxBlocks, none wider than the addresses widened by widen bits. What
+// cannot be covered so is refused, with the reason.
+func Learn(r *Report, w *model.World, doc *ranges.Document, source string, widen int) *Learned {
 	out := &Learned{}
 	adds := map[string]*Addition{}
 	var order []string
 	for _, f := range r.Flows {
+		if f.Status == Ambiguous {
+			out.Refused = appendUnique(out.Refused, fmt.Sprintf("%s -> %s %s: %s; learn does not guess a direction", f.Source, f.Destination, flowPorts(f), f.Ambiguous))
+			continue
+		}
 		if f.Status != Breaks {
+			continue
+		}
+		if f.Ambiguous != "" {
+			// Which side opened it decides which rule would be needed; a
+			// guess could open ingress from the internet for replies.
+			out.Refused = appendUnique(out.Refused, fmt.Sprintf("%s -> %s %s: %s; learn does not guess a direction (a v3+ custom format with tcp-flags, or the security groups in the inputs, would tell)", f.Source, f.Destination, flowPorts(f), f.Ambiguous))
 			continue
 		}
 		for _, d := range f.Proposed.Denials {
@@ -95,6 +120,7 @@ func Learn(r *Report, w *model.World, doc *ranges.Document, source string) *Lear
 					cur.ports[k] = p
 				}
 				cur.peers = mergePeers(cur.peers, a.peers)
+				cur.addrs = append(cur.addrs, a.addrs...)
 			}
 			cur.Flows++
 			cur.Records += f.Records
@@ -109,6 +135,34 @@ func Learn(r *Report, w *model.World, doc *ranges.Document, source string) *Lear
 	policies := map[string]*networkingv1.NetworkPolicy{}
 	fences := map[string]*v1alpha1.Fence{}
 	var pnames, fnames []string
+	kept := order[:0]
+	for _, k := range order {
+		a := adds[k]
+		if a.label == "" {
+			kept = append(kept, k)
+			continue
+		}
+		cidrs, err := Cover(a.addrs, published(doc, a.label), widen)
+		if err != nil {
+			out.Refused = appendUnique(out.Refused, fmt.Sprintf("%s %s to %s: %v", a.Workload, a.Direction, a.Peer, err))
+			continue
+		}
+		single := true
+		for _, c := range cidrs {
+			a.peers = append(a.peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: c.String()}})
+			single = single && c.IsSingleIP()
+		}
+		blocks := "1 ipBlock"
+		if len(cidrs) != 1 {
+			blocks = fmt.Sprintf("%d ipBlocks", len(cidrs))
+		}
+		a.Warning = fmt.Sprintf("%s is not a service ringfence can name: the rule lists the observed addresses (%s); they may change (name the host in a Fence, or use a CNI with DNS-aware policies)", a.Peer, blocks)
+		if !single {
+			a.Warning += fmt.Sprintf("; prefixes cover addresses that were not observed (within the widening budget of %d bits)", widen)
+		}
+		kept = append(kept, k)
+	}
+	order = kept
 	for _, k := range order {
 		a := adds[k]
 		slices.Sort(a.Why)
@@ -186,10 +240,10 @@ func Learn(r *Report, w *model.World, doc *ranges.Document, source string) *Lear
 // addition is what one denied side of a flow needs.
 func addition(f Flow, direction string, w *model.World, doc *ranges.Document) *Addition {
 	side, other := f.src, f.dst
-	addrs, more := f.counts.DstAddrs, f.counts.DstMore
+	addrs := f.counts.DstAddrs
 	if direction == "ingress" {
 		side, other = f.dst, f.src
-		addrs, more = f.counts.SrcAddrs, f.counts.SrcMore
+		addrs = f.counts.SrcAddrs
 	}
 	a := &Addition{Direction: direction, Workload: side.Name, side: side, ports: map[string]networkingv1.NetworkPolicyPort{}}
 	proto := corev1.Protocol(f.Protocol)
@@ -227,19 +281,13 @@ func addition(f Flow, direction string, w *model.World, doc *ranges.Document) *A
 			a.intent.AWS.Ports = []v1alpha1.Port{{Protocol: f.Protocol, Port: f.Port}}
 		}
 	default:
+		// Covered in Learn, once every flow to such addresses is known.
 		a.Peer = other.Name
-		var cidrs []string
-		for _, ip := range addrs {
-			cidrs = append(cidrs, netip.PrefixFrom(ip, ip.BitLen()).String())
-		}
-		sort.Strings(cidrs)
-		a.key = prefix + "addr|" + other.Name + "|" + strings.Join(cidrs, ",")
-		for _, c := range cidrs {
-			a.peers = append(a.peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: c}})
-		}
-		a.Warning = fmt.Sprintf("%s is not a service ringfence can name: the rule lists the %d observed addresses one by one; they may change (name the host in a Fence, or use a CNI with DNS-aware policies)", other.Name, len(cidrs))
-		if more {
-			a.Warning += fmt.Sprintf("; more than %d addresses were seen and only the first %d are listed", traffic.MaxAddrs, traffic.MaxAddrs)
+		a.key = prefix + "addr|" + other.Name
+		a.addrs = append([]netip.Prefix(nil), addrs.Prefixes...)
+		a.label = other.Label
+		if a.label == "" {
+			a.label = other.Name
 		}
 	}
 	return a
@@ -360,4 +408,121 @@ func appendUnique(s []string, v string) []string {
 		}
 	}
 	return append(s, v)
+}
+
+// MaxBlocks bounds the ipBlocks learn writes for one peer of a rule.
+const MaxBlocks = 64
+
+// MaxWiden bounds the widening budget: past 16 bits a "host" rule would
+// open networks of 65,536 addresses and more.
+const MaxWiden = 16
+
+// Cover returns prefixes that cover every observed prefix: for each, the
+// smallest published prefix that contains it and is within the budget,
+// else itself; then, while there are more than MaxBlocks, the closest
+// ones merged into their smallest common prefix. It fails when a prefix
+// would be wider than an address widened by widen bits (and so never
+// proposes 0.0.0.0/0 or ::/0).
+func Cover(observed, published []netip.Prefix, widen int) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(observed))
+	for _, p := range observed {
+		best := p
+		for _, q := range published {
+			if q.Bits() <= best.Bits() && q.Contains(p.Addr()) && q.Bits() >= p.Addr().BitLen()-widen && (best == p || q.Bits() > best.Bits()) {
+				best = q
+			}
+		}
+		out = append(out, best)
+	}
+	out = traffic.Shrink(traffic.Normalize(out), MaxBlocks)
+	for _, c := range out {
+		if limit := c.Addr().BitLen() - widen; c.Bits() < limit || c.Bits() == 0 {
+			return nil, fmt.Errorf("its %d observed address blocks need %s or wider to fit in %d ipBlocks, beyond the widening budget of %d bits (/%d): raise --widen-budget, or name the hosts in a Fence (a CNI with DNS-aware policies)", len(observed), c, MaxBlocks, widen, limit)
+		}
+	}
+	return out, nil
+}
+
+// published are the published prefixes of a destination's range
+// (aws:EC2:us-east-1, aws:AMAZON:GLOBAL), none for other addresses.
+func published(doc *ranges.Document, label string) []netip.Prefix {
+	if doc == nil || !strings.HasPrefix(label, "aws:") {
+		return nil
+	}
+	parts := strings.SplitN(strings.TrimPrefix(label, "aws:"), ":", 2)
+	if len(parts) != 2 {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, p := range doc.Select(ranges.Filter{Services: []string{parts[0]}, Regions: []string{parts[1]}}) {
+		out = append(out, p.Prefix.Masked())
+	}
+	return out
+}
+
+// Verify judges the flows learn was to let through under s, the inputs
+// with learn's additions, at every observed address (each prefix's first
+// and last), and returns those that would still break, with why. Flows
+// learn refused are left to Learned.Refused.
+func Verify(r *Report, s *State) []string {
+	var out []string
+	for _, f := range r.Flows {
+		if f.Status != Breaks || f.Ambiguous != "" || refusedFlow(f) {
+			continue
+		}
+		for _, at := range observedEnds(f) {
+			g := f
+			g.counts.SrcAddr, g.counts.DstAddr = at[0], at[1]
+			if v := verdict(&g, s); !v.Allowed {
+				out = appendUnique(out, fmt.Sprintf("%s -> %s %s at %s -> %s: still denied by %s", f.Source, f.Destination, flowPorts(f), at[0], at[1], v.Denied()))
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// refusedFlow reports whether learn never proposes a rule for a flow: one
+// the security groups deny, or to the instance metadata service.
+func refusedFlow(f Flow) bool {
+	if f.dst.Label == traffic.LabelIMDS {
+		return true
+	}
+	for _, d := range f.Proposed.Denials {
+		if d.Layer != "NetworkPolicy" {
+			return true
+		}
+	}
+	return false
+}
+
+// observedEnds are the address pairs a flow was seen at: the first
+// record's, and each end's observed prefixes at their first and last
+// address.
+func observedEnds(f Flow) [][2]netip.Addr {
+	out := [][2]netip.Addr{{f.counts.SrcAddr, f.counts.DstAddr}}
+	for _, p := range f.counts.SrcAddrs.Prefixes {
+		r := netipx.RangeOfPrefix(p)
+		out = append(out, [2]netip.Addr{r.From(), f.counts.DstAddr}, [2]netip.Addr{r.To(), f.counts.DstAddr})
+	}
+	for _, p := range f.counts.DstAddrs.Prefixes {
+		r := netipx.RangeOfPrefix(p)
+		out = append(out, [2]netip.Addr{f.counts.SrcAddr, r.From()}, [2]netip.Addr{f.counts.SrcAddr, r.To()})
+	}
+	return out
+}
+
+// WithPolicies returns the world with learned policies added.
+func WithPolicies(w *model.World, ps []*networkingv1.NetworkPolicy) *model.World {
+	next := *w
+	next.Policies = append([]*model.NetworkPolicy(nil), w.Policies...)
+	for _, p := range ps {
+		next.Policies = append(next.Policies, &model.NetworkPolicy{
+			Meta: model.Meta{Kind: "NetworkPolicy", APIVersion: "networking.k8s.io/v1", Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, Annotations: p.Annotations,
+				Source: model.Source{File: "learned"}},
+			Spec: p.Spec,
+		})
+	}
+	return &next
 }

@@ -74,7 +74,16 @@ const (
 	Opened = "opened"
 	// NotJudged: a flow no fence of the inputs decides on.
 	NotJudged = "not judged"
+	// Ambiguous: allowed today; the proposal denies it if one side opened
+	// the connection and allows it if the other did, and the log does not
+	// say which side did.
+	Ambiguous = "ambiguous"
 )
+
+// RuleStateful orients a conversation by the statefulness of security
+// groups: an accepted record that no rule admits as a new connection, but
+// whose mirror image is admitted as one, is a reply.
+const RuleStateful = "the statefulness of security groups (only one direction is admitted as a new connection)"
 
 // Flow is one distinct flow, judged.
 type Flow struct {
@@ -98,6 +107,11 @@ type Flow struct {
 	Proposed  *Verdict `json:"proposed,omitempty"`
 	// Reason says why a flow is not judged.
 	Reason string `json:"reason,omitempty"`
+	// Direction says how the side that opened the connection was told,
+	// when the log alone did not; Ambiguous why it could not be, and what
+	// follows for the verdict.
+	Direction string `json:"direction,omitempty"`
+	Ambiguous string `json:"ambiguous,omitempty"`
 
 	src, dst traffic.Endpoint
 	counts   traffic.Counts
@@ -116,17 +130,25 @@ type Group struct {
 // Report is what `ringfence whatif` prints.
 type Report struct {
 	// Today says where today's verdicts come from.
-	Today     string           `json:"today"`
-	Proposed  string           `json:"proposed"`
-	Inputs    []string         `json:"flowInputs"`
-	Records   uint64           `json:"records"`
-	Replies   uint64           `json:"replies"`
-	Distinct  int              `json:"distinctFlows"`
-	Broken    []Group          `json:"broken"`
-	Counts    map[string]Tally `json:"counts"`
-	NotJudged []Flow           `json:"notJudged,omitempty"`
-	Skipped   []flows.Skip     `json:"skipped,omitempty"`
-	Notes     []string         `json:"notes,omitempty"`
+	Today    string   `json:"today"`
+	Proposed string   `json:"proposed"`
+	Inputs   []string `json:"flowInputs"`
+	// Files counts the files read (a directory holds many).
+	Files    int     `json:"files"`
+	Records  uint64  `json:"records"`
+	Replies  uint64  `json:"replies"`
+	Distinct int     `json:"distinctFlows"`
+	Broken   []Group `json:"broken"`
+	// Ambiguous are the flows that break only if the side the log cannot
+	// name opened them.
+	Ambiguous []Flow `json:"ambiguous,omitempty"`
+	// Classified says how many records each rule told apart as
+	// connections and replies.
+	Classified []traffic.RuleCount `json:"classified"`
+	Counts     map[string]Tally    `json:"counts"`
+	NotJudged  []Flow              `json:"notJudged,omitempty"`
+	Skipped    []flows.Skip        `json:"skipped,omitempty"`
+	Notes      []string            `json:"notes,omitempty"`
 	// All lists every distinct flow with its status.
 	All []Flow `json:"flows"`
 	// Flows holds every judged flow before flows that read the same are
@@ -151,15 +173,30 @@ func Compare(agg *traffic.Aggregator, current, proposed *State) *Report {
 	}
 	idx := agg.Index()
 	groups := map[[2]string]*Group{}
+	r.Classified = agg.Classified()
+	var stateful, replies uint64
 	for _, f := range agg.Flows() {
-		for _, fl := range expand(idx, f) {
-			if fl.Status != NotJudged {
-				judge(&fl, current, proposed)
+		var judged []Flow
+		if f.Ambiguous {
+			var o oriented
+			judged, o = orient(idx, f, current, proposed)
+			stateful += o.stateful
+			replies += o.replies
+		} else {
+			judged = expand(idx, f)
+			for i := range judged {
+				if judged[i].Status != NotJudged {
+					judge(&judged[i], current, proposed)
+				}
 			}
+		}
+		for _, fl := range judged {
 			r.Flows = append(r.Flows, fl)
 			switch fl.Status {
 			case NotJudged:
 				r.NotJudged = append(r.NotJudged, fl)
+			case Ambiguous:
+				r.Ambiguous = append(r.Ambiguous, fl)
 			case Breaks:
 				k := [2]string{fl.Source, fl.Destination}
 				g := groups[k]
@@ -178,6 +215,12 @@ func Compare(agg *traffic.Aggregator, current, proposed *State) *Report {
 		r.Broken = append(r.Broken, *g)
 	}
 	r.NotJudged = merge(r.NotJudged)
+	r.Ambiguous = merge(r.Ambiguous)
+	sortFlows(r.Ambiguous)
+	r.Replies = agg.Replies + replies
+	if stateful > 0 {
+		r.Classified = reclassify(r.Classified, stateful)
+	}
 	r.All = merge(r.Flows)
 	r.Distinct = len(r.All)
 	for _, fl := range r.All {
@@ -212,10 +255,10 @@ func expand(idx *traffic.Index, f traffic.Flow) []Flow {
 		src:     src, dst: dst, counts: f.Counts,
 	}
 	if src.Kind == traffic.KindAddress {
-		base.Addresses = addresses(src, f.SrcAddrs, f.SrcMore)
+		base.Addresses = addresses(src, f.SrcAddrs)
 	}
 	if dst.Kind == traffic.KindAddress {
-		base.Addresses = addresses(dst, f.DstAddrs, f.DstMore)
+		base.Addresses = addresses(dst, f.DstAddrs)
 	}
 	proto, ok := netset.ParseProtocol(corev1.Protocol(base.Protocol))
 	if !ok {
@@ -354,18 +397,19 @@ func addrPort(a netip.Addr, port uint16) string {
 
 // addresses says where an address end lies: the published prefix block of
 // an AWS service, else the addresses observed.
-func addresses(e traffic.Endpoint, seen []netip.Addr, more bool) []string {
+func addresses(e traffic.Endpoint, seen traffic.AddrSet) []string {
 	if strings.HasPrefix(e.Label, "aws:") {
 		return rangeCIDRs(e.Range)
 	}
 	var out []string
-	for _, a := range seen {
-		out = append(out, a.String())
+	for _, p := range seen.Prefixes {
+		if p.IsSingleIP() {
+			out = append(out, p.Addr().String())
+		} else {
+			out = append(out, p.String())
+		}
 	}
 	sort.Strings(out)
-	if more {
-		out = append(out, "...")
-	}
 	return out
 }
 
@@ -383,8 +427,9 @@ func rangeCIDRs(r netipx.IPRange) []string {
 	return out
 }
 
-// Broke reports whether some flow would break.
-func (r *Report) Broke() bool { return len(r.Broken) > 0 }
+// Broke reports whether some flow would break, or would if the side the
+// log cannot name opened it.
+func (r *Report) Broke() bool { return len(r.Broken) > 0 || len(r.Ambiguous) > 0 }
 
 // Denied renders the denials of a verdict in one line.
 func (v *Verdict) Denied() string {

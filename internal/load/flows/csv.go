@@ -11,34 +11,52 @@ type csvLayout struct {
 	names                         []string
 	src, dst, proto, port         int
 	srcPort, count, action, total int
-	buf                           [][]byte
+	status, flags, start, end     int
+	// flowLog: the columns are a VPC flow log's (an Athena query's result,
+	// a Parquet file exported): a row is a record of one direction, not
+	// a connection as its opener made it.
+	flowLog bool
+	buf     [][]byte
 }
 
 // csvColumns are the accepted header names of each column.
+// The flow-log columns are those of the Athena tables AWS documents for
+// VPC flow logs (version, account_id, interface_id, srcaddr, ...,
+// log_status; older tables: sourceaddress, destinationport, logstatus).
 var csvColumns = map[string][]string{
-	"src":      {"src", "source", "src_ip", "srcaddr", "source_ip"},
-	"dst":      {"dst", "destination", "dst_ip", "dstaddr", "destination_ip"},
-	"protocol": {"protocol", "proto"},
-	"port":     {"port", "dst_port", "dstport", "dport", "destination_port"},
-	"src_port": {"src_port", "srcport", "sport", "source_port"},
-	"count":    {"count", "flows", "records"},
-	"action":   {"action", "verdict"},
+	"src":        {"src", "source", "src_ip", "srcaddr", "source_ip", "sourceaddress", "pkt_srcaddr"},
+	"dst":        {"dst", "destination", "dst_ip", "dstaddr", "destination_ip", "destinationaddress", "pkt_dstaddr"},
+	"protocol":   {"protocol", "proto"},
+	"port":       {"port", "dst_port", "dstport", "dport", "destination_port", "destinationport"},
+	"src_port":   {"src_port", "srcport", "sport", "source_port", "sourceport"},
+	"count":      {"count", "flows", "records"},
+	"action":     {"action", "verdict"},
+	"log_status": {"log_status", "logstatus", "log-status"},
+	"tcp_flags":  {"tcp_flags", "tcpflags", "tcp-flags"},
+	"start":      {"start", "starttime", "start_time"},
+	"end":        {"end", "endtime", "end_time"},
+	"flowlog":    {"interface_id", "interfaceid", "interface-id", "account_id", "account-id", "log_status", "logstatus", "log-status"},
 }
 
 func csvHeader(line []byte) (csvLayout, error) {
-	l := csvLayout{src: -1, dst: -1, proto: -1, port: -1, srcPort: -1, count: -1, action: -1}
-	cols := map[string]*int{"src": &l.src, "dst": &l.dst, "protocol": &l.proto, "port": &l.port, "src_port": &l.srcPort, "count": &l.count, "action": &l.action}
+	l := csvLayout{src: -1, dst: -1, proto: -1, port: -1, srcPort: -1, count: -1, action: -1, status: -1, flags: -1, start: -1, end: -1}
+	flowLog := -1
+	cols := map[string]*int{"src": &l.src, "dst": &l.dst, "protocol": &l.proto, "port": &l.port, "src_port": &l.srcPort, "count": &l.count, "action": &l.action,
+		"log_status": &l.status, "tcp_flags": &l.flags, "start": &l.start, "end": &l.end, "flowlog": &flowLog}
 	for i, f := range bytes.Split(line, []byte(",")) {
 		name := strings.ToLower(strings.Trim(strings.TrimSpace(string(f)), `"`))
 		l.names = append(l.names, name)
 		for col, aliases := range csvColumns {
 			for _, a := range aliases {
-				if name == a {
+				// The first column of a name wins (srcaddr before
+				// pkt_srcaddr, as the flow log reader reads them).
+				if name == a && *cols[col] < 0 {
 					*cols[col] = i
 				}
 			}
 		}
 	}
+	l.flowLog = flowLog >= 0
 	l.total = len(l.names)
 	if l.src < 0 || l.dst < 0 || l.proto < 0 || l.port < 0 {
 		return l, fmt.Errorf("the CSV header %q lacks a column: want src, dst, protocol and port (optional: src_port, count, action)", line)
@@ -70,6 +88,22 @@ func (r *Reader) csvRecord(line []byte, rec *Record) (bool, error) {
 	if len(f) != l.total {
 		return false, r.errorf(r.line, "%d columns, want the %d of the header (%s)", len(f), l.total, strings.Join(l.names, ","))
 	}
+	if l.flowLog {
+		if l.status >= 0 {
+			switch strings.ToUpper(string(f[l.status])) {
+			case "NODATA":
+				r.skip("NODATA (no traffic on the interface in the capture window)")
+				return false, nil
+			case "SKIPDATA":
+				r.skip("SKIPDATA (AWS skipped records in the capture window: flows are missing from the log)")
+				return false, nil
+			}
+		}
+		if empty(f[l.src]) || empty(f[l.dst]) || empty(f[l.proto]) {
+			r.skip("no addresses or protocol (-)")
+			return false, nil
+		}
+	}
 	var ok bool
 	if rec.Src, ok = parseAddr(f[l.src]); !ok {
 		return false, r.errorf(r.line, "%s %q is not an IP address", l.names[l.src], f[l.src])
@@ -81,7 +115,7 @@ func (r *Reader) csvRecord(line []byte, rec *Record) (bool, error) {
 		return false, r.errorf(r.line, "%s %q: want TCP, UDP, SCTP, ICMP or an IANA protocol number", l.names[l.proto], f[l.proto])
 	}
 	port := func(i int) (uint16, error) {
-		if i < 0 || len(f[i]) == 0 {
+		if i < 0 || empty(f[i]) {
 			return 0, nil
 		}
 		n, ok := atoi(f[i])
@@ -118,7 +152,35 @@ func (r *Reader) csvRecord(line []byte, rec *Record) (bool, error) {
 			return false, r.errorf(r.line, "%s %q: want ACCEPT or REJECT", l.names[l.action], f[l.action])
 		}
 	}
-	// A row is a connection as its opener made it.
-	rec.Orientation = Request
+	if r.windowed {
+		for _, t := range [2]struct {
+			i int
+			v *int64
+		}{{l.start, &rec.Start}, {l.end, &rec.End}} {
+			if t.i < 0 || empty(f[t.i]) {
+				continue
+			}
+			n, ok := atoi64(f[t.i])
+			if !ok {
+				return false, r.errorf(r.line, "%s %q is not a time in Unix seconds", l.names[t.i], f[t.i])
+			}
+			*t.v = n
+		}
+	}
+	if !l.flowLog {
+		// A row is a connection as its opener made it.
+		rec.Orientation = Request
+		return true, nil
+	}
+	// A flow log's row is one direction of a connection, as in the log.
+	if l.flags >= 0 && rec.Proto == ProtoTCP && !empty(f[l.flags]) {
+		flags, ok := atoi(f[l.flags])
+		if !ok {
+			return false, r.errorf(r.line, "%s %q is not a number", l.names[l.flags], f[l.flags])
+		}
+		rec.Orientation = tcpOrientation(flags)
+	}
 	return true, nil
 }
+
+func empty(b []byte) bool { return len(b) == 0 || dash(b) }

@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/model"
@@ -33,6 +35,11 @@ const (
 	FormatVPC    Format = "vpc"
 	FormatHubble Format = "hubble"
 	FormatCSV    Format = "csv"
+	// FormatCloudWatch: flow log records in CloudWatch Logs JSON, a
+	// subscription payload (logEvents) or the output of `aws logs
+	// filter-log-events` / `get-log-events` (events), each event's message
+	// a record.
+	FormatCloudWatch Format = "cloudwatch"
 )
 
 // Action is what the network did with a flow, when the input says.
@@ -89,6 +96,9 @@ type Record struct {
 	SrcWorkload, DstWorkload string
 	// Line is the record's line in its input.
 	Line int
+	// Start and End are the capture window of the record in Unix seconds,
+	// read only when the reader filters by time (SetWindow); 0 otherwise.
+	Start, End int64
 }
 
 // Skip counts records that carry no flow, by reason.
@@ -113,9 +123,18 @@ type Reader struct {
 	csv     csvLayout
 	skips   map[string]*Skip
 	pending []byte // the first line, read to detect the format
-	closer  io.Closer
+	// pendingStripped: the pending line's CloudWatch time is removed.
+	pendingStripped bool
+	closer          io.Closer
 	// hubbleState is what reading Hubble lines keeps between lines.
 	hubbleState *hubbleState
+	// cw reads CloudWatch Logs JSON.
+	cw *cloudWatch
+	// records counts the records returned.
+	records uint64
+	// since and until bound the records' times when windowed.
+	windowed     bool
+	since, until int64
 }
 
 // counter counts the bytes read from the underlying input, for progress.
@@ -141,10 +160,13 @@ func Open(r io.Reader, name string, format Format) (*Reader, error) {
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, rd.errorf(0, "gzip: %v", err)
+			return nil, rd.errorf(1, "gzip: %v", err)
 		}
 		rd.closer = gz
 		br = bufio.NewReaderSize(gz, 64<<10)
+	}
+	if magic, _ := br.Peek(4); string(magic) == "PAR1" {
+		return nil, rd.errorf(1, "%s", parquetRefusal)
 	}
 	rd.br = br
 	first, err := rd.readLine()
@@ -166,18 +188,26 @@ func Open(r io.Reader, name string, format Format) (*Reader, error) {
 	}
 	rd.format = format
 	switch format {
+	case FormatCloudWatch:
+		rd.cw = newCloudWatch(io.MultiReader(bytes.NewReader(append(append([]byte(nil), first...), '\n')), rd.br), rd.line)
 	case FormatHubble:
 		rd.next = (*Reader).hubble
 		rd.pending = append([]byte(nil), first...)
 	case FormatVPC:
+		ts := timestamped(first)
+		if ts {
+			first = bytes.TrimLeft(first[bytes.IndexAny(first, " \t"):], " \t")
+		}
 		layout, header, err := vpcHeader(first)
 		if err != nil {
 			return nil, rd.errorf(rd.line, "%v", err)
 		}
+		layout.timestamped = ts
 		rd.vpc = layout
 		rd.next = (*Reader).vpcRecord
 		if !header {
 			rd.pending = append([]byte(nil), first...)
+			rd.pendingStripped = ts
 		}
 	case FormatCSV:
 		layout, err := csvHeader(first)
@@ -187,13 +217,20 @@ func Open(r io.Reader, name string, format Format) (*Reader, error) {
 		rd.csv = layout
 		rd.next = (*Reader).csvRecord
 	default:
-		return nil, fmt.Errorf("unknown flow format %q: use auto, vpc, hubble or csv", format)
+		return nil, fmt.Errorf("unknown flow format %q: use auto, vpc, hubble, csv or cloudwatch", format)
 	}
 	return rd, nil
 }
 
+// parquetRefusal says what to do with a Parquet file.
+const parquetRefusal = "a Parquet file (flow logs delivered to S3 with file format parquet): ringfence reads flow logs as text. " +
+	"Deliver them as plain text (the default .log.gz), or export them as CSV with the flow-log columns, which ringfence reads: " +
+	"an Athena query's result CSV, or `duckdb -c \"COPY (SELECT * FROM 'file.parquet') TO 'file.csv' (HEADER)\"`"
+
 func detect(first []byte) Format {
 	switch {
+	case isCloudWatchJSON(first):
+		return FormatCloudWatch
 	case len(first) > 0 && first[0] == '{':
 		return FormatHubble
 	case bytes.Contains(first, []byte("srcaddr")) && bytes.Contains(first, []byte("dstaddr")) && !bytes.ContainsRune(first, ','):
@@ -202,10 +239,36 @@ func detect(first []byte) Format {
 		return FormatCSV
 	}
 	f := bytes.Fields(first)
+	if len(f) > 1 && timestamped(first) {
+		f = f[1:]
+		if bytes.Contains(first, []byte("srcaddr")) && bytes.Contains(first, []byte("dstaddr")) {
+			return FormatVPC
+		}
+	}
 	if len(f) == len(defaultVPC) && string(f[0]) == "2" {
 		return FormatVPC
 	}
 	return ""
+}
+
+// isCloudWatchJSON tells CloudWatch Logs JSON from Hubble lines by its
+// first line: a subscription payload (messageType, logEvents), the
+// output of the logs CLI (an object whose first line is its brace, or
+// that names events), or an array of events.
+func isCloudWatchJSON(first []byte) bool {
+	if len(first) == 0 || (first[0] != '{' && first[0] != '[') {
+		return false
+	}
+	if first[0] == '[' || len(bytes.TrimSpace(first)) == 1 {
+		return true
+	}
+	return bytes.Contains(first, []byte(`"logEvents"`)) || bytes.Contains(first, []byte(`"messageType"`)) || bytes.HasPrefix(first, []byte(`{"events"`)) || bytes.HasPrefix(first, []byte(`{ "events"`))
+}
+
+// timestamped tells a line prefixed with an ISO 8601 time, as CloudWatch
+// Logs exports to S3 write each event ("2026-08-22T15:40:11.000Z 2 ...").
+func timestamped(line []byte) bool {
+	return len(line) > 20 && line[4] == '-' && line[7] == '-' && line[10] == 'T' && line[0] >= '0' && line[0] <= '9' && bytes.IndexAny(line, " \t") > 10
 }
 
 // Format returns the input's format.
@@ -219,9 +282,21 @@ func (r *Reader) BytesRead() int64 { return r.counter.n }
 // marks) are counted in Skipped, never dropped silently.
 func (r *Reader) Next(rec *Record) (bool, error) {
 	for {
+		if r.cw != nil {
+			ok, err := r.cloudWatchNext(rec)
+			if !ok || err != nil {
+				return false, err
+			}
+			if !r.inWindow(rec) {
+				continue
+			}
+			r.records++
+			return true, nil
+		}
 		var line []byte
+		stripped := false
 		if r.pending != nil {
-			line, r.pending = r.pending, nil
+			line, r.pending, stripped = r.pending, nil, r.pendingStripped
 		} else {
 			var err error
 			line, err = r.readLine()
@@ -240,14 +315,85 @@ func (r *Reader) Next(rec *Record) (bool, error) {
 			continue
 		}
 		*rec = Record{Count: 1, Line: r.line}
+		if r.vpc.timestamped && !stripped {
+			var err error
+			if line, err = r.stripTime(line, rec); err != nil {
+				return false, err
+			}
+		}
 		ok, err := r.next(r, line, rec)
 		if err != nil {
 			return false, err
 		}
-		if ok {
+		if ok && r.inWindow(rec) {
+			r.records++
 			return true, nil
 		}
 	}
+}
+
+// Records is how many records Next has returned.
+func (r *Reader) Records() uint64 { return r.records }
+
+// SetWindow keeps only records whose capture window overlaps [since,
+// until); a zero time leaves that end open. The records must carry times:
+// VPC flow logs with start and end (or a CloudWatch timestamp), CSV with
+// start/end columns.
+func (r *Reader) SetWindow(since, until time.Time) error {
+	if since.IsZero() && until.IsZero() {
+		return nil
+	}
+	switch {
+	case r.format == FormatHubble:
+		return r.errorf(1, "--since/--until: ringfence does not read the times of Hubble flows; filter with hubble observe --since/--until")
+	case r.format == FormatVPC && (r.vpc.start < 0 || r.vpc.end < 0) && !r.vpc.timestamped:
+		return r.errorf(1, "--since/--until: the flow log format has no start and end fields")
+	case r.format == FormatCSV && r.csv.start < 0 && r.csv.end < 0:
+		return r.errorf(1, "--since/--until: the CSV has no start or end column")
+	}
+	r.windowed = true
+	r.since, r.until = math.MinInt64, math.MaxInt64
+	if !since.IsZero() {
+		r.since = since.Unix()
+	}
+	if !until.IsZero() {
+		r.until = until.Unix()
+	}
+	return nil
+}
+
+// inWindow reports whether a record is kept by the time window, counting
+// it as skipped if not.
+func (r *Reader) inWindow(rec *Record) bool {
+	if !r.windowed {
+		return true
+	}
+	end := rec.End
+	if end == 0 {
+		end = rec.Start
+	}
+	if end < r.since || rec.Start >= r.until {
+		r.skip("records outside --since/--until")
+		return false
+	}
+	return true
+}
+
+// stripTime removes the time a CloudWatch export puts before each record,
+// keeping it as the record's time when the record has none.
+func (r *Reader) stripTime(line []byte, rec *Record) ([]byte, error) {
+	i := bytes.IndexAny(line, " \t")
+	if i < 0 || !timestamped(line) {
+		return nil, r.errorf(r.line, "want a time and a record (a CloudWatch Logs export), got %q", line)
+	}
+	if r.windowed {
+		t, err := time.Parse(time.RFC3339Nano, string(line[:i]))
+		if err != nil {
+			return nil, r.errorf(r.line, "time %q: %v", line[:i], err)
+		}
+		rec.Start, rec.End = t.Unix(), t.Unix()
+	}
+	return bytes.TrimLeft(line[i:], " \t"), nil
 }
 
 // readLine returns the next line without its newline; the slice is valid
@@ -339,6 +485,21 @@ func ParseProto(s string) (uint8, bool) {
 		return 0, false
 	}
 	return uint8(n), true
+}
+
+// atoi64 parses a non-negative decimal number of at most 18 digits.
+func atoi64(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // atoi parses a non-negative decimal number of at most 9 digits.

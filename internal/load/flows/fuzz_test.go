@@ -71,5 +71,14 @@ func FuzzCSV(f *testing.F) {
 func FuzzDetect(f *testing.F) {
 	f.Add([]byte("2 1 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 1 1 1 ACCEPT OK\n"))
 	f.Add([]byte("src,dst,protocol,port\n::1,::2,UDP,53\n"))
+	f.Add([]byte("2014-12-14T04:06:50.000Z 2 1 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 1 1 1 ACCEPT OK\n"))
+	f.Add([]byte("\"version\",\"interface_id\",\"srcaddr\",\"dstaddr\",\"srcport\",\"dstport\",\"protocol\",\"log_status\"\n\"2\",\"eni-1\",\"10.0.0.1\",\"10.0.0.2\",\"1\",\"443\",\"6\",\"OK\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzRead(t, data, FormatAuto) })
+}
+
+func FuzzCloudWatch(f *testing.F) {
+	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":1418530010000,"message":"2 1 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 1 1 1 ACCEPT OK"}]}`))
+	f.Add([]byte("{\n  \"events\": [\n    {\"timestamp\": 1, \"message\": \"2 1 eni-1 10.0.0.1 10.0.0.2 1 443 6 1 1 1 1 REJECT OK\"}\n  ]\n}\n"))
+	f.Add([]byte(`[{"message":"2 1 eni-1 - - - - - - - 1 1 - NODATA"}]`))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzRead(t, data, FormatCloudWatch) })
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -32,10 +33,53 @@ import (
 type hubbleLine struct {
 	Flow *hubbleFlow `json:"flow"`
 	hubbleFlow
-	// Other events of the stream (agent and debug events, lost events).
-	AgentEvent any `json:"agent_event"`
-	DebugEvent any `json:"debug_event"`
-	LostEvents any `json:"lost_events"`
+	// Other events of the stream (agent and debug events, lost events,
+	// node status), under their protojson names in both spellings.
+	AgentEvent      any `json:"agent_event"`
+	DebugEvent      any `json:"debug_event"`
+	LostEvents      any `json:"lost_events"`
+	NodeStatus      any `json:"node_status"`
+	AgentEventCamel any `json:"agentEvent"`
+	DebugEventCamel any `json:"debugEvent"`
+	LostEventsCamel any `json:"lostEvents"`
+	NodeStatusCamel any `json:"nodeStatus"`
+}
+
+// event reports whether the line is an event that is not a flow.
+func (l *hubbleLine) event() bool {
+	for _, e := range []any{l.AgentEvent, l.DebugEvent, l.LostEvents, l.NodeStatus, l.AgentEventCamel, l.DebugEventCamel, l.LostEventsCamel, l.NodeStatusCamel} {
+		if e != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// fold reads the camelCase names protojson writes by default (hubble
+// observe -o jsonpb, and other protojson encoders) where the proto names
+// are absent: sourcePort, destinationPort, isReply, podName.
+func (f *hubbleFlow) fold() {
+	if f.IsReply == nil {
+		f.IsReply = f.IsReplyCamel
+	}
+	if f.L4 != nil {
+		for _, p := range []*hubblePorts{f.L4.TCP, f.L4.UDP, f.L4.SCTP} {
+			if p == nil {
+				continue
+			}
+			if p.SourcePort == 0 && p.SourcePortCamel != nil {
+				p.SourcePort = *p.SourcePortCamel
+			}
+			if p.DestinationPort == 0 && p.DestinationPortCamel != nil {
+				p.DestinationPort = *p.DestinationPortCamel
+			}
+		}
+	}
+	for _, e := range []*hubbleEndpoint{f.Source, f.Destination} {
+		if e != nil && e.PodName == "" {
+			e.PodName = e.PodNameCamel
+		}
+	}
 }
 
 // hubbleFlow holds the fields of flow.Flow (cilium/cilium api/v1/flow) that
@@ -56,23 +100,27 @@ type hubbleFlow struct {
 	Source      *hubbleEndpoint `json:"source"`
 	Destination *hubbleEndpoint `json:"destination"`
 	// IsReply is a wrapped bool: absent when Hubble could not tell.
-	IsReply *bool `json:"is_reply"`
-	Reply   bool  `json:"reply"`
+	IsReply      *bool `json:"is_reply"`
+	IsReplyCamel *bool `json:"isReply"`
+	Reply        bool  `json:"reply"`
 }
 
 type hubblePorts struct {
-	SourcePort      uint16 `json:"source_port"`
-	DestinationPort uint16 `json:"destination_port"`
-	Flags           *struct {
+	SourcePort           uint16  `json:"source_port"`
+	DestinationPort      uint16  `json:"destination_port"`
+	SourcePortCamel      *uint16 `json:"sourcePort"`
+	DestinationPortCamel *uint16 `json:"destinationPort"`
+	Flags                *struct {
 		SYN bool `json:"SYN"`
 		ACK bool `json:"ACK"`
 	} `json:"flags"`
 }
 
 type hubbleEndpoint struct {
-	Namespace string `json:"namespace"`
-	PodName   string `json:"pod_name"`
-	Workloads []struct {
+	Namespace    string `json:"namespace"`
+	PodName      string `json:"pod_name"`
+	PodNameCamel string `json:"podName"`
+	Workloads    []struct {
 		Name string `json:"name"`
 		Kind string `json:"kind"`
 	} `json:"workloads"`
@@ -140,7 +188,7 @@ func (r *Reader) hubble(line []byte, rec *Record) (bool, error) {
 	f := &v.flow
 	if !v.hasFlow {
 		if v.event {
-			r.skip("Hubble events that are not flows (agent, debug, lost events)")
+			r.skip("Hubble events that are not flows (agent, debug, lost events, node status)")
 			return false, nil
 		}
 		f = &v.top
@@ -242,10 +290,12 @@ func (v *hubbleView) decode(line []byte) error {
 		return err
 	}
 	v.hasFlow = l.Flow != nil
-	v.event = l.AgentEvent != nil || l.DebugEvent != nil || l.LostEvents != nil
+	v.event = l.event()
 	if l.Flow != nil {
+		l.Flow.fold()
 		v.flow.from(l.Flow)
 	}
+	l.hubbleFlow.fold()
 	v.top.from(&l.hubbleFlow)
 	return nil
 }
@@ -290,16 +340,20 @@ func (v *hubbleEndpointView) from(e *hubbleEndpoint) {
 	}
 }
 
-// The members ringfence reads, by object. A line has a flow's members
-// (the older form) and the rest of lineKeys.
+// The members ringfence reads, by object, under their proto names and,
+// after a bar, the camelCase names protojson writes by default (both
+// spellings of a member count as one: a line with both goes to
+// encoding/json). A line has a flow's members (the older form) and the
+// rest of lineMembers.
 var (
-	lineKeys     = newKeySet("verdict", "IP", "l4", "source", "destination", "is_reply", "reply", "flow", "agent_event", "debug_event", "lost_events")
-	flowKeys     = newKeySet(lineKeys.names[:7]...)
+	lineMembers  = []string{"verdict", "IP", "l4", "source", "destination", "is_reply|isReply", "reply", "flow", "agent_event|agentEvent", "debug_event|debugEvent", "lost_events|lostEvents", "node_status|nodeStatus"}
+	lineKeys     = newKeySet(lineMembers...)
+	flowKeys     = newKeySet(lineMembers[:7]...)
 	ipKeys       = newKeySet("source", "destination")
 	l4Keys       = newKeySet("TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6")
-	portsKeys    = newKeySet("source_port", "destination_port", "flags")
+	portsKeys    = newKeySet("source_port|sourcePort", "destination_port|destinationPort", "flags")
 	flagsKeys    = newKeySet("SYN", "ACK")
-	endpointKeys = newKeySet("namespace", "pod_name", "workloads")
+	endpointKeys = newKeySet("namespace", "pod_name|podName", "workloads")
 	workloadKeys = newKeySet("name", "kind")
 )
 
@@ -307,11 +361,13 @@ var (
 // when a name is n bytes long, so most other keys are told apart at once.
 type keySet struct {
 	names []string
-	lens  uint64
+	// member is the index of the member each name spells.
+	member []int
+	lens   uint64
 }
 
-// index returns the index of the name key is, or -1 and whether key is a
-// name but for case.
+// index returns the index of the member key names, or -1 and whether key
+// is a name but for case.
 func (ks *keySet) index(key []byte) (k int, folded bool) {
 	if len(key) >= 64 || ks.lens&(1<<len(key)) == 0 {
 		return -1, false
@@ -321,17 +377,21 @@ func (ks *keySet) index(key []byte) (k int, folded bool) {
 			continue
 		}
 		if string(key) == name {
-			return i, false
+			return ks.member[i], false
 		}
 		folded = folded || bytes.EqualFold(key, []byte(name))
 	}
 	return -1, folded
 }
 
-func newKeySet(names ...string) keySet {
-	ks := keySet{names: names}
-	for _, n := range names {
-		ks.lens |= 1 << len(n)
+func newKeySet(members ...string) keySet {
+	var ks keySet
+	for i, m := range members {
+		for _, n := range strings.Split(m, "|") {
+			ks.names = append(ks.names, n)
+			ks.member = append(ks.member, i)
+			ks.lens |= 1 << len(n)
+		}
 	}
 	return ks
 }
@@ -345,7 +405,7 @@ func (v *hubbleView) scan(line []byte) bool {
 		switch k {
 		case 7: // flow
 			return s.optional(&v.hasFlow, flowKeys, func(k int) bool { return s.flowMember(k, &v.flow) })
-		case 8, 9, 10: // agent_event, debug_event, lost_events
+		case 8, 9, 10, 11: // agent_event, debug_event, lost_events, node_status
 			return s.event(&v.event)
 		}
 		return s.flowMember(k, &v.top)

@@ -94,6 +94,14 @@ var hubbleSeeds = append(strings.Split(strings.TrimSpace(hubbleLines), "\n"),
 	`{"flow":{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"TCP":{"destination_port":80}}},"verdict":7}`,
 	`{"flow":{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"TCP":{"destination_port":80}},"source":{"namespace":"a","workloads":[null,{"name":"w"}]}}}`,
 	`{"flow":{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"TCP":{"destination_port":80}},"x":[1,-0,0.5,-2E+3,1e-7,true,false,null,{"a":[[]]}]}}`,
+	// protojson's camelCase names, alone, mixed and repeated across
+	// spellings; node status lines.
+	`{"flow":{"verdict":"FORWARDED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"TCP":{"sourcePort":40000,"destinationPort":50051,"flags":{"SYN":true}}},"source":{"namespace":"a","podName":"p"},"isReply":false}}`,
+	`{"flow":{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"UDP":{"source_port":53,"destinationPort":40000}},"isReply":true}}`,
+	`{"flow":{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"UDP":{"destination_port":0,"destinationPort":53}},"is_reply":null,"isReply":true}}`,
+	`{"flow":{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"UDP":{"DestinationPort":53}},"source":{"namespace":"a","pod_name":"p","podName":"q"}}}`,
+	`{"nodeStatus":{"stateChange":"NODE_CONNECTED","nodeNames":["n"]},"nodeName":"n"}`,
+	`{"node_status":{"state_change":"NODE_ERROR","node_names":["n"],"message":"x"},"node_name":"n"}`,
 	// Broken lines.
 	`{"flow":{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"TCP":{"destination_port":80}}}} trailing`,
 	`{"flow":{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"TCP":{"destination_port":80}},}}`,

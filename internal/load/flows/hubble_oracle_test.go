@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// hubbleOracle is the decoder hubble.go had before its scanner, kept verbatim
-// (encoding/json into the structs) as the oracle the scanner is checked against.
+// hubbleOracle is the decoder hubble.go had before its scanner (encoding/json
+// into the structs, plus the camelCase fold and node status events), kept as
+// the oracle the scanner is checked against.
 func (r *Reader) hubbleOracle(line []byte, rec *Record) (bool, error) {
 	var l hubbleLine
 	if err := json.Unmarshal(line, &l); err != nil {
@@ -14,12 +15,13 @@ func (r *Reader) hubbleOracle(line []byte, rec *Record) (bool, error) {
 	}
 	f := l.Flow
 	if f == nil {
-		if l.AgentEvent != nil || l.DebugEvent != nil || l.LostEvents != nil {
-			r.skip("Hubble events that are not flows (agent, debug, lost events)")
+		if l.event() {
+			r.skip("Hubble events that are not flows (agent, debug, lost events, node status)")
 			return false, nil
 		}
 		f = &l.hubbleFlow
 	}
+	f.fold()
 	if f.IP == nil {
 		r.skip("Hubble flows without IP addresses (L2 or L7-only events)")
 		return false, nil

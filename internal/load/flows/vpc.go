@@ -16,7 +16,10 @@ type vpcLayout struct {
 	src, dst, pktSrc, pktDst      int
 	srcPort, dstPort, proto       int
 	action, status, flags, fields int
-	buf                           [][]byte
+	start, end                    int
+	// timestamped: each line starts with a time (a CloudWatch export).
+	timestamped bool
+	buf         [][]byte
 }
 
 // vpcHeader reads the layout from a header line (custom formats delivered
@@ -33,7 +36,7 @@ func vpcHeader(line []byte) (vpcLayout, bool, error) {
 			names = append(names, n)
 		}
 	}
-	l := vpcLayout{names: names, src: -1, dst: -1, pktSrc: -1, pktDst: -1, srcPort: -1, dstPort: -1, proto: -1, action: -1, status: -1, flags: -1, fields: len(names)}
+	l := vpcLayout{names: names, src: -1, dst: -1, pktSrc: -1, pktDst: -1, srcPort: -1, dstPort: -1, proto: -1, action: -1, status: -1, flags: -1, start: -1, end: -1, fields: len(names)}
 	for i, n := range names {
 		switch n {
 		case "srcaddr":
@@ -56,6 +59,10 @@ func vpcHeader(line []byte) (vpcLayout, bool, error) {
 			l.status = i
 		case "tcp-flags":
 			l.flags = i
+		case "start":
+			l.start = i
+		case "end":
+			l.end = i
 		}
 	}
 	var missing []string
@@ -71,8 +78,29 @@ func vpcHeader(line []byte) (vpcLayout, bool, error) {
 	return l, header, nil
 }
 
+// isVPCHeader tells a header line from a record: records start with a
+// number, an address or "-"; a header names srcaddr and dstaddr. Files
+// concatenated (zcat *.log.gz) repeat their header lines.
+func isVPCHeader(line []byte) bool {
+	c := line[0]
+	if c >= '0' && c <= '9' || c == '-' || c == ':' {
+		return false
+	}
+	return bytes.Contains(line, []byte("srcaddr")) && bytes.Contains(line, []byte("dstaddr"))
+}
+
 // vpcRecord parses one space-separated record.
 func (r *Reader) vpcRecord(line []byte, rec *Record) (bool, error) {
+	if len(line) > 0 && isVPCHeader(line) {
+		layout, _, err := vpcHeader(line)
+		if err != nil {
+			return false, r.errorf(r.line, "%v", err)
+		}
+		layout.timestamped = r.vpc.timestamped
+		r.vpc = layout
+		r.skip("header lines (of files read one after another)")
+		return false, nil
+	}
 	l := &r.vpc
 	f := l.buf[:0]
 	for i := 0; i < len(line); {
@@ -171,21 +199,43 @@ func (r *Reader) vpcRecord(line []byte, rec *Record) (bool, error) {
 			return false, r.errorf(r.line, "action %q: want ACCEPT or REJECT", f[l.action])
 		}
 	}
+	if r.windowed {
+		for _, t := range [2]struct {
+			i int
+			v *int64
+		}{{l.start, &rec.Start}, {l.end, &rec.End}} {
+			if t.i < 0 || dash(f[t.i]) {
+				continue
+			}
+			n, ok := atoi64(f[t.i])
+			if !ok {
+				return false, r.errorf(r.line, "%s %q is not a time in Unix seconds", l.names[t.i], f[t.i])
+			}
+			*t.v = n
+		}
+	}
 	if l.flags >= 0 && rec.Proto == ProtoTCP && !dash(f[l.flags]) {
 		flags, ok := atoi(f[l.flags])
 		if !ok {
 			return false, r.errorf(r.line, "tcp-flags %q is not a number", f[l.flags])
 		}
-		// Flow logs record SYN as 2 and SYN-ACK as 18 (flags are OR-ed
-		// over the capture window; a plain ACK is not recorded).
-		switch {
-		case flags&18 == 18:
-			rec.Orientation = Reply
-		case flags&2 == 2:
-			rec.Orientation = Request
-		}
+		rec.Orientation = tcpOrientation(flags)
 	}
 	return true, nil
+}
+
+// tcpOrientation reads a flow log's tcp-flags: SYN is 2 and SYN-ACK 18,
+// OR-ed over the capture window with FIN (1) and RST (4); ACK alone is not
+// recorded, so a long-lived connection's records carry 0 or FIN only and
+// say nothing.
+func tcpOrientation(flags int) Orientation {
+	switch {
+	case flags&18 == 18:
+		return Reply
+	case flags&2 == 2:
+		return Request
+	}
+	return Unoriented
 }
 
 func dash(b []byte) bool { return len(b) == 1 && b[0] == '-' }
