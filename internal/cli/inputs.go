@@ -9,6 +9,7 @@ import (
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/generate"
 	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/load/k8s"
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/ranges"
@@ -30,11 +31,27 @@ type inputFlags struct {
 	// Fences would leave them; rangesFile is the publication it uses.
 	applyFences bool
 	rangesFile  string
+	// ignore are --ignore patterns; verbose lists every warning of the
+	// load (and, in audit, suppressed findings).
+	ignore  []string
+	verbose bool
+	// report is the last load's, for the verb's JSON "warnings".
+	report *document.Report
 }
 
 func (f *inputFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.files, "filename", "f", nil, "file, directory (recursive: .yaml, .yml, .json) or - for stdin; repeatable")
+	fl.StringArrayVarP(&f.files, "filename", "f", nil, "file, directory (recursive: .yaml, .yml, .json) or - for stdin; repeatable; paths may also be given as arguments")
+	fl.StringArrayVar(&f.ignore, "ignore", nil, "skip files and directories matching this gitignore-like pattern when walking a directory (repeatable; see also .ringfenceignore)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list every input ringfence could not use (skipped files, unknown kinds, duplicates...), not just their count")
+	// Paths as arguments are -f paths, as in kube-linter and kubescape.
+	cmd.Args = func(_ *cobra.Command, args []string) error {
+		f.files = append(f.files, args...)
+		return nil
+	}
+	if !strings.Contains(cmd.Use, "[PATH]") {
+		cmd.Use += " [PATH]..."
+	}
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "namespace for objects without one (files), or the namespace to read (cluster)")
 	fl.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "read every namespace of the cluster")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
@@ -76,7 +93,7 @@ func (f *inputFlags) nodeGroups() ([]engine.NodeGroups, error) {
 // read, as kubectl would; with -f, the cluster only when --context or
 // --kubeconfig asks for it.
 func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
-	opts := load.Options{Files: f.files, Stdin: cmd.InOrStdin(), Namespace: f.namespace, Strict: f.strict}
+	opts := load.Options{Files: f.files, Stdin: cmd.InOrStdin(), Ignore: f.ignore, Namespace: f.namespace, Strict: f.strict}
 	if f.allNamespaces && f.namespace != "" {
 		return opts, usagef("-n/--namespace and -A/--all-namespaces cannot be used together")
 	}
@@ -108,7 +125,13 @@ func (f *inputFlags) load(cmd *cobra.Command) (*load.Result, error) {
 	if _, err := f.nodeGroups(); err != nil {
 		return nil, err
 	}
-	return load.Load(cmd.Context(), opts)
+	res, err := load.Load(cmd.Context(), opts)
+	if err != nil {
+		return nil, err
+	}
+	f.report = res.Report
+	f.summarize(cmd.ErrOrStderr(), res.Report)
+	return res, nil
 }
 
 // analyse loads the inputs and compiles them for reachability questions at

@@ -38,9 +38,9 @@ Run it first, to check that ringfence read your cluster right.`,
 			}
 			switch out.value {
 			case "json":
-				return render.JSON(s.Out, inv)
+				return in.json(s.Out, inv, "")
 			case "yaml":
-				return render.YAML(s.Out, inv)
+				return in.yaml(s.Out, inv)
 			}
 			return render.InventoryText(s.Out, inv)
 		},

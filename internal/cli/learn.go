@@ -69,7 +69,10 @@ why, -o json all of it.`,
 			l := whatif.Learn(r, res.World, doc, strings.Join(ff.files, ","))
 			switch out.value {
 			case "json":
-				return render.JSON(s.Out, l)
+				// learn's warnings join the load's in one array.
+				out := *l
+				out.Warnings = nil
+				return in.json(s.Out, &out, "learn", l.Warnings...)
 			case "text":
 				return render.LearnText(s.Out, l)
 			case "fences":

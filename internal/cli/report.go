@@ -48,7 +48,7 @@ to gate a pipeline), 2 on bad usage or input.`,
 			})
 			switch out.value {
 			case "json":
-				return render.JSON(s.Out, r)
+				return in.json(s.Out, r, "")
 			case "dot":
 				return render.ReportDOT(s.Out, r)
 			}

@@ -245,6 +245,9 @@ counted and judged with the connection they answer.`,
 				if err != nil {
 					return err
 				}
+				// What the proposal's files could not use is reported with the rest.
+				res.Report.Warnings = append(res.Report.Warnings, pres.Report.All()...)
+				in.summarize(cmd.ErrOrStderr(), pres.Report)
 				world = whatif.Overlay(world, pres.World)
 			}
 			a, err := engine.Analyse(world, engine.Options{NodeGroups: groups})
@@ -271,7 +274,7 @@ counted and judged with the connection they answer.`,
 			}
 			switch out.value {
 			case "json":
-				err = render.JSON(s.Out, r)
+				err = in.json(s.Out, r, "")
 			case "markdown":
 				err = render.WhatifMarkdown(s.Out, r)
 			default:

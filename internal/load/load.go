@@ -24,14 +24,19 @@ import (
 
 // Options says what to load.
 type Options struct {
-	// Files are paths given with -f: files, directories (walked
-	// recursively for .yaml, .yml and .json) or "-" for Stdin.
+	// Files are paths given with -f or as arguments: files, directories
+	// (walked recursively for .yaml, .yml and .json) or "-" for Stdin.
 	Files []string
 	Stdin io.Reader
+	// Ignore are gitignore-like patterns (--ignore) excluding files found
+	// by walking a directory; a directory's own .ringfenceignore adds to
+	// them.
+	Ignore []string
 	// Namespace is given to namespaced objects from files that have none,
 	// and limits a live cluster to one namespace.
 	Namespace string
-	// Strict turns unknown kinds into an error.
+	// Strict turns unknown kinds and documents that are not Kubernetes
+	// objects into errors.
 	Strict bool
 	// Cluster, when set, loads a live cluster as well.
 	Cluster *k8s.ClusterOptions
@@ -50,8 +55,11 @@ type Result struct {
 var ErrNoInput = errors.New("nothing to load: give files with -f (or - for stdin), or a cluster with --context/--kubeconfig")
 
 // Load reads all inputs. Any malformed input is an error: nothing is ever
-// half-loaded. Unknown kinds are counted in the report (an error when
-// Strict).
+// half-loaded. Unknown kinds are counted in the report, documents that are
+// not Kubernetes objects skipped with a warning (both errors when Strict).
+// Inputs that hold no object at all are an error: a wrong path must not
+// pass as a clean run. Load returns ctx's error as soon as ctx is done,
+// even while a read is blocked (a FIFO without a writer, a silent stdin).
 func Load(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Files) == 0 && opts.Cluster == nil {
 		return nil, ErrNoInput
@@ -59,15 +67,31 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	report := &document.Report{}
 	b := k8s.NewBuilder(opts.Namespace, report)
 	res := &Result{Report: report}
-	paths, err := expand(opts.Files)
+	ig, err := parseIgnores(opts.Ignore)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := expand(opts.Files, ig, report)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := readAll(ctx, paths, opts.Stdin, opts.Namespace)
 	if err != nil {
 		return nil, err
 	}
 	cloud := aws.NewBuilder(report)
-	for _, in := range readAll(paths, opts.Stdin, opts.Namespace) {
+	found := 0
+	for _, in := range inputs {
 		if in.err != nil {
 			return nil, in.err
 		}
+		if in.skipped != nil {
+			if opts.Strict {
+				return nil, &document.Error{Source: in.skipped.Source, Msg: in.skipped.Msg + " (--strict)"}
+			}
+			report.Warnings = append(report.Warnings, *in.skipped)
+		}
+		found += len(in.decoded) + len(in.aws)
 		for _, d := range in.decoded {
 			b.Register(d)
 		}
@@ -80,6 +104,9 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 				res.Recognized = append(res.Recognized, Recognized{Shape: string(doc.shape), Source: doc.obj.Source})
 			}
 		}
+	}
+	if found == 0 && opts.Cluster == nil {
+		return nil, noObjects(opts.Files, report)
 	}
 	if opts.Cluster != nil {
 		if err := k8s.LoadCluster(ctx, *opts.Cluster, b); err != nil {
@@ -96,12 +123,28 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// noObjects is the error for inputs without a single object, saying what
+// was skipped so the user sees why.
+func noObjects(files []string, report *document.Report) error {
+	msg := "no Kubernetes objects found in " + strings.Join(files, ", ")
+	if n := len(report.Warnings); n > 0 {
+		msg += fmt.Sprintf("; skipped: %s", report.Warnings[0])
+		if n > 1 {
+			msg += fmt.Sprintf(" (and %d more)", n-1)
+		}
+	}
+	return &document.Error{Source: model.Source{File: files[0]}, Msg: msg}
+}
+
 // input is one file's decoded objects, or why it could not be read.
 type input struct {
 	decoded []*k8s.Decoded
 	// aws holds documents told by their shape, read in order afterwards.
 	aws []awsDoc
-	err error
+	// skipped tells of the file's documents that are not Kubernetes
+	// objects, when it has some.
+	skipped *document.Notice
+	err     error
 }
 
 type awsDoc struct {
@@ -111,9 +154,12 @@ type awsDoc struct {
 
 // readAll reads and decodes the inputs on every core; the results keep the
 // order of paths, so what is built from them does not depend on timing.
-func readAll(paths []string, stdin io.Reader, namespace string) []input {
+// It returns ctx's error once ctx is done; a read blocked in the kernel is
+// left behind (the process is ending).
+func readAll(ctx context.Context, paths []string, stdin io.Reader, namespace string) ([]input, error) {
 	out := make([]input, len(paths))
 	next := make(chan int)
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := 0; w < min(runtime.GOMAXPROCS(0), len(paths)); w++ {
 		wg.Add(1)
@@ -124,12 +170,27 @@ func readAll(paths []string, stdin io.Reader, namespace string) []input {
 			}
 		}()
 	}
-	for i := range paths {
-		next <- i
+	go func() {
+		defer close(done)
+		defer wg.Wait()
+		defer close(next)
+		for i := range paths {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return out, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	close(next)
-	wg.Wait()
-	return out
 }
 
 // read reads one input and decodes its objects; it runs on every core.
@@ -150,15 +211,27 @@ func read(path string, stdin io.Reader, namespace string) input {
 	}
 	objs, err := document.Read(path, in)
 	if err != nil {
+		var de *document.Error
+		if path != "-" && errors.As(err, &de) {
+			de.Msg += fmt.Sprintf(" (if this file is not a manifest, exclude it: --ignore '%s' or that line in %s)", ignoreHint(path), IgnoreFile)
+		}
 		return input{err: err}
 	}
 	var out input
+	skipped := 0
 	for _, o := range objs {
-		if o.Kind == "" {
+		if o.Kind == "" && !o.NotObject {
 			if shape := aws.Recognize(o); shape != "" {
 				out.aws = append(out.aws, awsDoc{obj: o, shape: shape})
 				continue
 			}
+		}
+		if o.NotObject || o.Kind == "" || o.APIVersion == "" {
+			if skipped == 0 {
+				out.skipped = &document.Notice{Category: document.SkippedFile, Source: o.Source}
+			}
+			skipped++
+			continue
 		}
 		d, err := k8s.Decode(o, namespace)
 		if err != nil {
@@ -166,7 +239,37 @@ func read(path string, stdin io.Reader, namespace string) input {
 		}
 		out.decoded = append(out.decoded, d)
 	}
+	if out.skipped != nil {
+		out.skipped.Msg = notObjectMessage(path, skipped, len(objs))
+	}
 	return out
+}
+
+// ignoreHint is a pattern that excludes path: its Helm templates
+// directory, or its name.
+func ignoreHint(path string) string {
+	dir := filepath.Base(filepath.Dir(path))
+	if dir == "templates" {
+		return "templates/"
+	}
+	return filepath.Base(path)
+}
+
+// notObjectMessage says why documents were skipped, naming what the file
+// probably is when its name tells.
+func notObjectMessage(path string, skipped, total int) string {
+	what := "not a Kubernetes object (no apiVersion and kind) nor a known AWS document: skipped"
+	if skipped > 1 || total > 1 {
+		what = fmt.Sprintf("%d of %d documents are not Kubernetes objects (no apiVersion and kind) nor known AWS documents: skipped", skipped, total)
+	}
+	base := strings.ToLower(filepath.Base(path))
+	switch {
+	case base == "kustomization.yaml" || base == "kustomization.yml" || base == "kustomization":
+		what += " (a kustomization: render it with -k " + filepath.ToSlash(filepath.Dir(path)) + ")"
+	case base == "chart.yaml" || strings.HasPrefix(base, "values") && manifestExt[filepath.Ext(base)]:
+		what += " (Helm chart metadata or values: render the chart with --chart)"
+	}
+	return what
 }
 
 func cleanPathError(err error) string {
@@ -181,9 +284,12 @@ func cleanPathError(err error) string {
 var manifestExt = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 
 // expand turns -f arguments into files: directories are walked
-// recursively in lexical order; files named explicitly are read whatever
-// their extension. A path given twice is read once.
-func expand(args []string) ([]string, error) {
+// recursively in lexical order, less what --ignore and the directory's
+// .ringfenceignore exclude, and less special files (a FIFO would block
+// the run), which are reported; files named explicitly are read whatever
+// their extension or type (a process substitution is a FIFO). A path
+// given twice is read once.
+func expand(args []string, ig ignorer, report *document.Report) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	add := func(p string) {
@@ -210,23 +316,79 @@ func expand(args []string) ([]string, error) {
 			add(a)
 			continue
 		}
-		var files []string
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return &document.Error{Source: model.Source{File: p}, Msg: cleanPathError(err)}
-			}
-			if !d.IsDir() && manifestExt[strings.ToLower(filepath.Ext(p))] {
-				files = append(files, p)
-			}
-			return nil
-		})
+		files, err := walk(a, ig, report)
 		if err != nil {
 			return nil, err
 		}
-		sort.Strings(files)
 		for _, f := range files {
 			add(f)
 		}
 	}
 	return out, nil
+}
+
+// walk returns the manifest files under root, sorted.
+func walk(root string, ig ignorer, report *document.Report) ([]string, error) {
+	ig, err := readIgnoreFile(root, ig)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return &document.Error{Source: model.Source{File: p}, Msg: cleanPathError(err)}
+		}
+		if p == root {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		if len(ig) > 0 && ig.ignored(filepath.ToSlash(rel), d.IsDir()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !manifestExt[strings.ToLower(filepath.Ext(p))] {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			mode := d.Type()
+			if mode&fs.ModeSymlink != 0 {
+				// Symbolic links are followed to what they name, as
+				// kubectl does; only that must be a regular file.
+				st, err := os.Stat(p)
+				if err != nil {
+					return &document.Error{Source: model.Source{File: p}, Msg: cleanPathError(err)}
+				}
+				mode = st.Mode().Type()
+			}
+			if !mode.IsRegular() && !mode.IsDir() {
+				report.Note(document.SkippedFile, model.Source{File: p}, "", "%s, not a regular file: skipped (name it with -f to read it)", special(mode))
+				return nil
+			}
+			if mode.IsDir() {
+				return nil
+			}
+		}
+		files = append(files, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// special names the type of a file that is not regular.
+func special(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }

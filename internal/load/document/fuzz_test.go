@@ -47,7 +47,11 @@ func FuzzRead(f *testing.F) {
 		lines := bytes.Count(data, []byte{'\n'}) + 1
 		for _, o := range objs {
 			var m map[string]any
-			if json.Unmarshal(o.JSON, &m) != nil {
+			if o.NotObject {
+				if !json.Valid(o.JSON) {
+					t.Fatalf("document is not JSON: %s", o.JSON)
+				}
+			} else if json.Unmarshal(o.JSON, &m) != nil {
 				t.Fatalf("object is not a JSON object: %s", o.JSON)
 			}
 			if o.Source.Line < 1 || o.Source.Line > lines {
@@ -59,7 +63,7 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("Read succeeded but split failed: %v", err)
 		}
 		for _, d := range docs {
-			items, ok := d.listItems()
+			list, items, ok := d.listItems()
 			if !ok {
 				continue
 			}
@@ -67,13 +71,13 @@ func FuzzRead(f *testing.F) {
 			if err != nil {
 				t.Fatalf("fast path accepted a List the ordinary path rejects: %v", err)
 			}
-			slow, err := flatten(&Object{Source: d.src, JSON: bytes.TrimSpace(j)}, 0)
+			slow, err := flatten(&Object{Source: d.src, JSON: bytes.TrimSpace(j)}, 0, head{})
 			if err != nil {
 				continue // nested trouble below the top level is found by both paths
 			}
 			var fast []*Object
 			for _, it := range items {
-				objs, err := flatten(it, 1)
+				objs, err := flatten(it, 1, list)
 				if err != nil {
 					t.Fatalf("fast path item failed where the ordinary path did not: %v", err)
 				}
