@@ -230,3 +230,159 @@ func TestSpecialFilesSkipped(t *testing.T) {
 		t.Fatal("the run hangs on a FIFO")
 	}
 }
+
+// Shapes the API server, client libraries and old repositories produce.
+var apiShapeFiles = map[string]string{
+	// kubectl get --raw /api/v1/namespaces/shop/pods: a typed List whose
+	// items carry no apiVersion or kind.
+	"raw/pods.json": `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42"},"items":[
+{"metadata":{"name":"db-0","namespace":"shop","labels":{"app":"db"}},"spec":{"containers":[{"name":"c","image":"postgres","ports":[{"containerPort":5432}]}]},"status":{"podIP":"10.0.0.9"}}]}`,
+	"raw/netpols.yaml": `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicyList
+metadata: {resourceVersion: "43"}
+items:
+- metadata: {name: db-only-from-web, namespace: shop}
+  spec:
+    podSelector: {matchLabels: {app: db}}
+    ingress:
+    - from: [{podSelector: {matchLabels: {app: web}}}]
+`,
+	// A JSON document, then YAML documents: a valid YAML stream.
+	"mixed.yaml": "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"shop\", \"labels\": {\"team\": \"a\"}}}\n---\n" + webDeployment,
+	// Saved by an editor that writes a byte order mark.
+	"bom.json": "\ufeff{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"web\", \"namespace\": \"shop\"}, \"spec\": {\"selector\": {\"app\": \"web\"}, \"ports\": [{\"port\": 80}]}}\n",
+	// Two Jobs from one generateName are two Jobs.
+	"jobs.yaml": `apiVersion: batch/v1
+kind: Job
+metadata: {generateName: train-, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: train}}
+    spec: {restartPolicy: Never, containers: [{name: c, image: trainer}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {generateName: train-, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: train}}
+    spec: {restartPolicy: Never, containers: [{name: c, image: trainer}]}
+`,
+	// Versions the API server no longer serves.
+	"old/cronjob.yaml": `apiVersion: batch/v1beta1
+kind: CronJob
+metadata: {name: nightly, namespace: shop}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: nightly}}
+        spec: {restartPolicy: OnFailure, containers: [{name: c, image: batch}]}
+`,
+	"old/ingress.yaml": `apiVersion: extensions/v1beta1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  backend: {serviceName: web, servicePort: 80}
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - path: /api
+        backend: {serviceName: web, servicePort: http}
+---
+apiVersion: networking.k8s.io/v1beta1
+kind: Ingress
+metadata: {name: web2, namespace: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - path: /
+        backend: {serviceName: web, servicePort: 80}
+`,
+	"old/netpol.yaml": `apiVersion: extensions/v1beta1
+kind: NetworkPolicy
+metadata: {name: deny-web-egress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+`,
+}
+
+func TestAPIShapes(t *testing.T) {
+	dir := tree(t, apiShapeFiles)
+	stdout, stderr, code := run(t, "", "inventory", dir, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var inv struct {
+		Namespaces []struct {
+			Name   string            `json:"name"`
+			Labels map[string]string `json:"labels"`
+		} `json:"namespaces"`
+		Workloads []struct {
+			Kind, Name, GenerateName string
+		} `json:"workloads"`
+		Services  []struct{ Name string } `json:"services"`
+		Ingresses []struct {
+			Name  string   `json:"name"`
+			Rules []string `json:"rules"`
+		} `json:"ingresses"`
+		Policies []struct{ Name string } `json:"networkPolicies"`
+		Warnings []struct {
+			Category, Object, Message string
+		} `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &inv); err != nil {
+		t.Fatal(err)
+	}
+	var workloads []string
+	for _, w := range inv.Workloads {
+		workloads = append(workloads, w.Kind+"/"+w.Name+"<"+w.GenerateName+">")
+	}
+	// The generated names are stable: derived from where the Jobs are
+	// written, never random.
+	if got := strings.Join(workloads, " "); !strings.HasPrefix(got, "Pod/db-0<> CronJob/nightly<> Job/train-*") || strings.Count(got, "<train->") != 2 || !strings.HasSuffix(got, "<train-> Deployment/web<>") {
+		t.Errorf("workloads = %s", got)
+	}
+	if text, _, _ := run(t, "", "inventory", dir); strings.Count(text, " (named from generateName)") != 2 {
+		t.Errorf("inventory does not say the names are derived:\n%s", text)
+	}
+	again, _, _ := run(t, "", "inventory", dir, "-o", "json")
+	if again != stdout {
+		t.Error("derived names differ between runs")
+	}
+	if len(inv.Namespaces) != 1 || inv.Namespaces[0].Labels["team"] != "a" {
+		t.Errorf("the JSON document before --- was not read: %+v", inv.Namespaces)
+	}
+	if len(inv.Services) != 1 || inv.Services[0].Name != "web" {
+		t.Errorf("the JSON file with a BOM was not read: %+v", inv.Services)
+	}
+	var policies []string
+	for _, p := range inv.Policies {
+		policies = append(policies, p.Name)
+	}
+	if strings.Join(policies, " ") != "db-only-from-web deny-web-egress" {
+		t.Errorf("policies = %v", policies)
+	}
+	if len(inv.Ingresses) != 2 || !strings.Contains(strings.Join(inv.Ingresses[0].Rules, " "), "web:http") {
+		t.Errorf("old Ingresses not converted: %+v", inv.Ingresses)
+	}
+	cats := map[string]int{}
+	for _, w := range inv.Warnings {
+		cats[w.Category]++
+	}
+	if cats["deprecated-api"] != 4 || cats["generated-name"] != 2 || len(inv.Warnings) != 6 {
+		t.Errorf("warnings = %+v", inv.Warnings)
+	}
+	if !strings.Contains(stderr, "4 removed apiVersions read as current") {
+		t.Errorf("stderr summary: %q", stderr)
+	}
+	// The old NetworkPolicy counts: web has no egress, so web cannot reach db.
+	stdout, stderr, _ = run(t, "", "explain", dir, "--from", "shop/web", "--to", "shop/db-0", "--port", "5432")
+	if !strings.Contains(stdout, "deny-web-egress") || !strings.Contains(stdout, "DENIED") {
+		t.Errorf("explain ignores the extensions/v1beta1 NetworkPolicy:\n%s%s", stdout, stderr)
+	}
+}

@@ -54,6 +54,8 @@ const (
 	ForeignPolicy = "unmodelled-policy"
 	// Forbidden: a resource the cluster did not let ringfence list.
 	Forbidden = "forbidden"
+	// GeneratedName: an object named from metadata.generateName.
+	GeneratedName = "generated-name"
 )
 
 // categoryNames say what a category counts, for the stderr summary.
@@ -64,6 +66,7 @@ var categoryNames = map[string]string{
 	Deprecated:    "removed apiVersions read as current",
 	ForeignPolicy: "policies of kinds not evaluated",
 	Forbidden:     "resources the cluster refused to list",
+	GeneratedName: "names derived from metadata.generateName",
 	"":            "other warnings",
 }
 
