@@ -77,6 +77,11 @@ func Main(ctx context.Context, args []string, s Streams) (code int) {
 	root := NewRoot(s)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var intr Interrupted
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &intr) && !KeepsRunning(args) {
+		fmt.Fprintf(s.Err, "ringfence: %s\n", intr)
+		return intr.Code()
+	}
 	if err == nil {
 		return ExitOK
 	}
