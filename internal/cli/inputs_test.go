@@ -73,7 +73,7 @@ func TestFilesThatAreNotObjectsAreSkipped(t *testing.T) {
 	if !strings.Contains(stdout, `"name": "web"`) {
 		t.Errorf("the Deployment was not read:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "6 skipped") || !strings.Contains(stderr, "-v lists them") {
+	if !strings.Contains(stderr, "6 files or documents skipped") || !strings.Contains(stderr, "-v lists them") {
 		t.Errorf("stderr has no summary of the skipped files: %q", stderr)
 	}
 	var files []string
@@ -384,5 +384,46 @@ func TestAPIShapes(t *testing.T) {
 	stdout, stderr, _ = run(t, "", "explain", dir, "--from", "shop/web", "--to", "shop/db-0", "--port", "5432")
 	if !strings.Contains(stdout, "deny-web-egress") || !strings.Contains(stdout, "DENIED") {
 		t.Errorf("explain ignores the extensions/v1beta1 NetworkPolicy:\n%s%s", stdout, stderr)
+	}
+}
+
+// Every verb that loads inputs says what it could not use: a summary on
+// stderr and the same notices in its JSON output.
+func TestEveryVerbReportsWhatItCouldNotUse(t *testing.T) {
+	extra := tree(t, map[string]string{
+		"values.yaml": "replicaCount: 1\n",
+		"cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ml-workloads}\n",
+	})
+	in := []string{"examples/ml-platform", extra}
+	flows := []string{"-f", "examples/flows/ml-platform/pods.yaml", "--flows", "examples/flows/ml-platform/vpc-flow-log.txt"}
+	for _, args := range [][]string{
+		{"inventory", "-o", "json"},
+		{"reach", "-o", "json"},
+		{"explain", "--from", "ml-workloads/model-server", "--to", "imds", "-o", "json"},
+		{"explain", "--from", "internet", "--to", "ml-workloads/model-server", "-o", "json"},
+		{"audit", "-o", "json", "--fail-on", "none"},
+		{"report", "-o", "json"},
+		{"generate", "-o", "json", "-f", "examples/fences/ml-platform.yaml"},
+		append([]string{"whatif", "-o", "json"}, flows...),
+		append([]string{"learn", "-o", "json"}, flows...),
+	} {
+		t.Run(strings.Join(args[:1], " "), func(t *testing.T) {
+			stdout, stderr, code := run(t, "", append(args, in...)...)
+			if code != ExitOK && code != ExitFindings {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, "ringfence: warning: not used: 1 files or documents skipped (not Kubernetes objects, or special files), 1 objects of kinds not read (1 kinds) (-v lists them)") {
+				t.Errorf("stderr has no summary: %q", stderr)
+			}
+			var got []string
+			for _, w := range warningsOf(t, stdout) {
+				if c := w["category"]; c == "skipped-file" || c == "unknown-kind" {
+					got = append(got, c.(string)+" "+filepath.Base(w["source"].(map[string]any)["file"].(string)))
+				}
+			}
+			if strings.Join(got, ", ") != "skipped-file values.yaml, unknown-kind cm.yaml" {
+				t.Errorf("warnings = %v", got)
+			}
+		})
 	}
 }

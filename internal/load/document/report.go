@@ -60,7 +60,7 @@ const (
 
 // categoryNames say what a category counts, for the stderr summary.
 var categoryNames = map[string]string{
-	SkippedFile:   "skipped (not Kubernetes objects, special or unreadable files)",
+	SkippedFile:   "files or documents skipped (not Kubernetes objects, or special files)",
 	UnknownKind:   "objects of kinds not read",
 	Duplicate:     "objects defined twice",
 	Deprecated:    "removed apiVersions read as current",
