@@ -49,6 +49,10 @@ exposed.`,
 		Example: `  # What did ringfence read? Start here.
   ringfence inventory -f examples/ml-platform
 
+  # A whole repository: paths as arguments, templated files excluded
+  # (or listed in a .ringfenceignore at its root); -v lists what was skipped
+  ringfence audit ./deploy --ignore 'templates/' --ignore '**/jobs/*.json' -v
+
   # The same from the cluster of your current kubeconfig context, all namespaces
   ringfence inventory -A
 
