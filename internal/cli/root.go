@@ -53,6 +53,10 @@ exposed.`,
   # (or listed in a .ringfenceignore at its root); -v lists what was skipped
   ringfence audit ./deploy --ignore 'templates/' --ignore '**/jobs/*.json' -v
 
+  # A kustomization (as kubectl -k) or a local Helm chart (as helm template)
+  ringfence audit -k overlays/prod
+  ringfence audit --chart charts/web --values prod.yaml --set networkPolicy.enabled=true
+
   # The same from the cluster of your current kubeconfig context, all namespaces
   ringfence inventory -A
 

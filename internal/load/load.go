@@ -4,6 +4,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/ringfence/ringfence/internal/load/aws"
 	"github.com/ringfence/ringfence/internal/load/document"
+	"github.com/ringfence/ringfence/internal/load/helm"
 	"github.com/ringfence/ringfence/internal/load/k8s"
+	"github.com/ringfence/ringfence/internal/load/kustomize"
 	"github.com/ringfence/ringfence/internal/model"
 )
 
@@ -32,6 +35,11 @@ type Options struct {
 	// by walking a directory; a directory's own .ringfenceignore adds to
 	// them.
 	Ignore []string
+	// Kustomize are kustomization directories (-k), rendered as kubectl -k
+	// does; Charts are local Helm charts (--chart), rendered as helm
+	// template does. Neither ever goes to the network.
+	Kustomize []string
+	Charts    []helm.Options
 	// Namespace is given to namespaced objects from files that have none,
 	// and limits a live cluster to one namespace.
 	Namespace string
@@ -61,7 +69,7 @@ var ErrNoInput = errors.New("nothing to load: give files with -f (or - for stdin
 // pass as a clean run. Load returns ctx's error as soon as ctx is done,
 // even while a read is blocked (a FIFO without a writer, a silent stdin).
 func Load(ctx context.Context, opts Options) (*Result, error) {
-	if len(opts.Files) == 0 && opts.Cluster == nil {
+	if len(opts.Files) == 0 && len(opts.Kustomize) == 0 && len(opts.Charts) == 0 && opts.Cluster == nil {
 		return nil, ErrNoInput
 	}
 	report := &document.Report{}
@@ -75,7 +83,16 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	inputs, err := readAll(ctx, paths, opts.Stdin, opts.Namespace)
+	srcs := make([]source, 0, len(paths))
+	for _, p := range paths {
+		srcs = append(srcs, source{path: p})
+	}
+	rendered, err := render(opts)
+	if err != nil {
+		return nil, err
+	}
+	srcs = append(srcs, rendered...)
+	inputs, err := readAll(ctx, srcs, opts.Stdin, opts.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +123,7 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	if found == 0 && opts.Cluster == nil {
-		return nil, noObjects(opts.Files, report)
+		return nil, noObjects(append(append(opts.Files, opts.Kustomize...), chartDirs(opts.Charts)...), report)
 	}
 	if opts.Cluster != nil {
 		if err := k8s.LoadCluster(ctx, *opts.Cluster, b); err != nil {
@@ -152,11 +169,50 @@ type awsDoc struct {
 	shape aws.Shape
 }
 
+// source is one input: a file (or "-"), or rendered output under a name.
+type source struct {
+	path string
+	data []byte
+}
+
+// render renders the kustomizations and charts, in the order given.
+func render(opts Options) ([]source, error) {
+	var out []source
+	for _, dir := range opts.Kustomize {
+		name, data, err := kustomize.Render(dir)
+		if err != nil {
+			return nil, &document.Error{Source: model.Source{File: dir}, Msg: err.Error()}
+		}
+		out = append(out, source{path: name, data: data})
+	}
+	for _, c := range opts.Charts {
+		if c.Namespace == "" {
+			c.Namespace = opts.Namespace
+		}
+		ms, err := helm.Render(c)
+		if err != nil {
+			return nil, &document.Error{Source: model.Source{File: c.Chart}, Msg: err.Error()}
+		}
+		for _, m := range ms {
+			out = append(out, source{path: m.Name, data: m.Data})
+		}
+	}
+	return out, nil
+}
+
+func chartDirs(charts []helm.Options) []string {
+	out := make([]string, len(charts))
+	for i, c := range charts {
+		out[i] = c.Chart
+	}
+	return out
+}
+
 // readAll reads and decodes the inputs on every core; the results keep the
 // order of paths, so what is built from them does not depend on timing.
 // It returns ctx's error once ctx is done; a read blocked in the kernel is
 // left behind (the process is ending).
-func readAll(ctx context.Context, paths []string, stdin io.Reader, namespace string) ([]input, error) {
+func readAll(ctx context.Context, paths []source, stdin io.Reader, namespace string) ([]input, error) {
 	out := make([]input, len(paths))
 	next := make(chan int)
 	done := make(chan struct{})
@@ -194,14 +250,18 @@ func readAll(ctx context.Context, paths []string, stdin io.Reader, namespace str
 }
 
 // read reads one input and decodes its objects; it runs on every core.
-func read(path string, stdin io.Reader, namespace string) input {
+func read(src source, stdin io.Reader, namespace string) input {
+	path := src.path
 	var in io.Reader
-	if path == "-" {
+	switch {
+	case src.data != nil:
+		in = bytes.NewReader(src.data)
+	case path == "-":
 		if stdin == nil {
 			stdin = os.Stdin
 		}
 		in = stdin
-	} else {
+	default:
 		f, err := os.Open(path)
 		if err != nil {
 			return input{err: &document.Error{Source: model.Source{File: path}, Msg: cleanPathError(err)}}
@@ -212,7 +272,7 @@ func read(path string, stdin io.Reader, namespace string) input {
 	objs, err := document.Read(path, in)
 	if err != nil {
 		var de *document.Error
-		if path != "-" && errors.As(err, &de) {
+		if path != "-" && src.data == nil && errors.As(err, &de) {
 			de.Msg += fmt.Sprintf(" (if this file is not a manifest, exclude it: --ignore '%s' or that line in %s)", ignoreHint(path), IgnoreFile)
 		}
 		return input{err: err}
