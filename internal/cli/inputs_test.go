@@ -427,3 +427,107 @@ func TestEveryVerbReportsWhatItCouldNotUse(t *testing.T) {
 		})
 	}
 }
+
+// A repository tree mixing everything the loader meets: exactly the
+// expected objects are read and exactly the expected files reported.
+func TestMixedRepositoryTree(t *testing.T) {
+	files := map[string]string{
+		".ringfenceignore":              "# Helm templates and placeholder files are not YAML\ncharts/web/templates/\njobs/*.json\n",
+		"charts/web/Chart.yaml":         "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/values.yaml":        "replicas: 2\n",
+		"charts/web/templates/dep.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
+		"jobs/submit.json":              "{\"user\": {username}}\n",
+		"kustomize/kustomization.yaml":  "resources:\n- ../deploy/web.yaml\n",
+		"kustomize/patch.json":          `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`,
+		"pipelines/params.yaml":         "epochs: 3\n",
+		"models/input.json":             `{"instances": [[1, 2]]}`,
+		"docs/README.md":                "# not read",
+		"aws/sg.json":                   `{"SecurityGroups": [{"GroupId": "sg-1", "IpPermissions": [], "IpPermissionsEgress": []}]}`,
+		"extra/cm.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n",
+		"extra/web-again.yaml":          webDeployment,
+	}
+	for name, content := range apiShapeFiles {
+		files["deploy/"+name] = content
+	}
+	files["deploy/web.yaml"] = webDeployment
+	dir := tree(t, files)
+	if err := syscall.Mkfifo(filepath.Join(dir, "deploy", "pipe.yml"), 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	stdout, stderr, code := run(t, "", "inventory", dir, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var inv struct {
+		Workloads []struct{ Kind, Namespace, Name, GenerateName string }
+		Services  []struct{ Namespace, Name string }
+		Ingresses []struct{ Namespace, Name string }
+		Policies  []struct{ Namespace, Name string } `json:"networkPolicies"`
+		Groups    []struct{ ID string }              `json:"securityGroups"`
+		Warnings  []struct {
+			Category string
+			Source   struct{ File string }
+			Object   string
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &inv); err != nil {
+		t.Fatal(err)
+	}
+	var objects []string
+	for _, w := range inv.Workloads {
+		name := w.Name
+		if w.GenerateName != "" {
+			name = w.GenerateName + "*"
+		}
+		objects = append(objects, w.Kind+"/"+w.Namespace+"/"+name)
+	}
+	for _, s := range inv.Services {
+		objects = append(objects, "Service/"+s.Namespace+"/"+s.Name)
+	}
+	for _, s := range inv.Ingresses {
+		objects = append(objects, "Ingress/"+s.Namespace+"/"+s.Name)
+	}
+	for _, p := range inv.Policies {
+		objects = append(objects, "NetworkPolicy/"+p.Namespace+"/"+p.Name)
+	}
+	for _, g := range inv.Groups {
+		objects = append(objects, "SecurityGroup/"+g.ID)
+	}
+	want := []string{
+		"Pod/shop/db-0", "CronJob/shop/nightly", "Job/shop/train-*", "Job/shop/train-*", "Deployment/shop/web",
+		"Service/shop/web", "Ingress/shop/web", "Ingress/shop/web2",
+		"NetworkPolicy/shop/db-only-from-web", "NetworkPolicy/shop/deny-web-egress", "SecurityGroup/sg-1",
+	}
+	if strings.Join(objects, " ") != strings.Join(want, " ") {
+		t.Errorf("objects read:\n%s\nwant:\n%s", strings.Join(objects, " "), strings.Join(want, " "))
+	}
+	var reported []string
+	for _, w := range inv.Warnings {
+		rel, _ := filepath.Rel(dir, w.Source.File)
+		reported = append(reported, w.Category+" "+filepath.ToSlash(rel))
+	}
+	// Special files are found while walking, before anything is read; the
+	// rest in the order of the files. web is defined three times (mixed.yaml,
+	// web.yaml, extra/web-again.yaml): two duplicates.
+	wantReported := []string{
+		"skipped-file deploy/pipe.yml",
+		"skipped-file charts/web/Chart.yaml",
+		"skipped-file charts/web/values.yaml",
+		"generated-name deploy/jobs.yaml",
+		"generated-name deploy/jobs.yaml",
+		"deprecated-api deploy/old/cronjob.yaml",
+		"deprecated-api deploy/old/ingress.yaml",
+		"deprecated-api deploy/old/ingress.yaml",
+		"deprecated-api deploy/old/netpol.yaml",
+		"duplicate deploy/web.yaml",
+		"duplicate extra/web-again.yaml",
+		"skipped-file kustomize/kustomization.yaml",
+		"skipped-file kustomize/patch.json",
+		"skipped-file models/input.json",
+		"skipped-file pipelines/params.yaml",
+		"unknown-kind extra/cm.yaml",
+	}
+	if strings.Join(reported, "\n") != strings.Join(wantReported, "\n") {
+		t.Errorf("files reported:\n%s\nwant:\n%s", strings.Join(reported, "\n"), strings.Join(wantReported, "\n"))
+	}
+}

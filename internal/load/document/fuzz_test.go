@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -32,6 +33,11 @@ func FuzzRead(f *testing.F) {
 		"kind: List\nitems:\n-\n  - a\n",
 		"--- # c\n...\n",
 		"\x00",
+		// Typed Lists, JSON followed by YAML, a byte order mark: the
+		// kept corpus in testdata/fuzz/FuzzRead has more.
+		"apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata: {name: a}\n",
+		"{\"apiVersion\": \"v1\", \"kind\": \"A\"}\n---\nkind: B\n",
+		"\ufeff{\"kind\": \"PodList\", \"apiVersion\": \"v1\", \"items\": [{}]}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -46,6 +52,14 @@ func FuzzRead(f *testing.F) {
 		}
 		lines := bytes.Count(data, []byte{'\n'}) + 1
 		for _, o := range objs {
+			// An item of a typed List has the List's kind without "List"
+			// when it names none; an object never ends up a List itself.
+			if !o.NotObject && strings.HasSuffix(o.Kind, "List") && o.Kind != "List" && bytes.Contains(o.JSON, []byte(`"items"`)) {
+				var h head
+				if json.Unmarshal(o.JSON, &h) == nil && h.Items != nil {
+					t.Fatalf("List %s left unflattened", o.Kind)
+				}
+			}
 			var m map[string]any
 			if o.NotObject {
 				if !json.Valid(o.JSON) {
