@@ -86,7 +86,7 @@ func TestFilesThatAreNotObjectsAreSkipped(t *testing.T) {
 		rel, _ := filepath.Rel(dir, src["file"].(string))
 		files = append(files, filepath.ToSlash(rel))
 	}
-	if strings.Join(files, " ") != strings.Join(sortedCopy(skipped), " ") {
+	if strings.Join(sortedCopy(files), " ") != strings.Join(sortedCopy(skipped), " ") {
 		t.Errorf("skipped files = %v, want %v", files, sortedCopy(skipped))
 	}
 	// -v names each file on stderr, with what it probably is.
@@ -437,14 +437,17 @@ func TestMixedRepositoryTree(t *testing.T) {
 		"charts/web/values.yaml":        "replicas: 2\n",
 		"charts/web/templates/dep.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
 		"jobs/submit.json":              "{\"user\": {username}}\n",
-		"kustomize/kustomization.yaml":  "resources:\n- ../deploy/web.yaml\n",
-		"kustomize/patch.json":          `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`,
-		"pipelines/params.yaml":         "epochs: 3\n",
-		"models/input.json":             `{"instances": [[1, 2]]}`,
-		"docs/README.md":                "# not read",
-		"aws/sg.json":                   `{"SecurityGroups": [{"GroupId": "sg-1", "IpPermissions": [], "IpPermissionsEgress": []}]}`,
-		"extra/cm.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n",
-		"extra/web-again.yaml":          webDeployment,
+		"kustomize/kustomization.yaml":  "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../deploy/web.yaml\npatches:\n- path: replicas.yaml\npatchesJson6902:\n- path: patch.json\n  target: {kind: Deployment, name: web}\n",
+		// A strategic-merge patch has a kind and a name: read as an object
+		// it would replace the Deployment it patches.
+		"kustomize/replicas.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 3}\n",
+		"kustomize/patch.json":    `[{"op": "replace", "path": "/spec/replicas", "value": 3}]`,
+		"pipelines/params.yaml":   "epochs: 3\n",
+		"models/input.json":       `{"instances": [[1, 2]]}`,
+		"docs/README.md":          "# not read",
+		"aws/sg.json":             `{"SecurityGroups": [{"GroupId": "sg-1", "IpPermissions": [], "IpPermissionsEgress": []}]}`,
+		"extra/cm.yaml":           "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n",
+		"extra/web-again.yaml":    webDeployment,
 	}
 	for name, content := range apiShapeFiles {
 		files["deploy/"+name] = content
@@ -511,6 +514,8 @@ func TestMixedRepositoryTree(t *testing.T) {
 	// web.yaml, extra/web-again.yaml): two duplicates.
 	wantReported := []string{
 		"skipped-file deploy/pipe.yml",
+		"skipped-file kustomize/patch.json",
+		"skipped-file kustomize/replicas.yaml",
 		"skipped-file charts/web/Chart.yaml",
 		"skipped-file charts/web/values.yaml",
 		"generated-name deploy/jobs.yaml",
@@ -522,7 +527,6 @@ func TestMixedRepositoryTree(t *testing.T) {
 		"duplicate deploy/web.yaml",
 		"duplicate extra/web-again.yaml",
 		"skipped-file kustomize/kustomization.yaml",
-		"skipped-file kustomize/patch.json",
 		"skipped-file models/input.json",
 		"skipped-file pipelines/params.yaml",
 		"unknown-kind extra/cm.yaml",

@@ -286,7 +286,9 @@ func read(src source, stdin io.Reader, namespace string) input {
 				continue
 			}
 		}
-		if o.NotObject || o.Kind == "" || o.APIVersion == "" {
+		// kustomize's own files carry an apiVersion and kind, but are
+		// build instructions, not objects.
+		if o.NotObject || o.Kind == "" || o.APIVersion == "" || strings.HasPrefix(o.APIVersion, "kustomize.config.k8s.io/") {
 			if skipped == 0 {
 				out.skipped = &document.Notice{Category: document.SkippedFile, Source: o.Source}
 			}
@@ -318,9 +320,9 @@ func ignoreHint(path string) string {
 // notObjectMessage says why documents were skipped, naming what the file
 // probably is when its name tells.
 func notObjectMessage(path string, skipped, total int) string {
-	what := "not a Kubernetes object (no apiVersion and kind) nor a known AWS document: skipped"
+	what := "not a Kubernetes object (no apiVersion and kind, or a kustomize file) nor a known AWS document: skipped"
 	if skipped > 1 || total > 1 {
-		what = fmt.Sprintf("%d of %d documents are not Kubernetes objects (no apiVersion and kind) nor known AWS documents: skipped", skipped, total)
+		what = fmt.Sprintf("%d of %d documents are not Kubernetes objects (no apiVersion and kind, or kustomize files) nor known AWS documents: skipped", skipped, total)
 	}
 	base := strings.ToLower(filepath.Base(path))
 	switch {
@@ -437,7 +439,37 @@ func walk(root string, ig ignorer, report *document.Report) ([]string, error) {
 		return nil, err
 	}
 	sort.Strings(files)
-	return files, nil
+	return skipPatches(files, report), nil
+}
+
+// kustomizationNames are the file names kustomize reads in a directory.
+var kustomizationNames = map[string]bool{"kustomization.yaml": true, "kustomization.yml": true, "Kustomization": true}
+
+// skipPatches drops the files a kustomization in the tree lists as
+// patches, with a warning: a strategic-merge patch has an apiVersion and
+// kind but is a fragment, and read as an object it would replace the
+// object it patches. JSON patches are not objects and are skipped anyway.
+func skipPatches(files []string, report *document.Report) []string {
+	patches := map[string]string{}
+	for _, f := range files {
+		if kustomizationNames[filepath.Base(f)] {
+			for _, p := range kustomize.Patches(f) {
+				patches[filepath.Clean(p)] = f
+			}
+		}
+	}
+	if len(patches) == 0 {
+		return files
+	}
+	out := files[:0]
+	for _, f := range files {
+		if k, ok := patches[filepath.Clean(f)]; ok {
+			report.Note(document.SkippedFile, model.Source{File: f}, "", "a kustomize patch (listed in %s): skipped; render the kustomization with -k %s", k, filepath.Dir(k))
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // special names the type of a file that is not regular.

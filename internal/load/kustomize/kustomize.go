@@ -49,12 +49,51 @@ func kustomizationFile(dir string) (string, error) {
 	return "", fmt.Errorf("-k %s: no kustomization.yaml, kustomization.yml or Kustomization in the directory", dir)
 }
 
+// Patches returns the patch files the kustomization file lists (patches,
+// patchesStrategicMerge, patchesJson6902), as paths next to it; nil when it
+// cannot be read (the walk then treats it as any other file).
+func Patches(file string) []string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var k kustomization
+	if yaml.Unmarshal(data, &k) != nil {
+		return nil
+	}
+	dir := filepath.Dir(file)
+	var out []string
+	add := func(p string) {
+		// An inline patch is YAML text, not a path.
+		if p != "" && !strings.ContainsAny(p, "\n:") {
+			out = append(out, filepath.Join(dir, p))
+		}
+	}
+	for _, p := range k.Patches {
+		add(p.Path)
+	}
+	for _, p := range k.PatchesJSON6902 {
+		add(p.Path)
+	}
+	for _, p := range k.PatchesStrategicMerge {
+		add(p)
+	}
+	return out
+}
+
 // kustomization holds the fields that name other inputs.
 type kustomization struct {
-	Resources  []string `json:"resources"`
-	Bases      []string `json:"bases"`
-	Components []string `json:"components"`
-	HelmCharts []struct {
+	Patches []struct {
+		Path string `json:"path"`
+	} `json:"patches"`
+	PatchesJSON6902 []struct {
+		Path string `json:"path"`
+	} `json:"patchesJson6902"`
+	PatchesStrategicMerge []string `json:"patchesStrategicMerge"`
+	Resources             []string `json:"resources"`
+	Bases                 []string `json:"bases"`
+	Components            []string `json:"components"`
+	HelmCharts            []struct {
 		Name string `json:"name"`
 	} `json:"helmCharts"`
 }
