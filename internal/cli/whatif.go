@@ -240,7 +240,7 @@ counted and judged with the connection they answer.`,
 				if err != nil {
 					return err
 				}
-				popts.Files, popts.Cluster = proposed, nil
+				popts.Files, popts.Cluster, popts.Kustomize, popts.Charts = proposed, nil, nil, nil
 				pres, err := load.Load(cmd.Context(), popts)
 				if err != nil {
 					return err

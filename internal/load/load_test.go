@@ -60,7 +60,7 @@ func TestDirectoryWalk(t *testing.T) {
 	}
 	// A file named explicitly is read whatever its extension: here it is
 	// not a Kubernetes object, so it is skipped, and nothing is left.
-	if _, err := Load(context.Background(), Options{Files: []string{explicit}}); err == nil || !strings.Contains(err.Error(), "values.txt:1: not a Kubernetes object (no apiVersion and kind)") {
+	if _, err := Load(context.Background(), Options{Files: []string{explicit}}); err == nil || !strings.Contains(err.Error(), "values.txt:1: not a Kubernetes object (no apiVersion and kind") {
 		t.Errorf("explicit non-YAML file: err = %v", err)
 	}
 }
