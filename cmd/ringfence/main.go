@@ -3,10 +3,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/ringfence/ringfence/internal/cli"
 )
@@ -22,9 +24,43 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(1 << 30)
 	}
-	// SIGTERM is how Kubernetes stops `ringfence controller`.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
-	stop()
+	args := os.Args[1:]
+	ctx, cancel := context.WithCancelCause(context.Background())
+	interrupted := interrupt(cancel, cli.Grace(args))
+	code := cli.Main(ctx, args, cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	if intr, ok := interrupted(); ok && !cli.KeepsRunning(args) {
+		code = intr.Code()
+	}
 	os.Exit(code)
+}
+
+// interrupt cancels the run's context at SIGINT or SIGTERM (SIGTERM is how
+// Kubernetes stops `ringfence controller`), with cli.Interrupted as the
+// cause. A run that has not ended grace later, or a second signal, ends
+// the process with the signal's exit status: a read blocked on a FIFO or
+// an analysis that does not check the context must not outlive Ctrl-C.
+// The returned function reports the signal, if one came.
+func interrupt(cancel context.CancelCauseFunc, grace time.Duration) func() (cli.Interrupted, bool) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	got := make(chan cli.Interrupted, 1)
+	go func() {
+		intr := cli.Interrupted{Signal: <-sigs}
+		got <- intr
+		cancel(intr)
+		select {
+		case <-sigs:
+		case <-time.After(grace):
+		}
+		fmt.Fprintf(os.Stderr, "ringfence: %s\n", intr)
+		os.Exit(intr.Code())
+	}()
+	return func() (cli.Interrupted, bool) {
+		select {
+		case intr := <-got:
+			return intr, true
+		default:
+			return cli.Interrupted{}, false
+		}
+	}
 }

@@ -17,7 +17,6 @@ func newAudit(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
 	var failOn, rules, configFile string
-	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Find the risks of ML workloads across NetworkPolicies and security groups",
@@ -35,7 +34,8 @@ object, or in a config file (.ringfence.yaml, or --config):
     reason: egress proxied by the NAT firewall   # required
     expires: 2027-01-31                          # optional
 
-Suppressed findings are counted in the summary, listed with -v, never fail the run.
+Suppressed findings are counted in the summary, listed with -v (as are the inputs
+ringfence could not use), never fail the run.
 
 Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usage or input.`,
 		Example: `  ringfence audit -f examples/ml-platform
@@ -57,11 +57,11 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 			}
 			findings := run.findings
 			report := render.NewAuditReport(findings, run.check.Ranges.SyncToken)
-			report.Verbose = verbose
+			report.Verbose = in.verbose
 			report.Color = colorful(s.Out)
 			switch out.value {
 			case "json":
-				err = render.JSON(s.Out, report)
+				err = in.json(s.Out, report, "")
 			case "markdown":
 				err = render.AuditMarkdown(s.Out, report)
 			case "sarif":
@@ -87,7 +87,6 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 	cmd.Flags().StringVar(&rules, "rules", "", "run only these rules (comma-separated IDs)")
 	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json to compare ipBlocks with (default: the cached or embedded publication)")
 	cmd.Flags().StringVar(&configFile, "config", "", "suppressions file (default: .ringfence.yaml when present)")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list suppressed findings too")
 	return cmd
 }
 

@@ -166,7 +166,8 @@ current-context: dead
 		{"-A with files only", []string{"inventory", "-f", unknown, "-A"}, ExitInput, []string{"-A/--all-namespaces applies to a live cluster"}},
 		{"no kubeconfig", []string{"inventory", "--kubeconfig", missingKubeconfig}, ExitInput, []string{"no-such-kubeconfig"}},
 		{"unreachable cluster", []string{"inventory", "--kubeconfig", unreachable, "--request-timeout", "2s"}, ExitInput, []string{`cluster (context "dead", server https://127.0.0.1:1): the connection to the server was refused`, "kubectl --context dead cluster-info"}},
-		{"arguments", []string{"inventory", "stray"}, ExitInput, []string{`unknown command "stray"`}},
+		// Arguments are paths, as -f values are.
+		{"path argument", []string{"inventory", "stray"}, ExitInput, []string{"stray: no such file or directory"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -81,7 +81,7 @@ Services, Ingresses and their controllers), hop by hop.`,
 					}
 				}
 				if out.value == "json" {
-					return render.JSON(s.Out, map[string]any{"from": "internet", "to": to, "exposures": hits})
+					return in.json(s.Out, map[string]any{"from": "internet", "to": to, "exposures": hits}, "")
 				}
 				return render.ExposuresText(s.Out, to, hits)
 			}
@@ -102,7 +102,7 @@ Services, Ingresses and their controllers), hop by hop.`,
 					return usageError{err}
 				}
 				if out.value == "json" {
-					return render.JSON(s.Out, e)
+					return in.json(s.Out, e, "")
 				}
 				return render.ExplainDestinationText(s.Out, e)
 			}
@@ -111,7 +111,7 @@ Services, Ingresses and their controllers), hop by hop.`,
 				return usageError{err}
 			}
 			if out.value == "json" {
-				return render.JSON(s.Out, e)
+				return in.json(s.Out, e, "")
 			}
 			return render.ExplainText(s.Out, e)
 		},

@@ -127,7 +127,10 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 			}
 			switch out.value {
 			case "json":
-				return render.JSON(s.Out, g)
+				// generate's warnings join the load's in one array.
+				out := *g
+				out.Warnings = nil
+				return in.json(s.Out, &out, "generate", g.Warnings...)
 			case "terraform":
 				_, err := s.Out.Write(generate.Terraform(g, doc.SyncToken))
 				return err

@@ -9,6 +9,8 @@ import (
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/generate"
 	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/load/document"
+	"github.com/ringfence/ringfence/internal/load/helm"
 	"github.com/ringfence/ringfence/internal/load/k8s"
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/ranges"
@@ -31,11 +33,36 @@ type inputFlags struct {
 	// Fences would leave them; rangesFile is the publication it uses.
 	applyFences bool
 	rangesFile  string
+	// ignore are --ignore patterns; verbose lists every warning of the
+	// load (and, in audit, suppressed findings).
+	ignore  []string
+	verbose bool
+	// kustomize are -k directories; chart, values and set the Helm chart
+	// to render.
+	kustomize   []string
+	chart       string
+	values, set []string
+	// report is the last load's, for the verb's JSON "warnings".
+	report *document.Report
 }
 
 func (f *inputFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.files, "filename", "f", nil, "file, directory (recursive: .yaml, .yml, .json) or - for stdin; repeatable")
+	fl.StringArrayVarP(&f.files, "filename", "f", nil, "file, directory (recursive: .yaml, .yml, .json) or - for stdin; repeatable; paths may also be given as arguments")
+	fl.StringArrayVar(&f.ignore, "ignore", nil, "skip files and directories matching this gitignore-like pattern when walking a directory (repeatable; see also .ringfenceignore)")
+	fl.StringArrayVarP(&f.kustomize, "kustomize", "k", nil, "render this kustomization directory as kubectl -k does and read the result (repeatable; local files only)")
+	fl.StringVar(&f.chart, "chart", "", "render this local Helm chart (directory or .tgz) as helm template does and read the result")
+	fl.StringArrayVar(&f.values, "values", nil, "values file for --chart (repeatable; later files win)")
+	fl.StringArrayVar(&f.set, "set", nil, "value for --chart, as helm --set: key=value[,key=value] (repeatable)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list every input ringfence could not use (skipped files, unknown kinds, duplicates...), not just their count")
+	// Paths as arguments are -f paths, as in kube-linter and kubescape.
+	cmd.Args = func(_ *cobra.Command, args []string) error {
+		f.files = append(f.files, args...)
+		return nil
+	}
+	if !strings.Contains(cmd.Use, "[PATH]") {
+		cmd.Use += " [PATH]..."
+	}
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "namespace for objects without one (files), or the namespace to read (cluster)")
 	fl.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "read every namespace of the cluster")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
@@ -78,11 +105,16 @@ func (f *inputFlags) nodeGroups() ([]engine.NodeGroups, error) {
 // read, as kubectl would; with -f, the cluster only when --context or
 // --kubeconfig asks for it.
 func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
-	opts := load.Options{Files: f.files, Stdin: cmd.InOrStdin(), Namespace: f.namespace, Strict: f.strict}
+	opts := load.Options{Files: f.files, Stdin: cmd.InOrStdin(), Ignore: f.ignore, Kustomize: f.kustomize, Namespace: f.namespace, Strict: f.strict}
+	if f.chart != "" {
+		opts.Charts = []helm.Options{{Chart: f.chart, Values: f.values, Set: f.set}}
+	} else if len(f.values) > 0 || len(f.set) > 0 {
+		return opts, usagef("--values and --set go with --chart")
+	}
 	if f.allNamespaces && f.namespace != "" {
 		return opts, usagef("-n/--namespace and -A/--all-namespaces cannot be used together")
 	}
-	if len(f.files) == 0 || f.context != "" || f.kubeconfig != "" {
+	if f.fileless() || f.context != "" || f.kubeconfig != "" {
 		opts.Cluster = &k8s.ClusterOptions{
 			Kubeconfig:    f.kubeconfig,
 			Context:       f.context,
@@ -91,7 +123,7 @@ func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
 			Timeout:       f.timeout,
 			AllowPartial:  f.allowPartial,
 		}
-		if len(f.files) > 0 {
+		if !f.fileless() {
 			// -n names the cluster's namespace; file objects keep their own.
 			opts.Namespace = f.namespace
 		}
@@ -99,6 +131,12 @@ func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
 		return opts, usagef("-A/--all-namespaces applies to a live cluster; with -f every namespace in the files is read")
 	}
 	return opts, nil
+}
+
+// fileless reports whether no files, kustomization or chart are given: the
+// cluster is then read.
+func (f *inputFlags) fileless() bool {
+	return len(f.files) == 0 && len(f.kustomize) == 0 && f.chart == ""
 }
 
 // load reads every input the flags name.
@@ -115,7 +153,13 @@ func (f *inputFlags) load(cmd *cobra.Command) (*load.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	warnUnread(cmd.ErrOrStderr(), res)
+	f.report = res.Report
+	if !f.verbose {
+		// What RBAC hid is named even without -v: an unread kind changes
+		// verdicts, it is not a detail.
+		warnUnread(cmd.ErrOrStderr(), res)
+	}
+	f.summarize(cmd.ErrOrStderr(), res.Report)
 	return res, nil
 }
 

@@ -20,6 +20,7 @@ Kinds it does not read are counted at the end, never dropped silently.
 
 Run it first, to check that ringfence read your cluster right.`,
 		Example: `  ringfence inventory -f examples/ml-platform
+  ringfence inventory examples/ml-platform --ignore 'templates/' -v
   ringfence inventory -f deploy/ -f policies.yaml -n ml-workloads -o yaml
   ringfence inventory --context prod -A -o json | jq '.workloads[] | select(.ml)'`,
 		Args: cobra.NoArgs,
@@ -38,9 +39,9 @@ Run it first, to check that ringfence read your cluster right.`,
 			}
 			switch out.value {
 			case "json":
-				return render.JSON(s.Out, inv)
+				return in.json(s.Out, inv, "")
 			case "yaml":
-				return render.YAML(s.Out, inv)
+				return in.yaml(s.Out, inv)
 			}
 			return render.InventoryText(s.Out, inv)
 		},

@@ -86,7 +86,7 @@ why, -o json all of it.`,
 				return err
 			}
 			l.Unresolved = whatif.Verify(r, whatif.NewState(nw, na))
-			if err := writeLearnedAs(s, out.value, l, ff.files); err != nil {
+			if err := writeLearnedAs(s, &in, out.value, l, ff.files); err != nil {
 				return err
 			}
 			if len(l.Refused) > 0 || len(l.Unresolved) > 0 {
@@ -107,10 +107,13 @@ why, -o json all of it.`,
 }
 
 // writeLearnedAs writes what learn proposes in an output format.
-func writeLearnedAs(s Streams, format string, l *whatif.Learned, files []string) error {
+func writeLearnedAs(s Streams, in *inputFlags, format string, l *whatif.Learned, files []string) error {
 	switch format {
 	case "json":
-		return render.JSON(s.Out, l)
+		// learn's warnings join the load's in one array.
+		out := *l
+		out.Warnings = nil
+		return in.json(s.Out, &out, "learn", l.Warnings...)
 	case "text":
 		return render.LearnText(s.Out, l)
 	case "fences":

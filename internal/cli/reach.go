@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"io"
+
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/render"
 	"github.com/spf13/cobra"
@@ -38,7 +40,7 @@ Kubernetes leaves undefined, is reported apart.`,
 			r := a.Reach()
 			switch out.value {
 			case "json":
-				return render.ReachJSON(s.Out, r)
+				return in.jsonFrom(s.Out, func(w io.Writer) error { return render.ReachJSON(w, r) }, "")
 			case "csv":
 				return render.ReachCSV(s.Out, r)
 			case "md":

@@ -48,7 +48,7 @@ to gate a pipeline), 2 on bad usage or input.`,
 			})
 			switch out.value {
 			case "json":
-				return render.JSON(s.Out, r)
+				return in.json(s.Out, r, "")
 			case "dot":
 				return render.ReportDOT(s.Out, r)
 			}
@@ -68,7 +68,13 @@ to gate a pipeline), 2 on bad usage or input.`,
 // cluster context when one is read.
 func (f *inputFlags) describe() []string {
 	out := append([]string{}, f.files...)
-	if len(f.files) == 0 || f.context != "" || f.kubeconfig != "" {
+	for _, k := range f.kustomize {
+		out = append(out, "kustomization: "+k)
+	}
+	if f.chart != "" {
+		out = append(out, "chart: "+f.chart)
+	}
+	if f.fileless() || f.context != "" || f.kubeconfig != "" {
 		ctx := f.context
 		if ctx == "" {
 			ctx = "the current kubeconfig context"

@@ -52,6 +52,14 @@ exposed.`,
 		Example: `  # What did ringfence read? Start here.
   ringfence inventory -f examples/ml-platform
 
+  # A whole repository: paths as arguments, templated files excluded
+  # (or listed in a .ringfenceignore at its root); -v lists what was skipped
+  ringfence audit ./deploy --ignore 'templates/' --ignore '**/jobs/*.json' -v
+
+  # A kustomization (as kubectl -k) or a local Helm chart (as helm template)
+  ringfence audit -k overlays/prod
+  ringfence audit --chart charts/web --values prod.yaml --set networkPolicy.enabled=true
+
   # The same from the cluster of your current kubeconfig context, all namespaces
   ringfence inventory -A
 
@@ -80,6 +88,11 @@ func Main(ctx context.Context, args []string, s Streams) (code int) {
 	root := NewRoot(s)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var intr Interrupted
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &intr) && !KeepsRunning(args) {
+		fmt.Fprintf(s.Err, "ringfence: %s\n", intr)
+		return intr.Code()
+	}
 	if err == nil {
 		return ExitOK
 	}

@@ -95,11 +95,14 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 				if err != nil {
 					return err
 				}
-				popts.Files, popts.Cluster = proposed, nil
+				popts.Files, popts.Cluster, popts.Kustomize, popts.Charts = proposed, nil, nil, nil
 				pres, err := load.Load(cmd.Context(), popts)
 				if err != nil {
 					return err
 				}
+				// What the proposal's files could not use is reported with the rest.
+				res.Report.Warnings = append(res.Report.Warnings, pres.Report.All()...)
+				in.summarize(cmd.ErrOrStderr(), pres.Report)
 				world = whatif.Overlay(world, pres.World)
 			}
 			a, err := engine.Analyse(world, engine.Options{NodeGroups: groups})
@@ -126,7 +129,7 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 			}
 			switch out.value {
 			case "json":
-				err = render.JSON(s.Out, r)
+				err = in.json(s.Out, r, "")
 			case "markdown":
 				err = render.WhatifMarkdown(s.Out, r)
 			default:

@@ -41,14 +41,16 @@ type Namespace struct {
 
 // Workload is one workload with its pods.
 type Workload struct {
-	Kind       string   `json:"kind"`
-	APIVersion string   `json:"apiVersion"`
-	Namespace  string   `json:"namespace"`
-	Name       string   `json:"name"`
-	ML         bool     `json:"ml,omitempty"`
-	Pods       []Pods   `json:"pods"`
-	Instances  []string `json:"instances,omitempty"`
-	Source     string   `json:"source"`
+	Kind       string `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`
+	// GenerateName is set when Name was derived from it.
+	GenerateName string   `json:"generateName,omitempty"`
+	ML           bool     `json:"ml,omitempty"`
+	Pods         []Pods   `json:"pods"`
+	Instances    []string `json:"instances,omitempty"`
+	Source       string   `json:"source"`
 }
 
 // Pods describes the pods of one template of a workload.
@@ -215,7 +217,7 @@ func Build(res *load.Result, overrides []engine.NodeGroups) (*Inventory, error) 
 		inv.Namespaces = append(inv.Namespaces, Namespace{Name: ns.Name, Labels: ns.Labels, Synthesized: ns.Synthesized, Source: ns.Source.String()})
 	}
 	for _, wl := range w.Workloads {
-		iw := Workload{Kind: wl.Kind, APIVersion: wl.APIVersion, Namespace: wl.Namespace, Name: wl.Name, ML: wl.IsML(), Source: wl.Source.String()}
+		iw := Workload{Kind: wl.Kind, APIVersion: wl.APIVersion, Namespace: wl.Namespace, Name: wl.Name, GenerateName: wl.GenerateName, ML: wl.IsML(), Source: wl.Source.String()}
 		for _, p := range wl.Pods {
 			ip := pods(p)
 			ip.Placement = placements[p]

@@ -19,13 +19,17 @@ const NamespaceNameLabel = "kubernetes.io/metadata.name"
 
 // Meta is what every object has: its identity, labels and where it came from.
 type Meta struct {
-	Kind        string            `json:"kind"`
-	APIVersion  string            `json:"apiVersion"`
-	Namespace   string            `json:"namespace,omitempty"`
-	Name        string            `json:"name"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Source      Source            `json:"source"`
+	Kind       string `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	// GenerateName is set when the object had only metadata.generateName:
+	// Name is then derived from it (see k8s.GeneratedNameMarker), since the
+	// API server's random suffix is not known offline.
+	GenerateName string            `json:"generateName,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	Source       Source            `json:"source"`
 }
 
 // GetMeta returns the metadata; every model object has it through Meta.

@@ -34,8 +34,12 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 		if wl.ML {
 			kind += " (ML)"
 		}
+		name := wl.Name
+		if wl.GenerateName != "" {
+			name += " (named from generateName)"
+		}
 		for i, p := range wl.Pods {
-			ns, k, name, src := wl.Namespace, kind, wl.Name, wl.Source
+			ns, k, name, src := wl.Namespace, kind, name, wl.Source
 			if i > 0 {
 				ns, k, name, src = "", "", "", ""
 			}

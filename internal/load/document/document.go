@@ -50,7 +50,10 @@ type Object struct {
 	// TypeMeta of the object, read once.
 	APIVersion string
 	Kind       string
-	pos        *positions
+	// NotObject marks a document that is not an object (a JSON patch, a
+	// list, a scalar); JSON holds it as read.
+	NotObject bool
+	pos       *positions
 }
 
 // Line returns the line of the value at path inside the object (keys as
@@ -79,6 +82,9 @@ func Read(name string, r io.Reader) ([]*Object, error) {
 	if err := checkText(name, data); err != nil {
 		return nil, err
 	}
+	// A byte order mark is not part of the content; YAML allows it and
+	// editors on Windows write it before JSON too.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	docs, err := split(name, data)
 	if err != nil {
 		return nil, err
@@ -129,13 +135,25 @@ type doc struct {
 
 // split cuts a file into documents. JSON input may hold several values one
 // after the other (as kubectl accepts); YAML documents are separated by
-// "---" lines.
+// "---" lines. The format is told by content, whatever the file is named;
+// a JSON document followed by "---" and YAML documents is a valid YAML
+// stream, read as one.
 func split(name string, data []byte) ([]doc, error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		return splitJSON(name, data)
+		docs, err := splitJSON(name, data)
+		if err != nil && hasSeparator(data) {
+			return splitYAML(name, data)
+		}
+		return docs, err
 	}
 	return splitYAML(name, data)
+}
+
+// hasSeparator reports whether a line of data starts with the YAML
+// document separator.
+func hasSeparator(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("---")) || bytes.Contains(data, []byte("\n---"))
 }
 
 func splitJSON(name string, data []byte) ([]doc, error) {
@@ -185,7 +203,14 @@ func splitYAML(name string, data []byte) ([]doc, error) {
 	flush := func(end int) {
 		body := data[start:end]
 		if !blankYAML(body) {
-			docs = append(docs, doc{src: model.Source{File: name, Line: startLine + leadingBlankLines(body)}, data: body})
+			// A JSON document in a YAML stream converts faster, and takes
+			// the JSON List fast path, as JSON.
+			t := bytes.TrimSpace(body)
+			d := doc{src: model.Source{File: name, Line: startLine + leadingBlankLines(body)}, data: body}
+			if len(t) > 0 && t[0] == '{' && json.Valid(t) {
+				d.data, d.json = bytes.TrimLeft(body, " \t\r\n"), true
+			}
+			docs = append(docs, d)
 		}
 	}
 	line := 1
@@ -270,10 +295,10 @@ type head struct {
 
 func (d doc) objects() ([]*Object, error) {
 	if bytes.Contains(d.data, []byte("List")) && listRE.Match(d.data) {
-		if items, ok := d.listItems(); ok {
+		if list, items, ok := d.listItems(); ok {
 			var out []*Object
 			for _, it := range items {
-				objs, err := flatten(it, 1)
+				objs, err := flatten(it, 1, list)
 				if err != nil {
 					return nil, err
 				}
@@ -291,10 +316,13 @@ func (d doc) objects() ([]*Object, error) {
 		return nil, nil
 	}
 	if j[0] != '{' {
-		return nil, &Error{Source: d.src, Msg: "document is not an object (expected a Kubernetes object, a List or a known AWS JSON document)"}
+		// A JSON patch, a list of values, a bare scalar: a document, but
+		// not an object. It has no kind; the caller skips it as it skips
+		// every document that is not a Kubernetes object.
+		return []*Object{{Source: d.src, JSON: j, NotObject: true}}, nil
 	}
 	pos := lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
-	return flatten(&Object{Source: d.src, JSON: j, pos: pos}, 0)
+	return flatten(&Object{Source: d.src, JSON: j, pos: pos}, 0, head{})
 }
 
 // listRE finds a kind ending in List at the top of a YAML or JSON document,
@@ -302,10 +330,21 @@ func (d doc) objects() ([]*Object, error) {
 var listRE = regexp.MustCompile(`(?m)^(\s*"kind"\s*:\s*"[A-Za-z0-9]*List"|kind:\s*["']?[A-Za-z0-9]*List["']?\s*$)`)
 
 // flatten returns the object itself, or the items of a List (recursively).
-func flatten(o *Object, depth int) ([]*Object, error) {
+// list is the List the object is an item of (zero at the top): the items of
+// a typed List (PodList, DeploymentList...), as the API server and client
+// libraries write them, carry no apiVersion or kind; theirs is the List's.
+func flatten(o *Object, depth int, list head) ([]*Object, error) {
 	var h head
 	if err := json.Unmarshal(o.JSON, &h); err != nil {
 		return nil, &Error{Source: o.Source, Msg: "invalid object: " + err.Error()}
+	}
+	if kind, typed := itemKind(list.Kind); typed {
+		if h.Kind == "" {
+			h.Kind = kind
+		}
+		if h.APIVersion == "" {
+			h.APIVersion = list.APIVersion
+		}
 	}
 	o.APIVersion, o.Kind = h.APIVersion, h.Kind
 	if !strings.HasSuffix(h.Kind, "List") || h.Items == nil {
@@ -324,11 +363,18 @@ func flatten(o *Object, depth int) ([]*Object, error) {
 		if t := bytes.TrimSpace(item); len(t) == 0 || t[0] != '{' {
 			return nil, &Error{Source: child.Source, Msg: fmt.Sprintf("%s item %d is not an object", h.Kind, i)}
 		}
-		objs, err := flatten(child, depth+1)
+		objs, err := flatten(child, depth+1, h)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, objs...)
 	}
 	return out, nil
+}
+
+// itemKind is the kind of the items of a typed List ("Pod" for "PodList").
+// The untyped v1 List holds objects of any kind, each with its own.
+func itemKind(listKind string) (string, bool) {
+	kind, ok := strings.CutSuffix(listKind, "List")
+	return kind, ok && kind != ""
 }

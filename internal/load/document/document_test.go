@@ -40,7 +40,7 @@ func TestRead(t *testing.T) {
 			want:  []string{"Inner:7", "Outer:9"},
 		},
 		{
-			name:  "typed list kinds",
+			name:  "list kinds with items that name theirs",
 			input: "apiVersion: v1\nkind: PodList\nitems:\n- apiVersion: v1\n  kind: Pod\n",
 			want:  []string{"Pod:4"},
 		},
@@ -75,6 +75,39 @@ func TestRead(t *testing.T) {
 			want:  nil,
 		},
 		{
+			// Scalars and sequences (a JSON patch) are documents without a
+			// kind: the loader skips them with a warning, or fails with
+			// --strict.
+			name:  "scalar and sequence documents",
+			input: "just a string\n---\n- op: add\n  path: /a\n",
+			want:  []string{"!object:1", "!object:3"},
+		},
+		{
+			name:  "typed Lists give their items their kind",
+			input: "apiVersion: apps/v1\nkind: DeploymentList\nmetadata: {resourceVersion: \"7\"}\nitems:\n- metadata: {name: a}\n- kind: Other\n  metadata: {name: b}\n",
+			want:  []string{"apps/v1 Deployment:5", "apps/v1 Other:6"},
+		},
+		{
+			name:  "typed JSON List as the API server writes it",
+			input: "{\"kind\":\"NetworkPolicyList\",\"apiVersion\":\"networking.k8s.io/v1\",\"metadata\":{},\"items\":[\n{\"metadata\":{\"name\":\"a\"}}]}",
+			want:  []string{"networking.k8s.io/v1 NetworkPolicy:2"},
+		},
+		{
+			name:  "untyped List items keep their own kind",
+			input: "apiVersion: v1\nkind: List\nitems:\n- metadata: {name: a}\n",
+			want:  []string{":4"},
+		},
+		{
+			name:  "JSON document followed by YAML documents",
+			input: "{\"apiVersion\": \"v1\",\n \"kind\": \"A\"}\n---\napiVersion: v1\nkind: B\n---\n\n{\"apiVersion\": \"v1\", \"kind\": \"PodList\", \"items\": [\n {\"metadata\": {}}]}\n",
+			want:  []string{"A:1", "B:4", "Pod:9"},
+		},
+		{
+			name:  "byte order mark before JSON",
+			input: "\ufeff{\"apiVersion\": \"v1\", \"kind\": \"A\"}\n",
+			want:  []string{"A:1"},
+		},
+		{
 			name:  "CRLF line endings",
 			input: "apiVersion: v1\r\nkind: A\r\n---\r\napiVersion: v1\r\nkind: B\r\n",
 			want:  []string{"A:1", "B:4"},
@@ -88,7 +121,14 @@ func TestRead(t *testing.T) {
 			}
 			var got []string
 			for _, o := range objs {
-				got = append(got, o.Kind+":"+strconv.Itoa(o.Source.Line))
+				kind := o.Kind
+				switch {
+				case o.NotObject:
+					kind = "!object"
+				case strings.Contains(tt.name, "typed") && o.APIVersion != "":
+					kind = o.APIVersion + " " + o.Kind
+				}
+				got = append(got, kind+":"+strconv.Itoa(o.Source.Line))
 			}
 			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
 				t.Errorf("objects = %v, want %v", got, tt.want)
@@ -110,8 +150,6 @@ func TestReadErrors(t *testing.T) {
 		{"invalid UTF-8", "apiVersion: v1\nkind: \xff\xfe\n", "in.yaml:2: invalid UTF-8: not a YAML or JSON file"},
 		{"truncated JSON", "{\"apiVersion\": \"v1\",\n \"kind\": \"A\",\n", "in.yaml:3: invalid JSON: unexpected end of JSON input (truncated file?)"},
 		{"JSON syntax", "{\"apiVersion\": \"v1\",\n \"kind\": }\n", "in.yaml:2: invalid JSON: invalid character '}' looking for beginning of value"},
-		{"scalar document", "just a string\n", "in.yaml:1: document is not an object (expected a Kubernetes object, a List or a known AWS JSON document)"},
-		{"sequence document", "- a\n- b\n", "in.yaml:1: document is not an object (expected a Kubernetes object, a List or a known AWS JSON document)"},
 		{"content after separator", "apiVersion: v1\nkind: A\n--- kind: B\n", "in.yaml:3: content after the document separator \"---\" is not supported; put it on the next line"},
 		{"list item not an object", "apiVersion: v1\nkind: List\nitems:\n- 1\n", "in.yaml:4: List item 0 is not an object"},
 	}
@@ -174,7 +212,7 @@ func slowObjects(t *testing.T, input string) []*Object {
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs, err := flatten(&Object{Source: d.src, JSON: j, pos: lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))}, 0)
+		objs, err := flatten(&Object{Source: d.src, JSON: j, pos: lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))}, 0, head{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -32,6 +33,11 @@ func FuzzRead(f *testing.F) {
 		"kind: List\nitems:\n-\n  - a\n",
 		"--- # c\n...\n",
 		"\x00",
+		// Typed Lists, JSON followed by YAML, a byte order mark: the
+		// kept corpus in testdata/fuzz/FuzzRead has more.
+		"apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata: {name: a}\n",
+		"{\"apiVersion\": \"v1\", \"kind\": \"A\"}\n---\nkind: B\n",
+		"\ufeff{\"kind\": \"PodList\", \"apiVersion\": \"v1\", \"items\": [{}]}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -46,8 +52,20 @@ func FuzzRead(f *testing.F) {
 		}
 		lines := bytes.Count(data, []byte{'\n'}) + 1
 		for _, o := range objs {
+			// An item of a typed List has the List's kind without "List"
+			// when it names none; an object never ends up a List itself.
+			if !o.NotObject && strings.HasSuffix(o.Kind, "List") && o.Kind != "List" && bytes.Contains(o.JSON, []byte(`"items"`)) {
+				var h head
+				if json.Unmarshal(o.JSON, &h) == nil && h.Items != nil {
+					t.Fatalf("List %s left unflattened", o.Kind)
+				}
+			}
 			var m map[string]any
-			if json.Unmarshal(o.JSON, &m) != nil {
+			if o.NotObject {
+				if !json.Valid(o.JSON) {
+					t.Fatalf("document is not JSON: %s", o.JSON)
+				}
+			} else if json.Unmarshal(o.JSON, &m) != nil {
 				t.Fatalf("object is not a JSON object: %s", o.JSON)
 			}
 			if o.Source.Line < 1 || o.Source.Line > lines {
@@ -59,7 +77,7 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("Read succeeded but split failed: %v", err)
 		}
 		for _, d := range docs {
-			items, ok := d.listItems()
+			list, items, ok := d.listItems()
 			if !ok {
 				continue
 			}
@@ -67,13 +85,13 @@ func FuzzRead(f *testing.F) {
 			if err != nil {
 				t.Fatalf("fast path accepted a List the ordinary path rejects: %v", err)
 			}
-			slow, err := flatten(&Object{Source: d.src, JSON: bytes.TrimSpace(j)}, 0)
+			slow, err := flatten(&Object{Source: d.src, JSON: bytes.TrimSpace(j)}, 0, head{})
 			if err != nil {
 				continue // nested trouble below the top level is found by both paths
 			}
 			var fast []*Object
 			for _, it := range items {
-				objs, err := flatten(it, 1)
+				objs, err := flatten(it, 1, list)
 				if err != nil {
 					t.Fatalf("fast path item failed where the ordinary path did not: %v", err)
 				}

@@ -16,9 +16,9 @@ import (
 // document. Whenever the cut is in doubt the document takes the ordinary
 // path, which gives the same objects (and the exact error) more slowly.
 
-// listItems returns the objects of a List document, or ok=false when the
-// document must take the ordinary path.
-func (d doc) listItems() (objs []*Object, ok bool) {
+// listItems returns the List's apiVersion and kind and its items, or
+// ok=false when the document must take the ordinary path.
+func (d doc) listItems() (list head, objs []*Object, ok bool) {
 	if d.json {
 		return d.jsonListItems()
 	}
@@ -27,10 +27,10 @@ func (d doc) listItems() (objs []*Object, ok bool) {
 
 // jsonListItems walks the top-level object with a token decoder, so each
 // item's offset (and so its line) is known.
-func (d doc) jsonListItems() ([]*Object, bool) {
+func (d doc) jsonListItems() (head, []*Object, bool) {
 	dec := json.NewDecoder(bytes.NewReader(d.data))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, false
+		return head{}, nil, false
 	}
 	var h head
 	var items []*Object
@@ -40,19 +40,19 @@ func (d doc) jsonListItems() ([]*Object, bool) {
 		t, err := dec.Token()
 		key, isKey := t.(string)
 		if err != nil || !isKey {
-			return nil, false
+			return head{}, nil, false
 		}
 		switch key {
 		case "items":
 			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-				return nil, false
+				return head{}, nil, false
 			}
 			sawItems = true
 			for dec.More() {
 				start := skipSpaceComma(d.data, int(dec.InputOffset()))
 				var raw json.RawMessage
 				if dec.Decode(&raw) != nil {
-					return nil, false
+					return head{}, nil, false
 				}
 				line := lines.at(start)
 				items = append(items, &Object{
@@ -62,12 +62,12 @@ func (d doc) jsonListItems() ([]*Object, bool) {
 				})
 			}
 			if _, err := dec.Token(); err != nil {
-				return nil, false
+				return head{}, nil, false
 			}
 		case "apiVersion", "kind":
 			var s string
 			if dec.Decode(&s) != nil {
-				return nil, false
+				return head{}, nil, false
 			}
 			if key == "kind" {
 				h.Kind = s
@@ -77,14 +77,14 @@ func (d doc) jsonListItems() ([]*Object, bool) {
 		default:
 			var skip json.RawMessage
 			if dec.Decode(&skip) != nil {
-				return nil, false
+				return head{}, nil, false
 			}
 		}
 	}
 	if !sawItems || !strings.HasSuffix(h.Kind, "List") {
-		return nil, false
+		return head{}, nil, false
 	}
-	return items, true
+	return h, items, true
 }
 
 // lineCounter turns increasing byte offsets into lines in linear time.
@@ -113,7 +113,7 @@ func skipSpaceComma(data []byte, i int) int {
 // block scalars and multi-line values), so the cut is exact for block
 // style. Flow style, tabs, or an item that does not convert on its own (an
 // alias to another item's anchor) send the document down the ordinary path.
-func (d doc) yamlListItems() ([]*Object, bool) {
+func (d doc) yamlListItems() (head, []*Object, bool) {
 	lines := bytes.SplitAfter(d.data, []byte{'\n'})
 	first := d.src.Line - leadingBlankLines(d.data)
 	start := -1
@@ -124,7 +124,7 @@ func (d doc) yamlListItems() ([]*Object, bool) {
 		}
 	}
 	if start < 0 {
-		return nil, false
+		return head{}, nil, false
 	}
 	col := -1
 	var header bytes.Buffer
@@ -141,7 +141,7 @@ func (d doc) yamlListItems() ([]*Object, bool) {
 		l := lines[i]
 		t := bytes.TrimRight(l, "\r\n")
 		if bytes.HasPrefix(t, []byte{'\t'}) {
-			return nil, false
+			return head{}, nil, false
 		}
 		trimmed := bytes.TrimLeft(t, " ")
 		indent := len(t) - len(trimmed)
@@ -154,7 +154,7 @@ func (d doc) yamlListItems() ([]*Object, bool) {
 		entry := trimmed[0] == '-' && (len(trimmed) == 1 || trimmed[1] == ' ')
 		if col < 0 {
 			if !entry {
-				return nil, false // "items: []" or a mapping: not a block sequence
+				return head{}, nil, false // "items: []" or a mapping: not a block sequence
 			}
 			col = indent
 		}
@@ -180,15 +180,15 @@ func (d doc) yamlListItems() ([]*Object, bool) {
 		header.Write(l)
 	}
 	if col < 0 {
-		return nil, false
+		return head{}, nil, false
 	}
 	hj, err := doc{data: header.Bytes()}.toJSON()
 	if err != nil {
-		return nil, false
+		return head{}, nil, false
 	}
 	var h head
 	if json.Unmarshal(hj, &h) != nil || !strings.HasSuffix(h.Kind, "List") {
-		return nil, false
+		return head{}, nil, false
 	}
 	objs := make([]*Object, len(items))
 	failed := false
@@ -221,9 +221,10 @@ func (d doc) yamlListItems() ([]*Object, bool) {
 	close(next)
 	wg.Wait()
 	if failed {
-		return nil, false
+		return head{}, nil, false
 	}
-	return objs, true
+	h.Items = nil
+	return h, objs, true
 }
 
 // isKey reports whether a line is exactly "key:" at column 0, perhaps

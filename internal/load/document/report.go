@@ -3,6 +3,7 @@ package document
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/ringfence/ringfence/internal/model"
 )
@@ -27,9 +28,46 @@ type Unknown struct {
 
 // Notice is a warning tied to a place in the input.
 type Notice struct {
-	Source model.Source `json:"source"`
-	Object string       `json:"object,omitempty"`
-	Msg    string       `json:"message"`
+	// Category groups notices in the summary every verb prints; one of
+	// the Category constants, empty for other warnings.
+	Category string       `json:"category,omitempty"`
+	Source   model.Source `json:"source,omitzero"`
+	Object   string       `json:"object,omitempty"`
+	Msg      string       `json:"message"`
+}
+
+// Categories of notices: what a run could not use, and why. Every verb
+// counts them on stderr and lists them in its JSON "warnings".
+const (
+	// SkippedFile: a file or document that is not a Kubernetes object (Helm
+	// values, a kustomization, a JSON patch), a special file, or an
+	// ignored one the user should know about.
+	SkippedFile = "skipped-file"
+	// UnknownKind: objects of a kind ringfence does not read (counted).
+	UnknownKind = "unknown-kind"
+	// Duplicate: an object defined twice; the later definition is used.
+	Duplicate = "duplicate"
+	// Deprecated: an apiVersion the API server no longer serves, read as
+	// its current version.
+	Deprecated = "deprecated-api"
+	// ForeignPolicy: a policy kind ringfence does not evaluate.
+	ForeignPolicy = "unmodelled-policy"
+	// Forbidden: a resource the cluster did not let ringfence list.
+	Forbidden = "forbidden"
+	// GeneratedName: an object named from metadata.generateName.
+	GeneratedName = "generated-name"
+)
+
+// categoryNames say what a category counts, for the stderr summary.
+var categoryNames = map[string]string{
+	SkippedFile:   "files or documents skipped (not Kubernetes objects, or special files)",
+	UnknownKind:   "objects of kinds not read",
+	Duplicate:     "objects defined twice",
+	Deprecated:    "removed apiVersions read as current",
+	ForeignPolicy: "policies of kinds not evaluated",
+	Forbidden:     "resources the cluster refused to list",
+	GeneratedName: "names derived from metadata.generateName",
+	"":            "other warnings",
 }
 
 func (n Notice) String() string {
@@ -57,6 +95,67 @@ func (r *Report) AddUnknown(o *Object) {
 // Warn records a warning.
 func (r *Report) Warn(src model.Source, object, format string, args ...any) {
 	r.Warnings = append(r.Warnings, Notice{Source: src, Object: object, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Note records a warning of a category.
+func (r *Report) Note(category string, src model.Source, object, format string, args ...any) {
+	r.Warnings = append(r.Warnings, Notice{Category: category, Source: src, Object: object, Msg: fmt.Sprintf(format, args...)})
+}
+
+// All returns every notice of the report: the warnings, one per unknown
+// kind (with its count) and one per forbidden resource, in that order.
+// It is the "warnings" array of every verb's JSON output.
+func (r *Report) All() []Notice {
+	out := make([]Notice, 0, len(r.Warnings)+len(r.Unknown)+len(r.Forbidden))
+	out = append(out, r.Warnings...)
+	for _, u := range r.Unknown {
+		out = append(out, Notice{Category: UnknownKind, Source: u.First, Object: u.APIVersion + "/" + u.Kind,
+			Msg: fmt.Sprintf("%d objects of kind %s (%s) not read", u.Count, u.Kind, u.APIVersion)})
+	}
+	for _, f := range r.Forbidden {
+		out = append(out, Notice{Category: Forbidden, Msg: f})
+	}
+	return out
+}
+
+// Summary is one line counting what the run could not use, by category
+// ("2 skipped (...), 5 objects of kinds not read (3 kinds)"), or "" when
+// everything was used.
+func (r *Report) Summary() string {
+	counts := map[string]int{}
+	for _, n := range r.Warnings {
+		counts[n.Category]++
+	}
+	if n := r.UnknownCount(); n > 0 {
+		counts[UnknownKind] = n
+	}
+	if len(r.Forbidden) > 0 {
+		counts[Forbidden] = len(r.Forbidden)
+	}
+	cats := make([]string, 0, len(counts))
+	for c := range counts {
+		cats = append(cats, c)
+	}
+	sort.Slice(cats, func(i, j int) bool {
+		// Other warnings last; the rest by name, for stable output.
+		if (cats[i] == "") != (cats[j] == "") {
+			return cats[j] == ""
+		}
+		return cats[i] < cats[j]
+	})
+	parts := make([]string, 0, len(cats))
+	for _, c := range cats {
+		name := categoryNames[c]
+		if name == "" {
+			name = c
+		}
+		part := fmt.Sprintf("%d %s", counts[c], name)
+		if c == UnknownKind {
+			part += fmt.Sprintf(" (%d kinds)", len(r.Unknown))
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Finish sorts the report; call it once loading is done.

@@ -6,6 +6,7 @@ package k8s
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/load/document"
@@ -112,11 +113,18 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 		Annotations: cleanAnnotations(meta.Metadata.Annotations),
 		Source:      o.Source,
 	}
+	var notes []document.Notice
 	if m.Name == "" {
-		if meta.Metadata.GenerateName != "" {
-			return nil, &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.generateName is not supported offline; give the object a metadata.name"}
+		if meta.Metadata.GenerateName == "" {
+			return nil, &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.name is missing"}
 		}
-		return nil, &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.name is missing"}
+		m.Name, m.GenerateName = generatedName(meta.Metadata.GenerateName, o), meta.Metadata.GenerateName
+		notes = append(notes, document.Notice{Category: document.GeneratedName, Source: o.Source, Object: o.Kind + "/" + m.Name,
+			Msg: fmt.Sprintf("named from metadata.generateName %q: the API server adds a random suffix, shown as %q plus a hash of where the object is written", m.GenerateName, GeneratedNameMarker)})
+	}
+	if current, ok := removedVersions[o.APIVersion+"/"+o.Kind]; ok {
+		notes = append(notes, document.Notice{Category: document.Deprecated, Source: o.Source, Object: o.Kind + "/" + m.Name,
+			Msg: fmt.Sprintf("%s %s is no longer served by the API server (%s): read as %s; update the manifest", o.APIVersion, o.Kind, current.removed, current.version)})
 	}
 	switch {
 	case clusterScoped[o.Kind]:
@@ -124,11 +132,27 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 	case m.Namespace == "":
 		m.Namespace = defaultNamespace
 	}
-	d := &decoded{ref: m.Ref(), src: o.Source}
+	d := &decoded{ref: m.Ref(), src: o.Source, warnings: notes}
 	if err := dec(d, o, m); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// GeneratedNameMarker separates metadata.generateName from the hash that
+// stands for the API server's random suffix in derived names. It cannot be
+// part of a real name, so a derived name never collides with one.
+const GeneratedNameMarker = "*"
+
+// generatedName derives a stable name for an object with only
+// generateName: the prefix, the marker and a short hash of where the
+// object is written and what it holds. Two objects with the same
+// generateName are two objects, as they are once created.
+func generatedName(prefix string, o *document.Object) string {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s:%d:", o.Source.File, o.Source.Line)
+	h.Write(o.JSON)
+	return fmt.Sprintf("%s%s%06x", prefix, GeneratedNameMarker, h.Sum32()&0xffffff)
 }
 
 // Add decodes one object into the world. Objects of unknown kinds are
@@ -153,7 +177,7 @@ func (b *Builder) Register(d *Decoded) {
 		if prev.Cluster != "" && d.src.Cluster == "" {
 			b.Report.Warn(d.src, d.ref.String(), "this file's copy is used over the live one in %s, as kubectl apply would replace it", prev)
 		} else {
-			b.Report.Warn(d.src, d.ref.String(), "defined again (first at %s); this later definition is used, as kubectl apply would", prev)
+			b.Report.Note(document.Duplicate, d.src, d.ref.String(), "defined again (first at %s); this later definition is used, as kubectl apply would", prev)
 		}
 	}
 	b.seen[d.ref] = d.src

@@ -563,7 +563,7 @@ func TestErrors(t *testing.T) {
 	tests := []struct{ name, input, want string }{
 		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", "in.yaml:1: object has no apiVersion or kind, and its shape is not one ringfence knows"},
 		{"no name", "apiVersion: v1\nkind: Service\nmetadata: {namespace: a}\n", "in.yaml:1: Service: metadata.name is missing"},
-		{"generateName", "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: a-}\n", "in.yaml:1: Job: metadata.generateName is not supported offline; give the object a metadata.name"},
+		{"neither name nor generateName", "apiVersion: batch/v1\nkind: Job\nmetadata: {labels: {a: b}}\n", "in.yaml:1: Job: metadata.name is missing"},
 		{"YAML 1.1 boolean", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: n}]}\n", "in.yaml:1: Pod/default/p: invalid Pod: cannot unmarshal bool into Go struct field Container.spec.containers.image of type string (YAML reads unquoted y, n, yes, no, on and off as booleans: quote the value)"},
 		{"wrong type", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: many}\n", "in.yaml:1: Deployment/default/d: invalid Deployment: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"},
 		{"endPort without port", policy("egress:\n  - ports: [{endPort: 90}]"), "in.yaml:9: NetworkPolicy/a/p: spec.egress[0].ports[0].endPort: may not be specified when port is not specified"},

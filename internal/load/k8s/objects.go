@@ -11,7 +11,9 @@ import (
 	"github.com/ringfence/ringfence/internal/model"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	networkingv1beta1 "k8s.io/api/networking/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // decoders maps apiVersion/kind to the function that reads it. It is a fixed
@@ -47,6 +49,29 @@ var decoders = map[string]kindDecoder{
 	"monitoring.coreos.com/v1/Prometheus":              decodePrometheus,
 	"monitoring.coreos.com/v1/Alertmanager":            decodeAlertmanager,
 	"ringfence.dev/v1alpha1/Fence":                     decodeFence,
+	// Versions the API server no longer serves, still in many
+	// repositories: read as their current version, with a warning
+	// (removedVersions). Dropping them would silently change verdicts.
+	"batch/v1beta1/CronJob":             decodeCronJob,
+	"extensions/v1beta1/NetworkPolicy":  decodeNetworkPolicy,
+	"extensions/v1beta1/Ingress":        decodeIngressV1beta1,
+	"networking.k8s.io/v1beta1/Ingress": decodeIngressV1beta1,
+}
+
+// removed is an apiVersion the API server stopped serving, and the one it
+// is read as.
+type removed struct {
+	removed, version string
+}
+
+// removedVersions are the served-but-removed versions decoders reads. Their
+// schemas match the current version's for every field ringfence reads
+// (CronJob, NetworkPolicy), or are converted field by field (Ingress).
+var removedVersions = map[string]removed{
+	"batch/v1beta1/CronJob":             {"removed in Kubernetes 1.25", "batch/v1"},
+	"extensions/v1beta1/NetworkPolicy":  {"removed in Kubernetes 1.16", "networking.k8s.io/v1"},
+	"extensions/v1beta1/Ingress":        {"removed in Kubernetes 1.22", "networking.k8s.io/v1"},
+	"networking.k8s.io/v1beta1/Ingress": {"removed in Kubernetes 1.22", "networking.k8s.io/v1"},
 }
 
 func decodeNamespace(d *decoded, o *document.Object, m model.Meta) error {
@@ -143,6 +168,54 @@ func decodeIngress(d *decoded, o *document.Object, m model.Meta) error {
 	}
 	d.obj = &model.Ingress{Meta: m, Spec: ing.Spec}
 	return nil
+}
+
+// decodeIngressV1beta1 reads an extensions/v1beta1 or networking.k8s.io/v1beta1
+// Ingress (the two have one schema) and converts it as the API server
+// does: backend becomes defaultBackend, serviceName and servicePort become
+// service.name and service.port.number or .name, and a missing pathType is
+// ImplementationSpecific, v1beta1's default.
+func decodeIngressV1beta1(d *decoded, o *document.Object, m model.Meta) error {
+	var ing networkingv1beta1.Ingress
+	if err := d.decode(o, m, &ing); err != nil {
+		return err
+	}
+	spec := networkingv1.IngressSpec{IngressClassName: ing.Spec.IngressClassName, DefaultBackend: ingressBackendV1(ing.Spec.Backend)}
+	for _, t := range ing.Spec.TLS {
+		spec.TLS = append(spec.TLS, networkingv1.IngressTLS{Hosts: t.Hosts, SecretName: t.SecretName})
+	}
+	for _, r := range ing.Spec.Rules {
+		rule := networkingv1.IngressRule{Host: r.Host}
+		if r.HTTP != nil {
+			rule.HTTP = &networkingv1.HTTPIngressRuleValue{}
+			for _, p := range r.HTTP.Paths {
+				pathType := networkingv1.PathTypeImplementationSpecific
+				if p.PathType != nil {
+					pathType = networkingv1.PathType(*p.PathType)
+				}
+				rule.HTTP.Paths = append(rule.HTTP.Paths, networkingv1.HTTPIngressPath{Path: p.Path, PathType: &pathType, Backend: *ingressBackendV1(&p.Backend)})
+			}
+		}
+		spec.Rules = append(spec.Rules, rule)
+	}
+	d.obj = &model.Ingress{Meta: m, Spec: spec}
+	return nil
+}
+
+func ingressBackendV1(b *networkingv1beta1.IngressBackend) *networkingv1.IngressBackend {
+	if b == nil {
+		return nil
+	}
+	out := &networkingv1.IngressBackend{Resource: b.Resource}
+	if b.ServiceName != "" {
+		out.Service = &networkingv1.IngressServiceBackend{Name: b.ServiceName}
+		if b.ServicePort.Type == intstr.String {
+			out.Service.Port.Name = b.ServicePort.StrVal
+		} else {
+			out.Service.Port.Number = b.ServicePort.IntVal
+		}
+	}
+	return out
 }
 
 func decodeIngressClass(d *decoded, o *document.Object, m model.Meta) error {
