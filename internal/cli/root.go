@@ -61,7 +61,7 @@ exposed.`,
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersion(s), newInventory(s), newReach(s), newExplain(s), newRanges(s), newAudit(s), newRules(s), newGenerate(s), newGencluster(s), newWhatif(s), newLearn(s), newReport(s), newController(s))
+	root.AddCommand(newVersion(s), newInventory(s), newReach(s), newExplain(s), newRanges(s), newAudit(s), newRules(s), newGenerate(s), newGencluster(s), newWhatif(s), newLearn(s), newReport(s), newController(s), newDiff(s))
 	return root
 }
 
