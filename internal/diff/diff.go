@@ -207,10 +207,10 @@ type view struct {
 	// connections with address parts, by part ID.
 	egress, ingress map[string]map[string]engine.Connection
 	// expand maps a peer of the side to the names it is compared under.
-	expand map[string][]string
-	parts           map[string]*netipx.IPSet
-	peers           map[string]*engine.Peer
-	partOrder       []string
+	expand    map[string][]string
+	parts     map[string]*netipx.IPSet
+	peers     map[string]*engine.Peer
+	partOrder []string
 }
 
 // roles returns, per workload key, the role peers of a side: peers that
