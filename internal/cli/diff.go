@@ -10,6 +10,8 @@ import (
 
 	"github.com/ringfence/ringfence/internal/check"
 	rfdiff "github.com/ringfence/ringfence/internal/diff"
+	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/render"
 	"github.com/ringfence/ringfence/internal/unseen"
 	"github.com/spf13/cobra"
@@ -89,6 +91,11 @@ it opens nothing; 2 on bad usage or input.`,
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					if len(sd.files) == 0 {
+						// Nothing at the revision: the base is empty.
+						sides[i], errs[i] = emptySide()
+						return
+					}
 					f := in
 					f.files = sd.files
 					ss := Streams{In: s.In, Out: s.Out, Err: &prefixWriter{w: errw, prefix: sd.name + ": "}}
@@ -138,6 +145,16 @@ it opens nothing; 2 on bad usage or input.`,
 	fl.StringVar(&configFile, "config", "", "suppressions file, for both sides (default: .ringfence.yaml when present)")
 	out.add(cmd, "text", "json", "md", "sarif")
 	return cmd
+}
+
+// emptySide is a configuration with nothing in it: no objects, so no
+// connection between pods, no exposure and no finding.
+func emptySide() (*rfdiff.Side, error) {
+	a, err := engine.Analyse(&model.World{}, engine.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &rfdiff.Side{Analysis: a, Result: a.Reach()}, nil
 }
 
 // lockedWriter serialises writes from the sides' goroutines.

@@ -35,7 +35,7 @@ type revision struct {
 
 // extractRevision writes the files of paths (relative to the current
 // directory, inside its git work tree) as they are at rev into a new
-// temporary directory. Paths absent at rev become empty directories: the
+// temporary directory. Paths absent at rev are left out of Paths: the
 // base had nothing there.
 func extractRevision(ctx context.Context, rev string, paths []string) (*revision, error) {
 	if strings.HasPrefix(rev, "-") {
@@ -91,14 +91,14 @@ func extractRevision(ctx context.Context, rev string, paths []string) (*revision
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	// A path absent at the revision held nothing then.
+	var present []string
 	for _, p := range r.Paths {
-		if _, err := os.Lstat(p); os.IsNotExist(err) {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				os.RemoveAll(dir)
-				return nil, err
-			}
+		if _, err := os.Lstat(p); err == nil {
+			present = append(present, p)
 		}
 	}
+	r.Paths = present
 	return r, nil
 }
 
