@@ -197,12 +197,11 @@ func Compare(base, head *Side, opts Options) *Diff {
 // view is one side's connections, keyed so that the sides compare.
 type view struct {
 	side *Side
-	// internal maps "src\x00dst" (normalised peer names) to the
-	// connection; orig maps a normalised name back to the side's own.
-	internal map[string]engine.Connection
+	// internal are the connections between in-cluster peers under
+	// normalised names, sorted by source and destination; orig maps a
+	// normalised name back to the side's own.
+	internal []pair
 	orig     map[string]string
-	// self holds the keys of internal that are a single pod to itself.
-	self map[string]bool
 	// egress and ingress map a normalised in-cluster peer to its
 	// connections with address parts, by part ID.
 	egress, ingress map[string]map[string]engine.Connection
@@ -211,6 +210,21 @@ type view struct {
 	parts     map[string]*netipx.IPSet
 	peers     map[string]*engine.Peer
 	partOrder []string
+}
+
+// pair is one in-cluster connection under normalised names; self is true
+// for a single pod's traffic to itself.
+type pair struct {
+	src, dst string
+	c        engine.Connection
+	self     bool
+}
+
+func pairLess(a, b *pair) bool {
+	if a.src != b.src {
+		return a.src < b.src
+	}
+	return a.dst < b.dst
 }
 
 // roles returns, per workload key, the role peers of a side: peers that
@@ -231,7 +245,7 @@ func roles(r *engine.Result) map[string][]string {
 // by role (the whole workload stands for each of its roles, since its pods
 // all behave alike there).
 func newView(s *Side, other *engine.Result) *view {
-	v := &view{side: s, internal: map[string]engine.Connection{}, orig: map[string]string{}, self: map[string]bool{},
+	v := &view{side: s, orig: map[string]string{},
 		egress: map[string]map[string]engine.Connection{}, ingress: map[string]map[string]engine.Connection{}, parts: map[string]*netipx.IPSet{}, peers: map[string]*engine.Peer{}}
 	own, theirs := roles(s.Result), roles(other)
 	expand := map[string][]string{}
@@ -257,16 +271,12 @@ func newView(s *Side, other *engine.Result) *view {
 			v.orig[n] = p.ID
 		}
 	}
-	// Traffic of a single pod to itself is kept apart by the engine; a
-	// workload split into roles may turn pairs into it, so it is compared
-	// with the rest (what the policies allow is the same claim).
-	for _, c := range s.Result.Self {
-		for _, n := range expand[c.Src] {
-			v.self[n+"\x00"+n] = true
-		}
+	split := false
+	for id, names := range expand {
+		split = split || len(names) != 1 || names[0] != id
 	}
-	conns := append(append([]engine.Connection{}, s.Result.Connections...), s.Result.Self...)
-	for _, c := range conns {
+	var conns, self []pair
+	for _, c := range s.Result.Connections {
 		switch {
 		case external[c.Dst]:
 			for _, src := range expand[c.Src] {
@@ -279,9 +289,35 @@ func newView(s *Side, other *engine.Result) *view {
 		default:
 			for _, src := range expand[c.Src] {
 				for _, dst := range expand[c.Dst] {
-					v.internal[src+"\x00"+dst] = c
+					conns = append(conns, pair{src: src, dst: dst, c: c})
 				}
 			}
+		}
+	}
+	// Traffic of a single pod to itself is kept apart by the engine; a
+	// workload split into roles may turn pairs into it, so it is compared
+	// with the rest (what the policies allow is the same claim).
+	for _, c := range s.Result.Self {
+		for _, n := range expand[c.Src] {
+			self = append(self, pair{src: n, dst: n, c: c, self: true})
+		}
+	}
+	if split {
+		// Expanded names break the engine's order.
+		v.internal = append(conns, self...)
+		sort.Slice(v.internal, func(i, j int) bool { return pairLess(&v.internal[i], &v.internal[j]) })
+		return v
+	}
+	// Both lists come sorted from the engine: merge them.
+	v.internal = make([]pair, 0, len(conns)+len(self))
+	i, j := 0, 0
+	for i < len(conns) || j < len(self) {
+		if j == len(self) || (i < len(conns) && pairLess(&conns[i], &self[j])) {
+			v.internal = append(v.internal, conns[i])
+			i++
+		} else {
+			v.internal = append(v.internal, self[j])
+			j++
 		}
 	}
 	return v
@@ -307,24 +343,38 @@ func cidrSet(cidrs []string) *netipx.IPSet {
 
 func compareConnections(bv, hv *view) []Connection {
 	var out []Connection
-	keys := map[string]bool{}
-	for k := range bv.internal {
-		keys[k] = true
-	}
-	for k := range hv.internal {
-		keys[k] = true
-	}
-	for k := range keys {
-		b, inB := bv.internal[k]
-		h, inH := hv.internal[k]
-		if inB && inH && same(b, h) {
-			continue
+	emit := func(b, h *pair) {
+		var bc, hc engine.Connection
+		p := b
+		if b != nil {
+			bc = b.c
 		}
-		src, dst, _ := strings.Cut(k, "\x00")
-		c := change(src, dst, b, h, inB, inH)
-		c.Self = bv.self[k] || hv.self[k]
-		c.Causes = causes(bv, hv, src, dst, "", inB, inH)
+		if h != nil {
+			hc, p = h.c, h
+		}
+		c := change(p.src, p.dst, bc, hc, b != nil, h != nil)
+		c.Self = (b != nil && b.self) || (h != nil && h.self)
+		c.Causes = causes(bv, hv, p.src, p.dst, "", b != nil, h != nil)
 		out = append(out, c)
+	}
+	// Both lists are sorted by source and destination: one merge pass.
+	bs, hs := bv.internal, hv.internal
+	i, j := 0, 0
+	for i < len(bs) || j < len(hs) {
+		switch {
+		case j == len(hs) || (i < len(bs) && pairLess(&bs[i], &hs[j])):
+			emit(&bs[i], nil)
+			i++
+		case i == len(bs) || pairLess(&hs[j], &bs[i]):
+			emit(nil, &hs[j])
+			j++
+		default:
+			if !same(bs[i].c, hs[j].c) {
+				emit(&bs[i], &hs[j])
+			}
+			i++
+			j++
+		}
 	}
 	out = append(out, compareExternal(bv, hv)...)
 	sort.Slice(out, func(i, j int) bool {
@@ -338,11 +388,14 @@ func compareConnections(bv, hv *view) []Connection {
 
 // same reports whether two connections allow the same, layer by layer.
 func same(a, b engine.Connection) bool {
-	if !a.Allow.Equal(b.Allow) {
+	if !a.Allow.Equal(b.Allow) || (a.Layers == nil) != (b.Layers == nil) {
 		return false
 	}
-	la, lb := layers(a), layers(b)
-	return la == lb
+	if a.Layers == nil {
+		return true
+	}
+	sa, sb := a.Layers.SecurityGroups, b.Layers.SecurityGroups
+	return a.Layers.NetworkPolicy.Equal(b.Layers.NetworkPolicy) && (sa == nil) == (sb == nil) && (sa == nil || sa.Equal(*sb))
 }
 
 // layers renders a connection's per-layer verdicts for comparison.
