@@ -22,6 +22,7 @@ func newDiff(s Streams) *cobra.Command {
 	var out outputFlag
 	var base, head []string
 	var baseRef, failOn, configFile string
+	var fc focusFlags
 	cmd := &cobra.Command{
 		Use:   "diff (--base <path> --head <path> | --base-ref <rev> [--head <path>])",
 		Short: "Show what a change opens and closes: connections, exposures, findings",
@@ -42,6 +43,9 @@ current repository: the --head paths (default: the current directory) are read
 from the work tree and, for the base, as committed at that revision, without a
 checkout.
 
+--from, --to and --port narrow the report to some traffic (findings are kept
+whole); the exit status then counts only what is in the focus.
+
 -o md writes a pull-request comment: a summary table first, details folded.
 
 Exit status: 1 when the change opens anything (a connection or port, an
@@ -50,7 +54,8 @@ it opens nothing; 2 on bad usage or input.`,
 		Example: `  ringfence diff --base old/ --head new/
   ringfence diff --base-ref origin/main --head deploy/ --head aws/ -o md > comment.md
   ringfence diff --base-ref HEAD~1 -f manifests/ -o json | jq '.connections[] | select(.change == "added")'
-  ringfence diff --base prod/ --head staging/ --fail-on none -o sarif > diff.sarif`,
+  ringfence diff --base prod/ --head staging/ --fail-on none -o sarif > diff.sarif
+  ringfence diff --base-ref origin/main -f deploy/ --to ml-workloads --port 443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
@@ -59,6 +64,10 @@ it opens nothing; 2 on bad usage or input.`,
 			threshold, err := check.ParseSeverity(failOn)
 			if err != nil {
 				return usageError{err}
+			}
+			focus, err := fc.parse(in.rangesFile)
+			if err != nil {
+				return err
 			}
 			baseRoot := ""
 			switch {
@@ -113,7 +122,18 @@ it opens nothing; 2 on bad usage or input.`,
 				return err
 			}
 			b, h := sides[0], sides[1]
-			d := rfdiff.Compare(b, h, rfdiff.Options{FailOn: threshold})
+			opts := rfdiff.Options{FailOn: threshold}
+			d := rfdiff.Compare(b, h, opts)
+			if !focus.Empty() {
+				peers := map[string]*engine.Peer{}
+				for _, r := range []*engine.Result{b.Result, h.Result} {
+					for _, p := range r.Peers {
+						peers[p.ID] = p
+					}
+				}
+				d = focus.Diff(d, peers, fc.fromInternet())
+				d.Tally(opts)
+			}
 			switch out.value {
 			case "json":
 				err = render.JSON(s.Out, d)
@@ -143,6 +163,7 @@ it opens nothing; 2 on bad usage or input.`,
 	fl.StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json to compare ipBlocks with (default: the cached or embedded publication)")
 	fl.StringVar(&failOn, "fail-on", "high", "exit 1 when an introduced finding is at least this severe: critical, high, medium, low, info or none")
 	fl.StringVar(&configFile, "config", "", "suppressions file, for both sides (default: .ringfence.yaml when present)")
+	fc.add(cmd)
 	out.add(cmd, "text", "json", "md", "sarif")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sigs.k8s.io/yaml"
 	"strings"
 	"testing"
 )
@@ -78,7 +79,7 @@ func gitRepos(t *testing.T, base, head string) string {
 	gitRun(t, clone, "checkout", "-q", "-b", "change")
 	copyDir(t, head, filepath.Join(clone, "deploy"))
 	gitRun(t, clone, "add", "-A")
-	gitRun(t, clone, "commit", "-q", "-m", "head")
+	gitRun(t, clone, "commit", "-q", "--allow-empty", "-m", "head")
 	return clone
 }
 
@@ -153,5 +154,38 @@ func TestDiffBaseRefErrors(t *testing.T) {
 	t.Chdir(t.TempDir())
 	if _, errOut, code := run(t, "", "diff", "--base-ref", "HEAD"); code != ExitInput || !strings.Contains(errOut, "git work tree") {
 		t.Errorf("outside a repository: exit %d, %q", code, errOut)
+	}
+}
+
+// TestPreCommitDiffHook runs the ringfence-diff hook's entry as pre-commit
+// would on a commit being made: the change is in the work tree, HEAD is
+// the base.
+func TestPreCommitDiffHook(t *testing.T) {
+	data, err := os.ReadFile(".pre-commit-hooks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hooks []struct{ ID, Entry, Language string }
+	if err := yaml.Unmarshal(data, &hooks); err != nil {
+		t.Fatal(err)
+	}
+	var entry []string
+	for _, h := range hooks {
+		if h.ID == "ringfence-diff" {
+			entry = strings.Fields(h.Entry)
+		}
+	}
+	if len(entry) < 2 || entry[0] != "ringfence" {
+		t.Fatalf("no ringfence-diff hook running ringfence: %+v", hooks)
+	}
+	clone := gitRepos(t, "testdata/diff/allow-port/base", "testdata/diff/allow-port/base")
+	wd, _ := os.Getwd()
+	copyDir(t, filepath.Join(wd, "testdata/diff/allow-port/head"), filepath.Join(clone, "deploy"))
+	gitRun(t, clone, "add", "-A")
+	t.Chdir(clone)
+	args := append(entry[1:], "-f", "deploy/")
+	out, errOut, code := run(t, "", args...)
+	if code != ExitFindings || !strings.Contains(out, "opens TCP 8080") {
+		t.Errorf("%v on a commit that opens TCP 8080: exit %d\n%s%s", args, code, out, errOut)
 	}
 }

@@ -10,6 +10,7 @@ func newReach(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
 	var level string
+	var fc focusFlags
 	cmd := &cobra.Command{
 		Use:   "reach",
 		Short: "Show who can reach whom, on which ports, under the NetworkPolicies",
@@ -25,17 +26,23 @@ Kubernetes leaves undefined, is reported apart.`,
 		Example: `  ringfence reach -f examples/ml-platform
   ringfence reach -f examples/ml-platform -o json | jq '.connections[] | select(.src == "ml-workloads/text-embed-finetune")'
   ringfence reach --context prod -A --level pod -o csv > reach.csv
-  ringfence reach -f manifests/ -o dot | dot -Tsvg > reach.svg`,
+  ringfence reach -f manifests/ -o dot | dot -Tsvg > reach.svg
+  ringfence reach -f examples/ml-platform --from ml-workloads --to internet --port 443
+  ringfence reach -f examples/ml-platform --to 'app=model-server'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
+				return err
+			}
+			focus, err := fc.parse(in.rangesFile)
+			if err != nil {
 				return err
 			}
 			_, a, err := in.analyse(cmd, level)
 			if err != nil {
 				return err
 			}
-			r := a.Reach()
+			r := focus.Result(a.Reach(), fc.fromInternet())
 			switch out.value {
 			case "json":
 				return render.ReachJSON(s.Out, r)
@@ -53,5 +60,7 @@ Kubernetes leaves undefined, is reported apart.`,
 	in.addApply(cmd)
 	out.add(cmd, "text", "json", "csv", "md", "dot")
 	cmd.Flags().StringVar(&level, "level", string(engine.LevelWorkload), "peer granularity: workload or pod")
+	fc.add(cmd)
+	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json for --from/--to aws:<SERVICE>:<region> and internet (default: the cached or embedded publication)")
 	return cmd
 }

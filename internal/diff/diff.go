@@ -150,6 +150,27 @@ func Compare(base, head *Side, opts Options) *Diff {
 	d.Connections = compareConnections(bv, hv)
 	d.Unseen = compareUnseen(bv.unseen(), hv.unseen())
 	d.Findings = compareFindings(base, head, roleNames(base.Result, head.Result))
+	// Empty lists, not null, in JSON.
+	if d.Connections == nil {
+		d.Connections = []Connection{}
+	}
+	if d.Exposures == nil {
+		d.Exposures = []Exposure{}
+	}
+	if d.Unseen == nil {
+		d.Unseen = []UnseenChange{}
+	}
+	if d.Findings == nil {
+		d.Findings = []FindingChange{}
+	}
+	d.Tally(opts)
+	return d
+}
+
+// Tally counts the changes into the summary and decides Opens; a caller
+// that narrows a diff tallies it again.
+func (d *Diff) Tally(opts Options) {
+	d.Summary, d.Opens = Summary{}, false
 	for _, c := range d.Connections {
 		switch c.Change {
 		case Added:
@@ -191,7 +212,6 @@ func Compare(base, head *Side, opts Options) *Diff {
 			d.Summary.FindingsChanged++
 		}
 	}
-	return d
 }
 
 // view is one side's connections, keyed so that the sides compare.
