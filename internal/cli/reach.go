@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/render"
+	"github.com/ringfence/ringfence/internal/unseen"
 	"github.com/spf13/cobra"
 )
 
@@ -38,22 +39,38 @@ Kubernetes leaves undefined, is reported apart.`,
 			if err != nil {
 				return err
 			}
-			_, a, err := in.analyse(cmd, level)
+			res, a, err := in.analyse(cmd, level)
 			if err != nil {
 				return err
 			}
 			r := focus.Result(a.Reach(), fc.fromInternet())
+			// Workloads open to namespaces not in the inputs: no peer of
+			// the connections stands for those, so they are listed apart.
+			var open []unseen.Opening
+			if focus.From == nil {
+				for _, o := range unseen.Find(res.World, a) {
+					if focus.To.Name(o.Workload, peerIndex(r)) {
+						open = append(open, o)
+					}
+				}
+			}
 			switch out.value {
 			case "json":
-				return render.ReachJSON(s.Out, r)
+				return render.ReachJSONUnseen(s.Out, r, open)
 			case "csv":
 				return render.ReachCSV(s.Out, r)
 			case "md":
-				return render.ReachMarkdown(s.Out, r)
+				if err := render.ReachMarkdown(s.Out, r); err != nil {
+					return err
+				}
+				return render.UnseenMarkdown(s.Out, open)
 			case "dot":
 				return render.ReachDot(s.Out, r)
 			}
-			return render.ReachText(s.Out, r)
+			if err := render.ReachText(s.Out, r); err != nil {
+				return err
+			}
+			return render.UnseenText(s.Out, open)
 		},
 	}
 	in.add(cmd)
@@ -63,4 +80,13 @@ Kubernetes leaves undefined, is reported apart.`,
 	fc.add(cmd)
 	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json for --from/--to aws:<SERVICE>:<region> and internet (default: the cached or embedded publication)")
 	return cmd
+}
+
+// peerIndex maps the peers of a result by ID.
+func peerIndex(r *engine.Result) map[string]*engine.Peer {
+	m := make(map[string]*engine.Peer, len(r.Peers))
+	for _, p := range r.Peers {
+		m[p.ID] = p
+	}
+	return m
 }

@@ -37,9 +37,10 @@ const (
 type Opening struct {
 	Workload string `json:"workload"`
 	Reason   string `json:"reason"`
-	// Policy and Rule name the ingress rule (absent for NotIsolated).
+	// Policy and Rule name the ingress rule ("ingress[0]"); absent for
+	// NotIsolated.
 	Policy string `json:"policy,omitempty"`
-	Rule   int    `json:"rule"`
+	Rule   string `json:"rule,omitempty"`
 	// Peer is the rule's peer as written; Ports what the rule admits.
 	Peer   string `json:"peer,omitempty"`
 	Ports  string `json:"ports,omitempty"`
@@ -49,7 +50,7 @@ type Opening struct {
 // Key identifies an opening across two versions of the inputs: everything
 // but where it is written.
 func (o Opening) Key() string {
-	return strings.Join([]string{o.Workload, o.Reason, o.Policy, fmt.Sprint(o.Rule), o.Peer, o.Ports}, "|")
+	return strings.Join([]string{o.Workload, o.Reason, o.Policy, o.Rule, o.Peer, o.Ports}, "|")
 }
 
 // String describes the opening in one line.
@@ -58,9 +59,9 @@ func (o Opening) String() string {
 	case NotIsolated:
 		return o.Workload + ": not isolated for ingress; pods of any namespace, including ones not in the inputs, may connect"
 	case AnyPeer:
-		return fmt.Sprintf("%s: NetworkPolicy %s ingress[%d] (%s) admits every source, including namespaces not in the inputs, on %s", o.Workload, o.Policy, o.Rule, o.Source, o.Ports)
+		return fmt.Sprintf("%s: NetworkPolicy %s %s (%s) admits every source, including namespaces not in the inputs, on %s", o.Workload, o.Policy, o.Rule, o.Source, o.Ports)
 	}
-	return fmt.Sprintf("%s: NetworkPolicy %s ingress[%d] (%s) admits %s, which namespaces not in the inputs would match, on %s", o.Workload, o.Policy, o.Rule, o.Source, o.Peer, o.Ports)
+	return fmt.Sprintf("%s: NetworkPolicy %s %s (%s) admits %s, which namespaces not in the inputs would match, on %s", o.Workload, o.Policy, o.Rule, o.Source, o.Peer, o.Ports)
 }
 
 // Find lists, workload by workload, the openings to pods not in the
@@ -93,7 +94,7 @@ func Find(w *model.World, a *engine.Analysis) []Opening {
 			if i < len(pol.IngressRules) {
 				src = pol.IngressRules[i].String()
 			}
-			o := Opening{Policy: pol.Namespace + "/" + pol.Name, Rule: i, Ports: portsString(r.Ports), Source: src}
+			o := Opening{Policy: pol.Namespace + "/" + pol.Name, Rule: fmt.Sprintf("ingress[%d]", i), Ports: portsString(r.Ports), Source: src}
 			if len(r.From) == 0 {
 				o.Reason = AnyPeer
 				open = append(open, o)
