@@ -183,3 +183,40 @@ func TestDiffUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionJSON(t *testing.T) {
+	out, errOut, code := run(t, "", "version", "-o", "json")
+	var v struct{ Version, GoVersion, Platform string }
+	if code != ExitOK || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || !strings.HasPrefix(v.GoVersion, "go") || !strings.Contains(v.Platform, "/") {
+		t.Errorf("version -o json: exit %d, %s %s", code, out, errOut)
+	}
+	text, _, _ := run(t, "", "version")
+	if !strings.HasPrefix(text, "ringfence "+v.Version+" ("+v.GoVersion) {
+		t.Errorf("version text %q disagrees with %+v", text, v)
+	}
+}
+
+// TestOutputVocabulary: text and md everywhere, with the older spellings
+// accepted; help lists the common ones.
+func TestOutputVocabulary(t *testing.T) {
+	for _, args := range [][]string{
+		{"audit", "-f", "examples/ml-platform-locked", "-o", "text"},
+		{"audit", "-f", "examples/ml-platform-locked", "-o", "table"},
+		{"audit", "-f", "examples/ml-platform-locked", "-o", "md"},
+		{"reach", "-f", "examples/ml-platform-locked", "-o", "markdown"},
+		{"rules", "-o", "md"},
+	} {
+		if _, errOut, code := run(t, "", args...); code != ExitOK {
+			t.Errorf("%v: exit %d %s", args, code, errOut)
+		}
+	}
+	a, _, _ := run(t, "", "audit", "-f", "examples/ml-platform-locked", "-o", "text")
+	b, _, _ := run(t, "", "audit", "-f", "examples/ml-platform-locked", "-o", "table")
+	if a != b {
+		t.Error("audit -o text and -o table differ")
+	}
+	help, _, _ := run(t, "", "audit", "--help")
+	if !strings.Contains(help, "output format: text|json|sarif|md (default \"text\")") {
+		t.Errorf("audit help lists other formats:\n%s", help)
+	}
+}

@@ -498,7 +498,6 @@ func compareExternal(bv, hv *view) []Connection {
 		}
 		for peer := range peers {
 			type group struct {
-				c    Connection
 				set  netipx.IPSetBuilder
 				b, h engine.Connection
 				inB  bool
