@@ -171,6 +171,11 @@ func (f *inputFlags) audit(cmd *cobra.Command, s Streams, rules, configFile stri
 // colorful reports whether w is a terminal that wants colour (NO_COLOR
 // unset): pipes and files get plain text.
 func colorful(w io.Writer) bool {
+	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -156,7 +156,7 @@ current-context: dead
 		want []string
 	}{
 		{"version", []string{"version"}, ExitOK, nil},
-		{"unknown flag", []string{"inventory", "--bogus"}, ExitInput, []string{"unknown flag: --bogus", "ringfence --help"}},
+		{"unknown flag", []string{"inventory", "--bogus"}, ExitInput, []string{"unknown flag: --bogus", "Run 'ringfence inventory --help' for usage."}},
 		{"unknown output", []string{"inventory", "-f", "examples/ml-platform", "-o", "xml"}, ExitInput, []string{`unknown output format "xml": use one of text, json, yaml`}},
 		{"missing file", []string{"inventory", "-f", "nope.yaml"}, ExitInput, []string{"nope.yaml: no such file or directory"}},
 		{"truncated YAML", []string{"inventory", "-f", truncated}, ExitInput, []string{truncated + ":5: invalid YAML"}},

@@ -17,6 +17,7 @@ func newExplain(s Streams) *cobra.Command {
 	var out outputFlag
 	var from, to, protocol, level string
 	var port int32
+	var all bool
 	cmd := &cobra.Command{
 		Use:   "explain --from <namespace/name|ip> --to <namespace/name|ip>",
 		Short: "Explain why traffic is allowed or denied, policy by policy, rule by rule",
@@ -39,14 +40,18 @@ Services, Ingresses and their controllers), hop by hop.`,
   ringfence explain -f examples/ml-platform --from 203.0.113.9 --to ml-workloads/model-server -o json
   ringfence explain -f examples/ml-platform --from ml-workloads/text-embed-finetune --to aws:S3:us-east-1 --port 443
   ringfence explain -f examples/ml-platform --from ml-workloads/model-server --to imds
-  ringfence explain -f examples/ml-platform --from internet --to ml-workloads/model-server`,
+  ringfence explain -f examples/ml-platform --from internet --to ml-workloads/model-server
+  ringfence explain -f examples/ml-platform --all --from ml-workloads --to kube-system --port 53 --protocol UDP`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
 				return err
 			}
+			if all {
+				return explainAll(cmd, s, &in, level, from, to, protocol, port, out.value)
+			}
 			if from == "" || to == "" {
-				return usagef("--from and --to are required")
+				return usagef("--from and --to are required (or --all)")
 			}
 			proto, ok := netset.ParseProtocol(corev1.Protocol(protocol))
 			if !ok {
@@ -124,6 +129,7 @@ Services, Ingresses and their controllers), hop by hop.`,
 	cmd.Flags().Int32Var(&port, "port", 0, "destination port (default: any)")
 	cmd.Flags().StringVar(&protocol, "protocol", "TCP", "protocol of --port: TCP, UDP or SCTP")
 	cmd.Flags().StringVar(&level, "level", string(engine.LevelWorkload), "peer granularity: workload or pod")
+	cmd.Flags().BoolVar(&all, "all", false, "explain every pair, allowed and denied, from the peers --from selects to those --to selects (a namespace, namespace/name, label selector, IP, CIDR or named destination; either may be omitted)")
 	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws:<SERVICE>:<region> destinations (default: the cached or embedded publication)")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/render"
+	"github.com/ringfence/ringfence/internal/unseen"
 	"github.com/spf13/cobra"
 )
 
@@ -12,6 +13,7 @@ func newReach(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
 	var level string
+	var fc focusFlags
 	cmd := &cobra.Command{
 		Use:   "reach",
 		Short: "Show who can reach whom, on which ports, under the NetworkPolicies",
@@ -27,33 +29,66 @@ Kubernetes leaves undefined, is reported apart.`,
 		Example: `  ringfence reach -f examples/ml-platform
   ringfence reach -f examples/ml-platform -o json | jq '.connections[] | select(.src == "ml-workloads/text-embed-finetune")'
   ringfence reach --context prod -A --level pod -o csv > reach.csv
-  ringfence reach -f manifests/ -o dot | dot -Tsvg > reach.svg`,
+  ringfence reach -f manifests/ -o dot | dot -Tsvg > reach.svg
+  ringfence reach -f examples/ml-platform --from ml-workloads --to internet --port 443
+  ringfence reach -f examples/ml-platform --to 'app=model-server'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.check(); err != nil {
 				return err
 			}
-			_, a, err := in.analyse(cmd, level)
+			focus, err := fc.parse(in.rangesFile)
 			if err != nil {
 				return err
 			}
-			r := a.Reach()
+			res, a, err := in.analyse(cmd, level)
+			if err != nil {
+				return err
+			}
+			r := focus.Result(a.Reach(), fc.fromInternet())
+			// Workloads open to namespaces not in the inputs: no peer of
+			// the connections stands for those, so they are listed apart.
+			var open []unseen.Opening
+			if focus.From == nil {
+				for _, o := range unseen.Find(res.World, a) {
+					if focus.To.Name(o.Workload, peerIndex(r)) {
+						open = append(open, o)
+					}
+				}
+			}
 			switch out.value {
 			case "json":
-				return in.jsonFrom(s.Out, func(w io.Writer) error { return render.ReachJSON(w, r) }, "")
+				return in.jsonFrom(s.Out, func(w io.Writer) error { return render.ReachJSONUnseen(w, r, open) }, "")
 			case "csv":
 				return render.ReachCSV(s.Out, r)
 			case "md":
-				return render.ReachMarkdown(s.Out, r)
+				if err := render.ReachMarkdown(s.Out, r); err != nil {
+					return err
+				}
+				return render.UnseenMarkdown(s.Out, open)
 			case "dot":
 				return render.ReachDot(s.Out, r)
 			}
-			return render.ReachText(s.Out, r)
+			if err := render.ReachText(s.Out, r); err != nil {
+				return err
+			}
+			return render.UnseenText(s.Out, open)
 		},
 	}
 	in.add(cmd)
 	in.addApply(cmd)
 	out.add(cmd, "text", "json", "csv", "md", "dot")
 	cmd.Flags().StringVar(&level, "level", string(engine.LevelWorkload), "peer granularity: workload or pod")
+	fc.add(cmd)
+	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json for --from/--to aws:<SERVICE>:<region> and internet (default: the cached or embedded publication)")
 	return cmd
+}
+
+// peerIndex maps the peers of a result by ID.
+func peerIndex(r *engine.Result) map[string]*engine.Peer {
+	m := make(map[string]*engine.Peer, len(r.Peers))
+	for _, p := range r.Peers {
+		m[p.ID] = p
+	}
+	return m
 }

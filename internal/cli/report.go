@@ -11,6 +11,7 @@ func newReport(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
 	var rules, configFile string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Write a report of the audit and of who reaches what: one self-contained HTML page, DOT or JSON",
@@ -37,6 +38,11 @@ to gate a pipeline), 2 on bad usage or input.`,
 			if err := out.check(); err != nil {
 				return err
 			}
+			// A page of HTML is not for reading in a terminal: ask for a
+			// redirection unless -o html was given with --force.
+			if out.value == "html" && isTerminal(s.Out) && !(force && cmd.Flags().Changed("output")) {
+				return usagef("report writes an HTML page: redirect it to a file (ringfence report ... > report.html), or give -o html --force to print it here")
+			}
 			run, err := in.audit(cmd, s, rules, configFile)
 			if err != nil {
 				return err
@@ -61,6 +67,7 @@ to gate a pipeline), 2 on bad usage or input.`,
 	cmd.Flags().StringVar(&rules, "rules", "", "run only these rules (comma-separated IDs)")
 	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json to resolve AWS services and the internet with (default: the cached or embedded publication)")
 	cmd.Flags().StringVar(&configFile, "config", "", "suppressions file (default: .ringfence.yaml when present)")
+	cmd.Flags().BoolVar(&force, "force", false, "with -o html, write the page to a terminal")
 	return cmd
 }
 

@@ -72,13 +72,20 @@ exposed.`,
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersion(s), newInventory(s), newReach(s), newExplain(s), newRanges(s), newAudit(s), newRules(s), newGenerate(s), newGencluster(s), newWhatif(s), newLearn(s), newReport(s), newController(s))
+	root.AddCommand(newVersion(s), newInventory(s), newReach(s), newExplain(s), newRanges(s), newAudit(s), newRules(s), newGenerate(s), newGencluster(s), newWhatif(s), newLearn(s), newReport(s), newController(s), newDiff(s))
 	return root
 }
 
 // Main runs ringfence with args and returns the exit code. A panic is a bug:
 // it is reported in one line, without a stack trace, as an internal error.
-func Main(ctx context.Context, args []string, s Streams) (code int) {
+func Main(ctx context.Context, args []string, s Streams) int {
+	return MainAs(ctx, "", args, s)
+}
+
+// MainAs is Main under another displayed name: "kubectl ringfence" for the
+// kubectl plugin, so that usage, examples and hints read as the user types
+// them. An empty name keeps "ringfence".
+func MainAs(ctx context.Context, name string, args []string, s Streams) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(s.Err, "ringfence: internal error: %v (please report this)\n", r)
@@ -86,8 +93,11 @@ func Main(ctx context.Context, args []string, s Streams) (code int) {
 		}
 	}()
 	root := NewRoot(s)
+	if name != "" {
+		setDisplayName(root, name)
+	}
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	var intr Interrupted
 	if ctx.Err() != nil && errors.As(context.Cause(ctx), &intr) && !KeepsRunning(args) {
 		fmt.Fprintf(s.Err, "ringfence: %s\n", intr)
@@ -107,9 +117,37 @@ func Main(ctx context.Context, args []string, s Streams) (code int) {
 	fmt.Fprintf(s.Err, "ringfence: %s\n", msg)
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") {
-		fmt.Fprintln(s.Err, "Run 'ringfence --help' for usage.")
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(s.Err, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return ExitInput
+}
+
+// setDisplayName shows the command as name (root's usage line, every
+// verb's usage and examples).
+func setDisplayName(root *cobra.Command, name string) {
+	if root.Annotations == nil {
+		root.Annotations = map[string]string{}
+	}
+	root.Annotations[cobra.CommandDisplayNameAnnotation] = name
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		lines := strings.Split(c.Example, "\n")
+		for i, l := range lines {
+			t := strings.TrimLeft(l, " ")
+			if strings.HasPrefix(t, "ringfence ") {
+				lines[i] = l[:len(l)-len(t)] + name + strings.TrimPrefix(t, "ringfence")
+			}
+			lines[i] = strings.ReplaceAll(lines[i], "| ringfence ", "| "+name+" ")
+		}
+		c.Example = strings.Join(lines, "\n")
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 // findingsError makes a command exit 1 after printing its result.
@@ -117,22 +155,43 @@ type findingsError struct{}
 
 func (findingsError) Error() string { return "findings" }
 
-// outputFlag validates -o against the formats a verb supports.
+// outputFlag validates -o against the formats a verb supports. One
+// vocabulary across verbs: "text" for people (audit's older "table" is an
+// alias) and "md" for Markdown ("markdown" is an alias); the verb sees
+// the spelling it declared, its help the common one.
 type outputFlag struct {
 	value   string
 	formats []string
 }
 
+// canonicalFormat returns the common spelling of a format.
+func canonicalFormat(f string) string {
+	switch f {
+	case "table":
+		return "text"
+	case "markdown":
+		return "md"
+	}
+	return f
+}
+
 func (o *outputFlag) add(cmd *cobra.Command, formats ...string) {
 	o.formats = formats
-	cmd.Flags().StringVarP(&o.value, "output", "o", formats[0], "output format: "+strings.Join(formats, "|"))
+	shown := make([]string, len(formats))
+	for i, f := range formats {
+		shown[i] = canonicalFormat(f)
+	}
+	cmd.Flags().StringVarP(&o.value, "output", "o", shown[0], "output format: "+strings.Join(shown, "|"))
 }
 
 func (o *outputFlag) check() error {
-	for _, f := range o.formats {
-		if o.value == f {
+	shown := make([]string, len(o.formats))
+	for i, f := range o.formats {
+		if o.value == f || canonicalFormat(o.value) == canonicalFormat(f) {
+			o.value = f
 			return nil
 		}
+		shown[i] = canonicalFormat(f)
 	}
-	return usagef("unknown output format %q: use one of %s", o.value, strings.Join(o.formats, ", "))
+	return usagef("unknown output format %q: use one of %s", o.value, strings.Join(shown, ", "))
 }

@@ -197,13 +197,13 @@ func (a *Analysis) resolve(s string) (endpoint, error) {
 		set, _ := b.IPSet()
 		return endpoint{name: s, part: set}, nil
 	}
+	if p := a.peerNamed(s); p != nil {
+		return endpoint{name: p.ID, peer: p}, nil
+	}
 	var roles []string
 	for _, p := range a.peers {
 		if p.Kind == KindExternal {
 			continue
-		}
-		if p.ID == s {
-			return endpoint{name: p.ID, peer: p}, nil
 		}
 		if strings.HasPrefix(p.ID, s+"/") {
 			roles = append(roles, p.ID)

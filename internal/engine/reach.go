@@ -108,6 +108,9 @@ type Analysis struct {
 	parts []*Peer
 	// sg is the host fence; nil when no security groups were given.
 	sg *sgLayer
+	// byName indexes the in-cluster peers by ID, built on first use.
+	byName     map[string]*Peer
+	byNameOnce sync.Once
 }
 
 // Analyse compiles a world: identities, policies, peers, and the security
