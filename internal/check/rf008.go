@@ -52,7 +52,7 @@ func rf008() *Rule {
 						continue
 					}
 					out = append(out, Finding{
-						Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source,
+						Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source, Key: fmt.Sprintf("ingress %s from %s", sgRuleText(r), cidr),
 						Message: fmt.Sprintf("security group %s (%s) allows ingress %s from %s to %s", g.ID, g.Name, sgRuleText(r), cidr, what),
 						Path:    []string{fmt.Sprintf("%s ingress rule %d (%s)", g.ID, i, r.Source)},
 					})

@@ -142,7 +142,11 @@ func (p *PodTemplate) AWSCredentials() []string {
 		case CredSecretVolume:
 			out = append(out, "Secret "+c.Secret+" mounted at "+c.MountPath)
 		case CredLiteralEnv:
-			out = append(out, "literal "+c.EnvVar+" in the manifest")
+			if c.KeyIDPrefix != "" {
+				out = append(out, "literal "+c.EnvVar+" in the manifest (an access key ID starting "+c.KeyIDPrefix+")")
+			} else {
+				out = append(out, "literal "+c.EnvVar+" in the manifest")
+			}
 		case CredIRSA:
 			out = append(out, "IAM role "+c.RoleARN+" (IRSA)")
 		case CredPodIdentity:
@@ -260,6 +264,10 @@ type Credential struct {
 	MountPath string         `json:"mountPath,omitempty"`
 	RoleARN   string         `json:"roleArn,omitempty"`
 	Audience  string         `json:"audience,omitempty"`
+	// KeyIDPrefix is the first four characters of a literal access key ID
+	// (AKIA: an IAM user's long-lived key; ASIA: temporary), the only part
+	// of a credential value ringfence keeps.
+	KeyIDPrefix string `json:"keyIdPrefix,omitempty"`
 	// Cloud is "aws" when the credential is evidently for AWS (an AWS_*
 	// variable, an AWS role, an STS audience).
 	Cloud string `json:"cloud,omitempty"`
@@ -325,6 +333,10 @@ type Secret struct {
 	Meta
 	Type string   `json:"type,omitempty"`
 	Keys []string `json:"keys,omitempty"`
+	// KeyIDPrefixes maps the keys whose value is an AWS access key ID to
+	// the ID's first four characters (AKIA, ASIA); nothing more of a value
+	// is kept.
+	KeyIDPrefixes map[string]string `json:"keyIdPrefixes,omitempty"`
 }
 
 // Fence is a ringfence.dev/v1alpha1 Fence: what the workloads it selects

@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -130,8 +131,36 @@ func decodeSecret(d *decoded, o *document.Object, m model.Meta) error {
 	// Annotations of a Secret can carry its values too (tools copy data
 	// into them); keep none.
 	m.Annotations = nil
-	d.obj = &model.Secret{Meta: m, Type: s.Type, Keys: keys}
+	d.obj = &model.Secret{Meta: m, Type: s.Type, Keys: keys, KeyIDPrefixes: keyIDPrefixes(s.Data, s.StringData)}
 	return nil
+}
+
+// keyIDPrefixes finds the keys whose value is an AWS access key ID and
+// keeps its four-letter prefix (AKIA: long-lived; ASIA: temporary), the
+// only part of a Secret value ringfence keeps.
+func keyIDPrefixes(data, stringData map[string]any) map[string]string {
+	var out map[string]string
+	note := func(k, v string) {
+		if accessKeyID.MatchString(v) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v[:4]
+		}
+	}
+	for k, v := range data {
+		if s, ok := v.(string); ok {
+			if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+				note(k, strings.TrimSpace(string(b)))
+			}
+		}
+	}
+	for k, v := range stringData {
+		if s, ok := v.(string); ok {
+			note(k, strings.TrimSpace(s))
+		}
+	}
+	return out
 }
 
 func decodeIngress(d *decoded, o *document.Object, m model.Meta) error {
