@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringfence/ringfence/internal/check"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -18,6 +19,10 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// testNow is the clock of in-process runs: outputs that state an age (the
+// audit's ip-ranges header) stay the same from day to day.
+func testNow() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
 
 // TestMain runs the tests from the repository root, where the README's
 // commands run, so paths in outputs and golden files read the same.
@@ -40,7 +45,7 @@ func TestMain(m *testing.M) {
 func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = Main(context.Background(), args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb})
+	code = Main(context.Background(), args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb, Now: testNow})
 	return out.String(), errb.String(), code
 }
 
