@@ -22,7 +22,7 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF005": {examplePlatform, lockedPlatform},
 	"RF006": {examplePlatform, lockedPlatform},
 	"RF007": {examplePlatform, lockedPlatform},
-	"RF008": {examplePlatform, lockedPlatform},
+	"RF008": {withSG("rf008-sg.json"), withSG("rf008-clean-sg.json")},
 	"RF009": {examplePlatform, lockedPlatform},
 	"RF010": {fixture("rf010-trigger.yaml"), fixture("rf010-clean.yaml")},
 	"RF011": {fixture("rf011-trigger.yaml"), fixture("rf011-clean.yaml")},
@@ -32,6 +32,8 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF015": {examplePlatform, lockedPlatform},
 	"RF016": {fixture("rf016-trigger.yaml"), fixture("rf016-clean.yaml")},
 	"RF017": {fixture("rf017-trigger.yaml"), fixture("rf017-clean.yaml")},
+	"RF021": {withSG("rf021-sg.json", "rf021-services.yaml"), withSG("rf021-clean-sg.json", "rf021-services.yaml")},
+	"RF022": {fixture("rf022-trigger.yaml"), fixture("rf022-clean.yaml")},
 }
 
 var (
@@ -41,6 +43,16 @@ var (
 
 func fixture(name string) []string {
 	return []string{filepath.Join("testdata", "common.yaml"), filepath.Join("testdata", name)}
+}
+
+// withSG is the common fixture on one node (instance i-1) whose security
+// groups are in sgFile, plus more files.
+func withSG(sgFile string, more ...string) []string {
+	files := append(fixture("rf017-node.yaml"), filepath.Join("testdata", "rf012-aws.json"), filepath.Join("testdata", sgFile))
+	for _, m := range more {
+		files = append(files, filepath.Join("testdata", m))
+	}
+	return files
 }
 
 func audit(t *testing.T, files []string, rule string) []Finding {
