@@ -32,6 +32,7 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF015": {examplePlatform, lockedPlatform},
 	"RF016": {fixture("rf016-trigger.yaml"), fixture("rf016-clean.yaml")},
 	"RF017": {fixture("rf017-trigger.yaml"), fixture("rf017-clean.yaml")},
+	"RF019": {fixture("rf019-trigger.yaml"), fixture("rf019-clean.yaml")},
 	"RF020": {fixture("rf020-trigger.yaml"), fixture("rf020-clean.yaml")},
 	"RF021": {withSG("rf021-sg.json", "rf021-services.yaml"), withSG("rf021-clean-sg.json", "rf021-services.yaml")},
 	"RF022": {fixture("rf022-trigger.yaml"), fixture("rf022-clean.yaml")},

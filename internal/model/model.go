@@ -49,6 +49,9 @@ type World struct {
 	ServiceAccounts []*ServiceAccount `json:"serviceAccounts"`
 	Nodes           []*Node           `json:"nodes"`
 	Secrets         []*Secret         `json:"secrets"`
+	// Webhooks are the admission webhook configurations (validating and
+	// mutating), for the Services the API server calls.
+	Webhooks []*WebhookConfiguration `json:"webhooks,omitempty"`
 
 	// The AWS layer, sorted by ID.
 	SecurityGroups        []*SecurityGroup       `json:"securityGroups"`
@@ -337,6 +340,23 @@ type Secret struct {
 	// the ID's first four characters (AKIA, ASIA); nothing more of a value
 	// is kept.
 	KeyIDPrefixes map[string]string `json:"keyIdPrefixes,omitempty"`
+}
+
+// WebhookConfiguration is an admissionregistration.k8s.io/v1
+// ValidatingWebhookConfiguration or MutatingWebhookConfiguration: what
+// ringfence needs of it is the Services its webhooks call.
+type WebhookConfiguration struct {
+	Meta
+	Services []WebhookService `json:"services,omitempty"`
+}
+
+// WebhookService is the Service one webhook calls (clientConfig.service).
+type WebhookService struct {
+	Webhook   string `json:"webhook"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Port is the Service port (443 when omitted, as the API server defaults it).
+	Port int32 `json:"port"`
 }
 
 // Fence is a ringfence.dev/v1alpha1 Fence: what the workloads it selects

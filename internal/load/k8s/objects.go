@@ -10,6 +10,7 @@ import (
 	"github.com/ringfence/ringfence/api/v1alpha1"
 	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/model"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,6 +47,8 @@ var decoders = map[string]kindDecoder{
 	"ray.io/v1/RayService":                             decodeRayService,
 	"vpcresources.k8s.aws/v1beta1/SecurityGroupPolicy": decodeSecurityGroupPolicy,
 	"ringfence.dev/v1alpha1/Fence":                     decodeFence,
+	"admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration": decodeValidatingWebhooks,
+	"admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":   decodeMutatingWebhooks,
 }
 
 func decodeNamespace(d *decoded, o *document.Object, m model.Meta) error {
@@ -323,4 +326,43 @@ func decodeFence(d *decoded, o *document.Object, m model.Meta) error {
 	}
 	d.obj = &model.Fence{Meta: m, Spec: f.Spec}
 	return nil
+}
+
+func decodeValidatingWebhooks(d *decoded, o *document.Object, m model.Meta) error {
+	var c admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := d.decode(o, m, &c); err != nil {
+		return err
+	}
+	w := &model.WebhookConfiguration{Meta: m}
+	for _, h := range c.Webhooks {
+		w.Services = appendWebhookService(w.Services, h.Name, h.ClientConfig)
+	}
+	d.obj = w
+	return nil
+}
+
+func decodeMutatingWebhooks(d *decoded, o *document.Object, m model.Meta) error {
+	var c admissionregistrationv1.MutatingWebhookConfiguration
+	if err := d.decode(o, m, &c); err != nil {
+		return err
+	}
+	w := &model.WebhookConfiguration{Meta: m}
+	for _, h := range c.Webhooks {
+		w.Services = appendWebhookService(w.Services, h.Name, h.ClientConfig)
+	}
+	d.obj = w
+	return nil
+}
+
+// appendWebhookService adds the Service a webhook calls; a webhook called
+// by URL is outside the cluster and not added.
+func appendWebhookService(list []model.WebhookService, name string, cc admissionregistrationv1.WebhookClientConfig) []model.WebhookService {
+	if cc.Service == nil {
+		return list
+	}
+	port := int32(443)
+	if cc.Service.Port != nil {
+		port = *cc.Service.Port
+	}
+	return append(list, model.WebhookService{Webhook: name, Namespace: cc.Service.Namespace, Name: cc.Service.Name, Port: port})
 }
