@@ -34,6 +34,7 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF017": {fixture("rf017-trigger.yaml"), fixture("rf017-clean.yaml")},
 	"RF019": {fixture("rf019-trigger.yaml"), fixture("rf019-clean.yaml")},
 	"RF020": {fixture("rf020-trigger.yaml"), fixture("rf020-clean.yaml")},
+	"RF023": {fixture("rf023-trigger.yaml"), fixture("rf023-clean.yaml")},
 	"RF021": {withSG("rf021-sg.json", "rf021-services.yaml"), withSG("rf021-clean-sg.json", "rf021-services.yaml")},
 	"RF022": {fixture("rf022-trigger.yaml"), fixture("rf022-clean.yaml")},
 }

@@ -210,6 +210,10 @@ type PodSpec struct {
 	// aws.amazon.com/neuron, ...) over the pod's containers.
 	GPUs        map[string]int64 `json:"gpus,omitempty"`
 	Credentials []Credential     `json:"credentials,omitempty"`
+	// CallsServices are the Services the containers name by their cluster
+	// DNS name (<name>.<namespace>.svc) in commands, arguments or literal
+	// environment values: connections the pods are configured to make.
+	CallsServices []Ref `json:"callsServices,omitempty"`
 	// IPs are the pod's addresses when known (status.podIPs of a bare Pod).
 	IPs []netip.Addr `json:"ips,omitempty"`
 }
