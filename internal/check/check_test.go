@@ -26,7 +26,7 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF009": {examplePlatform, lockedPlatform},
 	"RF010": {fixture("rf010-trigger.yaml"), fixture("rf010-clean.yaml")},
 	"RF011": {fixture("rf011-trigger.yaml"), fixture("rf011-clean.yaml")},
-	"RF012": {examplePlatform, lockedPlatform},
+	"RF012": {withSG("rf012-sg.json"), lockedPlatform},
 	"RF013": {fixture("rf013-trigger.yaml"), fixture("rf013-clean.yaml")},
 	"RF014": {fixture("rf014-trigger.yaml"), fixture("rf014-clean.yaml")},
 	"RF015": {examplePlatform, lockedPlatform},

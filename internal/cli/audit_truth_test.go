@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -133,5 +134,44 @@ func TestAuditFailOnConfidence(t *testing.T) {
 	stdout, _, _ := run(t, "", "audit", "-f", "examples/ml-platform", "--rules", "RF005")
 	if !strings.Contains(stdout, "published 2026-08-22 (100 days ago)") || !strings.Contains(stdout, "WARNING: the AWS ip-ranges publication is 100 days old") {
 		t.Errorf("no ip-ranges age in the header:\n%s", stdout)
+	}
+}
+
+// The example's README documents 12 mistakes, each with the rule that
+// reports it: the audit reports each by exactly one finding (or root-cause
+// group) of that rule, and every other finding is listed as such.
+func TestExampleMistakesTable(t *testing.T) {
+	readme, err := os.ReadFile("examples/ml-platform/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mistakeRow := regexp.MustCompile(`^\| (\d+) \| .* \| (RF\d{3}) \|$`)
+	otherRow := regexp.MustCompile(`^\| (RF\d{3}) \| `)
+	mistakes := map[string]string{} // rule -> mistake number
+	others := map[string]bool{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if m := mistakeRow.FindStringSubmatch(line); m != nil {
+			if prev, dup := mistakes[m[2]]; dup {
+				t.Errorf("mistakes %s and %s name the same rule %s", prev, m[1], m[2])
+			}
+			mistakes[m[2]] = m[1]
+		} else if m := otherRow.FindStringSubmatch(line); m != nil {
+			others[m[1]] = true
+		}
+	}
+	if len(mistakes) != 12 {
+		t.Fatalf("the README's table names %d rules, want 12: %v", len(mistakes), mistakes)
+	}
+	count := map[string]int{}
+	for _, f := range auditFindings(t, "-f", "examples/ml-platform") {
+		count[f.Rule]++
+		if mistakes[f.Rule] == "" && !others[f.Rule] {
+			t.Errorf("%s is in neither of the README's tables: %s", f.Rule, f.Message)
+		}
+	}
+	for rule, n := range mistakes {
+		if count[rule] != 1 {
+			t.Errorf("mistake %s: %d findings of %s, want 1", n, count[rule], rule)
+		}
 	}
 }
