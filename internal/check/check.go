@@ -65,8 +65,9 @@ type Rule struct {
 	Rationale   string   `json:"rationale"`
 	Remediation string   `json:"remediation"`
 	Links       []string `json:"links,omitempty"`
-	// Network is false for rules about what pods hold rather than where
-	// they may connect (long-lived keys): no fence fixes those.
+	// Network is false for rules no NetworkPolicy or Fence can satisfy:
+	// what pods hold (long-lived keys, RF017) and what only a VPC endpoint
+	// fixes (RF018).
 	Network bool `json:"network"`
 	check   func(*Context) []Finding
 }
@@ -149,10 +150,10 @@ func Rules() []*Rule {
 	out := []*Rule{
 		rf001(), rf002(), rf003(), rf004(), rf005(), rf006(), rf007(), rf008(),
 		rf009(), rf010(), rf011(), rf012(), rf013(), rf014(), rf015(), rf016(),
-		rf017(), rf019(), rf020(), rf021(), rf022(), rf023(),
+		rf017(), rf018(), rf019(), rf020(), rf021(), rf022(), rf023(),
 	}
 	for _, r := range out {
-		r.Network = r.ID != "RF017"
+		r.Network = r.ID != "RF017" && r.ID != "RF018"
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

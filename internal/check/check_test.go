@@ -32,6 +32,7 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF015": {examplePlatform, lockedPlatform},
 	"RF016": {fixture("rf016-trigger.yaml"), fixture("rf016-clean.yaml")},
 	"RF017": {fixture("rf017-trigger.yaml"), fixture("rf017-clean.yaml")},
+	"RF018": {fixture("rf018-trigger.yaml"), fixture("rf018-clean.yaml")},
 	"RF019": {fixture("rf019-trigger.yaml"), fixture("rf019-clean.yaml")},
 	"RF020": {fixture("rf020-trigger.yaml"), fixture("rf020-clean.yaml")},
 	"RF023": {fixture("rf023-trigger.yaml"), fixture("rf023-clean.yaml")},

@@ -591,7 +591,8 @@ func TestFencedPlatformAuditsClean(t *testing.T) {
 		t.Fatalf("without --apply-fences the example must have findings: exit %d %s", code, stderr)
 	}
 	// Fences fix the workloads' network; long-lived keys (RF017) stay until
-	// the job gets a role, and the node group's NodePort rule (RF021) is a
+	// the job gets a role, the public S3 endpoint (RF018) until a VPC
+	// endpoint carries it, and the node group's NodePort rule (RF021) is a
 	// security group ingress rule no Fence expresses: the clean audit is
 	// that of the other rules.
 	var rules []string
