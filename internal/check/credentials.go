@@ -127,18 +127,6 @@ func keyKind(prefix string) string {
 	return ""
 }
 
-// holdsAWS reports whether a peer's pods hold AWS credentials of their
-// own: keys, an IRSA role, EKS Pod Identity or an STS token. The node role
-// through the instance metadata service is RF002's.
-func holdsAWS(p *engine.Peer) bool {
-	for _, pt := range pods(p) {
-		if len(pt.AWSCredentials()) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // peersOf returns the peers that stand for a workload's pods.
 func peersOf(c *Context, w *model.Workload) []*engine.Peer {
 	var out []*engine.Peer
