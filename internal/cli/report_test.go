@@ -198,6 +198,13 @@ func TestReportHTMLInChromium(t *testing.T) {
 		}
 	}
 	banner := eval[string](t, p, `document.getElementById('headlines').innerText`)
+	// Each banner sentence links to its finding, and the link finds it.
+	if n := eval[int](t, p, `document.querySelectorAll('#headlines button.to-finding').length`); n != len(model.Headlines) || n == 0 {
+		t.Errorf("%d banner links to findings, want %d", n, len(model.Headlines))
+	}
+	if !eval[bool](t, p, `(() => { const b = document.querySelector('#headlines button.to-finding'); b.click(); return !!document.getElementById('finding-' + b.dataset.finding); })()`) {
+		t.Error("the banner's first link does not lead to its finding")
+	}
 	for _, want := range []string{"training job ml-workloads/text-embed-finetune", "node security group ml-node-sg", "inference service ml-workloads/model-server (Deployment) is exposed to the internet"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)

@@ -499,10 +499,13 @@
   var sup = document.getElementById('show-suppressed');
   if (sup) sup.addEventListener('change', function (ev) { state.showSuppressed = ev.target.checked; update(); });
   // A banner link shows its finding even past the first page.
-  document.querySelectorAll('a.to-finding').forEach(function (a) {
-    a.addEventListener('click', function (ev) {
+  document.querySelectorAll('button.to-finding').forEach(function (b) {
+    b.addEventListener('click', function (ev) {
       ev.stopPropagation();
-      if (!document.getElementById('finding-' + a.getAttribute('data-finding'))) { findingsLimit = Infinity; renderFindings(); }
+      var id = 'finding-' + b.getAttribute('data-finding');
+      if (!document.getElementById(id)) { findingsLimit = Infinity; renderFindings(); }
+      var el = document.getElementById(id);
+      if (el) { el.scrollIntoView(); el.classList.add('focused'); }
     });
   });
   document.querySelectorAll('.headline[data-index]').forEach(function (li) {
