@@ -21,7 +21,9 @@ func (b *builder) headlines(dests []destination) {
 		}
 	}
 	for _, x := range b.Reach.Exposures {
-		if !x.Internet {
+		if !x.Internet || b.controllersOnly(x.Backends) {
+			// An ingress controller's internet-facing entry is its
+			// purpose: what it exposes is the Ingresses' own paths.
 			continue
 		}
 		entry := EntryID(x.Entry)
@@ -317,4 +319,25 @@ func prefixesOf(amount string) string {
 		return amount[:i]
 	}
 	return amount
+}
+
+// controllersOnly reports whether every backend is an ingress controller
+// (ingress-nginx's controller pods).
+func (b *builder) controllersOnly(backends []string) bool {
+	if len(backends) == 0 {
+		return false
+	}
+	for _, be := range backends {
+		p := b.peers[WorkloadID(be)]
+		if p == nil || p.Workload == nil {
+			return false
+		}
+		for _, pt := range p.Workload.Pods {
+			l := pt.Labels
+			if !(l["app.kubernetes.io/name"] == "ingress-nginx" && l["app.kubernetes.io/component"] == "controller") {
+				return false
+			}
+		}
+	}
+	return true
 }
