@@ -57,16 +57,25 @@ func ParseSeverity(s string) (Severity, error) {
 
 // Rule is one audit rule.
 type Rule struct {
-	ID          string   `json:"id"`
-	Title       string   `json:"title"`
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// Severity is the rule's severity; a finding may set a lower one
+	// (a rule documents when in its rationale), never a higher one.
 	Severity    Severity `json:"severity"`
 	Rationale   string   `json:"rationale"`
 	Remediation string   `json:"remediation"`
 	Links       []string `json:"links,omitempty"`
-	check       func(*Context) []Finding
+	// Network is false for rules no NetworkPolicy or Fence can satisfy:
+	// what pods hold (long-lived keys, RF017) and what only a VPC endpoint
+	// fixes (RF018).
+	Network bool `json:"network"`
+	check   func(*Context) []Finding
 }
 
-// Finding is one risk, on one object.
+// Finding is one risk, on one object: its cause. When one cause puts
+// several workloads at risk (a security group rule, a missing default-deny,
+// an instance metadata setting), the finding is reported once and Affected
+// lists them.
 type Finding struct {
 	Rule     string       `json:"rule"`
 	Severity Severity     `json:"severity"`
@@ -86,7 +95,25 @@ type Finding struct {
 	// address"). Severity stays that of the risk either way.
 	Confidence  Confidence `json:"confidence,omitempty"`
 	Assumptions []string   `json:"assumptions,omitempty"`
+	// Affected are the objects (usually workloads) the cause puts at risk,
+	// sorted, each with where it is written and what holds for it.
+	Affected []Affected `json:"affected,omitempty"`
+	// Key tells apart findings of one rule on one object (the rule of a
+	// security group, the egress rule of a policy) without a line number,
+	// so fingerprints survive edits.
+	Key string `json:"key,omitempty"`
 }
+
+// Affected is one object a finding's cause puts at risk.
+type Affected struct {
+	Object model.Ref    `json:"object"`
+	Source model.Source `json:"source"`
+	// Detail says what holds for this object ("holds Secret x keys a, b").
+	Detail string `json:"detail,omitempty"`
+}
+
+// Certain reports whether the inputs decide the finding.
+func (f *Finding) Certain() bool { return f.Confidence != ConfidencePossible }
 
 // Confidence says whether the inputs decide a finding.
 type Confidence string
@@ -107,7 +134,6 @@ type Context struct {
 	NodeGroups []engine.NodeGroups
 	reach      *engine.Result
 	placements map[*model.PodTemplate]engine.Placement
-	imds       map[*engine.Peer]imdsResult
 }
 
 // Reach returns the reachability of the world, computed once.
@@ -124,8 +150,23 @@ func Rules() []*Rule {
 	out := []*Rule{
 		rf001(), rf002(), rf003(), rf004(), rf005(), rf006(), rf007(), rf008(),
 		rf009(), rf010(), rf011(), rf012(), rf013(), rf014(), rf015(), rf016(),
+		rf017(), rf018(), rf019(), rf020(), rf021(), rf022(), rf023(),
+	}
+	for _, r := range out {
+		r.Network = r.ID != "RF017" && r.ID != "RF018"
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// NetworkRules are the IDs of the rules a network fence can satisfy.
+func NetworkRules() []string {
+	var out []string
+	for _, r := range Rules() {
+		if r.Network {
+			out = append(out, r.ID)
+		}
+	}
 	return out
 }
 
@@ -151,10 +192,24 @@ func Run(c *Context, ids []string) ([]Finding, error) {
 			continue
 		}
 		for _, f := range r.check(c) {
-			f.Rule, f.Severity = r.ID, r.Severity
+			f.Rule = r.ID
+			// A rule lowers a finding's severity by setting it; Info (the
+			// zero value) takes the rule's.
+			if f.Severity == Info || f.Severity > r.Severity {
+				f.Severity = r.Severity
+			}
+			if f.Confidence == "" {
+				f.Confidence = ConfidenceCertain
+			}
+			// A finding that rests on an assumption is never critical:
+			// critical is for what the inputs show.
+			if f.Confidence == ConfidencePossible && f.Severity == Critical {
+				f.Severity = High
+			}
 			if f.Remediation == "" {
 				f.Remediation = r.Remediation
 			}
+			sortAffected(f.Affected)
 			out = append(out, f)
 		}
 	}
@@ -162,6 +217,9 @@ func Run(c *Context, ids []string) ([]Finding, error) {
 		a, b := out[i], out[j]
 		if a.Severity != b.Severity {
 			return a.Severity > b.Severity
+		}
+		if a.Certain() != b.Certain() {
+			return a.Certain()
 		}
 		if a.Rule != b.Rule {
 			return a.Rule < b.Rule
@@ -172,4 +230,10 @@ func Run(c *Context, ids []string) ([]Finding, error) {
 		return a.Message < b.Message
 	})
 	return out, nil
+}
+
+func sortAffected(list []Affected) {
+	sort.SliceStable(list, func(i, j int) bool {
+		return list[i].Object.String() < list[j].Object.String()
+	})
 }

@@ -22,15 +22,22 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF005": {examplePlatform, lockedPlatform},
 	"RF006": {examplePlatform, lockedPlatform},
 	"RF007": {examplePlatform, lockedPlatform},
-	"RF008": {examplePlatform, lockedPlatform},
+	"RF008": {withSG("rf008-sg.json"), withSG("rf008-clean-sg.json")},
 	"RF009": {examplePlatform, lockedPlatform},
 	"RF010": {fixture("rf010-trigger.yaml"), fixture("rf010-clean.yaml")},
 	"RF011": {fixture("rf011-trigger.yaml"), fixture("rf011-clean.yaml")},
-	"RF012": {examplePlatform, lockedPlatform},
+	"RF012": {withSG("rf012-sg.json"), lockedPlatform},
 	"RF013": {fixture("rf013-trigger.yaml"), fixture("rf013-clean.yaml")},
 	"RF014": {fixture("rf014-trigger.yaml"), fixture("rf014-clean.yaml")},
 	"RF015": {examplePlatform, lockedPlatform},
 	"RF016": {fixture("rf016-trigger.yaml"), fixture("rf016-clean.yaml")},
+	"RF017": {fixture("rf017-trigger.yaml"), fixture("rf017-clean.yaml")},
+	"RF018": {fixture("rf018-trigger.yaml"), fixture("rf018-clean.yaml")},
+	"RF019": {fixture("rf019-trigger.yaml"), fixture("rf019-clean.yaml")},
+	"RF020": {fixture("rf020-trigger.yaml"), fixture("rf020-clean.yaml")},
+	"RF023": {fixture("rf023-trigger.yaml"), fixture("rf023-clean.yaml")},
+	"RF021": {withSG("rf021-sg.json", "rf021-services.yaml"), withSG("rf021-clean-sg.json", "rf021-services.yaml")},
+	"RF022": {fixture("rf022-trigger.yaml"), fixture("rf022-clean.yaml")},
 }
 
 var (
@@ -40,6 +47,16 @@ var (
 
 func fixture(name string) []string {
 	return []string{filepath.Join("testdata", "common.yaml"), filepath.Join("testdata", name)}
+}
+
+// withSG is the common fixture on one node (instance i-1) whose security
+// groups are in sgFile, plus more files.
+func withSG(sgFile string, more ...string) []string {
+	files := append(fixture("rf017-node.yaml"), filepath.Join("testdata", "rf012-aws.json"), filepath.Join("testdata", sgFile))
+	for _, m := range more {
+		files = append(files, filepath.Join("testdata", m))
+	}
+	return files
 }
 
 func audit(t *testing.T, files []string, rule string) []Finding {
@@ -80,7 +97,7 @@ func TestRulesTriggerAndStayQuiet(t *testing.T) {
 				t.Errorf("%s does not trigger on %v", r.ID, fx.trigger)
 			}
 			for _, f := range found {
-				if f.Rule != r.ID || f.Severity != r.Severity || f.Message == "" || len(f.Path) == 0 || f.Remediation == "" || f.Object.Name == "" || f.Source.File == "" {
+				if f.Rule != r.ID || f.Severity > r.Severity || f.Confidence == "" || f.Message == "" || len(f.Path) == 0 || f.Remediation == "" || f.Object.Name == "" || f.Source.File == "" {
 					t.Errorf("incomplete finding: %+v", f)
 				}
 			}
@@ -117,7 +134,7 @@ func TestExampleAudit(t *testing.T) {
 	for _, f := range audit(t, examplePlatform, "") {
 		found[f.Rule] = true
 	}
-	for _, want := range []string{"RF001", "RF005", "RF006", "RF007", "RF009"} {
+	for _, want := range []string{"RF001", "RF005", "RF006", "RF007", "RF009", "RF017"} {
 		if !found[want] {
 			t.Errorf("the example does not raise %s", want)
 		}

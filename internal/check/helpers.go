@@ -126,36 +126,39 @@ func (c *Context) placement(pt *model.PodTemplate) engine.Placement {
 	return c.placements[pt]
 }
 
-// imds says whether the peer's pods can read the node role's credentials
-// from the instance metadata service: the NetworkPolicy lets them reach
-// 169.254.169.254 (security groups never filter it), and their nodes do not
-// require IMDSv2 with a hop limit of 1 (which keeps the token's reply from
-// crossing into the pod network). It returns the reasons.
-func imds(c *Context, p *engine.Peer) (bool, []string) {
-	if r, ok := c.imds[p]; ok {
-		return r.ok, r.path
-	}
-	ok, path := imdsUncached(c, p)
-	if c.imds == nil {
-		c.imds = map[*engine.Peer]imdsResult{}
-	}
-	c.imds[p] = imdsResult{ok, path}
-	return ok, path
+// imdsCause is why a peer's pods can read the node role's credentials
+// from the instance metadata service, beyond a NetworkPolicy that lets
+// them reach 169.254.169.254 (security groups never filter it).
+type imdsCause struct {
+	// Key groups peers with the same cause: "hostNetwork", "unknown", or
+	// the instances' metadata options.
+	Key string
+	// Instances are those whose options let the pods in (Key is their
+	// options), with where they are written.
+	Instances []*model.Instance
+	// Nodes name the nodes concerned; Unknown says what is not known.
+	Nodes   []string
+	Unknown string
 }
 
-type imdsResult struct {
-	ok   bool
-	path []string
-}
-
-func imdsUncached(c *Context, p *engine.Peer) (bool, []string) {
+// imds says why the peer's pods can read the node role's credentials from
+// the instance metadata service: the NetworkPolicy lets them reach
+// 169.254.169.254 (security groups never filter it), and their nodes do
+// not require IMDSv2 with a hop limit of 1 (which keeps the token's reply
+// from crossing into the pod network). It returns the NetworkPolicy path
+// and the causes (none when the pods cannot).
+func imds(c *Context, p *engine.Peer) ([]string, []imdsCause) {
 	e := egress(c, p, named(c, "imds"), netset.TCP, 80)
 	if e == nil || len(e.NetworkPolicy.Allowed) == 0 {
-		return false, nil
+		return nil, nil
 	}
-	path := coveragePath(e)
+	var path []string
+	if np := e.NetworkPolicy; len(np.Rules) == 0 && np.Reason != "" {
+		path = append(path, "NetworkPolicy: "+np.Reason)
+	}
+	path = append(path, e.NetworkPolicy.Rules...)
 	if p.HostNetwork {
-		return true, append(path, "host network: the hop limit does not protect it")
+		return path, []imdsCause{{Key: "hostNetwork"}}
 	}
 	instances := map[string]*model.Instance{}
 	for _, in := range c.World.Instances {
@@ -165,26 +168,39 @@ func imdsUncached(c *Context, p *engine.Peer) (bool, []string) {
 	for _, n := range c.World.Nodes {
 		nodes[n.Name] = n
 	}
-	reachable := false
+	byKey := map[string]*imdsCause{}
+	var keys []string
+	cause := func(key string) *imdsCause {
+		if byKey[key] == nil {
+			byKey[key] = &imdsCause{Key: key}
+			keys = append(keys, key)
+		}
+		return byKey[key]
+	}
 	for _, pt := range pods(p) {
 		pl := c.placement(pt)
 		if len(pl.Nodes) == 0 {
-			reachable = true
-			path = append(path, "its nodes are not known: assumed to answer")
+			cause("unknown").Unknown = "its nodes are not in the inputs"
 		}
 		for _, name := range pl.Nodes {
 			in := instances[instanceID(nodes[name])]
 			switch {
 			case in == nil:
-				reachable = true
-				path = append(path, fmt.Sprintf("node %s: metadata options not known (give aws ec2 describe-instances)", name))
+				u := cause("unknown")
+				u.Nodes = append(u.Nodes, name)
+				u.Unknown = "the metadata options of its nodes are not in the inputs (give aws ec2 describe-instances)"
 			case in.MetadataTokens != "required" || in.MetadataHopLimit > 1:
-				reachable = true
-				path = append(path, fmt.Sprintf("node %s (%s): HttpTokens %s, hop limit %d (%s)", name, in.ID, orDefault(in.MetadataTokens, "optional"), in.MetadataHopLimit, in.Source))
+				k := cause(fmt.Sprintf("HttpTokens %s, hop limit %d", orDefault(in.MetadataTokens, "optional"), in.MetadataHopLimit))
+				k.Nodes = append(k.Nodes, name)
+				k.Instances = append(k.Instances, in)
 			}
 		}
 	}
-	return reachable, path
+	out := make([]imdsCause, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, *byKey[k])
+	}
+	return path, out
 }
 
 func instanceID(n *model.Node) string {

@@ -2,8 +2,8 @@ package check
 
 import (
 	"fmt"
-	"sort"
 
+	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/model"
 )
 
@@ -17,7 +17,10 @@ func rf003() *Rule {
 		Remediation: "Add a default-deny NetworkPolicy to the namespace (podSelector: {}, policyTypes: [Ingress, Egress]) " +
 			"and allow each workload's needs explicitly.",
 		check: func(c *Context) []Finding {
-			open := map[string][]string{}
+			open := map[string][]Affected{}
+			gap := func(p *engine.Peer, what string) {
+				open[p.Namespace] = append(open[p.Namespace], Affected{Object: p.Workload.Ref(), Source: p.Workload.Source, Detail: p.ID + " " + what})
+			}
 			for _, p := range workloadPeers(c) {
 				if !p.Workload.IsML() {
 					continue
@@ -25,24 +28,24 @@ func rf003() *Rule {
 				in, eg := p.Isolated()
 				switch {
 				case !in && !eg:
-					open[p.Namespace] = append(open[p.Namespace], p.ID+" is isolated for neither ingress nor egress")
+					gap(p, "is isolated for neither ingress nor egress")
 				case !in:
-					open[p.Namespace] = append(open[p.Namespace], p.ID+" is not isolated for ingress")
+					gap(p, "is not isolated for ingress")
 				case !eg:
-					open[p.Namespace] = append(open[p.Namespace], p.ID+" is not isolated for egress")
+					gap(p, "is not isolated for egress")
 				}
 			}
 			var out []Finding
 			for _, ns := range c.World.Namespaces {
-				path, ok := open[ns.Name]
+				gaps, ok := open[ns.Name]
 				if !ok {
 					continue
 				}
-				sort.Strings(path)
 				out = append(out, Finding{
 					Object: model.Ref{Kind: "Namespace", Name: ns.Name}, Source: ns.Source,
-					Message: fmt.Sprintf("namespace %s runs ML workloads that a default-deny would isolate: %s", ns.Name, plural(len(path), "gap", "gaps")),
-					Path:    path,
+					Message:  fmt.Sprintf("namespace %s runs ML workloads that a default-deny would isolate: %s", ns.Name, plural(len(gaps), "gap", "gaps")),
+					Path:     []string{"no NetworkPolicy of namespace " + ns.Name + " selects every pod for both ingress and egress"},
+					Affected: gaps,
 				})
 			}
 			return out

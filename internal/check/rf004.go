@@ -52,7 +52,7 @@ func rf004() *Rule {
 							src = p.EgressRules[i]
 						}
 						out = append(out, Finding{
-							Object: p.Ref(), Source: src,
+							Object: p.Ref(), Source: src, Key: fmt.Sprintf("egress[%d] %s", i, b.CIDR),
 							Message: fmt.Sprintf("egress[%d] allows ipBlock %s: %.0f%% of the public IPv4 internet", i, b.CIDR, share*100),
 							Path:    []string{fmt.Sprintf("NetworkPolicy %s/%s egress[%d] (%s): ipBlock %s", p.Namespace, p.Name, i, src, b.CIDR)},
 						})

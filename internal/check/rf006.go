@@ -120,7 +120,7 @@ func rf006() *Rule {
 					if len(extra.Ranges()) > 0 {
 						path = append(path, "extra (not "+svc+" any more): "+strings.Join(netset.PrefixStrings(extra), ", "))
 					}
-					out = append(out, Finding{Object: p.Ref(), Source: src, Message: msg, Path: path})
+					out = append(out, Finding{Object: p.Ref(), Source: src, Key: fmt.Sprintf("egress[%d]", i), Message: msg, Path: path})
 				}
 			}
 			return out

@@ -2,21 +2,24 @@ package check
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/ringfence/ringfence/internal/model"
 )
 
-// fencedBy maps each security group to the peers it fences.
-func fencedBy(c *Context) map[string][]string {
-	out := map[string][]string{}
+// fencedBy maps each security group to the workloads it fences.
+func fencedBy(c *Context) map[string][]Affected {
+	out := map[string][]Affected{}
+	seen := map[string]bool{}
 	for _, p := range workloadPeers(c) {
 		for _, g := range p.SecurityGroups() {
-			out[g] = append(out[g], p.ID)
+			if key := g + "|" + p.Workload.Ref().String(); !seen[key] {
+				seen[key] = true
+				out[g] = append(out[g], Affected{Object: p.Workload.Ref(), Source: p.Workload.Source})
+			}
 		}
 	}
-	for _, ids := range out {
-		sort.Strings(ids)
+	for _, list := range out {
+		sortAffected(list)
 	}
 	return out
 }
@@ -51,9 +54,10 @@ func rf007() *Rule {
 					r := &g.Egress[i]
 					if cidr := everywhere(r); cidr != "" {
 						out = append(out, Finding{
-							Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source,
-							Message: fmt.Sprintf("security group %s (%s) allows egress %s to %s; it fences %s", g.ID, g.Name, sgRuleText(r), cidr, plural(len(fenced[g.ID]), "workload", "workloads")),
-							Path:    append([]string{fmt.Sprintf("%s egress rule %d (%s)", g.ID, i, r.Source)}, fenced[g.ID]...),
+							Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source, Key: fmt.Sprintf("egress %s to %s", sgRuleText(r), cidr),
+							Message:  fmt.Sprintf("security group %s (%s) allows egress %s to %s; it fences %s", g.ID, g.Name, sgRuleText(r), cidr, plural(len(fenced[g.ID]), "workload", "workloads")),
+							Path:     []string{fmt.Sprintf("%s egress rule %d (%s)", g.ID, i, r.Source)},
+							Affected: fenced[g.ID],
 						})
 					}
 				}

@@ -9,9 +9,12 @@ import (
 func rf008() *Rule {
 	return &Rule{
 		ID: "RF008", Severity: High,
-		Title: "A security group allows ingress from 0.0.0.0/0 or ::/0 to a service port, the NodePort range or all ports",
-		Rationale: "Ingress from everywhere to the ports a Service listens on, to the NodePort range or to every port " +
-			"lets the internet reach the workloads as soon as an address is public, past every load balancer control.",
+		Title: "A security group allows ingress from 0.0.0.0/0 or ::/0 to a service port or all ports",
+		Rationale: "Ingress from everywhere to the ports a Service listens on or to every port lets the internet reach " +
+			"the workloads as soon as an address is public, past every load balancer control. The front security " +
+			"group of a load balancer (tagged service.k8s.aws/stack by the AWS Load Balancer Controller) admits the " +
+			"world by design: what it exposes is judged on its Service (RF009) and Ingress allowlists (RF010, RF020). " +
+			"The NodePort range is RF021's.",
 		Remediation: "Admit only the load balancer's security group, or the trusted ranges, on the service port.",
 		check: func(c *Context) []Finding {
 			ports := map[int32]bool{}
@@ -28,6 +31,9 @@ func rf008() *Rule {
 			}
 			var out []Finding
 			for _, g := range c.World.SecurityGroups {
+				if g.Tags["service.k8s.aws/stack"] != "" {
+					continue // a load balancer's front door: intended
+				}
 				for i := range g.Ingress {
 					r := &g.Ingress[i]
 					cidr := everywhere(r)
@@ -38,8 +44,8 @@ func rf008() *Rule {
 					switch {
 					case r.Protocol == "-1" || r.FromPort == -1 || (r.FromPort == 0 && r.ToPort == 65535):
 						what = "every port"
-					case r.FromPort <= 32767 && r.ToPort >= 30000:
-						what = "the NodePort range"
+					case coversNodePorts(r):
+						continue // RF021
 					default:
 						for p := range ports {
 							if p >= r.FromPort && p <= r.ToPort {
@@ -52,7 +58,7 @@ func rf008() *Rule {
 						continue
 					}
 					out = append(out, Finding{
-						Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source,
+						Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source, Key: fmt.Sprintf("ingress %s from %s", sgRuleText(r), cidr),
 						Message: fmt.Sprintf("security group %s (%s) allows ingress %s from %s to %s", g.ID, g.Name, sgRuleText(r), cidr, what),
 						Path:    []string{fmt.Sprintf("%s ingress rule %d (%s)", g.ID, i, r.Source)},
 					})

@@ -23,7 +23,21 @@ func rf012() *Rule {
 			for _, p := range c.Analysis.Peers() {
 				peers[p.ID] = p
 			}
+			open := map[string]bool{}
+			for _, g := range c.World.SecurityGroups {
+				for i := range g.Egress {
+					if everywhere(&g.Egress[i]) != "" && g.Egress[i].Protocol == "-1" {
+						open[g.ID] = true
+					}
+				}
+			}
 			for _, src := range workloadPeers(c) {
+				// Groups open to everywhere leave the NetworkPolicy alone by
+				// design of that rule: RF007 reports the cause once.
+				openEgress := false
+				for _, g := range src.SecurityGroups() {
+					openEgress = openEgress || open[g]
+				}
 				for _, conn := range c.Analysis.ExternalLayers(src) {
 					if conn.Layers == nil || conn.Layers.SecurityGroups == nil {
 						continue
@@ -39,7 +53,7 @@ func rf012() *Rule {
 						g.fail = append(g.fail, fmt.Sprintf("to %s: the NetworkPolicy allows %s, the security groups block it", conn.Dst, np))
 					case np.IsAll() && !sg.IsAll() && !sg.IsEmpty():
 						g.alone = append(g.alone, fmt.Sprintf("to %s: only the security groups fence it (%s)", conn.Dst, sg))
-					case sg.IsAll() && !np.IsAll() && !np.IsEmpty():
+					case sg.IsAll() && !np.IsAll() && !np.IsEmpty() && !openEgress:
 						g.alone = append(g.alone, fmt.Sprintf("to %s: only the NetworkPolicy fences it (%s)", conn.Dst, np))
 					}
 				}

@@ -19,7 +19,7 @@ func rf014() *Rule {
 						Path:    []string{"spec.podSelector matches no pod of namespace " + p.Namespace}})
 				}
 				for _, d := range dead {
-					out = append(out, Finding{Object: p.Ref(), Source: d.Source,
+					out = append(out, Finding{Object: p.Ref(), Source: d.Source, Key: d.Peer,
 						Message: fmt.Sprintf("NetworkPolicy %s/%s: %s matches no pod", p.Namespace, p.Name, d.Peer),
 						Path:    []string{fmt.Sprintf("%s (%s)", d.Peer, d.Source)}})
 				}

@@ -35,7 +35,7 @@ func rf016() *Rule {
 								if peer.IPBlock == nil || !c.Analysis.Selects(p, id) {
 									continue
 								}
-								out = append(out, Finding{Object: s.Ref(), Source: s.Source,
+								out = append(out, Finding{Object: s.Ref(), Source: s.Source, Key: fmt.Sprintf("%s %s/%s ingress[%d] %s", id, p.Namespace, p.Name, i, peer.IPBlock.CIDR),
 									Message: fmt.Sprintf("Service %s/%s (externalTrafficPolicy Cluster) fronts %s, whose ingress admits ipBlock %s: clients arrive as node addresses", s.Namespace, s.Name, id, peer.IPBlock.CIDR),
 									Path:    []string{fmt.Sprintf("NetworkPolicy %s/%s ingress[%d] ipBlock %s", p.Namespace, p.Name, i, peer.IPBlock.CIDR)}})
 							}

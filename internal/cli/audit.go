@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/ringfence/ringfence/internal/check"
 	"github.com/ringfence/ringfence/internal/render"
@@ -16,7 +15,7 @@ import (
 func newAudit(s Streams) *cobra.Command {
 	var in inputFlags
 	var out outputFlag
-	var failOn, rules, configFile string
+	var failOn, failConfidence, rules, configFile string
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Find the risks of ML workloads across NetworkPolicies and security groups",
@@ -37,9 +36,19 @@ object, or in a config file (.ringfence.yaml, or --config):
 Suppressed findings are counted in the summary, listed with -v (as are the inputs
 ringfence could not use), never fail the run.
 
-Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usage or input.`,
+One finding per cause: a security group rule, a namespace without default-deny, the
+instances' metadata options are each reported once, listing the workloads they affect.
+Each finding is certain (the inputs decide it) or possible (it holds if something the
+inputs lack resolves badly, and says what it assumes); a possible finding is never
+critical. --fail-on-confidence certain fails the run on certain findings only.
+
+The header names the AWS ip-ranges publication and its age, with a warning past 30 days.
+
+Exit status: 0 when no finding reaches --fail-on (and --fail-on-confidence), 1 when one
+does, 2 on bad usage or input.`,
 		Example: `  ringfence audit -f examples/ml-platform
   ringfence audit -f manifests/ -f aws/ --fail-on critical -o json
+  ringfence audit -f manifests/ --fail-on high --fail-on-confidence certain
   ringfence audit --context prod -A --rules RF001,RF009 -o markdown
   ringfence audit -f manifests/ -o sarif > ringfence.sarif   # GitHub code scanning`,
 		Args: cobra.NoArgs,
@@ -51,12 +60,21 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 			if err != nil {
 				return usageError{err}
 			}
+			certainOnly := false
+			switch failConfidence {
+			case string(check.ConfidenceCertain):
+				certainOnly = true
+			case string(check.ConfidencePossible):
+			default:
+				return usagef("--fail-on-confidence %q: use certain or possible", failConfidence)
+			}
 			run, err := in.audit(cmd, s, rules, configFile)
 			if err != nil {
 				return err
 			}
 			findings := run.findings
 			report := render.NewAuditReport(findings, run.check.Ranges.SyncToken)
+			report.Ranges = render.NewRangesAge(run.check.Ranges, s.now())
 			report.Verbose = in.verbose
 			report.Color = colorful(s.Out)
 			switch out.value {
@@ -73,7 +91,7 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 				return err
 			}
 			for _, f := range findings {
-				if f.Suppressed == nil && f.Severity >= threshold {
+				if f.Suppressed == nil && f.Severity >= threshold && (f.Certain() || !certainOnly) {
 					return findingsError{}
 				}
 			}
@@ -84,6 +102,7 @@ Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on bad usag
 	in.addApply(cmd)
 	out.add(cmd, "table", "json", "sarif", "markdown")
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a finding is at least this severe: critical, high, medium, low, info or none")
+	cmd.Flags().StringVar(&failConfidence, "fail-on-confidence", "possible", "with --fail-on, count only findings at least this sure: possible (every finding) or certain (only those the inputs decide)")
 	cmd.Flags().StringVar(&rules, "rules", "", "run only these rules (comma-separated IDs)")
 	cmd.Flags().StringVar(&in.rangesFile, "ranges-file", "", "AWS ip-ranges.json to compare ipBlocks with (default: the cached or embedded publication)")
 	cmd.Flags().StringVar(&configFile, "config", "", "suppressions file (default: .ringfence.yaml when present)")
@@ -161,7 +180,7 @@ func (f *inputFlags) audit(cmd *cobra.Command, s Streams, rules, configFile stri
 			return nil, err
 		}
 	}
-	findings, expired := check.Suppress(findings, res.World, cfg, configFile, time.Now())
+	findings, expired := check.Suppress(findings, res.World, cfg, configFile, s.now())
 	for _, e := range expired {
 		fmt.Fprintf(s.Err, "ringfence: warning: %s\n", e)
 	}

@@ -98,11 +98,8 @@ func withNamespace(t *testing.T, path, ns string) string {
 	return out
 }
 
-type auditJSON struct {
-	Findings []check.Finding `json:"findings"`
-}
-
-func auditFindings(t *testing.T, stdout string) []check.Finding {
+// parseFindings reads the findings of `audit -o json` output.
+func parseFindings(t *testing.T, stdout string) []check.Finding {
 	t.Helper()
 	var r auditJSON
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
@@ -222,7 +219,7 @@ func TestLiveClusterAccess(t *testing.T) {
 		if code == ExitInput {
 			t.Fatalf("audit: exit %d: %s", code, stderr)
 		}
-		for _, f := range auditFindings(t, stdout) {
+		for _, f := range parseFindings(t, stdout) {
 			if f.Object.Namespace == "ml-workloads" && f.Rule != "RF013" && f.Confidence != check.ConfidencePossible {
 				t.Errorf("%s %s is %q, but Namespaces and other namespaces' policies are unread", f.Rule, f.Object, f.Confidence)
 			}
@@ -253,7 +250,7 @@ func TestLiveClusterAccess(t *testing.T) {
 		if !strings.Contains(stderr, `ringfence: warning: NetworkPolicy in every namespace could not be read (forbidden: User "no-policies" cannot list resource "networkpolicies" in API group "networking.k8s.io" at the cluster scope)`) {
 			t.Errorf("stderr does not name the unread kind and why: %s", stderr)
 		}
-		findings := auditFindings(t, stdout)
+		findings := parseFindings(t, stdout)
 		if len(findings) == 0 {
 			t.Fatal("no findings")
 		}
@@ -339,7 +336,7 @@ func TestLiveClusterAccess(t *testing.T) {
 			if code == ExitInput {
 				t.Fatalf("%v: exit %d: %s", args, code, stderr)
 			}
-			for _, f := range auditFindings(t, stdout) {
+			for _, f := range parseFindings(t, stdout) {
 				if f.Object.Namespace == "monitoring" {
 					t.Errorf("%v: %s", args, f.Message)
 				}

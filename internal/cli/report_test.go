@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ringfence/ringfence/internal/check"
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/gencluster"
 	"github.com/ringfence/ringfence/internal/load"
@@ -39,11 +40,31 @@ func TestReportHeadlines(t *testing.T) {
 	var training, inference bool
 	for _, h := range r.Headlines {
 		if strings.Contains(h.Text, "training job ml-workloads/text-embed-finetune") && strings.Contains(h.Text, "node security group ml-node-sg (sg-0a1b2c3d4e5f60001)") &&
-			strings.Contains(h.Text, "reaches the internet at 52.216.0.0/16 on TCP 443 (part of aws:S3:us-east-1)") && strings.Contains(h.Text, "It admits the whole internet") {
+			strings.Contains(h.Text, "reaches aws:S3:us-east-1 over the public endpoint (no VPC endpoint) at 52.216.0.0/16 on TCP 443") && !strings.Contains(h.Text, "internet at") && strings.Contains(h.Text, "It admits the whole internet") {
 			training = true
 		}
 		if strings.Contains(h.Text, "inference service ml-workloads/model-server") && strings.Contains(h.Text, "is exposed to the internet. Path: internet → Service/ml-workloads/model-server →") {
 			inference = true
+		}
+	}
+	// The ingress controller's own internet-facing entry is its purpose,
+	// not a headline.
+	for _, h := range r.Headlines {
+		if strings.Contains(h.Text, "ingress-nginx/ingress-nginx-controller (Deployment) is exposed to the internet") {
+			t.Errorf("intended exposure in the banner: %s", h.Text)
+		}
+	}
+	// Ordered by severity, each linked to a finding of its nodes no less
+	// severe than itself.
+	for i, h := range r.Headlines {
+		if h.Finding < 0 || h.Finding >= len(r.Findings) || r.Findings[h.Finding].Severity.String() != h.Severity {
+			t.Errorf("headline %d links finding %d: %+v", i, h.Finding, h)
+		}
+		if i > 0 {
+			prev, _ := check.ParseSeverity(r.Headlines[i-1].Severity)
+			if cur, _ := check.ParseSeverity(h.Severity); cur > prev {
+				t.Errorf("headline %d (%s) after a %s one", i, h.Severity, r.Headlines[i-1].Severity)
+			}
 		}
 	}
 	if !training || !inference {
@@ -184,6 +205,13 @@ func TestReportHTMLInChromium(t *testing.T) {
 		}
 	}
 	banner := eval[string](t, p, `document.getElementById('headlines').innerText`)
+	// Each banner sentence links to its finding, and the link finds it.
+	if n := eval[int](t, p, `document.querySelectorAll('#headlines button.to-finding').length`); n != len(model.Headlines) || n == 0 {
+		t.Errorf("%d banner links to findings, want %d", n, len(model.Headlines))
+	}
+	if !eval[bool](t, p, `(() => { const b = document.querySelector('#headlines button.to-finding'); b.click(); return !!document.getElementById('finding-' + b.dataset.finding); })()`) {
+		t.Error("the banner's first link does not lead to its finding")
+	}
 	for _, want := range []string{"training job ml-workloads/text-embed-finetune", "node security group ml-node-sg", "inference service ml-workloads/model-server (Deployment) is exposed to the internet"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)

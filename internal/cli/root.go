@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -31,6 +32,16 @@ const (
 type Streams struct {
 	In       io.Reader
 	Out, Err io.Writer
+	// Now is the clock (time.Now when nil); tests fix it so outputs that
+	// state an age stay the same.
+	Now func() time.Time
+}
+
+func (s Streams) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // usageError is a mistake in the command line.

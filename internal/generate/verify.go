@@ -280,7 +280,8 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	for _, p := range out.Policies {
 		touched[model.Ref{Kind: "NetworkPolicy", Namespace: p.Namespace, Name: p.Name}] = true
 	}
-	findings, err := check.Run(&check.Context{World: next, Analysis: a, Ranges: doc}, nil)
+	// Only what a fence can fix: long-lived keys stay whatever the policies.
+	findings, err := check.Run(&check.Context{World: next, Analysis: a, Ranges: doc}, check.NetworkRules())
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,9 @@ type World struct {
 	ServiceAccounts []*ServiceAccount `json:"serviceAccounts"`
 	Nodes           []*Node           `json:"nodes"`
 	Secrets         []*Secret         `json:"secrets"`
+	// Webhooks are the admission webhook configurations (validating and
+	// mutating), for the Services the API server calls.
+	Webhooks []*WebhookConfiguration `json:"webhooks,omitempty"`
 
 	// The AWS layer, sorted by ID.
 	SecurityGroups        []*SecurityGroup       `json:"securityGroups"`
@@ -146,7 +149,11 @@ func (p *PodTemplate) AWSCredentials() []string {
 		case CredSecretVolume:
 			out = append(out, "Secret "+c.Secret+" mounted at "+c.MountPath)
 		case CredLiteralEnv:
-			out = append(out, "literal "+c.EnvVar+" in the manifest")
+			if c.KeyIDPrefix != "" {
+				out = append(out, "literal "+c.EnvVar+" in the manifest (an access key ID starting "+c.KeyIDPrefix+")")
+			} else {
+				out = append(out, "literal "+c.EnvVar+" in the manifest")
+			}
 		case CredIRSA:
 			out = append(out, "IAM role "+c.RoleARN+" (IRSA)")
 		case CredPodIdentity:
@@ -207,6 +214,10 @@ type PodSpec struct {
 	// aws.amazon.com/neuron, ...) over the pod's containers.
 	GPUs        map[string]int64 `json:"gpus,omitempty"`
 	Credentials []Credential     `json:"credentials,omitempty"`
+	// CallsServices are the Services the containers name by their cluster
+	// DNS name (<name>.<namespace>.svc) in commands, arguments or literal
+	// environment values: connections the pods are configured to make.
+	CallsServices []Ref `json:"callsServices,omitempty"`
 	// IPs are the pod's addresses when known (status.podIPs of a bare Pod).
 	IPs []netip.Addr `json:"ips,omitempty"`
 }
@@ -264,6 +275,10 @@ type Credential struct {
 	MountPath string         `json:"mountPath,omitempty"`
 	RoleARN   string         `json:"roleArn,omitempty"`
 	Audience  string         `json:"audience,omitempty"`
+	// KeyIDPrefix is the first four characters of a literal access key ID
+	// (AKIA: an IAM user's long-lived key; ASIA: temporary), the only part
+	// of a credential value ringfence keeps.
+	KeyIDPrefix string `json:"keyIdPrefix,omitempty"`
 	// Cloud is "aws" when the credential is evidently for AWS (an AWS_*
 	// variable, an AWS role, an STS audience).
 	Cloud string `json:"cloud,omitempty"`
@@ -329,6 +344,27 @@ type Secret struct {
 	Meta
 	Type string   `json:"type,omitempty"`
 	Keys []string `json:"keys,omitempty"`
+	// KeyIDPrefixes maps the keys whose value is an AWS access key ID to
+	// the ID's first four characters (AKIA, ASIA); nothing more of a value
+	// is kept.
+	KeyIDPrefixes map[string]string `json:"keyIdPrefixes,omitempty"`
+}
+
+// WebhookConfiguration is an admissionregistration.k8s.io/v1
+// ValidatingWebhookConfiguration or MutatingWebhookConfiguration: what
+// ringfence needs of it is the Services its webhooks call.
+type WebhookConfiguration struct {
+	Meta
+	Services []WebhookService `json:"services,omitempty"`
+}
+
+// WebhookService is the Service one webhook calls (clientConfig.service).
+type WebhookService struct {
+	Webhook   string `json:"webhook"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Port is the Service port (443 when omitted, as the API server defaults it).
+	Port int32 `json:"port"`
 }
 
 // Fence is a ringfence.dev/v1alpha1 Fence: what the workloads it selects

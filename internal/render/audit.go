@@ -5,8 +5,10 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ringfence/ringfence/internal/check"
+	"github.com/ringfence/ringfence/internal/ranges"
 )
 
 // AuditReport is the stable shape of `ringfence audit -o json`.
@@ -16,6 +18,8 @@ type AuditReport struct {
 	// RangesSyncToken is the AWS ip-ranges publication ipBlocks were
 	// compared with.
 	RangesSyncToken string `json:"rangesSyncToken"`
+	// Ranges says which publication that is and how old.
+	Ranges *RangesAge `json:"ranges,omitempty"`
 	// Verbose lists suppressed findings in the table and Markdown.
 	Verbose bool `json:"-"`
 	// Color marks severities with ANSI colours (on a terminal only).
@@ -37,6 +41,46 @@ type AuditSummary struct {
 	// Suppressed counts the findings an annotation or the config accepts;
 	// they are not in the other counts.
 	Suppressed int `json:"suppressed"`
+}
+
+// StaleRangesDays is the age past which the audit warns that the AWS
+// ip-ranges it compares with are old: AWS publishes several times a week.
+const StaleRangesDays = 30
+
+// RangesAge is the AWS ip-ranges publication an audit used, and its age.
+type RangesAge struct {
+	Source    string `json:"source"`
+	SyncToken string `json:"syncToken"`
+	// Created is the publication's createDate (UTC, RFC 3339).
+	Created string `json:"created"`
+	AgeDays int    `json:"ageDays"`
+	// Warning is set when the publication is older than StaleRangesDays.
+	Warning string `json:"warning,omitempty"`
+}
+
+// NewRangesAge says how old a publication is at now.
+func NewRangesAge(d *ranges.Document, now time.Time) *RangesAge {
+	age := int(now.Sub(d.Created).Hours() / 24)
+	r := &RangesAge{Source: d.Source, SyncToken: d.SyncToken, Created: d.Created.UTC().Format(time.RFC3339), AgeDays: age}
+	if age > StaleRangesDays {
+		r.Warning = fmt.Sprintf("the AWS ip-ranges publication is %d days old (over %d): ipBlock checks may miss ranges AWS added since; run ringfence ranges refresh, or pass --ranges-file with a current ip-ranges.json", age, StaleRangesDays)
+	}
+	return r
+}
+
+func (r *RangesAge) String() string {
+	return fmt.Sprintf("AWS ip-ranges: %s, syncToken %s, published %s (%d days ago)", r.Source, r.SyncToken, r.Created[:10], r.AgeDays)
+}
+
+// header writes the publication line, and its warning when it is old.
+func (r *AuditReport) header(w io.Writer, prefix string) {
+	if r.Ranges == nil {
+		return
+	}
+	fmt.Fprintf(w, "%s%s\n", prefix, r.Ranges)
+	if r.Ranges.Warning != "" {
+		fmt.Fprintf(w, "%sWARNING: %s\n", prefix, r.Ranges.Warning)
+	}
 }
 
 // NewAuditReport counts the findings.
@@ -76,7 +120,10 @@ func (s AuditSummary) String() string {
 }
 
 // AuditTable writes the findings grouped by severity, then a summary line.
+// A finding whose cause puts several objects at risk is written once, with
+// the objects it affects.
 func AuditTable(w io.Writer, r *AuditReport) error {
+	r.header(w, "")
 	var last check.Severity = -1
 	for _, f := range r.shown() {
 		if f.Severity != last {
@@ -87,10 +134,16 @@ func AuditTable(w io.Writer, r *AuditReport) error {
 			fmt.Fprintf(w, "\n%s\n", title)
 			last = f.Severity
 		}
-		fmt.Fprintf(w, "  %s  %s\n", f.Rule, f.Message)
+		fmt.Fprintf(w, "  %s  %s%s\n", f.Rule, possibleMark(f), f.Message)
 		fmt.Fprintf(w, "         object: %s (%s)\n", f.Object, f.Source)
+		for _, a := range f.Assumptions {
+			fmt.Fprintf(w, "         assumes: %s\n", a)
+		}
 		for _, p := range f.Path {
 			fmt.Fprintf(w, "         path:   %s\n", p)
+		}
+		for _, a := range f.Affected {
+			fmt.Fprintf(w, "         affects: %s\n", affectedText(a))
 		}
 		fmt.Fprintf(w, "         fix:    %s\n", f.Remediation)
 		if f.Suppressed != nil {
@@ -101,28 +154,67 @@ func AuditTable(w io.Writer, r *AuditReport) error {
 	return err
 }
 
+// possibleMark prefixes the message of a finding that rests on an
+// assumption.
+func possibleMark(f check.Finding) string {
+	if f.Certain() {
+		return ""
+	}
+	return "(possible) "
+}
+
+func affectedText(a check.Affected) string {
+	s := fmt.Sprintf("%s (%s)", a.Object, a.Source)
+	if a.Detail != "" {
+		s += ": " + a.Detail
+	}
+	return s
+}
+
 // AuditMarkdown writes the findings for a pull-request comment.
 func AuditMarkdown(w io.Writer, r *AuditReport) error {
 	fmt.Fprintf(w, "### ringfence audit: %s\n\n", r.Summary)
+	if r.Ranges != nil {
+		r.header(w, "> ")
+		fmt.Fprintln(w)
+	}
 	if len(r.shown()) == 0 {
 		_, err := fmt.Fprintln(w, "No findings.")
 		return err
 	}
-	fmt.Fprintln(w, "| severity | rule | object | finding | where |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
+	fmt.Fprintln(w, "| severity | confidence | rule | object | finding | affects | where |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, f := range r.shown() {
-		fmt.Fprintf(w, "| %s | %s | `%s` | %s | `%s` |\n", f.Severity, f.Rule, f.Object, mdEscape(f.Message), f.Source)
+		fmt.Fprintf(w, "| %s | %s | %s | `%s` | %s | %s | `%s` |\n", f.Severity, f.Confidence, f.Rule, f.Object, mdEscape(f.Message), affectedCell(f.Affected), f.Source)
 	}
 	fmt.Fprintln(w, "\n<details><summary>Paths and fixes</summary>")
 	for _, f := range r.shown() {
 		fmt.Fprintf(w, "\n**%s** `%s`: %s\n\n", f.Rule, f.Object, mdEscape(f.Message))
+		for _, a := range f.Assumptions {
+			fmt.Fprintf(w, "- assumes: %s\n", mdEscape(a))
+		}
 		for _, p := range f.Path {
 			fmt.Fprintf(w, "- %s\n", mdEscape(p))
+		}
+		for _, a := range f.Affected {
+			fmt.Fprintf(w, "- affects %s\n", mdEscape(affectedText(a)))
 		}
 		fmt.Fprintf(w, "\nFix: %s\n", mdEscape(f.Remediation))
 	}
 	_, err := fmt.Fprintln(w, "\n</details>")
 	return err
+}
+
+// affectedCell lists the objects a finding affects, in a table cell.
+func affectedCell(list []check.Affected) string {
+	if len(list) == 0 {
+		return ""
+	}
+	names := make([]string, len(list))
+	for i, a := range list {
+		names[i] = "`" + a.Object.String() + "`"
+	}
+	return strings.Join(names, "<br>")
 }
 
 // RulesMarkdown writes the rule catalogue (docs/rules.md).

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/check"
+	"github.com/ringfence/ringfence/internal/model"
 )
 
 // SARIF 2.1.0, as much of it as code scanning reads: the rules with their
@@ -61,6 +62,7 @@ type sarifResult struct {
 	Locations           []sarifLocation    `json:"locations,omitempty"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	Properties          map[string]any     `json:"properties,omitempty"`
 }
 
 type sarifSuppression struct {
@@ -119,33 +121,75 @@ func AuditSARIF(w io.Writer, r *AuditReport, rules []*check.Rule, version string
 		})
 	}
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{}}
+	seen := map[string]int{}
 	for _, f := range r.Findings {
 		level, _ := sarifLevel(f.Severity)
-		text := f.Message
+		text := possibleMark(f) + f.Message
+		for _, a := range f.Assumptions {
+			text += "\n- assumes: " + a
+		}
 		for _, p := range f.Path {
 			text += "\n- " + p
 		}
+		if len(f.Affected) > 0 {
+			text += fmt.Sprintf("\nAffects %d:", len(f.Affected))
+			for _, a := range f.Affected {
+				text += "\n- " + affectedText(a)
+			}
+		}
 		text += "\nFix: " + f.Remediation
-		res := sarifResult{
-			RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level, Message: sarifText{Text: text},
-			// Stable across runs, so code scanning tracks a finding.
-			PartialFingerprints: map[string]string{"ringfence/v1": f.Rule + ":" + f.Object.String() + ":" + f.Source.String()},
+		// One result per location: the cause, then each object it
+		// affects, so code scanning shows the alert where each is
+		// written. The fingerprint names the rule, the cause and the
+		// location's object, never a line, so alerts survive edits.
+		cause := f.Rule + ":" + f.Object.String()
+		if f.Key != "" {
+			cause += ":" + f.Key
 		}
-		if f.Suppressed != nil {
-			kind := "external"
-			if strings.HasPrefix(f.Suppressed.By, "annotation") {
-				kind = "inSource"
+		type location struct {
+			object string
+			src    model.Source
+			text   string
+		}
+		locs := []location{{object: f.Object.String(), src: f.Source, text: text}}
+		for _, a := range f.Affected {
+			if a.Object == f.Object {
+				continue
 			}
-			res.Suppressions = []sarifSuppression{{Kind: kind, Justification: f.Suppressed.Reason}}
-		}
-		if f.Source.File != "" && f.Source.File != "-" {
-			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(f.Source.File)}}}
-			if f.Source.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Source.Line}
+			t := fmt.Sprintf("%s%s: %s affected.", possibleMark(f), f.Message, a.Object)
+			if a.Detail != "" {
+				t += " " + a.Detail
 			}
-			res.Locations = []sarifLocation{loc}
+			t += fmt.Sprintf("\nCause: %s (%s).\nFix: %s", f.Object, f.Source, f.Remediation)
+			locs = append(locs, location{object: a.Object.String(), src: a.Source, text: t})
 		}
-		run.Results = append(run.Results, res)
+		for _, l := range locs {
+			fp := cause + ":" + l.object
+			seen[fp]++
+			if n := seen[fp]; n > 1 {
+				fp += fmt.Sprintf("#%d", n)
+			}
+			res := sarifResult{
+				RuleID: f.Rule, RuleIndex: index[f.Rule], Level: level, Message: sarifText{Text: l.text},
+				PartialFingerprints: map[string]string{"ringfence/v2": fp},
+				Properties:          map[string]any{"confidence": string(f.Confidence)},
+			}
+			if f.Suppressed != nil {
+				kind := "external"
+				if strings.HasPrefix(f.Suppressed.By, "annotation") {
+					kind = "inSource"
+				}
+				res.Suppressions = []sarifSuppression{{Kind: kind, Justification: f.Suppressed.Reason}}
+			}
+			if l.src.File != "" && l.src.File != "-" {
+				loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(l.src.File)}}}
+				if l.src.Line > 0 {
+					loc.PhysicalLocation.Region = &sarifRegion{StartLine: l.src.Line}
+				}
+				res.Locations = []sarifLocation{loc}
+			}
+			run.Results = append(run.Results, res)
+		}
 	}
 	return JSON(w, sarifLog{Version: "2.1.0", Schema: "https://json.schemastore.org/sarif-2.1.0.json", Runs: []sarifRun{run}})
 }

@@ -21,7 +21,9 @@ func (b *builder) headlines(dests []destination) {
 		}
 	}
 	for _, x := range b.Reach.Exposures {
-		if !x.Internet {
+		if !x.Internet || b.controllersOnly(x.Backends) {
+			// An ingress controller's internet-facing entry is its
+			// purpose: what it exposes is the Ingresses' own paths.
 			continue
 		}
 		entry := EntryID(x.Entry)
@@ -49,7 +51,7 @@ func (b *builder) headlines(dests []destination) {
 			hops = append(hops, step+" "+h.Verdict)
 		}
 		h := headline(orHigh(sev), strings.Join(names, ", "), "is exposed to the internet", fmt.Sprintf("Path: internet → %s → %s.", x.Entry, strings.Join(dedupe(hops), " → ")), nodes)
-		hs = append(hs, scored{h, ml, 0})
+		hs = append(hs, scored{h, ml, 0, false})
 	}
 	var others []string
 	var otherNodes []string
@@ -105,7 +107,12 @@ func (b *builder) headlines(dests []destination) {
 			if internet.Addresses == "all of it" {
 				reached += " (" + strings.Join(services, ", ") + " included)"
 			} else {
-				reached += " (part of " + strings.Join(services, ", ") + ")"
+				// What it reaches is an AWS service's public endpoint, not
+				// the internet at large: say so.
+				reached = strings.Join(services, ", ") + " over the public endpoint (no VPC endpoint) at " + prefixesOf(internet.Addresses)
+				if internet.Ports != "" {
+					reached += " on " + internet.Ports
+				}
 			}
 		}
 		var claim, detail string
@@ -123,7 +130,7 @@ func (b *builder) headlines(dests []destination) {
 			detail = fmt.Sprintf("Only %s keeps it from the rest.", b.groupsOf(n.ID))
 		}
 		h := headline(orHigh(b.severityOf(n.ID)), b.describe(n.ID, exposed), claim, detail, nodes)
-		hs = append(hs, scored{h, true, 1})
+		hs = append(hs, scored{h, true, 1, false})
 	}
 	if len(others) > 0 {
 		sort.Strings(others)
@@ -135,15 +142,26 @@ func (b *builder) headlines(dests []destination) {
 			subject = strings.Replace(subject, " workload", " other workload", 1)
 		}
 		h := headline("high", subject, claim, listCapped(others, 5)+detail, otherNodes)
-		hs = append(hs, scored{h, false, 2})
+		hs = append(hs, scored{h, false, 2, false})
+	}
+	// Each sentence links to the worst finding on its nodes (certain
+	// before possible); the banner is ordered by that finding.
+	for i := range hs {
+		hs[i].Finding, hs[i].certain = b.findingFor(hs[i].Nodes)
+		if f := hs[i].Finding; f >= 0 && worse(b.r.Findings[f].Severity.String(), hs[i].Severity) {
+			hs[i].Severity = b.r.Findings[f].Severity.String()
+		}
 	}
 	sort.SliceStable(hs, func(i, j int) bool {
 		a, c := hs[i], hs[j]
-		if a.ml != c.ml {
-			return a.ml
-		}
 		if a.Severity != c.Severity {
 			return worse(a.Severity, c.Severity)
+		}
+		if a.certain != c.certain {
+			return a.certain
+		}
+		if a.ml != c.ml {
+			return a.ml
 		}
 		return a.kind < c.kind
 	})
@@ -160,13 +178,45 @@ func headline(severity, subject, claim, detail string, nodes []string) Headline 
 	if detail != "" {
 		text += " " + detail
 	}
-	return Headline{Severity: severity, Text: text, Subject: subject, Claim: claim, Detail: detail, Nodes: nodes}
+	return Headline{Severity: severity, Text: text, Subject: subject, Claim: claim, Detail: detail, Nodes: nodes, Finding: -1}
 }
 
 type scored struct {
 	Headline
-	ml   bool
-	kind int
+	ml      bool
+	kind    int
+	certain bool
+}
+
+// findingFor returns the index of the worst unsuppressed finding on any of
+// the nodes, certain before possible (-1 when none), and its certainty.
+func (b *builder) findingFor(nodes []string) (int, bool) {
+	want := map[string]bool{}
+	for _, n := range nodes {
+		want[n] = true
+	}
+	best := -1
+	for i, f := range b.r.Findings {
+		if f.Suppressed != nil {
+			continue
+		}
+		on := false
+		for _, n := range f.Nodes {
+			on = on || want[n]
+		}
+		if !on {
+			continue
+		}
+		if best < 0 {
+			best = i
+			continue
+		}
+		c := b.r.Findings[best]
+		if f.Severity > c.Severity || f.Severity == c.Severity && f.Certain() && !c.Certain() {
+			best = i
+		}
+	}
+	return best, best >= 0 && b.r.Findings[best].Certain()
 }
 
 func isPublic(name string, dests []destination) bool {
@@ -269,4 +319,25 @@ func prefixesOf(amount string) string {
 		return amount[:i]
 	}
 	return amount
+}
+
+// controllersOnly reports whether every backend is an ingress controller
+// (ingress-nginx's controller pods).
+func (b *builder) controllersOnly(backends []string) bool {
+	if len(backends) == 0 {
+		return false
+	}
+	for _, be := range backends {
+		p := b.peers[WorkloadID(be)]
+		if p == nil || p.Workload == nil {
+			return false
+		}
+		for _, pt := range p.Workload.Pods {
+			l := pt.Labels
+			if !(l["app.kubernetes.io/name"] == "ingress-nginx" && l["app.kubernetes.io/component"] == "controller") {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -87,6 +87,10 @@ type Headline struct {
 	Detail   string `json:"detail,omitempty"`
 	// Nodes are the graph nodes the sentence is about.
 	Nodes []string `json:"nodes"`
+	// Finding is the index in Findings of the worst finding on those
+	// nodes (certain before possible), which the banner links to; -1
+	// when none.
+	Finding int `json:"finding"`
 }
 
 // Finding is an audit finding placed in the graph.

@@ -34,6 +34,7 @@ func Overlay(current, proposal *model.World) *model.World {
 	next.Secrets = overlay(current.Secrets, proposal.Secrets)
 	next.SecurityGroupPolicies = overlay(current.SecurityGroupPolicies, proposal.SecurityGroupPolicies)
 	next.Fences = overlay(current.Fences, proposal.Fences)
+	next.Webhooks = overlay(current.Webhooks, proposal.Webhooks)
 	next.SecurityGroups = overlayByID(current.SecurityGroups, proposal.SecurityGroups, func(g *model.SecurityGroup) string { return g.ID })
 	next.Instances = overlayByID(current.Instances, proposal.Instances, func(i *model.Instance) string { return i.ID })
 	next.PrefixLists = overlayByID(current.PrefixLists, proposal.PrefixLists, func(p *model.PrefixList) string { return p.ID })

@@ -62,7 +62,7 @@ func NewBuilder(defaultNamespace string, report *document.Report) *Builder {
 type kindDecoder func(d *decoded, o *document.Object, m model.Meta) error
 
 // clusterScoped kinds have no namespace.
-var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true}
+var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true, "ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true}
 
 // Decoded is one object turned into the model, not yet part of a world.
 // Decoding needs nothing but the object, so it runs on every core; adding

@@ -1,6 +1,8 @@
 package k8s
 
 import (
+	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -15,6 +17,14 @@ var awsCredentialEnv = map[string]bool{
 	"AWS_SECRET_ACCESS_KEY": true,
 	"AWS_SESSION_TOKEN":     true,
 }
+
+// accessKeyID matches an AWS access key ID: AKIA for an IAM user's
+// long-lived key, ASIA for temporary credentials.
+var accessKeyID = regexp.MustCompile(`^(AKIA|ASIA)[A-Z0-9]{16}$`)
+
+// envSharedCredentials names the file the AWS SDKs read credentials from
+// instead of ~/.aws/credentials.
+const envSharedCredentials = "AWS_SHARED_CREDENTIALS_FILE"
 
 // Variables that the EKS webhooks inject for IRSA and Pod Identity; a live
 // pod shows them even when its service account is not loaded.
@@ -37,8 +47,13 @@ func credentials(s *corev1.PodSpec) []model.Credential {
 			case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
 				ref := e.ValueFrom.SecretKeyRef
 				out = append(out, model.Credential{Kind: model.CredSecretEnv, Container: c.Name, Secret: ref.Name, Key: ref.Key, EnvVar: e.Name, Cloud: awsIf(awsName(e.Name) || awsName(ref.Key))})
-			case awsCredentialEnv[e.Name] && e.Value != "":
-				out = append(out, model.Credential{Kind: model.CredLiteralEnv, Container: c.Name, EnvVar: e.Name, Cloud: "aws"})
+			case awsCredentialEnv[e.Name] && e.Value != "", accessKeyID.MatchString(e.Value):
+				// Only the key ID's prefix is kept, never the value.
+				cred := model.Credential{Kind: model.CredLiteralEnv, Container: c.Name, EnvVar: e.Name, Cloud: "aws"}
+				if accessKeyID.MatchString(e.Value) {
+					cred.KeyIDPrefix = e.Value[:4]
+				}
+				out = append(out, cred)
 			case e.Name == envRoleARN && e.Value != "":
 				out = append(out, model.Credential{Kind: model.CredIRSA, Container: c.Name, EnvVar: e.Name, RoleARN: e.Value, Cloud: "aws"})
 			case e.Name == envPodIdentityURI && e.Value != "":
@@ -94,6 +109,9 @@ func volumeCredentials(s *corev1.PodSpec, all []corev1.Container) []model.Creden
 				mounted = true
 				for _, f := range found {
 					f.Container, f.MountPath = c.Name, vm.MountPath
+					if f.Kind == model.CredSecretVolume && sdkReads(c, vm.MountPath) {
+						f.Cloud = "aws"
+					}
 					out = append(out, f)
 				}
 			}
@@ -103,6 +121,22 @@ func volumeCredentials(s *corev1.PodSpec, all []corev1.Container) []model.Creden
 		}
 	}
 	return out
+}
+
+// sdkReads reports whether the AWS SDKs in container c read credentials
+// from under dir: a ~/.aws directory, or the file AWS_SHARED_CREDENTIALS_FILE
+// names.
+func sdkReads(c corev1.Container, dir string) bool {
+	clean := path.Clean(dir)
+	if path.Base(clean) == ".aws" || strings.Contains(clean, "/.aws/") {
+		return true
+	}
+	for _, e := range c.Env {
+		if e.Name == envSharedCredentials && e.Value != "" && (path.Clean(e.Value) == clean || strings.HasPrefix(path.Clean(e.Value), clean+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 func awsName(s string) bool {

@@ -39,6 +39,8 @@ func (b *Builder) Finish() *model.World {
 			w.SecurityGroupPolicies = append(w.SecurityGroupPolicies, o)
 		case *model.Fence:
 			w.Fences = append(w.Fences, o)
+		case *model.WebhookConfiguration:
+			w.Webhooks = append(w.Webhooks, o)
 		}
 	}
 	sortMeta(w.Namespaces, func(n *model.Namespace) *model.Meta { return &n.Meta })
@@ -52,6 +54,7 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.Secrets, func(n *model.Secret) *model.Meta { return &n.Meta })
 	sortMeta(w.SecurityGroupPolicies, func(n *model.SecurityGroupPolicy) *model.Meta { return &n.Meta })
 	sortMeta(w.Fences, func(n *model.Fence) *model.Meta { return &n.Meta })
+	sortMeta(w.Webhooks, func(n *model.WebhookConfiguration) *model.Meta { return &n.Meta })
 	b.resolveIdentities(w)
 	w.Unread = b.unread
 	sort.SliceStable(w.Unread, func(i, j int) bool {

@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"github.com/ringfence/ringfence/api/v1alpha1"
 	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/model"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	networkingv1beta1 "k8s.io/api/networking/v1beta1"
@@ -52,10 +54,12 @@ var decoders = map[string]kindDecoder{
 	// Versions the API server no longer serves, still in many
 	// repositories: read as their current version, with a warning
 	// (removedVersions). Dropping them would silently change verdicts.
-	"batch/v1beta1/CronJob":             decodeCronJob,
-	"extensions/v1beta1/NetworkPolicy":  decodeNetworkPolicy,
-	"extensions/v1beta1/Ingress":        decodeIngressV1beta1,
-	"networking.k8s.io/v1beta1/Ingress": decodeIngressV1beta1,
+	"batch/v1beta1/CronJob":                                          decodeCronJob,
+	"extensions/v1beta1/NetworkPolicy":                               decodeNetworkPolicy,
+	"extensions/v1beta1/Ingress":                                     decodeIngressV1beta1,
+	"networking.k8s.io/v1beta1/Ingress":                              decodeIngressV1beta1,
+	"admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration": decodeValidatingWebhooks,
+	"admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":   decodeMutatingWebhooks,
 }
 
 // removed is an apiVersion the API server stopped serving, and the one it
@@ -157,8 +161,36 @@ func decodeSecret(d *decoded, o *document.Object, m model.Meta) error {
 	// Annotations of a Secret can carry its values too (tools copy data
 	// into them); keep none.
 	m.Annotations = nil
-	d.obj = &model.Secret{Meta: m, Type: s.Type, Keys: keys}
+	d.obj = &model.Secret{Meta: m, Type: s.Type, Keys: keys, KeyIDPrefixes: keyIDPrefixes(s.Data, s.StringData)}
 	return nil
+}
+
+// keyIDPrefixes finds the keys whose value is an AWS access key ID and
+// keeps its four-letter prefix (AKIA: long-lived; ASIA: temporary), the
+// only part of a Secret value ringfence keeps.
+func keyIDPrefixes(data, stringData map[string]any) map[string]string {
+	var out map[string]string
+	note := func(k, v string) {
+		if accessKeyID.MatchString(v) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v[:4]
+		}
+	}
+	for k, v := range data {
+		if s, ok := v.(string); ok {
+			if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+				note(k, strings.TrimSpace(string(b)))
+			}
+		}
+	}
+	for k, v := range stringData {
+		if s, ok := v.(string); ok {
+			note(k, strings.TrimSpace(s))
+		}
+	}
+	return out
 }
 
 func decodeIngress(d *decoded, o *document.Object, m model.Meta) error {
@@ -369,4 +401,43 @@ func decodeFence(d *decoded, o *document.Object, m model.Meta) error {
 	}
 	d.obj = &model.Fence{Meta: m, Spec: f.Spec}
 	return nil
+}
+
+func decodeValidatingWebhooks(d *decoded, o *document.Object, m model.Meta) error {
+	var c admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := d.decode(o, m, &c); err != nil {
+		return err
+	}
+	w := &model.WebhookConfiguration{Meta: m}
+	for _, h := range c.Webhooks {
+		w.Services = appendWebhookService(w.Services, h.Name, h.ClientConfig)
+	}
+	d.obj = w
+	return nil
+}
+
+func decodeMutatingWebhooks(d *decoded, o *document.Object, m model.Meta) error {
+	var c admissionregistrationv1.MutatingWebhookConfiguration
+	if err := d.decode(o, m, &c); err != nil {
+		return err
+	}
+	w := &model.WebhookConfiguration{Meta: m}
+	for _, h := range c.Webhooks {
+		w.Services = appendWebhookService(w.Services, h.Name, h.ClientConfig)
+	}
+	d.obj = w
+	return nil
+}
+
+// appendWebhookService adds the Service a webhook calls; a webhook called
+// by URL is outside the cluster and not added.
+func appendWebhookService(list []model.WebhookService, name string, cc admissionregistrationv1.WebhookClientConfig) []model.WebhookService {
+	if cc.Service == nil {
+		return list
+	}
+	port := int32(443)
+	if cc.Service.Port != nil {
+		port = *cc.Service.Port
+	}
+	return append(list, model.WebhookService{Webhook: name, Namespace: cc.Service.Namespace, Name: cc.Service.Name, Port: port})
 }

@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"net/netip"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -129,7 +130,41 @@ func podSpec(s *corev1.PodSpec) model.PodSpec {
 	}
 	ps.GPUs = podGPUs(ps.Containers, s)
 	ps.Credentials = credentials(s)
+	ps.CallsServices = serviceNames(s)
 	return ps
+}
+
+// serviceDNS matches a Service's cluster DNS name: <name>.<namespace>.svc
+// (with or without the cluster domain).
+var serviceDNS = regexp.MustCompile(`\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc(?:\.cluster\.local)?\b`)
+
+// serviceNames lists the Services a pod's containers name by their DNS
+// name in commands, arguments and literal environment values: the
+// connections the workload is configured to make.
+func serviceNames(s *corev1.PodSpec) []model.Ref {
+	seen := map[model.Ref]bool{}
+	var out []model.Ref
+	scan := func(text string) {
+		for _, m := range serviceDNS.FindAllStringSubmatch(text, -1) {
+			ref := model.Ref{Kind: "Service", Namespace: m[2], Name: m[1]}
+			if !seen[ref] {
+				seen[ref] = true
+				out = append(out, ref)
+			}
+		}
+	}
+	for _, list := range [][]corev1.Container{s.InitContainers, s.Containers} {
+		for _, c := range list {
+			for _, t := range append(append([]string{}, c.Command...), c.Args...) {
+				scan(t)
+			}
+			for _, e := range c.Env {
+				scan(e.Value)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
 }
 
 func container(c *corev1.Container, init bool) model.Container {

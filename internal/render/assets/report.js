@@ -419,7 +419,7 @@
       return;
     }
     shown.slice(0, findingsLimit).forEach(function (f) {
-      var c = h('article', { 'class': 'finding sev-' + f.severity + (f.suppressed ? ' suppressed' : ''), 'data-rule': f.rule, 'data-severity': f.severity, 'data-object': objectName(f.object) });
+      var c = h('article', { id: 'finding-' + f.index, 'class': 'finding sev-' + f.severity + (f.suppressed ? ' suppressed' : ''), 'data-rule': f.rule, 'data-severity': f.severity, 'data-object': objectName(f.object) });
       var head = h('div', { 'class': 'fh' });
       head.appendChild(h('span', { 'class': 'pill sev-' + f.severity }, f.severity));
       head.appendChild(h('span', { 'class': 'rule' }, f.rule));
@@ -498,6 +498,16 @@
   document.getElementById('show-denied').addEventListener('change', function (ev) { state.showDenied = ev.target.checked; renderGraph(); });
   var sup = document.getElementById('show-suppressed');
   if (sup) sup.addEventListener('change', function (ev) { state.showSuppressed = ev.target.checked; update(); });
+  // A banner link shows its finding even past the first page.
+  document.querySelectorAll('button.to-finding').forEach(function (b) {
+    b.addEventListener('click', function (ev) {
+      ev.stopPropagation();
+      var id = 'finding-' + b.getAttribute('data-finding');
+      if (!document.getElementById(id)) { findingsLimit = Infinity; renderFindings(); }
+      var el = document.getElementById(id);
+      if (el) { el.scrollIntoView(); el.classList.add('focused'); }
+    });
+  });
   document.querySelectorAll('.headline[data-index]').forEach(function (li) {
     var go = function () { focusNodes(data.headlines[Number(li.getAttribute('data-index'))].nodes); };
     li.addEventListener('click', go);

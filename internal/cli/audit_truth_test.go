@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ringfence/ringfence/internal/check"
+)
+
+type auditJSON struct {
+	Findings []check.Finding `json:"findings"`
+}
+
+func auditFindings(t *testing.T, args ...string) []check.Finding {
+	t.Helper()
+	stdout, stderr, code := run(t, "", append([]string{"audit", "-o", "json", "--fail-on", "none"}, args...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r auditJSON
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Findings
+}
+
+// The example's training job holds an IAM user's keys from a Secret: the
+// audit says so, names the Secret and keys, and no output prints a value.
+func TestAuditLongLivedKeys(t *testing.T) {
+	var rf017 []check.Finding
+	for _, f := range auditFindings(t, "-f", "examples/ml-platform") {
+		if f.Rule == "RF017" {
+			rf017 = append(rf017, f)
+		}
+	}
+	if len(rf017) != 1 || rf017[0].Object.String() != "PyTorchJob/ml-workloads/text-embed-finetune" || !strings.Contains(strings.Join(rf017[0].Path, "\n"), "from Secret training-aws-credentials key AWS_SECRET_ACCESS_KEY") {
+		t.Fatalf("RF017: %+v", rf017)
+	}
+	for _, format := range []string{"table", "json", "markdown", "sarif"} {
+		stdout, _, _ := run(t, "", "audit", "-f", "examples/ml-platform", "-o", format)
+		if strings.Contains(stdout, "AKIAIOSFODNN7EXAMPLE") || strings.Contains(stdout, "wJalrXUtnFEMI") {
+			t.Errorf("-o %s prints the example's key", format)
+		}
+	}
+}
+
+// Without AWS inputs, nothing is critical on an assumption alone, and the
+// instance metadata exposure is one possible finding, not one per workload.
+func TestAuditWithoutAWSData(t *testing.T) {
+	findings := auditFindings(t, "-f", "examples/ml-platform/namespaces.yaml", "-f", "examples/ml-platform/ml-workloads",
+		"-f", "examples/ml-platform/features", "-f", "examples/ml-platform/ingress-nginx", "-f", "examples/ml-platform/kube-system")
+	imds := 0
+	for _, f := range findings {
+		if f.Severity == check.Critical && !f.Certain() {
+			t.Errorf("critical on an assumption: %s %s", f.Rule, f.Message)
+		}
+		if strings.Contains(f.Message, "both layers") || strings.Contains(f.Message, "both the NetworkPolicy and the security groups") {
+			t.Errorf("claims both layers without security groups: %s %s", f.Rule, f.Message)
+		}
+		if f.Rule == "RF002" {
+			imds++
+			if f.Certain() || len(f.Assumptions) == 0 || len(f.Affected) < 4 {
+				t.Errorf("RF002 without instances: %+v", f)
+			}
+		}
+	}
+	if imds != 1 {
+		t.Errorf("%d RF002 findings, want 1", imds)
+	}
+}
+
+// One cause, one finding: the node group's open egress and its metadata
+// options are each reported once, listing the workloads; SARIF gives each
+// affected workload a result of its own, with a fingerprint without lines.
+func TestAuditGroupsByCause(t *testing.T) {
+	count := map[string]int{}
+	for _, f := range auditFindings(t, "-f", "examples/ml-platform") {
+		count[f.Rule]++
+		if f.Rule == "RF007" && len(f.Affected) != 5 {
+			t.Errorf("RF007 affects %d workloads, want 5", len(f.Affected))
+		}
+	}
+	if count["RF002"] != 1 || count["RF007"] != 1 {
+		t.Errorf("findings per rule: %v", count)
+	}
+	stdout, _, _ := run(t, "", "audit", "-f", "examples/ml-platform", "-o", "sarif")
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				RuleID              string
+				PartialFingerprints map[string]string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &log); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	rf002 := 0
+	line := regexp.MustCompile(`:\d+$|\.(yaml|json):`)
+	for _, r := range log.Runs[0].Results {
+		fp := r.PartialFingerprints["ringfence/v2"]
+		if fp == "" || seen[fp] || line.MatchString(fp) {
+			t.Errorf("fingerprint %q (empty, repeated or with a line)", fp)
+		}
+		seen[fp] = true
+		if r.RuleID == "RF002" {
+			rf002++
+		}
+	}
+	if rf002 != 5 { // the instance, then the 4 workloads it exposes
+		t.Errorf("RF002 has %d SARIF results, want 5", rf002)
+	}
+}
+
+// --fail-on-confidence certain ignores findings that rest on assumptions.
+func TestAuditFailOnConfidence(t *testing.T) {
+	args := []string{"audit", "-f", "examples/ml-platform/namespaces.yaml", "-f", "examples/ml-platform/features", "--rules", "RF002", "--fail-on", "high"}
+	if _, _, code := run(t, "", args...); code != ExitFindings {
+		t.Errorf("possible RF002 with --fail-on high: exit %d", code)
+	}
+	if _, _, code := run(t, "", append(args, "--fail-on-confidence", "certain")...); code != ExitOK {
+		t.Errorf("possible RF002 with --fail-on-confidence certain: exit %d", code)
+	}
+	if _, _, code := run(t, "", "audit", "-f", "examples/ml-platform", "--rules", "RF002", "--fail-on-confidence", "certain"); code != ExitFindings {
+		t.Errorf("certain RF002 with --fail-on-confidence certain: exit %d", code)
+	}
+	if _, stderr, code := run(t, "", append(args, "--fail-on-confidence", "maybe")...); code != ExitInput || !strings.Contains(stderr, "use certain or possible") {
+		t.Errorf("bad --fail-on-confidence: exit %d %s", code, stderr)
+	}
+	stdout, _, _ := run(t, "", "audit", "-f", "examples/ml-platform", "--rules", "RF005")
+	if !strings.Contains(stdout, "published 2026-08-22 (100 days ago)") || !strings.Contains(stdout, "WARNING: the AWS ip-ranges publication is 100 days old") {
+		t.Errorf("no ip-ranges age in the header:\n%s", stdout)
+	}
+}
+
+// The example's README documents 12 mistakes, each with the rule that
+// reports it: the audit reports each by exactly one finding (or root-cause
+// group) of that rule, and every other finding is listed as such.
+func TestExampleMistakesTable(t *testing.T) {
+	readme, err := os.ReadFile("examples/ml-platform/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mistakeRow := regexp.MustCompile(`^\| (\d+) \| .* \| (RF\d{3}) \|$`)
+	otherRow := regexp.MustCompile(`^\| (RF\d{3}) \| `)
+	mistakes := map[string]string{} // rule -> mistake number
+	others := map[string]bool{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if m := mistakeRow.FindStringSubmatch(line); m != nil {
+			if prev, dup := mistakes[m[2]]; dup {
+				t.Errorf("mistakes %s and %s name the same rule %s", prev, m[1], m[2])
+			}
+			mistakes[m[2]] = m[1]
+		} else if m := otherRow.FindStringSubmatch(line); m != nil {
+			others[m[1]] = true
+		}
+	}
+	if len(mistakes) != 12 {
+		t.Fatalf("the README's table names %d rules, want 12: %v", len(mistakes), mistakes)
+	}
+	count := map[string]int{}
+	for _, f := range auditFindings(t, "-f", "examples/ml-platform") {
+		count[f.Rule]++
+		if mistakes[f.Rule] == "" && !others[f.Rule] {
+			t.Errorf("%s is in neither of the README's tables: %s", f.Rule, f.Message)
+		}
+	}
+	for rule, n := range mistakes {
+		if count[rule] != 1 {
+			t.Errorf("mistake %s: %d findings of %s, want 1", n, count[rule], rule)
+		}
+	}
+}
