@@ -20,13 +20,33 @@ type Explanation struct {
 	To       string `json:"to"`
 	Protocol string `json:"protocol,omitempty"`
 	Port     int32  `json:"port,omitempty"`
-	// Allowed is what both directions allow; Verdict is "allowed" or
-	// "denied" for the asked port (or for any port when none was asked).
-	Allowed  netset.Ports `json:"allowed"`
-	Verdict  string       `json:"verdict"`
-	Egress   Direction    `json:"egress"`
-	Ingress  Direction    `json:"ingress"`
-	SelfNote string       `json:"selfNote,omitempty"`
+	// Allowed is what every fence surely allows, Unknown what it may
+	// allow; Verdict is "allowed", "denied" or "unknown" for the asked
+	// port (or for any port when none was asked), and Missing lists the
+	// facts an unknown verdict waits for.
+	Allowed netset.Ports `json:"allowed"`
+	Unknown netset.Ports `json:"unknown,omitzero"`
+	Verdict string       `json:"verdict"`
+	Missing []string     `json:"missing,omitempty"`
+	Egress  Direction    `json:"egress"`
+	Ingress Direction    `json:"ingress"`
+	// SecurityGroups is the host fence, when security groups were given.
+	SecurityGroups *SGExplanation `json:"securityGroups,omitempty"`
+	SelfNote       string         `json:"selfNote,omitempty"`
+}
+
+// SGExplanation is what the security groups decide, both sides together.
+type SGExplanation struct {
+	Allowed netset.Ports `json:"allowed"`
+	Unknown netset.Ports `json:"unknown,omitzero"`
+	Reasons []string     `json:"reasons,omitempty"`
+	// Egress and Ingress are each side's groups and the rules that admit
+	// the traffic; nil for a side without groups (an address).
+	Egress  *SGVerdict `json:"egress,omitempty"`
+	Ingress *SGVerdict `json:"ingress,omitempty"`
+	// Detail says how the verdict was reached (pod addresses unknown, one
+	// node, groups not known).
+	Detail string `json:"detail,omitempty"`
 }
 
 // Direction explains one side: the source's egress or the destination's
@@ -36,10 +56,13 @@ type Direction struct {
 	Of string `json:"of"`
 	// Applies is false for an address outside the cluster (no policy
 	// applies there) and for host-network pods.
-	Applies  bool            `json:"applies"`
-	Reason   string          `json:"reason,omitempty"`
-	Isolated bool            `json:"isolated"`
-	Allowed  netset.Ports    `json:"allowed"`
+	Applies  bool         `json:"applies"`
+	Reason   string       `json:"reason,omitempty"`
+	Isolated bool         `json:"isolated"`
+	Allowed  netset.Ports `json:"allowed"`
+	// Unknown and Missing: ports that may be allowed, and why not surely.
+	Unknown  netset.Ports    `json:"unknown,omitzero"`
+	Missing  []string        `json:"missing,omitempty"`
 	Policies []PolicyVerdict `json:"policies,omitempty"`
 }
 
@@ -54,10 +77,13 @@ type PolicyVerdict struct {
 // RuleVerdict says whether one rule admits the other end, and on which
 // ports.
 type RuleVerdict struct {
-	Index   int          `json:"index"`
-	Source  string       `json:"source"`
-	Peers   string       `json:"peers"`
-	Matches bool         `json:"matchesPeer"`
+	Index   int    `json:"index"`
+	Source  string `json:"source"`
+	Peers   string `json:"peers"`
+	Matches bool   `json:"matchesPeer"`
+	// Maybe: the rule may match the peer, for the reasons Why.
+	Maybe   bool         `json:"maybeMatchesPeer,omitempty"`
+	Why     []string     `json:"why,omitempty"`
 	Allowed netset.Ports `json:"allowed"`
 }
 
@@ -94,14 +120,20 @@ func Explain(a *Analysis, from, to string, protocol netset.Protocol, port int32)
 	if dst.peer != nil {
 		dstID = dst.peer.identity
 	}
-	e.Egress = a.direction(src, srcID, dstID, dst.part, true)
-	e.Ingress = a.direction(dst, dstID, srcID, src.part, false)
-	e.Allowed = e.Egress.Allowed.Intersect(e.Ingress.Allowed)
-	ok := !e.Allowed.IsEmpty()
-	if port != 0 {
-		ok = e.Allowed.Contains(protocol, port)
+	var ev, iv Verdict
+	e.Egress, ev = a.direction(src, srcID, dstID, dst.part, true)
+	e.Ingress, iv = a.direction(dst, dstID, srcID, src.part, false)
+	v := ev.and(iv)
+	if a.sg != nil {
+		var sv Verdict
+		e.SecurityGroups, sv = a.explainSG(src, dst)
+		v = v.and(sv)
 	}
-	e.Verdict = map[bool]string{true: "allowed", false: "denied"}[ok]
+	if port != 0 {
+		v = v.restrict(netset.PortRange(protocol, port, port))
+	}
+	e.Allowed, e.Unknown, e.Missing = v.Allowed, v.Unknown, v.Reasons
+	e.Verdict = v.Overall()
 	if src.peer != nil && src.peer == dst.peer {
 		e.SelfNote = "source and destination are the same peer"
 		if !src.peer.many {
@@ -111,37 +143,43 @@ func Explain(a *Analysis, from, to string, protocol netset.Protocol, port int32)
 	return e, nil
 }
 
-func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *netipx.IPSet, egress bool) Direction {
+func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *netipx.IPSet, egress bool) (Direction, Verdict) {
 	d := Direction{Of: self.name, Allowed: netset.AllPorts()}
 	switch {
 	case self.peer == nil:
 		d.Reason = "an address outside the cluster: no NetworkPolicy applies"
-		return d
+		return d, allowAll()
 	case id.hostNetwork:
 		d.Reason = "the pod uses the host network: NetworkPolicies do not isolate it"
-		return d
+		return d, allowAll()
 	}
 	d.Applies = true
-	policies := id.ingress
+	v := side(id, other, otherPart, egress)
+	d.Allowed, d.Unknown, d.Missing = v.Allowed, v.Unknown, v.Reasons
+	policies, maybe := id.ingress, id.maybeIngress
 	if egress {
-		policies = id.egress
+		policies, maybe = id.egress, id.maybeEgress
 	}
-	if len(policies) == 0 {
-		dir := "ingress"
-		if egress {
-			dir = "egress"
-		}
+	dir := "ingress"
+	if egress {
+		dir = "egress"
+	}
+	switch {
+	case len(id.doubt) > 0:
+		d.Reason = "policies ringfence does not evaluate, or could not read, may decide its " + dir
+	case len(policies) == 0 && len(maybe) == 0:
 		d.Reason = "no policy selects it for " + dir + ": not isolated, everything is allowed"
-		return d
+		return d, v
+	case len(policies) == 0:
+		d.Reason = "only policies that may or may not select it (labels set at run time) isolate its " + dir
 	}
-	d.Isolated = true
-	d.Allowed = netset.Ports{}
+	d.Isolated = len(policies) > 0
 	// Named ports resolve on the destination of the traffic.
 	portsOn := other
 	if !egress {
 		portsOn = id
 	}
-	for _, p := range policies {
+	for _, p := range append(append([]*policy(nil), policies...), maybe...) {
 		pv := PolicyVerdict{Namespace: p.src.Namespace, Name: p.src.Name, Source: p.src.Source.String()}
 		rules := p.ingress
 		if egress {
@@ -149,16 +187,56 @@ func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *neti
 		}
 		for _, r := range rules {
 			rv := RuleVerdict{Index: r.index, Source: r.source.String(), Peers: describePeers(r)}
-			if r.matches(other, otherPart) {
+			switch m, why := r.match(other, otherPart); m {
+			case Yes:
 				rv.Matches = true
 				rv.Allowed = r.allowed(portsOn)
-				d.Allowed = d.Allowed.Union(rv.Allowed)
+			case Maybe:
+				rv.Maybe, rv.Why = true, why
+				rv.Allowed = r.allowed(portsOn)
 			}
 			pv.Rules = append(pv.Rules, rv)
 		}
 		d.Policies = append(d.Policies, pv)
 	}
-	return d
+	return d, v
+}
+
+// explainSG is the security groups' verdict between two endpoints: a pod's
+// groups (its own, or its nodes') on each side, an address's none.
+func (a *Analysis) explainSG(src, dst endpoint) (*SGExplanation, Verdict) {
+	e := &SGExplanation{}
+	var v Verdict
+	switch {
+	case src.peer != nil && dst.peer != nil:
+		s, d := src.peer.identity, dst.peer.identity
+		if s.hostNetwork || d.hostNetwork {
+			// Host-network pods use their node's interface; traffic
+			// between nodes is judged like traffic between pods.
+			e.Detail = "a host-network pod uses its node's interface"
+		}
+		var certain bool
+		v, certain = a.sg.podPair(s, d)
+		if !certain {
+			e.Detail = strings.TrimPrefix(e.Detail+"; ", "; ") + "pod addresses are not in the inputs: rules naming the other side's group or every private address decide surely, others may or may not admit"
+		}
+	case src.peer != nil:
+		sv, known := a.sg.partVerdict(src.peer.identity.groups, dst.part, true)
+		v = sv
+		if known {
+			ev := a.sg.verdict(src.peer.identity.groups, dst.part, true)
+			e.Egress = &ev
+		}
+	default:
+		sv, known := a.sg.partVerdict(dst.peer.identity.groups, src.part, false)
+		v = sv
+		if known {
+			iv := a.sg.verdict(dst.peer.identity.groups, src.part, false)
+			e.Ingress = &iv
+		}
+	}
+	e.Allowed, e.Unknown, e.Reasons = v.Allowed, v.Unknown, v.Reasons
+	return e, v
 }
 
 func describePeers(r *rule) string {

@@ -402,19 +402,24 @@ func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 				}
 				e.Backends = appendUnique(e.Backends, p.ID)
 				hop := Hop{Step: "NetworkPolicy of " + p.ID}
-				admitted := false
+				admitted, maybe := false, ""
 				for _, c := range controllers {
 					if cp := a.peerOf(c.workload, c.pods); cp != nil {
-						allow := egressAllowed(cp.identity, p.identity, nil).Intersect(ingressAllowed(p.identity, cp.identity, nil))
-						if allow.Contains(b.proto, b.port) {
+						v := side(cp.identity, p.identity, nil, true).and(side(p.identity, cp.identity, nil, false))
+						switch v.State(b.proto, b.port) {
+						case StateAllowed:
 							admitted = true
 							hop.Detail = fmt.Sprintf("admits %s %d from the controller %s", b.proto, b.port, cp.ID)
+						case StateUnknown:
+							maybe = fmt.Sprintf("may admit %s %d from the controller %s: %s", b.proto, b.port, cp.ID, strings.Join(v.Reasons, "; "))
 						}
 					}
 				}
 				switch {
 				case admitted:
 					hop.Verdict = HopOpen
+				case maybe != "":
+					hop.Verdict, hop.Detail = HopUnknown, maybe
 				case len(controllers) == 0:
 					hop.Verdict, hop.Detail = HopUnknown, "the traffic's source (the load balancer) is not in the inputs"
 				default:

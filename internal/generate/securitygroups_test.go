@@ -31,8 +31,10 @@ func rulesText(rs []SGRule) string {
 func itoa(i int32) string { b, _ := json.Marshal(i); return string(b) }
 
 // The example's Fences fence pods on the node group: its rules are S3 by
-// the AWS-managed list, DNS, the feature API and peers by the group
-// itself (every pod is on it), the controller's ingress on the model
+// the AWS-managed list, DNS, the controller's egress to the model server
+// (the controller shares the group, whose open egress goes), the feature
+// API and peers by the group itself (every pod is on it), the
+// controller's ingress on the model
 // server's port, and its open egress revoked; the result verifies.
 func TestSecurityGroupsExample(t *testing.T) {
 	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
@@ -44,7 +46,7 @@ func TestSecurityGroupsExample(t *testing.T) {
 		t.Fatalf("groups %+v", out.SecurityGroups)
 	}
 	g := out.SecurityGroups[0]
-	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\n-1 -1--1 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup + "\n"
+	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup + "\n-1 -1--1 " + nodeGroup + "\n"
 	if got := rulesText(g.Egress); got != wantEgress {
 		t.Errorf("egress:\n%s\nwant:\n%s", got, wantEgress)
 	}

@@ -16,22 +16,65 @@ func ExplainText(w io.Writer, e *engine.Explanation) error {
 		what = fmt.Sprintf("%s %d", e.Protocol, e.Port)
 	}
 	fmt.Fprintf(w, "%s => %s, %s: %s\n", e.From, e.To, what, strings.ToUpper(e.Verdict))
-	fmt.Fprintf(w, "allowed by both directions: %s\n", e.Allowed)
+	fmt.Fprintf(w, "allowed by every fence: %s\n", e.Allowed)
+	if !e.Unknown.IsEmpty() {
+		fmt.Fprintf(w, "unknown (may be allowed or denied): %s\n", e.Unknown)
+	}
+	for _, m := range e.Missing {
+		fmt.Fprintf(w, "  missing: %s\n", m)
+	}
 	if e.SelfNote != "" {
 		fmt.Fprintf(w, "note: %s\n", e.SelfNote)
 	}
 	direction(w, "Egress of", e.Egress, "egress")
 	direction(w, "Ingress of", e.Ingress, "ingress")
+	if sg := e.SecurityGroups; sg != nil {
+		fmt.Fprintf(w, "\nSecurity groups: allow %s", sg.Allowed)
+		if !sg.Unknown.IsEmpty() {
+			fmt.Fprintf(w, "; unknown %s", sg.Unknown)
+		}
+		fmt.Fprintln(w)
+		if sg.Detail != "" {
+			fmt.Fprintf(w, "  %s\n", sg.Detail)
+		}
+		for _, v := range []*engine.SGVerdict{sg.Egress, sg.Ingress} {
+			if v == nil {
+				continue
+			}
+			for _, r := range v.Rules {
+				if r.Group == "" {
+					fmt.Fprintf(w, "  %s: %s\n", r.Direction, r.Description)
+					continue
+				}
+				fmt.Fprintf(w, "  by %s %s %s rule %d (%s): allows %s\n", r.Group, r.GroupName, r.Direction, r.Index, r.Source, r.Allowed)
+			}
+		}
+		for _, reason := range sg.Reasons {
+			fmt.Fprintf(w, "  unknown: %s\n", reason)
+		}
+	}
 	return nil
 }
 
 func direction(w io.Writer, title string, d engine.Direction, field string) {
 	fmt.Fprintf(w, "\n%s %s: ", title, d.Of)
-	if !d.Isolated {
+	if !d.Isolated && len(d.Policies) == 0 {
 		fmt.Fprintf(w, "%s\n", d.Reason)
+		for _, m := range d.Missing {
+			fmt.Fprintf(w, "  missing: %s\n", m)
+		}
 		return
 	}
-	fmt.Fprintf(w, "isolated by %d %s; allows %s\n", len(d.Policies), plural(len(d.Policies), "policy", "policies"), d.Allowed)
+	switch {
+	case d.Isolated:
+		fmt.Fprintf(w, "isolated by %d %s; allows %s", len(d.Policies), plural(len(d.Policies), "policy", "policies"), d.Allowed)
+	default:
+		fmt.Fprintf(w, "%s; allows %s", d.Reason, d.Allowed)
+	}
+	if !d.Unknown.IsEmpty() {
+		fmt.Fprintf(w, "; unknown %s", d.Unknown)
+	}
+	fmt.Fprintln(w)
 	for _, p := range d.Policies {
 		fmt.Fprintf(w, "  NetworkPolicy %s/%s (%s)\n", p.Namespace, p.Name, p.Source)
 		if len(p.Rules) == 0 {
@@ -39,8 +82,11 @@ func direction(w io.Writer, title string, d engine.Direction, field string) {
 		}
 		for _, r := range p.Rules {
 			verdict := "does not match"
-			if r.Matches {
+			switch {
+			case r.Matches:
 				verdict = "matches, allows " + r.Allowed.String()
+			case r.Maybe:
+				verdict = "may match (" + strings.Join(r.Why, "; ") + "), would allow " + r.Allowed.String()
 			}
 			fmt.Fprintf(w, "    %s[%d] (%s): %s: %s\n", field, r.Index, r.Source, r.Peers, verdict)
 		}

@@ -191,17 +191,17 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
 
 resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_021" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
-  description                  = "ringfence: job peers"
-  ip_protocol                  = "-1"
+  description                  = "ringfence: the ingress controller in ingress-nginx to Fence ml-workloads/inference"
+  ip_protocol                  = "tcp"
+  from_port                    = 8080
+  to_port                      = 8080
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
 
 resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_022" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
-  description                  = "ringfence: Service features/feature-api"
-  ip_protocol                  = "tcp"
-  from_port                    = 8080
-  to_port                      = 8080
+  description                  = "ringfence: job peers"
+  ip_protocol                  = "-1"
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
 
