@@ -156,19 +156,26 @@ func coverageText(w io.Writer, title string, c engine.Coverage) {
 
 // ExposuresText writes the paths from the internet to a workload.
 func ExposuresText(w io.Writer, to string, es []engine.Exposure) error {
-	reachable := false
+	reachable, possible := false, false
 	for _, e := range es {
 		reachable = reachable || e.Internet
+		possible = possible || e.Possible
 	}
 	verdict := "NOT REACHABLE"
-	if reachable {
+	switch {
+	case reachable:
 		verdict = "REACHABLE"
+	case possible:
+		verdict = "UNKNOWN (reachable if the unknown hops let it through)"
 	}
 	fmt.Fprintf(w, "internet => %s: %s (%d %s)\n", to, verdict, len(es), plural(len(es), "path", "paths"))
 	for _, e := range es {
 		v := "blocked"
-		if e.Internet {
+		switch {
+		case e.Internet:
 			v = "open"
+		case e.Possible:
+			v = "unknown"
 		}
 		fmt.Fprintf(w, "\n%s (%s): %s\n", e.Entry, e.Source, v)
 		for _, h := range e.Hops {

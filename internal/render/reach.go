@@ -34,8 +34,11 @@ func ReachText(w io.Writer, r *engine.Result) error {
 	}
 	for _, e := range r.Exposures {
 		verdict := "not reachable from the internet"
-		if e.Internet {
+		switch {
+		case e.Internet:
 			verdict = "REACHABLE FROM THE INTERNET"
+		case e.Possible:
+			verdict = "maybe reachable from the internet (unknown hops)"
 		}
 		fmt.Fprintf(w, "\n# exposure %s (%s) -> %s: %s\n", e.Entry, e.Source, strings.Join(e.Backends, ","), verdict)
 		for _, h := range e.Hops {

@@ -1,0 +1,288 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The soundness cases of issue 13, each as a user meets it: where the
+// inputs cannot decide, the verdict is unknown with the missing fact,
+// never denied.
+
+// copyExample copies an example without some of its files, as a user who
+// did not export them would have it.
+func copyExample(t *testing.T, example string, without ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	err := filepath.WalkDir(example, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(example, path)
+		for _, w := range without {
+			if rel == w {
+				return nil
+			}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func explainJSON(t *testing.T, stdin string, args ...string) map[string]any {
+	t.Helper()
+	stdout, stderr, code := run(t, stdin, append([]string{"explain", "-o", "json"}, args...)...)
+	if code != ExitOK {
+		t.Fatalf("explain %v: exit %d: %s", args, code, stderr)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("explain %v: %v\n%s", args, err, stdout)
+	}
+	return out
+}
+
+// Case 1: on the VPC CNI pod addresses are VPC addresses. An ipBlock that
+// covers the pod range admits the pods; one that covers part of it, or
+// any pod-holding ipBlock when no range is known, gives unknown.
+func TestUnknownPodAddresses(t *testing.T) {
+	args := []string{"--from", "features/feature-api", "--to", "ml-workloads/model-server", "--port", "8080"}
+	// The example gives the VPC (describe-vpcs, describe-subnets).
+	e := explainJSON(t, "", append([]string{"-f", "examples/ml-platform"}, args...)...)
+	if e["verdict"] != "allowed" {
+		t.Errorf("with the VPC given: verdict %v, want allowed (allow-nlb-health-checks admits 10.0.0.0/16, the VPC)", e["verdict"])
+	}
+	bare := copyExample(t, "examples/ml-platform", "aws/vpcs.json", "aws/subnets.json")
+	e = explainJSON(t, "", append([]string{"-f", bare}, args...)...)
+	missing, _ := json.Marshal(e["missing"])
+	if e["verdict"] != "unknown" || !strings.Contains(string(missing), "ipBlock 10.0.0.0/16") || !strings.Contains(string(missing), "--pod-cidr") {
+		t.Errorf("without the VPC: verdict %v, missing %s; want unknown, naming the ipBlock and --pod-cidr", e["verdict"], missing)
+	}
+	if e := explainJSON(t, "", append([]string{"-f", bare, "--pod-cidr", "10.0.16.0/20,10.0.32.0/20"}, args...)...); e["verdict"] != "allowed" {
+		t.Errorf("--pod-cidr inside the ipBlock: verdict %v, want allowed", e["verdict"])
+	}
+	if e := explainJSON(t, "", append([]string{"-f", bare, "--pod-cidr", "10.0.0.0/8"}, args...)...); e["verdict"] != "unknown" {
+		t.Errorf("--pod-cidr wider than the ipBlock: verdict %v, want unknown", e["verdict"])
+	}
+	if e := explainJSON(t, "", append([]string{"-f", bare, "--pod-cidr", "100.64.0.0/16"}, args...)...); e["verdict"] != "denied" {
+		t.Errorf("--pod-cidr outside the ipBlock: verdict %v, want denied", e["verdict"])
+	}
+	// reach -o json carries the unknown part beside allow.
+	stdout, _, code := run(t, "", "reach", "-f", bare, "-o", "json")
+	if code != ExitOK {
+		t.Fatal(stdout)
+	}
+	var r struct {
+		Connections []struct {
+			Src, Dst string
+			Allow    map[string][][2]int32
+			Unknown  map[string][][2]int32
+			Reasons  []int
+		}
+		UnknownReasons []string
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range r.Connections {
+		if c.Src == "features/feature-api" && c.Dst == "ml-workloads/model-server" {
+			found = len(c.Allow) == 0 && len(c.Unknown["TCP"]) == 1 && c.Unknown["TCP"][0] == [2]int32{8080, 8080} && len(c.Reasons) > 0 && strings.Contains(r.UnknownReasons[c.Reasons[0]], "10.0.0.0/16")
+		}
+	}
+	if !found {
+		t.Errorf("reach -o json does not give features/feature-api => ml-workloads/model-server as unknown TCP 8080 with its reason")
+	}
+	// The risk is reported: the inference pods accept other workloads.
+	stdout, _, _ = run(t, "", "audit", "-f", "examples/ml-platform", "-o", "json")
+	if !strings.Contains(stdout, `"RF011"`) {
+		t.Errorf("RF011 does not fire on the example")
+	}
+}
+
+const lbInference = `apiVersion: v1
+kind: Namespace
+metadata: {name: serve}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: infer, namespace: serve}
+spec:
+  selector: {matchLabels: {app: infer}}
+  template:
+    metadata: {labels: {app: infer}}
+    spec:
+      containers:
+      - name: model
+        image: vllm/vllm-openai:v0.6.3
+        ports: [{name: http, containerPort: 8000}]
+        resources: {limits: {nvidia.com/gpu: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: infer, namespace: serve}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Cluster
+  selector: {app: infer}
+  ports: [{port: 80, targetPort: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ingress, namespace: serve}
+spec:
+  podSelector: {matchLabels: {app: infer}}
+  ingress: [FROM]
+`
+
+// Case 2: behind a LoadBalancer with externalTrafficPolicy Cluster the
+// pods see some node's address. Without Nodes an allow-all still admits
+// it; a specific ipBlock is unknown, and audit reports the exposure as
+// possible with its assumption.
+func TestUnknownNodeAddresses(t *testing.T) {
+	allowAll := strings.Replace(lbInference, "[FROM]", "[{}]", 1)
+	stdout, _, _ := run(t, allowAll, "explain", "-f", "-", "--from", "internet", "--to", "serve/infer")
+	if !strings.HasPrefix(stdout, "internet => serve/infer: REACHABLE") {
+		t.Errorf("allow-all behind a Cluster-policy load balancer, no Nodes:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, allowAll, "audit", "-f", "-", "-o", "json")
+	if !strings.Contains(stdout, `"RF009"`) {
+		t.Errorf("no internet-exposure finding:\n%s", stdout)
+	}
+	block := strings.Replace(lbInference, "[FROM]", "[{from: [{ipBlock: {cidr: 10.0.0.0/16}}]}]", 1)
+	stdout, _, _ = run(t, block, "explain", "-f", "-", "--from", "internet", "--to", "serve/infer")
+	if !strings.HasPrefix(stdout, "internet => serve/infer: UNKNOWN") || !strings.Contains(stdout, "node's address") {
+		t.Errorf("an ipBlock for the nodes' addresses, no Nodes:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, block, "audit", "-f", "-", "-o", "json")
+	var audit struct {
+		Findings []struct {
+			Rule        string   `json:"rule"`
+			Confidence  string   `json:"confidence"`
+			Assumptions []string `json:"assumptions"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &audit); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	possible := false
+	for _, f := range audit.Findings {
+		possible = possible || (f.Rule == "RF009" && f.Confidence == "possible" && len(f.Assumptions) > 0)
+	}
+	if !possible {
+		t.Errorf("the possible exposure is not reported as a possible RF009 finding with its assumption:\n%s", stdout)
+	}
+	// With the Nodes given, the ipBlock decides.
+	nodes := block + "---\napiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {addresses: [{type: InternalIP, address: 10.0.1.5}]}\n"
+	stdout, _, _ = run(t, nodes, "explain", "-f", "-", "--from", "internet", "--to", "serve/infer")
+	if !strings.HasPrefix(stdout, "internet => serve/infer: REACHABLE") {
+		t.Errorf("the node's address is in the ipBlock:\n%s", stdout)
+	}
+}
+
+const hostNetworkExporter = `apiVersion: v1
+kind: Namespace
+metadata: {name: monitoring}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-exporter, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app: node-exporter}}
+  template:
+    metadata: {labels: {app: node-exporter}}
+    spec:
+      hostNetwork: true
+      containers: [{name: exporter, image: quay.io/prometheus/node-exporter:v1.8.2, ports: [{containerPort: 9100}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: exporter-ingress, namespace: monitoring}
+spec:
+  podSelector: {matchLabels: {app: node-exporter}}
+  policyTypes: [Ingress]
+`
+
+// Case 7: a policy selecting host-network pods selects them and cannot
+// isolate them; no verb calls it dead.
+func TestHostNetworkSelected(t *testing.T) {
+	stdout, _, _ := run(t, hostNetworkExporter, "audit", "-f", "-")
+	if strings.Contains(stdout, "selects no workload") || !strings.Contains(stdout, "selects only host-network pods (monitoring/node-exporter), which it cannot isolate") {
+		t.Errorf("audit:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, hostNetworkExporter, "inventory", "-f", "-")
+	if !strings.Contains(stdout, "host network: cannot be isolated") {
+		t.Errorf("inventory:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, hostNetworkExporter, "explain", "-f", "-", "--from", "10.0.0.9", "--to", "monitoring/node-exporter", "--port", "9100")
+	if !strings.Contains(stdout, ": ALLOWED") || !strings.Contains(stdout, "the pod uses the host network: NetworkPolicies do not isolate it") {
+		t.Errorf("explain:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, hostNetworkExporter, "reach", "-f", "-")
+	if !strings.Contains(stdout, "monitoring/node-exporter uses the host network") {
+		t.Errorf("reach:\n%s", stdout)
+	}
+}
+
+const runtimeLabels = `apiVersion: v1
+kind: Namespace
+metadata: {name: ml}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: ml}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: c, image: nginx:1.27, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client, namespace: ml}
+spec:
+  selector: {matchLabels: {app: client}}
+  template:
+    metadata: {labels: {app: client}}
+    spec: {containers: [{name: c, image: curlimages/curl:8.10.1}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-from-one-revision, namespace: ml}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: client, pod-template-hash: 5d8f7c9b6d}}}]
+`
+
+// Case 9: a selector on a label whose value is set at run time
+// (pod-template-hash) may or may not match: unknown, naming the label.
+func TestRuntimeLabels(t *testing.T) {
+	e := explainJSON(t, runtimeLabels, "-f", "-", "--from", "ml/client", "--to", "ml/api", "--port", "8080")
+	missing, _ := json.Marshal(e["missing"])
+	if e["verdict"] != "unknown" || !strings.Contains(string(missing), "pod-template-hash") {
+		t.Errorf("peer selector on pod-template-hash: verdict %v, missing %s", e["verdict"], missing)
+	}
+	// The same label in the policy's podSelector: the policy may isolate
+	// the pods or not.
+	isolating := strings.Replace(runtimeLabels, "podSelector: {matchLabels: {app: api}}", "podSelector: {matchLabels: {app: api, pod-template-hash: 7f9c6d5b8a}}", 1)
+	isolating = strings.Replace(isolating, "{app: client, pod-template-hash: 5d8f7c9b6d}", "{app: nobody}", 1)
+	e = explainJSON(t, isolating, "-f", "-", "--from", "ml/client", "--to", "ml/api", "--port", "8080")
+	if e["verdict"] != "unknown" {
+		t.Errorf("podSelector on pod-template-hash: verdict %v, want unknown", e["verdict"])
+	}
+}
