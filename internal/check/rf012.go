@@ -25,7 +25,9 @@ func rf012() *Rule {
 			}
 			for _, src := range workloadPeers(c) {
 				for _, conn := range c.Analysis.ExternalLayers(src) {
-					if conn.Layers == nil || conn.Layers.SecurityGroups == nil {
+					// Where security groups cannot filter, one layer alone is
+					// all there can be.
+					if conn.Layers == nil || conn.Layers.SecurityGroups == nil || conn.Layers.Unfiltered {
 						continue
 					}
 					g := byPeer[src.ID]

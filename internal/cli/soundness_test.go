@@ -286,3 +286,100 @@ func TestRuntimeLabels(t *testing.T) {
 		t.Errorf("podSelector on pod-template-hash: verdict %v, want unknown", e["verdict"])
 	}
 }
+
+// closedNodeGroup rewrites the example's node group egress: the given
+// permissions instead of everything.
+func closedNodeGroup(t *testing.T, egress string) string {
+	t.Helper()
+	dir := copyExample(t, "examples/ml-platform")
+	path := filepath.Join(dir, "aws", "security-groups.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string][]map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var perms []any
+	if err := json.Unmarshal([]byte(egress), &perms); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range doc["SecurityGroups"] {
+		if g["GroupName"] == "ml-node-sg" {
+			g["IpPermissionsEgress"] = perms
+		}
+	}
+	out, _ := json.MarshalIndent(doc, "", "  ")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// Cases 3, 5 and 10: the security groups decide every destination form.
+// A rule naming another group admits its members, which the inputs know
+// only in part: unknown. An address outside every rule is denied, even
+// with no NetworkPolicy. The VPC's DNS resolver is never filtered.
+func TestSecurityGroupsEveryDestination(t *testing.T) {
+	dir := closedNodeGroup(t, `[
+	  {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": "sg-0a1b2c3d4e5f60002"}]},
+	  {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}
+	]`)
+	// Case 5: an IP address goes through both layers.
+	e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "8.8.8.8", "--port", "443")
+	sg, _ := e["securityGroups"].(map[string]any)
+	if e["verdict"] != "denied" || sg == nil {
+		t.Errorf("model-server to 8.8.8.8:443 with node egress only to the VPC: verdict %v, security groups %v", e["verdict"], e["securityGroups"])
+	}
+	if e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "10.0.9.10", "--port", "443"); e["verdict"] != "allowed" {
+		t.Errorf("model-server to 10.0.9.10:443: verdict %v, want allowed", e["verdict"])
+	}
+	// Case 3: egress to the cluster security group, whose members (the
+	// control plane's interfaces) are not in the inputs.
+	api := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": "sg-0a1b2c3d4e5f60002"}]}]`)
+	stdout, _, _ := run(t, "", "explain", "-f", api, "--from", "ml-workloads/model-server", "--to", "kubernetes-api", "-o", "json")
+	var x struct {
+		Verdict        string
+		SecurityGroups struct {
+			Unknown []string
+			Missing []string
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &x); err != nil {
+		t.Fatal(err)
+	}
+	if x.Verdict == "denied" || len(x.SecurityGroups.Unknown) == 0 || !strings.Contains(strings.Join(x.SecurityGroups.Missing, " "), "sg-0a1b2c3d4e5f60002") {
+		t.Errorf("kubernetes-api through a rule naming the cluster group: %s", stdout)
+	}
+	// A node of the group itself is a known member: a rule naming the
+	// node group admits it surely.
+	self := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 10250, "ToPort": 10250, "UserIdGroupPairs": [{"GroupId": "sg-0a1b2c3d4e5f60001"}]}]`)
+	if e := explainJSON(t, "", "-f", self, "--from", "ml-workloads/model-server", "--to", "10.0.33.151", "--port", "10250"); e["verdict"] != "allowed" {
+		t.Errorf("to a node of the referenced group: verdict %v, want allowed", e["verdict"])
+	}
+	if e := explainJSON(t, "", "-f", self, "--from", "ml-workloads/model-server", "--to", "10.0.9.10", "--port", "10250"); e["verdict"] != "unknown" {
+		t.Errorf("to a VPC address not known to be in the referenced group: verdict %v, want unknown", e["verdict"])
+	}
+	// Case 10: the VPC's resolver (base +2) and the link-local services
+	// are not filtered.
+	for _, to := range []string{"10.0.0.2", "169.254.169.253", "169.254.170.2", "169.254.169.251", "169.254.170.23"} {
+		if e := explainJSON(t, "", "-f", dir, "--from", "kube-system/coredns", "--to", to, "--port", "53", "--protocol", "UDP"); e["verdict"] != "allowed" {
+			t.Errorf("coredns to %s UDP 53: verdict %v, want allowed (security groups do not filter it)", to, e["verdict"])
+		}
+	}
+}
+
+// Case 4: a prefix list whose entries are not in the inputs may admit any
+// address: unknown, naming the list and the command that gives it.
+func TestUnresolvedPrefixList(t *testing.T) {
+	dir := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-0f00ba5e0f00ba5e0"}]}]`)
+	e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "52.94.1.1", "--port", "443")
+	missing, _ := json.Marshal(e["missing"])
+	if e["verdict"] != "unknown" || !strings.Contains(string(missing), "pl-0f00ba5e0f00ba5e0") {
+		t.Errorf("through an unresolved prefix list: verdict %v, missing %s", e["verdict"], missing)
+	}
+	if e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "52.94.1.1", "--port", "80"); e["verdict"] != "denied" {
+		t.Errorf("a port the prefix-list rule does not name: verdict %v, want denied", e["verdict"])
+	}
+}

@@ -341,6 +341,10 @@ type Coverage struct {
 	// Unresolved lists prefix lists that rules reference without their
 	// entries: what they admit is not known.
 	Unresolved []string `json:"unresolvedPrefixLists,omitempty"`
+	// Unknown are the addresses that may be allowed or blocked, for the
+	// reasons Missing gives; Blocked holds none of them.
+	Unknown []string `json:"unknown,omitempty"`
+	Missing []string `json:"missing,omitempty"`
 }
 
 // SetExplanation explains egress from a pod to a named destination, layer
@@ -380,26 +384,41 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 		return p.Contains(protocol, port)
 	}
 	// The NetworkPolicy layer.
-	var npSet netipx.IPSetBuilder
-	var npRules []string
+	var npSet, npMaybe netipx.IPSetBuilder
+	var npRules, npMissing []string
+	reason := ""
 	switch {
 	case id.hostNetwork:
 		npSet.AddSet(netset.Everything())
-		e.NetworkPolicy.Reason = "the pod uses the host network: NetworkPolicies do not isolate it"
-	case len(id.egress) == 0:
+		reason = "the pod uses the host network: NetworkPolicies do not isolate it"
+	case len(id.doubt) > 0:
+		npMaybe.AddSet(netset.Everything())
+		npMissing = id.doubt
+	case len(id.egress) == 0 && len(id.maybeEgress) == 0:
 		npSet.AddSet(netset.Everything())
-		e.NetworkPolicy.Reason = "no policy selects it for egress: not isolated"
+		reason = "no policy selects it for egress: not isolated"
 	default:
-		for _, p := range id.egress {
+		if len(id.egress) == 0 {
+			// Only policies that may select it: it may not be isolated.
+			npMaybe.AddSet(netset.Everything())
+		}
+		for _, p := range id.maybeEgress {
+			npMissing = append(npMissing, p.maybeWhy)
+		}
+		for _, p := range append(append([]*policy(nil), id.egress...), id.maybeEgress...) {
 			for _, r := range p.egress {
 				if !wants(r.allowed(nil)) {
 					continue
 				}
+				target := &npSet
+				if p.maybe.has(id.index) {
+					target = &npMaybe
+				}
 				switch {
 				case r.allPeers:
-					npSet.AddSet(netset.Everything())
+					target.AddSet(netset.Everything())
 				case r.ips != nil && netset.Overlaps(r.ips, dst.Set):
-					npSet.AddSet(r.ips)
+					target.AddSet(r.ips)
 				default:
 					continue
 				}
@@ -408,69 +427,110 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 		}
 	}
 	np, _ := npSet.IPSet()
-	e.NetworkPolicy = coverage(np, dst.Set, npRules, e.NetworkPolicy.Reason)
-	both := np
+	npU, _ := npMaybe.IPSet()
+	e.NetworkPolicy = coverage(np, npU, dst.Set, npRules, reason, npMissing)
+	both, bothU := np, npU
 	if a.sg != nil {
-		cov := Coverage{Reason: "the pod's security groups are not known (give the nodes' instances, or --node-sg)"}
+		cov := Coverage{Reason: sgUnknown}
+		sg, sgU := &netipx.IPSet{}, netset.Everything()
 		if a.sg.known(id.groups) {
-			var sgSet netipx.IPSetBuilder
-			var sgRules, unresolved []string
+			var sgSet, sgMaybe netipx.IPSetBuilder
+			var sgRules, unresolved, missing []string
 			for _, gid := range id.groups {
 				g := a.sg.groups[gid]
 				for i := range g.Egress {
 					r := &g.Egress[i]
+					if !wants(sgPorts(r)) {
+						continue
+					}
 					for _, pl := range r.PrefixLists {
-						if a.sg.lists[pl] == nil && wants(sgPorts(r)) {
+						if a.sg.lists[pl] == nil {
+							// Its entries may be any address.
 							unresolved = append(unresolved, pl)
+							sgMaybe.AddSet(dst.Set)
+							missing = append(missing, fmt.Sprintf("prefix list %s's entries are not in the inputs (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)", pl, pl, pl))
+						}
+					}
+					for _, ref := range r.Groups {
+						if m := a.sg.members[ref]; m != nil && netset.Overlaps(m, dst.Set) {
+							sgSet.AddSet(m)
+							sgRules = append(sgRules, fmt.Sprintf("security group %s (%s) egress rule %d (%s): members of %s in the inputs", g.ID, g.Name, i, r.Source, ref))
+						}
+						if netset.Overlaps(a.sg.memberSpace.set, dst.Set) {
+							sgMaybe.AddSet(a.sg.memberSpace.set)
+							missing = append(missing, fmt.Sprintf("security group %s (%s) egress rule %d (%s) admits the members of %s; members other than the instances in the inputs (control-plane interfaces, load balancers, endpoints) are not known", g.ID, g.Name, i, r.Source, ref))
 						}
 					}
 					addrs := a.sg.ruleAddresses(r)
-					if addrs == nil || !wants(sgPorts(r)) || !netset.Overlaps(addrs, dst.Set) {
+					if addrs == nil || !netset.Overlaps(addrs, dst.Set) {
 						continue
 					}
 					sgSet.AddSet(addrs)
 					sgRules = append(sgRules, fmt.Sprintf("security group %s (%s) egress rule %d (%s): %s", g.ID, g.Name, i, r.Source, sgRuleString(r)))
 				}
 			}
-			if netset.Overlaps(unfiltered, dst.Set) {
-				sgSet.AddSet(unfiltered)
-				sgRules = append(sgRules, "no rule: security groups do not filter the instance's link-local services (metadata, DNS resolver, time, Pod Identity agent)")
+			if netset.Overlaps(a.sg.unfiltered, dst.Set) {
+				sgSet.AddSet(a.sg.unfiltered)
+				sgRules = append(sgRules, "no rule: security groups do not filter the instance's link-local services and the VPC's DNS resolver (metadata, DNS, time, Pod Identity and ECS agents, Windows activation)")
 			}
-			sg, _ := sgSet.IPSet()
-			cov = coverage(sg, dst.Set, sgRules, "")
+			sg, _ = sgSet.IPSet()
+			sgU, _ = sgMaybe.IPSet()
+			cov = coverage(sg, sgU, dst.Set, sgRules, "", mergeReasons(netset.AllPorts(), sortedCopy(missing)))
 			cov.Unresolved = unresolved
-			var bb netipx.IPSetBuilder
-			bb.AddSet(np)
-			bb.Intersect(sg)
-			both, _ = bb.IPSet()
 		}
 		e.SecurityGroups = &cov
+		// Surely through both: surely through each; maybe: maybe through
+		// each and not surely through both.
+		bothU = netset.Difference(netset.Intersect(union(np, npU), union(sg, sgU)), netset.Intersect(np, sg))
+		both = netset.Intersect(np, sg)
 	}
-	e.Both = coverage(both, dst.Set, nil, "")
+	var missing []string
+	missing = append(missing, e.NetworkPolicy.Missing...)
+	if e.SecurityGroups != nil {
+		missing = append(missing, e.SecurityGroups.Missing...)
+		if e.SecurityGroups.Reason != "" && len(e.SecurityGroups.Allowed) == 0 {
+			missing = append(missing, e.SecurityGroups.Reason)
+		}
+	}
+	e.Both = coverage(both, bothU, dst.Set, nil, "", mergeReasons(netset.AllPorts(), sortedCopy(missing)))
 	switch {
-	case e.Both.AllowedIPv4 == e.Both.TotalIPv4 && len(e.Both.Blocked) == 0:
+	case len(e.Both.Blocked) == 0 && len(e.Both.Unknown) == 0:
 		e.Verdict = "allowed"
-	case len(e.Both.Allowed) == 0:
+	case len(e.Both.Allowed) == 0 && len(e.Both.Unknown) == 0:
 		e.Verdict = "denied"
+	case len(e.Both.Allowed) == 0 && len(e.Both.Blocked) == 0:
+		e.Verdict = "unknown"
+	case len(e.Both.Allowed) == 0:
+		e.Verdict = "partly unknown, the rest denied"
 	default:
 		e.Verdict = "partly allowed"
 	}
 	return e, nil
 }
 
-func coverage(allowed, dst *netipx.IPSet, rules []string, reason string) Coverage {
-	var in, out netipx.IPSetBuilder
-	in.AddSet(dst)
-	in.Intersect(allowed)
-	out.AddSet(dst)
-	out.RemoveSet(allowed)
-	a, _ := in.IPSet()
-	b, _ := out.IPSet()
-	return Coverage{
-		Allowed: netset.PrefixStrings(a), Blocked: netset.PrefixStrings(b),
-		AllowedIPv4: netset.IPv4Count(a), TotalIPv4: netset.IPv4Count(dst),
+func union(a, b *netipx.IPSet) *netipx.IPSet {
+	var x netipx.IPSetBuilder
+	x.AddSet(a)
+	x.AddSet(b)
+	s, _ := x.IPSet()
+	return s
+}
+
+// coverage splits a destination into what is surely allowed, what may be
+// (unknown, less the allowed) and the rest, blocked.
+func coverage(allowed, unknown, dst *netipx.IPSet, rules []string, reason string, missing []string) Coverage {
+	in := netset.Intersect(dst, allowed)
+	maybe := netset.Difference(netset.Intersect(dst, unknown), allowed)
+	out := netset.Difference(netset.Difference(dst, allowed), maybe)
+	c := Coverage{
+		Allowed: netset.PrefixStrings(in), Blocked: netset.PrefixStrings(out), Unknown: netset.PrefixStrings(maybe),
+		AllowedIPv4: netset.IPv4Count(in), TotalIPv4: netset.IPv4Count(dst),
 		Rules: rules, Reason: reason,
 	}
+	if len(c.Unknown) > 0 {
+		c.Missing = missing
+	}
+	return c
 }
 
 func sgRuleString(r *model.SGRule) string {

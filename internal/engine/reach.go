@@ -71,6 +71,9 @@ type Layers struct {
 	NetworkPolicy netset.Ports `json:"networkPolicy"`
 	// SecurityGroups is nil when the pod's groups are not known.
 	SecurityGroups *netset.Ports `json:"securityGroups"`
+	// Unfiltered: security groups do not filter this destination (the
+	// instance's link-local services, the VPC's DNS resolver).
+	Unfiltered bool `json:"unfiltered,omitempty"`
 }
 
 // Options say how to analyse.
@@ -224,7 +227,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 			fencing = append(fencing, id.groups...)
 		}
 		if !sg.openEgress(fencing) {
-			sets = append(sets, unfiltered)
+			sets = append(sets, sg.unfiltered)
 		}
 		g.note("between pods, pod addresses are not in the inputs: a security group verdict is given when it is certain (rules naming the other side's group, or admitting every private address); otherwise only what no security group could admit is removed, and the layer shows as unknown (null)")
 	}
@@ -544,7 +547,7 @@ func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, 
 	v := side(id, nil, part.part, egress)
 	c := Connection{}
 	if a.sg != nil {
-		c.Layers = &Layers{NetworkPolicy: v.Allowed}
+		c.Layers = &Layers{NetworkPolicy: v.Allowed, Unfiltered: egress && holds(a.sg.unfiltered, part.part)}
 		sv, known := a.sg.partVerdict(id.groups, part.part, egress)
 		if known {
 			c.Layers.SecurityGroups = &sv.Allowed

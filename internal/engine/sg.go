@@ -18,17 +18,28 @@ import (
 // allowed when some rule of some group of the pod's interface admits the
 // address, the protocol and the port; replies need no rule.
 
-// unfiltered are the instance's link-local services (metadata, DNS
-// resolver, time, Pod Identity agent): security groups do not filter
-// traffic to them.
-var unfiltered = func() *netipx.IPSet {
+// linkLocal are the instance's link-local services that security groups do
+// not filter: the metadata service, the Amazon DNS resolver, the time
+// service, the ECS task metadata and credentials endpoint, the Windows
+// activation servers, the EKS Pod Identity agent, and their IPv6 forms.
+var linkLocal = []string{
+	"169.254.169.254", "169.254.169.253", "169.254.169.123", "169.254.170.2", "169.254.169.250", "169.254.169.251", "169.254.170.23",
+	"fd00:ec2::254", "fd00:ec2::253", "fd00:ec2::123", "fd00:ec2::23",
+}
+
+// unfilteredSet is linkLocal plus the DNS resolver of each VPC given (its
+// primary block's base +2), which security groups do not filter either.
+func unfilteredSet(w *model.World) *netipx.IPSet {
 	var b netipx.IPSetBuilder
-	for _, a := range []string{"169.254.169.254", "169.254.169.253", "169.254.169.123", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::253", "fd00:ec2::123", "fd00:ec2::23"} {
+	for _, a := range linkLocal {
 		b.Add(netip.MustParseAddr(a))
+	}
+	for _, a := range vpcResolvers(w) {
+		b.Add(a)
 	}
 	s, _ := b.IPSet()
 	return s
-}()
+}
 
 // sgLayer is the security groups, compiled.
 type sgLayer struct {
@@ -47,6 +58,8 @@ type sgLayer struct {
 	// VPC, else the private space and IPv6).
 	members     map[string]*netipx.IPSet
 	memberSpace addressRange
+	// unfiltered are addresses security groups do not filter.
+	unfiltered *netipx.IPSet
 }
 
 type ruleCache struct {
@@ -61,7 +74,7 @@ type verdictKey struct {
 }
 
 func newSGLayer(w *model.World) *sgLayer {
-	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, addrs: map[*model.SGRule]ruleCache{}, members: map[string]*netipx.IPSet{}}
+	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, addrs: map[*model.SGRule]ruleCache{}, members: map[string]*netipx.IPSet{}, unfiltered: unfilteredSet(w)}
 	byGroup := map[string]*netipx.IPSetBuilder{}
 	for _, in := range w.Instances {
 		for _, g := range in.Groups {
@@ -206,9 +219,9 @@ func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGV
 	if egress {
 		dir = "egress"
 	}
-	if holds(unfiltered, part) {
+	if egress && holds(l.unfiltered, part) {
 		v.Allowed = netset.AllPorts()
-		v.Rules = []SGRuleRef{{Direction: dir, Description: "link-local instance service: not filtered by security groups", Allowed: v.Allowed}}
+		v.Rules = []SGRuleRef{{Direction: dir, Description: "link-local instance service or the VPC's DNS resolver: not filtered by security groups", Allowed: v.Allowed}}
 		return v
 	}
 	for _, id := range groups {

@@ -128,10 +128,12 @@ func coverageText(w io.Writer, title string, c engine.Coverage) {
 		return
 	}
 	switch {
-	case len(c.Blocked) == 0:
+	case len(c.Blocked) == 0 && len(c.Unknown) == 0:
 		fmt.Fprintf(w, "allows all of it")
-	case len(c.Allowed) == 0:
+	case len(c.Allowed) == 0 && len(c.Unknown) == 0:
 		fmt.Fprintf(w, "allows none of it")
+	case len(c.Allowed) == 0:
+		fmt.Fprintf(w, "may allow part or all of it (unknown)")
 	default:
 		fmt.Fprintf(w, "allows part of it")
 	}
@@ -142,9 +144,21 @@ func coverageText(w io.Writer, title string, c engine.Coverage) {
 		fmt.Fprintf(w, " (%s)", c.Reason)
 	}
 	fmt.Fprintln(w)
-	if len(c.Allowed) > 0 && len(c.Blocked) > 0 {
+	parts := 0
+	for _, l := range [][]string{c.Allowed, c.Blocked, c.Unknown} {
+		if len(l) > 0 {
+			parts++
+		}
+	}
+	if parts > 1 {
 		fmt.Fprintf(w, "  allowed: %s\n", strings.Join(c.Allowed, ", "))
+		if len(c.Unknown) > 0 {
+			fmt.Fprintf(w, "  unknown: %s\n", strings.Join(c.Unknown, ", "))
+		}
 		fmt.Fprintf(w, "  blocked: %s\n", strings.Join(c.Blocked, ", "))
+	}
+	for _, m := range c.Missing {
+		fmt.Fprintf(w, "  missing: %s\n", m)
 	}
 	for _, r := range c.Rules {
 		fmt.Fprintf(w, "  by %s\n", r)
