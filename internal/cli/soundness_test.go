@@ -383,3 +383,69 @@ func TestUnresolvedPrefixList(t *testing.T) {
 		t.Errorf("a port the prefix-list rule does not name: verdict %v, want denied", e["verdict"])
 	}
 }
+
+const foreignPolicies = `apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {containers: [{name: c, image: nginx:1.27, ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: b, labels: {app: client}}
+spec: {containers: [{name: c, image: curlimages/curl:8.10.1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: b, labels: {app: other}}
+spec: {containers: [{name: c, image: nginx:1.27, ports: [{containerPort: 80}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: a}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: allow-web, namespace: a}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress: [{fromEndpoints: [{}]}]
+`
+
+// Case 8: a policy of a kind ringfence does not evaluate makes the
+// verdicts it could change unknown (its namespace, or every namespace for
+// a cluster-wide kind), and loading says so.
+func TestForeignPolicyKinds(t *testing.T) {
+	e := explainJSON(t, foreignPolicies, "-f", "-", "--from", "b/client", "--to", "a/web", "--port", "80")
+	missing, _ := json.Marshal(e["missing"])
+	if e["verdict"] != "unknown" || !strings.Contains(string(missing), "CiliumNetworkPolicy a/allow-web") {
+		t.Errorf("into namespace a, which a CiliumNetworkPolicy may open: verdict %v, missing %s", e["verdict"], missing)
+	}
+	if e := explainJSON(t, foreignPolicies, "-f", "-", "--from", "b/client", "--to", "b/other", "--port", "80"); e["verdict"] != "allowed" {
+		t.Errorf("namespace b, outside the policy's scope: verdict %v, want allowed", e["verdict"])
+	}
+	stdout, _, _ := run(t, foreignPolicies, "inventory", "-f", "-", "-o", "json")
+	if !strings.Contains(stdout, "is a policy kind ringfence does not evaluate") {
+		t.Errorf("loading does not warn about the CiliumNetworkPolicy:\n%s", stdout)
+	}
+	anp := foreignPolicies + `---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: cluster-floor}
+spec:
+  priority: 10
+  subject: {namespaces: {}}
+  ingress: [{action: Deny, from: [{namespaces: {}}]}]
+`
+	if e := explainJSON(t, anp, "-f", "-", "--from", "b/client", "--to", "b/other", "--port", "80"); e["verdict"] != "unknown" {
+		t.Errorf("an AdminNetworkPolicy may deny anything: verdict %v, want unknown", e["verdict"])
+	}
+}

@@ -214,3 +214,46 @@ func FuzzSoundness(f *testing.F) {
 		checkSound(t, rand.New(rand.NewPCG(s1, s2)), 0)
 	})
 }
+
+// Kinds that could not be read make the verdicts they could change
+// unknown: NetworkPolicies unread in one namespace leave the others
+// decided; unread everywhere, nothing is.
+func TestUnreadPolicies(t *testing.T) {
+	pod := func(ns, name string) *model.Workload {
+		return &model.Workload{Meta: model.Meta{Kind: "Pod", Namespace: ns, Name: name}, Pods: []*model.PodTemplate{{Replicas: 1, Labels: map[string]string{"app": name}}}}
+	}
+	w := &model.World{
+		Namespaces: []*model.Namespace{
+			{Meta: model.Meta{Name: "a", Labels: map[string]string{model.NamespaceNameLabel: "a"}}},
+			{Meta: model.Meta{Name: "b", Labels: map[string]string{model.NamespaceNameLabel: "b"}}},
+		},
+		Workloads: []*model.Workload{pod("a", "x"), pod("b", "y"), pod("b", "z")},
+		Unread:    []model.Unread{{Kind: "NetworkPolicy", Namespace: "a", Reason: "forbidden: cannot list networkpolicies.networking.k8s.io in namespace a"}},
+	}
+	state := func(from, to string) (string, []string) {
+		a, err := Analyse(w, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Explain(a, from, to, netset.TCP, 80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Verdict, e.Missing
+	}
+	if v, missing := state("b/y", "a/x"); v != StateUnknown || !strings.Contains(strings.Join(missing, " "), "forbidden") {
+		t.Errorf("into the unread namespace: %s %v", v, missing)
+	}
+	if v, _ := state("b/y", "b/z"); v != StateAllowed {
+		t.Errorf("between pods of a read namespace: %s", v)
+	}
+	w.Unread = []model.Unread{{Kind: "NetworkPolicy", Reason: "forbidden at cluster scope"}}
+	if v, _ := state("b/y", "b/z"); v != StateUnknown {
+		t.Errorf("policies unread everywhere: %s", v)
+	}
+	// A kind that decides no traffic changes nothing.
+	w.Unread = []model.Unread{{Kind: "Secret", Reason: "forbidden"}}
+	if v, _ := state("b/y", "a/x"); v != StateAllowed {
+		t.Errorf("Secrets unread: %s", v)
+	}
+}

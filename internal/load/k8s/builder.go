@@ -89,6 +89,9 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 		defaultNamespace = "default"
 	}
 	dec, ok := decoders[o.APIVersion+"/"+o.Kind]
+	if scope, foreign := foreignPolicy(o.APIVersion, o.Kind); foreign {
+		dec, ok = decodeForeign(scope), true
+	}
 	if !ok {
 		if o.Kind == "" || o.APIVersion == "" {
 			return nil, &document.Error{Source: o.Source, Msg: "object has no apiVersion or kind, and its shape is not one ringfence knows"}
@@ -116,8 +119,9 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 		}
 		return nil, &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.name is missing"}
 	}
+	_, foreign := foreignPolicy(o.APIVersion, o.Kind)
 	switch {
-	case clusterScoped[o.Kind]:
+	case clusterScoped[o.Kind] || (foreign && foreignClusterScoped[o.Kind]):
 		m.Namespace = ""
 	case m.Namespace == "":
 		m.Namespace = defaultNamespace

@@ -39,6 +39,8 @@ func (b *Builder) Finish() *model.World {
 			w.SecurityGroupPolicies = append(w.SecurityGroupPolicies, o)
 		case *model.Fence:
 			w.Fences = append(w.Fences, o)
+		case *model.Meta:
+			w.ForeignPolicies = append(w.ForeignPolicies, o)
 		}
 	}
 	sortMeta(w.Namespaces, func(n *model.Namespace) *model.Meta { return &n.Meta })
@@ -52,6 +54,7 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.Secrets, func(n *model.Secret) *model.Meta { return &n.Meta })
 	sortMeta(w.SecurityGroupPolicies, func(n *model.SecurityGroupPolicy) *model.Meta { return &n.Meta })
 	sortMeta(w.Fences, func(n *model.Fence) *model.Meta { return &n.Meta })
+	sortMeta(w.ForeignPolicies, func(n *model.Meta) *model.Meta { return n })
 	b.resolveIdentities(w)
 	return w
 }
