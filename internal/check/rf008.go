@@ -28,9 +28,10 @@ func rf008() *Rule {
 			}
 			var out []Finding
 			for _, g := range c.World.SecurityGroups {
+				open := everywhere(g.Ingress)
 				for i := range g.Ingress {
 					r := &g.Ingress[i]
-					cidr := everywhere(r)
+					cidr := open[i]
 					if cidr == "" {
 						continue
 					}

@@ -291,6 +291,12 @@ func TestRuntimeLabels(t *testing.T) {
 // permissions instead of everything.
 func closedNodeGroup(t *testing.T, egress string) string {
 	t.Helper()
+	return editNodeGroup(t, "IpPermissionsEgress", egress)
+}
+
+// editNodeGroup replaces one permission list of the example's node group.
+func editNodeGroup(t *testing.T, field, perms string) string {
+	t.Helper()
 	dir := copyExample(t, "examples/ml-platform")
 	path := filepath.Join(dir, "aws", "security-groups.json")
 	b, err := os.ReadFile(path)
@@ -301,13 +307,13 @@ func closedNodeGroup(t *testing.T, egress string) string {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	var perms []any
-	if err := json.Unmarshal([]byte(egress), &perms); err != nil {
+	var list []any
+	if err := json.Unmarshal([]byte(perms), &list); err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range doc["SecurityGroups"] {
 		if g["GroupName"] == "ml-node-sg" {
-			g["IpPermissionsEgress"] = perms
+			g[field] = list
 		}
 	}
 	out, _ := json.MarshalIndent(doc, "", "  ")
@@ -447,5 +453,23 @@ spec:
 `
 	if e := explainJSON(t, anp, "-f", "-", "--from", "b/client", "--to", "b/other", "--port", "80"); e["verdict"] != "unknown" {
 		t.Errorf("an AdminNetworkPolicy may deny anything: verdict %v, want unknown", e["verdict"])
+	}
+}
+
+// Case 11: RF007 and RF008 compare address sets: two halves of the
+// address space are all of it.
+func TestEverywhereBySets(t *testing.T) {
+	dir := editNodeGroup(t, "IpPermissions", `[
+	  {"IpProtocol": "tcp", "FromPort": 30000, "ToPort": 32767, "IpRanges": [{"CidrIp": "0.0.0.0/1"}]},
+	  {"IpProtocol": "tcp", "FromPort": 30000, "ToPort": 32767, "IpRanges": [{"CidrIp": "128.0.0.0/1"}]}
+	]`)
+	stdout, _, _ := run(t, "", "audit", "-f", dir)
+	if !strings.Contains(stdout, "RF008") || !strings.Contains(stdout, "from 0.0.0.0/0 to the NodePort range") {
+		t.Errorf("ingress from 0.0.0.0/1 and 128.0.0.0/1 is not reported:\n%s", stdout)
+	}
+	dir = closedNodeGroup(t, `[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/1"}, {"CidrIp": "128.0.0.0/2"}, {"CidrIp": "192.0.0.0/2"}]}]`)
+	stdout, _, _ = run(t, "", "audit", "-f", dir)
+	if !strings.Contains(stdout, "RF007") {
+		t.Errorf("egress to three prefixes that make 0.0.0.0/0 is not reported:\n%s", stdout)
 	}
 }
