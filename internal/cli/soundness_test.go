@@ -473,3 +473,71 @@ func TestEverywhereBySets(t *testing.T) {
 		t.Errorf("egress to three prefixes that make 0.0.0.0/0 is not reported:\n%s", stdout)
 	}
 }
+
+// The example README's expected-reachability table is the contract: each
+// row, read from the README, is asked of explain.
+func TestExampleReadmeReachability(t *testing.T) {
+	b, err := os.ReadFile("examples/ml-platform/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "### Expected reachability")
+	if start < 0 {
+		t.Fatal("no expected-reachability table in the example README")
+	}
+	// How each row's endpoints are asked; rows about paths from the
+	// internet or a node port are checked through explain --from internet.
+	asks := map[string][]string{
+		"training → kube-dns 53/UDP":                    {"--from", "ml-workloads/text-embed-finetune", "--to", "kube-system/coredns", "--port", "53", "--protocol", "UDP"},
+		"training → 52.216.10.20:443 (S3)":              {"--from", "ml-workloads/text-embed-finetune", "--to", "52.216.10.20", "--port", "443"},
+		"training → 54.231.0.10:443 (S3)":               {"--from", "ml-workloads/text-embed-finetune", "--to", "54.231.0.10", "--port", "443"},
+		"training → feature-api 8080":                   {"--from", "ml-workloads/text-embed-finetune", "--to", "features/feature-api", "--port", "8080"},
+		"training master ↔ worker 23456":                {"--from", "ml-workloads/text-embed-finetune", "--to", "ml-workloads/text-embed-finetune", "--port", "23456"},
+		"training → 169.254.169.254:80":                 {"--from", "ml-workloads/text-embed-finetune", "--to", "169.254.169.254", "--port", "80"},
+		"model-server → 0.0.0.0/0 any port":             {"--from", "ml-workloads/model-server", "--to", "8.8.8.8", "--port", "9999"},
+		"model-server → 169.254.169.254:80":             {"--from", "ml-workloads/model-server", "--to", "169.254.169.254", "--port", "80"},
+		"model-server → ingress-nginx 8443":             {"--from", "ml-workloads/model-server", "--to", "ingress-nginx/ingress-nginx-controller", "--port", "8443"},
+		"ingress-nginx → model-server 8080":             {"--from", "ingress-nginx/ingress-nginx-controller", "--to", "ml-workloads/model-server", "--port", "8080"},
+		"feature-api → model-server 8080":               {"--from", "features/feature-api", "--to", "ml-workloads/model-server", "--port", "8080"},
+		"VPC host → node:30443":                         {"--from", "10.0.5.9", "--to", "ingress-nginx/ingress-nginx-controller", "--port", "30443"},
+		"internet → model-server NLB:80 → pod 8080":     {"internet", "ml-workloads/model-server"},
+		"internet → ingress-nginx NLB:443 → controller": {"internet", "ingress-nginx/ingress-nginx-controller"},
+	}
+	rows := 0
+	for _, line := range strings.Split(text[start:], "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.Contains(cells[1], "→") && !strings.Contains(cells[1], "↔") {
+			continue
+		}
+		row := strings.TrimSpace(cells[1])
+		if row == "from → to" {
+			continue
+		}
+		want := strings.Trim(strings.TrimSpace(cells[2]), "*")
+		want = strings.Fields(want)[0]
+		args, ok := asks[row]
+		if !ok {
+			t.Errorf("README row %q is not checked: add it to the test", row)
+			continue
+		}
+		rows++
+		if args[0] == "internet" {
+			stdout, _, _ := run(t, "", "explain", "-f", "examples/ml-platform", "--from", "internet", "--to", args[1])
+			if want == "allowed" && !strings.Contains(stdout, ": REACHABLE") {
+				t.Errorf("README says %q is %s; explain says:\n%s", row, want, stdout)
+			}
+			continue
+		}
+		// The node port (30443) is judged at the node's security group,
+		// which admits the VPC on the NodePort range; no policy isolates
+		// the controller.
+		e := explainJSON(t, "", append([]string{"-f", "examples/ml-platform"}, args...)...)
+		if e["verdict"] != want {
+			t.Errorf("README says %q is %s; explain says %v (missing %v)", row, want, e["verdict"], e["missing"])
+		}
+	}
+	if rows != len(asks) {
+		t.Errorf("checked %d rows of the README table, want %d", rows, len(asks))
+	}
+}
