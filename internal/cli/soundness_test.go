@@ -541,3 +541,39 @@ func TestExampleReadmeReachability(t *testing.T) {
 		t.Errorf("checked %d rows of the README table, want %d", rows, len(asks))
 	}
 }
+
+const fencedRay = `apiVersion: v1
+kind: Namespace
+metadata: {name: ray}
+---
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: fenced, namespace: ray}
+spec:
+  networkPolicy: {mode: DenyAll}
+  headGroupSpec:
+    rayStartParams: {}
+    template:
+      spec: {containers: [{name: ray-head, image: rayproject/ray:2.40.0, ports: [{name: dashboard, containerPort: 8265}]}]}
+  workerGroupSpecs:
+  - groupName: gpu
+    replicas: 2
+    rayStartParams: {}
+    template:
+      spec: {containers: [{name: ray-worker, image: rayproject/ray:2.40.0}]}
+`
+
+// Case 6: a RayCluster whose operator fences it with NetworkPolicies is
+// not reported open: until those policies are modelled, its namespace's
+// verdicts are unknown, and loading says why.
+func TestOperatorMadePolicies(t *testing.T) {
+	e := explainJSON(t, fencedRay, "-f", "-", "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265")
+	missing, _ := json.Marshal(e["missing"])
+	if e["verdict"] != "unknown" || !strings.Contains(string(missing), "RayCluster.spec.networkPolicy") {
+		t.Errorf("a fenced RayCluster from the internet: verdict %v, missing %s", e["verdict"], missing)
+	}
+	open := strings.Replace(fencedRay, "  networkPolicy: {mode: DenyAll}\n", "", 1)
+	if e := explainJSON(t, open, "-f", "-", "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265"); e["verdict"] != "allowed" {
+		t.Errorf("an unfenced RayCluster: verdict %v, want allowed", e["verdict"])
+	}
+}

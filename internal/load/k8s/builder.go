@@ -76,6 +76,9 @@ type decoded struct {
 	warnings []document.Notice
 	// unknown is set for objects of kinds ringfence does not read.
 	unknown *document.Object
+	// foreign are policies an operator makes from the object, which
+	// ringfence does not model.
+	foreign []*model.Meta
 }
 
 func (d *decoded) warn(src model.Source, object, format string, args ...any) {
@@ -156,6 +159,9 @@ func (b *Builder) Register(d *Decoded) {
 	}
 	b.seen[d.ref] = d.src
 	b.Report.Warnings = append(b.Report.Warnings, d.warnings...)
+	for _, f := range d.foreign {
+		b.objects[f.Ref()] = f
+	}
 	b.objects[d.ref] = d.obj
 	if w, ok := d.obj.(*model.Workload); ok && d.owner != nil {
 		b.owners[w] = *d.owner
