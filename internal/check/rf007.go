@@ -2,8 +2,11 @@ package check
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 
 	"github.com/ringfence/ringfence/internal/model"
+	"go4.org/netipx"
 )
 
 // fencedBy maps each security group to the workloads it fences.
@@ -24,14 +27,53 @@ func fencedBy(c *Context) map[string][]Affected {
 	return out
 }
 
-// everywhere reports whether a rule names 0.0.0.0/0 or ::/0.
-func everywhere(r *model.SGRule) string {
-	for _, c := range r.CIDRs {
-		if c.Bits() == 0 {
-			return c.String()
+// everywhere finds the rules that admit every IPv4 or every IPv6 address,
+// comparing address sets, not strings: 0.0.0.0/1 and 128.0.0.0/1 are
+// 0.0.0.0/0 too, in one rule or across rules of the same protocol and
+// ports. It maps the first such rule's index to what it covers
+// ("0.0.0.0/0", "::/0" or both); the others of its set are not repeated.
+func everywhere(rules []model.SGRule) map[int]string {
+	type key struct {
+		proto    string
+		from, to int32
+	}
+	byKey := map[key][]int{}
+	var order []key
+	for i, r := range rules {
+		k := key{r.Protocol, r.FromPort, r.ToPort}
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], i)
+	}
+	v4, v6 := netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")
+	out := map[int]string{}
+	for _, k := range order {
+		var b netipx.IPSetBuilder
+		for _, i := range byKey[k] {
+			for _, c := range rules[i].CIDRs {
+				b.AddPrefix(c.Masked())
+			}
+		}
+		set, _ := b.IPSet()
+		var covered []string
+		for _, all := range []netip.Prefix{v4, v6} {
+			if set.ContainsPrefix(all) {
+				covered = append(covered, all.String())
+			}
+		}
+		if len(covered) == 0 {
+			continue
+		}
+		// The first rule of the set that holds part of it stands for it.
+		for _, i := range byKey[k] {
+			if len(rules[i].CIDRs) > 0 {
+				out[i] = strings.Join(covered, " and ")
+				break
+			}
 		}
 	}
-	return ""
+	return out
 }
 
 func rf007() *Rule {
@@ -50,9 +92,10 @@ func rf007() *Rule {
 				if len(fenced[g.ID]) == 0 {
 					continue
 				}
+				open := everywhere(g.Egress)
 				for i := range g.Egress {
 					r := &g.Egress[i]
-					if cidr := everywhere(r); cidr != "" {
+					if cidr := open[i]; cidr != "" {
 						out = append(out, Finding{
 							Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source, Key: fmt.Sprintf("egress %s to %s", sgRuleText(r), cidr),
 							Message:  fmt.Sprintf("security group %s (%s) allows egress %s to %s; it fences %s", g.ID, g.Name, sgRuleText(r), cidr, plural(len(fenced[g.ID]), "workload", "workloads")),

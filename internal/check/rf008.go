@@ -34,9 +34,10 @@ func rf008() *Rule {
 				if g.Tags["service.k8s.aws/stack"] != "" {
 					continue // a load balancer's front door: intended
 				}
+				open := everywhere(g.Ingress)
 				for i := range g.Ingress {
 					r := &g.Ingress[i]
-					cidr := everywhere(r)
+					cidr := open[i]
 					if cidr == "" {
 						continue
 					}

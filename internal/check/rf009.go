@@ -20,7 +20,9 @@ func rf009() *Rule {
 		check: func(c *Context) []Finding {
 			var out []Finding
 			for _, e := range c.Reach().Exposures {
-				if !e.Internet {
+				// A path that holds if its unknown hops let traffic
+				// through is reported too, as possible.
+				if !e.Internet && !e.Possible {
 					continue
 				}
 				var inference []string
@@ -44,11 +46,15 @@ func rf009() *Rule {
 					}
 					path = append(path, hop)
 				}
-				out = append(out, Finding{
+				f := Finding{
 					Object: model.Ref{Kind: kind, Namespace: ns, Name: name}, Source: e.Source,
 					Message: fmt.Sprintf("%s exposes the inference workload %s to the internet", e.Entry, strings.Join(inference, ", ")),
 					Path:    path,
-				})
+				}
+				if !e.Internet {
+					f.Confidence, f.Assumptions = ConfidencePossible, e.Assumptions
+				}
+				out = append(out, f)
 			}
 			return out
 		},

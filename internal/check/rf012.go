@@ -25,8 +25,8 @@ func rf012() *Rule {
 			}
 			open := map[string]bool{}
 			for _, g := range c.World.SecurityGroups {
-				for i := range g.Egress {
-					if everywhere(&g.Egress[i]) != "" && g.Egress[i].Protocol == "-1" {
+				for i, cidr := range everywhere(g.Egress) {
+					if cidr != "" && g.Egress[i].Protocol == "-1" {
 						open[g.ID] = true
 					}
 				}
@@ -39,7 +39,9 @@ func rf012() *Rule {
 					openEgress = openEgress || open[g]
 				}
 				for _, conn := range c.Analysis.ExternalLayers(src) {
-					if conn.Layers == nil || conn.Layers.SecurityGroups == nil {
+					// Where security groups cannot filter, one layer alone is
+					// all there can be.
+					if conn.Layers == nil || conn.Layers.SecurityGroups == nil || conn.Layers.Unfiltered {
 						continue
 					}
 					g := byPeer[src.ID]

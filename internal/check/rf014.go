@@ -1,6 +1,9 @@
 package check
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 func rf014() *Rule {
 	return &Rule{
@@ -13,7 +16,15 @@ func rf014() *Rule {
 			var out []Finding
 			for _, p := range c.World.Policies {
 				selects, dead := c.Analysis.Dead(p)
-				if !selects {
+				host := c.Analysis.HostNetworkSelected(p)
+				switch {
+				case !selects && len(host) > 0:
+					// It selects pods, but only host-network ones, which
+					// have no interface of their own for it to fence.
+					out = append(out, Finding{Object: p.Ref(), Source: p.Source,
+						Message: fmt.Sprintf("NetworkPolicy %s/%s selects only host-network pods (%s), which it cannot isolate", p.Namespace, p.Name, strings.Join(host, ", ")),
+						Path:    []string{"spec.podSelector matches host-network pods: they use the node's network, which NetworkPolicies do not fence; their node's security group is their only fence"}})
+				case !selects:
 					out = append(out, Finding{Object: p.Ref(), Source: p.Source,
 						Message: fmt.Sprintf("NetworkPolicy %s/%s selects no workload", p.Namespace, p.Name),
 						Path:    []string{"spec.podSelector matches no pod of namespace " + p.Namespace}})

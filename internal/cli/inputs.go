@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type inputFlags struct {
 	allowPartial  bool
 	timeout       time.Duration
 	nodeSG        []string
+	podCIDRs      []string
 	// applyFences analyses the inputs as generate's output for their
 	// Fences would leave them; rangesFile is the publication it uses.
 	applyFences bool
@@ -71,6 +73,20 @@ func (f *inputFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.allowPartial, "allow-partial", false, "go on when the cluster lets no NetworkPolicy be read: they are then unknown, and every verdict that depends on them says so")
 	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster")
 	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable)")
+	fl.StringSliceVar(&f.podCIDRs, "pod-cidr", nil, "where pods take their addresses (comma-separated or repeatable CIDRs): decides ipBlocks against pods whose addresses are not in the inputs (default: the Nodes' spec.podCIDRs, else the VPC on the VPC CNI)")
+}
+
+// podRanges parses --pod-cidr.
+func (f *inputFlags) podRanges() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range f.podCIDRs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			return nil, usagef("--pod-cidr %q: not a CIDR (for example 10.0.0.0/16)", c)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // addApply adds --apply-fences to a verb that analyses.
@@ -145,8 +161,11 @@ func (f *inputFlags) load(cmd *cobra.Command) (*load.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Check --node-sg before the (possibly slow) load.
+	// Check --node-sg and --pod-cidr before the (possibly slow) load.
 	if _, err := f.nodeGroups(); err != nil {
+		return nil, err
+	}
+	if _, err := f.podRanges(); err != nil {
 		return nil, err
 	}
 	res, err := load.Load(cmd.Context(), opts)
@@ -180,7 +199,8 @@ func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*load.Result, *e
 			return nil, nil, err
 		}
 	}
-	a, err := engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups})
+	pods, _ := f.podRanges()
+	a, err := engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups, PodCIDRs: pods})
 	return res, a, err
 }
 

@@ -20,13 +20,33 @@ type Explanation struct {
 	To       string `json:"to"`
 	Protocol string `json:"protocol,omitempty"`
 	Port     int32  `json:"port,omitempty"`
-	// Allowed is what both directions allow; Verdict is "allowed" or
-	// "denied" for the asked port (or for any port when none was asked).
-	Allowed  netset.Ports `json:"allowed"`
-	Verdict  string       `json:"verdict"`
-	Egress   Direction    `json:"egress"`
-	Ingress  Direction    `json:"ingress"`
-	SelfNote string       `json:"selfNote,omitempty"`
+	// Allowed is what every fence surely allows, Unknown what it may
+	// allow; Verdict is "allowed", "denied" or "unknown" for the asked
+	// port (or for any port when none was asked), and Missing lists the
+	// facts an unknown verdict waits for.
+	Allowed netset.Ports `json:"allowed"`
+	Unknown netset.Ports `json:"unknown,omitzero"`
+	Verdict string       `json:"verdict"`
+	Missing []string     `json:"missing,omitempty"`
+	Egress  Direction    `json:"egress"`
+	Ingress Direction    `json:"ingress"`
+	// SecurityGroups is the host fence, when security groups were given.
+	SecurityGroups *SGExplanation `json:"securityGroups,omitempty"`
+	SelfNote       string         `json:"selfNote,omitempty"`
+}
+
+// SGExplanation is what the security groups decide, both sides together.
+type SGExplanation struct {
+	Allowed netset.Ports `json:"allowed"`
+	Unknown netset.Ports `json:"unknown,omitzero"`
+	Reasons []string     `json:"reasons,omitempty"`
+	// Egress and Ingress are each side's groups and the rules that admit
+	// the traffic; nil for a side without groups (an address).
+	Egress  *SGVerdict `json:"egress,omitempty"`
+	Ingress *SGVerdict `json:"ingress,omitempty"`
+	// Detail says how the verdict was reached (pod addresses unknown, one
+	// node, groups not known).
+	Detail string `json:"detail,omitempty"`
 }
 
 // Direction explains one side: the source's egress or the destination's
@@ -36,10 +56,13 @@ type Direction struct {
 	Of string `json:"of"`
 	// Applies is false for an address outside the cluster (no policy
 	// applies there) and for host-network pods.
-	Applies  bool            `json:"applies"`
-	Reason   string          `json:"reason,omitempty"`
-	Isolated bool            `json:"isolated"`
-	Allowed  netset.Ports    `json:"allowed"`
+	Applies  bool         `json:"applies"`
+	Reason   string       `json:"reason,omitempty"`
+	Isolated bool         `json:"isolated"`
+	Allowed  netset.Ports `json:"allowed"`
+	// Unknown and Missing: ports that may be allowed, and why not surely.
+	Unknown  netset.Ports    `json:"unknown,omitzero"`
+	Missing  []string        `json:"missing,omitempty"`
 	Policies []PolicyVerdict `json:"policies,omitempty"`
 }
 
@@ -54,10 +77,13 @@ type PolicyVerdict struct {
 // RuleVerdict says whether one rule admits the other end, and on which
 // ports.
 type RuleVerdict struct {
-	Index   int          `json:"index"`
-	Source  string       `json:"source"`
-	Peers   string       `json:"peers"`
-	Matches bool         `json:"matchesPeer"`
+	Index   int    `json:"index"`
+	Source  string `json:"source"`
+	Peers   string `json:"peers"`
+	Matches bool   `json:"matchesPeer"`
+	// Maybe: the rule may match the peer, for the reasons Why.
+	Maybe   bool         `json:"maybeMatchesPeer,omitempty"`
+	Why     []string     `json:"why,omitempty"`
 	Allowed netset.Ports `json:"allowed"`
 }
 
@@ -94,14 +120,20 @@ func Explain(a *Analysis, from, to string, protocol netset.Protocol, port int32)
 	if dst.peer != nil {
 		dstID = dst.peer.identity
 	}
-	e.Egress = a.direction(src, srcID, dstID, dst.part, true)
-	e.Ingress = a.direction(dst, dstID, srcID, src.part, false)
-	e.Allowed = e.Egress.Allowed.Intersect(e.Ingress.Allowed)
-	ok := !e.Allowed.IsEmpty()
-	if port != 0 {
-		ok = e.Allowed.Contains(protocol, port)
+	var ev, iv Verdict
+	e.Egress, ev = a.direction(src, srcID, dstID, dst.part, true)
+	e.Ingress, iv = a.direction(dst, dstID, srcID, src.part, false)
+	v := ev.and(iv)
+	if a.sg != nil {
+		var sv Verdict
+		e.SecurityGroups, sv = a.explainSG(src, dst)
+		v = v.and(sv)
 	}
-	e.Verdict = map[bool]string{true: "allowed", false: "denied"}[ok]
+	if port != 0 {
+		v = v.restrict(netset.PortRange(protocol, port, port))
+	}
+	e.Allowed, e.Unknown, e.Missing = v.Allowed, v.Unknown, v.Reasons
+	e.Verdict = v.Overall()
 	if src.peer != nil && src.peer == dst.peer {
 		e.SelfNote = "source and destination are the same peer"
 		if !src.peer.many {
@@ -111,37 +143,43 @@ func Explain(a *Analysis, from, to string, protocol netset.Protocol, port int32)
 	return e, nil
 }
 
-func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *netipx.IPSet, egress bool) Direction {
+func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *netipx.IPSet, egress bool) (Direction, Verdict) {
 	d := Direction{Of: self.name, Allowed: netset.AllPorts()}
 	switch {
 	case self.peer == nil:
 		d.Reason = "an address outside the cluster: no NetworkPolicy applies"
-		return d
+		return d, allowAll()
 	case id.hostNetwork:
 		d.Reason = "the pod uses the host network: NetworkPolicies do not isolate it"
-		return d
+		return d, allowAll()
 	}
 	d.Applies = true
-	policies := id.ingress
+	v := side(id, other, otherPart, egress)
+	d.Allowed, d.Unknown, d.Missing = v.Allowed, v.Unknown, v.Reasons
+	policies, maybe := id.ingress, id.maybeIngress
 	if egress {
-		policies = id.egress
+		policies, maybe = id.egress, id.maybeEgress
 	}
-	if len(policies) == 0 {
-		dir := "ingress"
-		if egress {
-			dir = "egress"
-		}
+	dir := "ingress"
+	if egress {
+		dir = "egress"
+	}
+	switch {
+	case len(id.doubt) > 0:
+		d.Reason = "policies ringfence does not evaluate, or could not read, may decide its " + dir
+	case len(policies) == 0 && len(maybe) == 0:
 		d.Reason = "no policy selects it for " + dir + ": not isolated, everything is allowed"
-		return d
+		return d, v
+	case len(policies) == 0:
+		d.Reason = "only policies that may or may not select it (labels set at run time) isolate its " + dir
 	}
-	d.Isolated = true
-	d.Allowed = netset.Ports{}
+	d.Isolated = len(policies) > 0
 	// Named ports resolve on the destination of the traffic.
 	portsOn := other
 	if !egress {
 		portsOn = id
 	}
-	for _, p := range policies {
+	for _, p := range append(append([]*policy(nil), policies...), maybe...) {
 		pv := PolicyVerdict{Namespace: p.src.Namespace, Name: p.src.Name, Source: p.src.Source.String()}
 		rules := p.ingress
 		if egress {
@@ -149,16 +187,56 @@ func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *neti
 		}
 		for _, r := range rules {
 			rv := RuleVerdict{Index: r.index, Source: r.source.String(), Peers: describePeers(r)}
-			if r.matches(other, otherPart) {
+			switch m, why := r.match(other, otherPart); m {
+			case Yes:
 				rv.Matches = true
 				rv.Allowed = r.allowed(portsOn)
-				d.Allowed = d.Allowed.Union(rv.Allowed)
+			case Maybe:
+				rv.Maybe, rv.Why = true, why
+				rv.Allowed = r.allowed(portsOn)
 			}
 			pv.Rules = append(pv.Rules, rv)
 		}
 		d.Policies = append(d.Policies, pv)
 	}
-	return d
+	return d, v
+}
+
+// explainSG is the security groups' verdict between two endpoints: a pod's
+// groups (its own, or its nodes') on each side, an address's none.
+func (a *Analysis) explainSG(src, dst endpoint) (*SGExplanation, Verdict) {
+	e := &SGExplanation{}
+	var v Verdict
+	switch {
+	case src.peer != nil && dst.peer != nil:
+		s, d := src.peer.identity, dst.peer.identity
+		if s.hostNetwork || d.hostNetwork {
+			// Host-network pods use their node's interface; traffic
+			// between nodes is judged like traffic between pods.
+			e.Detail = "a host-network pod uses its node's interface"
+		}
+		var certain bool
+		v, certain = a.sg.podPair(s, d)
+		if !certain {
+			e.Detail = strings.TrimPrefix(e.Detail+"; ", "; ") + "pod addresses are not in the inputs: rules naming the other side's group or every private address decide surely, others may or may not admit"
+		}
+	case src.peer != nil:
+		sv, known := a.sg.partVerdict(src.peer.identity.groups, dst.part, true)
+		v = sv
+		if known {
+			ev := a.sg.verdict(src.peer.identity.groups, dst.part, true)
+			e.Egress = &ev
+		}
+	default:
+		sv, known := a.sg.partVerdict(dst.peer.identity.groups, src.part, false)
+		v = sv
+		if known {
+			iv := a.sg.verdict(dst.peer.identity.groups, src.part, false)
+			e.Ingress = &iv
+		}
+	}
+	e.Allowed, e.Unknown, e.Reasons = v.Allowed, v.Unknown, v.Reasons
+	return e, v
 }
 
 func describePeers(r *rule) string {
@@ -263,6 +341,10 @@ type Coverage struct {
 	// Unresolved lists prefix lists that rules reference without their
 	// entries: what they admit is not known.
 	Unresolved []string `json:"unresolvedPrefixLists,omitempty"`
+	// Unknown are the addresses that may be allowed or blocked, for the
+	// reasons Missing gives; Blocked holds none of them.
+	Unknown []string `json:"unknown,omitempty"`
+	Missing []string `json:"missing,omitempty"`
 }
 
 // SetExplanation explains egress from a pod to a named destination, layer
@@ -302,26 +384,41 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 		return p.Contains(protocol, port)
 	}
 	// The NetworkPolicy layer.
-	var npSet netipx.IPSetBuilder
-	var npRules []string
+	var npSet, npMaybe netipx.IPSetBuilder
+	var npRules, npMissing []string
+	reason := ""
 	switch {
 	case id.hostNetwork:
 		npSet.AddSet(netset.Everything())
-		e.NetworkPolicy.Reason = "the pod uses the host network: NetworkPolicies do not isolate it"
-	case len(id.egress) == 0:
+		reason = "the pod uses the host network: NetworkPolicies do not isolate it"
+	case len(id.doubt) > 0:
+		npMaybe.AddSet(netset.Everything())
+		npMissing = id.doubt
+	case len(id.egress) == 0 && len(id.maybeEgress) == 0:
 		npSet.AddSet(netset.Everything())
-		e.NetworkPolicy.Reason = "no policy selects it for egress: not isolated"
+		reason = "no policy selects it for egress: not isolated"
 	default:
-		for _, p := range id.egress {
+		if len(id.egress) == 0 {
+			// Only policies that may select it: it may not be isolated.
+			npMaybe.AddSet(netset.Everything())
+		}
+		for _, p := range id.maybeEgress {
+			npMissing = append(npMissing, p.maybeWhy)
+		}
+		for _, p := range append(append([]*policy(nil), id.egress...), id.maybeEgress...) {
 			for _, r := range p.egress {
 				if !wants(r.allowed(nil)) {
 					continue
 				}
+				target := &npSet
+				if p.maybe.has(id.index) {
+					target = &npMaybe
+				}
 				switch {
 				case r.allPeers:
-					npSet.AddSet(netset.Everything())
+					target.AddSet(netset.Everything())
 				case r.ips != nil && netset.Overlaps(r.ips, dst.Set):
-					npSet.AddSet(r.ips)
+					target.AddSet(r.ips)
 				default:
 					continue
 				}
@@ -330,69 +427,110 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 		}
 	}
 	np, _ := npSet.IPSet()
-	e.NetworkPolicy = coverage(np, dst.Set, npRules, e.NetworkPolicy.Reason)
-	both := np
+	npU, _ := npMaybe.IPSet()
+	e.NetworkPolicy = coverage(np, npU, dst.Set, npRules, reason, npMissing)
+	both, bothU := np, npU
 	if a.sg != nil {
-		cov := Coverage{Reason: "the pod's security groups are not known (give the nodes' instances, or --node-sg)"}
+		cov := Coverage{Reason: sgUnknown}
+		sg, sgU := &netipx.IPSet{}, netset.Everything()
 		if a.sg.known(id.groups) {
-			var sgSet netipx.IPSetBuilder
-			var sgRules, unresolved []string
+			var sgSet, sgMaybe netipx.IPSetBuilder
+			var sgRules, unresolved, missing []string
 			for _, gid := range id.groups {
 				g := a.sg.groups[gid]
 				for i := range g.Egress {
 					r := &g.Egress[i]
+					if !wants(sgPorts(r)) {
+						continue
+					}
 					for _, pl := range r.PrefixLists {
-						if a.sg.lists[pl] == nil && wants(sgPorts(r)) {
+						if a.sg.lists[pl] == nil {
+							// Its entries may be any address.
 							unresolved = append(unresolved, pl)
+							sgMaybe.AddSet(dst.Set)
+							missing = append(missing, fmt.Sprintf("prefix list %s's entries are not in the inputs (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)", pl, pl, pl))
+						}
+					}
+					for _, ref := range r.Groups {
+						if m := a.sg.members[ref]; m != nil && netset.Overlaps(m, dst.Set) {
+							sgSet.AddSet(m)
+							sgRules = append(sgRules, fmt.Sprintf("security group %s (%s) egress rule %d (%s): members of %s in the inputs", g.ID, g.Name, i, r.Source, ref))
+						}
+						if netset.Overlaps(a.sg.memberSpace.set, dst.Set) {
+							sgMaybe.AddSet(a.sg.memberSpace.set)
+							missing = append(missing, fmt.Sprintf("security group %s (%s) egress rule %d (%s) admits the members of %s; members other than the instances in the inputs (control-plane interfaces, load balancers, endpoints) are not known", g.ID, g.Name, i, r.Source, ref))
 						}
 					}
 					addrs := a.sg.ruleAddresses(r)
-					if addrs == nil || !wants(sgPorts(r)) || !netset.Overlaps(addrs, dst.Set) {
+					if addrs == nil || !netset.Overlaps(addrs, dst.Set) {
 						continue
 					}
 					sgSet.AddSet(addrs)
 					sgRules = append(sgRules, fmt.Sprintf("security group %s (%s) egress rule %d (%s): %s", g.ID, g.Name, i, r.Source, sgRuleString(r)))
 				}
 			}
-			if netset.Overlaps(unfiltered, dst.Set) {
-				sgSet.AddSet(unfiltered)
-				sgRules = append(sgRules, "no rule: security groups do not filter the instance's link-local services (metadata, DNS resolver, time, Pod Identity agent)")
+			if netset.Overlaps(a.sg.unfiltered, dst.Set) {
+				sgSet.AddSet(a.sg.unfiltered)
+				sgRules = append(sgRules, "no rule: security groups do not filter the instance's link-local services and the VPC's DNS resolver (metadata, DNS, time, Pod Identity and ECS agents, Windows activation)")
 			}
-			sg, _ := sgSet.IPSet()
-			cov = coverage(sg, dst.Set, sgRules, "")
+			sg, _ = sgSet.IPSet()
+			sgU, _ = sgMaybe.IPSet()
+			cov = coverage(sg, sgU, dst.Set, sgRules, "", mergeReasons(netset.AllPorts(), sortedCopy(missing)))
 			cov.Unresolved = unresolved
-			var bb netipx.IPSetBuilder
-			bb.AddSet(np)
-			bb.Intersect(sg)
-			both, _ = bb.IPSet()
 		}
 		e.SecurityGroups = &cov
+		// Surely through both: surely through each; maybe: maybe through
+		// each and not surely through both.
+		bothU = netset.Difference(netset.Intersect(union(np, npU), union(sg, sgU)), netset.Intersect(np, sg))
+		both = netset.Intersect(np, sg)
 	}
-	e.Both = coverage(both, dst.Set, nil, "")
+	var missing []string
+	missing = append(missing, e.NetworkPolicy.Missing...)
+	if e.SecurityGroups != nil {
+		missing = append(missing, e.SecurityGroups.Missing...)
+		if e.SecurityGroups.Reason != "" && len(e.SecurityGroups.Allowed) == 0 {
+			missing = append(missing, e.SecurityGroups.Reason)
+		}
+	}
+	e.Both = coverage(both, bothU, dst.Set, nil, "", mergeReasons(netset.AllPorts(), sortedCopy(missing)))
 	switch {
-	case e.Both.AllowedIPv4 == e.Both.TotalIPv4 && len(e.Both.Blocked) == 0:
+	case len(e.Both.Blocked) == 0 && len(e.Both.Unknown) == 0:
 		e.Verdict = "allowed"
-	case len(e.Both.Allowed) == 0:
+	case len(e.Both.Allowed) == 0 && len(e.Both.Unknown) == 0:
 		e.Verdict = "denied"
+	case len(e.Both.Allowed) == 0 && len(e.Both.Blocked) == 0:
+		e.Verdict = "unknown"
+	case len(e.Both.Allowed) == 0:
+		e.Verdict = "partly unknown, the rest denied"
 	default:
 		e.Verdict = "partly allowed"
 	}
 	return e, nil
 }
 
-func coverage(allowed, dst *netipx.IPSet, rules []string, reason string) Coverage {
-	var in, out netipx.IPSetBuilder
-	in.AddSet(dst)
-	in.Intersect(allowed)
-	out.AddSet(dst)
-	out.RemoveSet(allowed)
-	a, _ := in.IPSet()
-	b, _ := out.IPSet()
-	return Coverage{
-		Allowed: netset.PrefixStrings(a), Blocked: netset.PrefixStrings(b),
-		AllowedIPv4: netset.IPv4Count(a), TotalIPv4: netset.IPv4Count(dst),
+func union(a, b *netipx.IPSet) *netipx.IPSet {
+	var x netipx.IPSetBuilder
+	x.AddSet(a)
+	x.AddSet(b)
+	s, _ := x.IPSet()
+	return s
+}
+
+// coverage splits a destination into what is surely allowed, what may be
+// (unknown, less the allowed) and the rest, blocked.
+func coverage(allowed, unknown, dst *netipx.IPSet, rules []string, reason string, missing []string) Coverage {
+	in := netset.Intersect(dst, allowed)
+	maybe := netset.Difference(netset.Intersect(dst, unknown), allowed)
+	out := netset.Difference(netset.Difference(dst, allowed), maybe)
+	c := Coverage{
+		Allowed: netset.PrefixStrings(in), Blocked: netset.PrefixStrings(out), Unknown: netset.PrefixStrings(maybe),
+		AllowedIPv4: netset.IPv4Count(in), TotalIPv4: netset.IPv4Count(dst),
 		Rules: rules, Reason: reason,
 	}
+	if len(c.Unknown) > 0 {
+		c.Missing = missing
+	}
+	return c
 }
 
 func sgRuleString(r *model.SGRule) string {

@@ -43,6 +43,11 @@ type Exposure struct {
 	Hops     []Hop    `json:"hops"`
 	// Internet is true when every hop admits some public address.
 	Internet bool `json:"internet"`
+	// Possible is true when no hop blocks the path but some cannot be
+	// judged: the exposure holds if the unknowns resolve badly, as
+	// Assumptions say.
+	Possible    bool     `json:"possible,omitempty"`
+	Assumptions []string `json:"assumptions,omitempty"`
 }
 
 // Exposures follows every LoadBalancer and NodePort Service and every
@@ -192,13 +197,21 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 		e.Hops = append(e.Hops, Hop{Step: "node port", Verdict: HopUnknown, Source: s.Source.String(),
 			Detail: "reachable from outside only if the nodes have public addresses (not in the inputs)"})
 	}
-	// Who the pods see as the source of the traffic.
+	// Who the pods see as the source of the traffic. When it is a range
+	// that stands for addresses the inputs lack (the nodes'), a rule
+	// admitting all of it surely admits the source, one admitting part of
+	// it maybe does.
 	seen, seenText := sources, "the clients' addresses"
+	var seenRange *addressRange
 	switch {
 	case ipTargets && !strings.Contains(s.Annotations["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"], "preserve_client_ip.enabled=true"):
 		seen, seenText = privateAddresses(), "the load balancer's private addresses (IP targets without client IP preservation)"
 	case !ipTargets && s.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal:
 		seen, seenText = a.nodeAddresses(), "the nodes' addresses (externalTrafficPolicy Cluster: kube-proxy SNATs the clients)"
+		if n := a.g.addrs.nodes; len(seen.Ranges()) == 0 || !n.set.Equal(seen) {
+			seen, seenRange = n.set, &n
+			seenText = "a node's address (externalTrafficPolicy Cluster: kube-proxy SNATs the clients), " + n.what
+		}
 	}
 	e.Hops = append(e.Hops, Hop{Step: "source seen by the pods", Verdict: HopOpen, Detail: seenText, Source: s.Source.String()})
 	bs := a.backends(s)
@@ -206,9 +219,24 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 		e.Hops = append(e.Hops, Hop{Step: "backends", Verdict: HopBlocked, Detail: "the selector matches no pods", Source: s.Source.String()})
 	}
 	clients := seenText == "the clients' addresses"
-	e.Hops = append(e.Hops, a.podHops(bs, seen, clients, s, ipTargets, s.Spec.Type == corev1.ServiceTypeLoadBalancer, &e)...)
-	e.Internet = internet(e.Hops)
+	e.Hops = append(e.Hops, a.podHops(bs, seen, seenRange, clients, s, ipTargets, s.Spec.Type == corev1.ServiceTypeLoadBalancer, &e)...)
+	e.finish()
 	return e
+}
+
+// finish decides whether the path is open, or possibly open with the
+// assumptions its unknown hops rest on.
+func (e *Exposure) finish() {
+	e.Internet = internet(e.Hops)
+	if pathVerdict(e.Hops) != HopUnknown {
+		return
+	}
+	e.Possible = true
+	for _, h := range e.Hops {
+		if h.Verdict == HopUnknown {
+			e.Assumptions = append(e.Assumptions, "assuming "+h.Step+" lets it through: "+h.Detail)
+		}
+	}
 }
 
 // publicVerdict says how much of the internet a set of sources admits.
@@ -230,7 +258,7 @@ func publicVerdict(sources *netipx.IPSet) string {
 // When the pods see the clients' addresses, a hop is as open as the
 // public addresses it admits; when they see a load balancer's or the
 // nodes' addresses, admitting those lets every client through.
-func (a *Analysis) podHops(bs []backend, seen *netipx.IPSet, clients bool, s *model.Service, ipTargets, viaLB bool, e *Exposure) []Hop {
+func (a *Analysis) podHops(bs []backend, seen *netipx.IPSet, seenRange *addressRange, clients bool, s *model.Service, ipTargets, viaLB bool, e *Exposure) []Hop {
 	var hops []Hop
 	for _, b := range bs {
 		p := a.peerOf(b.workload, b.pods)
@@ -257,6 +285,8 @@ func (a *Analysis) podHops(bs []backend, seen *netipx.IPSet, clients bool, s *mo
 			np.Verdict, np.Detail = HopOpen, fmt.Sprintf("no policy isolates its ingress: %s %d from anywhere", b.proto, b.port)
 		case len(through.Ranges()) == 0:
 			np.Verdict, np.Detail = HopBlocked, fmt.Sprintf("admits no %s %d from the traffic's source", b.proto, b.port)
+		case seenRange != nil && !covers(allowed, seen):
+			np.Verdict, np.Detail = HopUnknown, fmt.Sprintf("admits %s %d from %s, part of %s: whether the source node's address is among them is not known (%s)", b.proto, b.port, strings.Join(netset.PrefixStrings(through), ","), seenRange.what, seenRange.remedy)
 		case clients:
 			np.Verdict = publicVerdict(through)
 			np.Detail = fmt.Sprintf("admits %s %d from %s", b.proto, b.port, strings.Join(netset.PrefixStrings(through), ","))
@@ -392,7 +422,7 @@ func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 			}
 			if alb {
 				// The ALB's traffic comes from its addresses in the VPC.
-				e.Hops = append(e.Hops, a.podHops(a.backends(s), privateAddresses(), false, nil, true, true, &e)...)
+				e.Hops = append(e.Hops, a.podHops(a.backends(s), privateAddresses(), nil, false, nil, true, true, &e)...)
 				continue
 			}
 			for _, b := range a.backends(s) {
@@ -402,19 +432,24 @@ func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 				}
 				e.Backends = appendUnique(e.Backends, p.ID)
 				hop := Hop{Step: "NetworkPolicy of " + p.ID}
-				admitted := false
+				admitted, maybe := false, ""
 				for _, c := range controllers {
 					if cp := a.peerOf(c.workload, c.pods); cp != nil {
-						allow := egressAllowed(cp.identity, p.identity, nil).Intersect(ingressAllowed(p.identity, cp.identity, nil))
-						if allow.Contains(b.proto, b.port) {
+						v := side(cp.identity, p.identity, nil, true).and(side(p.identity, cp.identity, nil, false))
+						switch v.State(b.proto, b.port) {
+						case StateAllowed:
 							admitted = true
 							hop.Detail = fmt.Sprintf("admits %s %d from the controller %s", b.proto, b.port, cp.ID)
+						case StateUnknown:
+							maybe = fmt.Sprintf("may admit %s %d from the controller %s: %s", b.proto, b.port, cp.ID, strings.Join(v.Reasons, "; "))
 						}
 					}
 				}
 				switch {
 				case admitted:
 					hop.Verdict = HopOpen
+				case maybe != "":
+					hop.Verdict, hop.Detail = HopUnknown, maybe
 				case len(controllers) == 0:
 					hop.Verdict, hop.Detail = HopUnknown, "the traffic's source (the load balancer) is not in the inputs"
 				default:
@@ -424,7 +459,7 @@ func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 			}
 		}
 	}
-	e.Internet = internet(e.Hops)
+	e.finish()
 	return e
 }
 

@@ -97,7 +97,7 @@ func (a *Analysis) JudgeFlow(src, dst FlowEnd, protocol netset.Protocol, port in
 			}
 		}
 		// Security groups never filter the instance's link-local services.
-		if !unfiltered.Contains(dst.Addr) {
+		if !a.sg.unfiltered.Contains(dst.Addr) {
 			side(srcGroups, dstGroups, dst.Addr, true, endName(src))
 		}
 		side(dstGroups, srcGroups, src.Addr, false, endName(dst))

@@ -39,14 +39,27 @@ type identity struct {
 	nodes  []string
 	ownENI bool
 	// ingress and egress are the policies isolating the identity for each
-	// direction; nil when not isolated.
-	ingress, egress []*policy
+	// direction; nil when not isolated. maybeIngress and maybeEgress are
+	// policies that may select it or not (a selector reads a label whose
+	// value is set at run time): each may isolate it.
+	ingress, egress           []*policy
+	maybeIngress, maybeEgress []*policy
+	// doubt says why no verdict on the identity's traffic can be trusted:
+	// policies of kinds ringfence does not evaluate, or kinds it could not
+	// read, whose scope holds the identity.
+	doubt []string
 }
 
 // policy is a NetworkPolicy compiled against the identities.
 type policy struct {
-	src      *model.NetworkPolicy
-	selects  bitset
+	src     *model.NetworkPolicy
+	selects bitset
+	// maybe are identities it may select (a label known only at run time),
+	// with why; host are host-network identities it selects but cannot
+	// isolate.
+	maybe    bitset
+	maybeWhy string
+	host     bitset
 	ingress  []*rule
 	egress   []*rule
 	isolates [2]bool // [ingress, egress]
@@ -60,9 +73,12 @@ type rule struct {
 	source model.Source
 	// allPeers: the rule has no from/to: every pod and address.
 	allPeers bool
-	// peers are the identities the rule's peers match; ips the addresses
-	// of its ipBlocks.
+	// peers are the identities the rule's peers surely match, maybe those
+	// they may match, each with why (why[index]); ips the addresses of its
+	// ipBlocks.
 	peers bitset
+	maybe bitset
+	why   map[int][]string
 	ips   *netipx.IPSet
 	// ports nil means every port.
 	ports []networkingv1.NetworkPolicyPort
@@ -81,20 +97,23 @@ type graph struct {
 	nsLabels   map[string]map[string]string
 	byNS       map[string][]*identity
 	notes      []string
-	peerCache  map[string]bitset
+	peerCache  map[string]peerMatch
 	nsCache    map[string][]string
 	// blocks holds each distinct ipBlock once, by its text.
 	blocks map[string]*netipx.IPSet
 	// ruleSets holds the addresses of each rule's ipBlocks together, once
 	// per distinct set: what policies can tell apart.
 	ruleSets map[string]*netipx.IPSet
+	// addrs is where pods and host-network pods take their addresses when
+	// they are not in the inputs.
+	addrs addressRanges
 }
 
 // Compile groups the world's pods into identities and resolves every policy
 // against them. keys are the label keys any selector reads: other labels
 // cannot tell pods apart.
-func compile(w *model.World, members []memberSpec) (*graph, error) {
-	g := &graph{world: w, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]bitset{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}}
+func compile(w *model.World, members []memberSpec, addrs addressRanges) (*graph, error) {
+	g := &graph{world: w, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
 	for _, ns := range w.Namespaces {
 		g.nsLabels[ns.Name] = ns.Labels
 	}
@@ -114,6 +133,7 @@ func compile(w *model.World, members []memberSpec) (*graph, error) {
 		g.byNS[id.namespace] = append(g.byNS[id.namespace], id)
 		m.identity = id
 	}
+	g.doubt()
 	for _, p := range w.Policies {
 		cp, err := g.compilePolicy(p)
 		if err != nil {
@@ -242,19 +262,25 @@ func selectorKey(s *metav1.LabelSelector) string {
 
 // compilePolicy resolves a policy's podSelector and every rule's peers.
 func (g *graph) compilePolicy(p *model.NetworkPolicy) (*policy, error) {
-	cp := &policy{src: p, selects: newBitset(len(g.identities))}
+	n := len(g.identities)
+	cp := &policy{src: p, selects: newBitset(n), maybe: newBitset(n), host: newBitset(n)}
 	sel, err := ParseSelector(&p.Spec.PodSelector)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: spec.podSelector: %w", p.Source, p.Ref(), err)
 	}
 	for _, id := range g.byNS[p.Namespace] {
-		switch sel.Matches(id.labels) {
-		case Yes:
-			if !id.hostNetwork {
-				cp.selects.set(id.index)
-			}
-		case Maybe:
-			g.note("%s: %s selects pods by a label whose value is not known offline; those pods are treated as not selected", p.Source, p.Ref())
+		m := sel.Matches(id.labels)
+		switch {
+		case m != No && id.hostNetwork:
+			// Host-network pods have no interface of their own for the
+			// policy to fence: the policy selects them and cannot isolate
+			// them.
+			cp.host.set(id.index)
+		case m == Yes:
+			cp.selects.set(id.index)
+		case m == Maybe:
+			cp.maybe.set(id.index)
+			cp.maybeWhy = fmt.Sprintf("%s (%s) may or may not select these pods: its podSelector reads %s, whose value is set at run time", p.Ref(), p.Source, strings.Join(sel.varyingKeys(id.labels), ", "))
 		}
 	}
 	for _, t := range PolicyTypes(p) {
@@ -283,14 +309,21 @@ func (g *graph) compilePolicy(p *model.NetworkPolicy) (*policy, error) {
 		}
 	}
 	for _, id := range g.identities {
-		if !cp.selects.has(id.index) {
-			continue
-		}
-		if cp.isolates[0] {
-			id.ingress = append(id.ingress, cp)
-		}
-		if cp.isolates[1] {
-			id.egress = append(id.egress, cp)
+		switch {
+		case cp.selects.has(id.index):
+			if cp.isolates[0] {
+				id.ingress = append(id.ingress, cp)
+			}
+			if cp.isolates[1] {
+				id.egress = append(id.egress, cp)
+			}
+		case cp.maybe.has(id.index):
+			if cp.isolates[0] {
+				id.maybeIngress = append(id.maybeIngress, cp)
+			}
+			if cp.isolates[1] {
+				id.maybeEgress = append(id.maybeEgress, cp)
+			}
 		}
 	}
 	return cp, nil
@@ -307,7 +340,7 @@ func (g *graph) note(format string, args ...any) {
 }
 
 func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) (*rule, error) {
-	r := &rule{policy: p, index: index, egress: egress, ports: ports, peers: newBitset(len(g.identities))}
+	r := &rule{policy: p, index: index, egress: egress, ports: ports, peers: newBitset(len(g.identities)), maybe: newBitset(len(g.identities))}
 	r.fixed = rulePorts(ports, nil)
 	for _, port := range ports {
 		if port.Port != nil && port.Port.Type == intstr.String {
@@ -329,6 +362,8 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 	}
 	var ips netipx.IPSetBuilder
 	hasIPs := false
+	var blocks []*netipx.IPSet
+	var texts []string
 	for _, peer := range peers {
 		if peer.IPBlock != nil {
 			set, err := g.ipBlock(peer.IPBlock)
@@ -337,21 +372,25 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 			}
 			ips.AddSet(set)
 			hasIPs = true
-			// ipBlocks also match pods whose IPs are known.
-			for _, id := range g.identities {
-				for _, ip := range id.ips {
-					if set.Contains(ip) {
-						r.peers.set(id.index)
-					}
-				}
-			}
+			// ipBlocks also match pods by their addresses: surely when the
+			// addresses are known, or the block covers every address they
+			// can have; maybe when it covers part of that.
+			blocks = append(blocks, set)
+			texts = append(texts, peerString(nil, nil, peer.IPBlock))
 			continue
 		}
-		ids, err := g.peerIdentities(p.src.Namespace, peer)
+		m, err := g.peerIdentities(p.src.Namespace, peer)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", r.source, p.src.Ref(), err)
 		}
-		r.peers.or(ids)
+		r.add(m)
+	}
+	if len(blocks) > 0 {
+		r.add(g.blockMatch(texts, blocks))
+	}
+	// What surely matches through one peer is no longer maybe.
+	for i := range r.maybe {
+		r.maybe[i] &^= r.peers[i]
 	}
 	if hasIPs {
 		set, _ := ips.IPSet()
@@ -371,7 +410,7 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 // namespaces; both, pods matching the podSelector in matching namespaces.
 // Results are cached: many policies share the same peers (DNS, the
 // ingress controller).
-func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (bitset, error) {
+func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (peerMatch, error) {
 	key := selectorKey(peer.NamespaceSelector) + "|" + selectorKey(peer.PodSelector)
 	if peer.NamespaceSelector == nil {
 		key = "ns=" + ns + "|" + key
@@ -383,34 +422,114 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 	if peer.NamespaceSelector != nil {
 		var err error
 		if namespaces, err = g.matchNamespaces(peer.NamespaceSelector); err != nil {
-			return nil, err
+			return peerMatch{}, err
 		}
 	}
 	pods := Selector{}
 	if peer.PodSelector != nil {
 		var err error
 		if pods, err = ParseSelector(peer.PodSelector); err != nil {
-			return nil, err
+			return peerMatch{}, err
 		}
 	}
-	b := newBitset(len(g.identities))
+	b := newPeerMatch(len(g.identities))
 	for _, n := range namespaces {
 		for _, id := range g.byNS[n] {
-			if id.hostNetwork {
-				// Their traffic carries the node's address: pod selectors
-				// do not see them.
-				continue
-			}
-			switch pods.Matches(id.labels) {
-			case Yes:
-				b.set(id.index)
-			case Maybe:
-				g.note("a policy peer selects pods of namespace %s by a label whose value is not known offline; those pods are treated as not matching", n)
+			m := pods.Matches(id.labels)
+			switch {
+			case m != No && id.hostNetwork:
+				// Upstream leaves it to the CNI whether selectors see
+				// host-network pods or only their node's address.
+				b.maybe.set(id.index)
+				b.why[id.index] = []string{hostPeerReason}
+			case m == Yes:
+				b.yes.set(id.index)
+			case m == Maybe:
+				b.maybe.set(id.index)
+				b.why[id.index] = []string{fmt.Sprintf("a peer selector reads %s, whose value is set at run time", strings.Join(pods.varyingKeys(id.labels), ", "))}
 			}
 		}
 	}
 	g.peerCache[key] = b
 	return b, nil
+}
+
+// hostPeerReason is why a selector may or may not match host-network pods.
+const hostPeerReason = "upstream leaves it to the CNI whether pod selectors match host-network pods (most match only their node's address)"
+
+// peerMatch is what a rule peer matches: surely (yes) or maybe, with why.
+type peerMatch struct {
+	yes, maybe bitset
+	why        map[int][]string
+}
+
+func newPeerMatch(n int) peerMatch {
+	return peerMatch{yes: newBitset(n), maybe: newBitset(n), why: map[int][]string{}}
+}
+
+// add merges what a peer matches into the rule; reasons name the rule.
+func (r *rule) add(m peerMatch) {
+	r.peers.or(m.yes)
+	r.maybe.or(m.maybe)
+	if len(m.why) == 0 {
+		return
+	}
+	if r.why == nil {
+		r.why = map[int][]string{}
+	}
+	dir := map[bool]string{true: "egress", false: "ingress"}[r.egress]
+	for i, w := range m.why {
+		named := make([]string, len(w))
+		for k, x := range w {
+			named[k] = fmt.Sprintf("%s %s[%d] (%s): %s", r.policy.src.Ref(), dir, r.index, r.source, x)
+		}
+		r.why[i] = mergeReasons(netset.AllPorts(), r.why[i], named)
+	}
+}
+
+// blockMatch is what a rule's ipBlocks match among the identities by
+// their addresses: surely when a known address is in a block, or a block
+// covers every address the pods can have; maybe when blocks hold part of
+// that range. One reason per rule names the blocks.
+func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
+	m := newPeerMatch(len(g.identities))
+	for _, id := range g.identities {
+		if len(id.ips) > 0 {
+			for _, ip := range id.ips {
+				for _, set := range sets {
+					if set.Contains(ip) {
+						m.yes.set(id.index)
+					}
+				}
+			}
+			continue
+		}
+		rng := g.addrs.pods
+		if id.hostNetwork {
+			rng = g.addrs.nodes
+		}
+		var partly []string
+		for i, set := range sets {
+			switch {
+			case covers(set, rng.set):
+				m.yes.set(id.index)
+			case netset.Overlaps(set, rng.set):
+				partly = append(partly, texts[i])
+			}
+		}
+		if len(partly) > 0 && !m.yes.has(id.index) {
+			m.maybe.set(id.index)
+			if len(partly) > 3 {
+				partly = append(partly[:3], fmt.Sprintf("%d more", len(partly)-3))
+			}
+			verb := "hold"
+			if len(partly) == 1 {
+				verb = "holds"
+			}
+			m.why[id.index] = []string{fmt.Sprintf("%s %s part of %s: %s", strings.Join(partly, ", "), verb, rng.what, rng.remedy)}
+		}
+	}
+	return m
 }
 
 func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
@@ -431,6 +550,52 @@ func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
 	sort.Strings(out)
 	g.nsCache[key] = out
 	return out, nil
+}
+
+// doubt marks the identities whose verdicts policies of kinds ringfence
+// does not evaluate, or kinds it could not read, could change: namespaced
+// ones in their namespace, cluster-wide ones everywhere.
+func (g *graph) doubt() {
+	add := func(ns, reason string) {
+		for _, id := range g.identities {
+			if ns == "" || id.namespace == ns {
+				id.doubt = append(id.doubt, reason)
+			}
+		}
+	}
+	for _, f := range g.world.ForeignPolicies {
+		scope := "namespace " + f.Namespace
+		if f.Namespace == "" {
+			scope = "every namespace"
+		}
+		add(f.Namespace, fmt.Sprintf("%s %s (%s, %s) may allow or deny traffic in %s: ringfence does not evaluate that kind", f.Kind, refName(f), f.APIVersion, f.Source, scope))
+	}
+	for _, u := range g.world.Unread {
+		if !policyKind(u.Kind) {
+			continue
+		}
+		where := "namespace " + u.Namespace
+		if u.Namespace == "" {
+			where = "any namespace"
+		}
+		add(u.Namespace, fmt.Sprintf("%s objects of %s could not be read (%s): they may allow or deny this traffic", u.Kind, where, u.Reason))
+	}
+	for _, id := range g.identities {
+		sort.Strings(id.doubt)
+	}
+}
+
+func refName(m *model.Meta) string {
+	if m.Namespace == "" {
+		return m.Name
+	}
+	return m.Namespace + "/" + m.Name
+}
+
+// policyKind reports whether objects of a kind decide traffic: network
+// policies of any API group.
+func policyKind(kind string) bool {
+	return strings.HasSuffix(kind, "NetworkPolicy") || strings.HasSuffix(kind, "NetworkPolicies") || kind == "GlobalNetworkPolicy"
 }
 
 // bitset is a set of identity indexes.

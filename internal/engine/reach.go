@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"runtime"
 	"sort"
 	"strings"
@@ -55,6 +56,11 @@ type Connection struct {
 	Src   string       `json:"src"`
 	Dst   string       `json:"dst"`
 	Allow netset.Ports `json:"allow"`
+	// Unknown are the ports that may be allowed or denied: the inputs lack
+	// the facts Reasons name. Allow and Unknown are disjoint; every other
+	// port is denied.
+	Unknown netset.Ports `json:"unknown,omitzero"`
+	Reasons []string     `json:"reasons,omitempty"`
 	// Layers, when security groups were given, says what each fence allows
 	// on its own; Allow is what both allow.
 	Layers *Layers `json:"layers,omitempty"`
@@ -65,6 +71,9 @@ type Layers struct {
 	NetworkPolicy netset.Ports `json:"networkPolicy"`
 	// SecurityGroups is nil when the pod's groups are not known.
 	SecurityGroups *netset.Ports `json:"securityGroups"`
+	// Unfiltered: security groups do not filter this destination (the
+	// instance's link-local services, the VPC's DNS resolver).
+	Unfiltered bool `json:"unfiltered,omitempty"`
 }
 
 // Options say how to analyse.
@@ -73,6 +82,9 @@ type Options struct {
 	// NodeGroups map nodes to security groups where their instances were
 	// not given.
 	NodeGroups []NodeGroups
+	// PodCIDRs is where pods take their addresses (--pod-cidr), when the
+	// inputs do not say it better.
+	PodCIDRs []netip.Prefix
 }
 
 // Result is the reachability of a world.
@@ -168,7 +180,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		p := &Peer{ID: wl.Namespace + "/" + wl.Name, Kind: wl.Kind, Namespace: wl.Namespace, Name: wl.Name, many: total != 1, HostNetwork: wl.Pods[0].HostNetwork, Workload: wl}
 		add(p, specs...)
 	}
-	g, err := compile(w, members)
+	g, err := compile(w, members, ranges(w, opts.PodCIDRs))
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +230,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 			fencing = append(fencing, id.groups...)
 		}
 		if !sg.openEgress(fencing) {
-			sets = append(sets, unfiltered)
+			sets = append(sets, sg.unfiltered)
 		}
 		g.note("between pods, pod addresses are not in the inputs: a security group verdict is given when it is certain (rules naming the other side's group, or admitting every private address); otherwise only what no security group could admit is removed, and the layer shows as unknown (null)")
 	}
@@ -243,6 +255,15 @@ func (p *Peer) Isolated() (ingress, egress bool) {
 	return len(p.identity.ingress) > 0, len(p.identity.egress) > 0
 }
 
+// Doubt lists why no verdict on the peer's traffic can be trusted (policies
+// of kinds ringfence does not evaluate, or could not read, in its scope).
+func (p *Peer) Doubt() []string {
+	if p.identity == nil {
+		return nil
+	}
+	return p.identity.doubt
+}
+
 // EgressKey is the same for peers whose egress the same policies and
 // security groups decide: ExplainDestination answers them alike, but for
 // their names.
@@ -255,6 +276,11 @@ func (p *Peer) EgressKey() string {
 	for _, pol := range p.identity.egress {
 		fmt.Fprintf(&b, "%p,", pol)
 	}
+	b.WriteByte('|')
+	for _, pol := range p.identity.maybeEgress {
+		fmt.Fprintf(&b, "%p,", pol)
+	}
+	fmt.Fprintf(&b, "|%q", p.identity.doubt)
 	b.WriteString("|" + strings.Join(p.identity.groups, ","))
 	return b.String()
 }
@@ -281,48 +307,90 @@ func findWorkload(w *model.World, ns, name, kind string) *model.Workload {
 	return nil
 }
 
-// egressAllowed is what src's egress allows towards a pod (dst) or an
-// address part.
-func egressAllowed(src, dst *identity, part *netipx.IPSet) netset.Ports {
-	if src.hostNetwork || len(src.egress) == 0 {
-		return netset.AllPorts()
+// side is what one end's NetworkPolicies decide for one direction: the
+// source's egress towards other (a pod, or the address part when other is
+// nil), or the destination's ingress from it. Named ports resolve on the
+// destination of the traffic.
+func side(id, other *identity, part *netipx.IPSet, egress bool) Verdict {
+	if id.hostNetwork {
+		return allowAll()
 	}
-	var out netset.Ports
-	for _, p := range src.egress {
-		for _, r := range p.egress {
-			if r.matches(dst, part) {
-				out = out.Union(r.allowed(dst))
-			}
+	if len(id.doubt) > 0 {
+		return unknownAll(id.doubt...)
+	}
+	certain, maybe := id.ingress, id.maybeIngress
+	portsOn := id
+	if egress {
+		certain, maybe, portsOn = id.egress, id.maybeEgress, other
+	}
+	if len(certain) == 0 && len(maybe) == 0 {
+		return allowAll()
+	}
+	var v Verdict
+	for _, p := range certain {
+		v = v.or(p.verdict(other, part, egress, portsOn))
+	}
+	if len(certain) > 0 {
+		// Isolated for sure: a policy that may select it too may only add.
+		for _, p := range maybe {
+			pv := p.verdict(other, part, egress, portsOn)
+			v = v.or(Verdict{Unknown: pv.Possible(), Reasons: mergeReasons(netset.AllPorts(), pv.Reasons, []string{p.maybeWhy})})
 		}
+		return v
 	}
-	return out
+	// Only policies that may select it: it may not be isolated at all, or
+	// be isolated by any of them. Surely allowed is what each allows.
+	allowed := netset.AllPorts()
+	var reasons []string
+	for _, p := range maybe {
+		pv := p.verdict(other, part, egress, portsOn)
+		allowed = allowed.Intersect(pv.Allowed)
+		reasons = mergeReasons(netset.AllPorts(), reasons, pv.Reasons, []string{p.maybeWhy})
+	}
+	unknown := netset.AllPorts().Difference(allowed)
+	return Verdict{Allowed: allowed, Unknown: unknown, Reasons: mergeReasons(unknown, reasons)}
 }
 
-// ingressAllowed is what dst's ingress allows from a pod (src) or an
-// address part; named ports resolve on dst.
-func ingressAllowed(dst, src *identity, part *netipx.IPSet) netset.Ports {
-	if dst.hostNetwork || len(dst.ingress) == 0 {
-		return netset.AllPorts()
+// verdict is what one policy's rules for a direction admit from (or to)
+// other.
+func (p *policy) verdict(other *identity, part *netipx.IPSet, egress bool, portsOn *identity) Verdict {
+	rules := p.ingress
+	if egress {
+		rules = p.egress
 	}
-	var out netset.Ports
-	for _, p := range dst.ingress {
-		for _, r := range p.ingress {
-			if r.matches(src, part) {
-				out = out.Union(r.allowed(dst))
-			}
+	var v Verdict
+	for _, r := range rules {
+		switch m, why := r.match(other, part); m {
+		case Yes:
+			v = v.or(Verdict{Allowed: r.allowed(portsOn)})
+		case Maybe:
+			v = v.or(Verdict{Unknown: r.allowed(portsOn), Reasons: why})
 		}
 	}
-	return out
+	return v
 }
 
-func (r *rule) matches(id *identity, part *netipx.IPSet) bool {
+// match says whether the rule's peers hold a pod (id) or an address part,
+// and why not surely when it is Maybe.
+func (r *rule) match(id *identity, part *netipx.IPSet) (Match, []string) {
 	switch {
 	case r.allPeers:
-		return true
-	case id != nil:
-		return r.peers.has(id.index)
+		return Yes, nil
+	case id != nil && r.peers.has(id.index):
+		return Yes, nil
+	case id != nil && r.maybe.has(id.index):
+		return Maybe, r.why[id.index]
+	case id == nil && holds(r.ips, part):
+		return Yes, nil
 	}
-	return holds(r.ips, part)
+	return No, nil
+}
+
+// reachable is every identity a rule may match.
+func (r *rule) reachable() bitset {
+	b := append(bitset(nil), r.peers...)
+	b.or(r.maybe)
+	return b
 }
 
 // Reach computes every connection, without visiting every pair: a source
@@ -345,18 +413,25 @@ func (a *Analysis) Reach() *Result {
 		for _, p := range d.ingress {
 			fmt.Fprintf(&key, "%p,", p)
 		}
-		if d.hostNetwork {
+		key.WriteByte('|')
+		for _, p := range d.maybeIngress {
+			fmt.Fprintf(&key, "%p,", p)
+		}
+		// Without a policy that surely isolates it, or with doubts, any
+		// source may reach it.
+		open := d.hostNetwork || len(d.ingress) == 0 || len(d.doubt) > 0
+		if open {
 			key.Reset()
 		}
 		k := key.String()
 		c, ok := classes[k]
 		if !ok {
-			c = &class{sources: newBitset(n), all: k == ""}
+			c = &class{sources: newBitset(n), all: open}
 			if !c.all {
-				for _, p := range d.ingress {
+				for _, p := range append(append([]*policy(nil), d.ingress...), d.maybeIngress...) {
 					for _, r := range p.ingress {
 						c.all = c.all || r.allPeers
-						c.sources.or(r.peers)
+						c.sources.or(r.reachable())
 					}
 				}
 			}
@@ -371,10 +446,10 @@ func (a *Analysis) Reach() *Result {
 	// independent of scheduling.
 	type out struct{ conns, self []Connection }
 	work := func(s *identity, o *out) {
-		emit := func(d *identity, allow netset.Ports, layers *Layers) {
+		emit := func(d *identity, v Verdict, layers *Layers) {
 			for _, sp := range a.byID[s.index] {
 				for _, dp := range a.byID[d.index] {
-					conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: allow, Layers: layers}
+					conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Layers: layers}
 					if sp == dp && !sp.many {
 						o.self = append(o.self, conn)
 					} else {
@@ -384,36 +459,32 @@ func (a *Analysis) Reach() *Result {
 			}
 		}
 		try := func(d *identity) {
-			allow := egressAllowed(s, d, nil)
-			if allow.IsEmpty() {
+			v := side(s, d, nil, true)
+			if v.IsEmpty() {
 				return
 			}
-			if allow = allow.Intersect(ingressAllowed(d, s, nil)); allow.IsEmpty() {
+			if v = v.and(side(d, s, nil, false)); v.IsEmpty() {
 				return
 			}
 			var layers *Layers
-			if a.sg != nil && !s.hostNetwork && !d.hostNetwork {
-				np := allow
-				layers = &Layers{NetworkPolicy: np}
-				if certain, possible, known := a.sg.podVerdict(s, d); known {
-					// What no security group could admit is denied; when
-					// the rest is certain, the layer's verdict is too.
-					allow = np.Intersect(possible)
-					if certain.Equal(possible) {
-						layers.SecurityGroups = &certain
-					}
+			if a.sg != nil {
+				layers = &Layers{NetworkPolicy: v.Allowed}
+				sv, certain := a.sg.podPair(s, d)
+				v = v.and(sv)
+				if certain {
+					layers.SecurityGroups = &sv.Allowed
 				}
 			}
-			if !allow.IsEmpty() {
-				emit(d, allow, layers)
+			if !v.IsEmpty() {
+				emit(d, v, layers)
 			}
 		}
-		open := s.hostNetwork || len(s.egress) == 0
+		open := s.hostNetwork || len(s.egress) == 0 || len(s.doubt) > 0
 		targets := newBitset(n)
-		for _, p := range s.egress {
+		for _, p := range append(append([]*policy(nil), s.egress...), s.maybeEgress...) {
 			for _, r := range p.egress {
 				open = open || r.allPeers
-				targets.or(r.peers)
+				targets.or(r.reachable())
 			}
 		}
 		if open {
@@ -476,20 +547,18 @@ func (a *Analysis) Reach() *Result {
 // external is the connection between an identity and an address part,
 // through both fences when security groups are given.
 func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, bool) {
-	np := ingressAllowed(id, nil, part.part)
-	if egress {
-		np = egressAllowed(id, nil, part.part)
-	}
-	c := Connection{Allow: np}
+	v := side(id, nil, part.part, egress)
+	c := Connection{}
 	if a.sg != nil {
-		c.Layers = &Layers{NetworkPolicy: np}
-		if a.sg.known(id.groups) {
-			sgAllowed := a.sg.verdict(id.groups, part.part, egress).Allowed
-			c.Layers.SecurityGroups = &sgAllowed
-			c.Allow = np.Intersect(sgAllowed)
+		c.Layers = &Layers{NetworkPolicy: v.Allowed, Unfiltered: egress && holds(a.sg.unfiltered, part.part)}
+		sv, known := a.sg.partVerdict(id.groups, part.part, egress)
+		if known {
+			c.Layers.SecurityGroups = &sv.Allowed
 		}
+		v = v.and(sv)
 	}
-	return c, !c.Allow.IsEmpty()
+	c.Allow, c.Unknown, c.Reasons = v.Allowed, v.Unknown, v.Reasons
+	return c, !v.IsEmpty()
 }
 
 func sortConnections(cs []Connection) {
@@ -538,8 +607,8 @@ func (a *Analysis) Dead(p *model.NetworkPolicy) (selects bool, dead []DeadPeer) 
 	if cp == nil {
 		return false, nil
 	}
-	for _, w := range cp.selects {
-		selects = selects || w != 0
+	for i := range cp.selects {
+		selects = selects || cp.selects[i]|cp.maybe[i] != 0
 	}
 	check := func(rules []*rule, peers func(i int) []networkingv1.NetworkPolicyPeer, dir string) {
 		for _, r := range rules {
@@ -549,8 +618,8 @@ func (a *Analysis) Dead(p *model.NetworkPolicy) (selects bool, dead []DeadPeer) 
 				}
 				ids, err := a.g.peerIdentities(p.Namespace, peer)
 				empty := true
-				for _, w := range ids {
-					empty = empty && w == 0
+				for i := range ids.yes {
+					empty = empty && ids.yes[i]|ids.maybe[i] == 0
 				}
 				if err == nil && empty {
 					dead = append(dead, DeadPeer{Peer: fmt.Sprintf("%s[%d] peer %d (%s)", dir, r.index, j, peerString(peer.NamespaceSelector, peer.PodSelector, nil)), Source: r.source})
@@ -563,6 +632,23 @@ func (a *Analysis) Dead(p *model.NetworkPolicy) (selects bool, dead []DeadPeer) 
 	return selects, dead
 }
 
+// HostNetworkSelected lists the peers of host-network pods a policy
+// selects: it cannot isolate them (they have no interface of their own).
+func (a *Analysis) HostNetworkSelected(p *model.NetworkPolicy) []string {
+	cp := a.compiled(p)
+	if cp == nil {
+		return nil
+	}
+	var out []string
+	cp.host.each(func(i int) {
+		for _, peer := range a.byID[i] {
+			out = append(out, peer.ID)
+		}
+	})
+	sort.Strings(out)
+	return out
+}
+
 // ExternalLayers returns, for every address part, what each fence allows a
 // peer's egress, kept even when nothing gets through both (security groups
 // blocking what the policy allows). Nil when no security groups were given.
@@ -572,13 +658,8 @@ func (a *Analysis) ExternalLayers(p *Peer) []Connection {
 	}
 	var out []Connection
 	for _, part := range a.parts {
-		np := egressAllowed(p.identity, nil, part.part)
-		c := Connection{Src: p.ID, Dst: part.ID, Allow: np, Layers: &Layers{NetworkPolicy: np}}
-		if a.sg.known(p.identity.groups) {
-			sg := a.sg.verdict(p.identity.groups, part.part, true).Allowed
-			c.Layers.SecurityGroups = &sg
-			c.Allow = np.Intersect(sg)
-		}
+		c, _ := a.external(p.identity, part, true)
+		c.Src, c.Dst = p.ID, part.ID
 		out = append(out, c)
 	}
 	return out

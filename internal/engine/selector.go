@@ -104,6 +104,18 @@ func (s Selector) Matches(l LabelSet) Match {
 	return result
 }
 
+// varyingKeys lists the keys the selector reads whose values the label set
+// does not know: why it answers Maybe.
+func (s Selector) varyingKeys(l LabelSet) []string {
+	var out []string
+	for _, r := range s.reqs {
+		if _, known := l.Known[r.key]; !known && l.varying(r.key) {
+			out = append(out, r.key)
+		}
+	}
+	return out
+}
+
 func requirement(r requirementSpec, l LabelSet) Match {
 	val, known := l.Known[r.key]
 	vary := !known && l.varying(r.key)

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,17 +18,28 @@ import (
 // allowed when some rule of some group of the pod's interface admits the
 // address, the protocol and the port; replies need no rule.
 
-// unfiltered are the instance's link-local services (metadata, DNS
-// resolver, time, Pod Identity agent): security groups do not filter
-// traffic to them.
-var unfiltered = func() *netipx.IPSet {
+// linkLocal are the instance's link-local services that security groups do
+// not filter: the metadata service, the Amazon DNS resolver, the time
+// service, the ECS task metadata and credentials endpoint, the Windows
+// activation servers, the EKS Pod Identity agent, and their IPv6 forms.
+var linkLocal = []string{
+	"169.254.169.254", "169.254.169.253", "169.254.169.123", "169.254.170.2", "169.254.169.250", "169.254.169.251", "169.254.170.23",
+	"fd00:ec2::254", "fd00:ec2::253", "fd00:ec2::123", "fd00:ec2::23",
+}
+
+// unfilteredSet is linkLocal plus the DNS resolver of each VPC given (its
+// primary block's base +2), which security groups do not filter either.
+func unfilteredSet(w *model.World) *netipx.IPSet {
 	var b netipx.IPSetBuilder
-	for _, a := range []string{"169.254.169.254", "169.254.169.253", "169.254.169.123", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::253", "fd00:ec2::123", "fd00:ec2::23"} {
+	for _, a := range linkLocal {
 		b.Add(netip.MustParseAddr(a))
+	}
+	for _, a := range vpcResolvers(w) {
+		b.Add(a)
 	}
 	s, _ := b.IPSet()
 	return s
-}()
+}
 
 // sgLayer is the security groups, compiled.
 type sgLayer struct {
@@ -41,6 +53,13 @@ type sgLayer struct {
 	// verdicts caches verdicts by groups, part and direction: identities
 	// share their nodes' groups.
 	verdicts sync.Map
+	// members holds the addresses of each group's members the inputs
+	// know (instances); memberSpace is where other members may be (the
+	// VPC, else the private space and IPv6).
+	members     map[string]*netipx.IPSet
+	memberSpace addressRange
+	// unfiltered are addresses security groups do not filter.
+	unfiltered *netipx.IPSet
 }
 
 type ruleCache struct {
@@ -55,7 +74,43 @@ type verdictKey struct {
 }
 
 func newSGLayer(w *model.World) *sgLayer {
-	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, addrs: map[*model.SGRule]ruleCache{}}
+	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, addrs: map[*model.SGRule]ruleCache{}, members: map[string]*netipx.IPSet{}, unfiltered: unfilteredSet(w)}
+	byGroup := map[string]*netipx.IPSetBuilder{}
+	for _, in := range w.Instances {
+		for _, g := range in.Groups {
+			if byGroup[g] == nil {
+				byGroup[g] = &netipx.IPSetBuilder{}
+			}
+			for _, ip := range in.PrivateIPs {
+				byGroup[g].Add(ip)
+			}
+		}
+	}
+	// Only groups some rule names tell addresses apart.
+	named := map[string]bool{}
+	for _, g := range w.SecurityGroups {
+		for _, rules := range [][]model.SGRule{g.Ingress, g.Egress} {
+			for _, r := range rules {
+				for _, ref := range r.Groups {
+					named[ref] = true
+				}
+			}
+		}
+	}
+	for _, g := range sortedKeys(byGroup) {
+		l.members[g], _ = byGroup[g].IPSet()
+		if named[g] {
+			l.sets = append(l.sets, l.members[g])
+		}
+	}
+	if vpc, text := vpcRange(w); vpc != nil {
+		l.memberSpace = addressRange{set: vpc, what: text}
+	} else {
+		l.memberSpace = addressRange{set: podSpace, what: "the private address space (the VPC is not in the inputs)"}
+	}
+	if len(named) > 0 {
+		l.sets = append(l.sets, l.memberSpace.set)
+	}
 	for _, pl := range w.PrefixLists {
 		if pl.Entries == nil {
 			continue
@@ -127,6 +182,10 @@ func sgPorts(r *model.SGRule) netset.Ports {
 type SGVerdict struct {
 	Groups  []string     `json:"groups"`
 	Allowed netset.Ports `json:"allowed"`
+	// Unknown are ports that rules may admit: they name groups whose
+	// members, or prefix lists whose entries, the inputs do not hold.
+	Unknown netset.Ports `json:"unknown,omitzero"`
+	Reasons []string     `json:"reasons,omitempty"`
 	Rules   []SGRuleRef  `json:"rules,omitempty"`
 	// Unresolved names prefix lists referenced without their entries.
 	Unresolved []string `json:"unresolvedPrefixLists,omitempty"`
@@ -160,9 +219,9 @@ func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGV
 	if egress {
 		dir = "egress"
 	}
-	if holds(unfiltered, part) {
+	if egress && holds(l.unfiltered, part) {
 		v.Allowed = netset.AllPorts()
-		v.Rules = []SGRuleRef{{Direction: dir, Description: "link-local instance service: not filtered by security groups", Allowed: v.Allowed}}
+		v.Rules = []SGRuleRef{{Direction: dir, Description: "link-local instance service or the VPC's DNS resolver: not filtered by security groups", Allowed: v.Allowed}}
 		return v
 	}
 	for _, id := range groups {
@@ -176,24 +235,89 @@ func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGV
 		}
 		for i := range rules {
 			r := &rules[i]
+			c := l.addrs[r]
+			if c.ports.IsEmpty() {
+				continue
+			}
+			ref := SGRuleRef{Group: g.ID, GroupName: g.Name, Direction: dir, Index: i, Source: r.Source.String(), Description: r.Description, Allowed: c.ports}
+			var maybe []string
 			for _, pl := range r.PrefixLists {
 				if l.lists[pl] == nil {
 					v.Unresolved = append(v.Unresolved, pl)
+					maybe = append(maybe, fmt.Sprintf("security group %s %s rule %d (%s) admits prefix list %s, whose entries are not in the inputs (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)", g.ID, dir, i, r.Source, pl, pl, pl))
 				}
 			}
-			c := l.addrs[r]
-			if !holds(c.set, part) {
-				continue
+			admitted := holds(c.set, part)
+			for _, gid := range r.Groups {
+				switch {
+				case holds(l.members[gid], part):
+					admitted = true
+				case holds(l.memberSpace.set, part):
+					maybe = append(maybe, fmt.Sprintf("security group %s %s rule %d (%s) admits the members of %s, and members other than the instances in the inputs are not known (load balancers, endpoints, pods with their own groups)", g.ID, dir, i, r.Source, gid))
+				}
 			}
-			ports := c.ports
-			if ports.IsEmpty() {
-				continue
+			switch {
+			case admitted:
+				v.Allowed = v.Allowed.Union(c.ports)
+				v.Rules = append(v.Rules, ref)
+			case len(maybe) > 0:
+				v.Unknown = v.Unknown.Union(c.ports)
+				v.Reasons = append(v.Reasons, maybe...)
 			}
-			v.Allowed = v.Allowed.Union(ports)
-			v.Rules = append(v.Rules, SGRuleRef{Group: g.ID, GroupName: g.Name, Direction: dir, Index: i, Source: r.Source.String(), Description: r.Description, Allowed: ports})
 		}
 	}
+	v.Unknown = v.Unknown.Difference(v.Allowed)
+	v.Reasons = mergeReasons(v.Unknown, v.Reasons)
+	if len(v.Reasons) > 0 {
+		v.Reasons = mergeReasons(netset.AllPorts(), sortedCopy(v.Reasons))
+	}
 	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+// sgUnknown is why a pod's security groups cannot be judged.
+const sgUnknown = "the pods' security groups are not known: give their nodes' instances (aws ec2 describe-instances) or --node-sg"
+
+// partVerdict is the security groups' verdict between a pod and an
+// address part; known is false when the pod's groups are not known.
+func (l *sgLayer) partVerdict(groups []string, part *netipx.IPSet, egress bool) (Verdict, bool) {
+	if !l.known(groups) {
+		return unknownAll(sgUnknown), false
+	}
+	sv := l.verdict(groups, part, egress)
+	return Verdict{Allowed: sv.Allowed, Unknown: sv.Unknown, Reasons: sv.Reasons}, true
+}
+
+// podPair is the security groups' verdict between two pods; certain is
+// true when nothing of it is unknown.
+func (l *sgLayer) podPair(s, d *identity) (Verdict, bool) {
+	certain, possible, known := l.podVerdict(s, d)
+	if !known {
+		return unknownAll(sgUnknown), false
+	}
+	v := Verdict{Allowed: certain, Unknown: possible.Difference(certain)}
+	if !v.Unknown.IsEmpty() {
+		if !s.ownENI && !d.ownENI && shareNode(s.nodes, d.nodes) {
+			v.Reasons = []string{"the pods may run on the same node, where their traffic crosses no security group"}
+		} else {
+			v.Reasons = []string{"the pods' addresses are not in the inputs: security group rules admitting part of the private address space may or may not admit them"}
+		}
+	}
+	return v, v.Unknown.IsEmpty()
 }
 
 // known reports whether every group is loaded: without them the host

@@ -73,18 +73,22 @@ func TestCrossLayerEgress(t *testing.T) {
 		}
 	}
 	// Only the security groups fence "nowhere" (no policy selects it), and
-	// its node is unknown: the NetworkPolicy's verdict stands, marked.
+	// its node is unknown: what the NetworkPolicy allows is unknown, never
+	// allowed or denied.
 	var sawRest bool
 	for key, c := range got {
 		if strings.HasPrefix(key, "ml/nowhere => ") && c.Layers != nil {
 			if c.Layers.SecurityGroups != nil {
 				t.Errorf("%s: security groups judged for a pod without known groups", key)
 			}
-			sawRest = sawRest || c.Allow.IsAll()
+			if !c.Allow.IsEmpty() {
+				t.Errorf("%s: allowed %s though its security groups are not known", key, c.Allow)
+			}
+			sawRest = sawRest || (c.Unknown.IsAll() && len(c.Reasons) > 0)
 		}
 	}
 	if !sawRest {
-		t.Error("the unfenced pod reaches nothing outside")
+		t.Error("the unfenced pod's traffic outside is not unknown")
 	}
 	// The S3 prefix list and the DNS /32 cut the address space.
 	var ids []string
@@ -205,12 +209,13 @@ func TestPodToPodSecurityGroups(t *testing.T) {
 	}
 	// A rule for part of the private space: unknown, bounded by it.
 	c = conn(world(model.SGRule{Protocol: "tcp", FromPort: 5432, ToPort: 5432, CIDRs: []netip.Prefix{pfx("10.0.1.0/24")}}, false))
-	if c == nil || c.Allow.String() != "TCP 5432" || c.Layers.SecurityGroups != nil {
+	if c == nil || !c.Allow.IsEmpty() || c.Unknown.String() != "TCP 5432" || c.Layers.SecurityGroups != nil || len(c.Reasons) == 0 {
 		t.Errorf("partial CIDR: %+v", c)
 	}
-	// On one node no interface is crossed: the group may not apply.
+	// On one node no interface is crossed: the group may not apply, so
+	// everything is unknown.
 	c = conn(world(model.SGRule{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []netip.Prefix{pfx("203.0.113.0/24")}}, true))
-	if c == nil || !c.Allow.IsAll() || c.Layers.SecurityGroups != nil {
+	if c == nil || !c.Allow.IsEmpty() || !c.Unknown.IsAll() || c.Layers.SecurityGroups != nil || !strings.Contains(strings.Join(c.Reasons, " "), "same node") {
 		t.Errorf("same node: %+v", c)
 	}
 }

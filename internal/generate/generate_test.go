@@ -129,7 +129,9 @@ func TestVerifyCatchesMistakes(t *testing.T) {
 	for _, p := range out.Policies {
 		if p.Name == "ringfence-training" {
 			p.Spec.Egress = append(p.Spec.Egress[:1], p.Spec.Egress[2:]...) // drop DNS
-			p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}}}})
+			// The internet, without the private ranges: an ipBlock holding
+			// the pods' addresses would admit DNS as well.
+			p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0", Except: []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"}}}}})
 		}
 	}
 	problems, err := Verify(w, out, doc, Options{})

@@ -3,6 +3,7 @@ package generate
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -238,6 +239,14 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 					port, proto := servicePort(w, s.Namespace, s.Name, intstr.FromInt32(sp.Port))
 					for _, g := range controllers {
 						ingress = append(ingress, portRule(proto, port, g, "the ingress controller in "+c.Namespace))
+						// The controller's egress leaves through a group this
+						// plan may close (the nodes' group both share): let it
+						// reach the fenced pods.
+						if slices.Contains(groups, g) {
+							for _, t := range groups {
+								rules = append(rules, portRule(proto, port, t, "the ingress controller in "+c.Namespace+" to Fence "+name))
+							}
+						}
 					}
 				}
 			}

@@ -38,7 +38,8 @@ func itoa(i int32) string { b, _ := json.Marshal(i); return string(b) }
 // itself (every pod is on it), the controller's ingress on the model
 // server's port, and its open egress revoked; the nodes' own needs are
 // kept (the cluster security group on 443, the region's AMAZON ranges for
-// ECR and STS, through prefix lists); the result verifies.
+// ECR and STS, through prefix lists); the controller, which shares the
+// group, keeps its egress to the model server's port; the result verifies.
 func TestSecurityGroupsExample(t *testing.T) {
 	w, doc := loadExample(t, filepath.Join("..", "..", "examples", "fences", "ml-platform.yaml"))
 	out, err := Generate(w, doc, Options{})
@@ -49,7 +50,7 @@ func TestSecurityGroupsExample(t *testing.T) {
 		t.Fatalf("groups %+v", out.SecurityGroups)
 	}
 	g := out.SecurityGroups[0]
-	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\ntcp 23456-23456 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup +
+	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup + "\ntcp 23456-23456 " + nodeGroup +
 		"\ntcp 443-443 sg-0a1b2c3d4e5f60002\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv4\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv6\n"
 	if got := rulesText(g.Egress); got != wantEgress {
 		t.Errorf("egress:\n%s\nwant:\n%s", got, wantEgress)

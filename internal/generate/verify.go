@@ -159,7 +159,8 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 	internet, _, _ := ranges.Named(doc, "internet")
 	imds, _, _ := ranges.Named(doc, "imds")
 	for _, f := range w.Fences {
-		allowedNS := map[string]bool{f.Namespace: true, "kube-system": hasDNS(f) || keptDNS(out.Needs, f)}
+		allowedNS := map[string]bool{"kube-system": hasDNS(f) || keptDNS(out.Needs, f)}
+		allowedNS[f.Namespace] = true // after: a Fence in kube-system keeps its namespace
 		for _, e := range f.Spec.Egress {
 			if e.Service != nil {
 				ns := e.Service.Namespace
@@ -230,7 +231,7 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 				controllers := controllerPeers(a, in.IngressController.Namespace)
 				for _, c := range controllers {
 					if x, err := engine.Explain(a, c, p.ID, 0, 0); err == nil && x.Verdict != "allowed" {
-						fail("the ingress controller %s cannot reach %s", c, p.ID)
+						fail("the ingress controller %s cannot reach %s: %s %s", c, p.ID, x.Verdict, strings.Join(x.Missing, "; "))
 					}
 				}
 			}
@@ -259,7 +260,7 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 		for _, c := range a.Reach().Connections {
 			dst := peers[c.Dst]
 			if fencedIDs[c.Src] && dst != nil && dst.Workload != nil && !allowedNS[dst.Namespace] {
-				fail("%s can reach %s in namespace %s: %s", c.Src, c.Dst, dst.Namespace, c.Allow)
+				fail("%s can reach %s in namespace %s: %s (unknown %s: %s)", c.Src, c.Dst, dst.Namespace, c.Allow, c.Unknown, strings.Join(c.Reasons, "; "))
 			}
 		}
 	}

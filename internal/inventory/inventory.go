@@ -354,6 +354,11 @@ func policy(w *model.World, p *model.NetworkPolicy) (Policy, error) {
 		if s.Match == engine.Maybe {
 			name += "?"
 		}
+		if s.Pods.HostNetwork {
+			// Selected, and not isolated: host-network pods use the
+			// node's network, which NetworkPolicies do not fence.
+			name += " (host network: cannot be isolated)"
+		}
 		if !seen[name] {
 			seen[name] = true
 			out.Selects = append(out.Selects, name)

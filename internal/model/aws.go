@@ -66,3 +66,21 @@ type SecurityGroupPolicy struct {
 	ServiceAccountSelector *metav1.LabelSelector `json:"serviceAccountSelector,omitempty"`
 	GroupIDs               []string              `json:"groupIds"`
 }
+
+// VPC is an Amazon VPC and its CIDR blocks (the primary block first). Its
+// addresses bound where nodes, load balancers and, on the VPC CNI, pods
+// take theirs; the Amazon DNS resolver sits at the primary block's base +2.
+type VPC struct {
+	ID     string         `json:"id"`
+	CIDRs  []netip.Prefix `json:"cidrs"`
+	Source Source         `json:"source"`
+}
+
+// Subnet is a subnet of a VPC.
+type Subnet struct {
+	ID     string         `json:"id"`
+	VPC    string         `json:"vpc,omitempty"`
+	Zone   string         `json:"zone,omitempty"`
+	CIDRs  []netip.Prefix `json:"cidrs"`
+	Source Source         `json:"source"`
+}

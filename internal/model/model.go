@@ -62,6 +62,8 @@ type World struct {
 	Instances             []*Instance            `json:"instances"`
 	PrefixLists           []*PrefixList          `json:"prefixLists"`
 	SecurityGroupPolicies []*SecurityGroupPolicy `json:"securityGroupPolicies"`
+	VPCs                  []*VPC                 `json:"vpcs,omitempty"`
+	Subnets               []*Subnet              `json:"subnets,omitempty"`
 
 	// Fences are the intents `ringfence generate` turns into policies.
 	Fences []*Fence `json:"fences"`
@@ -334,6 +336,9 @@ type Node struct {
 	ProviderID string               `json:"providerID,omitempty"`
 	Addresses  []corev1.NodeAddress `json:"addresses,omitempty"`
 	Taints     []corev1.Taint       `json:"taints,omitempty"`
+	// PodCIDRs are spec.podCIDRs (or spec.podCIDR): where the node's pods
+	// take their addresses on CNIs that use them.
+	PodCIDRs []netip.Prefix `json:"podCIDRs,omitempty"`
 	// GPUs is the node's accelerator capacity by resource name.
 	GPUs map[string]int64 `json:"gpus,omitempty"`
 }

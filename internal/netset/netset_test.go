@@ -60,15 +60,21 @@ func TestPortsAgainstBitmap(t *testing.T) {
 		var ba, bb, bu, bi bitmap
 		ba.from(a)
 		bb.from(b)
-		u, in := a.Union(b), a.Intersect(b)
+		var bd bitmap
+		u, in, d := a.Union(b), a.Intersect(b), a.Difference(b)
 		checkCanonical(t, u)
 		checkCanonical(t, in)
+		checkCanonical(t, d)
 		bu.from(u)
 		bi.from(in)
+		bd.from(d)
 		for _, proto := range Protocols {
 			for n := MinPort; n <= MaxPort; n++ {
 				if bu[proto][n] != (ba[proto][n] || bb[proto][n]) || bi[proto][n] != (ba[proto][n] && bb[proto][n]) {
 					t.Fatalf("%v ∪/∩ %v wrong at %s %d", a, b, proto, n)
+				}
+				if bd[proto][n] != (ba[proto][n] && !bb[proto][n]) {
+					t.Fatalf("%v \\ %v wrong at %s %d", a, b, proto, n)
 				}
 				if a.Contains(proto, int32(n)) != ba[proto][n] {
 					t.Fatalf("%v Contains %s %d", a, proto, n)
@@ -198,6 +204,11 @@ func FuzzPorts(f *testing.F) {
 		u := a.Union(b)
 		checkCanonical(t, u)
 		checkCanonical(t, a.Intersect(b))
+		d := a.Difference(b)
+		checkCanonical(t, d)
+		if !d.Intersect(b).IsEmpty() || !d.Union(a.Intersect(b)).Equal(a) {
+			t.Fatalf("%v \\ %v = %v is wrong", a, b, d)
+		}
 		if !u.Intersect(a).Equal(a) || !u.Intersect(b).Equal(b) {
 			t.Fatalf("%v is not a superset of %v and %v", u, a, b)
 		}

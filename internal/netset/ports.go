@@ -248,3 +248,42 @@ func (a *Ports) UnmarshalJSON(b []byte) error {
 	*a = out
 	return nil
 }
+
+// Difference returns a \ b.
+func (a Ports) Difference(b Ports) Ports {
+	var out Ports
+	for p := range out.r {
+		out.r[p] = differenceRanges(a.r[p], b.r[p])
+	}
+	return out
+}
+
+// IsZero reports whether the set is empty, so that `json:",omitzero"`
+// leaves empty sets out.
+func (a Ports) IsZero() bool { return a.IsEmpty() }
+
+func differenceRanges(a, b []Range) []Range {
+	var out []Range
+	j := 0
+	for _, r := range a {
+		lo := r.Lo
+		for j < len(b) && b[j].Hi < lo {
+			j++
+		}
+		k := j
+		for k < len(b) && b[k].Lo <= r.Hi {
+			if b[k].Lo > lo {
+				out = append(out, Range{lo, b[k].Lo - 1})
+			}
+			lo = b[k].Hi + 1
+			if b[k].Hi >= r.Hi {
+				break
+			}
+			k++
+		}
+		if lo <= r.Hi {
+			out = append(out, Range{lo, r.Hi})
+		}
+	}
+	return out
+}

@@ -16,22 +16,65 @@ func ExplainText(w io.Writer, e *engine.Explanation) error {
 		what = fmt.Sprintf("%s %d", e.Protocol, e.Port)
 	}
 	fmt.Fprintf(w, "%s => %s, %s: %s\n", e.From, e.To, what, strings.ToUpper(e.Verdict))
-	fmt.Fprintf(w, "allowed by both directions: %s\n", e.Allowed)
+	fmt.Fprintf(w, "allowed by every fence: %s\n", e.Allowed)
+	if !e.Unknown.IsEmpty() {
+		fmt.Fprintf(w, "unknown (may be allowed or denied): %s\n", e.Unknown)
+	}
+	for _, m := range e.Missing {
+		fmt.Fprintf(w, "  missing: %s\n", m)
+	}
 	if e.SelfNote != "" {
 		fmt.Fprintf(w, "note: %s\n", e.SelfNote)
 	}
 	direction(w, "Egress of", e.Egress, "egress")
 	direction(w, "Ingress of", e.Ingress, "ingress")
+	if sg := e.SecurityGroups; sg != nil {
+		fmt.Fprintf(w, "\nSecurity groups: allow %s", sg.Allowed)
+		if !sg.Unknown.IsEmpty() {
+			fmt.Fprintf(w, "; unknown %s", sg.Unknown)
+		}
+		fmt.Fprintln(w)
+		if sg.Detail != "" {
+			fmt.Fprintf(w, "  %s\n", sg.Detail)
+		}
+		for _, v := range []*engine.SGVerdict{sg.Egress, sg.Ingress} {
+			if v == nil {
+				continue
+			}
+			for _, r := range v.Rules {
+				if r.Group == "" {
+					fmt.Fprintf(w, "  %s: %s\n", r.Direction, r.Description)
+					continue
+				}
+				fmt.Fprintf(w, "  by %s %s %s rule %d (%s): allows %s\n", r.Group, r.GroupName, r.Direction, r.Index, r.Source, r.Allowed)
+			}
+		}
+		for _, reason := range sg.Reasons {
+			fmt.Fprintf(w, "  unknown: %s\n", reason)
+		}
+	}
 	return nil
 }
 
 func direction(w io.Writer, title string, d engine.Direction, field string) {
 	fmt.Fprintf(w, "\n%s %s: ", title, d.Of)
-	if !d.Isolated {
+	if !d.Isolated && len(d.Policies) == 0 {
 		fmt.Fprintf(w, "%s\n", d.Reason)
+		for _, m := range d.Missing {
+			fmt.Fprintf(w, "  missing: %s\n", m)
+		}
 		return
 	}
-	fmt.Fprintf(w, "isolated by %d %s; allows %s\n", len(d.Policies), plural(len(d.Policies), "policy", "policies"), d.Allowed)
+	switch {
+	case d.Isolated:
+		fmt.Fprintf(w, "isolated by %d %s; allows %s", len(d.Policies), plural(len(d.Policies), "policy", "policies"), d.Allowed)
+	default:
+		fmt.Fprintf(w, "%s; allows %s", d.Reason, d.Allowed)
+	}
+	if !d.Unknown.IsEmpty() {
+		fmt.Fprintf(w, "; unknown %s", d.Unknown)
+	}
+	fmt.Fprintln(w)
 	for _, p := range d.Policies {
 		fmt.Fprintf(w, "  NetworkPolicy %s/%s (%s)\n", p.Namespace, p.Name, p.Source)
 		if len(p.Rules) == 0 {
@@ -39,8 +82,11 @@ func direction(w io.Writer, title string, d engine.Direction, field string) {
 		}
 		for _, r := range p.Rules {
 			verdict := "does not match"
-			if r.Matches {
+			switch {
+			case r.Matches:
 				verdict = "matches, allows " + r.Allowed.String()
+			case r.Maybe:
+				verdict = "may match (" + strings.Join(r.Why, "; ") + "), would allow " + r.Allowed.String()
 			}
 			fmt.Fprintf(w, "    %s[%d] (%s): %s: %s\n", field, r.Index, r.Source, r.Peers, verdict)
 		}
@@ -82,10 +128,12 @@ func coverageText(w io.Writer, title string, c engine.Coverage) {
 		return
 	}
 	switch {
-	case len(c.Blocked) == 0:
+	case len(c.Blocked) == 0 && len(c.Unknown) == 0:
 		fmt.Fprintf(w, "allows all of it")
-	case len(c.Allowed) == 0:
+	case len(c.Allowed) == 0 && len(c.Unknown) == 0:
 		fmt.Fprintf(w, "allows none of it")
+	case len(c.Allowed) == 0:
+		fmt.Fprintf(w, "may allow part or all of it (unknown)")
 	default:
 		fmt.Fprintf(w, "allows part of it")
 	}
@@ -96,9 +144,21 @@ func coverageText(w io.Writer, title string, c engine.Coverage) {
 		fmt.Fprintf(w, " (%s)", c.Reason)
 	}
 	fmt.Fprintln(w)
-	if len(c.Allowed) > 0 && len(c.Blocked) > 0 {
+	parts := 0
+	for _, l := range [][]string{c.Allowed, c.Blocked, c.Unknown} {
+		if len(l) > 0 {
+			parts++
+		}
+	}
+	if parts > 1 {
 		fmt.Fprintf(w, "  allowed: %s\n", strings.Join(c.Allowed, ", "))
+		if len(c.Unknown) > 0 {
+			fmt.Fprintf(w, "  unknown: %s\n", strings.Join(c.Unknown, ", "))
+		}
 		fmt.Fprintf(w, "  blocked: %s\n", strings.Join(c.Blocked, ", "))
+	}
+	for _, m := range c.Missing {
+		fmt.Fprintf(w, "  missing: %s\n", m)
 	}
 	for _, r := range c.Rules {
 		fmt.Fprintf(w, "  by %s\n", r)
@@ -110,19 +170,26 @@ func coverageText(w io.Writer, title string, c engine.Coverage) {
 
 // ExposuresText writes the paths from the internet to a workload.
 func ExposuresText(w io.Writer, to string, es []engine.Exposure) error {
-	reachable := false
+	reachable, possible := false, false
 	for _, e := range es {
 		reachable = reachable || e.Internet
+		possible = possible || e.Possible
 	}
 	verdict := "NOT REACHABLE"
-	if reachable {
+	switch {
+	case reachable:
 		verdict = "REACHABLE"
+	case possible:
+		verdict = "UNKNOWN (reachable if the unknown hops let it through)"
 	}
 	fmt.Fprintf(w, "internet => %s: %s (%d %s)\n", to, verdict, len(es), plural(len(es), "path", "paths"))
 	for _, e := range es {
 		v := "blocked"
-		if e.Internet {
+		switch {
+		case e.Internet:
 			v = "open"
+		case e.Possible:
+			v = "unknown"
 		}
 		fmt.Fprintf(w, "\n%s (%s): %s\n", e.Entry, e.Source, v)
 		for _, h := range e.Hops {

@@ -16,22 +16,29 @@ import (
 // ReachText writes one line per connection: `src => dst : TCP 80,443; UDP
 // 53` or `All Connections`; then self traffic and notes, marked so that a
 // reader of the connections never mistakes them for pairs.
+//
+// Ports that may be allowed or denied are marked `unknown: TCP 443 [1,2]`,
+// the numbers pointing at the reasons listed at the end.
 func ReachText(w io.Writer, r *engine.Result) error {
+	reasons := newReasonIndex()
 	for _, c := range r.Connections {
-		if _, err := fmt.Fprintf(w, "%s => %s : %s\n", c.Src, c.Dst, c.Allow); err != nil {
+		if _, err := fmt.Fprintf(w, "%s => %s : %s%s\n", c.Src, c.Dst, allowText(c), reasons.mark(c)); err != nil {
 			return err
 		}
 	}
 	if len(r.Self) > 0 {
 		fmt.Fprintf(w, "\n# A pod to itself (undefined upstream; most CNIs allow it whatever the policies say). What the policies allow:\n")
 		for _, c := range r.Self {
-			fmt.Fprintf(w, "# %s => itself : %s\n", c.Src, c.Allow)
+			fmt.Fprintf(w, "# %s => itself : %s%s\n", c.Src, c.Allow, reasons.mark(c))
 		}
 	}
 	for _, e := range r.Exposures {
 		verdict := "not reachable from the internet"
-		if e.Internet {
+		switch {
+		case e.Internet:
 			verdict = "REACHABLE FROM THE INTERNET"
+		case e.Possible:
+			verdict = "maybe reachable from the internet (unknown hops)"
 		}
 		fmt.Fprintf(w, "\n# exposure %s (%s) -> %s: %s\n", e.Entry, e.Source, strings.Join(e.Backends, ","), verdict)
 		for _, h := range e.Hops {
@@ -48,17 +55,65 @@ func ReachText(w io.Writer, r *engine.Result) error {
 			fmt.Fprintf(w, "# note: %s\n", n)
 		}
 	}
+	if len(reasons.list) > 0 {
+		fmt.Fprintln(w)
+		for i, reason := range reasons.list {
+			fmt.Fprintf(w, "# unknown [%d]: %s\n", i+1, reason)
+		}
+	}
 	return nil
+}
+
+// allowText is what surely gets through; "None" with only unknown ports.
+func allowText(c engine.Connection) string { return c.Allow.String() }
+
+// reasonIndex numbers the distinct reasons of unknown verdicts in the
+// order they are first met, so that each is written once.
+type reasonIndex struct {
+	list []string
+	at   map[string]int
+}
+
+func newReasonIndex() *reasonIndex { return &reasonIndex{at: map[string]int{}} }
+
+func (x *reasonIndex) ids(reasons []string) []int {
+	out := make([]int, 0, len(reasons))
+	for _, r := range reasons {
+		i, ok := x.at[r]
+		if !ok {
+			i = len(x.list)
+			x.at[r] = i
+			x.list = append(x.list, r)
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// mark is the text suffix of a connection with unknown ports.
+func (x *reasonIndex) mark(c engine.Connection) string {
+	if c.Unknown.IsEmpty() {
+		return ""
+	}
+	var nums []string
+	for _, i := range x.ids(c.Reasons) {
+		nums = append(nums, strconv.Itoa(i+1))
+	}
+	return fmt.Sprintf("; unknown: %s [%s]", c.Unknown, strings.Join(nums, ","))
 }
 
 // ReachCSV writes src,dst,allow rows with a header.
 func ReachCSV(w io.Writer, r *engine.Result) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"src", "dst", "allow"}); err != nil {
+	if err := cw.Write([]string{"src", "dst", "allow", "unknown", "reasons"}); err != nil {
 		return err
 	}
 	for _, c := range r.Connections {
-		if err := cw.Write([]string{c.Src, c.Dst, c.Allow.String()}); err != nil {
+		unknown := ""
+		if !c.Unknown.IsEmpty() {
+			unknown = c.Unknown.String()
+		}
+		if err := cw.Write([]string{c.Src, c.Dst, c.Allow.String(), unknown, strings.Join(c.Reasons, "; ")}); err != nil {
 			return err
 		}
 	}
@@ -68,13 +123,21 @@ func ReachCSV(w io.Writer, r *engine.Result) error {
 
 // ReachMarkdown writes the connections as a Markdown table.
 func ReachMarkdown(w io.Writer, r *engine.Result) error {
-	fmt.Fprintln(w, "| source | destination | allowed |")
-	fmt.Fprintln(w, "|---|---|---|")
+	fmt.Fprintln(w, "| source | destination | allowed | unknown |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	reasons := newReasonIndex()
 	for _, c := range r.Connections {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", mdEscape(c.Src), mdEscape(c.Dst), mdEscape(c.Allow.String()))
+		unknown := ""
+		if !c.Unknown.IsEmpty() {
+			unknown = strings.TrimPrefix(reasons.mark(c), "; unknown: ")
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdEscape(c.Src), mdEscape(c.Dst), mdEscape(c.Allow.String()), mdEscape(unknown))
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\n> %s\n", mdEscape(n))
+	}
+	for i, reason := range reasons.list {
+		fmt.Fprintf(w, "\n> unknown [%d]: %s\n", i+1, mdEscape(reason))
 	}
 	return nil
 }
@@ -106,7 +169,12 @@ func ReachDot(w io.Writer, r *engine.Result) error {
 		fmt.Fprintln(w, "  }")
 	}
 	for _, c := range r.Connections {
-		fmt.Fprintf(w, "  %q -> %q [label=%q];\n", c.Src, c.Dst, c.Allow.String())
+		if c.Unknown.IsEmpty() {
+			fmt.Fprintf(w, "  %q -> %q [label=%q];\n", c.Src, c.Dst, c.Allow.String())
+			continue
+		}
+		// Unknown ports: a dashed edge, so that a maybe never reads as a yes.
+		fmt.Fprintf(w, "  %q -> %q [label=%q, style=dashed];\n", c.Src, c.Dst, c.Allow.String()+"\nunknown: "+c.Unknown.String())
 	}
 	fmt.Fprintln(w, "}")
 	return nil
@@ -137,8 +205,9 @@ func ReachJSON(w io.Writer, r *engine.Result) error {
 		bw.Write(b)
 	}
 	bw.WriteString(closing(len(r.Peers)) + ",\n  \"connections\": [")
+	reasons := newReasonIndex()
 	for i, c := range r.Connections {
-		buf = appendConnection(buf[:0], c)
+		buf = appendConnection(buf[:0], c, reasons)
 		bw.WriteString(sep(i))
 		bw.Write(buf)
 	}
@@ -146,7 +215,7 @@ func ReachJSON(w io.Writer, r *engine.Result) error {
 	if len(r.Self) > 0 {
 		bw.WriteString(",\n  \"self\": [")
 		for i, c := range r.Self {
-			buf = appendConnection(buf[:0], c)
+			buf = appendConnection(buf[:0], c, reasons)
 			bw.WriteString(sep(i))
 			bw.Write(buf)
 		}
@@ -163,6 +232,17 @@ func ReachJSON(w io.Writer, r *engine.Result) error {
 			bw.Write(b)
 		}
 		bw.WriteString(closing(len(r.Exposures)))
+	}
+	if len(reasons.list) > 0 {
+		// Connections name their reasons by index into this list: a
+		// reason shared by a million connections is written once.
+		bw.WriteString(",\n  \"unknownReasons\": [")
+		for i, n := range reasons.list {
+			b, _ := json.Marshal(n)
+			bw.WriteString(sep(i))
+			bw.Write(b)
+		}
+		bw.WriteString(closing(len(reasons.list)))
 	}
 	if len(r.Notes) > 0 {
 		bw.WriteString(",\n  \"notes\": [")
@@ -192,15 +272,28 @@ func closing(n int) string {
 }
 
 // appendConnection writes {"src":…,"dst":…,"allow":{"TCP":[[lo,hi]],…}}
-// (and "layers" when security groups were given) with protocols in sorted
-// order, as encoding/json orders map keys.
-func appendConnection(b []byte, c engine.Connection) []byte {
+// (then "unknown" and "reasons", indexes into "unknownReasons", when some
+// ports may be allowed or denied, and "layers" when security groups were
+// given) with protocols in sorted order, as encoding/json orders map keys.
+func appendConnection(b []byte, c engine.Connection, reasons *reasonIndex) []byte {
 	b = append(b, `{"src":`...)
 	b = strconv.AppendQuote(b, c.Src)
 	b = append(b, `,"dst":`...)
 	b = strconv.AppendQuote(b, c.Dst)
 	b = append(b, `,"allow":`...)
 	b = appendPorts(b, c.Allow)
+	if !c.Unknown.IsEmpty() {
+		b = append(b, `,"unknown":`...)
+		b = appendPorts(b, c.Unknown)
+		b = append(b, `,"reasons":[`...)
+		for i, n := range reasons.ids(c.Reasons) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(n), 10)
+		}
+		b = append(b, ']')
+	}
 	if c.Layers != nil {
 		b = append(b, `,"layers":{"networkPolicy":`...)
 		b = appendPorts(b, c.Layers.NetworkPolicy)

@@ -34,6 +34,8 @@ const (
 	ShapeInstances          Shape = "aws ec2 describe-instances"
 	ShapePrefixLists        Shape = "aws ec2 describe-managed-prefix-lists"
 	ShapePrefixListEntries  Shape = "aws ec2 get-managed-prefix-list-entries"
+	ShapeVPCs               Shape = "aws ec2 describe-vpcs"
+	ShapeSubnets            Shape = "aws ec2 describe-subnets"
 	ShapeTerraform          Shape = "terraform show -json"
 	ShapeIPRanges           Shape = "AWS ip-ranges.json"
 )
@@ -57,6 +59,10 @@ func Recognize(o *document.Object) Shape {
 		return ShapePrefixLists
 	case has("Entries"):
 		return ShapePrefixListEntries
+	case has("Vpcs"):
+		return ShapeVPCs
+	case has("Subnets"):
+		return ShapeSubnets
 	case has("format_version") && (has("terraform_version") || has("values") || has("planned_values")):
 		return ShapeTerraform
 	case has("syncToken") && has("prefixes"):
@@ -71,11 +77,13 @@ type Builder struct {
 	groups      map[string]*model.SecurityGroup
 	instances   map[string]*model.Instance
 	prefixLists map[string]*model.PrefixList
+	vpcs        map[string]*model.VPC
+	subnets     map[string]*model.Subnet
 }
 
 // NewBuilder returns a builder that records warnings in report.
 func NewBuilder(report *document.Report) *Builder {
-	return &Builder{report: report, groups: map[string]*model.SecurityGroup{}, instances: map[string]*model.Instance{}, prefixLists: map[string]*model.PrefixList{}}
+	return &Builder{report: report, groups: map[string]*model.SecurityGroup{}, instances: map[string]*model.Instance{}, prefixLists: map[string]*model.PrefixList{}, vpcs: map[string]*model.VPC{}, subnets: map[string]*model.Subnet{}}
 }
 
 // Add reads one recognised document. It reports whether the shape is one
@@ -92,6 +100,10 @@ func (b *Builder) Add(o *document.Object, shape Shape) (bool, error) {
 		return true, b.prefixListsDoc(o)
 	case ShapePrefixListEntries:
 		return true, b.prefixListEntries(o)
+	case ShapeVPCs:
+		return true, b.vpcsDoc(o)
+	case ShapeSubnets:
+		return true, b.subnetsDoc(o)
 	case ShapeTerraform:
 		return true, b.terraform(o)
 	}
@@ -119,6 +131,12 @@ func (b *Builder) Finish(w *model.World) {
 	}
 	for _, id := range sortedKeys(b.prefixLists) {
 		w.PrefixLists = append(w.PrefixLists, b.prefixLists[id])
+	}
+	for _, id := range sortedKeys(b.vpcs) {
+		w.VPCs = append(w.VPCs, b.vpcs[id])
+	}
+	for _, id := range sortedKeys(b.subnets) {
+		w.Subnets = append(w.Subnets, b.subnets[id])
 	}
 }
 
@@ -449,4 +467,88 @@ func (b *Builder) prefixListEntries(o *document.Object) error {
 		p.Entries = append(p.Entries, pfx)
 	}
 	return nil
+}
+
+// vpcsDoc reads describe-vpcs output: each VPC's primary CIDR block and
+// its associated IPv4 and IPv6 blocks.
+func (b *Builder) vpcsDoc(o *document.Object) error {
+	var doc struct {
+		Vpcs []struct {
+			VpcId                       string
+			CidrBlock                   string
+			CidrBlockAssociationSet     []struct{ CidrBlock string }
+			Ipv6CidrBlockAssociationSet []struct{ Ipv6CidrBlock string }
+		}
+	}
+	if err := json.Unmarshal(o.JSON, &doc); err != nil {
+		return &document.Error{Source: o.Source, Msg: "invalid describe-vpcs output: " + err.Error()}
+	}
+	for i, v := range doc.Vpcs {
+		src := o.Source.At(o.Line("Vpcs", i))
+		if v.VpcId == "" {
+			return &document.Error{Source: src, Msg: "VPC without VpcId"}
+		}
+		blocks := []string{v.CidrBlock}
+		for _, a := range v.CidrBlockAssociationSet {
+			blocks = append(blocks, a.CidrBlock)
+		}
+		for _, a := range v.Ipv6CidrBlockAssociationSet {
+			blocks = append(blocks, a.Ipv6CidrBlock)
+		}
+		cidrs, err := prefixes(blocks, src, "Vpc/"+v.VpcId)
+		if err != nil {
+			return err
+		}
+		b.vpcs[v.VpcId] = &model.VPC{ID: v.VpcId, CIDRs: cidrs, Source: src}
+	}
+	return nil
+}
+
+// subnetsDoc reads describe-subnets output.
+func (b *Builder) subnetsDoc(o *document.Object) error {
+	var doc struct {
+		Subnets []struct {
+			SubnetId, VpcId, AvailabilityZone, CidrBlock string
+			Ipv6CidrBlockAssociationSet                  []struct{ Ipv6CidrBlock string }
+		}
+	}
+	if err := json.Unmarshal(o.JSON, &doc); err != nil {
+		return &document.Error{Source: o.Source, Msg: "invalid describe-subnets output: " + err.Error()}
+	}
+	for i, sn := range doc.Subnets {
+		src := o.Source.At(o.Line("Subnets", i))
+		if sn.SubnetId == "" {
+			return &document.Error{Source: src, Msg: "subnet without SubnetId"}
+		}
+		blocks := []string{sn.CidrBlock}
+		for _, a := range sn.Ipv6CidrBlockAssociationSet {
+			blocks = append(blocks, a.Ipv6CidrBlock)
+		}
+		cidrs, err := prefixes(blocks, src, "Subnet/"+sn.SubnetId)
+		if err != nil {
+			return err
+		}
+		b.subnets[sn.SubnetId] = &model.Subnet{ID: sn.SubnetId, VPC: sn.VpcId, Zone: sn.AvailabilityZone, CIDRs: cidrs, Source: src}
+	}
+	return nil
+}
+
+// prefixes parses CIDR blocks, distinct and sorted, skipping empty ones.
+func prefixes(blocks []string, src model.Source, object string) ([]netip.Prefix, error) {
+	seen := map[netip.Prefix]bool{}
+	var out []netip.Prefix
+	for _, s := range blocks {
+		if s == "" {
+			continue
+		}
+		p, err := cidr(s)
+		if err != nil {
+			return nil, &document.Error{Source: src, Object: object, Msg: err.Error()}
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

@@ -79,6 +79,9 @@ type decoded struct {
 	warnings []document.Notice
 	// unknown is set for objects of kinds ringfence does not read.
 	unknown *document.Object
+	// foreign are policies an operator makes from the object, which
+	// ringfence does not model.
+	foreign []*model.Meta
 }
 
 func (d *decoded) warn(src model.Source, object, format string, args ...any) {
@@ -92,6 +95,9 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 		defaultNamespace = "default"
 	}
 	dec, ok := decoders[o.APIVersion+"/"+o.Kind]
+	if scope, foreign := foreignPolicy(o.APIVersion, o.Kind); foreign {
+		dec, ok = decodeForeign(scope), true
+	}
 	if !ok {
 		if o.Kind == "" || o.APIVersion == "" {
 			return nil, &document.Error{Source: o.Source, Msg: "object has no apiVersion or kind, and its shape is not one ringfence knows"}
@@ -126,8 +132,9 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 		notes = append(notes, document.Notice{Category: document.Deprecated, Source: o.Source, Object: o.Kind + "/" + m.Name,
 			Msg: fmt.Sprintf("%s %s is no longer served by the API server (%s): read as %s; update the manifest", o.APIVersion, o.Kind, current.removed, current.version)})
 	}
+	_, foreign := foreignPolicy(o.APIVersion, o.Kind)
 	switch {
-	case clusterScoped[o.Kind]:
+	case clusterScoped[o.Kind] || (foreign && foreignClusterScoped[o.Kind]):
 		m.Namespace = ""
 	case m.Namespace == "":
 		m.Namespace = defaultNamespace
@@ -182,6 +189,9 @@ func (b *Builder) Register(d *Decoded) {
 	}
 	b.seen[d.ref] = d.src
 	b.Report.Warnings = append(b.Report.Warnings, d.warnings...)
+	for _, f := range d.foreign {
+		b.objects[f.Ref()] = f
+	}
 	b.objects[d.ref] = d.obj
 	if w, ok := d.obj.(*model.Workload); ok && d.owner != nil {
 		b.owners[w] = *d.owner

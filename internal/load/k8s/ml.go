@@ -429,6 +429,20 @@ func decodeRayCluster(d *decoded, o *document.Object, m model.Meta) error {
 		return err
 	}
 	d.addWorkload(m, rc.OwnerReferences, rayTemplates(m.Name, rc.Spec)...)
+	var np struct {
+		Spec struct {
+			NetworkPolicy json.RawMessage `json:"networkPolicy"`
+		} `json:"spec"`
+	}
+	if json.Unmarshal(o.JSON, &np) == nil && len(np.Spec.NetworkPolicy) > 0 && string(np.Spec.NetworkPolicy) != "null" {
+		// The operator makes NetworkPolicies from it that the manifests do
+		// not hold; until they are modelled, the verdicts they could change
+		// (the cluster's namespace) are unknown, not open.
+		made := m
+		made.Kind, made.Labels, made.Annotations = "RayCluster.spec.networkPolicy", nil, nil
+		d.foreign = append(d.foreign, &made)
+		d.warn(o.Source, "RayCluster/"+m.Namespace+"/"+m.Name, "the KubeRay operator creates NetworkPolicies from spec.networkPolicy, which ringfence does not model: verdicts in namespace %s are reported as unknown", m.Namespace)
+	}
 	return nil
 }
 

@@ -129,6 +129,17 @@ func decodeNode(d *decoded, o *document.Object, m model.Meta) error {
 		Taints:     n.Spec.Taints,
 		GPUs:       accelerators(n.Status.Capacity, nil),
 	}
+	cidrs := n.Spec.PodCIDRs
+	if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
+		cidrs = []string{n.Spec.PodCIDR}
+	}
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return &document.Error{Source: m.Source, Object: "Node/" + m.Name, Msg: fmt.Sprintf("spec.podCIDRs: %q is not a CIDR", c)}
+		}
+		d.obj.(*model.Node).PodCIDRs = append(d.obj.(*model.Node).PodCIDRs, p.Masked())
+	}
 	return nil
 }
 

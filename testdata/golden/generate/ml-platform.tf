@@ -2261,19 +2261,19 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
 
 resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_004" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
-  description                  = "ringfence: job peers"
+  description                  = "ringfence: the ingress controller in ingress-nginx to Fence ml-workloads/inference"
   ip_protocol                  = "tcp"
-  from_port                    = 23456
-  to_port                      = 23456
+  from_port                    = 8080
+  to_port                      = 8080
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
 
 resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_005" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
-  description                  = "ringfence: Service features/feature-api"
+  description                  = "ringfence: job peers"
   ip_protocol                  = "tcp"
-  from_port                    = 8080
-  to_port                      = 8080
+  from_port                    = 23456
+  to_port                      = 23456
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
 }
 
