@@ -62,6 +62,14 @@ func Recognize(o *document.Object) Shape {
 	case has("syncToken") && has("prefixes"):
 		return ShapeIPRanges
 	}
+	for _, k := range sortedKeys(top) {
+		if s, ok := networkShapes[k]; ok {
+			return s
+		}
+		if _, ok := unmodelledShapes[k]; ok {
+			return ShapeUnmodelled
+		}
+	}
 	return ""
 }
 
@@ -71,11 +79,12 @@ type Builder struct {
 	groups      map[string]*model.SecurityGroup
 	instances   map[string]*model.Instance
 	prefixLists map[string]*model.PrefixList
+	net         network
 }
 
 // NewBuilder returns a builder that records warnings in report.
 func NewBuilder(report *document.Report) *Builder {
-	return &Builder{report: report, groups: map[string]*model.SecurityGroup{}, instances: map[string]*model.Instance{}, prefixLists: map[string]*model.PrefixList{}}
+	return &Builder{report: report, groups: map[string]*model.SecurityGroup{}, instances: map[string]*model.Instance{}, prefixLists: map[string]*model.PrefixList{}, net: newNetwork()}
 }
 
 // Add reads one recognised document. It reports whether the shape is one
@@ -94,6 +103,12 @@ func (b *Builder) Add(o *document.Object, shape Shape) (bool, error) {
 		return true, b.prefixListEntries(o)
 	case ShapeTerraform:
 		return true, b.terraform(o)
+	case ShapeUnmodelled:
+		b.report.Warn(o.Source, "", "%s: ringfence does not model this AWS output; it is not used", unmodelledName(o))
+		return true, nil
+	}
+	if _, ok := networkShapes[networkKey(shape)]; ok {
+		return true, b.addNetwork(o, shape)
 	}
 	return false, nil
 }
@@ -120,6 +135,7 @@ func (b *Builder) Finish(w *model.World) {
 	for _, id := range sortedKeys(b.prefixLists) {
 		w.PrefixLists = append(w.PrefixLists, b.prefixLists[id])
 	}
+	b.net.finish(w)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
