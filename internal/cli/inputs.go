@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/ringfence/ringfence/internal/engine"
@@ -30,6 +29,7 @@ type inputFlags struct {
 	// Fences would leave them; rangesFile is the publication it uses.
 	applyFences bool
 	rangesFile  string
+	aws         awsFlags
 }
 
 func (f *inputFlags) add(cmd *cobra.Command) {
@@ -41,7 +41,8 @@ func (f *inputFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.context, "context", "", "kubeconfig context to use")
 	fl.BoolVar(&f.strict, "strict", false, "fail on objects of kinds ringfence does not read")
 	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster")
-	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable)")
+	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable); a group only in a Terraform plan is named by its address (aws_security_group.nodes)")
+	f.aws.add(cmd)
 }
 
 // addApply adds --apply-fences to a verb that analyses.
@@ -53,19 +54,13 @@ func (f *inputFlags) addApply(cmd *cobra.Command) {
 func (f *inputFlags) nodeGroups() ([]engine.NodeGroups, error) {
 	var out []engine.NodeGroups
 	for _, v := range f.nodeSG {
-		i := strings.LastIndex(v, "=sg-")
-		if i <= 0 {
-			return nil, usagef("--node-sg %q: want <node-label-selector>=sg-...,sg-...", v)
+		selector, groups, ok := splitNodeSG(v)
+		if !ok {
+			return nil, usagef("--node-sg %q: want <node-label-selector>=sg-...,sg-... (or Terraform addresses such as aws_security_group.nodes)", v)
 		}
-		sel, err := metav1.ParseToLabelSelector(v[:i])
+		sel, err := metav1.ParseToLabelSelector(selector)
 		if err != nil {
 			return nil, usagef("--node-sg %q: %v", v, err)
-		}
-		groups := strings.Split(v[i+1:], ",")
-		for _, g := range groups {
-			if !strings.HasPrefix(g, "sg-") {
-				return nil, usagef("--node-sg %q: %q is not a security group id", v, g)
-			}
 		}
 		out = append(out, engine.NodeGroups{Selector: *sel, Groups: groups})
 	}
@@ -95,7 +90,7 @@ func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
 	} else if f.allNamespaces {
 		return opts, usagef("-A/--all-namespaces applies to a live cluster; with -f every namespace in the files is read")
 	}
-	return opts, nil
+	return opts, f.aws.apply(cmd, &opts)
 }
 
 // load reads every input the flags name.
@@ -122,6 +117,7 @@ func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*load.Result, *e
 	if err != nil {
 		return nil, nil, err
 	}
+	networkNote(cmd, res)
 	groups, _ := f.nodeGroups()
 	if f.applyFences {
 		if err := f.apply(cmd, res, groups); err != nil {

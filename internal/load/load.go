@@ -35,6 +35,9 @@ type Options struct {
 	Strict bool
 	// Cluster, when set, loads a live cluster as well.
 	Cluster *k8s.ClusterOptions
+	// AWS, when set, reads a live AWS account into the same builder as
+	// the AWS documents in files (after them).
+	AWS func(context.Context, *aws.Builder) error
 }
 
 // Result is the loaded world and the report of what was not used.
@@ -53,7 +56,7 @@ var ErrNoInput = errors.New("nothing to load: give files with -f (or - for stdin
 // half-loaded. Unknown kinds are counted in the report (an error when
 // Strict).
 func Load(ctx context.Context, opts Options) (*Result, error) {
-	if len(opts.Files) == 0 && opts.Cluster == nil {
+	if len(opts.Files) == 0 && opts.Cluster == nil && opts.AWS == nil {
 		return nil, ErrNoInput
 	}
 	report := &document.Report{}
@@ -83,6 +86,11 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.Cluster != nil {
 		if err := k8s.LoadCluster(ctx, *opts.Cluster, b); err != nil {
+			return nil, err
+		}
+	}
+	if opts.AWS != nil {
+		if err := opts.AWS(ctx, cloud); err != nil {
 			return nil, err
 		}
 	}

@@ -209,7 +209,8 @@ type Route struct {
 // are network interfaces in subnets with their own security groups.
 type VPCEndpoint struct {
 	ID string `json:"id"`
-	// Type is "Gateway", "Interface" or "GatewayLoadBalancer".
+	// Type is "Gateway", "Interface", "GatewayLoadBalancer", "Resource" or
+	// "ServiceNetwork" (the last two reach VPC Lattice resources).
 	Type        string   `json:"type"`
 	VPC         string   `json:"vpc,omitempty"`
 	Service     string   `json:"service"`

@@ -445,6 +445,12 @@ func (b *Builder) prefixListEntries(o *document.Object) error {
 	if id == "" {
 		return &document.Error{Source: o.Source, Msg: "get-managed-prefix-list-entries output does not say which prefix list it lists: name the file after the list (for example pl-63a5400a.json)"}
 	}
+	return b.AddPrefixListEntries(o, id)
+}
+
+// AddPrefixListEntries reads get-managed-prefix-list-entries output for
+// the list id (the output itself does not name it).
+func (b *Builder) AddPrefixListEntries(o *document.Object, id string) error {
 	var doc struct {
 		Entries []struct{ Cidr, Description string }
 	}

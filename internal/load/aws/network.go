@@ -510,10 +510,10 @@ func (b *Builder) endpointsDoc(o *document.Object) error {
 
 func endpointType(t string) error {
 	switch t {
-	case "Gateway", "Interface", "GatewayLoadBalancer":
+	case "Gateway", "Interface", "GatewayLoadBalancer", "Resource", "ServiceNetwork":
 		return nil
 	}
-	return fmt.Errorf("endpoint type %q is not Gateway, Interface or GatewayLoadBalancer", t)
+	return fmt.Errorf("endpoint type %q is not Gateway, Interface, GatewayLoadBalancer, Resource or ServiceNetwork", t)
 }
 
 func addrs(ss []string) ([]netip.Addr, error) {
