@@ -304,6 +304,17 @@ func TestAWSPermissionErrors(t *testing.T) {
 	if code != ExitInput || !strings.HasPrefix(stderr, want) || strings.Contains(stderr, secretKey) {
 		t.Errorf("exit %d, stderr %q, want it to start with %q", code, stderr, want)
 	}
+	// A server that does not answer: the request timeout ends the wait.
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { <-hang }))
+	defer slow.Close()
+	defer close(hang)
+	t.Setenv("AWS_ENDPOINT_URL", slow.URL)
+	start := time.Now()
+	_, stderr, code = run(t, "", "inventory", "-f", "internal/cli/testdata/aws", "--aws", "--request-timeout", "1s")
+	if code != ExitInput || !strings.Contains(stderr, "ec2:DescribeVpcs (region us-east-1): no answer within 1s (--request-timeout)") || time.Since(start) > 20*time.Second {
+		t.Errorf("unanswered call: exit %d after %s, %q", code, time.Since(start), stderr)
+	}
 	// Flags that need --aws.
 	if _, stderr, code := run(t, "", "inventory", "-f", "internal/cli/testdata/aws", "--aws-vpc", "vpc-1"); code != ExitInput || !strings.Contains(stderr, "--aws-vpc needs --aws") {
 		t.Errorf("--aws-vpc without --aws: exit %d %q", code, stderr)

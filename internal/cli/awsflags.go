@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/load/aws"
@@ -27,7 +28,7 @@ func (a *awsFlags) add(cmd *cobra.Command) {
 }
 
 // apply sets the live AWS reader of the load options, when --aws is given.
-func (a *awsFlags) apply(cmd *cobra.Command, opts *load.Options) error {
+func (a *awsFlags) apply(cmd *cobra.Command, opts *load.Options, timeout time.Duration) error {
 	fl := cmd.Flags()
 	if !a.enabled {
 		for _, name := range []string{"aws-profile", "aws-region", "aws-vpc"} {
@@ -41,6 +42,7 @@ func (a *awsFlags) apply(cmd *cobra.Command, opts *load.Options) error {
 		return usagef("--aws-vpc %q: want a VPC id (vpc-...)", v)
 	}
 	live := a.live
+	live.Timeout = timeout
 	opts.AWS = func(ctx context.Context, b *aws.Builder) error { return awslive.Read(ctx, live, b) }
 	return nil
 }

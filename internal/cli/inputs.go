@@ -40,7 +40,7 @@ func (f *inputFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	fl.StringVar(&f.context, "context", "", "kubeconfig context to use")
 	fl.BoolVar(&f.strict, "strict", false, "fail on objects of kinds ringfence does not read")
-	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster")
+	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster or, with --aws, to AWS")
 	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable); a group only in a Terraform plan is named by its address (aws_security_group.nodes)")
 	f.aws.add(cmd)
 }
@@ -90,7 +90,7 @@ func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
 	} else if f.allNamespaces {
 		return opts, usagef("-A/--all-namespaces applies to a live cluster; with -f every namespace in the files is read")
 	}
-	return opts, f.aws.apply(cmd, &opts)
+	return opts, f.aws.apply(cmd, &opts, f.timeout)
 }
 
 // load reads every input the flags name.

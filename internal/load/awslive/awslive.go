@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -33,6 +34,9 @@ type Options struct {
 	Region  string
 	// VPC, when set, scopes every read that can be filtered to one VPC.
 	VPC string
+	// Timeout bounds each request (each page of a call), retries
+	// included; 0 means none.
+	Timeout time.Duration
 }
 
 // Actions are the IAM actions Read calls, in the order it calls them;
@@ -71,7 +75,7 @@ func Read(ctx context.Context, opts Options, b *aws.Builder) error {
 		return errors.New("aws: no region: give --aws-region, or set AWS_REGION or a region in the profile")
 	}
 	r := &reader{ec2: ec2.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), opts: opts, region: cfg.Region, b: b}
-	return r.read(ctx)
+	return r.read(context.WithValue(ctx, timeoutKey{}, opts.Timeout))
 }
 
 type reader struct {
@@ -82,11 +86,21 @@ type reader struct {
 	b      *aws.Builder
 }
 
-// collect gathers every page of a paginated call.
+// timeoutKey carries Options.Timeout to collect through the context.
+type timeoutKey struct{}
+
+// collect gathers every page of a paginated call, each page within the
+// request timeout.
 func collect[O, T any](ctx context.Context, more func() bool, next func(context.Context) (O, error), items func(O) []T) ([]T, error) {
 	out := []T{}
+	timeout, _ := ctx.Value(timeoutKey{}).(time.Duration)
 	for more() {
-		page, err := next(ctx)
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if timeout > 0 {
+			pctx, cancel = context.WithTimeout(ctx, timeout)
+		}
+		page, err := next(pctx)
+		cancel()
 		if err != nil {
 			return nil, err
 		}
@@ -277,6 +291,9 @@ func (r *reader) apiError(action string, err error) error {
 			return fmt.Errorf("aws: %s: AWS rejected the credentials (%s): %s", action, where, ae.ErrorCode())
 		}
 		return fmt.Errorf("aws: %s (%s): %s: %s", action, where, ae.ErrorCode(), ae.ErrorMessage())
+	}
+	if errors.Is(err, context.DeadlineExceeded) && r.opts.Timeout > 0 {
+		return fmt.Errorf("aws: %s (%s): no answer within %s (--request-timeout)", action, where, r.opts.Timeout)
 	}
 	msg := err.Error()
 	if strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "no EC2 IMDS role found") {
