@@ -135,7 +135,7 @@ func (b *Builder) Finish(w *model.World) {
 	for _, id := range sortedKeys(b.prefixLists) {
 		w.PrefixLists = append(w.PrefixLists, b.prefixLists[id])
 	}
-	b.net.finish(w)
+	b.net.finish(w, b.report)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

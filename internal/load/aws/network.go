@@ -84,8 +84,10 @@ func sortedValues[V any](m map[string]V) []V {
 	return out
 }
 
-func (n *network) finish(w *model.World) {
-	for _, a := range n.acls {
+func (n *network) finish(w *model.World, report *document.Report) {
+	for _, id := range sortedKeys(n.acls) {
+		a := n.acls[id]
+		a.Entries = uniqueEntries(a, report)
 		// Evaluation order: per direction, by rule number.
 		sort.SliceStable(a.Entries, func(i, j int) bool {
 			x, y := a.Entries[i], a.Entries[j]
@@ -96,6 +98,10 @@ func (n *network) finish(w *model.World) {
 		})
 		sort.Strings(a.Subnets)
 		a.Subnets = dedupe(a.Subnets)
+	}
+	for _, id := range sortedKeys(n.tables) {
+		rt := n.tables[id]
+		rt.Routes = uniqueRoutes(rt, report)
 	}
 	w.Network = model.VPCNetwork{
 		VPCs: sortedValues(n.vpcs), Subnets: sortedValues(n.subnets), NetworkACLs: sortedValues(n.acls),
@@ -674,4 +680,50 @@ func unmodelledName(o *document.Object) string {
 		}
 	}
 	return "AWS output"
+}
+
+// uniqueEntries keeps one entry per direction and rule number, as AWS
+// does: a Terraform state lists the rules of aws_network_acl_rule
+// resources in the ACL's own blocks as well. Two different entries under
+// one number contradict each other: the first is kept, with a warning.
+func uniqueEntries(a *model.NetworkACL, report *document.Report) []model.NACLEntry {
+	type key struct {
+		egress bool
+		n      int32
+	}
+	seen := map[key]model.NACLEntry{}
+	out := a.Entries[:0]
+	for _, e := range a.Entries {
+		k := key{e.Egress, e.RuleNumber}
+		if first, ok := seen[k]; ok {
+			x, y := first, e
+			x.Source, y.Source = model.Source{}, model.Source{}
+			if x != y {
+				report.Warn(e.Source, "NetworkACL/"+a.ID, "rule %d is given twice with different contents; the one at %s is used", e.RuleNumber, first.Source)
+			}
+			continue
+		}
+		seen[k] = e
+		out = append(out, e)
+	}
+	return out
+}
+
+// uniqueRoutes keeps one route per destination, as AWS does (a state lists
+// aws_route resources in the table's own route blocks as well).
+func uniqueRoutes(rt *model.RouteTable, report *document.Report) []model.Route {
+	seen := map[string]model.Route{}
+	out := rt.Routes[:0]
+	for _, r := range rt.Routes {
+		k := routeDest(r)
+		if first, ok := seen[k]; ok {
+			if first.TargetType != r.TargetType || first.Target != r.Target {
+				report.Warn(r.Source, "RouteTable/"+rt.ID, "the route to %s is given twice with different targets; the one at %s is used", k, first.Source)
+			}
+			continue
+		}
+		seen[k] = r
+		out = append(out, r)
+	}
+	return out
 }

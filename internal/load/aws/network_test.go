@@ -249,3 +249,29 @@ func TestTerraformVPCErrors(t *testing.T) {
 		}
 	}
 }
+
+// A Terraform state lists the rules and routes of separate resources in
+// the ACL's and table's own blocks too: each is kept once, and a number or
+// destination given twice with different contents is a warning.
+func TestTerraformStateDuplicates(t *testing.T) {
+	state := `{"format_version": "1.0", "terraform_version": "1.11.3", "values": {"root_module": {"resources": [
+ {"address": "aws_network_acl.a", "mode": "managed", "type": "aws_network_acl", "name": "a", "values": {"id": "acl-1", "vpc_id": "vpc-1",
+  "ingress": [{"action": "allow", "cidr_block": "0.0.0.0/0", "from_port": 1024, "to_port": 65535, "protocol": "6", "rule_no": 200, "icmp_code": 0, "icmp_type": 0, "ipv6_cidr_block": ""}], "egress": []}},
+ {"address": "aws_network_acl_rule.eph", "mode": "managed", "type": "aws_network_acl_rule", "name": "eph", "values": {"network_acl_id": "acl-1", "rule_number": 200, "egress": false, "protocol": "6", "rule_action": "allow", "cidr_block": "0.0.0.0/0", "from_port": 1024, "to_port": 65535}},
+ {"address": "aws_network_acl_rule.other", "mode": "managed", "type": "aws_network_acl_rule", "name": "other", "values": {"network_acl_id": "acl-1", "rule_number": 200, "egress": false, "protocol": "6", "rule_action": "deny", "cidr_block": "0.0.0.0/0", "from_port": 22, "to_port": 22}},
+ {"address": "aws_route_table.p", "mode": "managed", "type": "aws_route_table", "name": "p", "values": {"id": "rtb-1", "vpc_id": "vpc-1",
+  "route": [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": "nat-1", "gateway_id": ""}]}},
+ {"address": "aws_route.nat", "mode": "managed", "type": "aws_route", "name": "nat", "values": {"route_table_id": "rtb-1", "destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": "nat-1"}}
+]}}}`
+	w, r, err := build(t, [2]string{"state.json", state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl, rt := w.Network.NetworkACLs[0], w.Network.RouteTables[0]
+	if len(acl.Entries) != 1 || !acl.Entries[0].Allow || len(rt.Routes) != 1 || rt.Routes[0].Target != "nat-1" {
+		t.Errorf("entries %+v\nroutes %+v", acl.Entries, rt.Routes)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0].String(), "state.json:5: NetworkACL/acl-1: rule 200 is given twice with different contents; the one at state.json:2 is used") {
+		t.Errorf("warnings = %v", r.Warnings)
+	}
+}
