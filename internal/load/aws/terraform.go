@@ -59,6 +59,8 @@ type tfReader struct {
 	refs      map[string][]string
 	byAddress map[string]string // resource address -> group id
 	err       error
+	// src is the position of the resource being read.
+	src model.Source
 }
 
 func (t *tfReader) walk(m *tfjson.StateModule, path []any, groups bool) {
@@ -68,6 +70,7 @@ func (t *tfReader) walk(m *tfjson.StateModule, path []any, groups bool) {
 		}
 		src := t.o.Source.At(t.o.Line(append(append([]any(nil), path...), "resources", i)...))
 		if groups == primary[r.Type] {
+			t.src = src
 			if !t.networkResource(r, src) {
 				t.resource(r, src)
 			}

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"fmt"
+	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/ringfence/ringfence/internal/model"
@@ -37,12 +38,26 @@ func (t *tfReader) ref(r *tfjson.StateResource, attr string) string {
 }
 
 func (t *tfReader) configRef(r *tfjson.StateResource, attr string) string {
-	for _, ref := range t.refs[configAddress(r.Address)+"."+attr] {
+	refs := t.refs[configAddress(r.Address)+"."+attr]
+	for _, ref := range refs {
 		if id, ok := t.lookup(ref); ok {
 			return id
 		}
 	}
+	t.unresolved(r, attr, refs)
 	return ""
+}
+
+// unresolved warns when an attribute refers to resources that are not in
+// the plan or state (another configuration, a data source): its value is
+// left unknown rather than dropped silently.
+func (t *tfReader) unresolved(r *tfjson.StateResource, attr string, refs []string) {
+	for _, ref := range refs {
+		if strings.HasPrefix(ref, "aws_") || strings.HasPrefix(ref, "data.") || strings.HasPrefix(ref, "module.") {
+			t.b.report.Warn(t.src, r.Address, "%s refers to %s, which is not in the plan or state: it is left unknown", attr, ref)
+			return
+		}
+	}
 }
 
 func (t *tfReader) lookup(ref string) (string, bool) {
@@ -64,11 +79,15 @@ func (t *tfReader) refList(r *tfjson.StateResource, attr string) []string {
 		return v
 	}
 	var out []string
-	for _, ref := range t.refs[configAddress(r.Address)+"."+attr] {
+	refs := t.refs[configAddress(r.Address)+"."+attr]
+	for _, ref := range refs {
 		// "aws_x.a.id" and "aws_x.a" both name the same resource.
 		if id, ok := t.lookup(ref); ok && !contains(out, id) {
 			out = append(out, id)
 		}
+	}
+	if len(out) == 0 {
+		t.unresolved(r, attr, refs)
 	}
 	return out
 }
