@@ -92,7 +92,7 @@ func awsEnv(t *testing.T, endpoint string) {
 
 // world is what the tests seed: a VPC with a public and a private subnet.
 type world struct {
-	vpc, other, public, private, igw, nat, rtbPublic, rtbPrivate, acl, vpce, nodes, instance, lbARN, tgARN string
+	vpc, other, public, private, igw, nat, rtbPublic, rtbPrivate, acl, vpce, nodes, instance, terminated, lbARN, tgARN string
 }
 
 // must stops the seeding at its first error (a panic fails the test with
@@ -152,6 +152,9 @@ func seed(t *testing.T) world {
 	}}))
 	w.instance = *must(c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: sdkaws.String("ami-12c6146b"), MinCount: sdkaws.Int32(1), MaxCount: sdkaws.Int32(1),
 		SubnetId: &w.private, SecurityGroupIds: []string{w.nodes}, InstanceType: ec2types.InstanceTypeM5Large})).Instances[0].InstanceId
+	w.terminated = *must(c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: sdkaws.String("ami-12c6146b"), MinCount: sdkaws.Int32(1), MaxCount: sdkaws.Int32(1),
+		SubnetId: &w.private})).Instances[0].InstanceId
+	must(c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{w.terminated}}))
 	w.lbARN = *must(lb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: sdkaws.String("web"), Subnets: []string{w.public, w.private},
 		SecurityGroups: []string{w.nodes}, Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing, Type: elbtypes.LoadBalancerTypeEnumApplication})).LoadBalancers[0].LoadBalancerArn
 	w.tgARN = *must(lb.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: sdkaws.String("api"), Port: sdkaws.Int32(8080), Protocol: elbtypes.ProtocolEnumHttp,
@@ -245,6 +248,9 @@ func TestAWSLiveOnMoto(t *testing.T) {
 	}
 	for _, in := range inv.Instances {
 		instance = instance || in.ID == w.instance && strings.Join(in.Groups, ",") == w.nodes
+	}
+	if strings.Contains(stdout, w.terminated) {
+		t.Errorf("terminated instance %s was read", w.terminated)
 	}
 	if !group || !instance {
 		t.Errorf("group %s read: %v; instance %s with it: %v", w.nodes, group, w.instance, instance)

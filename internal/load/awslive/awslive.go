@@ -109,14 +109,22 @@ func collect[O, T any](ctx context.Context, more func() bool, next func(context.
 	return out, nil
 }
 
-// filter scopes a call to the VPC, when one is given.
-func (r *reader) filter(name string) []ec2types.Filter {
-	if r.opts.VPC == "" {
-		return nil
+// filter scopes a call to the VPC, when one is given, and to the states
+// given (name=value pairs).
+func (r *reader) filter(name string, states ...string) []ec2types.Filter {
+	var out []ec2types.Filter
+	if r.opts.VPC != "" {
+		out = append(out, ec2types.Filter{Name: sdkaws.String(name), Values: []string{r.opts.VPC}})
 	}
-	return []ec2types.Filter{{Name: sdkaws.String(name), Values: []string{r.opts.VPC}}}
+	if len(states) > 0 {
+		out = append(out, ec2types.Filter{Name: sdkaws.String(states[0]), Values: states[1:]})
+	}
+	return out
 }
 
+// read makes the calls. Deleted NAT gateways and terminated instances,
+// which AWS lists for an hour after they go, are left out: they carry no
+// traffic (a route to a deleted gateway is reported as a blackhole).
 func (r *reader) read(ctx context.Context) error {
 	c := r.ec2
 	steps := []struct {
@@ -150,7 +158,7 @@ func (r *reader) read(ctx context.Context) error {
 				func(o *ec2.DescribeVpcEndpointsOutput) []ec2types.VpcEndpoint { return o.VpcEndpoints })
 		}},
 		{"ec2:DescribeNatGateways", "NatGateways", func() (any, error) {
-			p := ec2.NewDescribeNatGatewaysPaginator(c, &ec2.DescribeNatGatewaysInput{Filter: r.filter("vpc-id")})
+			p := ec2.NewDescribeNatGatewaysPaginator(c, &ec2.DescribeNatGatewaysInput{Filter: r.filter("vpc-id", "state", "pending", "available")})
 			return collect(ctx, p.HasMorePages, func(ctx context.Context) (*ec2.DescribeNatGatewaysOutput, error) { return p.NextPage(ctx) },
 				func(o *ec2.DescribeNatGatewaysOutput) []ec2types.NatGateway { return o.NatGateways })
 		}},
@@ -165,7 +173,7 @@ func (r *reader) read(ctx context.Context) error {
 				func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
 		}},
 		{"ec2:DescribeInstances", "Reservations", func() (any, error) {
-			p := ec2.NewDescribeInstancesPaginator(c, &ec2.DescribeInstancesInput{Filters: r.filter("vpc-id")})
+			p := ec2.NewDescribeInstancesPaginator(c, &ec2.DescribeInstancesInput{Filters: r.filter("vpc-id", "instance-state-name", "pending", "running", "stopping", "stopped")})
 			return collect(ctx, p.HasMorePages, func(ctx context.Context) (*ec2.DescribeInstancesOutput, error) { return p.NextPage(ctx) },
 				func(o *ec2.DescribeInstancesOutput) []ec2types.Reservation { return o.Reservations })
 		}},
