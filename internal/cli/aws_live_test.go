@@ -321,6 +321,12 @@ func TestAWSPermissionErrors(t *testing.T) {
 	if code != ExitInput || !strings.Contains(stderr, "ec2:DescribeVpcs (region us-east-1): no answer within 1s (--request-timeout)") || time.Since(start) > 20*time.Second {
 		t.Errorf("unanswered call: exit %d after %s, %q", code, time.Since(start), stderr)
 	}
+	// No region anywhere.
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	if _, stderr, code := run(t, "", "inventory", "-f", "internal/cli/testdata/aws", "--aws"); code != ExitInput || !strings.Contains(stderr, "aws: no region: give --aws-region") {
+		t.Errorf("no region: exit %d %q", code, stderr)
+	}
 	// Flags that need --aws.
 	if _, stderr, code := run(t, "", "inventory", "-f", "internal/cli/testdata/aws", "--aws-vpc", "vpc-1"); code != ExitInput || !strings.Contains(stderr, "--aws-vpc needs --aws") {
 		t.Errorf("--aws-vpc without --aws: exit %d %q", code, stderr)
