@@ -46,6 +46,7 @@ type inputFlags struct {
 	values, set []string
 	// report is the last load's, for the verb's JSON "warnings".
 	report *document.Report
+	aws    awsFlags
 }
 
 func (f *inputFlags) add(cmd *cobra.Command) {
@@ -71,9 +72,10 @@ func (f *inputFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.context, "context", "", "kubeconfig context to use")
 	fl.BoolVar(&f.strict, "strict", false, "fail on objects of kinds ringfence does not read")
 	fl.BoolVar(&f.allowPartial, "allow-partial", false, "go on when the cluster lets no NetworkPolicy be read: they are then unknown, and every verdict that depends on them says so")
-	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster")
-	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable)")
+	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of each request to the cluster or, with --aws, to AWS")
+	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable); a group only in a Terraform plan is named by its address (aws_security_group.nodes)")
 	fl.StringSliceVar(&f.podCIDRs, "pod-cidr", nil, "where pods take their addresses (comma-separated or repeatable CIDRs): decides ipBlocks against pods whose addresses are not in the inputs (default: the Nodes' spec.podCIDRs, else the VPC on the VPC CNI)")
+	f.aws.add(cmd)
 }
 
 // podRanges parses --pod-cidr.
@@ -98,19 +100,13 @@ func (f *inputFlags) addApply(cmd *cobra.Command) {
 func (f *inputFlags) nodeGroups() ([]engine.NodeGroups, error) {
 	var out []engine.NodeGroups
 	for _, v := range f.nodeSG {
-		i := strings.LastIndex(v, "=sg-")
-		if i <= 0 {
-			return nil, usagef("--node-sg %q: want <node-label-selector>=sg-...,sg-...", v)
+		selector, groups, ok := splitNodeSG(v)
+		if !ok {
+			return nil, usagef("--node-sg %q: want <node-label-selector>=sg-...,sg-... (or Terraform addresses such as aws_security_group.nodes)", v)
 		}
-		sel, err := metav1.ParseToLabelSelector(v[:i])
+		sel, err := metav1.ParseToLabelSelector(selector)
 		if err != nil {
 			return nil, usagef("--node-sg %q: %v", v, err)
-		}
-		groups := strings.Split(v[i+1:], ",")
-		for _, g := range groups {
-			if !strings.HasPrefix(g, "sg-") {
-				return nil, usagef("--node-sg %q: %q is not a security group id", v, g)
-			}
 		}
 		out = append(out, engine.NodeGroups{Selector: *sel, Groups: groups})
 	}
@@ -146,7 +142,7 @@ func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
 	} else if f.allNamespaces {
 		return opts, usagef("-A/--all-namespaces applies to a live cluster; with -f every namespace in the files is read")
 	}
-	return opts, nil
+	return opts, f.aws.apply(cmd, &opts, f.timeout)
 }
 
 // fileless reports whether no files, kustomization or chart are given: the
@@ -193,6 +189,7 @@ func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*load.Result, *e
 	if err != nil {
 		return nil, nil, err
 	}
+	networkNote(cmd, res)
 	groups, _ := f.nodeGroups()
 	if f.applyFences {
 		if err := f.apply(cmd, res, groups); err != nil {

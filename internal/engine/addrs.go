@@ -169,13 +169,13 @@ func everyNode(w *model.World, f func(*model.Node) bool) bool {
 func vpcRange(w *model.World) (*netipx.IPSet, string) {
 	var all []netip.Prefix
 	var names []string
-	for _, v := range w.VPCs {
+	for _, v := range w.Network.VPCs {
 		all = append(all, v.CIDRs...)
 		names = append(names, v.ID)
 	}
 	if len(all) == 0 {
-		for _, s := range w.Subnets {
-			all = append(all, s.CIDRs...)
+		for _, s := range w.Network.Subnets {
+			all = append(all, s.Prefixes()...)
 			names = append(names, s.ID)
 		}
 	}
@@ -195,8 +195,8 @@ func interfaceRange(w *model.World) (*netipx.IPSet, string) {
 	}
 	var b netipx.IPSetBuilder
 	b.AddSet(vpc)
-	for _, sn := range w.Subnets {
-		for _, p := range sn.CIDRs {
+	for _, sn := range w.Network.Subnets {
+		for _, p := range sn.Prefixes() {
 			if !p.Addr().Is4() {
 				continue
 			}
@@ -220,7 +220,7 @@ func interfaceRange(w *model.World) (*netipx.IPSet, string) {
 // VPC's primary IPv4 block, plus two.
 func vpcResolvers(w *model.World) []netip.Addr {
 	var out []netip.Addr
-	for _, v := range w.VPCs {
+	for _, v := range w.Network.VPCs {
 		if len(v.CIDRs) > 0 && v.CIDRs[0].Addr().Is4() {
 			out = append(out, v.CIDRs[0].Masked().Addr().Next().Next())
 		}
@@ -247,7 +247,7 @@ func prefixText(ps []netip.Prefix) string {
 // (unless custom networking names other subnets, which --pod-cidr says).
 // nil when the instances or their subnets are not known.
 func nodeSubnets(w *model.World, vpc *netipx.IPSet) (*netipx.IPSet, string) {
-	if len(w.Instances) == 0 || len(w.Subnets) == 0 {
+	if len(w.Instances) == 0 || len(w.Network.Subnets) == 0 {
 		return nil, ""
 	}
 	var b netipx.IPSetBuilder
@@ -256,8 +256,8 @@ func nodeSubnets(w *model.World, vpc *netipx.IPSet) (*netipx.IPSet, string) {
 	for _, in := range w.Instances {
 		for _, ip := range in.PrivateIPs {
 			found := false
-			for _, sn := range w.Subnets {
-				for _, p := range sn.CIDRs {
+			for _, sn := range w.Network.Subnets {
+				for _, p := range sn.Prefixes() {
 					if p.Contains(ip) {
 						found = true
 						if !used[sn.ID] {

@@ -27,6 +27,7 @@ type Inventory struct {
 	SecurityGroups  []SecurityGroup   `json:"securityGroups,omitempty"`
 	Instances       []Instance        `json:"instances,omitempty"`
 	SGPolicies      []SGPolicy        `json:"securityGroupPolicies,omitempty"`
+	AWSNetwork      []NetworkObject   `json:"awsNetwork,omitempty"`
 	Report          *document.Report  `json:"report"`
 	Recognized      []load.Recognized `json:"recognized,omitempty"`
 }
@@ -282,6 +283,7 @@ func Build(res *load.Result, overrides []engine.NodeGroups) (*Inventory, error) 
 	for _, p := range w.SecurityGroupPolicies {
 		inv.SGPolicies = append(inv.SGPolicies, SGPolicy{Namespace: p.Namespace, Name: p.Name, Groups: p.GroupIDs, Source: p.Source.String()})
 	}
+	inv.AWSNetwork = network(w)
 	return inv, nil
 }
 

@@ -48,6 +48,9 @@ type Options struct {
 	Strict bool
 	// Cluster, when set, loads a live cluster as well.
 	Cluster *k8s.ClusterOptions
+	// AWS, when set, reads a live AWS account into the same builder as
+	// the AWS documents in files (after them).
+	AWS func(context.Context, *aws.Builder) error
 }
 
 // Result is the loaded world and the report of what was not used.
@@ -69,7 +72,7 @@ var ErrNoInput = errors.New("nothing to load: give files with -f (or - for stdin
 // pass as a clean run. Load returns ctx's error as soon as ctx is done,
 // even while a read is blocked (a FIFO without a writer, a silent stdin).
 func Load(ctx context.Context, opts Options) (*Result, error) {
-	if len(opts.Files) == 0 && len(opts.Kustomize) == 0 && len(opts.Charts) == 0 && opts.Cluster == nil {
+	if len(opts.Files) == 0 && len(opts.Kustomize) == 0 && len(opts.Charts) == 0 && opts.Cluster == nil && opts.AWS == nil {
 		return nil, ErrNoInput
 	}
 	report := &document.Report{}
@@ -127,6 +130,11 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.Cluster != nil {
 		if err := k8s.LoadCluster(ctx, *opts.Cluster, b); err != nil {
+			return nil, err
+		}
+	}
+	if opts.AWS != nil {
+		if err := opts.AWS(ctx, cloud); err != nil {
 			return nil, err
 		}
 	}

@@ -67,20 +67,216 @@ type SecurityGroupPolicy struct {
 	GroupIDs               []string              `json:"groupIds"`
 }
 
-// VPC is an Amazon VPC and its CIDR blocks (the primary block first). Its
-// addresses bound where nodes, load balancers and, on the VPC CNI, pods
-// take theirs; the Amazon DNS resolver sits at the primary block's base +2.
-type VPC struct {
-	ID     string         `json:"id"`
-	CIDRs  []netip.Prefix `json:"cidrs"`
-	Source Source         `json:"source"`
+// VPCNetwork is the VPC layer around the security groups: what decides
+// whether a packet leaves a subnet at all (network ACLs, route tables,
+// endpoints, gateways) and the load balancers in front of Services. Each
+// slice is sorted by ID (ARN for load balancers and target groups).
+type VPCNetwork struct {
+	VPCs             []*VPC             `json:"vpcs,omitempty"`
+	Subnets          []*Subnet          `json:"subnets,omitempty"`
+	NetworkACLs      []*NetworkACL      `json:"networkACLs,omitempty"`
+	RouteTables      []*RouteTable      `json:"routeTables,omitempty"`
+	Endpoints        []*VPCEndpoint     `json:"vpcEndpoints,omitempty"`
+	NATGateways      []*NATGateway      `json:"natGateways,omitempty"`
+	InternetGateways []*InternetGateway `json:"internetGateways,omitempty"`
+	LoadBalancers    []*LoadBalancer    `json:"loadBalancers,omitempty"`
+	TargetGroups     []*TargetGroup     `json:"targetGroups,omitempty"`
 }
 
-// Subnet is a subnet of a VPC.
+// Empty reports whether no object of the VPC layer was loaded.
+func (n *VPCNetwork) Empty() bool {
+	return len(n.VPCs)+len(n.Subnets)+len(n.NetworkACLs)+len(n.RouteTables)+len(n.Endpoints)+
+		len(n.NATGateways)+len(n.InternetGateways)+len(n.LoadBalancers)+len(n.TargetGroups) == 0
+}
+
+// VPC is a virtual private cloud with its IPv4 and IPv6 CIDR blocks.
+type VPC struct {
+	ID        string         `json:"id"`
+	CIDRs     []netip.Prefix `json:"cidrs,omitempty"`
+	IsDefault bool           `json:"isDefault,omitempty"`
+	Source    Source         `json:"source"`
+}
+
+// Subnet is a subnet of a VPC in one availability zone.
 type Subnet struct {
-	ID     string         `json:"id"`
-	VPC    string         `json:"vpc,omitempty"`
-	Zone   string         `json:"zone,omitempty"`
-	CIDRs  []netip.Prefix `json:"cidrs"`
-	Source Source         `json:"source"`
+	ID   string `json:"id"`
+	VPC  string `json:"vpc,omitempty"`
+	Zone string `json:"zone,omitempty"`
+	// CIDR is invalid for an IPv6-only subnet.
+	CIDR      netip.Prefix   `json:"cidr,omitzero"`
+	IPv6CIDRs []netip.Prefix `json:"ipv6Cidrs,omitempty"`
+	// MapPublicIP gives instances launched in the subnet a public IPv4
+	// address.
+	MapPublicIP bool   `json:"mapPublicIp,omitempty"`
+	Source      Source `json:"source"`
+}
+
+// Prefixes are the subnet's IPv4 block (when it has one) and IPv6 blocks.
+func (s *Subnet) Prefixes() []netip.Prefix {
+	var out []netip.Prefix
+	if s.CIDR.IsValid() {
+		out = append(out, s.CIDR)
+	}
+	return append(out, s.IPv6CIDRs...)
+}
+
+// NetworkACL is a network ACL: stateless, its entries evaluated in rule
+// number order per direction, the first match deciding; a packet no entry
+// matches is denied (the "*" rule AWS shows last).
+type NetworkACL struct {
+	ID        string      `json:"id"`
+	VPC       string      `json:"vpc,omitempty"`
+	IsDefault bool        `json:"isDefault,omitempty"`
+	Entries   []NACLEntry `json:"entries"`
+	// Subnets are the subnets associated with the ACL.
+	Subnets []string `json:"subnets,omitempty"`
+	Source  Source   `json:"source"`
+}
+
+// NACLEntry is one numbered entry of a network ACL.
+type NACLEntry struct {
+	// RuleNumber orders the entries (1-32766); 32767 is the "*" entry.
+	RuleNumber int32 `json:"ruleNumber"`
+	Egress     bool  `json:"egress"`
+	// Protocol is normalised as SGRule.Protocol ("-1" is all).
+	Protocol string `json:"protocol"`
+	// FromPort and ToPort bound tcp and udp ports; for ICMP they are the
+	// type and code; -1 means all.
+	FromPort int32        `json:"fromPort"`
+	ToPort   int32        `json:"toPort"`
+	CIDR     netip.Prefix `json:"cidr"`
+	Allow    bool         `json:"allow"`
+	Source   Source       `json:"source"`
+}
+
+// RouteTable is a route table with its routes and associations.
+type RouteTable struct {
+	ID           string             `json:"id"`
+	VPC          string             `json:"vpc,omitempty"`
+	Routes       []Route            `json:"routes"`
+	Associations []RouteAssociation `json:"associations,omitempty"`
+	Source       Source             `json:"source"`
+}
+
+// Main reports whether the table is its VPC's main route table, used by
+// the subnets that have no explicit association.
+func (t *RouteTable) Main() bool {
+	for _, a := range t.Associations {
+		if a.Main {
+			return true
+		}
+	}
+	return false
+}
+
+// RouteAssociation ties a route table to a subnet, to a gateway (edge
+// association), or marks it as its VPC's main table.
+type RouteAssociation struct {
+	Main    bool   `json:"main,omitempty"`
+	Subnet  string `json:"subnet,omitempty"`
+	Gateway string `json:"gateway,omitempty"`
+}
+
+// Route targets, named as AWS names the attribute that holds them.
+const (
+	TargetLocal           = "local"
+	TargetInternetGateway = "internet-gateway"
+	TargetEgressOnlyIGW   = "egress-only-internet-gateway"
+	TargetNATGateway      = "nat-gateway"
+	TargetVPCEndpoint     = "vpc-endpoint"
+	TargetPeering         = "vpc-peering-connection"
+	TargetTransitGateway  = "transit-gateway"
+	TargetVirtualGateway  = "virtual-private-gateway"
+	TargetNetworkIface    = "network-interface"
+	TargetInstance        = "instance"
+	TargetCarrierGateway  = "carrier-gateway"
+	TargetLocalGateway    = "local-gateway"
+	TargetCoreNetwork     = "core-network"
+	// TargetUnknown is a target the inputs do not name (a plan's value
+	// known only after apply, or a kind of target ringfence does not know).
+	TargetUnknown = "unknown"
+)
+
+// Route is one route: a destination (a CIDR or a managed prefix list) and
+// the target it sends matching packets to.
+type Route struct {
+	// Destination is invalid when the route's destination is a prefix list.
+	Destination           netip.Prefix `json:"destination,omitzero"`
+	DestinationPrefixList string       `json:"destinationPrefixList,omitempty"`
+	// TargetType is one of the Target* constants; Target is the ID
+	// ("local" for the VPC's local route).
+	TargetType string `json:"targetType"`
+	Target     string `json:"target"`
+	// Blackhole is set when AWS reports the route's target gone (state
+	// "blackhole"): matching packets are dropped.
+	Blackhole bool   `json:"blackhole,omitempty"`
+	Source    Source `json:"source"`
+}
+
+// VPCEndpoint is a VPC endpoint. Gateway endpoints (S3, DynamoDB) work
+// through prefix-list routes in their route tables; interface endpoints
+// are network interfaces in subnets with their own security groups.
+type VPCEndpoint struct {
+	ID string `json:"id"`
+	// Type is "Gateway", "Interface", "GatewayLoadBalancer", "Resource" or
+	// "ServiceNetwork" (the last two reach VPC Lattice resources).
+	Type        string   `json:"type"`
+	VPC         string   `json:"vpc,omitempty"`
+	Service     string   `json:"service"`
+	RouteTables []string `json:"routeTables,omitempty"`
+	Subnets     []string `json:"subnets,omitempty"`
+	Groups      []string `json:"groups,omitempty"`
+	PrivateDNS  bool     `json:"privateDns,omitempty"`
+	// Policy is the endpoint policy document as given; empty when not
+	// given (AWS then applies the full-access default).
+	Policy string `json:"policy,omitempty"`
+	Source Source `json:"source"`
+}
+
+// NATGateway is a NAT gateway in a subnet.
+type NATGateway struct {
+	ID     string `json:"id"`
+	VPC    string `json:"vpc,omitempty"`
+	Subnet string `json:"subnet,omitempty"`
+	// Connectivity is "public" (to the internet through an internet
+	// gateway) or "private" (to other networks only).
+	Connectivity string       `json:"connectivity,omitempty"`
+	PublicIPs    []netip.Addr `json:"publicIPs,omitempty"`
+	PrivateIPs   []netip.Addr `json:"privateIPs,omitempty"`
+	Source       Source       `json:"source"`
+}
+
+// InternetGateway is an internet gateway and the VPCs it is attached to.
+type InternetGateway struct {
+	ID     string   `json:"id"`
+	VPCs   []string `json:"vpcs,omitempty"`
+	Source Source   `json:"source"`
+}
+
+// LoadBalancer is an Elastic Load Balancing v2 load balancer.
+type LoadBalancer struct {
+	ARN  string `json:"arn"`
+	Name string `json:"name"`
+	// Type is "application", "network" or "gateway"; Scheme is
+	// "internet-facing" or "internal".
+	Type    string   `json:"type,omitempty"`
+	Scheme  string   `json:"scheme,omitempty"`
+	VPC     string   `json:"vpc,omitempty"`
+	DNSName string   `json:"dnsName,omitempty"`
+	Groups  []string `json:"groups,omitempty"`
+	Subnets []string `json:"subnets,omitempty"`
+	Source  Source   `json:"source"`
+}
+
+// TargetGroup is an ELBv2 target group.
+type TargetGroup struct {
+	ARN  string `json:"arn"`
+	Name string `json:"name"`
+	// TargetType is "instance", "ip", "lambda" or "alb".
+	TargetType    string   `json:"targetType,omitempty"`
+	Protocol      string   `json:"protocol,omitempty"`
+	Port          int32    `json:"port,omitempty"`
+	VPC           string   `json:"vpc,omitempty"`
+	LoadBalancers []string `json:"loadBalancers,omitempty"`
+	Source        Source   `json:"source"`
 }

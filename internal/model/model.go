@@ -62,8 +62,9 @@ type World struct {
 	Instances             []*Instance            `json:"instances"`
 	PrefixLists           []*PrefixList          `json:"prefixLists"`
 	SecurityGroupPolicies []*SecurityGroupPolicy `json:"securityGroupPolicies"`
-	VPCs                  []*VPC                 `json:"vpcs,omitempty"`
-	Subnets               []*Subnet              `json:"subnets,omitempty"`
+	// Network is the VPC layer: subnets, ACLs, routes, endpoints, gateways
+	// and load balancers.
+	Network VPCNetwork `json:"network"`
 
 	// Fences are the intents `ringfence generate` turns into policies.
 	Fences []*Fence `json:"fences"`

@@ -34,8 +34,6 @@ const (
 	ShapeInstances          Shape = "aws ec2 describe-instances"
 	ShapePrefixLists        Shape = "aws ec2 describe-managed-prefix-lists"
 	ShapePrefixListEntries  Shape = "aws ec2 get-managed-prefix-list-entries"
-	ShapeVPCs               Shape = "aws ec2 describe-vpcs"
-	ShapeSubnets            Shape = "aws ec2 describe-subnets"
 	ShapeTerraform          Shape = "terraform show -json"
 	ShapeIPRanges           Shape = "AWS ip-ranges.json"
 )
@@ -59,14 +57,18 @@ func Recognize(o *document.Object) Shape {
 		return ShapePrefixLists
 	case has("Entries"):
 		return ShapePrefixListEntries
-	case has("Vpcs"):
-		return ShapeVPCs
-	case has("Subnets"):
-		return ShapeSubnets
 	case has("format_version") && (has("terraform_version") || has("values") || has("planned_values")):
 		return ShapeTerraform
 	case has("syncToken") && has("prefixes"):
 		return ShapeIPRanges
+	}
+	for _, k := range sortedKeys(top) {
+		if s, ok := networkShapes[k]; ok {
+			return s
+		}
+		if _, ok := unmodelledShapes[k]; ok {
+			return ShapeUnmodelled
+		}
 	}
 	return ""
 }
@@ -77,13 +79,12 @@ type Builder struct {
 	groups      map[string]*model.SecurityGroup
 	instances   map[string]*model.Instance
 	prefixLists map[string]*model.PrefixList
-	vpcs        map[string]*model.VPC
-	subnets     map[string]*model.Subnet
+	net         network
 }
 
 // NewBuilder returns a builder that records warnings in report.
 func NewBuilder(report *document.Report) *Builder {
-	return &Builder{report: report, groups: map[string]*model.SecurityGroup{}, instances: map[string]*model.Instance{}, prefixLists: map[string]*model.PrefixList{}, vpcs: map[string]*model.VPC{}, subnets: map[string]*model.Subnet{}}
+	return &Builder{report: report, groups: map[string]*model.SecurityGroup{}, instances: map[string]*model.Instance{}, prefixLists: map[string]*model.PrefixList{}, net: newNetwork()}
 }
 
 // Add reads one recognised document. It reports whether the shape is one
@@ -100,12 +101,14 @@ func (b *Builder) Add(o *document.Object, shape Shape) (bool, error) {
 		return true, b.prefixListsDoc(o)
 	case ShapePrefixListEntries:
 		return true, b.prefixListEntries(o)
-	case ShapeVPCs:
-		return true, b.vpcsDoc(o)
-	case ShapeSubnets:
-		return true, b.subnetsDoc(o)
 	case ShapeTerraform:
 		return true, b.terraform(o)
+	case ShapeUnmodelled:
+		b.report.Warn(o.Source, "", "%s: ringfence does not model this AWS output; it is not used", unmodelledName(o))
+		return true, nil
+	}
+	if _, ok := networkShapes[networkKey(shape)]; ok {
+		return true, b.addNetwork(o, shape)
 	}
 	return false, nil
 }
@@ -132,12 +135,7 @@ func (b *Builder) Finish(w *model.World) {
 	for _, id := range sortedKeys(b.prefixLists) {
 		w.PrefixLists = append(w.PrefixLists, b.prefixLists[id])
 	}
-	for _, id := range sortedKeys(b.vpcs) {
-		w.VPCs = append(w.VPCs, b.vpcs[id])
-	}
-	for _, id := range sortedKeys(b.subnets) {
-		w.Subnets = append(w.Subnets, b.subnets[id])
-	}
+	b.net.finish(w, b.report)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -447,6 +445,12 @@ func (b *Builder) prefixListEntries(o *document.Object) error {
 	if id == "" {
 		return &document.Error{Source: o.Source, Msg: "get-managed-prefix-list-entries output does not say which prefix list it lists: name the file after the list (for example pl-63a5400a.json)"}
 	}
+	return b.AddPrefixListEntries(o, id)
+}
+
+// AddPrefixListEntries reads get-managed-prefix-list-entries output for
+// the list id (the output itself does not name it).
+func (b *Builder) AddPrefixListEntries(o *document.Object, id string) error {
 	var doc struct {
 		Entries []struct{ Cidr, Description string }
 	}
@@ -465,70 +469,6 @@ func (b *Builder) prefixListEntries(o *document.Object) error {
 			return &document.Error{Source: o.Source.At(o.Line("Entries", i)), Object: "PrefixList/" + id, Msg: err.Error()}
 		}
 		p.Entries = append(p.Entries, pfx)
-	}
-	return nil
-}
-
-// vpcsDoc reads describe-vpcs output: each VPC's primary CIDR block and
-// its associated IPv4 and IPv6 blocks.
-func (b *Builder) vpcsDoc(o *document.Object) error {
-	var doc struct {
-		Vpcs []struct {
-			VpcId                       string
-			CidrBlock                   string
-			CidrBlockAssociationSet     []struct{ CidrBlock string }
-			Ipv6CidrBlockAssociationSet []struct{ Ipv6CidrBlock string }
-		}
-	}
-	if err := json.Unmarshal(o.JSON, &doc); err != nil {
-		return &document.Error{Source: o.Source, Msg: "invalid describe-vpcs output: " + err.Error()}
-	}
-	for i, v := range doc.Vpcs {
-		src := o.Source.At(o.Line("Vpcs", i))
-		if v.VpcId == "" {
-			return &document.Error{Source: src, Msg: "VPC without VpcId"}
-		}
-		blocks := []string{v.CidrBlock}
-		for _, a := range v.CidrBlockAssociationSet {
-			blocks = append(blocks, a.CidrBlock)
-		}
-		for _, a := range v.Ipv6CidrBlockAssociationSet {
-			blocks = append(blocks, a.Ipv6CidrBlock)
-		}
-		cidrs, err := prefixes(blocks, src, "Vpc/"+v.VpcId)
-		if err != nil {
-			return err
-		}
-		b.vpcs[v.VpcId] = &model.VPC{ID: v.VpcId, CIDRs: cidrs, Source: src}
-	}
-	return nil
-}
-
-// subnetsDoc reads describe-subnets output.
-func (b *Builder) subnetsDoc(o *document.Object) error {
-	var doc struct {
-		Subnets []struct {
-			SubnetId, VpcId, AvailabilityZone, CidrBlock string
-			Ipv6CidrBlockAssociationSet                  []struct{ Ipv6CidrBlock string }
-		}
-	}
-	if err := json.Unmarshal(o.JSON, &doc); err != nil {
-		return &document.Error{Source: o.Source, Msg: "invalid describe-subnets output: " + err.Error()}
-	}
-	for i, sn := range doc.Subnets {
-		src := o.Source.At(o.Line("Subnets", i))
-		if sn.SubnetId == "" {
-			return &document.Error{Source: src, Msg: "subnet without SubnetId"}
-		}
-		blocks := []string{sn.CidrBlock}
-		for _, a := range sn.Ipv6CidrBlockAssociationSet {
-			blocks = append(blocks, a.Ipv6CidrBlock)
-		}
-		cidrs, err := prefixes(blocks, src, "Subnet/"+sn.SubnetId)
-		if err != nil {
-			return err
-		}
-		b.subnets[sn.SubnetId] = &model.Subnet{ID: sn.SubnetId, VPC: sn.VpcId, Zone: sn.AvailabilityZone, CIDRs: cidrs, Source: src}
 	}
 	return nil
 }

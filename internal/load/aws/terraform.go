@@ -46,7 +46,8 @@ func (b *Builder) terraform(o *document.Object) error {
 		return nil
 	}
 	t := &tfReader{b: b, o: o, refs: refs, byAddress: map[string]string{}}
-	// Groups first, so rules in any module can find them by address.
+	// Groups, ACLs and route tables first, so rules, routes and
+	// associations in any module can find them by address.
 	t.walk(values.RootModule, append(path, "root_module"), true)
 	t.walk(values.RootModule, append(path, "root_module"), false)
 	return t.err
@@ -58,6 +59,8 @@ type tfReader struct {
 	refs      map[string][]string
 	byAddress map[string]string // resource address -> group id
 	err       error
+	// src is the position of the resource being read.
+	src model.Source
 }
 
 func (t *tfReader) walk(m *tfjson.StateModule, path []any, groups bool) {
@@ -66,9 +69,11 @@ func (t *tfReader) walk(m *tfjson.StateModule, path []any, groups bool) {
 			return
 		}
 		src := t.o.Source.At(t.o.Line(append(append([]any(nil), path...), "resources", i)...))
-		isGroup := r.Type == "aws_security_group"
-		if groups == isGroup {
-			t.resource(r, src)
+		if groups == primary[r.Type] {
+			t.src = src
+			if !t.networkResource(r, src) {
+				t.resource(r, src)
+			}
 		}
 	}
 	for i, c := range m.ChildModules {
