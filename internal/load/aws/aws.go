@@ -472,23 +472,3 @@ func (b *Builder) AddPrefixListEntries(o *document.Object, id string) error {
 	}
 	return nil
 }
-
-// prefixes parses CIDR blocks, distinct and sorted, skipping empty ones.
-func prefixes(blocks []string, src model.Source, object string) ([]netip.Prefix, error) {
-	seen := map[netip.Prefix]bool{}
-	var out []netip.Prefix
-	for _, s := range blocks {
-		if s == "" {
-			continue
-		}
-		p, err := cidr(s)
-		if err != nil {
-			return nil, &document.Error{Source: src, Object: object, Msg: err.Error()}
-		}
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}

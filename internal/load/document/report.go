@@ -47,7 +47,7 @@ const (
 	UnknownKind = "unknown-kind"
 	// Duplicate: an object defined twice; the later definition is used.
 	Duplicate = "duplicate"
-	// Deprecated: an apiVersion the API server no longer serves, read as
+	// Deprecated is the category of an apiVersion the API server no longer serves, read as
 	// its current version.
 	Deprecated = "deprecated-api"
 	// ForeignPolicy: a policy kind ringfence does not evaluate.
