@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 
 	"github.com/ringfence/ringfence/internal/model"
 	corev1 "k8s.io/api/core/v1"
@@ -54,12 +56,32 @@ func rf021() *Rule {
 				if len(fenced[g.ID]) == 0 {
 					continue // not on nodes or pods
 				}
+				// Rules of one protocol and port range that together admit
+				// every address are the world, whatever their prefixes
+				// (0.0.0.0/1 and 128.0.0.0/1): one finding for them all.
+				open := everywhere(g.Ingress)
+				world := map[string]string{} // protocol and ports -> what they cover
+				for i, covered := range open {
+					world[sgRuleText(&g.Ingress[i])] = covered
+				}
+				reported := map[string]bool{}
 				for i := range g.Ingress {
 					r := &g.Ingress[i]
 					if !coversNodePorts(r) {
 						continue
 					}
-					for _, cidr := range r.CIDRs {
+					cidrs := r.CIDRs
+					if covered, ok := world[sgRuleText(r)]; ok {
+						if reported[sgRuleText(r)] {
+							continue
+						}
+						reported[sgRuleText(r)] = true
+						cidrs = []netip.Prefix{netip.MustParsePrefix("::/0")}
+						if strings.Contains(covered, "0.0.0.0/0") {
+							cidrs = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}
+						}
+					}
+					for _, cidr := range cidrs {
 						if cidr.Bits() > 16 && cidr.Addr().Is4() || cidr.Bits() > 48 && cidr.Addr().Is6() {
 							continue // a few hosts, not the VPC
 						}

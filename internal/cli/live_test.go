@@ -63,6 +63,7 @@ func apply(t *testing.T, cfg *rest.Config, dir string) {
 			if err := u.UnmarshalJSON(o.JSON); err != nil {
 				return err
 			}
+			neverCalled(u)
 			objs = append(objs, u)
 		}
 		return nil
@@ -193,7 +194,7 @@ func comparable(inv *inventory.Inventory, namespaces map[string]bool, nodePorts 
 		inv.Nodes[i].Source, inv.Nodes[i].Taints = "", nil
 	}
 	inv.Secrets, inv.Recognized, inv.Report = nil, nil, nil
-	inv.SecurityGroups, inv.Instances, inv.SGPolicies = nil, nil, nil
+	inv.SecurityGroups, inv.Instances, inv.SGPolicies, inv.AWSNetwork = nil, nil, nil, nil
 }
 
 func TestLiveClusterMatchesFiles(t *testing.T) {
@@ -359,4 +360,21 @@ func addOwnedPod(t *testing.T, cfg *rest.Config) {
 	if _, err := cs.CoreV1().Pods("ml-workloads").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// neverCalled makes an admission webhook configuration match no object: the
+// test API server runs no pods, so a webhook it calls (ingress-nginx's
+// admission controller in the example) would reject what it matches, and
+// the call would leave the machine. The objects are still created.
+func neverCalled(u *unstructured.Unstructured) {
+	if u.GetAPIVersion() != "admissionregistration.k8s.io/v1" || !strings.HasSuffix(u.GetKind(), "WebhookConfiguration") {
+		return
+	}
+	hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
+	for _, h := range hooks {
+		if m, ok := h.(map[string]any); ok {
+			m["objectSelector"] = map[string]any{"matchLabels": map[string]any{"ringfence.test/admission": "never"}}
+		}
+	}
+	_ = unstructured.SetNestedSlice(u.Object, hooks, "webhooks")
 }

@@ -456,7 +456,7 @@ spec:
 	}
 }
 
-// Case 11: RF007 and RF008 compare address sets: two halves of the
+// Case 11: RF007, RF008 and RF021 compare address sets: two halves of the
 // address space are all of it.
 func TestEverywhereBySets(t *testing.T) {
 	dir := editNodeGroup(t, "IpPermissions", `[
@@ -464,7 +464,15 @@ func TestEverywhereBySets(t *testing.T) {
 	  {"IpProtocol": "tcp", "FromPort": 30000, "ToPort": 32767, "IpRanges": [{"CidrIp": "128.0.0.0/1"}]}
 	]`)
 	stdout, _, _ := run(t, "", "audit", "-f", dir)
-	if !strings.Contains(stdout, "RF008") || !strings.Contains(stdout, "from 0.0.0.0/0 to the NodePort range") {
+	if !strings.Contains(stdout, "RF021") || !strings.Contains(stdout, "opens the NodePort range (tcp 30000-32767) to the world") || strings.Contains(stdout, "to 128.0.0.0/1") {
+		t.Errorf("the NodePort range open to 0.0.0.0/1 and 128.0.0.0/1 is not reported as open to the world, once:\n%s", stdout)
+	}
+	dir = editNodeGroup(t, "IpPermissions", `[
+	  {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/1"}]},
+	  {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "128.0.0.0/1"}]}
+	]`)
+	stdout, _, _ = run(t, "", "audit", "-f", dir)
+	if !strings.Contains(stdout, "RF008") || !strings.Contains(stdout, "allows ingress of every protocol from 0.0.0.0/0") {
 		t.Errorf("ingress from 0.0.0.0/1 and 128.0.0.0/1 is not reported:\n%s", stdout)
 	}
 	dir = closedNodeGroup(t, `[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/1"}, {"CidrIp": "128.0.0.0/2"}, {"CidrIp": "192.0.0.0/2"}]}]`)
