@@ -76,9 +76,17 @@ func rf021() *Rule {
 							continue
 						}
 						reported[sgRuleText(r)] = true
-						cidrs = []netip.Prefix{netip.MustParsePrefix("::/0")}
+						world := netip.MustParsePrefix("::/0")
 						if strings.Contains(covered, "0.0.0.0/0") {
-							cidrs = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}
+							world = netip.MustParsePrefix("0.0.0.0/0")
+						}
+						// The world, once; private ranges the rule also
+						// names (the VPC) keep their own finding.
+						cidrs = []netip.Prefix{world}
+						for _, c := range r.CIDRs {
+							if c.Bits() > 0 && c.Addr().IsPrivate() {
+								cidrs = append(cidrs, c)
+							}
 						}
 					}
 					for _, cidr := range cidrs {
