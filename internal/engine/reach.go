@@ -418,6 +418,7 @@ func (a *Analysis) Reach() *Result {
 		members []int
 	}
 	classes := map[string]*class{}
+	classOf := make([]*class, n)
 	var order []string
 	for _, d := range g.identities {
 		var key strings.Builder
@@ -450,6 +451,7 @@ func (a *Analysis) Reach() *Result {
 			order = append(order, k)
 		}
 		c.members = append(c.members, d.index)
+		classOf[d.index] = c
 	}
 	sort.Strings(order)
 	// Sources are independent: each worker takes sources in turn and
@@ -513,7 +515,13 @@ func (a *Analysis) Reach() *Result {
 				}
 			}
 		} else {
-			targets.each(func(d int) { try(g.identities[d]) })
+			// A destination whose ingress rules name no peer the source
+			// may be is denied without computing either side.
+			targets.each(func(d int) {
+				if c := classOf[d]; c.all || c.sources.has(s.index) {
+					try(g.identities[d])
+				}
+			})
 		}
 		if v := addressUnknown(s, true); !v.IsEmpty() {
 			pseudo = true
