@@ -120,6 +120,9 @@ type graph struct {
 	// take theirs from addrs.pods.
 	addrs       addressRanges
 	unaddressed bitset
+	// addressed are the other identities: pods with known addresses and
+	// host-network pods, each matched by ipBlocks on its own.
+	addressed []*identity
 }
 
 // Compile groups the world's pods into identities and resolves every policy
@@ -150,6 +153,8 @@ func compile(w *model.World, members []memberSpec, addrs addressRanges) (*graph,
 	for _, id := range g.identities {
 		if len(id.ips) == 0 && !id.hostNetwork {
 			g.unaddressed.set(id.index)
+		} else {
+			g.addressed = append(g.addressed, id)
 		}
 	}
 	g.doubt()
@@ -327,24 +332,26 @@ func (g *graph) compilePolicy(p *model.NetworkPolicy) (*policy, error) {
 			cp.egress = append(cp.egress, cr)
 		}
 	}
-	for _, id := range g.identities {
-		switch {
-		case cp.selects.has(id.index):
-			if cp.isolates[0] {
-				id.ingress = append(id.ingress, cp)
-			}
-			if cp.isolates[1] {
-				id.egress = append(id.egress, cp)
-			}
-		case cp.maybe.has(id.index):
-			if cp.isolates[0] {
-				id.maybeIngress = append(id.maybeIngress, cp)
-			}
-			if cp.isolates[1] {
-				id.maybeEgress = append(id.maybeEgress, cp)
-			}
+	// Only the selected identities, not every identity: a policy selects
+	// within its namespace.
+	cp.selects.each(func(i int) {
+		id := g.identities[i]
+		if cp.isolates[0] {
+			id.ingress = append(id.ingress, cp)
 		}
-	}
+		if cp.isolates[1] {
+			id.egress = append(id.egress, cp)
+		}
+	})
+	cp.maybe.each(func(i int) {
+		id := g.identities[i]
+		if cp.isolates[0] {
+			id.maybeIngress = append(id.maybeIngress, cp)
+		}
+		if cp.isolates[1] {
+			id.maybeEgress = append(id.maybeEgress, cp)
+		}
+	})
 	return cp, nil
 }
 
@@ -580,7 +587,7 @@ func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
 	}
 	var nodesDecided, nodesYes bool
 	var nodesWhy []string
-	for _, id := range g.identities {
+	for _, id := range g.addressed {
 		switch {
 		case len(id.ips) > 0:
 			for _, ip := range id.ips {
