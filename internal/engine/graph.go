@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -80,6 +81,15 @@ type rule struct {
 	maybe bitset
 	why   map[int][]string
 	ips   *netipx.IPSet
+	// addrMaybe are the identities the rule may match only because an
+	// ipBlock may hold their unknown addresses (pods of no known address,
+	// the pod range unknown or wider than the block), all for the one
+	// reason addrWhy; they are not in maybe. Reach lists them once, against
+	// the pseudo-peer of pods whose addresses are not known, not per pair:
+	// addrPorts are the ports that may then be allowed to such pods.
+	addrMaybe bitset
+	addrPorts netset.Ports
+	addrWhy   []string
 	// ports nil means every port.
 	ports []networkingv1.NetworkPolicyPort
 	// fixed is what the rule allows whatever the destination (numbers,
@@ -105,8 +115,14 @@ type graph struct {
 	// per distinct set: what policies can tell apart.
 	ruleSets map[string]*netipx.IPSet
 	// addrs is where pods and host-network pods take their addresses when
-	// they are not in the inputs.
-	addrs addressRanges
+	// they are not in the inputs; unaddressed are the identities of pods
+	// (not host-network) whose addresses are not in the inputs, which all
+	// take theirs from addrs.pods.
+	addrs       addressRanges
+	unaddressed bitset
+	// addressed are the other identities: pods with known addresses and
+	// host-network pods, each matched by ipBlocks on its own.
+	addressed []*identity
 }
 
 // Compile groups the world's pods into identities and resolves every policy
@@ -132,6 +148,14 @@ func compile(w *model.World, members []memberSpec, addrs addressRanges) (*graph,
 		g.identities = append(g.identities, id)
 		g.byNS[id.namespace] = append(g.byNS[id.namespace], id)
 		m.identity = id
+	}
+	g.unaddressed = newBitset(len(g.identities))
+	for _, id := range g.identities {
+		if len(id.ips) == 0 && !id.hostNetwork {
+			g.unaddressed.set(id.index)
+		} else {
+			g.addressed = append(g.addressed, id)
+		}
 	}
 	g.doubt()
 	for _, p := range w.Policies {
@@ -308,24 +332,26 @@ func (g *graph) compilePolicy(p *model.NetworkPolicy) (*policy, error) {
 			cp.egress = append(cp.egress, cr)
 		}
 	}
-	for _, id := range g.identities {
-		switch {
-		case cp.selects.has(id.index):
-			if cp.isolates[0] {
-				id.ingress = append(id.ingress, cp)
-			}
-			if cp.isolates[1] {
-				id.egress = append(id.egress, cp)
-			}
-		case cp.maybe.has(id.index):
-			if cp.isolates[0] {
-				id.maybeIngress = append(id.maybeIngress, cp)
-			}
-			if cp.isolates[1] {
-				id.maybeEgress = append(id.maybeEgress, cp)
-			}
+	// Only the selected identities, not every identity: a policy selects
+	// within its namespace.
+	cp.selects.each(func(i int) {
+		id := g.identities[i]
+		if cp.isolates[0] {
+			id.ingress = append(id.ingress, cp)
 		}
-	}
+		if cp.isolates[1] {
+			id.egress = append(id.egress, cp)
+		}
+	})
+	cp.maybe.each(func(i int) {
+		id := g.identities[i]
+		if cp.isolates[0] {
+			id.maybeIngress = append(id.maybeIngress, cp)
+		}
+		if cp.isolates[1] {
+			id.maybeEgress = append(id.maybeEgress, cp)
+		}
+	})
 	return cp, nil
 }
 
@@ -391,6 +417,9 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 	// What surely matches through one peer is no longer maybe.
 	for i := range r.maybe {
 		r.maybe[i] &^= r.peers[i]
+	}
+	if r.addrMaybe != nil {
+		g.addressMaybe(r)
 	}
 	if hasIPs {
 		set, _ := ips.IPSet()
@@ -461,6 +490,10 @@ const hostPeerReason = "upstream leaves it to the CNI whether pod selectors matc
 type peerMatch struct {
 	yes, maybe bitset
 	why        map[int][]string
+	// addrMaybe are pods an ipBlock may hold the unknown addresses of, all
+	// for one reason, addrWhy (see rule.addrMaybe).
+	addrMaybe bitset
+	addrWhy   []string
 }
 
 func newPeerMatch(n int) peerMatch {
@@ -471,20 +504,49 @@ func newPeerMatch(n int) peerMatch {
 func (r *rule) add(m peerMatch) {
 	r.peers.or(m.yes)
 	r.maybe.or(m.maybe)
+	if m.addrMaybe != nil {
+		if r.addrMaybe == nil {
+			r.addrMaybe = make(bitset, len(r.peers))
+		}
+		r.addrMaybe.or(m.addrMaybe)
+		r.addrWhy = mergeReasons(netset.AllPorts(), r.addrWhy, r.name(m.addrWhy))
+	}
 	if len(m.why) == 0 {
 		return
 	}
 	if r.why == nil {
 		r.why = map[int][]string{}
 	}
-	dir := map[bool]string{true: "egress", false: "ingress"}[r.egress]
+	// Many identities share one reason (a run-time label, the node
+	// range): name each distinct list once, and share the result.
+	type cached struct{ raw, named []string }
+	var seen []cached
 	for i, w := range m.why {
-		named := make([]string, len(w))
-		for k, x := range w {
-			named[k] = fmt.Sprintf("%s %s[%d] (%s): %s", r.policy.src.Ref(), dir, r.index, r.source, x)
+		var named []string
+		for _, c := range seen {
+			if slices.Equal(c.raw, w) {
+				named = c.named
+				break
+			}
+		}
+		if named == nil {
+			named = r.name(w)
+			if len(seen) < 16 {
+				seen = append(seen, cached{w, named})
+			}
 		}
 		r.why[i] = mergeReasons(netset.AllPorts(), r.why[i], named)
 	}
+}
+
+// name prefixes reasons with the rule they come from.
+func (r *rule) name(reasons []string) []string {
+	dir := map[bool]string{true: "egress", false: "ingress"}[r.egress]
+	named := make([]string, len(reasons))
+	for k, x := range reasons {
+		named[k] = fmt.Sprintf("%s %s[%d] (%s): %s", r.policy.src.Ref(), dir, r.index, r.source, x)
+	}
+	return named
 }
 
 // blockMatch is what a rule's ipBlocks match among the identities by
@@ -493,8 +555,41 @@ func (r *rule) add(m peerMatch) {
 // that range. One reason per rule names the blocks.
 func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
 	m := newPeerMatch(len(g.identities))
-	for _, id := range g.identities {
-		if len(id.ips) > 0 {
+	// Pods of unknown addresses all share one range (host-network pods
+	// the nodes'): each range is decided once, not once per identity.
+	decide := func(rng addressRange) (yes bool, why []string) {
+		var partly []string
+		for i, set := range sets {
+			switch {
+			case covers(set, rng.set):
+				return true, nil
+			case netset.Overlaps(set, rng.set):
+				partly = append(partly, texts[i])
+			}
+		}
+		if len(partly) == 0 {
+			return false, nil
+		}
+		if len(partly) > 3 {
+			partly = append(partly[:3], fmt.Sprintf("%d more", len(partly)-3))
+		}
+		verb := "hold"
+		if len(partly) == 1 {
+			verb = "holds"
+		}
+		return false, []string{fmt.Sprintf("%s %s part of %s: %s", strings.Join(partly, ", "), verb, rng.what, rng.remedy)}
+	}
+	switch yes, why := decide(g.addrs.pods); {
+	case yes:
+		m.yes.or(g.unaddressed)
+	case why != nil:
+		m.addrMaybe, m.addrWhy = append(bitset(nil), g.unaddressed...), why
+	}
+	var nodesDecided, nodesYes bool
+	var nodesWhy []string
+	for _, id := range g.addressed {
+		switch {
+		case len(id.ips) > 0:
 			for _, ip := range id.ips {
 				for _, set := range sets {
 					if set.Contains(ip) {
@@ -502,34 +597,51 @@ func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
 					}
 				}
 			}
-			continue
-		}
-		rng := g.addrs.pods
-		if id.hostNetwork {
-			rng = g.addrs.nodes
-		}
-		var partly []string
-		for i, set := range sets {
+		case id.hostNetwork:
+			if !nodesDecided {
+				nodesDecided = true
+				nodesYes, nodesWhy = decide(g.addrs.nodes)
+			}
 			switch {
-			case covers(set, rng.set):
+			case nodesYes:
 				m.yes.set(id.index)
-			case netset.Overlaps(set, rng.set):
-				partly = append(partly, texts[i])
+			case nodesWhy != nil:
+				m.maybe.set(id.index)
+				m.why[id.index] = nodesWhy
 			}
-		}
-		if len(partly) > 0 && !m.yes.has(id.index) {
-			m.maybe.set(id.index)
-			if len(partly) > 3 {
-				partly = append(partly[:3], fmt.Sprintf("%d more", len(partly)-3))
-			}
-			verb := "hold"
-			if len(partly) == 1 {
-				verb = "holds"
-			}
-			m.why[id.index] = []string{fmt.Sprintf("%s %s part of %s: %s", strings.Join(partly, ", "), verb, rng.what, rng.remedy)}
 		}
 	}
 	return m
+}
+
+// addressMaybe settles the pods a rule's ipBlocks may match by unknown
+// addresses: those a peer surely matches are not maybe; those a selector
+// may match stay maybe for both reasons (Reach still tries them per
+// pair); the others stay in addrMaybe, and the ports the rule may allow
+// them are resolved once.
+func (g *graph) addressMaybe(r *rule) {
+	for i := range r.addrMaybe {
+		r.addrMaybe[i] &^= r.peers[i]
+		both := r.addrMaybe[i] & r.maybe[i]
+		r.addrMaybe[i] &^= both
+		for w := both; w != 0; w &= w - 1 {
+			k := i*64 + bitIndex(w&-w)
+			r.why[k] = mergeReasons(netset.AllPorts(), r.why[k], r.addrWhy)
+		}
+	}
+	r.addrPorts = r.fixed
+	if len(r.named) > 0 {
+		// A named port resolves on each destination: the pseudo-peer may
+		// be any of them.
+		seen := map[string]bool{}
+		r.addrMaybe.each(func(i int) {
+			k := fmt.Sprint(g.identities[i].ports)
+			if !seen[k] {
+				seen[k] = true
+				r.addrPorts = r.addrPorts.Union(rulePorts(r.named, g.identities[i]))
+			}
+		})
+	}
 }
 
 func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
@@ -604,6 +716,14 @@ type bitset []uint64
 func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
 func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
 func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+func (b bitset) isEmpty() bool {
+	for _, w := range b {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
 func (b bitset) or(o bitset) {
 	for i := range o {
 		b[i] |= o[i]

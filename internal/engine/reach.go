@@ -312,6 +312,13 @@ func findWorkload(w *model.World, ns, name, kind string) *model.Workload {
 // nil), or the destination's ingress from it. Named ports resolve on the
 // destination of the traffic.
 func side(id, other *identity, part *netipx.IPSet, egress bool) Verdict {
+	return sideOf(id, other, part, egress, false)
+}
+
+// sideOf is side; pairs leaves out what ipBlocks may match of the other
+// pod's unknown addresses (Reach lists that once against the pseudo-peer
+// of pods whose addresses are not known).
+func sideOf(id, other *identity, part *netipx.IPSet, egress, pairs bool) Verdict {
 	if id.hostNetwork {
 		return allowAll()
 	}
@@ -328,12 +335,12 @@ func side(id, other *identity, part *netipx.IPSet, egress bool) Verdict {
 	}
 	var v Verdict
 	for _, p := range certain {
-		v = v.or(p.verdict(other, part, egress, portsOn))
+		v = v.or(p.verdict(other, part, egress, portsOn, pairs))
 	}
 	if len(certain) > 0 {
 		// Isolated for sure: a policy that may select it too may only add.
 		for _, p := range maybe {
-			pv := p.verdict(other, part, egress, portsOn)
+			pv := p.verdict(other, part, egress, portsOn, pairs)
 			v = v.or(Verdict{Unknown: pv.Possible(), Reasons: mergeReasons(netset.AllPorts(), pv.Reasons, []string{p.maybeWhy})})
 		}
 		return v
@@ -343,7 +350,7 @@ func side(id, other *identity, part *netipx.IPSet, egress bool) Verdict {
 	allowed := netset.AllPorts()
 	var reasons []string
 	for _, p := range maybe {
-		pv := p.verdict(other, part, egress, portsOn)
+		pv := p.verdict(other, part, egress, portsOn, pairs)
 		allowed = allowed.Intersect(pv.Allowed)
 		reasons = mergeReasons(netset.AllPorts(), reasons, pv.Reasons, []string{p.maybeWhy})
 	}
@@ -353,13 +360,16 @@ func side(id, other *identity, part *netipx.IPSet, egress bool) Verdict {
 
 // verdict is what one policy's rules for a direction admit from (or to)
 // other.
-func (p *policy) verdict(other *identity, part *netipx.IPSet, egress bool, portsOn *identity) Verdict {
+func (p *policy) verdict(other *identity, part *netipx.IPSet, egress bool, portsOn *identity, pairs bool) Verdict {
 	rules := p.ingress
 	if egress {
 		rules = p.egress
 	}
 	var v Verdict
 	for _, r := range rules {
+		if pairs && other != nil && r.addrMaybe != nil && r.addrMaybe.has(other.index) {
+			continue
+		}
 		switch m, why := r.match(other, part); m {
 		case Yes:
 			v = v.or(Verdict{Allowed: r.allowed(portsOn)})
@@ -380,13 +390,17 @@ func (r *rule) match(id *identity, part *netipx.IPSet) (Match, []string) {
 		return Yes, nil
 	case id != nil && r.maybe.has(id.index):
 		return Maybe, r.why[id.index]
+	case id != nil && r.addrMaybe != nil && r.addrMaybe.has(id.index):
+		return Maybe, r.addrWhy
 	case id == nil && holds(r.ips, part):
 		return Yes, nil
 	}
 	return No, nil
 }
 
-// reachable is every identity a rule may match.
+// reachable is every identity a rule may match, but for the pods only its
+// ipBlocks may match by their unknown addresses (addrMaybe: Reach lists
+// those against one pseudo-peer).
 func (r *rule) reachable() bitset {
 	b := append(bitset(nil), r.peers...)
 	b.or(r.maybe)
@@ -407,6 +421,7 @@ func (a *Analysis) Reach() *Result {
 		members []int
 	}
 	classes := map[string]*class{}
+	classOf := make([]*class, n)
 	var order []string
 	for _, d := range g.identities {
 		var key strings.Builder
@@ -439,13 +454,19 @@ func (a *Analysis) Reach() *Result {
 			order = append(order, k)
 		}
 		c.members = append(c.members, d.index)
+		classOf[d.index] = c
 	}
 	sort.Strings(order)
 	// Sources are independent: each worker takes sources in turn and
 	// collects its own connections; sorting at the end makes the result
 	// independent of scheduling.
-	type out struct{ conns, self []Connection }
+	type out struct {
+		conns, self []Connection
+		pseudo      bool
+	}
 	work := func(s *identity, o *out) {
+		pseudo := false
+		defer func() { o.pseudo = o.pseudo || pseudo }()
 		emit := func(d *identity, v Verdict, layers *Layers) {
 			for _, sp := range a.byID[s.index] {
 				for _, dp := range a.byID[d.index] {
@@ -459,11 +480,11 @@ func (a *Analysis) Reach() *Result {
 			}
 		}
 		try := func(d *identity) {
-			v := side(s, d, nil, true)
+			v := sideOf(s, d, nil, true, true)
 			if v.IsEmpty() {
 				return
 			}
-			if v = v.and(side(d, s, nil, false)); v.IsEmpty() {
+			if v = v.and(sideOf(d, s, nil, false, true)); v.IsEmpty() {
 				return
 			}
 			var layers *Layers
@@ -497,7 +518,25 @@ func (a *Analysis) Reach() *Result {
 				}
 			}
 		} else {
-			targets.each(func(d int) { try(g.identities[d]) })
+			// A destination whose ingress rules name no peer the source
+			// may be is denied without computing either side.
+			targets.each(func(d int) {
+				if c := classOf[d]; c.all || c.sources.has(s.index) {
+					try(g.identities[d])
+				}
+			})
+		}
+		if v := addressUnknown(s, true); !v.IsEmpty() {
+			pseudo = true
+			for _, sp := range a.byID[s.index] {
+				o.conns = append(o.conns, Connection{Src: sp.ID, Dst: UnknownAddressPods, Unknown: v.Unknown, Reasons: v.Reasons})
+			}
+		}
+		if v := addressUnknown(s, false); !v.IsEmpty() {
+			pseudo = true
+			for _, dp := range a.byID[s.index] {
+				o.conns = append(o.conns, Connection{Src: UnknownAddressPods, Dst: dp.ID, Unknown: v.Unknown, Reasons: v.Reasons})
+			}
 		}
 		for _, part := range a.parts {
 			if c, ok := a.external(s, part, true); ok {
@@ -532,9 +571,15 @@ func (a *Analysis) Reach() *Result {
 	}
 	close(next)
 	wg.Wait()
+	pseudo := false
 	for _, o := range outs {
 		res.Connections = append(res.Connections, o.conns...)
 		res.Self = append(res.Self, o.self...)
+		pseudo = pseudo || o.pseudo
+	}
+	if pseudo {
+		res.Peers = append(append([]*Peer(nil), a.peers...), &Peer{ID: UnknownAddressPods, Kind: KindUnknownAddress, Name: UnknownAddressPods, many: true})
+		sort.Slice(res.Peers, func(i, j int) bool { return res.Peers[i].ID < res.Peers[j].ID })
 	}
 	sortConnections(res.Connections)
 	sortConnections(res.Self)
@@ -542,6 +587,53 @@ func (a *Analysis) Reach() *Result {
 	res.Notes = append(res.Notes, g.notes...)
 	sort.Strings(res.Notes)
 	return res
+}
+
+// UnknownAddressPods is the ID of the pseudo-peer standing for every pod
+// whose addresses are not known (no pod IPs in the inputs, and a pod range
+// that is unknown or wider than an ipBlock). An ipBlock that may hold such
+// addresses may match any of those pods: Reach says so once per peer
+// against this pseudo-peer, "src => (pods, addresses unknown): unknown TCP
+// 443", instead of once per pod pair, as External peers stand for address
+// ranges. Explain still answers each pair exactly.
+const UnknownAddressPods = "(pods, addresses unknown)"
+
+// KindUnknownAddress is the kind of the UnknownAddressPods pseudo-peer.
+const KindUnknownAddress = "PodsOfUnknownAddress"
+
+// addressUnknown is what an identity's policies for a direction may allow
+// to (or from) pods whose addresses are not known, through ipBlocks that
+// may hold those addresses: every such port is unknown, whatever else
+// its policies allow (the pairs say that). Nothing when its own side is
+// decided otherwise: a host-network pod (not isolated) or doubts (every
+// pair unknown already).
+func addressUnknown(id *identity, egress bool) Verdict {
+	if id.hostNetwork || len(id.doubt) > 0 {
+		return Verdict{}
+	}
+	certain, maybe := id.ingress, id.maybeIngress
+	if egress {
+		certain, maybe = id.egress, id.maybeEgress
+	}
+	var v Verdict
+	add := func(p *policy, maybeWhy []string) {
+		rules := p.ingress
+		if egress {
+			rules = p.egress
+		}
+		for _, r := range rules {
+			if r.addrMaybe != nil && !r.addrMaybe.isEmpty() {
+				v = v.or(Verdict{Unknown: r.addrPorts, Reasons: mergeReasons(r.addrPorts, r.addrWhy, maybeWhy)})
+			}
+		}
+	}
+	for _, p := range certain {
+		add(p, nil)
+	}
+	for _, p := range maybe {
+		add(p, []string{p.maybeWhy})
+	}
+	return v
 }
 
 // external is the connection between an identity and an address part,
