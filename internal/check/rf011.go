@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/ringfence/ringfence/internal/engine"
@@ -40,26 +41,57 @@ func rf011() *Rule {
 			for _, p := range c.Analysis.Peers() {
 				peers[p.ID] = p
 			}
-			sources := map[string][]string{}
+			// Paths the inputs decide, and paths that hold only if an
+			// unknown resolves badly (pods whose addresses are not known,
+			// which an ipBlock may admit; policies ringfence cannot read).
+			type paths struct {
+				certain, possible, assumptions []string
+			}
+			sources := map[string]*paths{}
+			at := func(id string) *paths {
+				if sources[id] == nil {
+					sources[id] = &paths{}
+				}
+				return sources[id]
+			}
 			for _, conn := range c.Reach().Connections {
 				dst, src := peers[conn.Dst], peers[conn.Src]
-				if dst == nil || src == nil || dst.Workload == nil || src.Workload == nil || src == dst {
+				if dst == nil || dst.Workload == nil || src == dst || !isInference(c, dst.Workload) {
 					continue
 				}
-				if !isInference(c, dst.Workload) || trustedSource(src) {
-					continue
+				switch {
+				case conn.Src == engine.UnknownAddressPods:
+					if !conn.Unknown.IsEmpty() {
+						ps := at(dst.ID)
+						ps.possible = append(ps.possible, fmt.Sprintf("%s => %s : may be allowed %s", conn.Src, dst.ID, conn.Unknown))
+						ps.assumptions = append(ps.assumptions, conn.Reasons...)
+					}
+				case src == nil || src.Workload == nil || trustedSource(src):
+				case !conn.Allow.IsEmpty():
+					ps := at(dst.ID)
+					ps.certain = append(ps.certain, fmt.Sprintf("%s => %s : %s", src.ID, dst.ID, conn.Allow))
+				case !conn.Unknown.IsEmpty():
+					ps := at(dst.ID)
+					ps.possible = append(ps.possible, fmt.Sprintf("%s => %s : may be allowed %s", src.ID, dst.ID, conn.Unknown))
+					ps.assumptions = append(ps.assumptions, conn.Reasons...)
 				}
-				sources[dst.ID] = append(sources[dst.ID], fmt.Sprintf("%s => %s : %s", src.ID, dst.ID, conn.Allow))
 			}
 			var out []Finding
-			for id, path := range sources {
+			for id, ps := range sources {
 				p := peers[id]
-				sort.Strings(path)
-				out = append(out, Finding{
+				sort.Strings(ps.certain)
+				sort.Strings(ps.possible)
+				f := Finding{
 					Object: p.Workload.Ref(), Source: p.Workload.Source,
-					Message: fmt.Sprintf("inference workload %s accepts connections from %s besides the ingress controller and monitoring", id, plural(len(path), "other workload", "other workloads")),
-					Path:    path,
-				})
+					Message: fmt.Sprintf("inference workload %s accepts connections from %s besides the ingress controller and monitoring", id, plural(len(ps.certain), "other workload", "other workloads")),
+					Path:    append(ps.certain, ps.possible...),
+				}
+				if len(ps.certain) == 0 {
+					f.Message = fmt.Sprintf("inference workload %s may accept connections from pods other than the ingress controller and monitoring", id)
+					f.Confidence = ConfidencePossible
+					f.Assumptions = slices.Compact(slices.Sorted(slices.Values(ps.assumptions)))
+				}
+				out = append(out, f)
 			}
 			return out
 		},

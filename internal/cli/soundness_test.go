@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"github.com/ringfence/ringfence/internal/check"
 	"os"
 	"path/filepath"
 	"strings"
@@ -589,5 +590,26 @@ func TestOperatorMadePolicies(t *testing.T) {
 	open := strings.Replace(fencedRay, "  networkPolicy: {mode: DenyAll}\n", "", 1)
 	if e := explainJSON(t, open, "-f", "-", "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265"); e["verdict"] != "allowed" {
 		t.Errorf("an unfenced RayCluster: verdict %v, want allowed", e["verdict"])
+	}
+}
+
+// Without the VPC in the inputs the pods' addresses are not known, so
+// whether allow-nlb-health-checks' 10.0.0.0/16 admits other pods is
+// unknown: the audit still reports RF011, as possible, with the reason.
+func TestInferenceIngressPossibleWithoutVPC(t *testing.T) {
+	dir := copyExample(t, "examples/ml-platform", filepath.Join("aws", "vpcs.json"), filepath.Join("aws", "subnets.json"))
+	var rf011 []check.Finding
+	for _, f := range auditFindings(t, "-f", dir) {
+		if f.Rule == "RF011" {
+			rf011 = append(rf011, f)
+		}
+	}
+	if len(rf011) != 1 || rf011[0].Object.String() != "Deployment/ml-workloads/model-server" {
+		t.Fatalf("RF011: %+v", rf011)
+	}
+	f := rf011[0]
+	path := strings.Join(f.Path, "\n")
+	if f.Confidence != check.ConfidencePossible || len(f.Assumptions) == 0 || !strings.Contains(path, "(pods, addresses unknown) => ml-workloads/model-server") || !strings.Contains(strings.Join(f.Assumptions, "\n"), "10.0.0.0/16") {
+		t.Errorf("RF011 should be possible, through pods of unknown address, assuming what 10.0.0.0/16 holds: %+v", f)
 	}
 }
