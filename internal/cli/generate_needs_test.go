@@ -194,3 +194,18 @@ func TestGeneratePrivateSourceRanges(t *testing.T) {
 		t.Errorf("the example's public range is not written")
 	}
 }
+
+// Without the node instances the pods' range is the whole VPC, so the
+// platform Fences' control-plane ipBlock (10.0.8.0/23) may hold pods of any
+// namespace: verification cannot prove the fence and says why, naming the
+// input that would decide it.
+func TestGenerateVerifiesUnknownPodAddresses(t *testing.T) {
+	dir := copyExample(t, "examples/ml-platform", filepath.Join("aws", "instances.json"))
+	_, stderr, code := run(t, "", "generate", "-f", dir, "-f", "examples/fences", "-o", "json")
+	if code == ExitOK || !strings.Contains(stderr, "kube-system/coredns may reach pods of any namespace") || !strings.Contains(stderr, "ipBlock 10.0.8.0/23 holds part of the pods' addresses") || !strings.Contains(stderr, "describe-instances") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if _, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", "examples/fences", "-o", "json"); code != ExitOK {
+		t.Fatalf("with the instances their subnets bound the pods' addresses and the Fences verify: exit %d\n%s", code, stderr)
+	}
+}

@@ -59,7 +59,7 @@ func ranges(w *model.World, podCIDRs []netip.Prefix) addressRanges {
 			out.pods = addressRange{set: set, what: "the pods' addresses (" + text + ", where the VPC CNI takes them for the nodes there)", remedy: "give --pod-cidr if the CNI is not the VPC CNI or uses custom networking (ENIConfig subnets)"}
 			break
 		}
-		out.pods = addressRange{set: vpc, what: "the pods' addresses (" + vpcText + ", where the VPC CNI takes them)", remedy: "give --pod-cidr if the CNI is not the VPC CNI"}
+		out.pods = addressRange{set: vpc, what: "the pods' addresses (" + vpcText + ", where the VPC CNI takes them)", remedy: "give the node instances (aws ec2 describe-instances) so that their subnets bound the pods' addresses, or --pod-cidr if the CNI is not the VPC CNI"}
 	default:
 		out.pods = addressRange{set: space, what: "the pods' addresses, which are not in the inputs (" + spaceText + ")", remedy: podRemedy}
 	}

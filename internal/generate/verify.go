@@ -262,6 +262,11 @@ func Verify(w *model.World, out *Output, doc *ranges.Document, opts Options) ([]
 			if fencedIDs[c.Src] && dst != nil && dst.Workload != nil && !allowedNS[dst.Namespace] {
 				fail("%s can reach %s in namespace %s: %s (unknown %s: %s)", c.Src, c.Dst, dst.Namespace, c.Allow, c.Unknown, strings.Join(c.Reasons, "; "))
 			}
+			// Pods whose addresses are not known stand for every namespace:
+			// an ipBlock that may hold them cannot be verified as fenced.
+			if fencedIDs[c.Src] && c.Dst == engine.UnknownAddressPods && !c.Unknown.IsEmpty() {
+				fail("%s may reach pods of any namespace (unknown %s: %s)", c.Src, c.Unknown, strings.Join(c.Reasons, "; "))
+			}
 		}
 	}
 	// The audit of the result, on what the Fences touch: the fenced
