@@ -153,18 +153,8 @@ func (r *Reader) csvRecord(line []byte, rec *Record) (bool, error) {
 		}
 	}
 	if r.windowed {
-		for _, t := range [2]struct {
-			i int
-			v *int64
-		}{{l.start, &rec.Start}, {l.end, &rec.End}} {
-			if t.i < 0 || empty(f[t.i]) {
-				continue
-			}
-			n, ok := atoi64(f[t.i])
-			if !ok {
-				return false, r.errorf(r.line, "%s %q is not a time in Unix seconds", l.names[t.i], f[t.i])
-			}
-			*t.v = n
+		if err := r.times(f, l.names, l.start, l.end, empty, rec); err != nil {
+			return false, err
 		}
 	}
 	if !l.flowLog {

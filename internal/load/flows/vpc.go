@@ -200,18 +200,8 @@ func (r *Reader) vpcRecord(line []byte, rec *Record) (bool, error) {
 		}
 	}
 	if r.windowed {
-		for _, t := range [2]struct {
-			i int
-			v *int64
-		}{{l.start, &rec.Start}, {l.end, &rec.End}} {
-			if t.i < 0 || dash(f[t.i]) {
-				continue
-			}
-			n, ok := atoi64(f[t.i])
-			if !ok {
-				return false, r.errorf(r.line, "%s %q is not a time in Unix seconds", l.names[t.i], f[t.i])
-			}
-			*t.v = n
+		if err := r.times(f, l.names, l.start, l.end, dash, rec); err != nil {
+			return false, err
 		}
 	}
 	if l.flags >= 0 && rec.Proto == ProtoTCP && !dash(f[l.flags]) {
@@ -243,4 +233,23 @@ func dash(b []byte) bool { return len(b) == 1 && b[0] == '-' }
 func sortStrings(s []string) []string {
 	sort.Strings(s)
 	return s
+}
+
+// times reads a record's start and end columns (-1 when the format has
+// none) for --since/--until; a blank value leaves the time unset.
+func (r *Reader) times(f [][]byte, names []string, start, end int, blank func([]byte) bool, rec *Record) error {
+	for _, t := range [2]struct {
+		i int
+		v *int64
+	}{{start, &rec.Start}, {end, &rec.End}} {
+		if t.i < 0 || blank(f[t.i]) {
+			continue
+		}
+		n, ok := atoi64(f[t.i])
+		if !ok {
+			return r.errorf(r.line, "%s %q is not a time in Unix seconds", names[t.i], f[t.i])
+		}
+		*t.v = n
+	}
+	return nil
 }
