@@ -60,9 +60,9 @@ func rf021() *Rule {
 				// every address are the world, whatever their prefixes
 				// (0.0.0.0/1 and 128.0.0.0/1): one finding for them all.
 				open := everywhere(g.Ingress)
-				world := map[string]string{} // protocol and ports -> what they cover
+				openTo := map[string]string{} // protocol and ports -> what they cover
 				for i, covered := range open {
-					world[sgRuleText(&g.Ingress[i])] = covered
+					openTo[sgRuleText(&g.Ingress[i])] = covered
 				}
 				reported := map[string]bool{}
 				for i := range g.Ingress {
@@ -71,18 +71,18 @@ func rf021() *Rule {
 						continue
 					}
 					cidrs := r.CIDRs
-					if covered, ok := world[sgRuleText(r)]; ok {
+					if covered, ok := openTo[sgRuleText(r)]; ok {
 						if reported[sgRuleText(r)] {
 							continue
 						}
 						reported[sgRuleText(r)] = true
-						world := netip.MustParsePrefix("::/0")
+						all := netip.MustParsePrefix("::/0")
 						if strings.Contains(covered, "0.0.0.0/0") {
-							world = netip.MustParsePrefix("0.0.0.0/0")
+							all = netip.MustParsePrefix("0.0.0.0/0")
 						}
 						// The world, once; private ranges the rule also
 						// names (the VPC) keep their own finding.
-						cidrs = []netip.Prefix{world}
+						cidrs = []netip.Prefix{all}
 						for _, c := range r.CIDRs {
 							if c.Bits() > 0 && c.Addr().IsPrivate() {
 								cidrs = append(cidrs, c)
