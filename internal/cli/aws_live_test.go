@@ -35,10 +35,14 @@ const secretKey = "RINGFENCE-TEST-SECRET-KEY-91d2"
 // startMoto starts moto_server (a real implementation of the EC2 and ELBv2
 // APIs) on a free 127.0.0.1 port and stops it when the test ends. Without
 // moto_server the test is skipped, unless CI=true or
-// RINGFENCE_LIVE_TESTS=required (as `make test` sets it).
+// RINGFENCE_LIVE_TESTS=required (as `make test` sets it). `make test` finds
+// it with hack/moto.sh and passes it as RINGFENCE_MOTO_SERVER.
 func startMoto(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
+	bin, err := os.Getenv("RINGFENCE_MOTO_SERVER"), error(nil)
+	if bin == "" {
+		bin, err = exec.LookPath("moto_server")
+	}
 	if err != nil {
 		if os.Getenv("CI") == "true" || os.Getenv("RINGFENCE_LIVE_TESTS") == "required" {
 			t.Fatal("moto_server is not installed: pip install 'moto[server]==5.2.1'")
