@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -97,9 +98,18 @@ func (e *Env) RestartAPIServer(down func()) error {
 			return fmt.Errorf("kube-apiserver (pid %d) did not exit", pid)
 		}
 	}
-	// The process has exited and been reaped: Stop only records it.
-	if err := api.Stop(); err != nil {
-		return err
+	// The process has exited and been reaped: Stop only records it, once
+	// envtest's waiter has seen the exit. Until then Stop signals a process
+	// that is gone (ESRCH): try again shortly.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := api.Stop()
+		if err == nil {
+			break
+		}
+		if !(errors.Is(err, syscall.ESRCH) || errors.Is(err, os.ErrProcessDone)) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if down != nil {
 		down()
