@@ -35,6 +35,11 @@ func warnUnread(w io.Writer, res *load.Result) {
 // read elsewhere does not change them.
 var selfContained = map[string]bool{"RF004": true, "RF007": true, "RF008": true, "RF013": true}
 
+// reportedByRule are kinds that feed one rule only, which reports their
+// absence itself (RF019: admission webhook configurations name the
+// Services the API server calls): they change no other finding.
+var reportedByRule = map[string]bool{"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true}
+
 // possibleWhereUnread marks findings that objects which could not be read
 // might change as possible, with the assumption they rest on: a
 // NetworkPolicy that RBAC hid may isolate the pods a finding calls open.
@@ -56,6 +61,9 @@ func possibleWhereUnread(findings []check.Finding, unread []model.Unread) []chec
 		}
 		text := f.Message + "\n" + strings.Join(f.Path, "\n")
 		for _, u := range unread {
+			if reportedByRule[u.Kind] {
+				continue
+			}
 			affects := u.Namespace == "" || u.Namespace == f.Object.Namespace || strings.Contains(text, u.Namespace+"/")
 			if f.Rule == "RF014" && u.Kind != "NetworkPolicy" {
 				affects = true

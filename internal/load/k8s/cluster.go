@@ -54,6 +54,10 @@ var clusterResources = []clusterResource{
 	res("", "v1", "namespaces", "Namespace", false),
 	res("", "v1", "nodes", "Node", false),
 	res("networking.k8s.io", "v1", "ingressclasses", "IngressClass", false),
+	// Admission webhooks name the Services the API server calls: RF019
+	// judges who else can reach their pods.
+	res("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false),
+	res("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false),
 	res("", "v1", "pods", "Pod", true),
 	res("", "v1", "services", "Service", true),
 	res("", "v1", "serviceaccounts", "ServiceAccount", true),
@@ -199,7 +203,7 @@ type clusterRead struct {
 // optional resources are custom resources that may not be installed.
 func optional(r clusterResource) bool {
 	switch r.gvr.Group {
-	case "", "apps", "batch", "networking.k8s.io":
+	case "", "apps", "batch", "networking.k8s.io", "admissionregistration.k8s.io":
 		return false
 	}
 	return true
