@@ -65,6 +65,47 @@ func privateAll(p netip.Prefix) bool {
 	return false
 }
 
+// scheme says whether an entry's load balancer faces the internet, or why
+// the inputs cannot say.
+type scheme struct {
+	facing  bool
+	unknown string
+}
+
+// entrySchemes judges each Ingress by its load balancer alone: the ALB's
+// scheme, or the load balancer of the ingress controller's Service. What
+// lies behind it (security groups, policies) does not change who can send
+// it a request. An ingress controller whose Service is not in the inputs,
+// or that is exposed through node ports, leaves the scheme unknown.
+func entrySchemes(exposures []engine.Exposure) map[string]scheme {
+	byEntry := map[string]engine.Exposure{}
+	for _, e := range exposures {
+		byEntry[e.Entry] = e
+	}
+	out := map[string]scheme{}
+	for _, e := range exposures {
+		if !strings.HasPrefix(e.Entry, "Ingress/") || len(e.Hops) == 0 {
+			continue
+		}
+		lb := e.Hops[0]
+		if lb.Step == "ingress controller" {
+			sub, ok := byEntry[e.Via]
+			if !ok || len(sub.Hops) == 0 {
+				out[e.Entry] = scheme{unknown: "the ingress controller's Service is not in the inputs: " + lb.Detail}
+				continue
+			}
+			lb = sub.Hops[0]
+		}
+		switch {
+		case lb.Step == "node port":
+			out[e.Entry] = scheme{unknown: "the ingress controller is reached through node ports, and the load balancer in front of them is not in the inputs"}
+		default:
+			out[e.Entry] = scheme{facing: lb.Verdict == engine.HopOpen || lb.Verdict == engine.HopRestricted}
+		}
+	}
+	return out
+}
+
 func rf020() *Rule {
 	return &Rule{
 		ID: "RF020", Severity: Medium,
@@ -74,17 +115,15 @@ func rf020() *Rule {
 			"an internet-facing entry, or for a range wider than a /16 (an internal entry may mean its VPC). A private " +
 			"range on an internet-facing load balancer never matches a client, who arrive from public addresses: " +
 			"the entry is either broken for the people it was meant for, or the range is a leftover nobody checks. " +
-			"When the cluster's addresses are not in the inputs, a private range of /16 or wider is reported as possible.",
+			"When the cluster's addresses are not in the inputs, a private range of /16 or wider is reported as possible; " +
+			"so is a narrower private range when the entry's load balancer is not in the inputs (the ingress " +
+			"controller's Service is missing, or is a NodePort behind a load balancer the inputs do not show), " +
+			"assuming that load balancer is internet-facing.",
 		Remediation: "List the public ranges of the clients (offices, VPN egress, partners) and nothing of the cluster's; " +
 			"for clients inside the VPC, use an internal load balancer and its own allowlist.",
 		check: func(c *Context) []Finding {
 			addrs := clusterAddresses(c.World)
-			internetFacing := map[string]bool{}
-			for _, e := range c.Reach().Exposures {
-				if len(e.Hops) > 0 && (e.Hops[0].Verdict == engine.HopOpen || e.Hops[0].Verdict == engine.HopRestricted) {
-					internetFacing[e.Entry] = true
-				}
-			}
+			schemes := entrySchemes(c.Reach().Exposures)
 			var out []Finding
 			for _, ing := range c.World.Ingresses {
 				key, list := "", ""
@@ -108,7 +147,8 @@ func rf020() *Rule {
 							inside = append(inside, a.String())
 						}
 					}
-					facing := internetFacing["Ingress/"+ing.Namespace+"/"+ing.Name]
+					scheme := schemes["Ingress/"+ing.Namespace+"/"+ing.Name]
+					facing := scheme.facing
 					switch {
 					case len(inside) > 0 && (facing || p.Bits() < 16):
 						problems = append(problems, fmt.Sprintf("%s contains the cluster's own addresses (%s): it admits every node and, on the VPC CNI, every pod", p, listCapped(inside, 3)))
@@ -117,6 +157,9 @@ func rf020() *Rule {
 						assumptions = append(assumptions, fmt.Sprintf("the cluster's nodes and pods have addresses in %s (no node or instance addresses in the inputs)", p))
 					case private(p) && facing:
 						problems = append(problems, fmt.Sprintf("%s is a private range on an internet-facing entry: no client on the internet has such an address, so it never matches", p))
+					case private(p) && scheme.unknown != "":
+						problems = append(problems, fmt.Sprintf("%s is a private range: if the entry's load balancer is internet-facing, no client on the internet has such an address, so it never matches", p))
+						assumptions = append(assumptions, fmt.Sprintf("the entry's load balancer is internet-facing (%s)", scheme.unknown))
 					}
 				}
 				if len(problems) == 0 {

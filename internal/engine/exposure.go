@@ -48,6 +48,11 @@ type Exposure struct {
 	// Assumptions say.
 	Possible    bool     `json:"possible,omitempty"`
 	Assumptions []string `json:"assumptions,omitempty"`
+	// Via is the Entry of the ingress controller's own Service an Ingress
+	// is reached through ("" when the inputs hold none): its load
+	// balancer decides whether the Ingress faces the internet. Outputs
+	// show it in the hop's detail already.
+	Via string `json:"-"`
 }
 
 // Exposures follows every LoadBalancer and NodePort Service and every
@@ -390,6 +395,7 @@ func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 				for _, c := range ctl {
 					if b.pods == c.pods && (s.Spec.Type == corev1.ServiceTypeLoadBalancer || s.Spec.Type == corev1.ServiceTypeNodePort) {
 						sub := a.serviceExposure(s)
+						e.Via = sub.Entry
 						hop = Hop{Step: "ingress controller", Verdict: pathVerdict(sub.Hops),
 							Detail: fmt.Sprintf("class %q, reached through %s (%s)", class, sub.Entry, hopSummary(sub.Hops)), Source: s.Source.String()}
 					}
