@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/engine"
@@ -111,6 +112,33 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// countWorkloads counts the distinct workloads of a list of affected
+// entries: a workload whose roles policies tell apart (a PyTorchJob's
+// master and workers) is listed once per role but is one workload, and the
+// count says which workloads were listed by role.
+func countWorkloads(affected []Affected, one, many string) string {
+	roles := map[model.Ref]int{}
+	var order []model.Ref
+	for _, a := range affected {
+		if roles[a.Object] == 0 {
+			order = append(order, a.Object)
+		}
+		roles[a.Object]++
+	}
+	s := plural(len(roles), one, many)
+	var split []string
+	for _, r := range order {
+		if n := roles[r]; n > 1 {
+			split = append(split, fmt.Sprintf("%s/%s in %d roles", r.Namespace, r.Name, n))
+		}
+	}
+	sort.Strings(split)
+	if len(split) > 0 {
+		s += " (" + strings.Join(split, ", ") + ")"
+	}
+	return s
 }
 
 func join(parts []string) string { return strings.Join(parts, "; ") }

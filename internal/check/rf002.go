@@ -52,7 +52,7 @@ func rf002() *Rule {
 			var out []Finding
 			for key, g := range groups {
 				sortAffected(g.affected)
-				workloads := plural(len(g.affected), "workload", "workloads")
+				workloads := countWorkloads(g.affected, "workload", "workloads")
 				f := Finding{Affected: g.affected}
 				switch key {
 				case "hostNetwork":

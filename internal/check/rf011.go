@@ -46,6 +46,9 @@ func rf011() *Rule {
 			// which an ipBlock may admit; policies ringfence cannot read).
 			type paths struct {
 				certain, possible, assumptions []string
+				// from are the workloads of the certain paths, to count
+				// them (a job's roles are one workload).
+				from []Affected
 			}
 			sources := map[string]*paths{}
 			at := func(id string) *paths {
@@ -70,6 +73,7 @@ func rf011() *Rule {
 				case !conn.Allow.IsEmpty():
 					ps := at(dst.ID)
 					ps.certain = append(ps.certain, fmt.Sprintf("%s => %s : %s", src.ID, dst.ID, conn.Allow))
+					ps.from = append(ps.from, Affected{Object: src.Workload.Ref()})
 				case !conn.Unknown.IsEmpty():
 					ps := at(dst.ID)
 					ps.possible = append(ps.possible, fmt.Sprintf("%s => %s : may be allowed %s", src.ID, dst.ID, conn.Unknown))
@@ -83,7 +87,7 @@ func rf011() *Rule {
 				sort.Strings(ps.possible)
 				f := Finding{
 					Object: p.Workload.Ref(), Source: p.Workload.Source,
-					Message: fmt.Sprintf("inference workload %s accepts connections from %s besides the ingress controller and monitoring", id, plural(len(ps.certain), "other workload", "other workloads")),
+					Message: fmt.Sprintf("inference workload %s accepts connections from %s besides the ingress controller and monitoring", id, countWorkloads(ps.from, "other workload", "other workloads")),
 					Path:    append(ps.certain, ps.possible...),
 				}
 				if len(ps.certain) == 0 {

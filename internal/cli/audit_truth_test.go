@@ -175,3 +175,125 @@ func TestExampleMistakesTable(t *testing.T) {
 		}
 	}
 }
+
+// A private range in an allowlist never matches on an internet-facing load
+// balancer. When the inputs do not show the load balancer (the controller's
+// Service lives elsewhere, or is a NodePort behind one), that is possible,
+// with the assumption; an internal one is fine.
+func TestAuditAllowlistScheme(t *testing.T) {
+	const dir = "testdata/audit/scheme/"
+	for _, c := range []struct {
+		name, service string
+		want          check.Confidence // "" for no finding
+		assumes       string
+	}{
+		{"load balancer not in the inputs", "", check.ConfidencePossible, "the ingress controller's Service is not in the inputs"},
+		{"internet-facing", "service-internet-facing.yaml", check.ConfidenceCertain, ""},
+		{"internal", "service-internal.yaml", "", ""},
+		{"node ports behind an unseen load balancer", "service-nodeport.yaml", check.ConfidencePossible, "reached through node ports"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := []string{"--rules", "RF020", "-f", dir + "ingress.yaml"}
+			if c.service != "" {
+				args = append(args, "-f", dir+"controller.yaml", "-f", dir+c.service)
+			}
+			found := auditFindings(t, args...)
+			if c.want == "" {
+				if len(found) != 0 {
+					t.Fatalf("findings on an internal load balancer: %+v", found)
+				}
+				return
+			}
+			if len(found) != 1 || !strings.Contains(found[0].Message, "192.168.10.0/24 is a private range") || strings.Contains(found[0].Message, "203.0.113.0/24") {
+				t.Fatalf("RF020: %+v", found)
+			}
+			f := found[0]
+			if got := map[bool]check.Confidence{true: check.ConfidenceCertain, false: check.ConfidencePossible}[f.Certain()]; got != c.want {
+				t.Errorf("confidence %q, want %q", got, c.want)
+			}
+			if a := strings.Join(f.Assumptions, "\n"); c.assumes != "" && !strings.Contains(a, "the entry's load balancer is internet-facing (") || !strings.Contains(a, c.assumes) {
+				t.Errorf("assumptions %q lack %q", a, c.assumes)
+			}
+		})
+	}
+}
+
+// A workload whose roles policies tell apart is one workload: RF002 counts
+// and names it once and lists its roles; the Markdown table names it once
+// and SARIF gives it one result.
+func TestAuditCountsWorkloadsNotRoles(t *testing.T) {
+	const job = "testdata/audit/no-aws/pytorchjob.yaml"
+	found := auditFindings(t, "--rules", "RF002", "-f", job)
+	if len(found) != 1 {
+		t.Fatalf("RF002: %+v", found)
+	}
+	f := found[0]
+	if !strings.HasPrefix(f.Message, "1 workload (train/finetune in 2 roles) may reach") {
+		t.Errorf("message %q: want 1 workload, its roles named", f.Message)
+	}
+	if len(f.Affected) != 2 || !strings.HasPrefix(f.Affected[0].Detail, "train/finetune/master:") || !strings.HasPrefix(f.Affected[1].Detail, "train/finetune/worker:") {
+		t.Errorf("affected: %+v; want the master and the worker roles", f.Affected)
+	}
+	md, _, _ := run(t, "", "audit", "--rules", "RF002", "-f", job, "-o", "markdown", "--fail-on", "none")
+	if !strings.Contains(md, "(169.254.169.254): no NetworkPolicy denies it, and the nodes' metadata options are not in the inputs | `PyTorchJob/train/finetune` |") {
+		t.Errorf("the Markdown table's affects cell does not name the job once:\n%s", md)
+	}
+	// The job's two roles reach a webhook's pods: one other workload, and
+	// one SARIF result for it besides the webhook configuration's.
+	args := []string{"--rules", "RF019", "-f", job, "-f", "testdata/audit/webhook.yaml"}
+	found = auditFindings(t, args...)
+	if len(found) != 1 || !strings.Contains(found[0].Message, "whose pods (policy/policy-engine) 1 other workload (train/finetune in 2 roles) can reach on TCP 9443") || len(found[0].Affected) != 2 {
+		t.Fatalf("RF019: %+v", found)
+	}
+	sarif, _, _ := run(t, "", append([]string{"audit", "-o", "sarif", "--fail-on", "none"}, args...)...)
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				PartialFingerprints map[string]string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(sarif), &log); err != nil {
+		t.Fatal(err)
+	}
+	var fps []string
+	for _, r := range log.Runs[0].Results {
+		fps = append(fps, r.PartialFingerprints["ringfence/v2"])
+	}
+	want := []string{
+		"RF019:ValidatingWebhookConfiguration/policy-engine:validate.policy.example.com policy/policy-engine:ValidatingWebhookConfiguration/policy-engine",
+		"RF019:ValidatingWebhookConfiguration/policy-engine:validate.policy.example.com policy/policy-engine:PyTorchJob/train/finetune",
+	}
+	if strings.Join(fps, "\n") != strings.Join(want, "\n") {
+		t.Errorf("SARIF fingerprints %q, want one per location %q", fps, want)
+	}
+}
+
+// Repositories without AWS inputs (kube-prometheus, KubeRay and KServe
+// samples, a training job): no finding is critical on an assumption, no
+// RF001 comes from an assumed path, and the instance metadata exposure is
+// one possible RF002, not one high finding per workload.
+func TestAuditRepositoriesWithoutAWS(t *testing.T) {
+	for _, in := range []string{"testdata/monitoring", "testdata/audit/no-aws/kuberay.yaml", "testdata/audit/no-aws/kserve.yaml", "testdata/audit/no-aws/pytorchjob.yaml"} {
+		t.Run(in, func(t *testing.T) {
+			rf002 := 0
+			for _, f := range auditFindings(t, "-f", in) {
+				if f.Severity == check.Critical && !f.Certain() {
+					t.Errorf("critical on an assumption: %s %s", f.Rule, f.Message)
+				}
+				switch f.Rule {
+				case "RF001":
+					t.Errorf("RF001 without credentials or AWS data: %s", f.Message)
+				case "RF002":
+					rf002++
+					if f.Certain() || len(f.Assumptions) == 0 || len(f.Affected) == 0 {
+						t.Errorf("RF002 without instances is not one possible finding: %+v", f)
+					}
+				}
+			}
+			if rf002 != 1 {
+				t.Errorf("%d RF002 findings, want 1", rf002)
+			}
+		})
+	}
+}

@@ -210,9 +210,14 @@ func affectedCell(list []check.Affected) string {
 	if len(list) == 0 {
 		return ""
 	}
-	names := make([]string, len(list))
-	for i, a := range list {
-		names[i] = "`" + a.Object.String() + "`"
+	// A workload listed once per role is named once.
+	var names []string
+	seen := map[string]bool{}
+	for _, a := range list {
+		if n := "`" + a.Object.String() + "`"; !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
 	}
 	return strings.Join(names, "<br>")
 }

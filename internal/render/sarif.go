@@ -152,13 +152,25 @@ func AuditSARIF(w io.Writer, r *AuditReport, rules []*check.Rule, version string
 			text   string
 		}
 		locs := []location{{object: f.Object.String(), src: f.Source, text: text}}
+		// A workload listed once per role (a job's master and workers)
+		// is one location: its result gives each role's detail.
+		details := map[model.Ref][]string{}
+		var order []check.Affected
 		for _, a := range f.Affected {
 			if a.Object == f.Object {
 				continue
 			}
+			if _, ok := details[a.Object]; !ok {
+				order = append(order, a)
+			}
+			details[a.Object] = append(details[a.Object], a.Detail)
+		}
+		for _, a := range order {
 			t := fmt.Sprintf("%s%s: %s affected.", possibleMark(f), f.Message, a.Object)
-			if a.Detail != "" {
-				t += " " + a.Detail
+			for _, d := range details[a.Object] {
+				if d != "" {
+					t += " " + d
+				}
 			}
 			t += fmt.Sprintf("\nCause: %s (%s).\nFix: %s", f.Object, f.Source, f.Remediation)
 			locs = append(locs, location{object: a.Object.String(), src: a.Source, text: t})
