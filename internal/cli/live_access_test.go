@@ -147,9 +147,10 @@ func TestLiveClusterAccess(t *testing.T) {
 			t.Errorf("workloads %v, %d policies; want model-server, text-embed-finetune and 3 policies", names, len(inv.NetworkPolicies))
 		}
 		// The cluster-scoped kinds are unread, and said to be.
-		want := []string{"namespaces cluster-wide: forbidden", "nodes cluster-wide: forbidden", "ingressclasses.networking.k8s.io cluster-wide: forbidden"}
-		if got := strings.Join(inv.Report.Forbidden, "\n"); len(inv.Report.Forbidden) != 3 || !containsAll(got, want) {
-			t.Errorf("forbidden = %q, want the three cluster-scoped kinds", inv.Report.Forbidden)
+		want := []string{"namespaces cluster-wide: forbidden", "nodes cluster-wide: forbidden", "ingressclasses.networking.k8s.io cluster-wide: forbidden",
+			"validatingwebhookconfigurations.admissionregistration.k8s.io cluster-wide: forbidden", "mutatingwebhookconfigurations.admissionregistration.k8s.io cluster-wide: forbidden"}
+		if got := strings.Join(inv.Report.Forbidden, "\n"); len(inv.Report.Forbidden) != len(want) || !containsAll(got, want) {
+			t.Errorf("forbidden = %q, want the five cluster-scoped kinds", inv.Report.Forbidden)
 		}
 	})
 
