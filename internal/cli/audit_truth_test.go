@@ -297,3 +297,61 @@ func TestAuditRepositoriesWithoutAWS(t *testing.T) {
 		})
 	}
 }
+
+// The ingress controller's internet-facing load balancer is its purpose:
+// no finding is about its existence. What it exposes is reported once
+// each: the inference backend's allowlist (RF020) and the inference
+// Service that bypasses it (RF009).
+func TestAuditIntendedExposure(t *testing.T) {
+	count := map[string]int{}
+	for _, f := range auditFindings(t, "-f", "examples/ml-platform") {
+		if f.Object.String() == "Service/ingress-nginx/ingress-nginx-controller" || f.Object.String() == "Deployment/ingress-nginx/ingress-nginx-controller" && f.Rule != "RF019" {
+			t.Errorf("%s is about the ingress controller's own entry: %s", f.Rule, f.Message)
+		}
+		if strings.Contains(f.Message, "ingress-nginx/ingress-nginx-controller") && strings.Contains(f.Message, "internet") {
+			t.Errorf("%s reports the ingress controller's exposure: %s", f.Rule, f.Message)
+		}
+		count[f.Rule+" "+f.Object.String()]++
+	}
+	if count["RF020 Ingress/ml-workloads/model-server"] != 1 || count["RF009 Service/ml-workloads/model-server"] != 1 {
+		t.Errorf("the backend's exposure is not reported once each: %v", count)
+	}
+}
+
+// Every shape the AWS SDKs read keys from is reported through the CLI,
+// whatever the egress, naming the Secret and its keys; no output format
+// prints a value (secretKeyRef, envFrom, literal AKIA and ASIA IDs, a
+// Secret mounted at ~/.aws or named by AWS_SHARED_CREDENTIALS_FILE).
+func TestAuditCredentialShapes(t *testing.T) {
+	args := []string{"--rules", "RF017", "-f", "internal/check/testdata/rf017-trigger.yaml", "-f", "testdata/audit/asia-literal.yaml"}
+	text := map[string]string{}
+	for _, f := range auditFindings(t, args...) {
+		text[f.Object.Name] = f.Message + " | " + strings.Join(f.Path, " | ")
+		if f.Severity != check.High || !strings.Contains(f.Remediation, "IRSA") || !strings.Contains(f.Remediation, "EKS Pod Identity") {
+			t.Errorf("%s: %s, fix %q", f.Object, f.Severity, f.Remediation)
+		}
+	}
+	for name, want := range map[string]string{
+		"keyref":   "env AWS_ACCESS_KEY_ID from Secret aws-keys key aws_access_key_id",
+		"envfrom":  "envFrom Secret aws-keys (keys aws_access_key_id",
+		"literal":  "literal access key ID starting AKIA",
+		"uploader": "literal access key ID starting ASIA, temporary credentials in the manifest (value not shown)",
+		"homedir":  "Secret aws-profile (keys credentials) mounted at /root/.aws",
+		"credfile": "Secret uploader mounted at /etc/cloud",
+	} {
+		if !strings.Contains(text[name], want) {
+			t.Errorf("%s: want %q in %q", name, want, text[name])
+		}
+	}
+	if len(text) != 6 {
+		t.Errorf("RF017 on %d workloads, want 6: %v", len(text), text)
+	}
+	for _, format := range []string{"table", "json", "markdown", "sarif"} {
+		stdout, _, _ := run(t, "", append([]string{"audit", "-o", format}, args...)...)
+		for _, secret := range []string{"IOSFODNN7EXAMPL", "wJalrXUtnFEMI", "W2RlZmF1bHRd", "FwoGZXIvYXdzEXAMPLE"} {
+			if strings.Contains(stdout, secret) {
+				t.Errorf("-o %s prints a credential value (%s…)", format, secret[:6])
+			}
+		}
+	}
+}
