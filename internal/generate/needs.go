@@ -77,6 +77,9 @@ type Need struct {
 	match    func(*model.Workload, *model.PodTemplate) bool // the other end, for clients, scrapes and peers
 	protocol netset.Protocol
 	port     int32
+	// ephemeral: verify an ephemeral port too (a job with a group of its
+	// own keeps the collectives' ports).
+	ephemeral bool
 }
 
 // String renders a need in one line.
@@ -409,21 +412,8 @@ func identifying(labels map[string]string) map[string]string {
 // peers: a job of several pods talks between its own pods (rendezvous,
 // collectives on ephemeral ports).
 func peers(f *model.Fence, wl *model.Workload, pts []*model.PodTemplate, of string, add addNeed) {
-	var pods int32
-	for _, pt := range pts {
-		if pt.Replicas < 0 {
-			pods += 2
-		} else {
-			pods += pt.Replicas
-		}
-	}
-	key := ""
-	for _, k := range jobLabels {
-		if _, ok := pts[0].Labels[k]; ok && k != "app.kubernetes.io/instance" {
-			key = k
-			break
-		}
-	}
+	pods := podCount(pts)
+	key, value := jobLabel(pts)
 	if pods < 2 || key == "" {
 		return
 	}
@@ -435,7 +425,6 @@ func peers(f *model.Fence, wl *model.Workload, pts []*model.PodTemplate, of stri
 	if !declared {
 		e = &v1alpha1.EgressIntent{Peers: &v1alpha1.PeersDestination{SameJob: true}}
 	}
-	value := pts[0].Labels[key]
 	port := int32(0)
 	for _, pt := range pts {
 		for _, c := range pt.Containers {
@@ -600,6 +589,11 @@ func nodeNeeds(w *model.World, doc *ranges.Document, group string) ([]Need, []SG
 // either.
 var vpcResolver = netip.MustParseAddr("169.254.169.253")
 
+// ephemeralPort is a port of Linux's default ephemeral range
+// (net.ipv4.ip_local_port_range 32768-60999), where NCCL's and Gloo's
+// sockets land.
+const ephemeralPort = 40000
+
 // verifyNeeds proves through the engine, across both layers, that every
 // need marked kept stays allowed in the world as the output leaves it, and
 // marks those that do not as cut.
@@ -676,15 +670,20 @@ func verifyNeeds(a *engine.Analysis, next *model.World, doc *ranges.Document, ne
 			if n.from != nil { // peers: the job's pods to each other
 				srcs = of(n.from)
 			}
+			ports := []int32{n.port}
+			if n.port == 0 {
+				ports[0] = 1024
+			}
+			if n.ephemeral {
+				ports = append(ports, ephemeralPort)
+			}
 			for _, s := range srcs {
 				for _, d := range dsts {
-					port := n.port
-					if port == 0 {
-						port = 1024
-					}
-					v := a.JudgeFlow(engine.FlowEnd{Peer: s}, engine.FlowEnd{Peer: d}, n.protocol, port)
-					if !v.Allowed {
-						problems = append(problems, fmt.Sprintf("%s to %s on %s %d: %s", s.ID, d.ID, n.protocol, port, denials(v)))
+					for _, port := range ports {
+						v := a.JudgeFlow(engine.FlowEnd{Peer: s}, engine.FlowEnd{Peer: d}, n.protocol, port)
+						if !v.Allowed {
+							problems = append(problems, fmt.Sprintf("%s to %s on %s %d: %s", s.ID, d.ID, n.protocol, port, denials(v)))
+						}
 					}
 				}
 			}

@@ -43,7 +43,9 @@ func Apply(w *model.World, out *Output) *model.World {
 		})
 	}
 	sort.Slice(next.Policies, func(i, j int) bool { return next.Policies[i].Ref().String() < next.Policies[j].Ref().String() })
-	next.Services, next.SecurityGroups = applyServices(w.Services, applyGroups(w.SecurityGroups, out.SecurityGroups), out.ServicePatches)
+	groups, sgps := applyJobGroups(w, out.JobGroups)
+	next.SecurityGroupPolicies = sgps
+	next.Services, next.SecurityGroups = applyServices(w.Services, applyGroups(groups, out.SecurityGroups), out.ServicePatches)
 	return &next
 }
 
