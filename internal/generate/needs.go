@@ -295,26 +295,30 @@ func clients(w *model.World, f *model.Fence, wl *model.Workload, pts []*model.Po
 }
 
 // scrapes: Prometheus scrapes the ports its Services' or pods'
-// prometheus.io/scrape annotations name.
+// prometheus.io/scrape annotations name, and those the ServiceMonitors and
+// PodMonitors that select them name.
 func scrapes(w *model.World, wl *model.Workload, pts []*model.PodTemplate, of string, add addNeed) {
-	type target struct {
-		port int32
-		why  string
-	}
-	var targets []target
+	var targets []scrapeTarget
 	one := map[*model.Workload][]*model.PodTemplate{wl: pts}
+	annotated := func(port int32, why string) {
+		t := scrapeTarget{port: port, why: why, scrapers: prometheusWorkloads(w)}
+		if len(t.scrapers) == 0 {
+			t.note = fmt.Sprintf("no Prometheus in the inputs: declare its pods with ingress: [{from: {namespaces: ..., pods: ...}, ports: [{port: %d}]}]", port)
+		}
+		targets = append(targets, t)
+	}
 	for _, s := range servicesOf(w, one) {
 		if s.Annotations["prometheus.io/scrape"] != "true" {
 			continue
 		}
 		why := fmt.Sprintf("Service %s/%s is annotated prometheus.io/scrape", s.Namespace, s.Name)
 		if p := annotatedPort(s.Annotations); p > 0 {
-			targets = append(targets, target{p, why})
+			annotated(p, why)
 			continue
 		}
 		for _, sp := range s.Spec.Ports {
 			port, _ := servicePort(w, s.Namespace, s.Name, intstr.FromInt32(sp.Port))
-			targets = append(targets, target{port, why})
+			annotated(port, why)
 		}
 	}
 	for _, pt := range pts {
@@ -323,32 +327,35 @@ func scrapes(w *model.World, wl *model.Workload, pts []*model.PodTemplate, of st
 		}
 		why := "its pods are annotated prometheus.io/scrape"
 		if p := annotatedPort(pt.Annotations); p > 0 {
-			targets = append(targets, target{p, why})
+			annotated(p, why)
 			continue
 		}
 		for _, c := range pt.Containers {
 			for _, cp := range c.Ports {
-				targets = append(targets, target{cp.Port, why})
+				annotated(cp.Port, why)
 			}
 		}
 	}
-	if len(targets) == 0 {
-		return
-	}
-	scrapers := prometheusWorkloads(w)
-	seen := map[int32]bool{}
+	targets = append(targets, monitorTargets(w, wl, pts)...)
+	seen := map[string]bool{}
 	for _, t := range targets {
-		if seen[t.port] || t.port == 0 {
+		if t.port == 0 {
 			continue
 		}
-		seen[t.port] = true
 		what := fmt.Sprintf("TCP %d from Prometheus", t.port)
-		if len(scrapers) == 0 {
-			add(Need{Of: of, Kind: NeedScrapes, What: what, Why: t.why, Status: NeedUnseen,
-				Note: "no Prometheus in the inputs: declare its pods with ingress: [{from: {namespaces: ..., pods: ...}, ports: [{port: " + fmt.Sprint(t.port) + "}]}]"}, nil, nil)
+		if len(t.scrapers) == 0 {
+			if !seen[fmt.Sprint(t.port, "unseen")] {
+				seen[fmt.Sprint(t.port, "unseen")] = true
+				add(Need{Of: of, Kind: NeedScrapes, What: what, Why: t.why, Status: NeedUnseen, Note: t.note}, nil, nil)
+			}
 			continue
 		}
-		for _, s := range scrapers {
+		for _, s := range t.scrapers {
+			k := fmt.Sprint(t.port, s.Namespace, s.Kind, s.Name)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 			labels := identifying(s.Pods[0].Labels)
 			in := &v1alpha1.IngressIntent{
 				From: &v1alpha1.ClientSource{
