@@ -127,7 +127,7 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 		out.Replaces = append(out.Replaces, r)
 	}
 	sort.Slice(out.Replaces, func(i, j int) bool { return out.Replaces[i].String() < out.Replaces[j].String() })
-	sg, err := securityGroups(w, doc, opts)
+	sg, err := securityGroups(w, doc, out.Needs, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ func lightManagedList(name string) bool {
 // managed prefix list or ranges, DNS and Services by their pods' groups,
 // job peers by theirs), ingress from the ingress controller's groups,
 // and the open egress revoked.
-func securityGroups(w *model.World, doc *ranges.Document, opts Options) (*sgPlan, error) {
+func securityGroups(w *model.World, doc *ranges.Document, podNeeds []Need, opts Options) (*sgPlan, error) {
 	if len(w.SecurityGroups) == 0 && len(opts.NodeGroups) == 0 {
 		return &sgPlan{}, nil
 	}
@@ -110,6 +110,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) (*sgPlan
 		return nil, err
 	}
 	var jobs []JobGroup
+	fenceGroups := map[string][]string{}
 	groupsOf := func(match func(*model.Workload, *model.PodTemplate) bool) []string {
 		seen := map[string]bool{}
 		var out []string
@@ -158,6 +159,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) (*sgPlan
 		}
 		groups := groupsOf(isFenced)
 		name := f.Namespace + "/" + f.Name
+		fenceGroups[name] = groups
 		if len(groups) == 0 {
 			if len(workloads) > 0 {
 				warnings = append(warnings, fmt.Sprintf("Fence %s: no security group is known for its workloads (give their instances, a SecurityGroupPolicy, or --node-sg): no security-group rules", name))
@@ -292,18 +294,10 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) (*sgPlan
 	var out []GroupPlan
 	var lists []PrefixListPlan
 	var needs []Need
-	// The groups that exist first, then the ones to create.
-	order := sortedKeys(plans)
-	sort.SliceStable(order, func(i, j int) bool {
-		return !strings.HasPrefix(plans[order[i]].Via, "generated") && strings.HasPrefix(plans[order[j]].Via, "generated")
-	})
-	for _, g := range order {
-		p := plans[g]
-		p.Revoke = openEgress(w, g)
-		p.SharedWith = sharing(w, placed, fencedPods, g)
-		nodeGroup := p.Via == "its nodes' network interfaces"
-		if len(p.Revoke) > 0 && nodeGroup {
-			// The nodes' own needs, kept on their group.
+	// The nodes' own needs, kept on their group when the plan revokes its
+	// open egress.
+	for _, g := range sortedKeys(plans) {
+		if plans[g].Via == "its nodes' network interfaces" && len(openEgress(w, g)) > 0 {
 			ns, rules, err := nodeNeeds(w, doc, g)
 			if err != nil {
 				return nil, err
@@ -313,6 +307,44 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) (*sgPlan
 				add(g, false, r)
 			}
 		}
+	}
+	// The interface VPC endpoints that meet needs admit the groups that
+	// need them.
+	for _, n := range append(append([]Need(nil), podNeeds...), needs...) {
+		if n.Status != NeedKept {
+			continue
+		}
+		from := fenceGroups[n.fence]
+		if n.node != "" {
+			from = []string{n.node}
+		}
+		for _, e := range n.endpoints {
+			for _, eg := range e.Groups {
+				if plans[eg] == nil {
+					plans[eg] = &GroupPlan{GroupID: eg, Via: "the interface VPC endpoint " + e.ID}
+					seen[eg] = map[string]bool{}
+				}
+				for _, g := range from {
+					add(eg, true, groupRule("tcp", 443, 443, g, "to "+e.Service+" through "+e.ID))
+				}
+			}
+		}
+	}
+	// The groups that exist first, then the ones to create.
+	order := sortedKeys(plans)
+	sort.SliceStable(order, func(i, j int) bool {
+		return !strings.HasPrefix(plans[order[i]].Via, "generated") && strings.HasPrefix(plans[order[j]].Via, "generated")
+	})
+	for _, g := range order {
+		p := plans[g]
+		if strings.HasPrefix(p.Via, "the interface VPC endpoint") {
+			if len(p.Ingress) > 0 { // (its own egress is left as it is)
+				out = append(out, *p)
+			}
+			continue
+		}
+		p.Revoke = openEgress(w, g)
+		p.SharedWith = sharing(w, placed, fencedPods, g)
 		if len(p.Revoke) > 0 && len(p.SharedWith) > 0 {
 			warnings = append(warnings, fmt.Sprintf("revoking the open egress of %s closes it for the workloads it also fences (%s): their needs that no Fence names and detection cannot see (a database, an AWS service they call) are cut; fence them too, or give the fenced pods groups of their own with a SecurityGroupPolicy", g, strings.Join(p.SharedWith, ", ")))
 		}

@@ -121,7 +121,13 @@ func applyGroups(groups []*model.SecurityGroup, plans []GroupPlan) []*model.Secu
 		}
 		ng := *g
 		ng.Egress = nil
+		if len(p.Revoke) == 0 { // an endpoint's group: its egress stays
+			ng.Egress = g.Egress
+		}
 		for _, r := range g.Egress {
+			if len(p.Revoke) == 0 {
+				break
+			}
 			nr := r
 			nr.CIDRs = nil
 			for _, c := range r.CIDRs {
