@@ -206,6 +206,15 @@ func writeGenerated(s Streams, g *generate.Output, policies []*networkingv1.Netw
 	for _, x := range extra {
 		objects = append(objects, x)
 	}
+	if len(g.JobGroups) > 0 {
+		fmt.Fprintf(s.Out, "# SecurityGroupPolicies attach a security group of its own to each job whose pods have none (with the groups\n"+
+			"# they have now): create the groups first (-o terraform or -o awscli) and put their IDs in place of their names\n"+
+			"# in groupIds. They need the VPC CNI's ENABLE_POD_ENI=true (kubectl set env daemonset aws-node -n kube-system\n"+
+			"# ENABLE_POD_ENI=true) and Nitro instances; pods already running keep their interfaces until they are recreated.\n")
+	}
+	for _, j := range g.JobGroups {
+		objects = append(objects, j.Object())
+	}
 	for _, p := range objects {
 		b, err := yaml.Marshal(p)
 		if err != nil {

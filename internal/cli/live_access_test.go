@@ -354,6 +354,18 @@ func TestLiveClusterAccess(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("ServiceMonitors and PodMonitors read live name the scrapers", func(t *testing.T) {
+		needs := generatedNeeds(t, "--kubeconfig", admin, "-n", "monitoring", "-f", "testdata/needs/monitoring-fences.yaml")
+		g := findNeed(needs, "monitoring/Deployment/grafana", "scrapes")
+		if g == nil || g.Status != "kept" || g.What != "TCP 3000 from Prometheus (monitoring/Prometheus/k8s)" || !strings.Contains(g.Why, "ServiceMonitor monitoring/grafana selects it (cluster envtest") {
+			t.Errorf("grafana's scrape: %+v", g)
+		}
+		a := findNeed(needs, "monitoring/Alertmanager/main", "scrapes")
+		if a == nil || a.Status != "kept" || !strings.Contains(a.Why, "PodMonitor monitoring/alertmanager-main selects it") {
+			t.Errorf("alertmanager's scrape: %+v", a)
+		}
+	})
 }
 
 func containsAll(s string, subs []string) bool {

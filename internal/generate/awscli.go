@@ -9,6 +9,10 @@ import (
 // AWSCLI is the plan as AWS CLI input: one --cli-input-json document per
 // call, by the call to make.
 type AWSCLI struct {
+	// CreateSecurityGroups come first: the groups generated for jobs
+	// (aws ec2 create-security-group). Their GroupId elsewhere is their
+	// name until the caller puts the ID AWS returns in its place.
+	CreateSecurityGroups []CreateGroupInput `json:"createSecurityGroup,omitempty"`
 	// CreatePrefixLists and ModifyPrefixLists come first: the rules
 	// reference the lists (aws ec2 create-managed-prefix-list, then
 	// modify-managed-prefix-list for the entries past the first 100).
@@ -19,6 +23,26 @@ type AWSCLI struct {
 	RevokeEgress      []CLIInput              `json:"revokeSecurityGroupEgress,omitempty"`
 	// ModifyMetadata are aws ec2 modify-instance-metadata-options inputs.
 	ModifyMetadata []MetadataInput `json:"modifyInstanceMetadataOptions,omitempty"`
+}
+
+// CreateGroupInput is the input of aws ec2 create-security-group.
+type CreateGroupInput struct {
+	GroupName         string             `json:"GroupName"`
+	Description       string             `json:"Description"`
+	VpcID             string             `json:"VpcId"`
+	TagSpecifications []TagSpecification `json:"TagSpecifications"`
+}
+
+// TagSpecification is EC2's TagSpecification.
+type TagSpecification struct {
+	ResourceType string `json:"ResourceType"`
+	Tags         []Tag  `json:"Tags"`
+}
+
+// Tag is an EC2 tag.
+type Tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
 }
 
 // EntriesPerCall is the most entries one create- or
@@ -121,6 +145,13 @@ func CLI(out *Output) (AWSCLI, []string) {
 	if len(out.PrefixLists) > 0 {
 		notes = append(notes, "the PrefixListId of the prefix lists to create is their name: replace it with the ID aws ec2 create-managed-prefix-list returns (docs/generate.md), and wait for each list's state modify-complete before the next modify-managed-prefix-list call")
 	}
+	for _, j := range out.JobGroups {
+		c.CreateSecurityGroups = append(c.CreateSecurityGroups, CreateGroupInput{GroupName: j.ID, Description: j.Description, VpcID: j.VPC,
+			TagSpecifications: []TagSpecification{{ResourceType: "security-group", Tags: []Tag{{Key: "Name", Value: j.ID}, {Key: "ringfence.dev/job", Value: j.Job}}}}})
+	}
+	if len(out.JobGroups) > 0 {
+		notes = append(notes, "the GroupId of the security groups to create (createSecurityGroup) is their name: replace it with the ID aws ec2 create-security-group returns, here and in the SecurityGroupPolicy of -o yaml (docs/generate.md)")
+	}
 	for _, g := range out.SecurityGroups {
 		for _, r := range g.Egress {
 			if r.ManagedPrefixList != "" && !noted[r.ManagedPrefixList] {
@@ -137,6 +168,12 @@ func CLI(out *Output) (AWSCLI, []string) {
 		if ps := permissions(g.Revoke); len(ps) > 0 {
 			c.RevokeEgress = append(c.RevokeEgress, CLIInput{GroupID: g.GroupID, IPPermissions: ps})
 		}
+	}
+	for _, j := range out.JobGroups {
+		// AWS gives a new group an egress rule open to all IPv4: the job's
+		// group must not add one to its pods.
+		all := SGRule{Protocol: "-1", FromPort: -1, ToPort: -1, CIDR: "0.0.0.0/0"}
+		c.RevokeEgress = append(c.RevokeEgress, CLIInput{GroupID: j.ID, IPPermissions: permissions([]SGRule{all})})
 	}
 	for _, m := range out.Metadata {
 		c.ModifyMetadata = append(c.ModifyMetadata, MetadataInput{InstanceID: m.InstanceID, HTTPTokens: m.HTTPTokens, HTTPPutResponseHopLimit: m.HopLimit, HTTPEndpoint: "enabled"})

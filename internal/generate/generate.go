@@ -42,6 +42,10 @@ type Output struct {
 	// generated here.
 	SecurityGroups []GroupPlan      `json:"securityGroups,omitempty"`
 	PrefixLists    []PrefixListPlan `json:"prefixLists,omitempty"`
+	// JobGroups are the security groups to create for jobs whose pods
+	// have none of their own, with the SecurityGroupPolicies that attach
+	// them (their rules are in SecurityGroups).
+	JobGroups []JobGroup `json:"jobSecurityGroups,omitempty"`
 	// ServicePatches close the ways around the Fences' ingress: load
 	// balancers in front of fenced workloads, the ingress controller's
 	// load balancer open wider than the Fences' source ranges.
@@ -123,13 +127,22 @@ func Generate(w *model.World, doc *ranges.Document, opts Options) (*Output, erro
 		out.Replaces = append(out.Replaces, r)
 	}
 	sort.Slice(out.Replaces, func(i, j int) bool { return out.Replaces[i].String() < out.Replaces[j].String() })
-	groups, lists, nodes, warnings, err := securityGroups(w, doc, opts)
+	sg, err := securityGroups(w, doc, out.Needs, opts)
 	if err != nil {
 		return nil, err
 	}
-	out.SecurityGroups, out.PrefixLists = groups, lists
-	out.Needs = append(out.Needs, nodes...)
-	out.Warnings = append(out.Warnings, warnings...)
+	out.SecurityGroups, out.PrefixLists, out.JobGroups = sg.groups, sg.lists, sg.jobs
+	out.Needs = append(out.Needs, sg.needs...)
+	out.Warnings = append(out.Warnings, sg.warnings...)
+	for _, j := range sg.jobs {
+		for i := range out.Needs {
+			if n := &out.Needs[i]; n.Kind == NeedPeers && n.from != nil && n.from.Namespace+"/"+n.from.Kind+"/"+n.from.Name == j.Job {
+				n.ephemeral = true
+				n.What += " (a security group of its own: " + j.ID + ")"
+			}
+		}
+	}
+	var warnings []string
 	out.ServicePatches, warnings = servicePatches(w, opts.AllowPrivateSourceRanges)
 	out.Warnings = append(out.Warnings, warnings...)
 	if len(w.Instances) > 0 {

@@ -77,6 +77,12 @@ type Need struct {
 	match    func(*model.Workload, *model.PodTemplate) bool // the other end, for clients, scrapes and peers
 	protocol netset.Protocol
 	port     int32
+	// endpoints are the interface VPC endpoints that meet the need: their
+	// groups must admit the workload's.
+	endpoints []*model.VPCEndpoint
+	// ephemeral: verify an ephemeral port too (a job with a group of its
+	// own keeps the collectives' ports).
+	ephemeral bool
 }
 
 // String renders a need in one line.
@@ -186,8 +192,20 @@ func credentials(w *model.World, f *model.Fence, wl *model.Workload, pts []*mode
 			n.What, n.Status = "TCP 443 to STS", NeedUnseen
 			n.Note = "no region in the inputs (node label topology.kubernetes.io/region, or an aws intent): declare aws: {service: AMAZON, region: <region>} or an STS VPC endpoint as a cidr intent"
 			add(n, nil, nil)
+		} else if ep := interfaceEndpoint(w, region, "sts"); ep != nil {
+			// Chosen: the endpoint. Its private DNS puts the regional name
+			// on its addresses, so the public ranges are not needed.
+			n.toAddrs, n.toGroups, n.endpoints = endpointAddrs(w, ep), ep.Groups, []*model.VPCEndpoint{ep}
+			n.What, n.toSet = "TCP 443 to STS ("+STSDestination(region)+") through "+endpointDescription(w, ep), ep.ID
+			n.Why += "; chosen: the interface VPC endpoint, not the region's public ranges"
+			var cidrs []string
+			for _, p := range n.toAddrs {
+				cidrs = append(cidrs, p.String())
+			}
+			add(n, &v1alpha1.EgressIntent{CIDR: &v1alpha1.CIDRDestination{CIDRs: cidrs, Ports: []v1alpha1.Port{{Protocol: "TCP", Port: 443}}}}, nil)
 		} else {
 			n.What, n.toSet = "TCP 443 to "+STSDestination(region), STSDestination(region)
+			n.Why += "; chosen: the region's public ranges (no interface VPC endpoint for STS with private DNS in the inputs)"
 			add(n, &v1alpha1.EgressIntent{AWS: &v1alpha1.AWSDestination{Service: "AMAZON", Region: region, Ports: []v1alpha1.Port{{Protocol: "TCP", Port: 443}}}}, nil)
 		}
 	}
@@ -292,26 +310,30 @@ func clients(w *model.World, f *model.Fence, wl *model.Workload, pts []*model.Po
 }
 
 // scrapes: Prometheus scrapes the ports its Services' or pods'
-// prometheus.io/scrape annotations name.
+// prometheus.io/scrape annotations name, and those the ServiceMonitors and
+// PodMonitors that select them name.
 func scrapes(w *model.World, wl *model.Workload, pts []*model.PodTemplate, of string, add addNeed) {
-	type target struct {
-		port int32
-		why  string
-	}
-	var targets []target
+	var targets []scrapeTarget
 	one := map[*model.Workload][]*model.PodTemplate{wl: pts}
+	annotated := func(port int32, why string) {
+		t := scrapeTarget{port: port, why: why, scrapers: prometheusWorkloads(w)}
+		if len(t.scrapers) == 0 {
+			t.note = fmt.Sprintf("no Prometheus in the inputs: declare its pods with ingress: [{from: {namespaces: ..., pods: ...}, ports: [{port: %d}]}]", port)
+		}
+		targets = append(targets, t)
+	}
 	for _, s := range servicesOf(w, one) {
 		if s.Annotations["prometheus.io/scrape"] != "true" {
 			continue
 		}
 		why := fmt.Sprintf("Service %s/%s is annotated prometheus.io/scrape", s.Namespace, s.Name)
 		if p := annotatedPort(s.Annotations); p > 0 {
-			targets = append(targets, target{p, why})
+			annotated(p, why)
 			continue
 		}
 		for _, sp := range s.Spec.Ports {
 			port, _ := servicePort(w, s.Namespace, s.Name, intstr.FromInt32(sp.Port))
-			targets = append(targets, target{port, why})
+			annotated(port, why)
 		}
 	}
 	for _, pt := range pts {
@@ -320,32 +342,35 @@ func scrapes(w *model.World, wl *model.Workload, pts []*model.PodTemplate, of st
 		}
 		why := "its pods are annotated prometheus.io/scrape"
 		if p := annotatedPort(pt.Annotations); p > 0 {
-			targets = append(targets, target{p, why})
+			annotated(p, why)
 			continue
 		}
 		for _, c := range pt.Containers {
 			for _, cp := range c.Ports {
-				targets = append(targets, target{cp.Port, why})
+				annotated(cp.Port, why)
 			}
 		}
 	}
-	if len(targets) == 0 {
-		return
-	}
-	scrapers := prometheusWorkloads(w)
-	seen := map[int32]bool{}
+	targets = append(targets, monitorTargets(w, wl, pts)...)
+	seen := map[string]bool{}
 	for _, t := range targets {
-		if seen[t.port] || t.port == 0 {
+		if t.port == 0 {
 			continue
 		}
-		seen[t.port] = true
 		what := fmt.Sprintf("TCP %d from Prometheus", t.port)
-		if len(scrapers) == 0 {
-			add(Need{Of: of, Kind: NeedScrapes, What: what, Why: t.why, Status: NeedUnseen,
-				Note: "no Prometheus in the inputs: declare its pods with ingress: [{from: {namespaces: ..., pods: ...}, ports: [{port: " + fmt.Sprint(t.port) + "}]}]"}, nil, nil)
+		if len(t.scrapers) == 0 {
+			if !seen[fmt.Sprint(t.port, "unseen")] {
+				seen[fmt.Sprint(t.port, "unseen")] = true
+				add(Need{Of: of, Kind: NeedScrapes, What: what, Why: t.why, Status: NeedUnseen, Note: t.note}, nil, nil)
+			}
 			continue
 		}
-		for _, s := range scrapers {
+		for _, s := range t.scrapers {
+			k := fmt.Sprint(t.port, s.Namespace, s.Kind, s.Name)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 			labels := identifying(s.Pods[0].Labels)
 			in := &v1alpha1.IngressIntent{
 				From: &v1alpha1.ClientSource{
@@ -409,21 +434,8 @@ func identifying(labels map[string]string) map[string]string {
 // peers: a job of several pods talks between its own pods (rendezvous,
 // collectives on ephemeral ports).
 func peers(f *model.Fence, wl *model.Workload, pts []*model.PodTemplate, of string, add addNeed) {
-	var pods int32
-	for _, pt := range pts {
-		if pt.Replicas < 0 {
-			pods += 2
-		} else {
-			pods += pt.Replicas
-		}
-	}
-	key := ""
-	for _, k := range jobLabels {
-		if _, ok := pts[0].Labels[k]; ok && k != "app.kubernetes.io/instance" {
-			key = k
-			break
-		}
-	}
+	pods := podCount(pts)
+	key, value := jobLabel(pts)
 	if pods < 2 || key == "" {
 		return
 	}
@@ -435,7 +447,6 @@ func peers(f *model.Fence, wl *model.Workload, pts []*model.PodTemplate, of stri
 	if !declared {
 		e = &v1alpha1.EgressIntent{Peers: &v1alpha1.PeersDestination{SameJob: true}}
 	}
-	value := pts[0].Labels[key]
 	port := int32(0)
 	for _, pt := range pts {
 		for _, c := range pt.Containers {
@@ -525,6 +536,16 @@ func clusterGroup(w *model.World) string {
 // service's regional endpoints.
 var agentImages = []string{"cloudwatch-agent", "amazon-ssm-agent", "aws-for-fluent-bit", "aws-otel-collector", "eks-node-monitoring-agent"}
 
+// agentServices are the AWS services (endpoint names) each agent calls;
+// when each has an interface VPC endpoint, the agent's need goes through
+// them. (The EKS node monitoring agent is left to the public ranges.)
+var agentServices = map[string][]string{
+	"cloudwatch-agent":   {"logs", "monitoring"},
+	"amazon-ssm-agent":   {"ssm", "ssmmessages", "ec2messages"},
+	"aws-for-fluent-bit": {"logs"},
+	"aws-otel-collector": {"logs", "monitoring", "xray"},
+}
+
 // nodeNeeds are what the instances of a node group need once its open
 // egress is revoked, and the rules that keep them: the kubelet to the EKS
 // API (the cluster security group, TCP 443), image pulls from ECR (its api
@@ -558,19 +579,47 @@ func nodeNeeds(w *model.World, doc *ranges.Document, group string) ([]Need, []SG
 			Note: "no region in the inputs (node label topology.kubernetes.io/region)"})
 		return needs, rules, nil
 	}
-	amazon, err := awsSGRules(w, doc, &v1alpha1.AWSDestination{Service: "AMAZON", Region: region})
-	if err != nil {
-		return nil, nil, err
-	}
 	s3, err := awsSGRules(w, doc, &v1alpha1.AWSDestination{Service: "S3", Region: region})
 	if err != nil {
 		return nil, nil, err
 	}
-	rules = append(append(rules, amazon...), s3...)
-	needs = append(needs,
-		Need{Of: of, Kind: NeedRegistry, What: "TCP 443 to ECR (api." + region + " and dkr endpoints, " + "aws:AMAZON:" + region + ")",
-			Why: "the kubelet pulls images; ECR's endpoints are not a service of ip-ranges.json, so the region's AMAZON ranges stand for them", node: group, toSet: "aws:AMAZON:" + region, protocol: netset.TCP, port: 443},
-		Need{Of: of, Kind: NeedRegistry, What: "TCP 443 to S3 in " + region + " (ECR's image layers)", Why: "ECR serves layers from S3", node: group, toSet: "aws:S3:" + region, protocol: netset.TCP, port: 443},
+	rules = append(rules, s3...)
+	amazonNeeded := false
+	// through returns the interface endpoints of the services when each
+	// has one (the need is then met through them), and their rules.
+	through := func(services []string, desc string) ([]*model.VPCEndpoint, []string) {
+		var eps []*model.VPCEndpoint
+		for _, sv := range services {
+			e := interfaceEndpoint(w, region, sv)
+			if e == nil {
+				return nil, nil
+			}
+			eps = append(eps, e)
+		}
+		var groups []string
+		for _, r := range endpointRules(eps, desc) {
+			rules = append(rules, r)
+			groups = append(groups, r.Group)
+		}
+		return eps, groups
+	}
+	ecr := Need{Of: of, Kind: NeedRegistry, Why: "the kubelet pulls images", node: group, protocol: netset.TCP, port: 443}
+	if eps, groups := through([]string{"ecr.api", "ecr.dkr"}, "ECR (image pulls)"); eps != nil {
+		ecr.What = "TCP 443 to ECR through " + endpointDescription(w, eps[0]) + " and " + endpointDescription(w, eps[1])
+		ecr.Why += "; chosen: the interface VPC endpoints, not the region's public ranges"
+		ecr.toGroups, ecr.endpoints = groups, eps
+	} else {
+		amazonNeeded = true
+		ecr.What = "TCP 443 to ECR (api." + region + " and dkr endpoints, " + "aws:AMAZON:" + region + ")"
+		ecr.Why += "; ECR's endpoints are not a service of ip-ranges.json, so the region's AMAZON ranges stand for them (no interface VPC endpoints for ecr.api and ecr.dkr with private DNS in the inputs)"
+		ecr.toSet = "aws:AMAZON:" + region
+	}
+	layers := "TCP 443 to S3 in " + region + " (ECR's image layers)"
+	if g := gatewayEndpoint(w, region, "s3"); g != nil {
+		layers += ", through the gateway VPC endpoint " + g.ID + " (its routes take S3's managed prefix list, which the rule names)"
+	}
+	needs = append(needs, ecr,
+		Need{Of: of, Kind: NeedRegistry, What: layers, Why: "ECR serves layers from S3", node: group, toSet: "aws:S3:" + region, protocol: netset.TCP, port: 443},
 		Need{Of: of, Kind: NeedNodeDNS, What: "UDP 53 to the VPC DNS resolver", Why: "the node resolves names (and CoreDNS forwards to it)", node: group, toSet: "vpc-dns", protocol: netset.UDP, port: 53})
 	for _, wl := range w.Workloads {
 		if wl.Kind != "DaemonSet" {
@@ -579,13 +628,33 @@ func nodeNeeds(w *model.World, doc *ranges.Document, group string) ([]Need, []SG
 		for _, pt := range wl.Pods {
 			for _, c := range pt.Containers {
 				for _, a := range agentImages {
-					if strings.Contains(c.Image, a) {
-						needs = append(needs, Need{Of: of, Kind: NeedAgents, What: "TCP 443 to the regional AWS endpoints (aws:AMAZON:" + region + ")",
-							Why: fmt.Sprintf("the DaemonSet %s/%s runs %s", wl.Namespace, wl.Name, a), node: group, toSet: "aws:AMAZON:" + region, protocol: netset.TCP, port: 443})
+					if !strings.Contains(c.Image, a) {
+						continue
 					}
+					n := Need{Of: of, Kind: NeedAgents, Why: fmt.Sprintf("the DaemonSet %s/%s runs %s", wl.Namespace, wl.Name, a), node: group, protocol: netset.TCP, port: 443}
+					if eps, groups := through(agentServices[a], a); eps != nil {
+						var ids []string
+						for _, e := range eps {
+							ids = append(ids, e.ID+" ("+e.Service+")")
+						}
+						n.What = "TCP 443 to its services through the interface VPC endpoints " + strings.Join(ids, ", ")
+						n.Why += "; chosen: the interface VPC endpoints, not the region's public ranges"
+						n.toGroups, n.endpoints = groups, eps
+					} else {
+						amazonNeeded = true
+						n.What, n.toSet = "TCP 443 to the regional AWS endpoints (aws:AMAZON:"+region+")", "aws:AMAZON:"+region
+					}
+					needs = append(needs, n)
 				}
 			}
 		}
+	}
+	if amazonNeeded {
+		amazon, err := awsSGRules(w, doc, &v1alpha1.AWSDestination{Service: "AMAZON", Region: region})
+		if err != nil {
+			return nil, nil, err
+		}
+		rules = append(rules, amazon...)
 	}
 	for i := range needs {
 		if needs[i].Status == "" {
@@ -599,6 +668,11 @@ func nodeNeeds(w *model.World, doc *ranges.Document, group string) ([]Need, []SG
 // base + 2 is the same service, which security groups do not filter
 // either.
 var vpcResolver = netip.MustParseAddr("169.254.169.253")
+
+// ephemeralPort is a port of Linux's default ephemeral range
+// (net.ipv4.ip_local_port_range 32768-60999), where NCCL's and Gloo's
+// sockets land.
+const ephemeralPort = 40000
 
 // verifyNeeds proves through the engine, across both layers, that every
 // need marked kept stays allowed in the world as the output leaves it, and
@@ -637,16 +711,29 @@ func verifyNeeds(a *engine.Analysis, next *model.World, doc *ranges.Document, ne
 		case n.node != "":
 			problems = verifyNodeNeed(a, next, doc, n)
 		case n.toSet != "":
-			set, _, err := namedSet(doc, n.toSet)
-			if err != nil {
-				return err
-			}
+			var set *netipx.IPSet
 			if len(n.toAddrs) > 0 {
 				var b netipx.IPSetBuilder
 				for _, p := range n.toAddrs {
 					b.AddPrefix(p)
 				}
 				set, _ = b.IPSet()
+			} else {
+				var err error
+				if set, _, err = namedSet(doc, n.toSet); err != nil {
+					return err
+				}
+			}
+			// An interface endpoint: a flow to an address of its subnets
+			// (the first AWS does not reserve) that carries its groups, so
+			// that their ingress is judged too.
+			if len(n.toGroups) > 0 && len(n.toAddrs) > 0 {
+				a0 := n.toAddrs[0].Masked().Addr().Next().Next().Next().Next()
+				for _, p := range of(n.from) {
+					if v := a.JudgeFlow(engine.FlowEnd{Peer: p}, engine.FlowEnd{Addr: a0, Groups: n.toGroups}, n.protocol, n.port); !v.Allowed {
+						problems = append(problems, fmt.Sprintf("%s to %s (%s): %s", p.ID, n.toSet, a0, denials(v)))
+					}
+				}
 			}
 			for _, p := range of(n.from) {
 				x, err := engine.ExplainDestination(a, p.ID, engine.Destination{Name: n.toSet, Set: set}, n.protocol, n.port)
@@ -676,15 +763,20 @@ func verifyNeeds(a *engine.Analysis, next *model.World, doc *ranges.Document, ne
 			if n.from != nil { // peers: the job's pods to each other
 				srcs = of(n.from)
 			}
+			ports := []int32{n.port}
+			if n.port == 0 {
+				ports[0] = 1024
+			}
+			if n.ephemeral {
+				ports = append(ports, ephemeralPort)
+			}
 			for _, s := range srcs {
 				for _, d := range dsts {
-					port := n.port
-					if port == 0 {
-						port = 1024
-					}
-					v := a.JudgeFlow(engine.FlowEnd{Peer: s}, engine.FlowEnd{Peer: d}, n.protocol, port)
-					if !v.Allowed {
-						problems = append(problems, fmt.Sprintf("%s to %s on %s %d: %s", s.ID, d.ID, n.protocol, port, denials(v)))
+					for _, port := range ports {
+						v := a.JudgeFlow(engine.FlowEnd{Peer: s}, engine.FlowEnd{Peer: d}, n.protocol, port)
+						if !v.Allowed {
+							problems = append(problems, fmt.Sprintf("%s to %s on %s %d: %s", s.ID, d.ID, n.protocol, port, denials(v)))
+						}
 					}
 				}
 			}

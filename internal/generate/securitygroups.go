@@ -101,14 +101,16 @@ func lightManagedList(name string) bool {
 // managed prefix list or ranges, DNS and Services by their pods' groups,
 // job peers by theirs), ingress from the ingress controller's groups,
 // and the open egress revoked.
-func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]GroupPlan, []PrefixListPlan, []Need, []string, error) {
+func securityGroups(w *model.World, doc *ranges.Document, podNeeds []Need, opts Options) (*sgPlan, error) {
 	if len(w.SecurityGroups) == 0 && len(opts.NodeGroups) == 0 {
-		return nil, nil, nil, nil, nil
+		return &sgPlan{}, nil
 	}
 	placed, err := engine.Place(w, opts.NodeGroups)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
+	var jobs []JobGroup
+	fenceGroups := map[string][]string{}
 	groupsOf := func(match func(*model.Workload, *model.PodTemplate) bool) []string {
 		seen := map[string]bool{}
 		var out []string
@@ -157,6 +159,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 		}
 		groups := groupsOf(isFenced)
 		name := f.Namespace + "/" + f.Name
+		fenceGroups[name] = groups
 		if len(groups) == 0 {
 			if len(workloads) > 0 {
 				warnings = append(warnings, fmt.Sprintf("Fence %s: no security group is known for its workloads (give their instances, a SecurityGroupPolicy, or --node-sg): no security-group rules", name))
@@ -181,7 +184,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 			case e.AWS != nil:
 				rs, err := awsSGRules(w, doc, e.AWS)
 				if err != nil {
-					return nil, nil, nil, nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
+					return nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
 				}
 				rules = append(rules, rs...)
 			case e.DNS != nil:
@@ -207,8 +210,9 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 					rules = append(rules, portRule(proto, port, g, fmt.Sprintf("Service %s/%s", ns, e.Service.Name)))
 				}
 			case e.Peers != nil && e.Peers.SameJob:
-				rs, ws := peerSGRules(w, placed, workloads, groups, via, name)
+				rs, js, ws := peerSGRules(w, placed, workloads, groups, via, name)
 				rules = append(rules, rs...)
+				jobs = append(jobs, js...)
 				warnings = append(warnings, ws...)
 			case e.CIDR != nil:
 				rules = append(rules, cidrSGRules(e.CIDR.CIDRs, e.CIDR.Ports, "addresses of Fence "+name)...)
@@ -220,7 +224,7 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 				if in.From.Namespaces != nil || in.From.Pods != nil {
 					clients, err := clientsOf(w, f.Namespace, in.From)
 					if err != nil {
-						return nil, nil, nil, nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
+						return nil, fmt.Errorf("%s: Fence/%s: %w", f.Source, name, err)
 					}
 					for _, g := range groupsOf(clients) {
 						for _, p := range in.Ports {
@@ -265,6 +269,16 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 			}
 		}
 	}
+	for _, j := range jobs {
+		if plans[j.ID] != nil {
+			continue // two Fences select the job
+		}
+		plans[j.ID] = &GroupPlan{GroupID: j.ID, Via: "generated for the job " + j.Job, Fences: []string{j.Fence}}
+		seen[j.ID] = map[string]bool{}
+		self := jobRule(j.ID, j.Job)
+		add(j.ID, false, self)
+		add(j.ID, true, self)
+	}
 	// A client whose group the plan rewrites (its open egress revoked)
 	// needs the egress half of each ingress rule that admits it: a
 	// Prometheus on the node group scrapes fenced pods on the node group.
@@ -280,22 +294,57 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 	var out []GroupPlan
 	var lists []PrefixListPlan
 	var needs []Need
+	// The nodes' own needs, kept on their group when the plan revokes its
+	// open egress.
 	for _, g := range sortedKeys(plans) {
-		p := plans[g]
-		p.Revoke = openEgress(w, g)
-		p.SharedWith = sharing(w, placed, fencedPods, g)
-		nodeGroup := !strings.HasPrefix(p.Via, "SecurityGroupPolicy")
-		if len(p.Revoke) > 0 && nodeGroup {
-			// The nodes' own needs, kept on their group.
+		if plans[g].Via == "its nodes' network interfaces" && len(openEgress(w, g)) > 0 {
 			ns, rules, err := nodeNeeds(w, doc, g)
 			if err != nil {
-				return nil, nil, nil, nil, err
+				return nil, err
 			}
 			needs = append(needs, ns...)
 			for _, r := range rules {
 				add(g, false, r)
 			}
 		}
+	}
+	// The interface VPC endpoints that meet needs admit the groups that
+	// need them.
+	for _, n := range append(append([]Need(nil), podNeeds...), needs...) {
+		if n.Status != NeedKept {
+			continue
+		}
+		from := fenceGroups[n.fence]
+		if n.node != "" {
+			from = []string{n.node}
+		}
+		for _, e := range n.endpoints {
+			for _, eg := range e.Groups {
+				if plans[eg] == nil {
+					plans[eg] = &GroupPlan{GroupID: eg, Via: "the interface VPC endpoint " + e.ID}
+					seen[eg] = map[string]bool{}
+				}
+				for _, g := range from {
+					add(eg, true, groupRule("tcp", 443, 443, g, "to "+e.Service+" through "+e.ID))
+				}
+			}
+		}
+	}
+	// The groups that exist first, then the ones to create.
+	order := sortedKeys(plans)
+	sort.SliceStable(order, func(i, j int) bool {
+		return !strings.HasPrefix(plans[order[i]].Via, "generated") && strings.HasPrefix(plans[order[j]].Via, "generated")
+	})
+	for _, g := range order {
+		p := plans[g]
+		if strings.HasPrefix(p.Via, "the interface VPC endpoint") {
+			if len(p.Ingress) > 0 { // (its own egress is left as it is)
+				out = append(out, *p)
+			}
+			continue
+		}
+		p.Revoke = openEgress(w, g)
+		p.SharedWith = sharing(w, placed, fencedPods, g)
 		if len(p.Revoke) > 0 && len(p.SharedWith) > 0 {
 			warnings = append(warnings, fmt.Sprintf("revoking the open egress of %s closes it for the workloads it also fences (%s): their needs that no Fence names and detection cannot see (a database, an AWS service they call) are cut; fence them too, or give the fenced pods groups of their own with a SecurityGroupPolicy", g, strings.Join(p.SharedWith, ", ")))
 		}
@@ -307,16 +356,27 @@ func securityGroups(w *model.World, doc *ranges.Document, opts Options) ([]Group
 		}
 		out = append(out, *p)
 	}
-	return out, lists, needs, warnings, nil
+	return &sgPlan{groups: out, lists: lists, needs: needs, jobs: jobs, warnings: warnings}, nil
+}
+
+// sgPlan is the security-group half of the output.
+type sgPlan struct {
+	groups   []GroupPlan
+	lists    []PrefixListPlan
+	needs    []Need
+	jobs     []JobGroup
+	warnings []string
 }
 
 // peerSGRules lets a job's pods reach each other through their groups.
 // A group of the job's own (a SecurityGroupPolicy's that fences nothing
-// else) admits all its traffic to itself, as collectives and EFA need; a
-// shared group, such as the node group, only the ports the job's pods
-// declare: all protocols to it would be all protocols to every pod and
-// node that carries it.
-func peerSGRules(w *model.World, placed map[*model.PodTemplate]engine.Placement, workloads map[*model.Workload][]*model.PodTemplate, groups []string, via map[string]string, fence string) ([]SGRule, []string) {
+// else) admits all its traffic to itself, as collectives and EFA need. A
+// job whose pods have only shared groups (the node group) gets a group of
+// its own (jobGroups), which admits every TCP port from itself. Where no
+// such group can be planned, the shared group gets only the ports the
+// job's pods declare: all protocols to it would be all protocols to every
+// pod and node that carries it.
+func peerSGRules(w *model.World, placed map[*model.PodTemplate]engine.Placement, workloads map[*model.Workload][]*model.PodTemplate, groups []string, via map[string]string, fence string) ([]SGRule, []JobGroup, []string) {
 	mine := map[*model.PodTemplate]bool{}
 	for _, pts := range workloads {
 		for _, pt := range pts {
@@ -334,6 +394,8 @@ func peerSGRules(w *model.World, placed map[*model.PodTemplate]engine.Placement,
 			}
 		}
 	}
+	own := func(g string) bool { return strings.HasPrefix(via[g], "SecurityGroupPolicy") && !shared[g] }
+	jobs, covered, warnings := jobGroups(w, placed, workloads, own, fence)
 	type port struct {
 		proto netset.Protocol
 		port  int32
@@ -341,6 +403,9 @@ func peerSGRules(w *model.World, placed map[*model.PodTemplate]engine.Placement,
 	var ports []port
 	seen := map[port]bool{}
 	for _, wl := range sortedWorkloads(workloads) {
+		if covered[wl] {
+			continue
+		}
 		for _, pt := range workloads[wl] {
 			for _, c := range pt.Containers {
 				for _, cp := range c.Ports {
@@ -353,19 +418,22 @@ func peerSGRules(w *model.World, placed map[*model.PodTemplate]engine.Placement,
 			}
 		}
 	}
+	uncovered := len(covered) < len(workloads)
 	var rules []SGRule
-	var warnings []string
 	for _, g := range groups {
-		if strings.HasPrefix(via[g], "SecurityGroupPolicy") && !shared[g] {
+		if own(g) {
 			rules = append(rules, groupRule("-1", -1, -1, g, "job peers (the job's own group)"))
 			continue
+		}
+		if !uncovered {
+			continue // each job has a group of its own now
 		}
 		for _, p := range ports {
 			rules = append(rules, portRule(p.proto, p.port, g, "job peers"))
 		}
 		warnings = append(warnings, fmt.Sprintf("Fence %s: %s is shared with other pods or nodes, so the job peers' rules on it name only the ports the job's pods declare (%d): traffic on other ports between them (NCCL and other collectives pick ephemeral ports unless pinned) is cut in the security-group layer; give each job a group of its own with a SecurityGroupPolicy, or pin and declare the ports", fence, g, len(ports)))
 	}
-	return rules, warnings
+	return rules, jobs, warnings
 }
 
 // exists reports whether a group already has a rule (AWS refuses to

@@ -18,7 +18,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-const nodeGroup = "sg-0a1b2c3d4e5f60001"
+const (
+	nodeGroup  = "sg-0a1b2c3d4e5f60001"
+	jobGroupID = "ringfence-ml-workloads-text-embed-finetune"
+)
 
 func rulesText(rs []SGRule) string {
 	var b strings.Builder
@@ -46,11 +49,14 @@ func TestSecurityGroupsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.SecurityGroups) != 1 || out.SecurityGroups[0].GroupID != nodeGroup {
+	// The node group, then the training job's own group (its pods have
+	// none, so generate plans one).
+	if len(out.SecurityGroups) != 2 || out.SecurityGroups[0].GroupID != nodeGroup || out.SecurityGroups[1].GroupID != jobGroupID {
 		t.Fatalf("groups %+v", out.SecurityGroups)
 	}
 	g := out.SecurityGroups[0]
-	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup + "\ntcp 23456-23456 " + nodeGroup +
+	// No job peers' rule on the shared node group.
+	wantEgress := "tcp 443-443 com.amazonaws.us-east-1.s3\nudp 53-53 " + nodeGroup + "\ntcp 53-53 " + nodeGroup + "\ntcp 8080-8080 " + nodeGroup +
 		"\ntcp 443-443 sg-0a1b2c3d4e5f60002\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv4\ntcp 443-443 ringfence-" + nodeGroup + "-egress-ipv6\n"
 	if got := rulesText(g.Egress); got != wantEgress {
 		t.Errorf("egress:\n%s\nwant:\n%s", got, wantEgress)
@@ -216,10 +222,31 @@ func TestTerraform(t *testing.T) {
 			}
 		}
 	}
-	g := out.SecurityGroups[0]
-	if counts["resource aws_vpc_security_group_egress_rule"] != len(g.Egress)+len(g.Revoke) || counts["resource aws_vpc_security_group_ingress_rule"] != len(g.Ingress) ||
-		counts["data aws_ec2_managed_prefix_list"] != 1 || counts["variable "+RevokeVariable] != 1 || counts["resource aws_ec2_managed_prefix_list"] != len(out.PrefixLists) {
-		t.Errorf("blocks %v for %d egress, %d ingress rules and %d revocations", counts, len(g.Egress), len(g.Ingress), len(g.Revoke))
+	egress, ingress, revoke := 0, 0, 0
+	for _, g := range out.SecurityGroups {
+		egress, ingress, revoke = egress+len(g.Egress), ingress+len(g.Ingress), revoke+len(g.Revoke)
+	}
+	if counts["resource aws_vpc_security_group_egress_rule"] != egress+revoke || counts["resource aws_vpc_security_group_ingress_rule"] != ingress ||
+		counts["data aws_ec2_managed_prefix_list"] != 1 || counts["variable "+RevokeVariable] != 1 || counts["resource aws_ec2_managed_prefix_list"] != len(out.PrefixLists) ||
+		counts["resource aws_security_group"] != 1 || counts["output "+jobGroupID+"_id"] != 1 {
+		t.Errorf("blocks %v for %d egress, %d ingress rules and %d revocations", counts, egress, ingress, revoke)
+	}
+	// The job's group is a resource in the nodes' VPC, and its rules
+	// reference it (the ID AWS gives it), not its name.
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "resource" && b.Labels[0] == "aws_security_group" {
+			if v, _ := b.Body.Attributes["vpc_id"].Expr.Value(nil); b.Labels[1] != jobGroupID || v.AsString() != "vpc-0abc1234def567890" {
+				t.Errorf("group %s in %v", b.Labels[1], v)
+			}
+		}
+		if b.Type == "resource" && b.Labels[0] != "aws_security_group" && strings.Contains(b.Labels[1], jobGroupID) {
+			for _, a := range []string{"security_group_id", "referenced_security_group_id"} {
+				vars := b.Body.Attributes[a].Expr.Variables()
+				if len(vars) != 1 || vars[0].RootName() != "aws_security_group" {
+					t.Errorf("%s %s: %s is not a reference to the group's resource", b.Labels[0], b.Labels[1], a)
+				}
+			}
+		}
 	}
 	// terraform fmt clean: formatting changes nothing.
 	if formatted := hclwrite.Format(src); string(formatted) != string(src) {
@@ -267,8 +294,16 @@ func TestCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, notes := CLI(out)
-	if len(c.AuthorizeEgress) != 1 || len(c.AuthorizeIngress) != 1 || len(c.RevokeEgress) != 1 {
+	// The node group's calls, then the job group's: created first, its
+	// default open egress revoked.
+	if len(c.AuthorizeEgress) != 2 || len(c.AuthorizeIngress) != 2 || len(c.RevokeEgress) != 2 || len(c.CreateSecurityGroups) != 1 {
 		t.Fatalf("%+v", c)
+	}
+	if cg := c.CreateSecurityGroups[0]; cg.GroupName != jobGroupID || cg.VpcID != "vpc-0abc1234def567890" {
+		t.Errorf("create %+v", cg)
+	}
+	if r := c.RevokeEgress[1]; r.GroupID != jobGroupID || r.IPPermissions[0].IPProtocol != "-1" || r.IPPermissions[0].IPRanges[0].CidrIP != "0.0.0.0/0" {
+		t.Errorf("the new group's default egress is not revoked: %+v", r)
 	}
 	first := c.AuthorizeEgress[0].IPPermissions[0]
 	v4 := 0
@@ -281,7 +316,8 @@ func TestCLI(t *testing.T) {
 	if first.IPProtocol != "tcp" || *first.FromPort != 443 || len(first.IPRanges) != v4 {
 		t.Errorf("S3 permission %+v, want %d IPv4 ranges on TCP 443", first, v4)
 	}
-	if len(notes) != 3 || !strings.Contains(notes[0], "replace it with the ID") || !strings.Contains(notes[1], "com.amazonaws.us-east-1.s3") || !strings.Contains(notes[2], "launch template") {
+	if len(notes) != 4 || !strings.Contains(notes[0], "replace it with the ID") || !strings.Contains(notes[1], "create-security-group returns") ||
+		!strings.Contains(notes[2], "com.amazonaws.us-east-1.s3") || !strings.Contains(notes[3], "launch template") {
 		t.Errorf("notes %v", notes)
 	}
 	// The quota: no authorize call carries more than 60 ranges of a
@@ -329,19 +365,18 @@ func TestCLI(t *testing.T) {
 	if len(c.ModifyMetadata) != len(out.Metadata) || len(c.ModifyMetadata) == 0 || c.ModifyMetadata[0].HTTPTokens != "required" || c.ModifyMetadata[0].HTTPPutResponseHopLimit != 1 {
 		t.Errorf("metadata inputs %+v", c.ModifyMetadata)
 	}
-	// Job peers on the shared node group: the port the job declares,
-	// never all protocols.
-	var peers *IPPermission
-	for i, p := range c.AuthorizeEgress[0].IPPermissions {
-		if p.IPProtocol == "-1" {
-			t.Errorf("all protocols to %+v", p.UserIDGroupPairs)
-		}
-		if len(p.UserIDGroupPairs) == 1 && p.UserIDGroupPairs[0].Description == "ringfence: job peers" {
-			peers = &c.AuthorizeEgress[0].IPPermissions[i]
+	// Job peers: never all protocols, nothing on the shared node group;
+	// every TCP port within the job's own group, both ways.
+	for _, p := range c.AuthorizeEgress[0].IPPermissions {
+		if p.IPProtocol == "-1" || (len(p.UserIDGroupPairs) == 1 && strings.Contains(p.UserIDGroupPairs[0].Description, "job peers")) {
+			t.Errorf("job peers on the node group: %+v", p)
 		}
 	}
-	if peers == nil || peers.IPProtocol != "tcp" || *peers.FromPort != 23456 || *peers.ToPort != 23456 || peers.UserIDGroupPairs[0].GroupID != nodeGroup {
-		t.Errorf("peers permission %+v", peers)
+	for _, in := range []CLIInput{c.AuthorizeEgress[1], c.AuthorizeIngress[1]} {
+		p := in.IPPermissions
+		if in.GroupID != jobGroupID || len(p) != 1 || p[0].IPProtocol != "tcp" || *p[0].FromPort != 0 || *p[0].ToPort != 65535 || p[0].UserIDGroupPairs[0].GroupID != jobGroupID {
+			t.Errorf("job group permission %+v", in)
+		}
 	}
 }
 

@@ -68,6 +68,32 @@ func Terraform(out *Output, syncToken string) []byte {
 			b.Body().AppendNewBlock("entry", nil).Body().SetAttributeValue("cidr", cty.StringVal(e))
 		}
 	}
+	jobs := map[string]bool{}
+	for _, j := range out.JobGroups {
+		jobs[j.ID] = true
+		body.AppendNewline()
+		comment(body, fmt.Sprintf("A security group of its own for the job %s: only its pods carry it, so a rule on every TCP port", j.Job))
+		comment(body, "between its members (the collectives' ephemeral ports) admits nobody else. Terraform removes the all-open egress")
+		comment(body, "rule AWS gives a new group. The SecurityGroupPolicy that attaches it (with the groups the pods have now) is in")
+		comment(body, "the YAML output (-o yaml): put the ID of this group, the output below, in its groupIds; it needs the VPC CNI's")
+		comment(body, "ENABLE_POD_ENI=true (kubectl set env daemonset aws-node -n kube-system ENABLE_POD_ENI=true) and Nitro instances.")
+		b := body.AppendNewBlock("resource", []string{"aws_security_group", tfName(j.ID)}).Body()
+		b.SetAttributeValue("name", cty.StringVal(j.ID))
+		b.SetAttributeValue("description", cty.StringVal(j.Description))
+		b.SetAttributeValue("vpc_id", cty.StringVal(j.VPC))
+		b.SetAttributeValue("tags", cty.ObjectVal(map[string]cty.Value{"Name": cty.StringVal(j.ID), "ringfence.dev/job": cty.StringVal(j.Job)}))
+		body.AppendNewline()
+		o := body.AppendNewBlock("output", []string{tfName(j.ID) + "_id"}).Body()
+		o.SetAttributeValue("description", cty.StringVal("The ID of "+j.ID+", for the groupIds of the SecurityGroupPolicy "+j.Policy.Namespace+"/"+j.Policy.Name))
+		o.SetAttributeTraversal("value", traversal("aws_security_group", tfName(j.ID), "id"))
+	}
+	group := func(b *hclwrite.Body, attr, id string) {
+		if jobs[id] {
+			b.SetAttributeTraversal(attr, traversal("aws_security_group", tfName(id), "id"))
+			return
+		}
+		b.SetAttributeValue(attr, cty.StringVal(id))
+	}
 	for _, g := range out.SecurityGroups {
 		body.AppendNewline()
 		comment(body, fmt.Sprintf("%s (%s) fences %s.", g.GroupID, g.Via, strings.Join(g.Fences, ", ")))
@@ -78,10 +104,10 @@ func Terraform(out *Output, syncToken string) []byte {
 			revokeBlock(body, g.GroupID, i, r)
 		}
 		for i, r := range g.Egress {
-			ruleBlock(body, "aws_vpc_security_group_egress_rule", fmt.Sprintf("ringfence_%s_egress_%03d", g.GroupID, i+1), g.GroupID, r)
+			ruleBlock(body, "aws_vpc_security_group_egress_rule", fmt.Sprintf("ringfence_%s_egress_%03d", g.GroupID, i+1), g.GroupID, r, group)
 		}
 		for i, r := range g.Ingress {
-			ruleBlock(body, "aws_vpc_security_group_ingress_rule", fmt.Sprintf("ringfence_%s_ingress_%03d", g.GroupID, i+1), g.GroupID, r)
+			ruleBlock(body, "aws_vpc_security_group_ingress_rule", fmt.Sprintf("ringfence_%s_ingress_%03d", g.GroupID, i+1), g.GroupID, r, group)
 		}
 	}
 	if len(out.Metadata) > 0 {
@@ -134,10 +160,12 @@ func revokeBlock(body *hclwrite.Body, group string, i int, r SGRule) {
 	}
 }
 
-func ruleBlock(body *hclwrite.Body, kind, name, group string, r SGRule) {
+// ruleBlock writes one rule; ref sets an attribute to a group (a generated
+// group by reference to its resource).
+func ruleBlock(body *hclwrite.Body, kind, name, group string, r SGRule, ref func(*hclwrite.Body, string, string)) {
 	body.AppendNewline()
-	b := body.AppendNewBlock("resource", []string{kind, name}).Body()
-	b.SetAttributeValue("security_group_id", cty.StringVal(group))
+	b := body.AppendNewBlock("resource", []string{kind, tfName(name)}).Body()
+	ref(b, "security_group_id", group)
 	b.SetAttributeValue("description", cty.StringVal(r.Description))
 	b.SetAttributeValue("ip_protocol", cty.StringVal(r.Protocol))
 	if r.FromPort >= 0 && (r.Protocol == "tcp" || r.Protocol == "udp") {
@@ -150,7 +178,7 @@ func ruleBlock(body *hclwrite.Body, kind, name, group string, r SGRule) {
 	case r.CIDR != "":
 		b.SetAttributeValue("cidr_ipv4", cty.StringVal(r.CIDR))
 	case r.Group != "":
-		b.SetAttributeValue("referenced_security_group_id", cty.StringVal(r.Group))
+		ref(b, "referenced_security_group_id", r.Group)
 	case r.PrefixList != "":
 		b.SetAttributeValue("prefix_list_id", cty.StringVal(r.PrefixList))
 	case r.ManagedPrefixList != "":

@@ -43,7 +43,9 @@ func Apply(w *model.World, out *Output) *model.World {
 		})
 	}
 	sort.Slice(next.Policies, func(i, j int) bool { return next.Policies[i].Ref().String() < next.Policies[j].Ref().String() })
-	next.Services, next.SecurityGroups = applyServices(w.Services, applyGroups(w.SecurityGroups, out.SecurityGroups), out.ServicePatches)
+	groups, sgps := applyJobGroups(w, out.JobGroups)
+	next.SecurityGroupPolicies = sgps
+	next.Services, next.SecurityGroups = applyServices(w.Services, applyGroups(groups, out.SecurityGroups), out.ServicePatches)
 	return &next
 }
 
@@ -119,7 +121,13 @@ func applyGroups(groups []*model.SecurityGroup, plans []GroupPlan) []*model.Secu
 		}
 		ng := *g
 		ng.Egress = nil
+		if len(p.Revoke) == 0 { // an endpoint's group: its egress stays
+			ng.Egress = g.Egress
+		}
 		for _, r := range g.Egress {
+			if len(p.Revoke) == 0 {
+				break
+			}
 			nr := r
 			nr.CIDRs = nil
 			for _, c := range r.CIDRs {

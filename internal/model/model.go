@@ -69,6 +69,11 @@ type World struct {
 	// Fences are the intents `ringfence generate` turns into policies.
 	Fences []*Fence `json:"fences"`
 
+	// Monitors are the ServiceMonitors and PodMonitors; Prometheuses the
+	// monitor selectors of the Prometheus objects. Who scrapes whom.
+	Monitors     []*Monitor             `json:"monitors,omitempty"`
+	Prometheuses []*PrometheusSelectors `json:"prometheuses,omitempty"`
+
 	// What the inputs are known to lack. The engine turns each into
 	// "unknown" verdicts where it could change them, never into "denied".
 	//

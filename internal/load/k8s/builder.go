@@ -82,6 +82,9 @@ type decoded struct {
 	// foreign are policies an operator makes from the object, which
 	// ringfence does not model.
 	foreign []*model.Meta
+	// also are further model objects read from the object (a Prometheus's
+	// monitor selectors beside its workload), by their own key.
+	also map[model.Ref]any
 }
 
 func (d *decoded) warn(src model.Source, object, format string, args ...any) {
@@ -191,6 +194,9 @@ func (b *Builder) Register(d *Decoded) {
 	b.Report.Warnings = append(b.Report.Warnings, d.warnings...)
 	for _, f := range d.foreign {
 		b.objects[f.Ref()] = f
+	}
+	for r, x := range d.also {
+		b.objects[r] = x
 	}
 	b.objects[d.ref] = d.obj
 	if w, ok := d.obj.(*model.Workload); ok && d.owner != nil {

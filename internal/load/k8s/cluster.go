@@ -83,6 +83,8 @@ var clusterResources = []clusterResource{
 	res("vpcresources.k8s.aws", "v1beta1", "securitygrouppolicies", "SecurityGroupPolicy", true),
 	res("monitoring.coreos.com", "v1", "prometheuses", "Prometheus", true),
 	res("monitoring.coreos.com", "v1", "alertmanagers", "Alertmanager", true),
+	res("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", true),
+	res("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor", true),
 }
 
 // LoadCluster lists every resource ringfence reads from a live cluster

@@ -41,6 +41,10 @@ func (b *Builder) Finish() *model.World {
 			w.Fences = append(w.Fences, o)
 		case *model.WebhookConfiguration:
 			w.Webhooks = append(w.Webhooks, o)
+		case *model.Monitor:
+			w.Monitors = append(w.Monitors, o)
+		case *model.PrometheusSelectors:
+			w.Prometheuses = append(w.Prometheuses, o)
 		case *model.Meta:
 			w.ForeignPolicies = append(w.ForeignPolicies, o)
 		}
@@ -58,6 +62,8 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.Fences, func(n *model.Fence) *model.Meta { return &n.Meta })
 	sortMeta(w.Webhooks, func(n *model.WebhookConfiguration) *model.Meta { return &n.Meta })
 	sortMeta(w.ForeignPolicies, func(n *model.Meta) *model.Meta { return n })
+	sortMeta(w.Monitors, func(n *model.Monitor) *model.Meta { return &n.Meta })
+	sortMeta(w.Prometheuses, func(n *model.PrometheusSelectors) *model.Meta { return &n.Meta })
 	b.resolveIdentities(w)
 	w.Unread = b.unread
 	sort.SliceStable(w.Unread, func(i, j int) bool {

@@ -50,6 +50,8 @@ var decoders = map[string]kindDecoder{
 	"vpcresources.k8s.aws/v1beta1/SecurityGroupPolicy": decodeSecurityGroupPolicy,
 	"monitoring.coreos.com/v1/Prometheus":              decodePrometheus,
 	"monitoring.coreos.com/v1/Alertmanager":            decodeAlertmanager,
+	"monitoring.coreos.com/v1/ServiceMonitor":          decodeServiceMonitor,
+	"monitoring.coreos.com/v1/PodMonitor":              decodePodMonitor,
 	"ringfence.dev/v1alpha1/Fence":                     decodeFence,
 	// Versions the API server no longer serves, still in many
 	// repositories: read as their current version, with a warning

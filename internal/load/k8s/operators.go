@@ -48,6 +48,11 @@ type monitoringSpec struct {
 	Containers                   []corev1.Container  `json:"containers"`
 	InitContainers               []corev1.Container  `json:"initContainers"`
 	Thanos                       *struct{}           `json:"thanos"`
+	// Prometheus only: which monitors it scrapes.
+	ServiceMonitorSelector          *metav1.LabelSelector `json:"serviceMonitorSelector"`
+	ServiceMonitorNamespaceSelector *metav1.LabelSelector `json:"serviceMonitorNamespaceSelector"`
+	PodMonitorSelector              *metav1.LabelSelector `json:"podMonitorSelector"`
+	PodMonitorNamespaceSelector     *metav1.LabelSelector `json:"podMonitorNamespaceSelector"`
 }
 
 func decodePrometheus(d *decoded, o *document.Object, m model.Meta) error {
@@ -92,7 +97,10 @@ func decodePrometheus(d *decoded, o *document.Object, m model.Meta) error {
 		templates = append(templates, t)
 	}
 	d.addWorkload(m, p.OwnerReferences, templates...)
-	return nil
+	sel := &model.PrometheusSelectors{Meta: m, ServiceMonitorSelector: s.ServiceMonitorSelector, ServiceMonitorNamespaceSelector: s.ServiceMonitorNamespaceSelector,
+		PodMonitorSelector: s.PodMonitorSelector, PodMonitorNamespaceSelector: s.PodMonitorNamespaceSelector}
+	d.also = map[model.Ref]any{{Kind: prometheusSelectorsKind, Namespace: m.Namespace, Name: m.Name}: sel}
+	return selectorsValid(o, m, s.ServiceMonitorSelector, s.ServiceMonitorNamespaceSelector, s.PodMonitorSelector, s.PodMonitorNamespaceSelector)
 }
 
 func decodeAlertmanager(d *decoded, o *document.Object, m model.Meta) error {

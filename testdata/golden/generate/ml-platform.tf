@@ -2207,6 +2207,26 @@ resource "aws_ec2_managed_prefix_list" "ringfence-sg-0a1b2c3d4e5f60001-egress-ip
   }
 }
 
+# A security group of its own for the job ml-workloads/PyTorchJob/text-embed-finetune: only its pods carry it, so a rule on every TCP port
+# between its members (the collectives' ephemeral ports) admits nobody else. Terraform removes the all-open egress
+# rule AWS gives a new group. The SecurityGroupPolicy that attaches it (with the groups the pods have now) is in
+# the YAML output (-o yaml): put the ID of this group, the output below, in its groupIds; it needs the VPC CNI's
+# ENABLE_POD_ENI=true (kubectl set env daemonset aws-node -n kube-system ENABLE_POD_ENI=true) and Nitro instances.
+resource "aws_security_group" "ringfence-ml-workloads-text-embed-finetune" {
+  name        = "ringfence-ml-workloads-text-embed-finetune"
+  description = "ringfence: the pods of ml-workloads/PyTorchJob/text-embed-finetune (training.kubeflow.org/job-name=text-embed-finetune) and nothing else"
+  vpc_id      = "vpc-0abc1234def567890"
+  tags = {
+    Name                = "ringfence-ml-workloads-text-embed-finetune"
+    "ringfence.dev/job" = "ml-workloads/PyTorchJob/text-embed-finetune"
+  }
+}
+
+output "ringfence-ml-workloads-text-embed-finetune_id" {
+  description = "The ID of ringfence-ml-workloads-text-embed-finetune, for the groupIds of the SecurityGroupPolicy ml-workloads/ringfence-ml-workloads-text-embed-finetune"
+  value       = aws_security_group.ringfence-ml-workloads-text-embed-finetune.id
+}
+
 # sg-0a1b2c3d4e5f60001 (its nodes' network interfaces) fences ml-workloads/inference, ml-workloads/training.
 # It also fences features/Deployment/feature-api, ingress-nginx/Deployment/ingress-nginx-controller, kube-system/Deployment/coredns: these rules are theirs too.
 
@@ -2270,15 +2290,6 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
 
 resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_005" {
   security_group_id            = "sg-0a1b2c3d4e5f60001"
-  description                  = "ringfence: job peers"
-  ip_protocol                  = "tcp"
-  from_port                    = 23456
-  to_port                      = 23456
-  referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
-}
-
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_006" {
-  security_group_id            = "sg-0a1b2c3d4e5f60001"
   description                  = "ringfence: EKS API server (kubelet)"
   ip_protocol                  = "tcp"
   from_port                    = 443
@@ -2286,7 +2297,7 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
   referenced_security_group_id = "sg-0a1b2c3d4e5f60002"
 }
 
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_007" {
+resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_006" {
   security_group_id = "sg-0a1b2c3d4e5f60001"
   description       = "ringfence: the CIDRs of ringfence-sg-0a1b2c3d4e5f60001-egress-ipv4"
   ip_protocol       = "tcp"
@@ -2295,7 +2306,7 @@ resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_eg
   prefix_list_id    = aws_ec2_managed_prefix_list.ringfence-sg-0a1b2c3d4e5f60001-egress-ipv4.id
 }
 
-resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_008" {
+resource "aws_vpc_security_group_egress_rule" "ringfence_sg-0a1b2c3d4e5f60001_egress_007" {
   security_group_id = "sg-0a1b2c3d4e5f60001"
   description       = "ringfence: the CIDRs of ringfence-sg-0a1b2c3d4e5f60001-egress-ipv6"
   ip_protocol       = "tcp"
@@ -2311,6 +2322,26 @@ resource "aws_vpc_security_group_ingress_rule" "ringfence_sg-0a1b2c3d4e5f60001_i
   from_port                    = 8080
   to_port                      = 8080
   referenced_security_group_id = "sg-0a1b2c3d4e5f60001"
+}
+
+# ringfence-ml-workloads-text-embed-finetune (generated for the job ml-workloads/PyTorchJob/text-embed-finetune) fences ml-workloads/training.
+
+resource "aws_vpc_security_group_egress_rule" "ringfence_ringfence-ml-workloads-text-embed-finetune_egress_001" {
+  security_group_id            = aws_security_group.ringfence-ml-workloads-text-embed-finetune.id
+  description                  = "ringfence: job peers of ml-workloads/PyTorchJob/text-embed-finetune (its own group)"
+  ip_protocol                  = "tcp"
+  from_port                    = 0
+  to_port                      = 65535
+  referenced_security_group_id = aws_security_group.ringfence-ml-workloads-text-embed-finetune.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "ringfence_ringfence-ml-workloads-text-embed-finetune_ingress_001" {
+  security_group_id            = aws_security_group.ringfence-ml-workloads-text-embed-finetune.id
+  description                  = "ringfence: job peers of ml-workloads/PyTorchJob/text-embed-finetune (its own group)"
+  ip_protocol                  = "tcp"
+  from_port                    = 0
+  to_port                      = 65535
+  referenced_security_group_id = aws_security_group.ringfence-ml-workloads-text-embed-finetune.id
 }
 
 # Instance metadata: IMDSv2 required with a hop limit of 1 keeps pods from the node role (security groups never
