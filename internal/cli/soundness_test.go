@@ -613,3 +613,61 @@ func TestInferenceIngressPossibleWithoutVPC(t *testing.T) {
 		t.Errorf("RF011 should be possible, through pods of unknown address, assuming what 10.0.0.0/16 holds: %+v", f)
 	}
 }
+
+// Case 4: the AWS-managed S3 and DynamoDB lists resolve from the embedded
+// ip-ranges when their entries are not given: the entries lie within the
+// service's published prefixes of the region, so an address there is
+// unknown and one elsewhere denied. A list given with its entries is exact.
+func TestManagedPrefixListFromRanges(t *testing.T) {
+	// By well-known ID: the example is in us-east-1 (Node labels, zones),
+	// where pl-63a5400a is com.amazonaws.us-east-1.s3.
+	dir := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-63a5400a"}]}]`)
+	e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "52.216.1.1", "--port", "443")
+	missing, _ := json.Marshal(e["missing"])
+	if e["verdict"] != "unknown" || !strings.Contains(string(missing), "com.amazonaws.us-east-1.s3") || !strings.Contains(string(missing), "published S3 prefixes of us-east-1") {
+		t.Errorf("to an S3 address of us-east-1 through pl-63a5400a: verdict %v, missing %s; want unknown naming the list and the publication", e["verdict"], missing)
+	}
+	for _, to := range []string{"8.8.8.8", "52.94.0.1", "10.0.9.10"} { // outside, DynamoDB, the VPC
+		if e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", to, "--port", "443"); e["verdict"] != "denied" {
+			t.Errorf("to %s (no S3 address) through pl-63a5400a: verdict %v, want denied", to, e["verdict"])
+		}
+	}
+	// By name (describe-managed-prefix-lists), for an ID not in the table.
+	named := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-0123456789abcdef0"}]}]`)
+	putFile(t, filepath.Join(named, "aws", "prefix-lists.json"), `{"PrefixLists": [{"PrefixListId": "pl-0123456789abcdef0", "PrefixListName": "com.amazonaws.us-east-1.dynamodb"}]}`)
+	if e := explainJSON(t, "", "-f", named, "--from", "ml-workloads/model-server", "--to", "52.94.0.1", "--port", "443"); e["verdict"] != "unknown" {
+		t.Errorf("to a DynamoDB address through the named DynamoDB list: verdict %v, want unknown", e["verdict"])
+	}
+	if e := explainJSON(t, "", "-f", named, "--from", "ml-workloads/model-server", "--to", "52.216.1.1", "--port", "443"); e["verdict"] != "denied" {
+		t.Errorf("to an S3 address through the named DynamoDB list: verdict %v, want denied", e["verdict"])
+	}
+	// Entries given: exact, even for S3 addresses the entries leave out.
+	putFile(t, filepath.Join(dir, "aws", "pl-63a5400a.json"), `{"Entries": [{"Cidr": "52.216.0.0/15"}]}`)
+	if e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "52.216.1.1", "--port", "443"); e["verdict"] != "allowed" {
+		t.Errorf("to an entry of the given list: verdict %v, want allowed", e["verdict"])
+	}
+	if e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "54.231.0.1", "--port", "443"); e["verdict"] != "denied" {
+		t.Errorf("to an S3 address outside the given entries: verdict %v, want denied", e["verdict"])
+	}
+	// An ID without its name in a region the table does not know stays
+	// unknown everywhere: the same ID names other lists in other regions.
+	other := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-63a5400a"}]}]`)
+	for _, f := range []string{"nodes.yaml", "aws/instances.json", "aws/subnets.json"} {
+		b, err := os.ReadFile(filepath.Join(other, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		putFile(t, filepath.Join(other, f), strings.ReplaceAll(string(b), "us-east-1", "ap-south-2"))
+	}
+	if e := explainJSON(t, "", "-f", other, "--from", "ml-workloads/model-server", "--to", "8.8.8.8", "--port", "443"); e["verdict"] != "unknown" {
+		t.Errorf("pl-63a5400a in ap-south-2: verdict %v, want unknown", e["verdict"])
+	}
+}
+
+// putFile writes content at path.
+func putFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
