@@ -593,6 +593,101 @@ func TestOperatorMadePolicies(t *testing.T) {
 	}
 }
 
+const kubeRayOperator = `apiVersion: v1
+kind: Namespace
+metadata: {name: kuberay}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kuberay-operator, namespace: kuberay}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: kuberay}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: kuberay}}
+    spec:
+      containers:
+      - name: kuberay-operator
+        image: quay.io/kuberay/operator:v1.7.0
+        command: [/manager]
+        args:
+        - --feature-gates=RayClusterStatusConditions=true,RayClusterNetworkPolicy=true
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: ray, labels: {app: client}}
+spec: {containers: [{name: c, image: curlimages/curl:8.10.1}]}
+`
+
+// fencedRayRules is fencedRay with rules of its own: the client may reach
+// the head's Ray client port, the gpu workers may reach 203.0.113.0/24 on
+// TCP 443.
+var fencedRayRules = strings.Replace(fencedRay, "  networkPolicy: {mode: DenyAll}\n", `  networkPolicy:
+    mode: DenyAll
+    head:
+      ingressRules:
+      - from: [{podSelector: {matchLabels: {app: client}}}]
+        ports: [{port: 10001}]
+    worker:
+      egressRules:
+      - to: [{ipBlock: {cidr: 203.0.113.0/24}}]
+        ports: [{port: 443}]
+`, 1)
+
+// Case 6, exact: with the KubeRay operator's Deployment in the inputs, its
+// flags decide. Feature gate RayClusterNetworkPolicy on: the head and
+// worker-group policies KubeRay v1.7.0 makes are evaluated (the cluster's
+// own pods on every port, plus the spec's rules). Gate off (its default):
+// spec.networkPolicy makes nothing. Gates from a --config file: unknown.
+func TestKubeRayOperatorPolicies(t *testing.T) {
+	on := fencedRayRules + "---\n" + kubeRayOperator
+	verdict := func(in string, args ...string) any {
+		t.Helper()
+		return explainJSON(t, in, append([]string{"-f", "-"}, args...)...)["verdict"]
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "203.0.113.7", "--to", "ray/fenced/head", "--port", "8265"}, "denied"},
+		{[]string{"--from", "ray/client", "--to", "ray/fenced/head", "--port", "10001"}, "allowed"},
+		{[]string{"--from", "ray/client", "--to", "ray/fenced/head", "--port", "8265"}, "denied"},
+		{[]string{"--from", "ray/fenced/worker/gpu", "--to", "ray/fenced/head", "--port", "6379"}, "allowed"},
+		{[]string{"--from", "ray/fenced/worker/gpu", "--to", "203.0.113.9", "--port", "443"}, "allowed"},
+		{[]string{"--from", "ray/fenced/worker/gpu", "--to", "8.8.8.8", "--port", "443"}, "denied"},
+		{[]string{"--from", "ray/fenced/head", "--to", "203.0.113.9", "--port", "443"}, "denied"},
+		{[]string{"--from", "ray/client", "--to", "8.8.8.8", "--port", "443"}, "allowed"},
+	} {
+		if got := verdict(on, c.args...); got != c.want {
+			t.Errorf("gate on, %v: verdict %v, want %s", c.args, got, c.want)
+		}
+	}
+	stdout, _, code := run(t, on, "inventory", "-f", "-", "-o", "json")
+	if code != ExitOK || !strings.Contains(stdout, `"fenced-head"`) || !strings.Contains(stdout, `"fenced-workers-gpu"`) {
+		t.Errorf("inventory does not list the policies KubeRay makes (exit %d)", code)
+	}
+	off := strings.Replace(on, ",RayClusterNetworkPolicy=true", "", 1)
+	if got := verdict(off, "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265"); got != "allowed" {
+		t.Errorf("gate off: verdict %v, want allowed (the operator makes no policy)", got)
+	}
+	if _, stderr, _ := run(t, off, "reach", "-f", "-", "-v"); !strings.Contains(stderr, "spec.networkPolicy has no effect") {
+		t.Errorf("gate off: no warning that spec.networkPolicy has no effect:\n%s", stderr)
+	}
+	config := strings.Replace(on, "--feature-gates=RayClusterStatusConditions=true,RayClusterNetworkPolicy=true", "--config=/etc/kuberay/config.yaml", 1)
+	if got := verdict(config, "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265"); got != "unknown" {
+		t.Errorf("gates from a config file: verdict %v, want unknown", got)
+	}
+	// A RayJob's cluster is named by the operator: its policies' selectors
+	// are not known, so the verdicts they could change are unknown.
+	job := "apiVersion: ray.io/v1\nkind: RayJob\nmetadata: {name: j, namespace: ray}\nspec:\n  entrypoint: python x.py\n  rayClusterSpec:\n    networkPolicy: {mode: DenyAll}\n    headGroupSpec:\n      template:\n        spec: {containers: [{name: ray-head, image: rayproject/ray:2.40.0}]}\n"
+	if got := verdict(job, "--from", "203.0.113.7", "--to", "ray/j", "--port", "8265"); got != "unknown" {
+		t.Errorf("a RayJob's fenced cluster: verdict %v, want unknown", got)
+	}
+	elsewhere := strings.Replace(on, "        - --feature-gates", "        - --watch-namespace=other\n        - --feature-gates", 1)
+	if got := verdict(elsewhere, "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265"); got != "allowed" {
+		t.Errorf("operator watching another namespace: verdict %v, want allowed", got)
+	}
+}
+
 // Without the VPC in the inputs the pods' addresses are not known, so
 // whether allow-nlb-health-checks' 10.0.0.0/16 admits other pods is
 // unknown: the audit still reports RF011, as possible, with the reason.

@@ -31,6 +31,10 @@ type Builder struct {
 	pods    []livePod
 	// unread are the kinds a live cluster refused to list.
 	unread []model.Unread
+	// rayMade and rayOperators decide, once every object is in, which
+	// NetworkPolicies the KubeRay operator makes.
+	rayMade      []*rayMade
+	rayOperators []*rayOperator
 }
 
 // ownerKey is a controller owner reference, resolved once all objects are in.
@@ -82,6 +86,10 @@ type decoded struct {
 	// foreign are policies an operator makes from the object, which
 	// ringfence does not model.
 	foreign []*model.Meta
+	// ray is what a RayCluster's spec.networkPolicy makes; rayOperator a
+	// KubeRay operator's flags.
+	ray         *rayMade
+	rayOperator *rayOperator
 }
 
 func (d *decoded) warn(src model.Source, object, format string, args ...any) {
@@ -191,6 +199,12 @@ func (b *Builder) Register(d *Decoded) {
 	b.Report.Warnings = append(b.Report.Warnings, d.warnings...)
 	for _, f := range d.foreign {
 		b.objects[f.Ref()] = f
+	}
+	if d.ray != nil {
+		b.rayMade = append(b.rayMade, d.ray)
+	}
+	if d.rayOperator != nil {
+		b.rayOperators = append(b.rayOperators, d.rayOperator)
 	}
 	b.objects[d.ref] = d.obj
 	if w, ok := d.obj.(*model.Workload); ok && d.owner != nil {
