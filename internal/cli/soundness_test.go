@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"github.com/ringfence/ringfence/internal/check"
 	"os"
 	"path/filepath"
@@ -764,5 +765,48 @@ func putFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// reach -o json's layers carry each fence's unknown ports beside the ports
+// it surely allows: a connection that is partly unknown names a layer that
+// may allow it, never layers that both look closed.
+func TestReachLayersCarryUnknown(t *testing.T) {
+	type layers struct {
+		NetworkPolicy         map[string][][2]int  `json:"networkPolicy"`
+		NetworkPolicyUnknown  map[string][][2]int  `json:"networkPolicyUnknown"`
+		SecurityGroups        *map[string][][2]int `json:"securityGroups"`
+		SecurityGroupsUnknown map[string][][2]int  `json:"securityGroupsUnknown"`
+	}
+	var out struct {
+		Connections []struct {
+			Src, Dst string
+			Unknown  map[string][][2]int
+			Layers   *layers
+		}
+	}
+	dir := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-63a5400a"}]}]`)
+	stdout, stderr, code := run(t, "", "reach", "-f", dir, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("reach: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	s3 := false
+	for _, c := range out.Connections {
+		if c.Layers == nil || len(c.Unknown) == 0 {
+			continue
+		}
+		l := c.Layers
+		if len(l.NetworkPolicyUnknown) == 0 && l.SecurityGroups != nil && len(l.SecurityGroupsUnknown) == 0 {
+			t.Errorf("%s => %s is partly unknown, but neither layer says what may be allowed: %+v", c.Src, c.Dst, *l)
+		}
+		if c.Src == "ml-workloads/model-server" && strings.Contains(c.Dst, "54.231.0.0/16") {
+			s3 = fmt.Sprint(l.SecurityGroupsUnknown["TCP"]) == "[[443 443]]" && l.SecurityGroups != nil && len(*l.SecurityGroups) == 0
+		}
+	}
+	if !s3 {
+		t.Errorf("model-server => the S3 prefixes (egress only through pl-63a5400a): want securityGroups {} and securityGroupsUnknown TCP 443")
 	}
 }

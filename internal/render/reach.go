@@ -297,11 +297,22 @@ func appendConnection(b []byte, c engine.Connection, reasons *reasonIndex) []byt
 	if c.Layers != nil {
 		b = append(b, `,"layers":{"networkPolicy":`...)
 		b = appendPorts(b, c.Layers.NetworkPolicy)
+		if !c.Layers.NetworkPolicyUnknown.IsEmpty() {
+			b = append(b, `,"networkPolicyUnknown":`...)
+			b = appendPorts(b, c.Layers.NetworkPolicyUnknown)
+		}
 		b = append(b, `,"securityGroups":`...)
 		if c.Layers.SecurityGroups == nil {
 			b = append(b, "null"...)
 		} else {
 			b = appendPorts(b, *c.Layers.SecurityGroups)
+		}
+		if !c.Layers.SecurityGroupsUnknown.IsEmpty() {
+			b = append(b, `,"securityGroupsUnknown":`...)
+			b = appendPorts(b, c.Layers.SecurityGroupsUnknown)
+		}
+		if c.Layers.Unfiltered {
+			b = append(b, `,"unfiltered":true`...)
 		}
 		b = append(b, '}')
 	}

@@ -72,7 +72,7 @@ func rayPolicies(o *document.Object, m model.Meta, owners []metav1.OwnerReferenc
 	own := &metav1.LabelSelector{MatchLabels: map[string]string{labelRayCluster: m.Name}}
 	build := func(name, group string, selector map[string]string, extraIngress []networkingv1.NetworkPolicyIngressRule, custom *rayPolicyRules) *model.NetworkPolicy {
 		p := &model.NetworkPolicy{Meta: model.Meta{Kind: "NetworkPolicy", APIVersion: "networking.k8s.io/v1", Namespace: m.Namespace, Name: name, Source: src,
-			Labels: map[string]string{labelRayCluster: m.Name, labelRayGroup: group, "app.kubernetes.io/name": "kuberay", "app.kubernetes.io/created-by": "kuberay-operator"},
+			Labels:      map[string]string{labelRayCluster: m.Name, labelRayGroup: group, "app.kubernetes.io/name": "kuberay", "app.kubernetes.io/created-by": "kuberay-operator"},
 			Annotations: map[string]string{"ringfence.io/made-by": "the KubeRay operator, from RayCluster " + m.Namespace + "/" + m.Name + " spec.networkPolicy"}}}
 		p.Spec.PodSelector = metav1.LabelSelector{MatchLabels: selector}
 		if ingress {
