@@ -810,3 +810,44 @@ func TestReachLayersCarryUnknown(t *testing.T) {
 		t.Errorf("model-server => the S3 prefixes (egress only through pl-63a5400a): want securityGroups {} and securityGroupsUnknown TCP 443")
 	}
 }
+
+// RF005 from an unknown DNS verdict is possible, with the assumption: the
+// egress rule's ipBlock may or may not hold the DNS pods' addresses. With
+// no rule that could admit DNS it stays certain.
+func TestDNSFindingPossibleWhenUnknown(t *testing.T) {
+	type finding struct {
+		Rule        string   `json:"rule"`
+		Confidence  string   `json:"confidence"`
+		Assumptions []string `json:"assumptions"`
+	}
+	rf005 := func(stdin string, args ...string) *finding {
+		t.Helper()
+		stdout, stderr, _ := run(t, stdin, append([]string{"audit", "-o", "json"}, args...)...)
+		var out struct{ Findings []finding }
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("audit: %v\n%s", err, stderr)
+		}
+		for i := range out.Findings {
+			if out.Findings[i].Rule == "RF005" {
+				return &out.Findings[i]
+			}
+		}
+		return nil
+	}
+	f := rf005("", "-f", "internal/cli/testdata/rf005-unknown-dns.yaml")
+	if f == nil || f.Confidence != "possible" || !strings.Contains(strings.Join(f.Assumptions, " "), "ipBlock 10.96.0.0/12") {
+		t.Errorf("egress to DNS through an ipBlock that may hold the DNS pods: RF005 %+v, want possible naming the ipBlock", f)
+	}
+	b, err := os.ReadFile("internal/cli/testdata/rf005-unknown-dns.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := strings.Replace(string(b), "10.96.0.0/12", "203.0.113.0/24", 1)
+	if f := rf005(closed, "-f", "-"); f == nil || f.Confidence == "possible" {
+		t.Errorf("egress only to a public block: RF005 %+v, want certain", f)
+	}
+	// A pod range outside the ipBlock decides it: certain again.
+	if f := rf005("", "-f", "internal/cli/testdata/rf005-unknown-dns.yaml", "--pod-cidr", "192.168.0.0/16"); f == nil || f.Confidence == "possible" {
+		t.Errorf("--pod-cidr outside the ipBlock: RF005 %+v, want certain", f)
+	}
+}
