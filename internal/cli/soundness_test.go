@@ -851,3 +851,23 @@ func TestDNSFindingPossibleWhenUnknown(t *testing.T) {
 		t.Errorf("--pod-cidr outside the ipBlock: RF005 %+v, want certain", f)
 	}
 }
+
+// reach -o dot draws the pseudo-peer for pods of unknown address as a
+// dashed node of its own, labelled, not as a namespace cluster without a
+// name.
+func TestReachDotLabelsUnknownAddressPods(t *testing.T) {
+	bare := copyExample(t, "examples/ml-platform", "aws/vpcs.json", "aws/subnets.json")
+	stdout, stderr, code := run(t, "", "reach", "-f", bare, "-o", "dot")
+	if code != ExitOK {
+		t.Fatalf("reach -o dot: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, `"(pods, addresses unknown)" [shape=ellipse, style=dashed, color=gray40, label="pods whose addresses\nare not in the inputs\n(ipBlocks may hold them)"];`) {
+		t.Errorf("the pseudo-peer is not drawn as a labelled dashed node:\n%s", stdout)
+	}
+	if strings.Contains(stdout, `label="";`) {
+		t.Errorf("a cluster without a label:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, `"(pods, addresses unknown)" -> "ml-workloads/model-server" [label="None\nunknown: TCP 8080", style=dashed];`) {
+		t.Errorf("no edge to the pseudo-peer:\n%s", stdout)
+	}
+}

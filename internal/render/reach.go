@@ -152,8 +152,14 @@ func ReachDot(w io.Writer, r *engine.Result) error {
 	byNS := map[string][]*engine.Peer{}
 	var namespaces []string
 	for _, p := range r.Peers {
-		if p.Kind == engine.KindExternal {
+		switch p.Kind {
+		case engine.KindExternal:
 			fmt.Fprintf(w, "  %q [shape=box, style=dashed, label=%q];\n", p.ID, wrapCIDRs(p.CIDRs))
+			continue
+		case engine.KindUnknownAddress:
+			// No namespace: it stands for pods of every namespace whose
+			// addresses ipBlocks may or may not hold.
+			fmt.Fprintf(w, "  %q [shape=ellipse, style=dashed, color=gray40, label=%q];\n", p.ID, "pods whose addresses\nare not in the inputs\n(ipBlocks may hold them)")
 			continue
 		}
 		if _, ok := byNS[p.Namespace]; !ok {
