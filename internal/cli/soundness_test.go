@@ -871,3 +871,36 @@ func TestReachDotLabelsUnknownAddressPods(t *testing.T) {
 		t.Errorf("no edge to the pseudo-peer:\n%s", stdout)
 	}
 }
+
+// Case 8, duplicates: an object defined twice is reported by every verb
+// (the later copy is used, as kubectl apply would; here it turns a
+// deny-all into an allow-all), on stderr and in the JSON warnings.
+func TestDuplicateReportedByEveryVerb(t *testing.T) {
+	in := `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {containers: [{name: c, image: nginx:1.27}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: fence, namespace: a}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: fence, namespace: a}
+spec: {podSelector: {}, ingress: [{}]}
+`
+	for _, args := range [][]string{
+		{"inventory"}, {"reach"}, {"audit"}, {"explain", "--from", "203.0.113.7", "--to", "a/web"}, {"report", "-o", "json"},
+	} {
+		_, stderr, _ := run(t, in, append(args, "-f", "-")...)
+		if !strings.Contains(stderr, "defined twice") {
+			t.Errorf("%v: stderr does not report the duplicate:\n%s", args, stderr)
+		}
+	}
+	stdout, _, _ := run(t, in, "reach", "-f", "-", "-o", "json")
+	if !strings.Contains(stdout, `"category":"duplicate"`) && !strings.Contains(stdout, `"category": "duplicate"`) {
+		t.Errorf("reach -o json warnings do not carry the duplicate:\n%s", stdout)
+	}
+}
