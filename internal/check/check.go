@@ -69,7 +69,10 @@ type Rule struct {
 	// what pods hold (long-lived keys, RF017) and what only a VPC endpoint
 	// fixes (RF018).
 	Network bool `json:"network"`
-	check   func(*Context) []Finding
+	// unread says which kinds that could not be read can change the
+	// rule's findings.
+	unread unreadScope
+	check  func(*Context) []Finding
 }
 
 // Finding is one risk, on one object: its cause. When one cause puts
@@ -197,6 +200,9 @@ func Run(c *Context, ids []string) ([]Finding, error) {
 			// zero value) takes the rule's.
 			if f.Severity == Info || f.Severity > r.Severity {
 				f.Severity = r.Severity
+			}
+			if c.World != nil {
+				assumeUnread(&f, r.unread, c.World.Unread)
 			}
 			if f.Confidence == "" {
 				f.Confidence = ConfidenceCertain

@@ -10,7 +10,7 @@ import (
 
 func rf004() *Rule {
 	return &Rule{
-		ID: "RF004", Severity: High,
+		ID: "RF004", Severity: High, unread: unreadNever,
 		Title: "A NetworkPolicy allows egress to all or most of the internet",
 		Rationale: "An egress ipBlock of 0.0.0.0/0 or ::/0, or one that covers most public addresses, is an open door " +
 			"dressed as a policy: the workload can reach any server, including one an attacker controls.",

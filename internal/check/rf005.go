@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -35,22 +36,42 @@ func rf005() *Rule {
 					continue
 				}
 				ok := false
+				// maybe holds why DNS may be reachable after all: the
+				// verdict rests on facts the inputs lack.
+				var maybe []string
 				for _, d := range dns {
-					if e, err := engine.Explain(c.Analysis, p.ID, d, netset.UDP, 53); err == nil && e.Verdict == "allowed" {
+					e, err := engine.Explain(c.Analysis, p.ID, d, netset.UDP, 53)
+					switch {
+					case err != nil:
+					case e.Verdict == engine.StateAllowed:
 						ok = true
+					case e.Verdict == engine.StateUnknown:
+						maybe = append(maybe, e.Missing...)
 					}
 				}
-				if e := egress(c, p, engine.Destination{Name: "nodelocaldns", Set: local}, netset.UDP, 53); e != nil && len(e.NetworkPolicy.Allowed) > 0 {
-					ok = true
+				if e := egress(c, p, engine.Destination{Name: "nodelocaldns", Set: local}, netset.UDP, 53); e != nil {
+					switch {
+					case len(e.NetworkPolicy.Allowed) > 0:
+						ok = true
+					case len(e.NetworkPolicy.Unknown) > 0:
+						maybe = append(maybe, e.NetworkPolicy.Missing...)
+					}
 				}
 				if ok {
 					continue
 				}
-				out = append(out, Finding{
+				f := Finding{
 					Object: p.Workload.Ref(), Source: p.Workload.Source,
 					Message: fmt.Sprintf("%s is isolated for egress and may not reach DNS (%s) on UDP 53", p.ID, join(dns)),
 					Path:    []string{"egress isolated by its NetworkPolicies; none allows UDP 53 to the kube-dns pods or NodeLocal DNS (169.254.20.10)"},
-				})
+				}
+				if len(maybe) > 0 {
+					// DNS is blocked only if the unknowns resolve badly.
+					sort.Strings(maybe)
+					f.Confidence, f.Assumptions = ConfidencePossible, dedupe(maybe)
+					f.Path = []string{"egress isolated by its NetworkPolicies; whether they allow UDP 53 to the kube-dns pods or NodeLocal DNS (169.254.20.10) is unknown"}
+				}
+				out = append(out, f)
 			}
 			return out
 		},

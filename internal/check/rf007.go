@@ -78,7 +78,7 @@ func everywhere(rules []model.SGRule) map[int]string {
 
 func rf007() *Rule {
 	return &Rule{
-		ID: "RF007", Severity: High,
+		ID: "RF007", Severity: High, unread: unreadNever,
 		Title: "A security group fencing workloads allows egress to 0.0.0.0/0 or ::/0",
 		Rationale: "The host fence is the last one: with egress open to everywhere at the security group, the " +
 			"NetworkPolicy is the workloads' only egress control, and host-network pods, or a CNI that does not " +

@@ -8,7 +8,7 @@ import (
 
 func rf008() *Rule {
 	return &Rule{
-		ID: "RF008", Severity: High,
+		ID: "RF008", Severity: High, unread: unreadNever,
 		Title: "A security group allows ingress from 0.0.0.0/0 or ::/0 to a service port or all ports",
 		Rationale: "Ingress from everywhere to the ports a Service listens on or to every port lets the internet reach " +
 			"the workloads as soon as an address is public, past every load balancer control. The front security " +

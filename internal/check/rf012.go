@@ -50,8 +50,11 @@ func rf012() *Rule {
 						byPeer[src.ID] = g
 					}
 					np, sg := conn.Layers.NetworkPolicy, *conn.Layers.SecurityGroups
+					// Ports the groups may admit (members or prefix-list
+					// entries not in the inputs) are not known to fail.
+					sgMay := sg.Union(conn.Layers.SecurityGroupsUnknown)
 					switch {
-					case !np.IsEmpty() && !np.IsAll() && np.Intersect(sg).IsEmpty():
+					case !np.IsEmpty() && !np.IsAll() && np.Intersect(sgMay).IsEmpty():
 						g.fail = append(g.fail, fmt.Sprintf("to %s: the NetworkPolicy allows %s, the security groups block it", conn.Dst, np))
 					case np.IsAll() && !sg.IsAll() && !sg.IsEmpty():
 						g.alone = append(g.alone, fmt.Sprintf("to %s: only the security groups fence it (%s)", conn.Dst, sg))

@@ -4,7 +4,7 @@ import "fmt"
 
 func rf013() *Rule {
 	return &Rule{
-		ID: "RF013", Severity: High,
+		ID: "RF013", Severity: High, unread: unreadNever,
 		Title: "A hostNetwork workload runs in an ML namespace",
 		Rationale: "Pods on the host network are not isolated by NetworkPolicies and share the node's address: every " +
 			"policy of the namespace is void for them, and they reach the instance metadata service whatever the " +

@@ -7,7 +7,7 @@ import (
 
 func rf014() *Rule {
 	return &Rule{
-		ID: "RF014", Severity: Low,
+		ID: "RF014", Severity: Low, unread: unreadAnywhere,
 		Title: "A dead policy: it selects no workload, or a peer matches nothing",
 		Rationale: "A policy that selects no pod protects nothing, and a peer selector that matches no pod allows " +
 			"nothing: both usually mean a typo'd label, and the intended fence is missing.",

@@ -168,7 +168,6 @@ func (f *inputFlags) audit(cmd *cobra.Command, s Streams, rules, configFile stri
 	if err != nil {
 		return nil, usageError{err}
 	}
-	findings = possibleWhereUnread(findings, res.World.Unread)
 	if configFile == "" {
 		if _, err := os.Stat(".ringfence.yaml"); err == nil {
 			configFile = ".ringfence.yaml"

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"github.com/ringfence/ringfence/internal/check"
 	"os"
 	"path/filepath"
@@ -593,6 +594,101 @@ func TestOperatorMadePolicies(t *testing.T) {
 	}
 }
 
+const kubeRayOperator = `apiVersion: v1
+kind: Namespace
+metadata: {name: kuberay}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kuberay-operator, namespace: kuberay}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: kuberay}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: kuberay}}
+    spec:
+      containers:
+      - name: kuberay-operator
+        image: quay.io/kuberay/operator:v1.7.0
+        command: [/manager]
+        args:
+        - --feature-gates=RayClusterStatusConditions=true,RayClusterNetworkPolicy=true
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: ray, labels: {app: client}}
+spec: {containers: [{name: c, image: curlimages/curl:8.10.1}]}
+`
+
+// fencedRayRules is fencedRay with rules of its own: the client may reach
+// the head's Ray client port, the gpu workers may reach 203.0.113.0/24 on
+// TCP 443.
+var fencedRayRules = strings.Replace(fencedRay, "  networkPolicy: {mode: DenyAll}\n", `  networkPolicy:
+    mode: DenyAll
+    head:
+      ingressRules:
+      - from: [{podSelector: {matchLabels: {app: client}}}]
+        ports: [{port: 10001}]
+    worker:
+      egressRules:
+      - to: [{ipBlock: {cidr: 203.0.113.0/24}}]
+        ports: [{port: 443}]
+`, 1)
+
+// Case 6, exact: with the KubeRay operator's Deployment in the inputs, its
+// flags decide. Feature gate RayClusterNetworkPolicy on: the head and
+// worker-group policies KubeRay v1.7.0 makes are evaluated (the cluster's
+// own pods on every port, plus the spec's rules). Gate off (its default):
+// spec.networkPolicy makes nothing. Gates from a --config file: unknown.
+func TestKubeRayOperatorPolicies(t *testing.T) {
+	on := fencedRayRules + "---\n" + kubeRayOperator
+	verdict := func(in string, args ...string) any {
+		t.Helper()
+		return explainJSON(t, in, append([]string{"-f", "-"}, args...)...)["verdict"]
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "203.0.113.7", "--to", "ray/fenced/head", "--port", "8265"}, "denied"},
+		{[]string{"--from", "ray/client", "--to", "ray/fenced/head", "--port", "10001"}, "allowed"},
+		{[]string{"--from", "ray/client", "--to", "ray/fenced/head", "--port", "8265"}, "denied"},
+		{[]string{"--from", "ray/fenced/worker/gpu", "--to", "ray/fenced/head", "--port", "6379"}, "allowed"},
+		{[]string{"--from", "ray/fenced/worker/gpu", "--to", "203.0.113.9", "--port", "443"}, "allowed"},
+		{[]string{"--from", "ray/fenced/worker/gpu", "--to", "8.8.8.8", "--port", "443"}, "denied"},
+		{[]string{"--from", "ray/fenced/head", "--to", "203.0.113.9", "--port", "443"}, "denied"},
+		{[]string{"--from", "ray/client", "--to", "8.8.8.8", "--port", "443"}, "allowed"},
+	} {
+		if got := verdict(on, c.args...); got != c.want {
+			t.Errorf("gate on, %v: verdict %v, want %s", c.args, got, c.want)
+		}
+	}
+	stdout, _, code := run(t, on, "inventory", "-f", "-", "-o", "json")
+	if code != ExitOK || !strings.Contains(stdout, `"fenced-head"`) || !strings.Contains(stdout, `"fenced-workers-gpu"`) {
+		t.Errorf("inventory does not list the policies KubeRay makes (exit %d)", code)
+	}
+	off := strings.Replace(on, ",RayClusterNetworkPolicy=true", "", 1)
+	if got := verdict(off, "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265"); got != "allowed" {
+		t.Errorf("gate off: verdict %v, want allowed (the operator makes no policy)", got)
+	}
+	if _, stderr, _ := run(t, off, "reach", "-f", "-", "-v"); !strings.Contains(stderr, "spec.networkPolicy has no effect") {
+		t.Errorf("gate off: no warning that spec.networkPolicy has no effect:\n%s", stderr)
+	}
+	config := strings.Replace(on, "--feature-gates=RayClusterStatusConditions=true,RayClusterNetworkPolicy=true", "--config=/etc/kuberay/config.yaml", 1)
+	if got := verdict(config, "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265"); got != "unknown" {
+		t.Errorf("gates from a config file: verdict %v, want unknown", got)
+	}
+	// A RayJob's cluster is named by the operator: its policies' selectors
+	// are not known, so the verdicts they could change are unknown.
+	job := "apiVersion: ray.io/v1\nkind: RayJob\nmetadata: {name: j, namespace: ray}\nspec:\n  entrypoint: python x.py\n  rayClusterSpec:\n    networkPolicy: {mode: DenyAll}\n    headGroupSpec:\n      template:\n        spec: {containers: [{name: ray-head, image: rayproject/ray:2.40.0}]}\n"
+	if got := verdict(job, "--from", "203.0.113.7", "--to", "ray/j", "--port", "8265"); got != "unknown" {
+		t.Errorf("a RayJob's fenced cluster: verdict %v, want unknown", got)
+	}
+	elsewhere := strings.Replace(on, "        - --feature-gates", "        - --watch-namespace=other\n        - --feature-gates", 1)
+	if got := verdict(elsewhere, "--from", "203.0.113.7", "--to", "ray/fenced", "--port", "8265"); got != "allowed" {
+		t.Errorf("operator watching another namespace: verdict %v, want allowed", got)
+	}
+}
+
 // Without the VPC in the inputs the pods' addresses are not known, so
 // whether allow-nlb-health-checks' 10.0.0.0/16 admits other pods is
 // unknown: the audit still reports RF011, as possible, with the reason.
@@ -611,5 +707,200 @@ func TestInferenceIngressPossibleWithoutVPC(t *testing.T) {
 	path := strings.Join(f.Path, "\n")
 	if f.Confidence != check.ConfidencePossible || len(f.Assumptions) == 0 || !strings.Contains(path, "(pods, addresses unknown) => ml-workloads/model-server") || !strings.Contains(strings.Join(f.Assumptions, "\n"), "10.0.0.0/16") {
 		t.Errorf("RF011 should be possible, through pods of unknown address, assuming what 10.0.0.0/16 holds: %+v", f)
+	}
+}
+
+// Case 4: the AWS-managed S3 and DynamoDB lists resolve from the embedded
+// ip-ranges when their entries are not given: the entries lie within the
+// service's published prefixes of the region, so an address there is
+// unknown and one elsewhere denied. A list given with its entries is exact.
+func TestManagedPrefixListFromRanges(t *testing.T) {
+	// By well-known ID: the example is in us-east-1 (Node labels, zones),
+	// where pl-63a5400a is com.amazonaws.us-east-1.s3.
+	dir := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-63a5400a"}]}]`)
+	e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "52.216.1.1", "--port", "443")
+	missing, _ := json.Marshal(e["missing"])
+	if e["verdict"] != "unknown" || !strings.Contains(string(missing), "com.amazonaws.us-east-1.s3") || !strings.Contains(string(missing), "published S3 prefixes of us-east-1") {
+		t.Errorf("to an S3 address of us-east-1 through pl-63a5400a: verdict %v, missing %s; want unknown naming the list and the publication", e["verdict"], missing)
+	}
+	for _, to := range []string{"8.8.8.8", "52.94.0.1", "10.0.9.10"} { // outside, DynamoDB, the VPC
+		if e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", to, "--port", "443"); e["verdict"] != "denied" {
+			t.Errorf("to %s (no S3 address) through pl-63a5400a: verdict %v, want denied", to, e["verdict"])
+		}
+	}
+	// By name (describe-managed-prefix-lists), for an ID not in the table.
+	named := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-0123456789abcdef0"}]}]`)
+	putFile(t, filepath.Join(named, "aws", "prefix-lists.json"), `{"PrefixLists": [{"PrefixListId": "pl-0123456789abcdef0", "PrefixListName": "com.amazonaws.us-east-1.dynamodb"}]}`)
+	if e := explainJSON(t, "", "-f", named, "--from", "ml-workloads/model-server", "--to", "52.94.0.1", "--port", "443"); e["verdict"] != "unknown" {
+		t.Errorf("to a DynamoDB address through the named DynamoDB list: verdict %v, want unknown", e["verdict"])
+	}
+	if e := explainJSON(t, "", "-f", named, "--from", "ml-workloads/model-server", "--to", "52.216.1.1", "--port", "443"); e["verdict"] != "denied" {
+		t.Errorf("to an S3 address through the named DynamoDB list: verdict %v, want denied", e["verdict"])
+	}
+	// Entries given: exact, even for S3 addresses the entries leave out.
+	putFile(t, filepath.Join(dir, "aws", "pl-63a5400a.json"), `{"Entries": [{"Cidr": "52.216.0.0/15"}]}`)
+	if e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "52.216.1.1", "--port", "443"); e["verdict"] != "allowed" {
+		t.Errorf("to an entry of the given list: verdict %v, want allowed", e["verdict"])
+	}
+	if e := explainJSON(t, "", "-f", dir, "--from", "ml-workloads/model-server", "--to", "54.231.0.1", "--port", "443"); e["verdict"] != "denied" {
+		t.Errorf("to an S3 address outside the given entries: verdict %v, want denied", e["verdict"])
+	}
+	// An ID without its name in a region the table does not know stays
+	// unknown everywhere: the same ID names other lists in other regions.
+	other := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-63a5400a"}]}]`)
+	for _, f := range []string{"nodes.yaml", "aws/instances.json", "aws/subnets.json"} {
+		b, err := os.ReadFile(filepath.Join(other, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		putFile(t, filepath.Join(other, f), strings.ReplaceAll(string(b), "us-east-1", "ap-south-2"))
+	}
+	if e := explainJSON(t, "", "-f", other, "--from", "ml-workloads/model-server", "--to", "8.8.8.8", "--port", "443"); e["verdict"] != "unknown" {
+		t.Errorf("pl-63a5400a in ap-south-2: verdict %v, want unknown", e["verdict"])
+	}
+}
+
+// putFile writes content at path.
+func putFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reach -o json's layers carry each fence's unknown ports beside the ports
+// it surely allows: a connection that is partly unknown names a layer that
+// may allow it, never layers that both look closed.
+func TestReachLayersCarryUnknown(t *testing.T) {
+	type layers struct {
+		NetworkPolicy         map[string][][2]int  `json:"networkPolicy"`
+		NetworkPolicyUnknown  map[string][][2]int  `json:"networkPolicyUnknown"`
+		SecurityGroups        *map[string][][2]int `json:"securityGroups"`
+		SecurityGroupsUnknown map[string][][2]int  `json:"securityGroupsUnknown"`
+	}
+	var out struct {
+		Connections []struct {
+			Src, Dst string
+			Unknown  map[string][][2]int
+			Layers   *layers
+		}
+	}
+	dir := closedNodeGroup(t, `[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-63a5400a"}]}]`)
+	stdout, stderr, code := run(t, "", "reach", "-f", dir, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("reach: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	s3 := false
+	for _, c := range out.Connections {
+		if c.Layers == nil || len(c.Unknown) == 0 {
+			continue
+		}
+		l := c.Layers
+		if len(l.NetworkPolicyUnknown) == 0 && l.SecurityGroups != nil && len(l.SecurityGroupsUnknown) == 0 {
+			t.Errorf("%s => %s is partly unknown, but neither layer says what may be allowed: %+v", c.Src, c.Dst, *l)
+		}
+		if c.Src == "ml-workloads/model-server" && strings.Contains(c.Dst, "54.231.0.0/16") {
+			s3 = fmt.Sprint(l.SecurityGroupsUnknown["TCP"]) == "[[443 443]]" && l.SecurityGroups != nil && len(*l.SecurityGroups) == 0
+		}
+	}
+	if !s3 {
+		t.Errorf("model-server => the S3 prefixes (egress only through pl-63a5400a): want securityGroups {} and securityGroupsUnknown TCP 443")
+	}
+}
+
+// RF005 from an unknown DNS verdict is possible, with the assumption: the
+// egress rule's ipBlock may or may not hold the DNS pods' addresses. With
+// no rule that could admit DNS it stays certain.
+func TestDNSFindingPossibleWhenUnknown(t *testing.T) {
+	type finding struct {
+		Rule        string   `json:"rule"`
+		Confidence  string   `json:"confidence"`
+		Assumptions []string `json:"assumptions"`
+	}
+	rf005 := func(stdin string, args ...string) *finding {
+		t.Helper()
+		stdout, stderr, _ := run(t, stdin, append([]string{"audit", "-o", "json"}, args...)...)
+		var out struct{ Findings []finding }
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("audit: %v\n%s", err, stderr)
+		}
+		for i := range out.Findings {
+			if out.Findings[i].Rule == "RF005" {
+				return &out.Findings[i]
+			}
+		}
+		return nil
+	}
+	f := rf005("", "-f", "internal/cli/testdata/rf005-unknown-dns.yaml")
+	if f == nil || f.Confidence != "possible" || !strings.Contains(strings.Join(f.Assumptions, " "), "ipBlock 10.96.0.0/12") {
+		t.Errorf("egress to DNS through an ipBlock that may hold the DNS pods: RF005 %+v, want possible naming the ipBlock", f)
+	}
+	b, err := os.ReadFile("internal/cli/testdata/rf005-unknown-dns.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := strings.Replace(string(b), "10.96.0.0/12", "203.0.113.0/24", 1)
+	if f := rf005(closed, "-f", "-"); f == nil || f.Confidence == "possible" {
+		t.Errorf("egress only to a public block: RF005 %+v, want certain", f)
+	}
+	// A pod range outside the ipBlock decides it: certain again.
+	if f := rf005("", "-f", "internal/cli/testdata/rf005-unknown-dns.yaml", "--pod-cidr", "192.168.0.0/16"); f == nil || f.Confidence == "possible" {
+		t.Errorf("--pod-cidr outside the ipBlock: RF005 %+v, want certain", f)
+	}
+}
+
+// reach -o dot draws the pseudo-peer for pods of unknown address as a
+// dashed node of its own, labelled, not as a namespace cluster without a
+// name.
+func TestReachDotLabelsUnknownAddressPods(t *testing.T) {
+	bare := copyExample(t, "examples/ml-platform", "aws/vpcs.json", "aws/subnets.json")
+	stdout, stderr, code := run(t, "", "reach", "-f", bare, "-o", "dot")
+	if code != ExitOK {
+		t.Fatalf("reach -o dot: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, `"(pods, addresses unknown)" [shape=ellipse, style=dashed, color=gray40, label="pods whose addresses\nare not in the inputs\n(ipBlocks may hold them)"];`) {
+		t.Errorf("the pseudo-peer is not drawn as a labelled dashed node:\n%s", stdout)
+	}
+	if strings.Contains(stdout, `label="";`) {
+		t.Errorf("a cluster without a label:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, `"(pods, addresses unknown)" -> "ml-workloads/model-server" [label="None\nunknown: TCP 8080", style=dashed];`) {
+		t.Errorf("no edge to the pseudo-peer:\n%s", stdout)
+	}
+}
+
+// Case 8, duplicates: an object defined twice is reported by every verb
+// (the later copy is used, as kubectl apply would; here it turns a
+// deny-all into an allow-all), on stderr and in the JSON warnings.
+func TestDuplicateReportedByEveryVerb(t *testing.T) {
+	in := `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {containers: [{name: c, image: nginx:1.27}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: fence, namespace: a}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: fence, namespace: a}
+spec: {podSelector: {}, ingress: [{}]}
+`
+	for _, args := range [][]string{
+		{"inventory"}, {"reach"}, {"audit"}, {"explain", "--from", "203.0.113.7", "--to", "a/web"}, {"report", "-o", "json"},
+	} {
+		_, stderr, _ := run(t, in, append(args, "-f", "-")...)
+		if !strings.Contains(stderr, "defined twice") {
+			t.Errorf("%v: stderr does not report the duplicate:\n%s", args, stderr)
+		}
+	}
+	stdout, _, _ := run(t, in, "reach", "-f", "-", "-o", "json")
+	if !strings.Contains(stdout, `"category":"duplicate"`) && !strings.Contains(stdout, `"category": "duplicate"`) {
+		t.Errorf("reach -o json warnings do not carry the duplicate:\n%s", stdout)
 	}
 }

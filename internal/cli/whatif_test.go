@@ -250,3 +250,49 @@ func TestWhatifApplyFences(t *testing.T) {
 		t.Errorf("--apply-fences with --proposed: exit %d %s", code, stderr)
 	}
 }
+
+// A proposal with a policy kind ringfence does not evaluate in the
+// training job's namespace: the flows its NetworkPolicies cut may be
+// allowed by it, and the flows they allow may be cut: each is unknown,
+// named with the policy, not reported broken or kept; whatif still fails.
+func TestWhatifForeignPolicyIsUnknown(t *testing.T) {
+	cnp := filepath.Join(t.TempDir(), "cnp.yaml")
+	if err := os.WriteFile(cnp, []byte("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: training-extra, namespace: ml-workloads}\nspec:\n  endpointSelector: {}\n  egress: [{toEntities: [world]}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "-o", "json", "-f", cnp}, flowExample...)...)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want 1 (flows may break): %s", code, stderr)
+	}
+	for _, b := range brokenSet(t, stdout) {
+		if strings.HasPrefix(b, "ml-workloads/") && strings.HasSuffix(b, "NetworkPolicy egress") {
+			t.Errorf("reported broken although a CiliumNetworkPolicy selects its source: %s", b)
+		}
+	}
+	var r struct {
+		Unknown []struct {
+			Source, Destination string
+			Port                int
+			Proposed            struct {
+				Unknown bool
+				Reasons []string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range r.Unknown {
+		if f.Source == "ml-workloads/text-embed-finetune" && f.Destination == "features/feature-api" && f.Port == 8080 {
+			found = f.Proposed.Unknown && strings.Contains(strings.Join(f.Proposed.Reasons, " "), "CiliumNetworkPolicy ml-workloads/training-extra")
+		}
+	}
+	if !found {
+		t.Errorf("the training job's feature-API calls are not unknown with the CiliumNetworkPolicy named: %+v", r.Unknown)
+	}
+	text, _, _ := run(t, "", append([]string{"whatif", "-f", cnp}, flowExample...)...)
+	if !strings.Contains(text, "may break: the proposal's verdict depends on policies") {
+		t.Errorf("text output does not say which flows may break:\n%s", text)
+	}
+}

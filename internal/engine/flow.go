@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +30,12 @@ type FlowEnd struct {
 // FlowVerdict is the verdict on one flow across both fences.
 type FlowVerdict struct {
 	Allowed bool `json:"allowed"`
+	// Unknown: the flow may be allowed or denied. Policies of kinds
+	// ringfence does not evaluate, or could not read, select one end
+	// (Reasons say which), and no security group denies it. Allowed is
+	// false then.
+	Unknown bool     `json:"unknown,omitempty"`
+	Reasons []string `json:"reasons,omitempty"`
 	// Denials say which fence denies the flow, side by side.
 	Denials []Denial `json:"denials,omitempty"`
 	// Notes say what could not be judged, or holds only on some nodes.
@@ -103,7 +110,29 @@ func (a *Analysis) JudgeFlow(src, dst FlowEnd, protocol netset.Protocol, port in
 		side(dstGroups, srcGroups, src.Addr, false, endName(dst))
 	}
 	v.Allowed = len(v.Denials) == 0
+	// Policies the engine does not evaluate may allow what the
+	// NetworkPolicies deny, or deny what they allow; they cannot undo a
+	// security group's denial.
+	var doubt []string
+	for _, id := range []*identity{srcID, dstID} {
+		if id != nil && !id.hostNetwork {
+			doubt = append(doubt, id.doubt...)
+		}
+	}
+	if len(doubt) > 0 && !deniedBy(v.Denials, "security groups") {
+		sort.Strings(doubt)
+		v.Allowed, v.Unknown, v.Reasons = false, true, slices.Compact(doubt)
+	}
 	return v
+}
+
+func deniedBy(ds []Denial, layer string) bool {
+	for _, d := range ds {
+		if d.Layer == layer {
+			return true
+		}
+	}
+	return false
 }
 
 func flowIdentity(e FlowEnd) *identity {

@@ -66,11 +66,17 @@ type Connection struct {
 	Layers *Layers `json:"layers,omitempty"`
 }
 
-// Layers is what each fence allows on its own.
+// Layers is what each fence allows on its own: NetworkPolicy and
+// SecurityGroups are the ports surely allowed (as before unknowns were
+// modelled), the *Unknown fields the ports each may allow or deny (the
+// connection's Reasons say why). Every other port the layer denies.
 type Layers struct {
-	NetworkPolicy netset.Ports `json:"networkPolicy"`
-	// SecurityGroups is nil when the pod's groups are not known.
-	SecurityGroups *netset.Ports `json:"securityGroups"`
+	NetworkPolicy        netset.Ports `json:"networkPolicy"`
+	NetworkPolicyUnknown netset.Ports `json:"networkPolicyUnknown,omitzero"`
+	// SecurityGroups is nil when the pod's groups are not known (then
+	// they may allow or deny anything).
+	SecurityGroups        *netset.Ports `json:"securityGroups"`
+	SecurityGroupsUnknown netset.Ports  `json:"securityGroupsUnknown,omitzero"`
 	// Unfiltered: security groups do not filter this destination (the
 	// instance's link-local services, the VPC's DNS resolver).
 	Unfiltered bool `json:"unfiltered,omitempty"`
@@ -489,11 +495,11 @@ func (a *Analysis) Reach() *Result {
 			}
 			var layers *Layers
 			if a.sg != nil {
-				layers = &Layers{NetworkPolicy: v.Allowed}
-				sv, certain := a.sg.podPair(s, d)
+				layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
+				sv, _ := a.sg.podPair(s, d)
 				v = v.and(sv)
-				if certain {
-					layers.SecurityGroups = &sv.Allowed
+				if a.sg.known(s.groups) && a.sg.known(d.groups) {
+					layers.SecurityGroups, layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
 				}
 			}
 			if !v.IsEmpty() {
@@ -642,10 +648,10 @@ func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, 
 	v := side(id, nil, part.part, egress)
 	c := Connection{}
 	if a.sg != nil {
-		c.Layers = &Layers{NetworkPolicy: v.Allowed, Unfiltered: egress && holds(a.sg.unfiltered, part.part)}
+		c.Layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown, Unfiltered: egress && holds(a.sg.unfiltered, part.part)}
 		sv, known := a.sg.partVerdict(id.groups, part.part, egress)
 		if known {
-			c.Layers.SecurityGroups = &sv.Allowed
+			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
 		}
 		v = v.and(sv)
 	}

@@ -45,6 +45,8 @@ func unfilteredSet(w *model.World) *netipx.IPSet {
 type sgLayer struct {
 	groups map[string]*model.SecurityGroup
 	lists  map[string]*netipx.IPSet // resolved prefix lists
+	// bounds hold what unresolved AWS-managed lists may contain.
+	bounds map[string]listBound
 	// sets are the address sets of rules, for the partition.
 	sets []*netipx.IPSet
 	// addrs caches each rule's addresses and ports: a verdict is asked for
@@ -120,6 +122,10 @@ func newSGLayer(w *model.World) *sgLayer {
 			b.AddPrefix(p)
 		}
 		l.lists[pl.ID], _ = b.IPSet()
+	}
+	l.bounds = managedBounds(w, w.SecurityGroups)
+	for _, id := range sortedKeys(l.bounds) {
+		l.sets = append(l.sets, l.bounds[id].set)
 	}
 	for _, g := range w.SecurityGroups {
 		l.groups[g.ID] = g
@@ -242,9 +248,16 @@ func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGV
 			ref := SGRuleRef{Group: g.ID, GroupName: g.Name, Direction: dir, Index: i, Source: r.Source.String(), Description: r.Description, Allowed: c.ports}
 			var maybe []string
 			for _, pl := range r.PrefixLists {
-				if l.lists[pl] == nil {
-					v.Unresolved = append(v.Unresolved, pl)
+				if l.lists[pl] != nil {
+					continue
+				}
+				v.Unresolved = append(v.Unresolved, pl)
+				b, bounded := l.bounds[pl]
+				switch {
+				case !bounded:
 					maybe = append(maybe, fmt.Sprintf("security group %s %s rule %d (%s) admits prefix list %s, whose entries are not in the inputs (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)", g.ID, dir, i, r.Source, pl, pl, pl))
+				case holds(b.set, part):
+					maybe = append(maybe, fmt.Sprintf("security group %s %s rule %d (%s) admits prefix list %s; %s, and those hold this address, but the list's entries are not in the inputs (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)", g.ID, dir, i, r.Source, pl, b.what, pl, pl))
 				}
 			}
 			admitted := holds(c.set, part)
@@ -383,10 +396,28 @@ func (l *sgLayer) podSide(groups, other []string, egress bool) podSide {
 			case c.set != nil && (netset.Overlaps(c.set, privateSpace) || hasIPv6(c.set)):
 				// Some pod addresses may match (IPv6 pods too).
 				out.possible = out.possible.Union(c.ports)
+			case l.mayHoldPods(r):
+				out.possible = out.possible.Union(c.ports)
 			}
 		}
 	}
 	return out
+}
+
+// mayHoldPods reports whether a rule names a prefix list whose entries
+// are not in the inputs and may hold pod addresses: any list but an
+// AWS-managed one, whose entries are public service addresses.
+func (l *sgLayer) mayHoldPods(r *model.SGRule) bool {
+	for _, pl := range r.PrefixLists {
+		if l.lists[pl] != nil {
+			continue
+		}
+		b, bounded := l.bounds[pl]
+		if !bounded || netset.Overlaps(b.set, privateSpace) || hasIPv6(b.set) {
+			return true
+		}
+	}
+	return false
 }
 
 func covers(s, sub *netipx.IPSet) bool {

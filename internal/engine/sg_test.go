@@ -209,13 +209,14 @@ func TestPodToPodSecurityGroups(t *testing.T) {
 	}
 	// A rule for part of the private space: unknown, bounded by it.
 	c = conn(world(model.SGRule{Protocol: "tcp", FromPort: 5432, ToPort: 5432, CIDRs: []netip.Prefix{pfx("10.0.1.0/24")}}, false))
-	if c == nil || !c.Allow.IsEmpty() || c.Unknown.String() != "TCP 5432" || c.Layers.SecurityGroups != nil || len(c.Reasons) == 0 {
+	// The layer says so: nothing surely allowed, TCP 5432 unknown.
+	if c == nil || !c.Allow.IsEmpty() || c.Unknown.String() != "TCP 5432" || c.Layers.SecurityGroups == nil || !c.Layers.SecurityGroups.IsEmpty() || c.Layers.SecurityGroupsUnknown.String() != "TCP 5432" || len(c.Reasons) == 0 {
 		t.Errorf("partial CIDR: %+v", c)
 	}
 	// On one node no interface is crossed: the group may not apply, so
 	// everything is unknown.
 	c = conn(world(model.SGRule{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []netip.Prefix{pfx("203.0.113.0/24")}}, true))
-	if c == nil || !c.Allow.IsEmpty() || !c.Unknown.IsAll() || c.Layers.SecurityGroups != nil || !strings.Contains(strings.Join(c.Reasons, " "), "same node") {
+	if c == nil || !c.Allow.IsEmpty() || !c.Unknown.IsAll() || c.Layers.SecurityGroups == nil || !c.Layers.SecurityGroupsUnknown.IsAll() || !strings.Contains(strings.Join(c.Reasons, " "), "same node") {
 		t.Errorf("same node: %+v", c)
 	}
 }

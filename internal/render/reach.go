@@ -152,8 +152,14 @@ func ReachDot(w io.Writer, r *engine.Result) error {
 	byNS := map[string][]*engine.Peer{}
 	var namespaces []string
 	for _, p := range r.Peers {
-		if p.Kind == engine.KindExternal {
+		switch p.Kind {
+		case engine.KindExternal:
 			fmt.Fprintf(w, "  %q [shape=box, style=dashed, label=%q];\n", p.ID, wrapCIDRs(p.CIDRs))
+			continue
+		case engine.KindUnknownAddress:
+			// No namespace: it stands for pods of every namespace whose
+			// addresses ipBlocks may or may not hold.
+			fmt.Fprintf(w, "  %q [shape=ellipse, style=dashed, color=gray40, label=%q];\n", p.ID, "pods whose addresses\nare not in the inputs\n(ipBlocks may hold them)")
 			continue
 		}
 		if _, ok := byNS[p.Namespace]; !ok {
@@ -297,11 +303,22 @@ func appendConnection(b []byte, c engine.Connection, reasons *reasonIndex) []byt
 	if c.Layers != nil {
 		b = append(b, `,"layers":{"networkPolicy":`...)
 		b = appendPorts(b, c.Layers.NetworkPolicy)
+		if !c.Layers.NetworkPolicyUnknown.IsEmpty() {
+			b = append(b, `,"networkPolicyUnknown":`...)
+			b = appendPorts(b, c.Layers.NetworkPolicyUnknown)
+		}
 		b = append(b, `,"securityGroups":`...)
 		if c.Layers.SecurityGroups == nil {
 			b = append(b, "null"...)
 		} else {
 			b = appendPorts(b, *c.Layers.SecurityGroups)
+		}
+		if !c.Layers.SecurityGroupsUnknown.IsEmpty() {
+			b = append(b, `,"securityGroupsUnknown":`...)
+			b = appendPorts(b, c.Layers.SecurityGroupsUnknown)
+		}
+		if c.Layers.Unfiltered {
+			b = append(b, `,"unfiltered":true`...)
 		}
 		b = append(b, '}')
 	}

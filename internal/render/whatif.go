@@ -12,7 +12,7 @@ import (
 func WhatifText(w io.Writer, r *whatif.Report) error {
 	broken := r.Counts[whatif.Breaks]
 	switch {
-	case len(r.Broken) == 0 && len(r.Ambiguous) > 0:
+	case len(r.Broken) == 0 && (len(r.Ambiguous) > 0 || len(r.Unknown) > 0):
 		fmt.Fprintf(w, "No flow certainly breaks, but some may (below).\n")
 	case len(r.Broken) == 0:
 		fmt.Fprintf(w, "Nothing would break: every observed flow allowed today is allowed by the proposal.\n")
@@ -50,6 +50,17 @@ func WhatifText(w io.Writer, r *whatif.Report) error {
 			}
 		}
 	}
+	if len(r.Unknown) > 0 {
+		t := r.Counts[whatif.Unknown]
+		fmt.Fprintf(w, "\n%s may break: the proposal's verdict depends on policies ringfence does not evaluate or could not read (%s):\n", counted(t.Flows, "flow", "flows"), counted(int(t.Records), "record", "records"))
+		for _, f := range r.Unknown {
+			fmt.Fprintf(w, "\n%s -> %s  %s  %s\n", f.Source, f.Destination, flowWhat(f), counted(int(f.Records), "record", "records"))
+			fmt.Fprintf(w, "    e.g. %s (%s)\n", f.Example, f.First)
+			for _, why := range f.Proposed.Reasons {
+				fmt.Fprintf(w, "    unknown: %s\n", why)
+			}
+		}
+	}
 	fmt.Fprintf(w, "\nToday: %s. Proposal: %s.\n", r.Today, r.Proposed)
 	from := strings.Join(r.Inputs, ", ")
 	if r.Files > len(r.Inputs) {
@@ -57,9 +68,9 @@ func WhatifText(w io.Writer, r *whatif.Report) error {
 	}
 	fmt.Fprintf(w, "Read %s from %s: %s, %s.\n", counted(int(r.Records), "record", "records"), from,
 		counted(r.Distinct, "distinct flow", "distinct flows"), counted(int(r.Replies), "reply record judged with its connection", "reply records judged with their connections"))
-	for _, st := range []string{whatif.Breaks, whatif.Ambiguous, whatif.Kept, whatif.DeniedToday, whatif.Opened, whatif.NotJudged} {
+	for _, st := range []string{whatif.Breaks, whatif.Ambiguous, whatif.Unknown, whatif.Kept, whatif.DeniedToday, whatif.Opened, whatif.NotJudged} {
 		t := r.Counts[st]
-		if st == whatif.Ambiguous && t.Flows == 0 {
+		if (st == whatif.Ambiguous || st == whatif.Unknown) && t.Flows == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "  %-13s %s (%s)\n", st+":", counted(t.Flows, "flow", "flows"), counted(int(t.Records), "record", "records"))

@@ -58,6 +58,8 @@ func (s *State) peer(e traffic.Endpoint) *engine.Peer {
 // Verdict is the verdict on a flow in one state.
 type Verdict struct {
 	Allowed bool            `json:"allowed"`
+	Unknown bool            `json:"unknown,omitempty"`
+	Reasons []string        `json:"reasons,omitempty"`
 	Denials []engine.Denial `json:"denials,omitempty"`
 	Notes   []string        `json:"notes,omitempty"`
 }
@@ -72,6 +74,9 @@ const (
 	DeniedToday = "denied today"
 	// Opened: denied today, allowed under the proposal.
 	Opened = "opened"
+	// Unknown: allowed today; whether the proposal allows it depends on
+	// policies ringfence does not evaluate or could not read.
+	Unknown = "unknown"
 	// NotJudged: a flow no fence of the inputs decides on.
 	NotJudged = "not judged"
 	// Ambiguous: allowed today; the proposal denies it if one side opened
@@ -142,6 +147,9 @@ type Report struct {
 	// Ambiguous are the flows that break only if the side the log cannot
 	// name opened them.
 	Ambiguous []Flow `json:"ambiguous,omitempty"`
+	// Unknown are the flows allowed today that the proposal may deny: its
+	// verdict depends on policies ringfence does not evaluate.
+	Unknown []Flow `json:"unknown,omitempty"`
 	// Classified says how many records each rule told apart as
 	// connections and replies.
 	Classified []traffic.RuleCount `json:"classified"`
@@ -197,6 +205,8 @@ func Compare(agg *traffic.Aggregator, current, proposed *State) *Report {
 				r.NotJudged = append(r.NotJudged, fl)
 			case Ambiguous:
 				r.Ambiguous = append(r.Ambiguous, fl)
+			case Unknown:
+				r.Unknown = append(r.Unknown, fl)
 			case Breaks:
 				k := [2]string{fl.Source, fl.Destination}
 				g := groups[k]
@@ -217,6 +227,8 @@ func Compare(agg *traffic.Aggregator, current, proposed *State) *Report {
 	r.NotJudged = merge(r.NotJudged)
 	r.Ambiguous = merge(r.Ambiguous)
 	sortFlows(r.Ambiguous)
+	r.Unknown = merge(r.Unknown)
+	sortFlows(r.Unknown)
 	r.Replies = agg.Replies + replies
 	if stateful > 0 {
 		r.Classified = reclassify(r.Classified, stateful)
@@ -362,9 +374,12 @@ func judge(f *Flow, current, proposed *State) {
 	if current != nil {
 		t := verdict(f, current)
 		f.Today = &t
-		todayAllowed = todayAllowed && t.Allowed
+		// An unknown verdict today leaves the log to decide.
+		todayAllowed = todayAllowed && (t.Allowed || t.Unknown)
 	}
 	switch {
+	case todayAllowed && p.Unknown:
+		f.Status = Unknown
 	case !todayAllowed && p.Allowed:
 		f.Status = Opened
 	case !todayAllowed:
@@ -385,7 +400,7 @@ func verdict(f *Flow, s *State) Verdict {
 	}
 	dst := engine.FlowEnd{Peer: s.peer(f.dst), Addr: dstAddr, Groups: f.dst.Groups}
 	v := s.Analysis.JudgeFlow(src, dst, f.proto, f.Port)
-	return Verdict{Allowed: v.Allowed, Denials: v.Denials, Notes: v.Notes}
+	return Verdict{Allowed: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Denials: v.Denials, Notes: v.Notes}
 }
 
 func addrPort(a netip.Addr, port uint16) string {
@@ -429,7 +444,8 @@ func rangeCIDRs(r netipx.IPRange) []string {
 
 // Broke reports whether some flow would break, or would if the side the
 // log cannot name opened it.
-func (r *Report) Broke() bool { return len(r.Broken) > 0 || len(r.Ambiguous) > 0 }
+// A flow the proposal may deny (unknown) counts: unknown is not safe.
+func (r *Report) Broke() bool { return len(r.Broken) > 0 || len(r.Ambiguous) > 0 || len(r.Unknown) > 0 }
 
 // Denied renders the denials of a verdict in one line.
 func (v *Verdict) Denied() string {

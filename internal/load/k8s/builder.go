@@ -31,6 +31,10 @@ type Builder struct {
 	pods    []livePod
 	// unread are the kinds a live cluster refused to list.
 	unread []model.Unread
+	// rayMade and rayOperators decide, once every object is in, which
+	// NetworkPolicies the KubeRay operator makes.
+	rayMade      []*rayMade
+	rayOperators []*rayOperator
 }
 
 // ownerKey is a controller owner reference, resolved once all objects are in.
@@ -85,6 +89,10 @@ type decoded struct {
 	// also are further model objects read from the object (a Prometheus's
 	// monitor selectors beside its workload), by their own key.
 	also map[model.Ref]any
+	// ray is what a RayCluster's spec.networkPolicy makes; rayOperator a
+	// KubeRay operator's flags.
+	ray         *rayMade
+	rayOperator *rayOperator
 }
 
 func (d *decoded) warn(src model.Source, object, format string, args ...any) {
@@ -197,6 +205,12 @@ func (b *Builder) Register(d *Decoded) {
 	}
 	for r, x := range d.also {
 		b.objects[r] = x
+	}
+	if d.ray != nil {
+		b.rayMade = append(b.rayMade, d.ray)
+	}
+	if d.rayOperator != nil {
+		b.rayOperators = append(b.rayOperators, d.rayOperator)
 	}
 	b.objects[d.ref] = d.obj
 	if w, ok := d.obj.(*model.Workload); ok && d.owner != nil {

@@ -12,6 +12,7 @@ import (
 // namespaces are synthesized and labelled, and each pod's service account
 // settings and IAM role are resolved. The builder must not be used after.
 func (b *Builder) Finish() *model.World {
+	b.resolveRay()
 	b.foldOwned()
 	b.namespaces()
 	w := &model.World{}

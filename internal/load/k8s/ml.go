@@ -355,7 +355,8 @@ const (
 
 type rayClusterSpec struct {
 	HeadGroupSpec struct {
-		Template corev1.PodTemplateSpec `json:"template"`
+		Template       corev1.PodTemplateSpec `json:"template"`
+		RayStartParams map[string]string      `json:"rayStartParams"`
 	} `json:"headGroupSpec"`
 	WorkerGroupSpecs []struct {
 		GroupName   string                 `json:"groupName"`
@@ -431,18 +432,25 @@ func decodeRayCluster(d *decoded, o *document.Object, m model.Meta) error {
 	d.addWorkload(m, rc.OwnerReferences, rayTemplates(m.Name, rc.Spec)...)
 	var np struct {
 		Spec struct {
-			NetworkPolicy json.RawMessage `json:"networkPolicy"`
+			NetworkPolicy *rayNetworkPolicy `json:"networkPolicy"`
 		} `json:"spec"`
 	}
-	if json.Unmarshal(o.JSON, &np) == nil && len(np.Spec.NetworkPolicy) > 0 && string(np.Spec.NetworkPolicy) != "null" {
-		// The operator makes NetworkPolicies from it that the manifests do
-		// not hold; until they are modelled, the verdicts they could change
-		// (the cluster's namespace) are unknown, not open.
-		made := m
-		made.Kind, made.Labels, made.Annotations = "RayCluster.spec.networkPolicy", nil, nil
-		d.foreign = append(d.foreign, &made)
-		d.warn(o.Source, "RayCluster/"+m.Namespace+"/"+m.Name, "the KubeRay operator creates NetworkPolicies from spec.networkPolicy, which ringfence does not model: verdicts in namespace %s are reported as unknown", m.Namespace)
+	if err := d.decodeLoose(o, m, &np); err != nil {
+		return err
 	}
+	if np.Spec.NetworkPolicy == nil {
+		return nil
+	}
+	policies, err := rayPolicies(o, m, rc.OwnerReferences, rc.Spec, np.Spec.NetworkPolicy)
+	if err != nil {
+		return err
+	}
+	// Whether the operator makes them depends on its feature gate: the
+	// marker stands for them (verdicts they could change are unknown)
+	// unless the inputs show the operator's flags.
+	marker := m
+	marker.Kind, marker.Labels, marker.Annotations = "RayCluster.spec.networkPolicy", nil, nil
+	d.ray = &rayMade{cluster: m.Ref(), src: o.Source.At(o.Line("spec", "networkPolicy")), policies: policies, marker: &marker}
 	return nil
 }
 
@@ -481,6 +489,9 @@ func decodeRayJob(d *decoded, o *document.Object, m model.Meta) error {
 		templates = append(templates, sub)
 	}
 	d.addWorkload(m, rj.OwnerReferences, templates...)
+	if rj.Spec.RayClusterSpec != nil && len(rj.Spec.ClusterSelector) == 0 {
+		d.generatedRayCluster(o, m, "rayClusterSpec")
+	}
 	return nil
 }
 
@@ -504,5 +515,36 @@ func decodeRayService(d *decoded, o *document.Object, m model.Meta) error {
 		}
 	}
 	d.addWorkload(m, rs.OwnerReferences, templates...)
+	d.generatedRayCluster(o, m, "rayClusterConfig")
 	return nil
+}
+
+// generatedRayCluster marks the policies KubeRay may make for a RayCluster
+// a RayJob or RayService creates with spec.<field>.networkPolicy: the
+// cluster's name, which their selectors hold, is generated, so they are
+// not derived; the verdicts they could change are unknown.
+func (d *decoded) generatedRayCluster(o *document.Object, m model.Meta, field string) {
+	type embedded struct {
+		NetworkPolicy json.RawMessage `json:"networkPolicy"`
+	}
+	var np struct {
+		Spec struct {
+			RayClusterSpec   embedded `json:"rayClusterSpec"`
+			RayClusterConfig embedded `json:"rayClusterConfig"`
+		} `json:"spec"`
+	}
+	if json.Unmarshal(o.JSON, &np) != nil {
+		return
+	}
+	raw := np.Spec.RayClusterSpec.NetworkPolicy
+	if field == "rayClusterConfig" {
+		raw = np.Spec.RayClusterConfig.NetworkPolicy
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return
+	}
+	made := m
+	made.Kind, made.Labels, made.Annotations = m.Kind+".spec."+field+".networkPolicy", nil, nil
+	d.foreign = append(d.foreign, &made)
+	d.warn(o.Source, m.Kind+"/"+m.Namespace+"/"+m.Name, "the KubeRay operator may make NetworkPolicies from spec.%s.networkPolicy (feature gate %s) for the RayCluster it creates, whose name is generated: verdicts in namespace %s are reported as unknown", field, rayGate, m.Namespace)
 }

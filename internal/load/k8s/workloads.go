@@ -102,6 +102,9 @@ func (d *decoded) podTemplate(t template) *model.PodTemplate {
 		d.podAuto = map[*model.PodTemplate]*bool{}
 	}
 	d.podAuto[pt] = t.spec.Spec.AutomountServiceAccountToken
+	if op := kubeRayOperator(&t.spec.Spec); op != nil {
+		d.rayOperator = op
+	}
 	return pt
 }
 
