@@ -138,6 +138,9 @@ func compile(ctx context.Context, w *model.World, members []memberSpec, addrs ad
 	keys, names := referenced(w.Policies)
 	byKey := map[string]*identity{}
 	for i := range members {
+		if i%512 == 0 && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		m := &members[i]
 		id := newIdentity(m, keys, names)
 		k := id.key()

@@ -175,7 +175,10 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		}
 		peers = append(peers, pp)
 	}
-	for _, wl := range w.Workloads {
+	for i, wl := range w.Workloads {
+		if i%512 == 0 && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		if level == LevelPod && len(wl.Instances) > 0 {
 			for _, in := range wl.Instances {
 				t := wl.TemplateOf(in)
