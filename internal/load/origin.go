@@ -1,7 +1,6 @@
 package load
 
 import (
-	"encoding/json"
 	"os"
 	"strings"
 
@@ -51,7 +50,7 @@ func readOrigin(path string) []*document.Object {
 // named as o or as part of o's name (the longest such), or the only one of
 // its kind.
 func originOf(o *document.Object, docs []*document.Object) *document.Object {
-	name := objectName(o)
+	name := o.Name()
 	var best, only *document.Object
 	kinds := 0
 	for _, d := range docs {
@@ -60,8 +59,8 @@ func originOf(o *document.Object, docs []*document.Object) *document.Object {
 		}
 		kinds++
 		only = d
-		n := objectName(d)
-		if n != "" && strings.Contains(name, n) && (best == nil || len(n) > len(objectName(best))) {
+		n := d.Name()
+		if n != "" && strings.Contains(name, n) && (best == nil || len(n) > len(best.Name())) {
 			best = d
 		}
 	}
@@ -72,14 +71,4 @@ func originOf(o *document.Object, docs []*document.Object) *document.Object {
 		return only
 	}
 	return nil
-}
-
-func objectName(o *document.Object) string {
-	var meta struct {
-		Metadata struct {
-			Name string `json:"name"`
-		} `json:"metadata"`
-	}
-	_ = json.Unmarshal(o.JSON, &meta)
-	return meta.Metadata.Name
 }

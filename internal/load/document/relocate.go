@@ -55,3 +55,14 @@ func valueAt(data []byte, path []any) (any, bool) {
 	}
 	return v, true
 }
+
+// Name is the object's metadata.name, or "" when it has none.
+func (o *Object) Name() string {
+	var meta struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	_ = json.Unmarshal(o.JSON, &meta)
+	return meta.Metadata.Name
+}

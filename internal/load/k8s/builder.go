@@ -104,7 +104,7 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 	if !ok {
 		if r, gone := removedVersions[o.APIVersion+"/"+o.Kind]; gone {
 			// Counted with the unknown kinds, and said why.
-			return &decoded{unknown: o, warnings: []document.Notice{removedNotice(o, o.Kind+"/"+objectName(o), r)}}, nil
+			return &decoded{unknown: o, warnings: []document.Notice{removedNotice(o, o.Kind+"/"+o.Name(), r)}}, nil
 		}
 		if o.Kind == "" || o.APIVersion == "" {
 			return nil, &document.Error{Source: o.Source, Msg: "object has no apiVersion or kind, and its shape is not one ringfence knows"}

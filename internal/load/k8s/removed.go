@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	extensionsv1beta1 "k8s.io/api/extensions/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	kjson "sigs.k8s.io/json"
 )
 
 // removed is an apiVersion the API server stopped serving, and the one it
@@ -99,16 +98,4 @@ var legacyDecoders = map[string]kindDecoder{
 	"apps/v1beta2/ReplicaSet": legacyWorkload("ReplicaSet", func(v *appsv1beta2.ReplicaSet) (metav1.ObjectMeta, *int32, corev1.PodTemplateSpec) {
 		return v.ObjectMeta, v.Spec.Replicas, v.Spec.Template
 	}),
-}
-
-// objectName is the metadata.name of an object that is not decoded, for
-// its warning; empty when it has none or cannot be read.
-func objectName(o *document.Object) string {
-	var meta struct {
-		Metadata struct {
-			Name string `json:"name"`
-		} `json:"metadata"`
-	}
-	_ = kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &meta)
-	return meta.Metadata.Name
 }
