@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,8 +27,12 @@ func main() {
 	}
 	args := os.Args[1:]
 	ctx, cancel := context.WithCancelCause(context.Background())
-	interrupted := interrupt(cancel, cli.Grace(args))
+	var exiting sync.Mutex
+	interrupted := interrupt(cancel, cli.Grace(args), &exiting)
 	code := cli.Main(ctx, args, cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	// Held until the process ends: a late backstop neither prints a
+	// second line nor changes the status.
+	exiting.Lock()
 	if intr, ok := interrupted(); ok && !cli.KeepsRunning(args) {
 		code = intr.Code()
 	}
@@ -36,11 +41,13 @@ func main() {
 
 // interrupt cancels the run's context at SIGINT or SIGTERM (SIGTERM is how
 // Kubernetes stops `ringfence controller`), with cli.Interrupted as the
-// cause. A run that has not ended grace later, or a second signal, ends
-// the process with the signal's exit status: a read blocked on a FIFO or
-// an analysis that does not check the context must not outlive Ctrl-C.
-// The returned function reports the signal, if one came.
-func interrupt(cancel context.CancelCauseFunc, grace time.Duration) func() (cli.Interrupted, bool) {
+// cause; the run then stops at its next check and cli.Main says so. A run
+// that has not ended grace later, or a second signal, ends the process
+// with the signal's exit status: a write blocked on a pipe nobody reads,
+// or a call that cannot be stopped, must not outlive Ctrl-C. Its message
+// says the run was cut, not stopped. The returned function reports the
+// signal, if one came.
+func interrupt(cancel context.CancelCauseFunc, grace time.Duration, exiting *sync.Mutex) func() (cli.Interrupted, bool) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	got := make(chan cli.Interrupted, 1)
@@ -48,11 +55,14 @@ func interrupt(cancel context.CancelCauseFunc, grace time.Duration) func() (cli.
 		intr := cli.Interrupted{Signal: <-sigs}
 		got <- intr
 		cancel(intr)
+		how := "a second signal"
 		select {
 		case <-sigs:
 		case <-time.After(grace):
+			how = fmt.Sprintf("it did not stop within %s", grace)
 		}
-		fmt.Fprintf(os.Stderr, "ringfence: %s\n", intr)
+		exiting.Lock()
+		fmt.Fprintf(os.Stderr, "ringfence: %s (cut short: %s)\n", intr, how)
 		os.Exit(intr.Code())
 	}()
 	return func() (cli.Interrupted, bool) {

@@ -174,7 +174,8 @@ func NetworkRules() []string {
 }
 
 // Run runs the rules whose IDs are given (all when none), and returns
-// their findings sorted by severity (highest first), rule, object.
+// their findings sorted by severity (highest first), rule, object. It
+// returns the analysis's Err when its context is done.
 func Run(c *Context, ids []string) ([]Finding, error) {
 	rules := Rules()
 	known := map[string]bool{}
@@ -193,6 +194,11 @@ func Run(c *Context, ids []string) ([]Finding, error) {
 	for _, r := range rules {
 		if len(want) > 0 && !want[r.ID] {
 			continue
+		}
+		// A stopped analysis (Ctrl-C) gives incomplete answers: stop
+		// between rules rather than report from them.
+		if c.Analysis != nil && c.Analysis.Err() != nil {
+			return nil, c.Analysis.Err()
 		}
 		for _, f := range r.check(c) {
 			f.Rule = r.ID

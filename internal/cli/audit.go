@@ -166,6 +166,9 @@ func (f *inputFlags) audit(cmd *cobra.Command, s Streams, rules, configFile stri
 	ctx := &check.Context{World: res.World, Analysis: a, Ranges: doc, NodeGroups: groups}
 	findings, err := check.Run(ctx, ids)
 	if err != nil {
+		if a.Err() != nil {
+			return nil, err // stopped (Ctrl-C)
+		}
 		return nil, usageError{err}
 	}
 	if configFile == "" {
@@ -194,6 +197,6 @@ func colorful(w io.Writer) bool {
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := unwrap(w).(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

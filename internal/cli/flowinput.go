@@ -350,7 +350,7 @@ type progress struct {
 
 func newProgress(w io.Writer, name string, size int64, files int) *progress {
 	p := &progress{w: w, name: name, size: size, filesN: files}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := unwrap(w).(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.on = true
 	}
 	return p

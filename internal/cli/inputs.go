@@ -197,7 +197,7 @@ func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*load.Result, *e
 		}
 	}
 	pods, _ := f.podRanges()
-	a, err := engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups, PodCIDRs: pods})
+	a, err := engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups, PodCIDRs: pods, Context: cmd.Context()})
 	return res, a, err
 }
 

@@ -377,7 +377,7 @@ func TestAPIShapes(t *testing.T) {
 	if cats["deprecated-api"] != 4 || cats["generated-name"] != 2 || len(inv.Warnings) != 6 {
 		t.Errorf("warnings = %+v", inv.Warnings)
 	}
-	if !strings.Contains(stderr, "4 removed apiVersions read as current") {
+	if !strings.Contains(stderr, "4 objects in removed apiVersions (read as the current version, or skipped where there is none)") {
 		t.Errorf("stderr summary: %q", stderr)
 	}
 	// The old NetworkPolicy counts: web has no egress, so web cannot reach db.

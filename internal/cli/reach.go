@@ -45,7 +45,11 @@ Kubernetes leaves undefined, is reported apart.`,
 			if err != nil {
 				return err
 			}
-			r := focus.Result(a.Reach(), fc.fromInternet())
+			reach := a.Reach()
+			if err := a.Err(); err != nil {
+				return err // stopped (Ctrl-C): the result is incomplete
+			}
+			r := focus.Result(reach, fc.fromInternet())
 			// Workloads open to namespaces not in the inputs: no peer of
 			// the connections stands for those, so they are listed apart.
 			var open []unseen.Opening

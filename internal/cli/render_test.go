@@ -36,7 +36,7 @@ func inventoryOf(t *testing.T, args ...string) renderedInventory {
 }
 
 // -k renders as kubectl -k: namespace, name prefix, labels and patches
-// applied, and the objects are reported under the kustomization.
+// applied, and the objects are reported at the files they were read from.
 func TestKustomize(t *testing.T) {
 	inv := inventoryOf(t, "-k", "testdata/render/kustomize/overlay")
 	if len(inv.Workloads) != 1 || len(inv.Services) != 1 || len(inv.Policies) != 1 {
@@ -46,10 +46,10 @@ func TestKustomize(t *testing.T) {
 	if w.Namespace != "payments" || w.Name != "prod-api" || w.Pods[0].Replicas != 4 || w.Pods[0].Labels["team"] != "payments" {
 		t.Errorf("workload = %+v", w)
 	}
-	if !strings.HasPrefix(w.Source, "testdata/render/kustomize/overlay/kustomization.yaml (rendered):") {
+	if w.Source != "testdata/render/kustomize/base/deployment.yaml:1" {
 		t.Errorf("source = %s", w.Source)
 	}
-	if p := inv.Policies[0]; p.Name != "prod-api-ingress" || strings.Join(p.Selects, ",") != "Deployment/prod-api" {
+	if p := inv.Policies[0]; p.Name != "prod-api-ingress" || strings.Join(p.Selects, ",") != "Deployment/prod-api" || p.Source != "testdata/render/kustomize/overlay/networkpolicy.yaml:1" {
 		t.Errorf("policy = %+v", p)
 	}
 }

@@ -103,6 +103,9 @@ func MainAs(ctx context.Context, name string, args []string, s Streams) (code in
 			code = ExitInternal
 		}
 	}()
+	if !KeepsRunning(args) {
+		s.Out = stoppable{ctx: ctx, w: s.Out}
+	}
 	root := NewRoot(s)
 	if name != "" {
 		setDisplayName(root, name)

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 	"time"
@@ -34,9 +36,12 @@ func signalName(s os.Signal) string {
 }
 
 // Grace is how long a run may take to end after a signal before the
-// process exits anyway. Loading stops at once (reads take the context);
-// analysis and output do not check it, so every verb but the controller
-// gets half a second, well inside the second users expect. The controller
+// process exits anyway. Loading stops at once (reads take the context),
+// analysis between policies and between sources (engine.Options.Context)
+// and audit between rules, and output is refused (stoppable); what is
+// left is a write blocked on a pipe nobody reads, or a library call that
+// cannot be stopped. Every verb but the controller gets half a second for
+// those, well inside the second users expect. The controller
 // finishes its reconciles and releases its Lease, within the 30 seconds
 // Kubernetes gives a pod by default.
 func Grace(args []string) time.Duration {
@@ -50,4 +55,28 @@ func Grace(args []string) time.Duration {
 // stopped and exits 0 after a clean shutdown (docs/exit-codes.md).
 func KeepsRunning(args []string) bool {
 	return len(args) > 0 && args[0] == "controller"
+}
+
+// stoppable is a run's standard output: once the run is stopped (Ctrl-C),
+// writes fail with the cause, so that no verb prints what it computed from
+// an analysis cut short, and a long output ends at its next write.
+type stoppable struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (s stoppable) Write(p []byte) (int, error) {
+	if s.ctx.Err() != nil {
+		return 0, context.Cause(s.ctx)
+	}
+	return s.w.Write(p)
+}
+
+// unwrap is the writer under a stoppable one (colour and progress bars ask
+// whether it is a terminal).
+func unwrap(w io.Writer) io.Writer {
+	if s, ok := w.(stoppable); ok {
+		return s.w
+	}
+	return w
 }

@@ -75,7 +75,7 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 				if len(proposed) > 0 {
 					return usagef("--apply-fences and --proposed: give one proposal")
 				}
-				a, err := engine.Analyse(world, engine.Options{NodeGroups: groups})
+				a, err := engine.Analyse(world, engine.Options{NodeGroups: groups, Context: cmd.Context()})
 				if err != nil {
 					return err
 				}
@@ -86,7 +86,7 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 				world, res.World = res.World, world
 			}
 			if len(proposed) > 0 {
-				a, err := engine.Analyse(world, engine.Options{NodeGroups: groups})
+				a, err := engine.Analyse(world, engine.Options{NodeGroups: groups, Context: cmd.Context()})
 				if err != nil {
 					return err
 				}
@@ -105,7 +105,7 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 				in.summarize(cmd.ErrOrStderr(), pres.Report)
 				world = whatif.Overlay(world, pres.World)
 			}
-			a, err := engine.Analyse(world, engine.Options{NodeGroups: groups})
+			a, err := engine.Analyse(world, engine.Options{NodeGroups: groups, Context: cmd.Context()})
 			if err != nil {
 				return err
 			}

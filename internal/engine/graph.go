@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -127,8 +128,9 @@ type graph struct {
 
 // Compile groups the world's pods into identities and resolves every policy
 // against them. keys are the label keys any selector reads: other labels
-// cannot tell pods apart.
-func compile(w *model.World, members []memberSpec, addrs addressRanges) (*graph, error) {
+// cannot tell pods apart. It stops with ctx's cause once ctx is done,
+// checked per policy (each resolves its peers against every identity).
+func compile(ctx context.Context, w *model.World, members []memberSpec, addrs addressRanges) (*graph, error) {
 	g := &graph{world: w, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
 	for _, ns := range w.Namespaces {
 		g.nsLabels[ns.Name] = ns.Labels
@@ -136,6 +138,9 @@ func compile(w *model.World, members []memberSpec, addrs addressRanges) (*graph,
 	keys, names := referenced(w.Policies)
 	byKey := map[string]*identity{}
 	for i := range members {
+		if i%512 == 0 && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		m := &members[i]
 		id := newIdentity(m, keys, names)
 		k := id.key()
@@ -159,6 +164,9 @@ func compile(w *model.World, members []memberSpec, addrs addressRanges) (*graph,
 	}
 	g.doubt()
 	for _, p := range w.Policies {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		cp, err := g.compilePolicy(p)
 		if err != nil {
 			return nil, err

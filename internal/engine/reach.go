@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -91,6 +92,10 @@ type Options struct {
 	// PodCIDRs is where pods take their addresses (--pod-cidr), when the
 	// inputs do not say it better.
 	PodCIDRs []netip.Prefix
+	// Context stops the analysis when it is done (Ctrl-C): Analyse then
+	// returns its cause, and Reach returns early with an incomplete result,
+	// which Err reports. Nil never stops.
+	Context context.Context
 }
 
 // Result is the reachability of a world.
@@ -129,6 +134,17 @@ type Analysis struct {
 	// byName indexes the in-cluster peers by ID, built on first use.
 	byName     map[string]*Peer
 	byNameOnce sync.Once
+	// ctx is Options.Context, never nil.
+	ctx context.Context
+}
+
+// Err is the cause of the Options' Context once it is done: the analysis
+// stopped early and what Reach returned is incomplete. Nil otherwise.
+func (a *Analysis) Err() error {
+	if a.ctx.Err() != nil {
+		return context.Cause(a.ctx)
+	}
+	return nil
 }
 
 // Analyse compiles a world: identities, policies, peers, and the security
@@ -137,6 +153,10 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	level := opts.Level
 	if level == "" {
 		level = LevelWorkload
+	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	var sg *sgLayer
 	var placed map[*model.PodTemplate]Placement
@@ -161,7 +181,10 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		}
 		peers = append(peers, pp)
 	}
-	for _, wl := range w.Workloads {
+	for i, wl := range w.Workloads {
+		if i%512 == 0 && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		if level == LevelPod && len(wl.Instances) > 0 {
 			for _, in := range wl.Instances {
 				t := wl.TemplateOf(in)
@@ -186,11 +209,11 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		p := &Peer{ID: wl.Namespace + "/" + wl.Name, Kind: wl.Kind, Namespace: wl.Namespace, Name: wl.Name, many: total != 1, HostNetwork: wl.Pods[0].HostNetwork, Workload: wl}
 		add(p, specs...)
 	}
-	g, err := compile(w, members, ranges(w, opts.PodCIDRs))
+	g, err := compile(ctx, w, members, ranges(w, opts.PodCIDRs))
 	if err != nil {
 		return nil, err
 	}
-	a := &Analysis{g: g, byID: map[int][]*Peer{}, sg: sg}
+	a := &Analysis{g: g, byID: map[int][]*Peer{}, sg: sg, ctx: ctx}
 	for _, pp := range peers {
 		ids := map[*identity]bool{}
 		for _, m := range pp.members {
@@ -568,7 +591,12 @@ func (a *Analysis) Reach() *Result {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				work(g.identities[i], &outs[w])
+				// Once the run is stopped, the remaining sources are
+				// drained unvisited; one source costs at most a pass
+				// over the identities, so this ends within moments.
+				if a.ctx.Err() == nil {
+					work(g.identities[i], &outs[w])
+				}
 			}
 		}()
 	}

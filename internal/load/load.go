@@ -181,17 +181,20 @@ type awsDoc struct {
 type source struct {
 	path string
 	data []byte
+	// origins are the files the rendered objects come from, in order ("" for
+	// generated ones): a kustomization's objects are reported there.
+	origins []string
 }
 
 // render renders the kustomizations and charts, in the order given.
 func render(opts Options) ([]source, error) {
 	var out []source
 	for _, dir := range opts.Kustomize {
-		name, data, err := kustomize.Render(dir)
+		k, err := kustomize.Render(dir)
 		if err != nil {
 			return nil, &document.Error{Source: model.Source{File: dir}, Msg: err.Error()}
 		}
-		out = append(out, source{path: name, data: data})
+		out = append(out, source{path: k.Name, data: k.Data, origins: k.Origins})
 	}
 	for _, c := range opts.Charts {
 		if c.Namespace == "" {
@@ -284,6 +287,9 @@ func read(src source, stdin io.Reader, namespace string) input {
 			de.Msg += fmt.Sprintf(" (if this file is not a manifest, exclude it: --ignore '%s' or that line in %s)", ignoreHint(path), IgnoreFile)
 		}
 		return input{err: err}
+	}
+	if src.origins != nil {
+		relocate(objs, src.origins)
 	}
 	var out input
 	skipped := 0

@@ -54,12 +54,20 @@ type Object struct {
 	// list, a scalar); JSON holds it as read.
 	NotObject bool
 	pos       *positions
+	// origin is the document the object was rendered from (Relocate).
+	origin *Object
 }
 
 // Line returns the line of the value at path inside the object (keys as
 // strings, list indexes as ints), or the object's own line when the path
 // cannot be found.
 func (o *Object) Line(path ...any) int {
+	if o.origin != nil {
+		if len(path) > 0 && sameAt(o, o.origin, path) {
+			return o.origin.Line(path...)
+		}
+		return o.Source.Line
+	}
 	if o.pos == nil {
 		return o.Source.Line
 	}

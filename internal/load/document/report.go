@@ -47,8 +47,9 @@ const (
 	UnknownKind = "unknown-kind"
 	// Duplicate: an object defined twice; the later definition is used.
 	Duplicate = "duplicate"
-	// Deprecated is the category of an apiVersion the API server no longer serves, read as
-	// its current version.
+	// Deprecated is the category of an apiVersion the API server no longer
+	// serves: read as its current version, or skipped (and counted with
+	// the unknown kinds) when the kind has no replacement.
 	Deprecated = "deprecated-api"
 	// ForeignPolicy: a policy kind ringfence does not evaluate.
 	ForeignPolicy = "unmodelled-policy"
@@ -63,7 +64,7 @@ var categoryNames = map[string]string{
 	SkippedFile:   "files or documents skipped (not Kubernetes objects, or special files)",
 	UnknownKind:   "objects of kinds not read",
 	Duplicate:     "objects defined twice",
-	Deprecated:    "removed apiVersions read as current",
+	Deprecated:    "objects in removed apiVersions (read as the current version, or skipped where there is none)",
 	ForeignPolicy: "policies of kinds not evaluated",
 	Forbidden:     "resources the cluster refused to list",
 	GeneratedName: "names derived from metadata.generateName",

@@ -109,7 +109,14 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 	if scope, foreign := foreignPolicy(o.APIVersion, o.Kind); foreign {
 		dec, ok = decodeForeign(scope), true
 	}
+	if legacy, isLegacy := legacyDecoders[o.APIVersion+"/"+o.Kind]; isLegacy {
+		dec, ok = legacy, true
+	}
 	if !ok {
+		if r, gone := removedVersions[o.APIVersion+"/"+o.Kind]; gone {
+			// Counted with the unknown kinds, and said why.
+			return &decoded{unknown: o, warnings: []document.Notice{removedNotice(o, o.Kind+"/"+o.Name(), r)}}, nil
+		}
 		if o.Kind == "" || o.APIVersion == "" {
 			return nil, &document.Error{Source: o.Source, Msg: "object has no apiVersion or kind, and its shape is not one ringfence knows"}
 		}
@@ -139,9 +146,8 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 		notes = append(notes, document.Notice{Category: document.GeneratedName, Source: o.Source, Object: o.Kind + "/" + m.Name,
 			Msg: fmt.Sprintf("named from metadata.generateName %q: the API server adds a random suffix, shown as %q plus a hash of where the object is written", m.GenerateName, GeneratedNameMarker)})
 	}
-	if current, ok := removedVersions[o.APIVersion+"/"+o.Kind]; ok {
-		notes = append(notes, document.Notice{Category: document.Deprecated, Source: o.Source, Object: o.Kind + "/" + m.Name,
-			Msg: fmt.Sprintf("%s %s is no longer served by the API server (%s): read as %s; update the manifest", o.APIVersion, o.Kind, current.removed, current.version)})
+	if r, ok := removedVersions[o.APIVersion+"/"+o.Kind]; ok {
+		notes = append(notes, removedNotice(o, o.Kind+"/"+m.Name, r))
 	}
 	_, foreign := foreignPolicy(o.APIVersion, o.Kind)
 	switch {
@@ -189,6 +195,7 @@ func (b *Builder) Add(o *document.Object) error {
 func (b *Builder) Register(d *Decoded) {
 	if d.unknown != nil {
 		b.Report.AddUnknown(d.unknown)
+		b.Report.Warnings = append(b.Report.Warnings, d.warnings...)
 		return
 	}
 	if prev, dup := b.seen[d.ref]; dup {

@@ -20,6 +20,9 @@ const secretMarker = "RINGFENCE-SECRET-MARKER-7f3c"
 // of a Secret never reaches the model.
 func FuzzBuilder(f *testing.F) {
 	paths, _ := filepath.Glob("../../../examples/*/*/*.yaml")
+	// Removed apiVersions, read through their own schemas.
+	old, _ := filepath.Glob("../../cli/testdata/old-repo/*/*.yaml")
+	paths = append(paths, old...)
 	for _, p := range paths {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)

@@ -64,22 +64,6 @@ var decoders = map[string]kindDecoder{
 	"admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":   decodeMutatingWebhooks,
 }
 
-// removed is an apiVersion the API server stopped serving, and the one it
-// is read as.
-type removed struct {
-	removed, version string
-}
-
-// removedVersions are the served-but-removed versions decoders reads. Their
-// schemas match the current version's for every field ringfence reads
-// (CronJob, NetworkPolicy), or are converted field by field (Ingress).
-var removedVersions = map[string]removed{
-	"batch/v1beta1/CronJob":             {"removed in Kubernetes 1.25", "batch/v1"},
-	"extensions/v1beta1/NetworkPolicy":  {"removed in Kubernetes 1.16", "networking.k8s.io/v1"},
-	"extensions/v1beta1/Ingress":        {"removed in Kubernetes 1.22", "networking.k8s.io/v1"},
-	"networking.k8s.io/v1beta1/Ingress": {"removed in Kubernetes 1.22", "networking.k8s.io/v1"},
-}
-
 func decodeNamespace(d *decoded, o *document.Object, m model.Meta) error {
 	var ns corev1.Namespace
 	if err := d.decode(o, m, &ns); err != nil {

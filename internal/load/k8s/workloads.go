@@ -288,12 +288,27 @@ func replicas(r *int32, def int32) int32 {
 	return *r
 }
 
+// appsTemplate gives the pods of an apps kind (Deployment, ReplicaSet,
+// StatefulSet, DaemonSet) of any version: the labels its controller adds
+// and how many pods it runs (-1 for a DaemonSet: one per node).
+func appsTemplate(kind string, r *int32, spec corev1.PodTemplateSpec) template {
+	switch kind {
+	case "Deployment":
+		return template{replicas: replicas(r, 1), spec: spec, varying: []string{labelPodTemplateHash}}
+	case "StatefulSet":
+		return template{replicas: replicas(r, 1), spec: spec, varying: []string{labelControllerRevision, labelStatefulSetPodName, labelPodIndex}}
+	case "DaemonSet":
+		return template{replicas: -1, spec: spec, varying: []string{labelControllerRevision, labelTemplateGeneration}}
+	}
+	return template{replicas: replicas(r, 1), spec: spec}
+}
+
 func decodeDeployment(d *decoded, o *document.Object, m model.Meta) error {
 	var dep appsv1.Deployment
 	if err := d.decode(o, m, &dep); err != nil {
 		return err
 	}
-	d.addWorkload(m, dep.OwnerReferences, template{replicas: replicas(dep.Spec.Replicas, 1), spec: dep.Spec.Template, varying: []string{labelPodTemplateHash}})
+	d.addWorkload(m, dep.OwnerReferences, appsTemplate("Deployment", dep.Spec.Replicas, dep.Spec.Template))
 	return nil
 }
 
@@ -302,7 +317,7 @@ func decodeReplicaSet(d *decoded, o *document.Object, m model.Meta) error {
 	if err := d.decode(o, m, &rs); err != nil {
 		return err
 	}
-	d.addWorkload(m, rs.OwnerReferences, template{replicas: replicas(rs.Spec.Replicas, 1), spec: rs.Spec.Template})
+	d.addWorkload(m, rs.OwnerReferences, appsTemplate("ReplicaSet", rs.Spec.Replicas, rs.Spec.Template))
 	return nil
 }
 
@@ -324,11 +339,7 @@ func decodeStatefulSet(d *decoded, o *document.Object, m model.Meta) error {
 	if err := d.decode(o, m, &ss); err != nil {
 		return err
 	}
-	d.addWorkload(m, ss.OwnerReferences, template{
-		replicas: replicas(ss.Spec.Replicas, 1),
-		spec:     ss.Spec.Template,
-		varying:  []string{labelControllerRevision, labelStatefulSetPodName, labelPodIndex},
-	})
+	d.addWorkload(m, ss.OwnerReferences, appsTemplate("StatefulSet", ss.Spec.Replicas, ss.Spec.Template))
 	return nil
 }
 
@@ -337,11 +348,7 @@ func decodeDaemonSet(d *decoded, o *document.Object, m model.Meta) error {
 	if err := d.decode(o, m, &ds); err != nil {
 		return err
 	}
-	d.addWorkload(m, ds.OwnerReferences, template{
-		replicas: -1,
-		spec:     ds.Spec.Template,
-		varying:  []string{labelControllerRevision, labelTemplateGeneration},
-	})
+	d.addWorkload(m, ds.OwnerReferences, appsTemplate("DaemonSet", nil, ds.Spec.Template))
 	return nil
 }
 

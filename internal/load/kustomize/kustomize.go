@@ -13,28 +13,97 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Render builds the kustomization in dir and returns its output as one YAML
-// stream, and the name its objects are reported under: the kustomization
-// file, marked as rendered (lines are of the output, which krusty does not
-// map back to the files it read).
-func Render(dir string) (name string, out []byte, err error) {
+// Rendered is a kustomization's output.
+type Rendered struct {
+	// Name is what objects without an origin are reported under: the
+	// kustomization file, marked as rendered (lines are of the output).
+	Name string
+	// Data is the output, one YAML stream, as kubectl -k prints it.
+	Data []byte
+	// Origins are, for each object of Data in order, the file it was read
+	// from (as a path usable from the working directory), or "" for an
+	// object a generator made (configMapGenerator...).
+	Origins []string
+}
+
+// Render builds the kustomization in dir as kubectl -k does. krusty records
+// where each object comes from only when the kustomization asks for it
+// (buildMetadata: [originAnnotations]); Render asks on its behalf, reads the
+// origins, and removes the annotations it caused, so the output is the
+// one kubectl -k prints.
+func Render(dir string) (*Rendered, error) {
 	file, err := kustomizationFile(dir)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if err := local(dir, map[string]bool{}); err != nil {
-		return "", nil, err
+		return nil, err
 	}
+	fs := originFS{FileSystem: filesys.MakeFsOnDisk(), file: file}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	m, err := k.Run(&fs, dir)
 	if err != nil {
-		return "", nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
-	out, err = m.AsYaml()
+	out := &Rendered{Name: file + " (rendered)"}
+	for _, r := range m.Resources() {
+		o, err := r.GetOrigin()
+		path := ""
+		// Origins of remote resources are never built (local refuses
+		// them); ConfiguredIn marks what a generator made.
+		if err == nil && o != nil && o.Path != "" && o.Repo == "" && o.ConfiguredIn == "" {
+			path = filepath.Join(dir, filepath.FromSlash(o.Path))
+		}
+		out.Origins = append(out.Origins, path)
+	}
+	if fs.injected {
+		if err := m.RemoveOriginAnnotations(); err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		}
+	}
+	if out.Data, err = m.AsYaml(); err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	return out, nil
+}
+
+// originFS is the disk, except that the top kustomization file reads with
+// buildMetadata: [originAnnotations] added (included kustomizations
+// inherit it). Nothing is written.
+type originFS struct {
+	filesys.FileSystem
+	file     string
+	injected bool
+}
+
+func (f *originFS) ReadFile(path string) ([]byte, error) {
+	data, err := f.FileSystem.ReadFile(path)
+	if err != nil || !samePath(path, f.file) {
+		return data, err
+	}
+	var k map[string]any
+	if yaml.Unmarshal(data, &k) != nil || k == nil {
+		return data, nil // krusty reports it
+	}
+	meta, _ := k["buildMetadata"].([]any)
+	for _, v := range meta {
+		if v == "originAnnotations" {
+			return data, nil
+		}
+	}
+	k["buildMetadata"] = append(meta, "originAnnotations")
+	out, err := yaml.Marshal(k)
 	if err != nil {
-		return "", nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		return data, nil
 	}
-	return file + " (rendered)", out, nil
+	f.injected = true
+	return out, nil
+}
+
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 // kustomizationFile is the kustomization of dir, under one of the names
