@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(1 << 30)
 	}
+	stop := profile(os.Getenv("RINGFENCE_CPUPROFILE"), os.Getenv("RINGFENCE_MEMPROFILE"))
 	args := os.Args[1:]
 	ctx, cancel := context.WithCancelCause(context.Background())
 	interrupted := interrupt(cancel, cli.Grace(args))
@@ -31,6 +33,7 @@ func main() {
 	if intr, ok := interrupted(); ok && !cli.KeepsRunning(args) {
 		code = intr.Code()
 	}
+	stop()
 	os.Exit(code)
 }
 
@@ -61,6 +64,42 @@ func interrupt(cancel context.CancelCauseFunc, grace time.Duration) func() (cli.
 			return intr, true
 		default:
 			return cli.Interrupted{}, false
+		}
+	}
+}
+
+// profile starts a CPU profile into cpuPath and arranges a heap profile
+// into memPath (either may be empty), for measuring ringfence on real
+// inputs (docs/performance.md). The returned function writes them.
+func profile(cpuPath, memPath string) func() {
+	var cpu *os.File
+	if cpuPath != "" {
+		f, err := os.Create(cpuPath)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ringfence: RINGFENCE_CPUPROFILE: %v\n", err)
+		} else if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "ringfence: RINGFENCE_CPUPROFILE: %v\n", err)
+			f.Close()
+		} else {
+			cpu = f
+		}
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		if memPath == "" {
+			return
+		}
+		f, err := os.Create(memPath)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ringfence: RINGFENCE_MEMPROFILE: %v\n", err)
+			return
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			fmt.Fprintf(os.Stderr, "ringfence: RINGFENCE_MEMPROFILE: %v\n", err)
 		}
 	}
 }
