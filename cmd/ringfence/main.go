@@ -17,13 +17,14 @@ import (
 func main() {
 	// ringfence is a short-lived batch over one large heap (a cluster's
 	// objects): collecting four times less often saves a tenth of the run
-	// time, and the soft limit keeps the peak near 1 GiB whatever the input.
+	// time, and a soft limit derived from the memory the process may use
+	// (memoryLimit) keeps that from outgrowing the machine or container.
 	// GOGC and GOMEMLIMIT still win when set.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+		debug.SetMemoryLimit(memoryLimit(os.DirFS("/")))
 	}
 	stop := profile(os.Getenv("RINGFENCE_CPUPROFILE"), os.Getenv("RINGFENCE_MEMPROFILE"))
 	args := os.Args[1:]
