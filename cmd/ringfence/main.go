@@ -15,6 +15,10 @@ import (
 )
 
 func main() {
+	// Signals first: a Ctrl-C must end the run however early it comes.
+	args := os.Args[1:]
+	ctx, cancel := context.WithCancelCause(context.Background())
+	interrupted := interrupt(cancel, cli.Grace(args))
 	// ringfence is a short-lived batch over one large heap (a cluster's
 	// objects): collecting four times less often saves a tenth of the run
 	// time, and a soft limit derived from the memory the process may use
@@ -27,9 +31,6 @@ func main() {
 		debug.SetMemoryLimit(memoryLimit(os.DirFS("/")))
 	}
 	stop := profile(os.Getenv("RINGFENCE_CPUPROFILE"), os.Getenv("RINGFENCE_MEMPROFILE"))
-	args := os.Args[1:]
-	ctx, cancel := context.WithCancelCause(context.Background())
-	interrupted := interrupt(cancel, cli.Grace(args))
 	code := cli.Main(ctx, args, cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	if intr, ok := interrupted(); ok && !cli.KeepsRunning(args) {
 		code = intr.Code()
