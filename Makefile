@@ -8,6 +8,8 @@ LDFLAGS := -X github.com/ringfence/ringfence/internal/cli.version=$(VERSION)
 GO ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1x
+# Namespace counts of BenchmarkScale (the first two give the ratios it prints).
+SCALE ?= 1000,3000
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: help
@@ -37,8 +39,9 @@ test: testbin tools ## Run every test, the live-cluster ones against a real kube
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (BENCHTIME=1x by default)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	RINGFENCE_SCALE_NAMESPACES=$(SCALE) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 	hack/bench-reach.sh
+	hack/bench-scale.sh 100 300 1000 3000 10000
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -15,20 +16,23 @@ import (
 )
 
 func main() {
+	// Signals first: a Ctrl-C must end the run however early it comes.
+	args := os.Args[1:]
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var exiting sync.Mutex
+	interrupted := interrupt(cancel, cli.Grace(args), &exiting)
 	// ringfence is a short-lived batch over one large heap (a cluster's
 	// objects): collecting four times less often saves a tenth of the run
-	// time, and the soft limit keeps the peak near 1 GiB whatever the input.
+	// time, and a soft limit derived from the memory the process may use
+	// (memoryLimit) keeps that from outgrowing the machine or container.
 	// GOGC and GOMEMLIMIT still win when set.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+		debug.SetMemoryLimit(memoryLimit(os.DirFS("/")))
 	}
-	args := os.Args[1:]
-	ctx, cancel := context.WithCancelCause(context.Background())
-	var exiting sync.Mutex
-	interrupted := interrupt(cancel, cli.Grace(args), &exiting)
+	stop := profile(os.Getenv("RINGFENCE_CPUPROFILE"), os.Getenv("RINGFENCE_MEMPROFILE"))
 	code := cli.Main(ctx, args, cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	// Held until the process ends: a late backstop neither prints a
 	// second line nor changes the status.
@@ -36,6 +40,7 @@ func main() {
 	if intr, ok := interrupted(); ok && !cli.KeepsRunning(args) {
 		code = intr.Code()
 	}
+	stop()
 	os.Exit(code)
 }
 
@@ -71,6 +76,42 @@ func interrupt(cancel context.CancelCauseFunc, grace time.Duration, exiting *syn
 			return intr, true
 		default:
 			return cli.Interrupted{}, false
+		}
+	}
+}
+
+// profile starts a CPU profile into cpuPath and arranges a heap profile
+// into memPath (either may be empty), for measuring ringfence on real
+// inputs (docs/performance.md). The returned function writes them.
+func profile(cpuPath, memPath string) func() {
+	var cpu *os.File
+	if cpuPath != "" {
+		f, err := os.Create(cpuPath)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ringfence: RINGFENCE_CPUPROFILE: %v\n", err)
+		} else if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "ringfence: RINGFENCE_CPUPROFILE: %v\n", err)
+			f.Close()
+		} else {
+			cpu = f
+		}
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		if memPath == "" {
+			return
+		}
+		f, err := os.Create(memPath)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ringfence: RINGFENCE_MEMPROFILE: %v\n", err)
+			return
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			fmt.Fprintf(os.Stderr, "ringfence: RINGFENCE_MEMPROFILE: %v\n", err)
 		}
 	}
 }

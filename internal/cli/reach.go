@@ -54,8 +54,12 @@ Kubernetes leaves undefined, is reported apart.`,
 			// the connections stands for those, so they are listed apart.
 			var open []unseen.Opening
 			if focus.From == nil {
+				var peers map[string]*engine.Peer // built once, when first needed
 				for _, o := range unseen.Find(res.World, a) {
-					if focus.To.Name(o.Workload, peerIndex(r)) {
+					if peers == nil {
+						peers = peerIndex(r)
+					}
+					if focus.To.Name(o.Workload, peers) {
 						open = append(open, o)
 					}
 				}

@@ -712,10 +712,10 @@ func (a *Analysis) Selects(p *model.NetworkPolicy, peerID string) bool {
 	if cp == nil {
 		return false
 	}
-	for _, peer := range a.peers {
-		if peer.ID == peerID && peer.identity != nil {
-			return cp.selects.has(peer.identity.index)
-		}
+	// By the index, not a walk of every peer: audit and report ask once per
+	// policy and peer, which made the walk quadratic in large clusters.
+	if peer := a.peerNamed(peerID); peer != nil && peer.identity != nil {
+		return cp.selects.has(peer.identity.index)
 	}
 	return false
 }

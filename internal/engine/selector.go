@@ -168,12 +168,20 @@ type Selection struct {
 // SelectedPods returns the pod templates of the policy's namespace that its
 // spec.podSelector selects, in the world's order.
 func SelectedPods(w *model.World, p *model.NetworkPolicy) ([]Selection, error) {
+	return SelectedPodsAmong(w.Workloads, p)
+}
+
+// SelectedPodsAmong is SelectedPods over the given workloads (those of
+// other namespaces are skipped): a caller asking for every policy passes
+// each policy its namespace's workloads (WorkloadsByNamespace), so the cost
+// grows with the cluster, not with policies times workloads.
+func SelectedPodsAmong(workloads []*model.Workload, p *model.NetworkPolicy) ([]Selection, error) {
 	sel, err := ParseSelector(&p.Spec.PodSelector)
 	if err != nil {
 		return nil, err
 	}
 	var out []Selection
-	for _, wl := range w.Workloads {
+	for _, wl := range workloads {
 		if wl.Namespace != p.Namespace {
 			continue
 		}
@@ -184,6 +192,16 @@ func SelectedPods(w *model.World, p *model.NetworkPolicy) ([]Selection, error) {
 		}
 	}
 	return out, nil
+}
+
+// WorkloadsByNamespace groups the world's workloads by namespace, each
+// group in the world's order.
+func WorkloadsByNamespace(w *model.World) map[string][]*model.Workload {
+	m := map[string][]*model.Workload{}
+	for _, wl := range w.Workloads {
+		m[wl.Namespace] = append(m[wl.Namespace], wl)
+	}
+	return m
 }
 
 // PolicyTypes returns the directions a policy isolates: spec.policyTypes,

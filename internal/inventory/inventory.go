@@ -245,8 +245,9 @@ func Build(res *load.Result, overrides []engine.NodeGroups) (*Inventory, error) 
 	for _, ing := range w.Ingresses {
 		inv.Ingresses = append(inv.Ingresses, ingress(ing))
 	}
+	byNS := engine.WorkloadsByNamespace(w)
 	for _, p := range w.Policies {
-		ip, err := policy(w, p)
+		ip, err := policy(byNS[p.Namespace], p)
 		if err != nil {
 			return nil, err
 		}
@@ -338,12 +339,13 @@ func backend(b *networkingv1.IngressBackend) string {
 	return "?"
 }
 
-func policy(w *model.World, p *model.NetworkPolicy) (Policy, error) {
+// policy summarizes p; workloads are those of its namespace.
+func policy(workloads []*model.Workload, p *model.NetworkPolicy) (Policy, error) {
 	out := Policy{Namespace: p.Namespace, Name: p.Name, IngressRules: len(p.Spec.Ingress), EgressRules: len(p.Spec.Egress), Source: p.Source.String(), Selects: []string{}}
 	for _, t := range engine.PolicyTypes(p) {
 		out.PolicyTypes = append(out.PolicyTypes, string(t))
 	}
-	sel, err := engine.SelectedPods(w, p)
+	sel, err := engine.SelectedPodsAmong(workloads, p)
 	if err != nil {
 		return out, fmt.Errorf("%s: NetworkPolicy/%s/%s: %w", p.Source, p.Namespace, p.Name, err)
 	}

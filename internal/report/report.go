@@ -717,6 +717,7 @@ func (b *builder) findings() {
 	for _, p := range b.World.Policies {
 		policies[p.Namespace+"/"+p.Name] = p
 	}
+	var nsNodes map[string][]*Node // nodes by namespace, built when first needed
 	for _, f := range b.Findings {
 		rf := Finding{Finding: f, Title: titles[f.Rule], Namespace: f.Object.Namespace, Nodes: []string{}}
 		if rf.Path == nil {
@@ -737,7 +738,15 @@ func (b *builder) findings() {
 			}
 		case "NetworkPolicy":
 			if p := policies[f.Object.Namespace+"/"+f.Object.Name]; p != nil {
-				for _, n := range b.r.Nodes {
+				// A policy selects pods of its own namespace only.
+				if nsNodes == nil {
+					nsNodes = map[string][]*Node{}
+					for i := range b.r.Nodes {
+						n := &b.r.Nodes[i]
+						nsNodes[n.Namespace] = append(nsNodes[n.Namespace], n)
+					}
+				}
+				for _, n := range nsNodes[p.Namespace] {
 					if peer := b.peers[n.ID]; peer != nil && b.Analysis.Selects(p, peer.ID) {
 						rf.Nodes = append(rf.Nodes, n.ID)
 					}

@@ -132,7 +132,8 @@ func LoadCluster(ctx context.Context, opts ClusterOptions, b *Builder) error {
 	var namespaces []string
 	namespacesListed := false
 	var namespacesErr error
-	for _, res := range clusterResources {
+	lists := r.listAll(ctx, served, ns)
+	for i, res := range clusterResources {
 		if !served(res.gvr) {
 			continue
 		}
@@ -140,11 +141,18 @@ func LoadCluster(ctx context.Context, opts ClusterOptions, b *Builder) error {
 		if res.namespaced {
 			scope = ns
 		}
-		err := r.list(ctx, res, scope, func(u *unstructured.Unstructured) {
-			if res.kind == "Namespace" {
-				namespaces = append(namespaces, u.GetName())
+		err := lists[i].err
+		if err == nil {
+			for _, u := range lists[i].items {
+				if res.kind == "Namespace" {
+					namespaces = append(namespaces, u.GetName())
+				}
+				if err = r.b.addLive(u, res, r.src); err != nil {
+					break
+				}
 			}
-		})
+		}
+		lists[i].items = nil // what the builder holds is all that is needed
 		switch {
 		case err == nil:
 			r.readable[res.kind] = true
@@ -253,24 +261,32 @@ func (c *conn) served(cfg *rest.Config) (func(schema.GroupVersionResource) bool,
 	}, nil
 }
 
-// list pages through one resource in one scope ("" is every namespace, or
-// a cluster-scoped resource) into the builder; seen sees each object.
-func (r *clusterRead) list(ctx context.Context, res clusterResource, scope string, seen func(*unstructured.Unstructured)) error {
-	var lister dynamic.ResourceInterface = r.client.Resource(res.gvr)
-	if res.namespaced && scope != "" {
-		lister = r.client.Resource(res.gvr).Namespace(scope)
-	}
-	p := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
-		return lister.List(ctx, o)
-	}))
-	return p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return fmt.Errorf("unexpected %T in list of %s", obj, res.gvr.Resource)
+// listAll lists every served resource in scope ("" is every namespace;
+// cluster-scoped resources are always listed whole), some at a time: one
+// after another, a large cluster's read was the sum of two dozen chains of
+// pages. The caller adds the items in the fixed order of clusterResources,
+// so the result does not depend on which answer came first. Entry i is
+// clusterResources[i]'s.
+func (r *clusterRead) listAll(ctx context.Context, served func(schema.GroupVersionResource) bool, scope string) []nsList {
+	out := make([]nsList, len(clusterResources))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, res := range clusterResources {
+		if !served(res.gvr) {
+			continue
 		}
-		seen(u)
-		return r.b.addLive(u, res, r.src)
-	})
+		ns := ""
+		if res.namespaced {
+			ns = scope
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i].err = collect(ctx, r.client, res, ns, &out[i].items)
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // unread records a resource RBAC forbids in a scope: in the world (the
@@ -393,10 +409,15 @@ feed:
 	return nil
 }
 
-// collect lists one resource of one namespace into items.
+// collect lists one resource of one namespace ("" is every namespace, or
+// a cluster-scoped resource) into items, a page (limit/continue) at a time.
 func collect(ctx context.Context, client dynamic.Interface, res clusterResource, ns string, items *[]*unstructured.Unstructured) error {
+	var lister dynamic.ResourceInterface = client.Resource(res.gvr)
+	if res.namespaced && ns != "" {
+		lister = client.Resource(res.gvr).Namespace(ns)
+	}
 	p := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
-		return client.Resource(res.gvr).Namespace(ns).List(ctx, o)
+		return lister.List(ctx, o)
 	}))
 	return p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
 		u, ok := obj.(*unstructured.Unstructured)

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ringfence/ringfence/internal/gencluster"
+)
+
+// BenchmarkScale runs `inventory`, `reach` and `audit` with -o json end to
+// end on generated clusters of 1,000 and 3,000 namespaces (8 workloads and
+// 5 policies each; RINGFENCE_SCALE_NAMESPACES=1000,3000,10000 adds sizes,
+// as `make bench` does) and reports, for each command, the time of the
+// second size over the first, in wall time and in CPU time of the process
+// (user+system, steadier on a shared machine). Issue 18's target is a
+// ratio of at most 3.6 for 3x the namespaces. The bytes of reach's output
+// are reported too: the generated cross-namespace policies admit a fixed
+// share of all namespaces, so the pairs reach lists grow with the square of
+// the namespaces, and so does any command that lists or judges every pair.
+func BenchmarkScale(b *testing.B) {
+	sizes := []int{1000, 3000}
+	if s := os.Getenv("RINGFENCE_SCALE_NAMESPACES"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("RINGFENCE_SCALE_NAMESPACES: %q is not a namespace count", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	dirs := make([]string, len(sizes))
+	for i, n := range sizes {
+		dirs[i] = b.TempDir()
+		if _, err := gencluster.Generate(gencluster.Config{Namespaces: n, Workloads: 8, Policies: 5, Seed: 1, Out: dirs[i]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	commands := []string{"inventory", "reach", "audit"}
+	type figure struct{ wall, cpu time.Duration }
+	figs := map[string][]figure{}
+	outBytes := make([]int64, len(sizes))
+	for b.Loop() {
+		for _, c := range commands {
+			for i, dir := range dirs {
+				var out countWriter
+				start, cpu0 := time.Now(), cpuTime()
+				code := Main(b.Context(), []string{c, "-f", dir, "-o", "json"}, Streams{In: strings.NewReader(""), Out: &out, Err: &countWriter{}})
+				if code == ExitInput || code == ExitInternal {
+					b.Fatalf("%s on %d namespaces: exit %d", c, sizes[i], code)
+				}
+				figs[c] = append(figs[c], figure{time.Since(start), cpuTime() - cpu0})
+				if c == "reach" {
+					outBytes[i] = out.n
+				}
+			}
+		}
+	}
+	for _, c := range commands {
+		per := make([]figure, len(sizes)) // summed over iterations
+		for k, f := range figs[c] {
+			per[k%len(sizes)].wall += f.wall
+			per[k%len(sizes)].cpu += f.cpu
+		}
+		for i, n := range sizes {
+			b.ReportMetric(per[i].wall.Seconds()/float64(b.N), fmt.Sprintf("%s-%d-s", c, n))
+			b.ReportMetric(per[i].cpu.Seconds()/float64(b.N), fmt.Sprintf("%s-%d-cpu-s", c, n))
+		}
+		if len(sizes) >= 2 {
+			b.ReportMetric(per[1].wall.Seconds()/per[0].wall.Seconds(), fmt.Sprintf("%s-ratio-%d/%d", c, sizes[1], sizes[0]))
+			b.ReportMetric(per[1].cpu.Seconds()/per[0].cpu.Seconds(), fmt.Sprintf("%s-cpu-ratio-%d/%d", c, sizes[1], sizes[0]))
+		}
+	}
+	if len(sizes) >= 2 && outBytes[0] > 0 {
+		b.ReportMetric(float64(outBytes[1])/float64(outBytes[0]), fmt.Sprintf("reach-output-ratio-%d/%d", sizes[1], sizes[0]))
+	}
+}
+
+// countWriter counts and discards what is written.
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// cpuTime is the CPU time (user and system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
