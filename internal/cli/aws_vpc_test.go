@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -161,5 +163,74 @@ func TestVPCReachLayers(t *testing.T) {
 	}
 	if !seen["s3"] || !seen["pair"] {
 		t.Errorf("connections missing: %v", seen)
+	}
+}
+
+// The AWS audit rules, each on the fixture's objects: SSH/RDP open to
+// the world, the default group with rules, a group that fences nothing,
+// network ACLs dropping replies, and (on a copy whose private table has
+// no S3 endpoint) S3 through the NAT gateway.
+func TestVPCAuditRules(t *testing.T) {
+	type finding struct {
+		Rule, Message, Confidence string
+		Object                    struct{ Kind, Name string }
+	}
+	audit := func(dir string) []finding {
+		t.Helper()
+		stdout, stderr, code := run(t, "", "audit", "-f", dir, "--rules", "RF030,RF031,RF032,RF033,RF034", "-o", "json")
+		if code != ExitFindings {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r struct{ Findings []finding }
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Findings
+	}
+	got := map[string]bool{}
+	for _, f := range audit(vpcFixture) {
+		got[f.Rule+" "+f.Object.Kind+"/"+f.Object.Name] = true
+		if f.Rule == "RF034" && f.Object.Name == "acl-private" && (!strings.Contains(f.Message, "shop/api") || !strings.Contains(f.Message, "UDP")) {
+			t.Errorf("RF034 on acl-private: %s", f.Message)
+		}
+	}
+	for _, want := range []string{
+		"RF030 SecurityGroup/sg-bastion", "RF030 SecurityGroup/sg-wide-open", "RF031 SecurityGroup/sg-default",
+		"RF032 SecurityGroup/sg-wide-open", "RF034 NetworkACL/acl-private", "RF034 NetworkACL/acl-isolated",
+	} {
+		if !got[want] {
+			t.Errorf("missing %s in %v", want, got)
+		}
+	}
+	// sg-bastion admits RDP from the VPC only, and is no open door; the
+	// private table's S3 endpoint keeps RF033 quiet.
+	for _, not := range []string{"RF032 SecurityGroup/sg-bastion", "RF032 SecurityGroup/sg-node", "RF033 RouteTable/rtb-private"} {
+		if got[not] {
+			t.Errorf("unexpected %s", not)
+		}
+	}
+	dir := t.TempDir()
+	entries, _ := os.ReadDir(vpcFixture)
+	for _, e := range entries {
+		if e.Name() == "vpc-endpoints.json" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(vpcFixture, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "route-tables.json" {
+			b = []byte(strings.Replace(string(b), `{"DestinationPrefixListId": "pl-6da54004", "GatewayId": "vpce-0s3gateway", "State": "active"}`, `{"DestinationCidrBlock": "192.0.2.0/24", "GatewayId": "local", "State": "active"}`, 1))
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := false
+	for _, f := range audit(dir) {
+		found = found || (f.Rule == "RF033" && f.Object.Name == "rtb-private" && strings.Contains(f.Message, "nat-1"))
+	}
+	if !found {
+		t.Error("RF033: S3 through the NAT gateway not reported")
 	}
 }

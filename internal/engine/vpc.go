@@ -194,7 +194,9 @@ type NetHop struct {
 	Layer string `json:"layer"`
 	// Step says which packets and which boundary ("request out of
 	// subnet-a", "reply into subnet-a").
-	Step    string       `json:"step"`
+	Step string `json:"step"`
+	// Reply is set for the hops of the connection's reply packets.
+	Reply   bool         `json:"reply,omitempty"`
 	Allowed netset.Ports `json:"allowed"`
 	Unknown netset.Ports `json:"unknown,omitzero"`
 	Reasons []string     `json:"reasons,omitempty"`
@@ -229,7 +231,7 @@ type aclStep struct {
 
 // aclHop evaluates one direction of a subnet's ACL as a hop.
 func (n *netLayer) aclHop(s *model.Subnet, egress bool, match aclMatch, asked netset.Ports, step string, reply bool, sure netset.Ports) (Verdict, NetHop) {
-	hop := NetHop{Layer: "network ACL", Step: step}
+	hop := NetHop{Layer: "network ACL", Step: step, Reply: reply}
 	c := n.acls[s.ID]
 	if c == nil {
 		why := fmt.Sprintf("the network ACL of %s is not in the inputs (aws ec2 describe-network-acls)", s.ID)
@@ -660,4 +662,118 @@ func aclRuleTexts(rs []ACLRuleRef) []string {
 		out = append(out, fmt.Sprintf("network ACL %s rule %s: %s (%s)", r.ACL, r.RuleNumber, r.Text, r.Source))
 	}
 	return out
+}
+
+// ReplyBlock is a network ACL that drops the replies of connections the
+// other fences and the requests' own hops allow: the stateless ACL has no
+// entry for the client's ephemeral ports.
+type ReplyBlock struct {
+	ACL    string       `json:"acl"`
+	Source model.Source `json:"source"`
+	// Step is the reply's crossing ("reply into subnet-a").
+	Step string `json:"step"`
+	// Blocked are the connections' ports whose replies are dropped (or,
+	// when Certain is false, may be: the client's port decides).
+	Blocked netset.Ports `json:"blocked"`
+	Certain bool         `json:"certain"`
+	// Rules are the entries that decide the reply; Peers the workloads
+	// whose connections meet it; To an example destination.
+	Rules []ACLRuleRef `json:"rules"`
+	Peers []string     `json:"peers"`
+	To    string       `json:"to"`
+}
+
+// ReplyBlocks finds the network ACLs that drop the replies of allowed
+// connections from pods to addresses outside the cluster: for each
+// identity and address part, the ports the NetworkPolicies, the security
+// groups, the routes and the requests' ACL hops all surely allow, less
+// what each reply hop surely allows. Once per ACL, crossing and rule.
+func (a *Analysis) ReplyBlocks() []ReplyBlock {
+	if a.net == nil || !a.net.haveACLs {
+		return nil
+	}
+	found := map[string]*ReplyBlock{}
+	for _, id := range a.g.identities {
+		if len(a.byID[id.index]) == 0 {
+			continue
+		}
+		for _, part := range a.parts {
+			v := side(id, nil, part.part, true)
+			if a.sg != nil {
+				sv, _ := a.sg.partVerdict(id.groups, part.part, true)
+				v = v.and(sv)
+			}
+			if v.Allowed.IsEmpty() {
+				continue
+			}
+			for _, p := range a.net.partVerdict(id, part.part, true).paths {
+				req := v.Allowed
+				for _, h := range p.Hops {
+					if !h.Reply {
+						req = req.Intersect(h.Allowed)
+					}
+				}
+				for _, h := range p.Hops {
+					if !h.Reply || req.IsEmpty() {
+						continue
+					}
+					blocked := req.Difference(h.Allowed)
+					if blocked.IsEmpty() || len(h.ACLRules) == 0 {
+						continue
+					}
+					acl := h.ACLRules[0].ACL
+					key := acl + "|" + p.Subnet + "|" + h.Step[:strings.Index(h.Step, " from ")+1]
+					rb := found[key]
+					if rb == nil {
+						to := part.ID
+						if cs := part.CIDRs; len(cs) > 1 {
+							to = cs[0] + " and " + plural(len(cs)-1, "other block", "other blocks")
+						}
+						rb = &ReplyBlock{ACL: acl, Source: a.net.aclSource(acl), Step: strings.TrimSpace(key[strings.LastIndex(key, "|")+1:]), Certain: true, Rules: h.ACLRules, To: to}
+						found[key] = rb
+					}
+					rb.Blocked = rb.Blocked.Union(blocked)
+					rb.Certain = rb.Certain && blocked.Intersect(h.Unknown).IsEmpty()
+					for _, peer := range a.byID[id.index] {
+						rb.Peers = append(rb.Peers, peer.ID)
+					}
+				}
+			}
+		}
+	}
+	out := make([]ReplyBlock, 0, len(found))
+	for _, k := range sortedKeys(found) {
+		rb := found[k]
+		sort.Strings(rb.Peers)
+		rb.Peers = dedupe(rb.Peers)
+		out = append(out, *rb)
+	}
+	return out
+}
+
+func dedupe(s []string) []string {
+	k := 0
+	for i, x := range s {
+		if i == 0 || x != s[k-1] {
+			s[k] = x
+			k++
+		}
+	}
+	return s[:k]
+}
+
+func (n *netLayer) aclSource(id string) model.Source {
+	for _, c := range n.acls {
+		if c.acl.ID == id {
+			return c.acl.Source
+		}
+	}
+	return model.Source{}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
