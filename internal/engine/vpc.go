@@ -41,6 +41,9 @@ type netLayer struct {
 	// sets cut the address space: subnets, ACL entries, route blocks.
 	sets  []*netipx.IPSet
 	cache sync.Map
+	// groups maps identities and subnet-set keys to subnet groups;
+	// verdicts caches combined verdicts by group.
+	groups, verdicts sync.Map
 	// unfiltered are the instance's link-local services and the VPC's
 	// DNS resolver, which network ACLs do not filter either.
 	unfiltered *netipx.IPSet
@@ -159,6 +162,28 @@ func (n *netLayer) subnetOf(a netip.Addr) *model.Subnet {
 		}
 	}
 	return found
+}
+
+// subnetGroup is a distinct set of subnets pods may be in: verdicts are
+// cached by group, so their cost grows with distinct subnet sets, not
+// with identities or pairs.
+type subnetGroup struct {
+	subnets []*model.Subnet
+}
+
+// groupOf is the subnet group of an identity, computed once.
+func (n *netLayer) groupOf(id *identity) *subnetGroup {
+	if g, ok := n.groups.Load(id); ok {
+		return g.(*subnetGroup)
+	}
+	subnets := n.podSubnets(id)
+	var key strings.Builder
+	for _, s := range subnets {
+		key.WriteString(subnetID(s) + ",")
+	}
+	g, _ := n.groups.LoadOrStore(key.String(), &subnetGroup{subnets: subnets})
+	n.groups.Store(id, g)
+	return g.(*subnetGroup)
 }
 
 // podSubnets are the subnets the pods of an identity may take addresses
@@ -444,10 +469,14 @@ func (n *netLayer) pairPath(s, d *model.Subnet) Path {
 type vpcVerdict struct {
 	acl, route *Verdict
 	paths      []Path
+	// total is what both fences allow together.
+	total Verdict
 }
 
 // all is what both fences allow together.
-func (v vpcVerdict) all() Verdict {
+func (v vpcVerdict) all() Verdict { return v.total }
+
+func (v vpcVerdict) sum() Verdict {
 	out := allowAll()
 	if v.acl != nil {
 		out = out.and(*v.acl)
@@ -482,6 +511,7 @@ func (n *netLayer) combine(paths []Path) vpcVerdict {
 		join(&out.route, p.Route)
 	}
 	out.paths = paths
+	out.total = out.sum()
 	return out
 }
 
@@ -495,9 +525,22 @@ func (n *netLayer) partVerdict(id *identity, part *netipx.IPSet, egress bool) vp
 	return n.addrVerdict(id, rs[0].From(), part, egress)
 }
 
+type groupPartKey struct {
+	g      *subnetGroup
+	part   *netipx.IPSet
+	egress bool
+}
+
+type groupPairKey struct{ s, d *subnetGroup }
+
 func (n *netLayer) addrVerdict(id *identity, a netip.Addr, part *netipx.IPSet, egress bool) vpcVerdict {
+	g := n.groupOf(id)
+	key := groupPartKey{g, part, egress}
+	if v, ok := n.verdicts.Load(key); ok {
+		return v.(vpcVerdict)
+	}
 	var paths []Path
-	for _, s := range n.podSubnets(id) {
+	for _, s := range g.subnets {
 		if s == nil {
 			paths = append(paths, unknownSubnet(n, "the pods' nodes"))
 			continue
@@ -514,16 +557,22 @@ func (n *netLayer) addrVerdict(id *identity, a netip.Addr, part *netipx.IPSet, e
 		n.cache.Store(key, p)
 		paths = append(paths, p)
 	}
-	return n.combine(paths)
+	v := n.combine(paths)
+	n.verdicts.Store(key, v)
+	return v
 }
 
 type pairKey struct{ s, d *model.Subnet }
 
 // podPair is the VPC layer between two identities' pods.
 func (n *netLayer) podPair(src, dst *identity) vpcVerdict {
+	gs, gd := n.groupOf(src), n.groupOf(dst)
+	if v, ok := n.verdicts.Load(groupPairKey{gs, gd}); ok {
+		return v.(vpcVerdict)
+	}
 	var paths []Path
-	for _, s := range n.podSubnets(src) {
-		for _, d := range n.podSubnets(dst) {
+	for _, s := range gs.subnets {
+		for _, d := range gd.subnets {
 			if s == nil || d == nil {
 				paths = append(paths, unknownSubnet(n, "the pods' nodes"))
 				continue
@@ -538,7 +587,9 @@ func (n *netLayer) podPair(src, dst *identity) vpcVerdict {
 			paths = append(paths, p)
 		}
 	}
-	return n.combine(paths)
+	v := n.combine(paths)
+	n.verdicts.Store(groupPairKey{gs, gd}, v)
+	return v
 }
 
 // vpcLayers is the JSON form of the VPC layer's fences on a connection.
