@@ -291,7 +291,6 @@ func unknownSubnet(n *netLayer, what string) Path {
 type pathKey struct {
 	subnet *model.Subnet
 	part   *netipx.IPSet
-	addr   netip.Addr
 	egress bool
 }
 
@@ -518,11 +517,16 @@ func (n *netLayer) combine(paths []Path) vpcVerdict {
 // partVerdict is the VPC layer between an identity's pods and an address
 // part: egress when the pods start the connection.
 func (n *netLayer) partVerdict(id *identity, part *netipx.IPSet, egress bool) vpcVerdict {
+	g := n.groupOf(id)
+	key := groupPartKey{g, part, egress}
+	if v, ok := n.verdicts.Load(key); ok {
+		return v.(vpcVerdict)
+	}
 	rs := part.Ranges()
 	if len(rs) == 0 {
 		return vpcVerdict{}
 	}
-	return n.addrVerdict(id, rs[0].From(), part, egress)
+	return n.addrVerdict(g, key, rs[0].From(), part, egress)
 }
 
 type groupPartKey struct {
@@ -533,28 +537,20 @@ type groupPartKey struct {
 
 type groupPairKey struct{ s, d *subnetGroup }
 
-func (n *netLayer) addrVerdict(id *identity, a netip.Addr, part *netipx.IPSet, egress bool) vpcVerdict {
-	g := n.groupOf(id)
-	key := groupPartKey{g, part, egress}
-	if v, ok := n.verdicts.Load(key); ok {
-		return v.(vpcVerdict)
-	}
+func (n *netLayer) addrVerdict(g *subnetGroup, key groupPartKey, a netip.Addr, part *netipx.IPSet, egress bool) vpcVerdict {
 	var paths []Path
 	for _, s := range g.subnets {
 		if s == nil {
 			paths = append(paths, unknownSubnet(n, "the pods' nodes"))
 			continue
 		}
-		key := pathKey{subnet: s, part: part, addr: a, egress: egress}
-		if part != nil {
-			key.addr = netip.Addr{}
-		}
-		if p, ok := n.cache.Load(key); ok {
+		pk := pathKey{subnet: s, part: part, egress: egress}
+		if p, ok := n.cache.Load(pk); ok {
 			paths = append(paths, p.(Path))
 			continue
 		}
 		p := n.addrPath(s, a, egress)
-		n.cache.Store(key, p)
+		n.cache.Store(pk, p)
 		paths = append(paths, p)
 	}
 	v := n.combine(paths)
