@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/model"
@@ -292,13 +291,4 @@ func (n *netLayer) tableOf(s *model.Subnet) (*compiledRT, string) {
 		return c, "main route table of " + s.VPC + " (" + s.ID + " has no explicit association)"
 	}
 	return nil, "no table of " + s.ID + " in the inputs"
-}
-
-func sortedRouteTables(m map[string]*compiledRT) []*compiledRT {
-	out := make([]*compiledRT, 0, len(m))
-	for _, c := range m {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].rt.ID < out[j].rt.ID })
-	return out
 }
