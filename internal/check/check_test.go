@@ -38,11 +38,19 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF023": {fixture("rf023-trigger.yaml"), fixture("rf023-clean.yaml")},
 	"RF021": {withSG("rf021-sg.json", "rf021-services.yaml"), withSG("rf021-clean-sg.json", "rf021-services.yaml")},
 	"RF022": {fixture("rf022-trigger.yaml"), fixture("rf022-clean.yaml")},
+	"RF030": {vpcFixture, lockedPlatform},
+	"RF031": {vpcFixture, lockedPlatform},
+	"RF032": {vpcFixture, lockedPlatform},
+	"RF033": {withSG("rf012-sg.json", "rf033-routes.json"), vpcFixture},
+	"RF034": {vpcFixture, lockedPlatform},
 }
 
 var (
 	examplePlatform = []string{filepath.Join("..", "..", "examples", "ml-platform")}
 	lockedPlatform  = []string{filepath.Join("..", "..", "examples", "ml-platform-locked")}
+	// vpcFixture has network ACLs, route tables, a NAT gateway, an S3
+	// gateway endpoint and groups open to the world.
+	vpcFixture = []string{filepath.Join("..", "cli", "testdata", "aws-vpc")}
 )
 
 func fixture(name string) []string {

@@ -9,7 +9,7 @@ import (
 
 // The VPC layer's describe-* outputs load from a directory beside
 // manifests and are listed by inventory, each with its file:line; explain
-// and audit say once that they are not evaluated yet.
+// and audit say once that load balancers are not evaluated yet.
 func TestVPCLayerFromFiles(t *testing.T) {
 	stdout, stderr, code := run(t, "", "inventory", "-f", "internal/load/aws/testdata/vpc", "-f", "internal/cli/testdata/aws", "-o", "json")
 	if code != ExitOK {
@@ -35,7 +35,7 @@ func TestVPCLayerFromFiles(t *testing.T) {
 		}
 	}
 	stdout, _, _ = run(t, "", "inventory", "-f", "internal/load/aws/testdata/vpc/route-tables.json", "-f", "internal/cli/testdata/aws")
-	if !strings.Contains(stdout, "AWS NETWORK (read and listed; not yet evaluated as fences) (2)") || !strings.Contains(stdout, "0.0.0.0/0->nat-0b2c3d4e") {
+	if !strings.Contains(stdout, "AWS NETWORK (2)") || !strings.Contains(stdout, "0.0.0.0/0->nat-0b2c3d4e") {
 		t.Errorf("inventory text:\n%s", stdout)
 	}
 	for _, args := range [][]string{
@@ -43,12 +43,12 @@ func TestVPCLayerFromFiles(t *testing.T) {
 		{"explain", "-f", "internal/load/aws/testdata/vpc", "-f", "internal/cli/testdata/aws", "--from", "shop/api", "--to", "internet", "--port", "443"},
 	} {
 		_, stderr, code := run(t, "", args...)
-		if code == ExitInput || code == ExitInternal || strings.Count(stderr, "verdicts do not evaluate them yet") != 1 {
+		if code == ExitInput || code == ExitInternal || strings.Count(stderr, "exposures still infer load balancers") != 1 {
 			t.Errorf("%s: exit %d, want the note once on stderr: %q", args[0], code, stderr)
 		}
 	}
 	// Without VPC-layer objects there is no note.
-	if _, stderr, _ := run(t, "", "audit", "-f", "internal/cli/testdata/aws"); strings.Contains(stderr, "do not evaluate") {
+	if _, stderr, _ := run(t, "", "audit", "-f", "internal/cli/testdata/aws"); strings.Contains(stderr, "still infer") {
 		t.Errorf("note without VPC objects: %q", stderr)
 	}
 }

@@ -278,13 +278,13 @@ func TestAWSLiveOnMoto(t *testing.T) {
 		t.Errorf("--aws-vpc %s: exit %d, VPC %s still read or %s missing: %s", w.other, code, w.vpc, w.other, stderr)
 	}
 
-	// audit reads the account as well, says the VPC layer is not evaluated
-	// yet, and never prints the credentials.
+	// audit reads the account as well, says the load balancers are not
+	// evaluated yet, and never prints the credentials.
 	stdout, stderr, code = run(t, "", "audit", "-f", "internal/cli/testdata/aws", "--aws", "-o", "json")
 	if code != ExitOK && code != ExitFindings {
 		t.Fatalf("audit: exit %d: %s", code, stderr)
 	}
-	if strings.Count(stderr, "verdicts do not evaluate them yet") != 1 {
+	if strings.Count(stderr, "exposures still infer load balancers") != 1 {
 		t.Errorf("audit stderr should carry the note once: %s", stderr)
 	}
 	if strings.Contains(stdout+stderr, secretKey) {

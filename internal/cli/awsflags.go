@@ -47,15 +47,14 @@ func (a *awsFlags) apply(cmd *cobra.Command, opts *load.Options, timeout time.Du
 	return nil
 }
 
-// networkNote tells, once, that the VPC layer was read but does not yet
-// take part in verdicts, so nobody takes a verdict as having checked it.
+// networkNote tells, once, what of the VPC layer was read but does not
+// take part in verdicts, so nobody takes a verdict as having checked it:
+// network ACLs and route tables are fences; load balancers and target
+// groups are listed only.
 func networkNote(cmd *cobra.Command, res *load.Result) {
-	// VPCs and subnets are used (they bound the pods' and nodes' addresses);
-	// the rest of the VPC layer is read but not yet evaluated.
 	n := res.World.Network
-	n.VPCs, n.Subnets = nil, nil
-	if !n.Empty() {
-		fmt.Fprintln(cmd.ErrOrStderr(), "ringfence: note: network ACLs, route tables, VPC endpoints, gateways and load balancers were read and are listed by `ringfence inventory`, but verdicts do not evaluate them yet: they are decided by network policies and security groups only")
+	if len(n.LoadBalancers)+len(n.TargetGroups) > 0 {
+		fmt.Fprintln(cmd.ErrOrStderr(), "ringfence: note: load balancers and target groups were read and are listed by `ringfence inventory`, but exposures still infer load balancers from Service annotations")
 	}
 }
 

@@ -32,7 +32,19 @@ type Explanation struct {
 	Ingress Direction    `json:"ingress"`
 	// SecurityGroups is the host fence, when security groups were given.
 	SecurityGroups *SGExplanation `json:"securityGroups,omitempty"`
-	SelfNote       string         `json:"selfNote,omitempty"`
+	// VPC is the network ACLs and routes, hop by hop, when either was
+	// given.
+	VPC      *VPCExplanation `json:"vpc,omitempty"`
+	SelfNote string          `json:"selfNote,omitempty"`
+}
+
+// VPCExplanation is what the network ACLs and the routes decide, each on
+// its own (absent when not given), and the hops of each subnet the pods
+// may be in.
+type VPCExplanation struct {
+	NetworkACLs *Verdict `json:"networkACLs,omitempty"`
+	Routes      *Verdict `json:"routes,omitempty"`
+	Paths       []Path   `json:"paths"`
 }
 
 // SGExplanation is what the security groups decide, both sides together.
@@ -128,6 +140,19 @@ func Explain(a *Analysis, from, to string, protocol netset.Protocol, port int32)
 		var sv Verdict
 		e.SecurityGroups, sv = a.explainSG(src, dst)
 		v = v.and(sv)
+	}
+	if a.net != nil {
+		var nv vpcVerdict
+		switch {
+		case srcID != nil && dstID != nil:
+			nv = a.net.podPair(srcID, dstID)
+		case srcID != nil:
+			nv = a.net.partVerdict(srcID, dst.part, true)
+		default:
+			nv = a.net.partVerdict(dstID, src.part, false)
+		}
+		e.VPC = &VPCExplanation{NetworkACLs: nv.acl, Routes: nv.route, Paths: nv.paths}
+		v = v.and(nv.all())
 	}
 	if port != 0 {
 		v = v.restrict(netset.PortRange(protocol, port, port))

@@ -44,7 +44,9 @@ type FlowVerdict struct {
 
 // Denial is one fence's refusal.
 type Denial struct {
-	// Layer is "NetworkPolicy" or "security groups".
+	// Layer is "NetworkPolicy", "security groups", "network ACL" or
+	// "route"; Direction "reply ingress" / "reply egress" for a network
+	// ACL that drops the connection's replies.
 	Layer string `json:"layer"`
 	// Direction is "egress" (the source's side) or "ingress".
 	Direction string `json:"direction"`
@@ -108,6 +110,9 @@ func (a *Analysis) JudgeFlow(src, dst FlowEnd, protocol netset.Protocol, port in
 			side(srcGroups, dstGroups, dst.Addr, true, endName(src))
 		}
 		side(dstGroups, srcGroups, src.Addr, false, endName(dst))
+	}
+	if a.net != nil {
+		a.net.judgeFlow(&v, src, dst, protocol, port)
 	}
 	v.Allowed = len(v.Denials) == 0
 	// Policies the engine does not evaluate may allow what the

@@ -81,6 +81,9 @@ type Layers struct {
 	// Unfiltered: security groups do not filter this destination (the
 	// instance's link-local services, the VPC's DNS resolver).
 	Unfiltered bool `json:"unfiltered,omitempty"`
+	// VPC is what the network ACLs and routes allow on their own, when
+	// either was given.
+	VPC *VPCLayers `json:"vpc,omitempty"`
 }
 
 // Options say how to analyse.
@@ -131,6 +134,9 @@ type Analysis struct {
 	parts []*Peer
 	// sg is the host fence; nil when no security groups were given.
 	sg *sgLayer
+	// net is the VPC layer (network ACLs, routes); nil when neither was
+	// given.
+	net *netLayer
 	// byName indexes the in-cluster peers by ID, built on first use.
 	byName     map[string]*Peer
 	byNameOnce sync.Once
@@ -162,6 +168,10 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	var placed map[*model.PodTemplate]Placement
 	if len(w.SecurityGroups) > 0 {
 		sg = newSGLayer(w)
+	}
+	net := newNetLayer(w)
+	if sg != nil || net != nil {
+		// The nodes the pods may run on give their groups and subnets.
 		var err error
 		if placed, err = Place(w, opts.NodeGroups); err != nil {
 			return nil, err
@@ -213,7 +223,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Analysis{g: g, byID: map[int][]*Peer{}, sg: sg, ctx: ctx}
+	a := &Analysis{g: g, byID: map[int][]*Peer{}, sg: sg, net: net, ctx: ctx}
 	for _, pp := range peers {
 		ids := map[*identity]bool{}
 		for _, m := range pp.members {
@@ -262,6 +272,11 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 			sets = append(sets, sg.unfiltered)
 		}
 		g.note("between pods, pod addresses are not in the inputs: a security group verdict is given when it is certain (rules naming the other side's group, or admitting every private address); otherwise only what no security group could admit is removed, and the layer shows as unknown (null)")
+	}
+	if net != nil {
+		// Subnets, network ACL entries and routes cut it as well, so
+		// each part fares alike across the VPC layer.
+		sets = append(sets, net.sets...)
 	}
 	for _, part := range netset.Partition(sets) {
 		p := &Peer{ID: part.ID(), Kind: KindExternal, Name: part.ID(), CIDRs: netset.PrefixStrings(part.Set), part: part.Set}
@@ -517,13 +532,20 @@ func (a *Analysis) Reach() *Result {
 				return
 			}
 			var layers *Layers
-			if a.sg != nil {
+			if a.sg != nil || a.net != nil {
 				layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
+			}
+			if a.sg != nil {
 				sv, _ := a.sg.podPair(s, d)
 				v = v.and(sv)
 				if a.sg.known(s.groups) && a.sg.known(d.groups) {
 					layers.SecurityGroups, layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
 				}
+			}
+			if a.net != nil {
+				nv := a.net.podPair(s, d)
+				layers.VPC = nv.layers()
+				v = v.and(nv.all())
 			}
 			if !v.IsEmpty() {
 				emit(d, v, layers)
@@ -675,13 +697,21 @@ func addressUnknown(id *identity, egress bool) Verdict {
 func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, bool) {
 	v := side(id, nil, part.part, egress)
 	c := Connection{}
+	if a.sg != nil || a.net != nil {
+		c.Layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
+	}
 	if a.sg != nil {
-		c.Layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown, Unfiltered: egress && holds(a.sg.unfiltered, part.part)}
+		c.Layers.Unfiltered = egress && holds(a.sg.unfiltered, part.part)
 		sv, known := a.sg.partVerdict(id.groups, part.part, egress)
 		if known {
 			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
 		}
 		v = v.and(sv)
+	}
+	if a.net != nil {
+		nv := a.net.partVerdict(id, part.part, egress)
+		c.Layers.VPC = nv.layers()
+		v = v.and(nv.all())
 	}
 	c.Allow, c.Unknown, c.Reasons = v.Allowed, v.Unknown, v.Reasons
 	return c, !v.IsEmpty()
@@ -779,7 +809,7 @@ func (a *Analysis) HostNetworkSelected(p *model.NetworkPolicy) []string {
 // peer's egress, kept even when nothing gets through both (security groups
 // blocking what the policy allows). Nil when no security groups were given.
 func (a *Analysis) ExternalLayers(p *Peer) []Connection {
-	if a.sg == nil || p.identity == nil {
+	if (a.sg == nil && a.net == nil) || p.identity == nil {
 		return nil
 	}
 	var out []Connection

@@ -42,6 +42,9 @@ type Instance struct {
 	PrivateIPs []netip.Addr `json:"privateIPs,omitempty"`
 	Groups     []string     `json:"groups,omitempty"`
 	Zone       string       `json:"zone,omitempty"`
+	// Subnet is the subnet of the primary network interface, when given;
+	// the engine otherwise finds it by the private address.
+	Subnet string `json:"subnet,omitempty"`
 	// MetadataTokens is "required" when IMDSv2 is enforced; HopLimit 1
 	// keeps the metadata service out of reach of pods on the pod network.
 	MetadataTokens   string `json:"metadataTokens,omitempty"`

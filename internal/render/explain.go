@@ -53,7 +53,38 @@ func ExplainText(w io.Writer, e *engine.Explanation) error {
 			fmt.Fprintf(w, "  unknown: %s\n", reason)
 		}
 	}
+	if x := e.VPC; x != nil {
+		vpcText(w, x)
+	}
 	return nil
+}
+
+// vpcText writes the network ACLs' and routes' verdicts, then the hops of
+// each subnet the pods may be in, each naming what decided it.
+func vpcText(w io.Writer, x *engine.VPCExplanation) {
+	for _, l := range []struct {
+		name string
+		v    *engine.Verdict
+	}{{"Network ACLs", x.NetworkACLs}, {"Routes", x.Routes}} {
+		if l.v == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s: allow %s", l.name, l.v.Allowed)
+		if !l.v.Unknown.IsEmpty() {
+			fmt.Fprintf(w, "; unknown %s", l.v.Unknown)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, p := range x.Paths {
+		name := p.Subnet
+		if name == "" {
+			name = "subnet not known"
+		}
+		fmt.Fprintf(w, "  hops from %s:\n", name)
+		for i, h := range p.Hops {
+			fmt.Fprintf(w, "    %d. %s\n", i+1, engine.HopText(h))
+		}
+	}
 }
 
 func direction(w io.Writer, title string, d engine.Direction, field string) {

@@ -141,7 +141,7 @@ func InventoryText(w io.Writer, inv *inventory.Inventory) error {
 		}
 	}
 	if len(inv.AWSNetwork) > 0 {
-		section("AWS NETWORK (read and listed; not yet evaluated as fences)", len(inv.AWSNetwork), "KIND\tID\tVPC\tDETAIL\tSOURCE")
+		section("AWS NETWORK", len(inv.AWSNetwork), "KIND\tID\tVPC\tDETAIL\tSOURCE")
 		for _, o := range inv.AWSNetwork {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Kind, o.ID, dash(o.VPC), o.Detail, o.Source)
 		}

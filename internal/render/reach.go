@@ -320,6 +320,27 @@ func appendConnection(b []byte, c engine.Connection, reasons *reasonIndex) []byt
 		if c.Layers.Unfiltered {
 			b = append(b, `,"unfiltered":true`...)
 		}
+		if v := c.Layers.VPC; v != nil {
+			b = append(b, `,"vpc":{`...)
+			sep := ""
+			for _, l := range []struct {
+				key string
+				v   *engine.Verdict
+			}{{"networkACLs", v.NetworkACLs}, {"routes", v.Routes}} {
+				if l.v == nil {
+					continue
+				}
+				b = append(b, sep+`"`+l.key+`":{"allowed":`...)
+				b = appendPorts(b, l.v.Allowed)
+				if !l.v.Unknown.IsEmpty() {
+					b = append(b, `,"unknown":`...)
+					b = appendPorts(b, l.v.Unknown)
+				}
+				b = append(b, '}')
+				sep = ","
+			}
+			b = append(b, '}')
+		}
 		b = append(b, '}')
 	}
 	return append(b, '}')

@@ -350,6 +350,7 @@ func (b *Builder) instancesDoc(o *document.Object) error {
 			Instances []struct {
 				InstanceId       string
 				PrivateIpAddress string
+				SubnetId         string
 				Placement        struct{ AvailabilityZone string }
 				SecurityGroups   []struct{ GroupId string }
 				MetadataOptions  *struct {
@@ -372,7 +373,7 @@ func (b *Builder) instancesDoc(o *document.Object) error {
 			if in.InstanceId == "" {
 				return &document.Error{Source: src, Msg: "instance without InstanceId"}
 			}
-			inst := &model.Instance{ID: in.InstanceId, Zone: in.Placement.AvailabilityZone, Source: src}
+			inst := &model.Instance{ID: in.InstanceId, Zone: in.Placement.AvailabilityZone, Subnet: in.SubnetId, Source: src}
 			ips := map[netip.Addr]bool{}
 			groups := map[string]bool{}
 			addIP := func(s string) error {
