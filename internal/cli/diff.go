@@ -11,6 +11,7 @@ import (
 	"github.com/ringfence/ringfence/internal/check"
 	rfdiff "github.com/ringfence/ringfence/internal/diff"
 	"github.com/ringfence/ringfence/internal/engine"
+	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/render"
 	"github.com/ringfence/ringfence/internal/unseen"
@@ -92,6 +93,9 @@ it opens nothing; 2 on bad usage or input.`,
 			var errs [2]error
 			var wg sync.WaitGroup
 			errw := &lockedWriter{w: s.Err}
+			// Files with the same bytes on both sides (most of them, in a
+			// review) are decoded once.
+			cache := load.NewCache()
 			for i, sd := range []struct {
 				name  string
 				files []string
@@ -106,7 +110,7 @@ it opens nothing; 2 on bad usage or input.`,
 						return
 					}
 					f := in
-					f.files = sd.files
+					f.files, f.cache = sd.files, cache
 					ss := Streams{In: s.In, Out: s.Out, Err: &prefixWriter{w: errw, prefix: sd.name + ": "}}
 					run, err := f.audit(cmd, ss, "", configFile)
 					if err != nil {

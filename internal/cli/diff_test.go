@@ -220,3 +220,75 @@ func TestOutputVocabulary(t *testing.T) {
 		t.Errorf("audit help lists other formats:\n%s", help)
 	}
 }
+
+// TestDiffSARIFLocations: each result for an opened connection points at
+// the rule that opened it: the NetworkPolicy rule a port was added to, the
+// security group rule the head adds, or (when the change removed a
+// policy's isolation) the removed policy in the base.
+func TestDiffSARIFLocations(t *testing.T) {
+	type loc struct {
+		file string
+		line int
+	}
+	results := func(base, head string) map[string][]loc {
+		t.Helper()
+		out, errOut, code := run(t, "", "diff", "--base", base, "--head", head, "-o", "sarif")
+		if code != ExitFindings {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var s struct {
+			Runs []struct {
+				Results []struct {
+					RuleID    string
+					Message   struct{ Text string }
+					Locations []struct {
+						PhysicalLocation struct {
+							ArtifactLocation struct{ URI string }
+							Region           struct{ StartLine int }
+						}
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]loc{}
+		for _, r := range s.Runs[0].Results {
+			if r.RuleID != "RFDIFF" || !strings.Contains(r.Message.Text, ": opens ") {
+				continue
+			}
+			pair, _, _ := strings.Cut(r.Message.Text, ": opens ")
+			for _, l := range r.Locations {
+				got[pair] = append(got[pair], loc{l.PhysicalLocation.ArtifactLocation.URI, l.PhysicalLocation.Region.StartLine})
+			}
+			if len(r.Locations) == 0 {
+				got[pair] = nil
+			}
+		}
+		return got
+	}
+	// A port added to an ingress rule: the rule's line in the head.
+	got := results("testdata/diff/allow-port/base", "testdata/diff/allow-port/head")
+	if want := []loc{{"testdata/diff/allow-port/head/policy.yaml", 10}}; fmt.Sprint(got["shop/a => shop/b"]) != fmt.Sprint(want) {
+		t.Errorf("allow-port: %v, want %v", got, want)
+	}
+	// The locked example back to the original: NodePorts open again by the
+	// security group rule "NodePorts from the VPC" (security-groups.json:50),
+	// and egress by the removal of the locked egress policies.
+	got = results("examples/ml-platform-locked", "examples/ml-platform")
+	if len(got) == 0 {
+		t.Fatal("no opened connection")
+	}
+	for pair, ls := range got {
+		if len(ls) != 1 || ls[0].line == 0 {
+			t.Errorf("%s: locations %v, want one file:line", pair, ls)
+		}
+	}
+	if l := got["10.0.8.0/23 => ingress-nginx/ingress-nginx-controller"]; fmt.Sprint(l) != fmt.Sprint([]loc{{"examples/ml-platform/aws/security-groups.json", 50}}) {
+		t.Errorf("NodePorts from the VPC: %v", l)
+	}
+	if l := got["kube-system/coredns => features/feature-api"]; fmt.Sprint(l) != fmt.Sprint([]loc{{"examples/ml-platform-locked/kube-system/networkpolicies.yaml", 3}}) {
+		t.Errorf("coredns egress, isolated in the base only: %v", l)
+	}
+}

@@ -26,6 +26,7 @@ import (
 type flowFlags struct {
 	files        []string
 	format       string
+	logFormat    string
 	rangesFile   string
 	since, until string
 }
@@ -34,6 +35,7 @@ func (f *flowFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.files, "flows", nil, "observed flows: a VPC flow log (default or custom format, gzip too; a directory of .log/.log.gz files as delivered to S3; CloudWatch Logs JSON or exports; Athena CSV), Hubble JSON (hubble observe -o json) or CSV (src,dst,protocol,port); - for stdin; repeatable")
 	fl.StringVar(&f.format, "flows-format", string(flows.FormatAuto), "format of --flows: auto, vpc, hubble, csv or cloudwatch")
+	fl.StringVar(&f.logFormat, "flow-log-format", "", "the VPC flow log's custom format, for records without a header line (CloudWatch Logs): its LogFormat as aws ec2 describe-flow-logs shows it, '${version} ${srcaddr} ...'")
 	fl.StringVar(&f.rangesFile, "ranges-file", "", "AWS ip-ranges.json that names AWS destinations (default: the cached or embedded publication)")
 	fl.StringVar(&f.since, "since", "", "only records whose capture window ends at or after this time: RFC 3339 (2026-08-22T15:00:00Z) or a duration before now (2h)")
 	fl.StringVar(&f.until, "until", "", "only records whose capture window starts before this time: RFC 3339 or a duration before now")
@@ -73,6 +75,9 @@ func (f *flowFlags) aggregate(cmd *cobra.Command, s Streams, worlds ...*model.Wo
 	default:
 		return nil, read, usagef("unknown --flows-format %q: use auto, vpc, hubble, csv or cloudwatch", f.format)
 	}
+	if err := flows.CheckLogFormat(f.logFormat); err != nil {
+		return nil, read, usagef("--flow-log-format: %v", err)
+	}
 	now := time.Now()
 	since, err := flowTime("since", f.since, now)
 	if err != nil {
@@ -95,7 +100,7 @@ func (f *flowFlags) aggregate(cmd *cobra.Command, s Streams, worlds ...*model.Wo
 	skips := map[string]*flows.Skip{}
 	var order []string
 	for _, name := range f.files {
-		in := flowInput{name: name, format: flows.Format(f.format), since: since, until: until, stdin: cmd.InOrStdin()}
+		in := flowInput{name: name, format: flows.Format(f.format), logFormat: f.logFormat, since: since, until: until, stdin: cmd.InOrStdin()}
 		files, err := in.list()
 		if err != nil {
 			return nil, read, err
@@ -130,6 +135,7 @@ func (f *flowFlags) aggregate(cmd *cobra.Command, s Streams, worlds ...*model.Wo
 type flowInput struct {
 	name         string
 	format       flows.Format
+	logFormat    string
 	since, until time.Time
 	stdin        io.Reader
 	dir          bool
@@ -289,7 +295,7 @@ func (in *flowInput) readFile(name string, idx *traffic.Index, bar *progress, st
 		defer file.Close()
 		src = file
 	}
-	r, err := flows.Open(src, name, in.format)
+	r, err := flows.OpenLogFormat(src, name, in.format, in.logFormat)
 	if err != nil {
 		if in.dir && strings.Contains(err.Error(), "no flow records") {
 			// An empty file of a delivery: nothing to read.

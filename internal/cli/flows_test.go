@@ -365,3 +365,26 @@ func TestLearnCannotConverge(t *testing.T) {
 		t.Errorf("--widen-budget 32: exit %d %s", code, stderr)
 	}
 }
+
+// TestFlowsCloudWatchCustomFormat: records of a custom format delivered to
+// CloudWatch Logs carry no header line; --flow-log-format gives the flow
+// log's LogFormat (as describe-flow-logs shows it) and they are read.
+func TestFlowsCloudWatchCustomFormat(t *testing.T) {
+	format := "${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status}"
+	payload := writeFile(t, "custom.json", `{"messageType":"DATA_MESSAGE","owner":"111122223333","logGroup":"vpc-flow-logs","logStream":"eni-0a7f3c2e91b4d6001-all","subscriptionFilters":["to-firehose"],"logEvents":[`+
+		`{"id":"31953106606966983378809025079804211143289615424298221568","timestamp":1787412000000,"message":"3 vpc-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60011 i-0a1b2c3d4e5f60021 eni-0a7f3c2e91b4d6001 111122223333 IPv4 10.0.18.45 140.82.112.3 41330 443 10.0.18.45 140.82.112.3 6 40211 64 1787412000 1787412060 ACCEPT 2 OK"},`+
+		`{"id":"31953106606966983378809025079804211143289615424298221569","timestamp":1787412000000,"message":"3 vpc-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60011 i-0a1b2c3d4e5f60021 eni-0a7f3c2e91b4d6001 111122223333 IPv4 140.82.112.3 10.0.18.45 443 41330 140.82.112.3 10.0.18.45 6 3120 9 1787412000 1787412060 ACCEPT 18 OK"}]}`)
+	if _, stderr, code := run(t, "", append([]string{"whatif", "--flows", payload}, withGroups...)...); code != ExitInput || !strings.Contains(stderr, "--flow-log-format") {
+		t.Errorf("without the format: exit %d %s, want 2 and how to give it", code, stderr)
+	}
+	stdout, stderr, code := run(t, "", append([]string{"whatif", "-o", "json", "--flows", payload, "--flow-log-format", format}, withGroups...)...)
+	if code != ExitFindings || len(brokenSet(t, stdout)) != 1 {
+		t.Errorf("with the format: exit %d %s\n%s", code, stderr, stdout)
+	}
+	if !strings.Contains(stdout, "140.82.112.3") {
+		t.Errorf("the call to 140.82.112.3 is not reported:\n%s", stdout)
+	}
+	if _, stderr, code := run(t, "", append([]string{"whatif", "--flows", payload, "--flow-log-format", "${version} ${account-id}"}, withGroups...)...); code != ExitInput || !strings.Contains(stderr, "srcaddr") {
+		t.Errorf("a format without addresses: exit %d %s", code, stderr)
+	}
+}

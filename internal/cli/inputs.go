@@ -47,6 +47,9 @@ type inputFlags struct {
 	// report is the last load's, for the verb's JSON "warnings".
 	report *document.Report
 	aws    awsFlags
+	// cache shares the decoding of identical files between loads (a
+	// diff's two sides).
+	cache *load.Cache
 }
 
 func (f *inputFlags) add(cmd *cobra.Command) {
@@ -117,7 +120,7 @@ func (f *inputFlags) nodeGroups() ([]engine.NodeGroups, error) {
 // read, as kubectl would; with -f, the cluster only when --context or
 // --kubeconfig asks for it.
 func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
-	opts := load.Options{Files: f.files, Stdin: cmd.InOrStdin(), Ignore: f.ignore, Kustomize: f.kustomize, Namespace: f.namespace, Strict: f.strict}
+	opts := load.Options{Files: f.files, Stdin: cmd.InOrStdin(), Ignore: f.ignore, Kustomize: f.kustomize, Namespace: f.namespace, Strict: f.strict, Cache: f.cache}
 	if f.chart != "" {
 		opts.Charts = []helm.Options{{Chart: f.chart, Values: f.values, Set: f.set}}
 	} else if len(f.values) > 0 || len(f.set) > 0 {

@@ -92,6 +92,9 @@ type Connection struct {
 	// Causes are the facts of the engine's explanations that differ:
 	// "-" held in the base only, "+" in the head only.
 	Causes []string `json:"causes,omitempty"`
+	// Sources are the files and lines of the policy rules and security
+	// group rules among the causes: the head's first, then the base's.
+	Sources []model.Source `json:"sources,omitempty"`
 }
 
 // Layer is one fence's verdict on each side: ports, "unknown" when the
@@ -374,7 +377,7 @@ func compareConnections(bv, hv *view) []Connection {
 		}
 		c := change(p.src, p.dst, bc, hc, b != nil, h != nil)
 		c.Self = (b != nil && b.self) || (h != nil && h.self)
-		c.Causes = causes(bv, hv, p.src, p.dst, "", b != nil, h != nil)
+		c.Causes, c.Sources = causes(bv, hv, p.src, p.dst, "", b != nil, h != nil)
 		out = append(out, c)
 	}
 	// Both lists are sorted by source and destination: one merge pass.
@@ -531,9 +534,10 @@ func compareExternal(bv, hv *view) []Connection {
 					src, dst = addrs, peer
 				}
 				c := change(src, dst, g.b, g.h, g.inB, g.inH)
-				c.Causes = causes(bv, hv, peer, "", g.addr.String(), g.inB, g.inH)
-				if !egress {
-					c.Causes = causes(bv, hv, "", peer, g.addr.String(), g.inB, g.inH)
+				if egress {
+					c.Causes, c.Sources = causes(bv, hv, peer, "", g.addr.String(), g.inB, g.inH)
+				} else {
+					c.Causes, c.Sources = causes(bv, hv, "", peer, g.addr.String(), g.inB, g.inH)
 				}
 				out = append(out, c)
 			}

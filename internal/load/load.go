@@ -51,6 +51,9 @@ type Options struct {
 	// AWS, when set, reads a live AWS account into the same builder as
 	// the AWS documents in files (after them).
 	AWS func(context.Context, *aws.Builder) error
+	// Cache, when set, shares the decoding of files with the same
+	// content with other loads given the same cache.
+	Cache *Cache
 }
 
 // Result is the loaded world and the report of what was not used.
@@ -95,7 +98,7 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	srcs = append(srcs, rendered...)
-	inputs, err := readAll(ctx, srcs, opts.Stdin, opts.Namespace)
+	inputs, err := readAll(ctx, srcs, opts.Stdin, opts.Namespace, opts.Cache)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +226,7 @@ func chartDirs(charts []helm.Options) []string {
 // order of paths, so what is built from them does not depend on timing.
 // It returns ctx's error once ctx is done; a read blocked in the kernel is
 // left behind (the process is ending).
-func readAll(ctx context.Context, paths []source, stdin io.Reader, namespace string) ([]input, error) {
+func readAll(ctx context.Context, paths []source, stdin io.Reader, namespace string, cache *Cache) ([]input, error) {
 	out := make([]input, len(paths))
 	next := make(chan int)
 	done := make(chan struct{})
@@ -233,7 +236,7 @@ func readAll(ctx context.Context, paths []source, stdin io.Reader, namespace str
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = read(paths[i], stdin, namespace)
+				out[i] = read(paths[i], stdin, namespace, cache)
 			}
 		}()
 	}
@@ -261,7 +264,7 @@ func readAll(ctx context.Context, paths []source, stdin io.Reader, namespace str
 }
 
 // read reads one input and decodes its objects; it runs on every core.
-func read(src source, stdin io.Reader, namespace string) input {
+func read(src source, stdin io.Reader, namespace string, cache *Cache) input {
 	path := src.path
 	var in io.Reader
 	switch {
@@ -280,7 +283,18 @@ func read(src source, stdin io.Reader, namespace string) input {
 		defer f.Close()
 		in = f
 	}
-	objs, err := document.Read(path, in)
+	var objs []*document.Object
+	var err error
+	if cache != nil && path != "-" && src.data == nil {
+		var data []byte
+		if data, err = readFile(in); err == nil {
+			objs, err = cache.read(path, data)
+		} else {
+			err = &document.Error{Source: model.Source{File: path}, Msg: err.Error()}
+		}
+	} else {
+		objs, err = document.Read(path, in)
+	}
 	if err != nil {
 		var de *document.Error
 		if path != "-" && src.data == nil && errors.As(err, &de) {

@@ -230,7 +230,13 @@ func DiffSARIF(w io.Writer, d *diff.Diff, rules []*check.Rule, version string) e
 	}
 	for _, c := range d.Connections {
 		if !c.Opened.IsEmpty() {
-			opened(c.Src+" => "+c.Dst, fmt.Sprintf("%s => %s: opens %s\n%s", c.Src, c.Dst, c.Opened, strings.Join(c.Causes, "\n")), model.Source{})
+			// The rule or policy that opened it: the head's first cause
+			// with a position (a removed policy's is in the base).
+			var at model.Source
+			if len(c.Sources) > 0 {
+				at = c.Sources[0]
+			}
+			opened(c.Src+" => "+c.Dst, fmt.Sprintf("%s => %s: opens %s\n%s", c.Src, c.Dst, c.Opened, strings.Join(c.Causes, "\n")), at)
 		}
 	}
 	for _, e := range d.Exposures {

@@ -1,6 +1,8 @@
 package document
 
 import (
+	"sync"
+
 	yaml3 "go.yaml.in/yaml/v3"
 )
 
@@ -12,11 +14,13 @@ type positions struct {
 	prefix []any
 }
 
+// tree is parsed once, under once: the objects of a file are shared by
+// the loads of a diff's two sides (load.Cache), which may ask at once.
 type tree struct {
-	data   []byte
-	base   int // file line of the document's first byte
-	parsed bool
-	root   *yaml3.Node
+	data []byte
+	base int // file line of the document's first byte
+	once sync.Once
+	root *yaml3.Node
 }
 
 // lazyPositions parses the document when a line is first asked for.
@@ -43,11 +47,10 @@ func (p *positions) sub(path ...any) *positions {
 // line returns the file line of the value at path, or 0.
 func (p *positions) line(path ...any) int {
 	t := p.tree
-	if !t.parsed {
-		t.parsed = true
+	t.once.Do(func() {
 		t.root = parseTree(t.data)
 		t.data = nil
-	}
+	})
 	n := t.root
 	if n == nil {
 		return 0

@@ -164,7 +164,7 @@ func (r *Reader) cloudWatchNext(rec *Record) (bool, error) {
 			if err != nil {
 				var de *document.Error
 				if errors.As(err, &de) && strings.Contains(de.Msg, "fields") {
-					return false, r.errorf(r.line, "log event %d: %s (a custom format delivered to CloudWatch Logs has no header line there: ringfence reads the default format)", c.events, de.Msg)
+					return false, r.errorf(r.line, "log event %d: %s (a custom format delivered to CloudWatch Logs has no header line there: give the flow log's format with --flow-log-format, as aws ec2 describe-flow-logs shows it)", c.events, de.Msg)
 				}
 				return false, err
 			}

@@ -172,3 +172,68 @@ func TestHubbleCamelCase(t *testing.T) {
 		t.Errorf("node status line: skipped %+v", sk)
 	}
 }
+
+// The tcp-flags example of the AWS VPC guide ("Flow log record examples"):
+// a custom format with tcp-flags, the SYN of a connection from the internet
+// and its SYN-ACK, as a subscriber and `filter-log-events` see them: the
+// records alone, without the header line a delivery to S3 has.
+const (
+	docCustomFormat = "${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status}"
+	docCustomSYN    = "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 568 8 1566848875 1566848933 ACCEPT 2 OK"
+	docCustomSYNACK = "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43416 10.0.0.62 52.213.180.42 6 376 7 1566848875 1566848933 ACCEPT 18 OK"
+)
+
+func TestCloudWatchCustomFormat(t *testing.T) {
+	payload := `{"messageType":"DATA_MESSAGE","owner":"123456789010","logGroup":"vpc-flow-logs","logStream":"eni-1235b8ca123456789-all","subscriptionFilters":["to-lambda"],"logEvents":[` +
+		`{"id":"1","timestamp":1566848875000,"message":"` + docCustomSYN + `"},` +
+		`{"id":"2","timestamp":1566848875000,"message":"` + docCustomSYNACK + `"}]}`
+	events := `{"events": [{"logStreamName": "eni-1235b8ca123456789-all", "timestamp": 1566848875000, "message": "` + docCustomSYN + `", "ingestionTime": 1566848900000, "eventId": "1"},
+{"logStreamName": "eni-1235b8ca123456789-all", "timestamp": 1566848875000, "message": "` + docCustomSYNACK + `", "ingestionTime": 1566848900000, "eventId": "2"}]}`
+	export := "2019-08-26T19:47:55.000Z " + docCustomSYN + "\n2019-08-26T19:47:55.000Z " + docCustomSYNACK + "\n"
+	for name, in := range map[string]string{"subscription": payload, "filter-log-events": events, "export": export} {
+		t.Run(name, func(t *testing.T) {
+			// Without the format, the records do not fit the default one:
+			// an error that says how to give it.
+			if _, _, err := readAll(t, in); err == nil || (name != "export" && !strings.Contains(err.Error(), "--flow-log-format")) {
+				t.Errorf("without the format: %v", err)
+			}
+			for _, format := range []string{docCustomFormat, strings.NewReplacer("${", "", "}", "").Replace(docCustomFormat)} {
+				r, err := OpenLogFormat(strings.NewReader(in), "flows.json", FormatAuto, format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := r.SetWindow(time.Unix(1566848000, 0), time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+				var recs []Record
+				var rec Record
+				for {
+					ok, err := r.Next(&rec)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !ok {
+						break
+					}
+					recs = append(recs, rec)
+				}
+				if len(recs) != 2 {
+					t.Fatalf("%d records", len(recs))
+				}
+				syn, ack := recs[0], recs[1]
+				if syn.Src.String() != "52.213.180.42" || syn.Dst.String() != "10.0.0.62" || syn.SrcPort != 43416 || syn.DstPort != 5001 || syn.Start != 1566848875 || syn.End != 1566848933 {
+					t.Errorf("SYN record %+v", syn)
+				}
+				if ack.Src.String() != "10.0.0.62" || ack.SrcPort != 5001 || ack.DstPort != 43416 {
+					t.Errorf("SYN-ACK record %+v", ack)
+				}
+				if syn.Orientation != Request || ack.Orientation != Reply {
+					t.Errorf("orientations %d and %d: tcp-flags 2 (SYN) is a request, 18 (SYN-ACK) a reply", syn.Orientation, ack.Orientation)
+				}
+			}
+		})
+	}
+	if err := CheckLogFormat("${version} ${account-id} ${interface-id}"); err == nil || !strings.Contains(err.Error(), "srcaddr") {
+		t.Errorf("a format without addresses: %v", err)
+	}
+}

@@ -154,7 +154,41 @@ func (c *counter) Read(p []byte) (int, error) {
 // header or a version-2 record is a VPC flow log, a comma-separated header
 // a CSV.
 func Open(r io.Reader, name string, format Format) (*Reader, error) {
+	return OpenLogFormat(r, name, format, "")
+}
+
+// CheckLogFormat says what is wrong with a flow log format, if anything.
+func CheckLogFormat(logFormat string) error {
+	_, err := customLayout(logFormat)
+	return err
+}
+
+func customLayout(logFormat string) (*vpcLayout, error) {
+	if logFormat = strings.TrimSpace(logFormat); logFormat == "" {
+		return nil, nil
+	}
+	l, header, err := vpcHeader([]byte(logFormat))
+	if err == nil && !header {
+		err = fmt.Errorf("it names no srcaddr field")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("flow log format %q: %v", logFormat, err)
+	}
+	return &l, nil
+}
+
+// OpenLogFormat is Open for VPC flow log records in a custom format whose
+// header line the input does not carry: CloudWatch Logs (a subscription
+// payload, filter-log-events JSON, an export's timestamped lines) holds
+// only the records. logFormat is the flow log's LogFormat as
+// `aws ec2 describe-flow-logs` shows it (`${version} ${srcaddr} ...`; the
+// names without ${} too). A header line in the input wins over it.
+func OpenLogFormat(r io.Reader, name string, format Format, logFormat string) (*Reader, error) {
 	rd := &Reader{name: name, skips: map[string]*Skip{}}
+	custom, err := customLayout(logFormat)
+	if err != nil {
+		return nil, err
+	}
 	rd.counter.r = r
 	br := bufio.NewReaderSize(&rd.counter, 64<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -182,6 +216,10 @@ func Open(r io.Reader, name string, format Format) (*Reader, error) {
 	first = bytes.TrimSpace(first)
 	if format == FormatAuto || format == "" {
 		format = detect(first)
+		if format == "" && custom != nil && len(first) > 0 && first[0] != '{' && first[0] != '[' && !bytes.ContainsRune(first, ',') {
+			// A record of the custom format named by logFormat.
+			format = FormatVPC
+		}
 		if format == "" {
 			return nil, rd.errorf(rd.line, "not a flow input ringfence reads: want a VPC flow log (version 2 records, or a header line naming srcaddr and dstaddr), Hubble JSON lines (hubble observe -o json) or a CSV with a header (src,dst,protocol,port)")
 		}
@@ -190,7 +228,13 @@ func Open(r io.Reader, name string, format Format) (*Reader, error) {
 	switch format {
 	case FormatCloudWatch:
 		rd.cw = newCloudWatch(io.MultiReader(bytes.NewReader(append(append([]byte(nil), first...), '\n')), rd.br), rd.line)
+		if custom != nil {
+			rd.vpc, rd.cw.layout = *custom, true
+		}
 	case FormatHubble:
+		if custom != nil {
+			return nil, rd.errorf(rd.line, "a flow log format names the fields of VPC flow log records; these are Hubble flows")
+		}
 		rd.next = (*Reader).hubble
 		rd.pending = append([]byte(nil), first...)
 	case FormatVPC:
@@ -202,6 +246,9 @@ func Open(r io.Reader, name string, format Format) (*Reader, error) {
 		if err != nil {
 			return nil, rd.errorf(rd.line, "%v", err)
 		}
+		if !header && custom != nil {
+			layout = *custom
+		}
 		layout.timestamped = ts
 		rd.vpc = layout
 		rd.next = (*Reader).vpcRecord
@@ -210,6 +257,9 @@ func Open(r io.Reader, name string, format Format) (*Reader, error) {
 			rd.pendingStripped = ts
 		}
 	case FormatCSV:
+		if custom != nil {
+			return nil, rd.errorf(rd.line, "a flow log format names the fields of VPC flow log records; this is a CSV, whose header names its columns")
+		}
 		layout, err := csvHeader(first)
 		if err != nil {
 			return nil, rd.errorf(rd.line, "%v", err)
