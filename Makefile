@@ -35,7 +35,7 @@ generate: ## Regenerate the Fence CRD (deploy/) and deep copies from api/v1alpha
 
 .PHONY: test
 test: testbin tools ## Run every test, the live-cluster ones against a real kube-apiserver and etcd
-	KUBEBUILDER_ASSETS="$$(hack/testbin.sh)" RINGFENCE_SARIF_SCHEMA="$$(hack/sarif-schema.sh)" RINGFENCE_CHROMIUM="$$(hack/chromium.sh)" RINGFENCE_MOTO_SERVER="$$(hack/moto.sh)" RINGFENCE_LIVE_TESTS=required $(GO) test -count=1 ./...
+	KUBEBUILDER_ASSETS="$$(hack/testbin.sh)" RINGFENCE_SARIF_SCHEMA="$$(hack/sarif-schema.sh)" RINGFENCE_CHROMIUM="$$(hack/chromium.sh)" RINGFENCE_MOTO_SERVER="$$(hack/moto.sh)" RINGFENCE_LIVE_TESTS=required $(GO) test -count=1 -timeout 30m ./...
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (BENCHTIME=1x by default)
