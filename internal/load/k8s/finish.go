@@ -41,6 +41,8 @@ func (b *Builder) Finish() *model.World {
 			w.Fences = append(w.Fences, o)
 		case *model.WebhookConfiguration:
 			w.Webhooks = append(w.Webhooks, o)
+		case *model.TierPolicy:
+			w.TierPolicies = append(w.TierPolicies, o)
 		case *model.Meta:
 			w.ForeignPolicies = append(w.ForeignPolicies, o)
 		}
@@ -58,6 +60,7 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.Fences, func(n *model.Fence) *model.Meta { return &n.Meta })
 	sortMeta(w.Webhooks, func(n *model.WebhookConfiguration) *model.Meta { return &n.Meta })
 	sortMeta(w.ForeignPolicies, func(n *model.Meta) *model.Meta { return n })
+	sortTiers(w.TierPolicies)
 	b.resolveIdentities(w)
 	w.Unread = b.unread
 	sort.SliceStable(w.Unread, func(i, j int) bool {
