@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTierTruthTables runs the truth tables of testdata/tiers, one
+// directory per profile, written from the network-policy-api reference and
+// the EKS network policy agent's documented behaviour independently of the
+// engine: each expected.txt lists exactly the pod-to-pod connections the
+// profile allows (args holds the case's flags).
+func TestTierTruthTables(t *testing.T) {
+	cases, err := filepath.Glob("testdata/tiers/*/*/input.yaml")
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no tier cases (%v)", err)
+	}
+	profiles := map[string]int{}
+	for _, input := range cases {
+		dir := filepath.Dir(input)
+		profiles[filepath.Base(filepath.Dir(dir))]++
+		t.Run(filepath.Base(filepath.Dir(dir))+"/"+filepath.Base(dir), func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join(dir, "expected.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"reach", "-f", input, "-o", "text", "--level", "pod"}
+			if extra, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {
+				args = append(args, strings.Fields(string(extra))...)
+			}
+			stdout, stderr, code := run(t, "", args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if got := podLines(stdout); got != connectionLines(string(want)) {
+				t.Errorf("connections differ from %s/expected.txt:\n%s", dir, diff(connectionLines(string(want)), got))
+			}
+			if !strings.Contains(stdout, "# note: tiered policies: profile ") {
+				t.Errorf("the profile is not reported:\n%s", stdout)
+			}
+		})
+	}
+	if profiles["upstream"] == 0 || profiles["eks"] == 0 {
+		t.Errorf("want truth tables for both profiles, have %v", profiles)
+	}
+}
+
+// podLines keeps the connections between the frame's pods.
+func podLines(s string) string {
+	var out []string
+	for _, l := range strings.Split(connectionLines(s), "\n") {
+		src, rest, ok := strings.Cut(l, " => ")
+		dst, _, ok2 := strings.Cut(rest, " : ")
+		if ok && ok2 && isFramePod(src) && isFramePod(dst) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func isFramePod(s string) bool {
+	switch s {
+	case "x/a", "x/b", "y/a", "y/b":
+		return true
+	}
+	return false
+}
