@@ -151,6 +151,7 @@ func Rules() []*Rule {
 		rf001(), rf002(), rf003(), rf004(), rf005(), rf006(), rf007(), rf008(),
 		rf009(), rf010(), rf011(), rf012(), rf013(), rf014(), rf015(), rf016(),
 		rf017(), rf018(), rf019(), rf020(), rf021(), rf022(), rf023(),
+		rf040(), rf041(), rf042(), rf043(), rf044(),
 	}
 	for _, r := range out {
 		r.Network = r.ID != "RF017" && r.ID != "RF018"

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,4 +67,56 @@ func isFramePod(s string) bool {
 		return true
 	}
 	return false
+}
+
+// TestTierAuditRules: testdata/tiers-audit holds one cause of each tier
+// rule; each is found on the object that causes it.
+func TestTierAuditRules(t *testing.T) {
+	stdout, stderr, code := run(t, "", "audit", "-f", "testdata/tiers-audit/input.yaml", "-o", "json")
+	if code != ExitFindings {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var out struct {
+		Findings []struct {
+			Rule   string `json:"rule"`
+			Object struct {
+				Kind, Name string
+			} `json:"object"`
+			Affected []struct {
+				Detail string `json:"detail"`
+			} `json:"affected"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, f := range out.Findings {
+		if strings.HasPrefix(f.Rule, "RF04") {
+			got[f.Rule] = append(got[f.Rule], f.Object.Kind+"/"+f.Object.Name)
+		}
+	}
+	want := map[string][]string{
+		"RF040": {"AdminNetworkPolicy/deny-y-into-x"},
+		"RF041": {"AdminNetworkPolicy/pass-y-out"},
+		"RF042": {"AdminNetworkPolicy/tie-accept"},
+		"RF043": {"BaselineAdminNetworkPolicy/default"},
+		"RF044": {"Cluster/tiers"},
+	}
+	for rule, objs := range want {
+		if strings.Join(got[rule], ",") != strings.Join(objs, ",") {
+			t.Errorf("%s found on %v, want %v", rule, got[rule], objs)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("tier rules found: %v", got)
+	}
+	// The EKS example denies IMDS for every pod: no RF044 there, and no
+	// shadowed Deny either.
+	stdout, _, _ = run(t, "", "audit", "-f", "examples/tiers/eks", "-o", "json")
+	for _, r := range []string{"RF040", "RF044"} {
+		if strings.Contains(stdout, `"rule": "`+r+`"`) {
+			t.Errorf("examples/tiers/eks: unexpected %s", r)
+		}
+	}
 }
