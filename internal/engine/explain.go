@@ -75,9 +75,9 @@ type Direction struct {
 
 // PolicyVerdict is one policy that isolates the peer in this direction.
 type PolicyVerdict struct {
-	// Kind is NetworkPolicy, or ApplicationNetworkPolicy (EKS), which is
-	// unioned with them.
-	Kind      string        `json:"kind"`
+	// Kind is ApplicationNetworkPolicy (EKS) for those, which are
+	// unioned with NetworkPolicies; empty for a NetworkPolicy.
+	Kind      string        `json:"kind,omitempty"`
 	Namespace string        `json:"namespace"`
 	Name      string        `json:"name"`
 	Source    string        `json:"source"`
@@ -198,7 +198,7 @@ func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *neti
 		portsOn = id
 	}
 	for _, p := range append(append([]*policy(nil), policies...), maybe...) {
-		pv := PolicyVerdict{Kind: p.src.Kind, Namespace: p.src.Namespace, Name: p.src.Name, Source: p.src.Source.String()}
+		pv := PolicyVerdict{Kind: map[bool]string{true: p.src.Kind}[p.src.Kind != "NetworkPolicy"], Namespace: p.src.Namespace, Name: p.src.Name, Source: p.src.Source.String()}
 		rules := p.ingress
 		if egress {
 			rules = p.egress
