@@ -389,6 +389,15 @@ type outcome struct {
 	mayAcc, mayDen, mayPas netset.Ports
 	rest                   netset.Ports
 	reasons                []string
+	// touched is set when some rule matched or may match: otherwise
+	// every port goes on to the next tier unchanged.
+	touched bool
+}
+
+// decidedAll reports whether the tier surely decides every port, so that
+// what comes after cannot matter.
+func (o outcome) decidedAll() bool {
+	return o.touched && o.rest.IsEmpty() && o.pas.IsEmpty() && o.mayPas.IsEmpty() && o.mayAcc.IsEmpty() && o.mayDen.IsEmpty()
 }
 
 // then is the verdict once the ports the tier does not decide go on to
@@ -422,29 +431,45 @@ func (tc *tierConfig) side(id, other *identity, part *netipx.IPSet, egress, pair
 	if tc.defaultDeny {
 		def = Verdict{}
 	}
-	base := tc.walk(baseline, id, other, part, egress, "Baseline", steps).then(def)
-	np := npSide(id, other, part, egress, pairs)
-	certain, maybe := id.ingress, id.maybeIngress
-	if egress {
-		certain, maybe = id.egress, id.maybeEgress
+	// The Admin tier first: what it decides surely needs nothing below.
+	ao := tc.walk(admin, id, other, part, egress, "Admin", steps)
+	var v Verdict
+	if steps == nil && ao.decidedAll() {
+		v = ao.then(Verdict{})
+	} else {
+		certain, maybe := id.ingress, id.maybeIngress
+		if egress {
+			certain, maybe = id.egress, id.maybeEgress
+		}
+		var below Verdict
+		npStep := ""
+		baselineVerdict := func() Verdict {
+			bo := tc.walk(baseline, id, other, part, egress, "Baseline", steps)
+			if !bo.touched {
+				return def
+			}
+			return bo.then(def)
+		}
+		switch {
+		case len(certain) > 0:
+			below, npStep = npSide(id, other, part, egress, pairs), "NetworkPolicies isolate the pod: they decide what the Admin tier passes or leaves"
+		case len(maybe) == 0:
+			below, npStep = baselineVerdict(), "no NetworkPolicy selects the pod: the Baseline tier, then the default, decide what the Admin tier passes or leaves"
+		default:
+			np, base := npSide(id, other, part, egress, pairs), baselineVerdict()
+			allowed := np.Allowed.Intersect(base.Allowed)
+			unknown := netset.AllPorts().Difference(allowed)
+			below = Verdict{Allowed: allowed, Unknown: unknown, Reasons: mergeReasons(unknown, np.Reasons, base.Reasons)}
+			npStep = "NetworkPolicies may or may not select the pod (a run-time label): NetworkPolicies or the Baseline tier decide what the Admin tier passes or leaves"
+		}
+		if steps != nil {
+			*steps = append(*steps, TierStep{Tier: "NetworkPolicy", Action: "decide", Ports: below.Allowed, Why: []string{npStep}})
+		}
+		v = below
+		if ao.touched {
+			v = ao.then(below)
+		}
 	}
-	var below Verdict
-	npStep := ""
-	switch {
-	case len(certain) > 0:
-		below, npStep = np, "NetworkPolicies isolate the pod: they decide what the Admin tier passes or leaves"
-	case len(maybe) == 0:
-		below, npStep = base, "no NetworkPolicy selects the pod: the Baseline tier, then the default, decide what the Admin tier passes or leaves"
-	default:
-		allowed := np.Allowed.Intersect(base.Allowed)
-		unknown := netset.AllPorts().Difference(allowed)
-		below = Verdict{Allowed: allowed, Unknown: unknown, Reasons: mergeReasons(unknown, np.Reasons, base.Reasons)}
-		npStep = "NetworkPolicies may or may not select the pod (a run-time label): NetworkPolicies or the Baseline tier decide what the Admin tier passes or leaves"
-	}
-	if steps != nil {
-		*steps = append(*steps, TierStep{Tier: "NetworkPolicy", Action: "decide", Ports: below.Allowed, Why: []string{npStep}})
-	}
-	v := tc.walk(admin, id, other, part, egress, "Admin", steps).then(below)
 	if tc.profile == model.ProfileEKS && !egress && tc.fromOwnNode(other, part) {
 		// The agent accepts what comes from the pod's own node (kubelet
 		// probes) before any tier; whether the peer is on that node is
@@ -549,6 +574,7 @@ func (tc *tierConfig) upstreamGroup(o *outcome, group []*tierPolicy, id, other *
 			if ports.IsEmpty() {
 				continue
 			}
+			o.touched = true
 			tc.record(steps, tier, p, r, m, ports, why, "")
 			claims = append(claims, claim{p, r.action, ports})
 			if m == Yes {
@@ -605,6 +631,7 @@ func (tc *tierConfig) eksGroup(o *outcome, group []*tierPolicy, id, other *ident
 			if ports.IsEmpty() {
 				continue
 			}
+			o.touched = true
 			tc.record(steps, tier, p, r, m, ports, why, "")
 			k := idx[r.action]
 			if m == Yes {
