@@ -120,3 +120,19 @@ func TestTierAuditRules(t *testing.T) {
 		}
 	}
 }
+
+// TestTierBadInput: an object the API server would reject is an error
+// with file:line and the field, exit 2.
+func TestTierBadInput(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"apiVersion: networking.k8s.aws/v1alpha1\nkind: ClusterNetworkPolicy\nmetadata: {name: p}\nspec:\n  tier: Admin\n  priority: 2000\n  subject: {namespaces: {}}\n", "stdin:6: ClusterNetworkPolicy/p: spec.priority: 2000 is out of range 0-1000"},
+		{"apiVersion: networking.k8s.aws/v1alpha1\nkind: ClusterNetworkPolicy\nmetadata: {name: p}\nspec:\n  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    to: [{domainNames: [example.com]}]\n", "a domainNames peer can only be used with action Accept"},
+		{"apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: other}\nspec:\n  subject: {namespaces: {}}\n", "only one BaselineAdminNetworkPolicy, named default"},
+		{"apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: p}\nspec:\n  tier: Middle\n  priority: 1\n  subject: {namespaces: {}}\n", "spec.tier: unsupported value \"Middle\""},
+	} {
+		_, stderr, code := run(t, c.yaml, "reach", "-f", "-")
+		if code != ExitInput || !strings.Contains(stderr, c.want) {
+			t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, ExitInput, c.want)
+		}
+	}
+}
