@@ -616,7 +616,7 @@ func (tc *tierConfig) upstreamGroup(o *outcome, group []*tierPolicy, id, other *
 // Pass, whatever the rule order.
 func (tc *tierConfig) eksGroup(o *outcome, group []*tierPolicy, id, other *identity, part *netipx.IPSet, egress bool, portsOn *identity, tier string, steps *[]TierStep) {
 	var yes, may [3]netset.Ports // Deny, Accept, Pass
-	idx := map[model.TierAction]int{model.ActionDeny: 0, model.ActionAccept: 1, model.ActionPass: 2}
+	matched := false
 	for _, p := range group {
 		rules := p.ingress
 		if egress {
@@ -631,9 +631,9 @@ func (tc *tierConfig) eksGroup(o *outcome, group []*tierPolicy, id, other *ident
 			if ports.IsEmpty() {
 				continue
 			}
-			o.touched = true
+			o.touched, matched = true, true
 			tc.record(steps, tier, p, r, m, ports, why, "")
-			k := idx[r.action]
+			k := actionIndex(r.action)
 			if m == Yes {
 				yes[k] = yes[k].Union(ports)
 			} else {
@@ -641,6 +641,10 @@ func (tc *tierConfig) eksGroup(o *outcome, group []*tierPolicy, id, other *ident
 				o.reasons = mergeReasons(netset.AllPorts(), o.reasons, why)
 			}
 		}
+	}
+	if !matched {
+		// Nothing at this priority: no set work.
+		return
 	}
 	den := yes[0]
 	acc := yes[1].Difference(den)
@@ -652,6 +656,17 @@ func (tc *tierConfig) eksGroup(o *outcome, group []*tierPolicy, id, other *ident
 	o.mayAcc = o.mayAcc.Union(may[1].Difference(den).Difference(yes[1]))
 	o.mayPas = o.mayPas.Union(may[2].Difference(den).Difference(yes[1]).Difference(yes[2]))
 	o.rest = o.rest.Difference(den).Difference(acc).Difference(pas)
+}
+
+// actionIndex orders actions as the eks profile ranks them.
+func actionIndex(a model.TierAction) int {
+	switch a {
+	case model.ActionDeny:
+		return 0
+	case model.ActionAccept:
+		return 1
+	}
+	return 2
 }
 
 // tierAccepts is every identity an Accept rule of id's Admin tier may
