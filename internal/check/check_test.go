@@ -38,7 +38,19 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF023": {fixture("rf023-trigger.yaml"), fixture("rf023-clean.yaml")},
 	"RF021": {withSG("rf021-sg.json", "rf021-services.yaml"), withSG("rf021-clean-sg.json", "rf021-services.yaml")},
 	"RF022": {fixture("rf022-trigger.yaml"), fixture("rf022-clean.yaml")},
+	// The tier rules: testdata/tiers-audit holds one cause of each; the EKS
+	// example (and a Pass-free truth table, for RF041) none.
+	"RF040": {tierAudit, tierExample},
+	"RF041": {tierAudit, []string{filepath.Join("..", "..", "testdata", "tiers", "eks", "01-deny-beats-accept", "input.yaml")}},
+	"RF042": {tierAudit, tierExample},
+	"RF043": {tierAudit, tierExample},
+	"RF044": {tierAudit, tierExample},
 }
+
+var (
+	tierAudit   = []string{filepath.Join("..", "..", "testdata", "tiers-audit", "input.yaml")}
+	tierExample = []string{filepath.Join("..", "..", "examples", "tiers", "eks")}
+)
 
 var (
 	examplePlatform = []string{filepath.Join("..", "..", "examples", "ml-platform")}

@@ -24,6 +24,7 @@ func tierRule(id string, sev Severity, kind, title, rationale, remediation strin
 					f.Path = []string{is.Policy.Ref().String() + " " + is.Rule + " (" + is.Source.String() + ")"}
 				} else {
 					f.Object = model.Ref{Kind: "Cluster", Name: "tiers"}
+					f.Path = []string{"egress to 169.254.169.254/32 not denied by the Admin tier for " + join(is.Peers)}
 				}
 				if is.Other != nil {
 					f.Path = append(f.Path, is.Other.Ref().String()+" ("+is.Other.Source.String()+")")
@@ -59,7 +60,7 @@ func rf042() *Rule {
 		"Two tiered policies at one priority may match the same traffic with different actions (upstream profile)",
 		"The network-policy-api leaves the order of policies of one tier and priority undefined: an implementation may apply "+
 			"either, so whether the traffic is accepted or denied cannot be known. ringfence reports the affected verdicts as unknown.",
-		"Give the policies distinct priorities.")
+		"Give the policies distinct priorities, in the order you mean them to apply.")
 }
 
 func rf043() *Rule {

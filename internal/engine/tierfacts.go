@@ -115,7 +115,15 @@ func (a *Analysis) TierIssues() []TierIssue {
 		}
 	}
 	if !uncovered.isEmpty() {
-		out = append(out, TierIssue{Kind: TierIssueNoIMDSGuardrail, Peers: a.peerIDs(uncovered),
+		var src model.Source
+		uncovered.each(func(i int) {
+			for _, p := range a.byID[i] {
+				if src.File == "" && src.Cluster == "" && p.Workload != nil {
+					src = p.Workload.Source
+				}
+			}
+		})
+		out = append(out, TierIssue{Kind: TierIssueNoIMDSGuardrail, Peers: a.peerIDs(uncovered), Source: src, Rule: "imds",
 			Detail: "no Admin-tier Deny of 169.254.169.254/32 decides these pods' egress to the instance metadata service, which serves the node role's credentials"})
 	}
 	return out
