@@ -155,6 +155,7 @@ func Rules() []*Rule {
 		rf009(), rf010(), rf011(), rf012(), rf013(), rf014(), rf015(), rf016(),
 		rf017(), rf018(), rf019(), rf020(), rf021(), rf022(), rf023(),
 		rf030(), rf031(), rf032(), rf033(), rf034(),
+		rf040(), rf041(), rf042(), rf043(), rf044(),
 	}
 	for _, r := range out {
 		r.Network = r.ID != "RF017" && r.ID != "RF018"

@@ -43,7 +43,19 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF032": {vpcFixture, lockedPlatform},
 	"RF033": {withSG("rf012-sg.json", "rf033-routes.json"), vpcFixture},
 	"RF034": {vpcFixture, lockedPlatform},
+	// The tier rules: testdata/tiers-audit holds one cause of each; the EKS
+	// example (and a Pass-free truth table, for RF041) none.
+	"RF040": {tierAudit, tierExample},
+	"RF041": {tierAudit, []string{filepath.Join("..", "..", "testdata", "tiers", "eks", "01-deny-beats-accept", "input.yaml")}},
+	"RF042": {tierAudit, tierExample},
+	"RF043": {tierAudit, tierExample},
+	"RF044": {tierAudit, tierExample},
 }
+
+var (
+	tierAudit   = []string{filepath.Join("..", "..", "testdata", "tiers-audit", "input.yaml")}
+	tierExample = []string{filepath.Join("..", "..", "examples", "tiers", "eks")}
+)
 
 var (
 	examplePlatform = []string{filepath.Join("..", "..", "examples", "ml-platform")}

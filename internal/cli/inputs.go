@@ -47,6 +47,7 @@ type inputFlags struct {
 	// report is the last load's, for the verb's JSON "warnings".
 	report *document.Report
 	aws    awsFlags
+	tiers  tierFlags
 	// cache shares the decoding of identical files between loads (a
 	// diff's two sides).
 	cache *load.Cache
@@ -79,6 +80,7 @@ func (f *inputFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.nodeSG, "node-sg", nil, "security groups of nodes whose instances are not given: <node-label-selector>=sg-a,sg-b (repeatable); a group only in a Terraform plan is named by its address (aws_security_group.nodes)")
 	fl.StringSliceVar(&f.podCIDRs, "pod-cidr", nil, "where pods take their addresses (comma-separated or repeatable CIDRs): decides ipBlocks against pods whose addresses are not in the inputs (default: the Nodes' spec.podCIDRs, else the VPC on the VPC CNI)")
 	f.aws.add(cmd)
+	f.tiers.add(cmd)
 }
 
 // podRanges parses --pod-cidr.
@@ -200,7 +202,12 @@ func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*load.Result, *e
 		}
 	}
 	pods, _ := f.podRanges()
-	a, err := engine.Analyse(res.World, engine.Options{Level: lvl, NodeGroups: groups, PodCIDRs: pods, Context: cmd.Context()})
+	opts, err := f.engineOptions(cmd.Context(), groups)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Level, opts.PodCIDRs = lvl, pods
+	a, err := engine.Analyse(res.World, opts)
 	return res, a, err
 }
 

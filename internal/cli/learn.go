@@ -60,7 +60,11 @@ why, -o json all of it.`,
 				return err
 			}
 			groups, _ := in.nodeGroups()
-			a, err := engine.Analyse(res.World, engine.Options{NodeGroups: groups, Context: cmd.Context()})
+			eopts, err := in.engineOptions(cmd.Context(), groups)
+			if err != nil {
+				return err
+			}
+			a, err := engine.Analyse(res.World, eopts)
 			if err != nil {
 				return err
 			}
@@ -81,7 +85,7 @@ why, -o json all of it.`,
 			// Converges? Judge what was to be let through again, with the
 			// additions applied.
 			nw := whatif.WithPolicies(res.World, l.Policies)
-			na, err := engine.Analyse(nw, engine.Options{NodeGroups: groups, Context: cmd.Context()})
+			na, err := engine.Analyse(nw, eopts)
 			if err != nil {
 				return err
 			}

@@ -459,8 +459,12 @@ spec:
   subject: {namespaces: {}}
   ingress: [{action: Deny, from: [{namespaces: {}}]}]
 `
-	if e := explainJSON(t, anp, "-f", "-", "--from", "b/client", "--to", "b/other", "--port", "80"); e["verdict"] != "unknown" {
-		t.Errorf("an AdminNetworkPolicy may deny anything: verdict %v, want unknown", e["verdict"])
+	// AdminNetworkPolicy is evaluated since the tier evaluator
+	// (docs/tiers.md): its Admin-tier Deny decides, and explain names it.
+	e = explainJSON(t, anp, "-f", "-", "--from", "b/client", "--to", "b/other", "--port", "80")
+	ingress, _ := json.Marshal(e["ingress"])
+	if e["verdict"] != "denied" || !strings.Contains(string(ingress), "AdminNetworkPolicy/cluster-floor") {
+		t.Errorf("an Admin-tier Deny of every namespace: verdict %v, want denied by AdminNetworkPolicy/cluster-floor: %s", e["verdict"], ingress)
 	}
 }
 

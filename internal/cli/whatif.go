@@ -67,6 +67,10 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 				return err
 			}
 			groups, _ := in.nodeGroups()
+			eopts, err := in.engineOptions(cmd.Context(), groups)
+			if err != nil {
+				return err
+			}
 			var current, next *whatif.State
 			world := res.World
 			if in.applyFences {
@@ -75,7 +79,7 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 				if len(proposed) > 0 {
 					return usagef("--apply-fences and --proposed: give one proposal")
 				}
-				a, err := engine.Analyse(world, engine.Options{NodeGroups: groups, Context: cmd.Context()})
+				a, err := engine.Analyse(world, eopts)
 				if err != nil {
 					return err
 				}
@@ -86,7 +90,7 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 				world, res.World = res.World, world
 			}
 			if len(proposed) > 0 {
-				a, err := engine.Analyse(world, engine.Options{NodeGroups: groups, Context: cmd.Context()})
+				a, err := engine.Analyse(world, eopts)
 				if err != nil {
 					return err
 				}
@@ -105,7 +109,7 @@ flow-log columns (Athena results). An input without flow records is an error.`,
 				in.summarize(cmd.ErrOrStderr(), pres.Report)
 				world = whatif.Overlay(world, pres.World)
 			}
-			a, err := engine.Analyse(world, engine.Options{NodeGroups: groups, Context: cmd.Context()})
+			a, err := engine.Analyse(world, eopts)
 			if err != nil {
 				return err
 			}

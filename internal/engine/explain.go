@@ -36,6 +36,9 @@ type Explanation struct {
 	// given.
 	VPC      *VPCExplanation `json:"vpc,omitempty"`
 	SelfNote string          `json:"selfNote,omitempty"`
+	// TierProfile is the profile tiered policies were evaluated with,
+	// when any apply (docs/tiers.md).
+	TierProfile string `json:"tierProfile,omitempty"`
 }
 
 // VPCExplanation is what the network ACLs and the routes decide, each on
@@ -76,10 +79,17 @@ type Direction struct {
 	Unknown  netset.Ports    `json:"unknown,omitzero"`
 	Missing  []string        `json:"missing,omitempty"`
 	Policies []PolicyVerdict `json:"policies,omitempty"`
+	// Tiers are the steps of the tier evaluation, Admin tier first, when
+	// tiered policies select the pod: each rule that matched or may match,
+	// its action and ports, and where passed ports went.
+	Tiers []TierStep `json:"tiers,omitempty"`
 }
 
 // PolicyVerdict is one policy that isolates the peer in this direction.
 type PolicyVerdict struct {
+	// Kind is ApplicationNetworkPolicy (EKS) for those, which are
+	// unioned with NetworkPolicies; empty for a NetworkPolicy.
+	Kind      string        `json:"kind,omitempty"`
 	Namespace string        `json:"namespace"`
 	Name      string        `json:"name"`
 	Source    string        `json:"source"`
@@ -132,6 +142,9 @@ func Explain(a *Analysis, from, to string, protocol netset.Protocol, port int32)
 	if dst.peer != nil {
 		dstID = dst.peer.identity
 	}
+	if (srcID != nil && srcID.tiers != nil) || (dstID != nil && dstID.tiers != nil) {
+		e.TierProfile = string(a.g.profile)
+	}
 	var ev, iv Verdict
 	e.Egress, ev = a.direction(src, srcID, dstID, dst.part, true)
 	e.Ingress, iv = a.direction(dst, dstID, srcID, src.part, false)
@@ -181,6 +194,11 @@ func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *neti
 	d.Applies = true
 	v := side(id, other, otherPart, egress)
 	d.Allowed, d.Unknown, d.Missing = v.Allowed, v.Unknown, v.Reasons
+	if id.tiers != nil && len(id.doubt) == 0 {
+		var steps []TierStep
+		id.tiers.side(id, other, otherPart, egress, false, &steps)
+		d.Tiers = orderSteps(steps)
+	}
 	policies, maybe := id.ingress, id.maybeIngress
 	if egress {
 		policies, maybe = id.egress, id.maybeEgress
@@ -205,7 +223,7 @@ func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *neti
 		portsOn = id
 	}
 	for _, p := range append(append([]*policy(nil), policies...), maybe...) {
-		pv := PolicyVerdict{Namespace: p.src.Namespace, Name: p.src.Name, Source: p.src.Source.String()}
+		pv := PolicyVerdict{Kind: map[bool]string{true: p.src.Kind}[p.src.Kind != "NetworkPolicy"], Namespace: p.src.Namespace, Name: p.src.Name, Source: p.src.Source.String()}
 		rules := p.ingress
 		if egress {
 			rules = p.egress

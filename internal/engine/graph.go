@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
+	awsranges "github.com/ringfence/ringfence/internal/ranges"
 	"go4.org/netipx"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -50,6 +51,12 @@ type identity struct {
 	// policies of kinds ringfence does not evaluate, or kinds it could not
 	// read, whose scope holds the identity.
 	doubt []string
+	// tiers is set when tiered policies select the identity (or the
+	// default action is deny): its verdicts then come from the tier
+	// evaluator; tierIn and tierOut are those policies with rules for
+	// each direction, in evaluation order.
+	tiers           *tierConfig
+	tierIn, tierOut []*tierPolicy
 }
 
 // policy is a NetworkPolicy compiled against the identities.
@@ -82,6 +89,11 @@ type rule struct {
 	maybe bitset
 	why   map[int][]string
 	ips   *netipx.IPSet
+	// namesSet are addresses the rule may match (domain names, nodes):
+	// parts inside it are maybe, for namesWhy; namesAll, every address.
+	namesSet *netipx.IPSet
+	namesAll bool
+	namesWhy []string
 	// addrMaybe are the identities the rule may match only because an
 	// ipBlock may hold their unknown addresses (pods of no known address,
 	// the pod range unknown or wider than the block), all for the one
@@ -124,18 +136,23 @@ type graph struct {
 	// addressed are the other identities: pods with known addresses and
 	// host-network pods, each matched by ipBlocks on its own.
 	addressed []*identity
+	// profile is the tier profile; ranges resolves domain names.
+	profile     model.TierProfile
+	ranges      *awsranges.Document
+	rangesTried bool
 }
 
 // Compile groups the world's pods into identities and resolves every policy
 // against them. keys are the label keys any selector reads: other labels
 // cannot tell pods apart. It stops with ctx's cause once ctx is done,
 // checked per policy (each resolves its peers against every identity).
-func compile(ctx context.Context, w *model.World, members []memberSpec, addrs addressRanges) (*graph, error) {
-	g := &graph{world: w, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
+func compile(ctx context.Context, w *model.World, members []memberSpec, addrs addressRanges, tiers TierOptions) (*graph, error) {
+	g := &graph{world: w, ranges: tiers.Ranges, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
 	for _, ns := range w.Namespaces {
 		g.nsLabels[ns.Name] = ns.Labels
 	}
 	keys, names := referenced(w.Policies)
+	tierReferenced(w, keys, names)
 	byKey := map[string]*identity{}
 	for i := range members {
 		if i%512 == 0 && ctx.Err() != nil {
@@ -172,6 +189,9 @@ func compile(ctx context.Context, w *model.World, members []memberSpec, addrs ad
 			return nil, err
 		}
 		g.policies = append(g.policies, cp)
+	}
+	if err := g.compileTiers(tiers); err != nil {
+		return nil, err
 	}
 	return g, nil
 }
@@ -337,6 +357,9 @@ func (g *graph) compilePolicy(p *model.NetworkPolicy) (*policy, error) {
 			if err != nil {
 				return nil, err
 			}
+			if d := p.Domains(i); len(d) > 0 {
+				g.addDomains(cr, d)
+			}
 			cp.egress = append(cp.egress, cr)
 		}
 	}
@@ -391,7 +414,9 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 		r.source = p.src.Source
 	}
 	if len(peers) == 0 {
-		r.allPeers = true
+		// An ApplicationNetworkPolicy rule whose peers are all domain
+		// names has no to, yet is not open to everything.
+		r.allPeers = !egress || len(p.src.Domains(index)) == 0
 		return r, nil
 	}
 	var ips netipx.IPSetBuilder

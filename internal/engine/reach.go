@@ -99,6 +99,8 @@ type Options struct {
 	// returns its cause, and Reach returns early with an incomplete result,
 	// which Err reports. Nil never stops.
 	Context context.Context
+	// Tiers say how to evaluate tiered policies (docs/tiers.md).
+	Tiers TierOptions
 }
 
 // Result is the reachability of a world.
@@ -219,7 +221,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		p := &Peer{ID: wl.Namespace + "/" + wl.Name, Kind: wl.Kind, Namespace: wl.Namespace, Name: wl.Name, many: total != 1, HostNetwork: wl.Pods[0].HostNetwork, Workload: wl}
 		add(p, specs...)
 	}
-	g, err := compile(ctx, w, members, ranges(w, opts.PodCIDRs))
+	g, err := compile(ctx, w, members, ranges(w, opts.PodCIDRs), opts.Tiers)
 	if err != nil {
 		return nil, err
 	}
@@ -369,6 +371,15 @@ func sideOf(id, other *identity, part *netipx.IPSet, egress, pairs bool) Verdict
 	if len(id.doubt) > 0 {
 		return unknownAll(id.doubt...)
 	}
+	if id.tiers != nil {
+		return id.tiers.side(id, other, part, egress, pairs, nil)
+	}
+	return npSide(id, other, part, egress, pairs)
+}
+
+// npSide is what the NetworkPolicies (and ApplicationNetworkPolicies)
+// alone decide for one direction.
+func npSide(id, other *identity, part *netipx.IPSet, egress, pairs bool) Verdict {
 	certain, maybe := id.ingress, id.maybeIngress
 	portsOn := id
 	if egress {
@@ -438,6 +449,8 @@ func (r *rule) match(id *identity, part *netipx.IPSet) (Match, []string) {
 		return Maybe, r.addrWhy
 	case id == nil && holds(r.ips, part):
 		return Yes, nil
+	case id == nil && part != nil && (r.namesAll || holds(r.namesSet, part)):
+		return Maybe, r.namesWhy
 	}
 	return No, nil
 }
@@ -482,6 +495,7 @@ func (a *Analysis) Reach() *Result {
 		if open {
 			key.Reset()
 		}
+		key.WriteString(d.tierKey())
 		k := key.String()
 		c, ok := classes[k]
 		if !ok {
@@ -491,6 +505,18 @@ func (a *Analysis) Reach() *Result {
 					for _, r := range p.ingress {
 						c.all = c.all || r.allPeers
 						c.sources.or(r.reachable())
+					}
+				}
+				if d.tiers != nil {
+					// Admin Accept rules admit past the NetworkPolicies;
+					// the eks profile accepts the pod's own node.
+					c.sources.or(d.tierAccepts(false))
+					if d.tiers.profile == model.ProfileEKS {
+						for _, h := range g.identities {
+							if h.hostNetwork {
+								c.sources.set(h.index)
+							}
+						}
 					}
 				}
 			}
@@ -558,6 +584,9 @@ func (a *Analysis) Reach() *Result {
 				open = open || r.allPeers
 				targets.or(r.reachable())
 			}
+		}
+		if s.tiers != nil {
+			targets.or(s.tierAccepts(true))
 		}
 		if open {
 			for _, k := range order {

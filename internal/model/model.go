@@ -44,12 +44,16 @@ func (m *Meta) Ref() Ref { return Ref{Kind: m.Kind, Namespace: m.Namespace, Name
 // World is everything loaded from one set of inputs. Every slice is sorted
 // by namespace, then name (then kind), so output built from it is stable.
 type World struct {
-	Namespaces      []*Namespace      `json:"namespaces"`
-	Workloads       []*Workload       `json:"workloads"`
-	Services        []*Service        `json:"services"`
-	Ingresses       []*Ingress        `json:"ingresses"`
-	IngressClasses  []*IngressClass   `json:"ingressClasses"`
-	Policies        []*NetworkPolicy  `json:"networkPolicies"`
+	Namespaces     []*Namespace     `json:"namespaces"`
+	Workloads      []*Workload      `json:"workloads"`
+	Services       []*Service       `json:"services"`
+	Ingresses      []*Ingress       `json:"ingresses"`
+	IngressClasses []*IngressClass  `json:"ingressClasses"`
+	Policies       []*NetworkPolicy `json:"networkPolicies"`
+	// TierPolicies are the cluster-wide tiered policies (ClusterNetworkPolicy
+	// of both API groups, AdminNetworkPolicy, BaselineAdminNetworkPolicy),
+	// sorted by tier, priority, then name.
+	TierPolicies    []*TierPolicy     `json:"tierPolicies,omitempty"`
 	ServiceAccounts []*ServiceAccount `json:"serviceAccounts"`
 	Nodes           []*Node           `json:"nodes"`
 	Secrets         []*Secret         `json:"secrets"`
@@ -319,6 +323,20 @@ type NetworkPolicy struct {
 	// spec.egress[i], so an explanation can point at the rule.
 	IngressRules []Source `json:"ingressRuleSources,omitempty"`
 	EgressRules  []Source `json:"egressRuleSources,omitempty"`
+	// EgressDomains holds the domainNames peers of spec.egress[i] of an
+	// EKS ApplicationNetworkPolicy (Kind says which): its spec is a
+	// NetworkPolicy's whose egress peers may also name domains. A rule
+	// whose only peers are domains has no spec.egress[i].to but is not
+	// open to everything.
+	EgressDomains [][]string `json:"egressDomains,omitempty"`
+}
+
+// Domains returns the domainNames of egress rule i.
+func (p *NetworkPolicy) Domains(i int) []string {
+	if i < len(p.EgressDomains) {
+		return p.EgressDomains[i]
+	}
+	return nil
 }
 
 // ServiceAccount is a Kubernetes ServiceAccount.

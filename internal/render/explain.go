@@ -26,6 +26,9 @@ func ExplainText(w io.Writer, e *engine.Explanation) error {
 	if e.SelfNote != "" {
 		fmt.Fprintf(w, "note: %s\n", e.SelfNote)
 	}
+	if e.TierProfile != "" {
+		fmt.Fprintf(w, "tier profile: %s (docs/tiers.md)\n", e.TierProfile)
+	}
 	direction(w, "Egress of", e.Egress, "egress")
 	direction(w, "Ingress of", e.Ingress, "ingress")
 	if sg := e.SecurityGroups; sg != nil {
@@ -88,6 +91,7 @@ func vpcText(w io.Writer, x *engine.VPCExplanation) {
 }
 
 func direction(w io.Writer, title string, d engine.Direction, field string) {
+	defer tierSteps(w, d.Tiers)
 	fmt.Fprintf(w, "\n%s %s: ", title, d.Of)
 	if !d.Isolated && len(d.Policies) == 0 {
 		fmt.Fprintf(w, "%s\n", d.Reason)
@@ -107,7 +111,11 @@ func direction(w io.Writer, title string, d engine.Direction, field string) {
 	}
 	fmt.Fprintln(w)
 	for _, p := range d.Policies {
-		fmt.Fprintf(w, "  NetworkPolicy %s/%s (%s)\n", p.Namespace, p.Name, p.Source)
+		kind := p.Kind
+		if kind == "" {
+			kind = "NetworkPolicy"
+		}
+		fmt.Fprintf(w, "  %s %s/%s (%s)\n", kind, p.Namespace, p.Name, p.Source)
 		if len(p.Rules) == 0 {
 			fmt.Fprintf(w, "    no %s rules: allows nothing\n", field)
 		}
@@ -120,6 +128,29 @@ func direction(w io.Writer, title string, d engine.Direction, field string) {
 				verdict = "may match (" + strings.Join(r.Why, "; ") + "), would allow " + r.Allowed.String()
 			}
 			fmt.Fprintf(w, "    %s[%d] (%s): %s: %s\n", field, r.Index, r.Source, r.Peers, verdict)
+		}
+	}
+}
+
+// tierSteps writes the tier evaluation of a direction, tier by tier.
+func tierSteps(w io.Writer, steps []engine.TierStep) {
+	if len(steps) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  tiers (Admin, then NetworkPolicies, then Baseline, then the default):\n")
+	for _, s := range steps {
+		switch s.Tier {
+		case "NetworkPolicy", "default":
+			fmt.Fprintf(w, "    %s: %s (allows %s)\n", s.Tier, strings.Join(s.Why, "; "), s.Ports)
+			continue
+		}
+		match := "matches"
+		if s.Match == "maybe" {
+			match = "may match"
+		}
+		fmt.Fprintf(w, "    %s tier, priority %d: %s rule %s (%s) %s: %s %s\n", s.Tier, s.Priority, s.Policy, s.Rule, s.Source, match, s.Action, s.Ports)
+		for _, why := range s.Why {
+			fmt.Fprintf(w, "      %s\n", why)
 		}
 	}
 }

@@ -151,7 +151,7 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 	}
 	_, foreign := foreignPolicy(o.APIVersion, o.Kind)
 	switch {
-	case clusterScoped[o.Kind] || (foreign && foreignClusterScoped[o.Kind]):
+	case clusterScoped[o.Kind] || (foreign && foreignClusterScoped[o.Kind]) || isTiered(o.APIVersion, o.Kind):
 		m.Namespace = ""
 	case m.Namespace == "":
 		m.Namespace = defaultNamespace

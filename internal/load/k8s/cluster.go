@@ -85,6 +85,12 @@ var clusterResources = []clusterResource{
 	res("monitoring.coreos.com", "v1", "alertmanagers", "Alertmanager", true),
 	res("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", true),
 	res("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor", true),
+	// The tiered policies (docs/tiers.md).
+	res("networking.k8s.aws", "v1alpha1", "clusternetworkpolicies", "ClusterNetworkPolicy", false),
+	res("networking.k8s.aws", "v1alpha1", "applicationnetworkpolicies", "ApplicationNetworkPolicy", true),
+	res("policy.networking.k8s.io", "v1alpha2", "clusternetworkpolicies", "ClusterNetworkPolicy", false),
+	res("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", false),
+	res("policy.networking.k8s.io", "v1alpha1", "baselineadminnetworkpolicies", "BaselineAdminNetworkPolicy", false),
 }
 
 // LoadCluster lists every resource ringfence reads from a live cluster

@@ -46,6 +46,8 @@ func (b *Builder) Finish() *model.World {
 			w.Monitors = append(w.Monitors, o)
 		case *model.PrometheusSelectors:
 			w.Prometheuses = append(w.Prometheuses, o)
+		case *model.TierPolicy:
+			w.TierPolicies = append(w.TierPolicies, o)
 		case *model.Meta:
 			w.ForeignPolicies = append(w.ForeignPolicies, o)
 		}
@@ -65,6 +67,7 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.ForeignPolicies, func(n *model.Meta) *model.Meta { return n })
 	sortMeta(w.Monitors, func(n *model.Monitor) *model.Meta { return &n.Meta })
 	sortMeta(w.Prometheuses, func(n *model.PrometheusSelectors) *model.Meta { return &n.Meta })
+	sortTiers(w.TierPolicies)
 	b.resolveIdentities(w)
 	w.Unread = b.unread
 	sort.SliceStable(w.Unread, func(i, j int) bool {

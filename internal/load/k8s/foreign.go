@@ -8,28 +8,28 @@ import (
 )
 
 // Policy kinds ringfence does not evaluate, by API group. They decide
-// traffic all the same (admin tiers, CNI policies, secondary networks), so
+// traffic all the same (CNI policies, secondary networks), so
 // they are recorded in the world: the engine lowers the verdicts they could
 // change to unknown, and loading warns.
 var foreignGroups = map[string]map[string]bool{
-	"policy.networking.k8s.io": {"AdminNetworkPolicy": true, "BaselineAdminNetworkPolicy": true, "ClusterNetworkPolicy": true},
-	"networking.k8s.aws":       {"ClusterNetworkPolicy": true, "ApplicationNetworkPolicy": true},
-	"cilium.io":                {"CiliumNetworkPolicy": true, "CiliumClusterwideNetworkPolicy": true},
-	"crd.projectcalico.org":    {"NetworkPolicy": true, "GlobalNetworkPolicy": true, "StagedNetworkPolicy": true, "StagedGlobalNetworkPolicy": true},
-	"projectcalico.org":        {"NetworkPolicy": true, "GlobalNetworkPolicy": true, "StagedNetworkPolicy": true, "StagedGlobalNetworkPolicy": true},
-	"k8s.cni.cncf.io":          {"MultiNetworkPolicy": true},
+	"cilium.io":             {"CiliumNetworkPolicy": true, "CiliumClusterwideNetworkPolicy": true},
+	"crd.projectcalico.org": {"NetworkPolicy": true, "GlobalNetworkPolicy": true, "StagedNetworkPolicy": true, "StagedGlobalNetworkPolicy": true},
+	"projectcalico.org":     {"NetworkPolicy": true, "GlobalNetworkPolicy": true, "StagedNetworkPolicy": true, "StagedGlobalNetworkPolicy": true},
+	"k8s.cni.cncf.io":       {"MultiNetworkPolicy": true},
 }
 
 // foreignClusterScoped are the cluster-wide ones: they may decide traffic
 // in every namespace.
 var foreignClusterScoped = map[string]bool{
-	"AdminNetworkPolicy": true, "BaselineAdminNetworkPolicy": true, "ClusterNetworkPolicy": true,
 	"CiliumClusterwideNetworkPolicy": true, "GlobalNetworkPolicy": true, "StagedGlobalNetworkPolicy": true,
 }
 
 // foreignPolicy reports whether an object is a policy kind ringfence does
 // not evaluate, and its scope ("cluster" or "namespace").
 func foreignPolicy(apiVersion, kind string) (string, bool) {
+	if _, tiered := tierKinds[apiVersion+"/"+kind]; tiered {
+		return "", false
+	}
 	group, _, _ := strings.Cut(apiVersion, "/")
 	if !foreignGroups[group][kind] {
 		return "", false

@@ -1,0 +1,728 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/netset"
+	awsranges "github.com/ringfence/ringfence/internal/ranges"
+	"go4.org/netipx"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Tiered policies (docs/tiers.md): cluster-wide policies in an Admin tier
+// evaluated before NetworkPolicies and a Baseline tier after them. One
+// evaluator serves every kind (model.TierPolicy) under two profiles:
+//
+//   - upstream (network-policy-api): policies by priority; within a policy
+//     the first matching rule decides; Pass skips to the next tier; two
+//     policies at one priority that decide a port differently leave it
+//     unknown (upstream leaves their order undefined);
+//   - eks (the VPC CNI network policy agent): every rule of every policy at
+//     one priority is considered together and Deny beats Accept beats
+//     Pass; traffic from the pod's own node is accepted; the default when
+//     no tier decides is allow, or deny (--default-action).
+//
+// Both exclude host-network pods from subjects and selector peers.
+//
+// Verdicts stay three-valued: a rule that may match (a run-time label, a
+// domain name whose addresses DNS decides) makes the ports it could decide
+// unknown unless every outcome agrees.
+
+// DefaultAction is what happens to traffic no tier decides (eks profile).
+type DefaultAction string
+
+// The default actions.
+const (
+	DefaultAllow DefaultAction = "allow"
+	DefaultDeny  DefaultAction = "deny"
+)
+
+// TierOptions say how to evaluate tiered policies.
+type TierOptions struct {
+	// Profile overrides the profile chosen from the API groups ("" picks:
+	// eks when an EKS kind is loaded, else upstream).
+	Profile model.TierProfile
+	// Default is the eks profile's default action ("" is allow).
+	Default DefaultAction
+	// Ranges resolves domainNames under amazonaws.com; nil uses the
+	// embedded publication.
+	Ranges *awsranges.Document
+}
+
+// tierConfig is the compiled tiered policies of a world.
+type tierConfig struct {
+	profile     model.TierProfile
+	defaultDeny bool
+	// nodes is where nodes take their addresses: the eks profile accepts
+	// traffic from the pod's own node.
+	nodes    *netipx.IPSet
+	policies []*tierPolicy
+}
+
+// tierPolicy is a model.TierPolicy compiled against the identities.
+type tierPolicy struct {
+	src *model.TierPolicy
+	// shadow names the rules in reasons and explanations.
+	shadow   *policy
+	selects  bitset
+	maybe    bitset
+	maybeWhy string
+	ingress  []*tierRule
+	egress   []*tierRule
+}
+
+type tierRule struct {
+	*rule
+	action model.TierAction
+	name   string
+}
+
+// TierStep is one step of a tier evaluation in an explanation: a rule
+// that matched (or may match) and the ports it decided, or where the
+// ports no rule decided went.
+type TierStep struct {
+	Tier     string       `json:"tier"`
+	Policy   string       `json:"policy,omitempty"`
+	Priority int32        `json:"priority,omitempty"`
+	Rule     string       `json:"rule,omitempty"`
+	Action   string       `json:"action"`
+	Match    string       `json:"match,omitempty"`
+	Ports    netset.Ports `json:"ports"`
+	Source   string       `json:"source,omitempty"`
+	Why      []string     `json:"why,omitempty"`
+}
+
+// ChooseProfile picks the profile for a world: the flag's, else eks when
+// an EKS kind is loaded, else upstream; why says how it was chosen.
+func ChooseProfile(w *model.World, flag model.TierProfile) (p model.TierProfile, why string) {
+	if flag != "" {
+		return flag, "set by --tier-profile"
+	}
+	for _, t := range w.TierPolicies {
+		if t.Group() == model.EKSGroup {
+			return model.ProfileEKS, "chosen from API group " + model.EKSGroup + "; --tier-profile overrides"
+		}
+	}
+	for _, p := range w.Policies {
+		if p.Group() == model.EKSGroup {
+			return model.ProfileEKS, "chosen from API group " + model.EKSGroup + "; --tier-profile overrides"
+		}
+	}
+	return model.ProfileUpstream, "chosen from API group policy.networking.k8s.io; --tier-profile overrides"
+}
+
+// compileTiers compiles the tiered policies and domain names; nothing is
+// set on identities when the world has none and the default is allow, so
+// the NetworkPolicy path is unchanged.
+func (g *graph) compileTiers(opts TierOptions) error {
+	w := g.world
+	profile, why := ChooseProfile(w, opts.Profile)
+	deny := opts.Default == DefaultDeny
+	if deny && profile != model.ProfileEKS {
+		return fmt.Errorf("--default-action deny is the eks profile's (strict enforcing mode, Auto Mode's DefaultDeny); the upstream profile's default is allow")
+	}
+	g.profile = profile
+	if len(w.TierPolicies) == 0 && !deny {
+		return nil
+	}
+	tc := &tierConfig{profile: profile, defaultDeny: deny, nodes: g.addrs.nodes.set}
+	if profile == model.ProfileEKS && tc.nodes != nil {
+		// Own-node traffic is told apart: the address space is cut at
+		// the nodes' range.
+		tc.nodes = g.shareSet(tc.nodes)
+	}
+	def := "allow"
+	if deny {
+		def = "deny"
+	}
+	g.note("tiered policies: profile %s (%s), default action %s (docs/tiers.md)", profile, why, def)
+	host := newBitset(len(g.identities))
+	for _, id := range g.identities {
+		if id.hostNetwork {
+			host.set(id.index)
+		}
+	}
+	for _, tp := range w.TierPolicies {
+		ctp, err := g.compileTierPolicy(tp, host)
+		if err != nil {
+			return err
+		}
+		tc.policies = append(tc.policies, ctp)
+	}
+	for _, id := range g.identities {
+		if id.hostNetwork {
+			continue
+		}
+		for _, p := range tc.policies {
+			if !p.selects.has(id.index) && !p.maybe.has(id.index) {
+				continue
+			}
+			if len(p.ingress) > 0 {
+				id.tierIn = append(id.tierIn, p)
+			}
+			if len(p.egress) > 0 {
+				id.tierOut = append(id.tierOut, p)
+			}
+		}
+		if deny || len(id.tierIn) > 0 || len(id.tierOut) > 0 {
+			id.tiers = tc
+		}
+	}
+	return nil
+}
+
+func (g *graph) compileTierPolicy(tp *model.TierPolicy, host bitset) (*tierPolicy, error) {
+	n := len(g.identities)
+	shadow := &policy{src: &model.NetworkPolicy{Meta: tp.Meta}}
+	for _, r := range tp.Ingress {
+		shadow.src.IngressRules = append(shadow.src.IngressRules, r.Source)
+	}
+	for _, r := range tp.Egress {
+		shadow.src.EgressRules = append(shadow.src.EgressRules, r.Source)
+	}
+	p := &tierPolicy{src: tp, shadow: shadow, selects: newBitset(n), maybe: newBitset(n)}
+	subj, err := g.peerIdentities("", networkingv1.NetworkPolicyPeer{NamespaceSelector: &tp.Subject.Namespaces, PodSelector: tp.Subject.Pods})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: spec.subject: %w", tp.Source, tp.Ref(), err)
+	}
+	p.selects.or(subj.yes)
+	subj.maybe.each(func(i int) {
+		if !host.has(i) {
+			p.maybe.set(i)
+			p.maybeWhy = fmt.Sprintf("%s (%s) may or may not select these pods: its subject reads a label whose value is set at run time", tp.Ref(), tp.Source)
+		}
+	})
+	for i := range p.selects {
+		p.selects[i] &^= host[i]
+	}
+	for i, r := range tp.Ingress {
+		cr, err := g.compileTierRule(shadow, i, false, r, host)
+		if err != nil {
+			return nil, err
+		}
+		p.ingress = append(p.ingress, cr)
+	}
+	for i, r := range tp.Egress {
+		cr, err := g.compileTierRule(shadow, i, true, r, host)
+		if err != nil {
+			return nil, err
+		}
+		p.egress = append(p.egress, cr)
+	}
+	return p, nil
+}
+
+func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model.TierRule, host bitset) (*tierRule, error) {
+	n := len(g.identities)
+	r := &rule{policy: shadow, index: index, egress: egress, source: tr.Source, ports: tr.Ports, peers: newBitset(n), maybe: newBitset(n)}
+	r.fixed = rulePorts(tr.Ports, nil)
+	for _, port := range tr.Ports {
+		if port.Port != nil && port.Port.StrVal != "" {
+			r.named = append(r.named, port)
+		}
+	}
+	name := tr.Name
+	if name == "" {
+		name = fmt.Sprintf("%s[%d]", map[bool]string{true: "egress", false: "ingress"}[egress], index)
+	}
+	for _, s := range tr.Selectors {
+		m, err := g.peerIdentities("", networkingv1.NetworkPolicyPeer{NamespaceSelector: &s.Namespaces, PodSelector: s.Pods})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", tr.Source, shadow.src.Ref(), err)
+		}
+		// Selector peers never hold host-network pods.
+		f := newPeerMatch(n)
+		for i := range m.yes {
+			f.yes[i] = m.yes[i] &^ host[i]
+			f.maybe[i] = m.maybe[i] &^ host[i]
+		}
+		f.maybe.each(func(i int) { f.why[i] = m.why[i] })
+		r.add(f)
+	}
+	if len(tr.Networks) > 0 {
+		var ips netipx.IPSetBuilder
+		var blocks []*netipx.IPSet
+		for _, c := range tr.Networks {
+			set, err := g.ipBlock(&networkingv1.IPBlock{CIDR: c})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", tr.Source, shadow.src.Ref(), err)
+			}
+			ips.AddSet(set)
+			blocks = append(blocks, set)
+		}
+		r.add(g.blockMatch(tr.Networks, blocks))
+		set, _ := ips.IPSet()
+		r.ips = g.shareSet(set)
+	}
+	if len(tr.Nodes) > 0 {
+		// A nodes peer matches node addresses: host-network pods (whose
+		// address is their node's) and addresses in the nodes' range,
+		// each maybe (which nodes match is not decided per address).
+		why := []string{fmt.Sprintf("%s %s (%s): a nodes peer matches the addresses of the nodes its selector picks, which are not told apart", shadow.src.Ref(), name, tr.Source)}
+		host.each(func(i int) {
+			if !r.peers.has(i) {
+				r.maybe.set(i)
+				if r.why == nil {
+					r.why = map[int][]string{}
+				}
+				r.why[i] = mergeReasons(netset.AllPorts(), r.why[i], why)
+			}
+		})
+		g.addNamed(r, g.addrs.nodes.set, why)
+	}
+	if len(tr.DomainNames) > 0 {
+		g.addDomains(r, tr.DomainNames)
+	}
+	// Tier rules decide pairs one by one: what an ipBlock may match of
+	// pods of unknown address is a maybe like any other.
+	if r.addrMaybe != nil {
+		r.addrMaybe.each(func(i int) {
+			if !r.peers.has(i) {
+				r.maybe.set(i)
+				if r.why == nil {
+					r.why = map[int][]string{}
+				}
+				r.why[i] = mergeReasons(netset.AllPorts(), r.why[i], r.addrWhy)
+			}
+		})
+		r.addrMaybe = nil
+	}
+	for i := range r.maybe {
+		r.maybe[i] &^= r.peers[i]
+	}
+	return &tierRule{rule: r, action: tr.Action, name: name}, nil
+}
+
+// shareSet keeps one copy of each distinct set of rule addresses: what
+// policies can tell apart in the address space.
+func (g *graph) shareSet(set *netipx.IPSet) *netipx.IPSet {
+	key := strings.Join(netset.PrefixStrings(set), ",")
+	if shared, ok := g.ruleSets[key]; ok {
+		return shared
+	}
+	g.ruleSets[key] = set
+	return set
+}
+
+// addNamed lets a rule maybe match the addresses of set (nil: any
+// address) for why: named addresses whose exact members are not known.
+func (g *graph) addNamed(r *rule, set *netipx.IPSet, why []string) {
+	if set == nil {
+		r.namesAll = true
+	} else {
+		var b netipx.IPSetBuilder
+		if r.namesSet != nil {
+			b.AddSet(r.namesSet)
+		}
+		b.AddSet(set)
+		s, _ := b.IPSet()
+		r.namesSet = g.shareSet(s)
+		if len(set.Prefixes()) > 0 {
+			g.shareSet(set)
+		}
+	}
+	r.namesWhy = mergeReasons(netset.AllPorts(), r.namesWhy, why)
+}
+
+// addDomains lets a rule match the addresses of domain names: among the
+// published ranges for names under amazonaws.com, anywhere outside the
+// cluster for others. A domain name is never a pod.
+func (g *graph) addDomains(r *rule, names []string) {
+	g.note("domainNames peers are enforced only in EKS Auto Mode (and by upstream implementations that support them): elsewhere such a rule matches nothing")
+	doc := g.rangesDoc()
+	for _, name := range names {
+		where := fmt.Sprintf("%s %s (%s)", r.policy.src.Ref(), map[bool]string{true: "egress", false: "ingress"}[r.egress], r.source)
+		if doc != nil {
+			if set, desc, ok := awsranges.Domain(doc, name); ok {
+				g.addNamed(r, set, []string{where + ": " + desc})
+				continue
+			}
+		}
+		g.addNamed(r, nil, []string{fmt.Sprintf("%s: the addresses of domain name %s are not known offline (only names under amazonaws.com that name a service and region are)", where, name)})
+	}
+}
+
+func (g *graph) rangesDoc() *awsranges.Document {
+	if g.ranges == nil && !g.rangesTried {
+		g.rangesTried = true
+		g.ranges, _ = awsranges.Snapshot()
+	}
+	return g.ranges
+}
+
+// tierReferenced adds the label keys and port names tiered policies read.
+func tierReferenced(w *model.World, keys, names map[string]bool) {
+	add := func(s model.TierSubject) {
+		if s.Pods == nil {
+			return
+		}
+		for k := range s.Pods.MatchLabels {
+			keys[k] = true
+		}
+		for _, e := range s.Pods.MatchExpressions {
+			keys[e.Key] = true
+		}
+	}
+	for _, p := range w.TierPolicies {
+		add(p.Subject)
+		for _, r := range append(append([]model.TierRule(nil), p.Ingress...), p.Egress...) {
+			for _, s := range r.Selectors {
+				add(s)
+			}
+			for _, port := range r.Ports {
+				if port.Port != nil && port.Port.StrVal != "" {
+					names[port.Port.StrVal] = true
+				}
+			}
+		}
+	}
+}
+
+// outcome is what one tier decides about the ports of a connection:
+// surely accepted, denied or passed (a port in two of them is decided by
+// tied policies), maybe so (the rule may match), and the rest, which no
+// rule surely decided.
+type outcome struct {
+	acc, den, pas          netset.Ports
+	mayAcc, mayDen, mayPas netset.Ports
+	rest                   netset.Ports
+	reasons                []string
+	// touched is set when some rule matched or may match: otherwise
+	// every port goes on to the next tier unchanged.
+	touched bool
+}
+
+// decidedAll reports whether the tier surely decides every port, so that
+// what comes after cannot matter.
+func (o outcome) decidedAll() bool {
+	return o.touched && o.rest.IsEmpty() && o.pas.IsEmpty() && o.mayPas.IsEmpty() && o.mayAcc.IsEmpty() && o.mayDen.IsEmpty()
+}
+
+// then is the verdict once the ports the tier does not decide go on to
+// next: a port is allowed when every outcome it may have allows it,
+// unknown when some may.
+func (o outcome) then(next Verdict) Verdict {
+	through := o.rest.Union(o.pas).Union(o.mayPas)
+	canAllow := o.acc.Union(o.mayAcc).Union(through.Intersect(next.Possible()))
+	canDeny := o.den.Union(o.mayDen).Union(through.Difference(next.Allowed))
+	v := Verdict{Allowed: canAllow.Difference(canDeny), Unknown: canAllow.Intersect(canDeny)}
+	v.Reasons = mergeReasons(v.Unknown, o.reasons, next.Reasons)
+	return v
+}
+
+// side is what the tiers and NetworkPolicies decide for one direction of
+// id's traffic; steps, when not nil, collects the explanation.
+func (tc *tierConfig) side(id, other *identity, part *netipx.IPSet, egress, pairs bool, steps *[]TierStep) Verdict {
+	pols := id.tierIn
+	if egress {
+		pols = id.tierOut
+	}
+	var admin, baseline []*tierPolicy
+	for _, p := range pols {
+		if p.src.Tier == model.TierAdmin {
+			admin = append(admin, p)
+		} else {
+			baseline = append(baseline, p)
+		}
+	}
+	def := allowAll()
+	if tc.defaultDeny {
+		def = Verdict{}
+	}
+	// The Admin tier first: what it decides surely needs nothing below.
+	ao := tc.walk(admin, id, other, part, egress, "Admin", steps)
+	var v Verdict
+	if steps == nil && ao.decidedAll() {
+		v = ao.then(Verdict{})
+	} else {
+		certain, maybe := id.ingress, id.maybeIngress
+		if egress {
+			certain, maybe = id.egress, id.maybeEgress
+		}
+		var below Verdict
+		npStep := ""
+		baselineVerdict := func() Verdict {
+			bo := tc.walk(baseline, id, other, part, egress, "Baseline", steps)
+			if !bo.touched {
+				return def
+			}
+			return bo.then(def)
+		}
+		switch {
+		case len(certain) > 0:
+			below, npStep = npSide(id, other, part, egress, pairs), "NetworkPolicies isolate the pod: they decide what the Admin tier passes or leaves"
+		case len(maybe) == 0:
+			below, npStep = baselineVerdict(), "no NetworkPolicy selects the pod: the Baseline tier, then the default, decide what the Admin tier passes or leaves"
+		default:
+			np, base := npSide(id, other, part, egress, pairs), baselineVerdict()
+			allowed := np.Allowed.Intersect(base.Allowed)
+			unknown := netset.AllPorts().Difference(allowed)
+			below = Verdict{Allowed: allowed, Unknown: unknown, Reasons: mergeReasons(unknown, np.Reasons, base.Reasons)}
+			npStep = "NetworkPolicies may or may not select the pod (a run-time label): NetworkPolicies or the Baseline tier decide what the Admin tier passes or leaves"
+		}
+		if steps != nil {
+			*steps = append(*steps, TierStep{Tier: "NetworkPolicy", Action: "decide", Ports: below.Allowed, Why: []string{npStep}})
+		}
+		v = below
+		if ao.touched {
+			v = ao.then(below)
+		}
+	}
+	if tc.profile == model.ProfileEKS && !egress && tc.fromOwnNode(other, part) {
+		// The agent accepts what comes from the pod's own node (kubelet
+		// probes) before any tier; whether the peer is on that node is
+		// not known.
+		v = v.or(Verdict{Unknown: netset.AllPorts(), Reasons: []string{"the eks profile accepts traffic from the pod's own node (kubelet probes) before any tier; whether this peer runs on (or is) the pod's node is not known"}})
+	}
+	if steps != nil {
+		*steps = append(*steps, TierStep{Tier: "default", Action: map[bool]string{true: "deny", false: "allow"}[tc.defaultDeny], Ports: def.Allowed, Why: []string{"what no tier and no NetworkPolicy decides"}})
+	}
+	return v
+}
+
+// fromOwnNode reports whether traffic may come from a node's address: a
+// host-network pod, or an address in the nodes' range.
+func (tc *tierConfig) fromOwnNode(other *identity, part *netipx.IPSet) bool {
+	if other != nil {
+		return other.hostNetwork
+	}
+	return part != nil && (tc.nodes == nil || netset.Overlaps(tc.nodes, part))
+}
+
+// walk evaluates one tier's policies (in priority order) for one
+// direction.
+func (tc *tierConfig) walk(pols []*tierPolicy, id, other *identity, part *netipx.IPSet, egress bool, tier string, steps *[]TierStep) outcome {
+	o := outcome{rest: netset.AllPorts()}
+	portsOn := other
+	if !egress {
+		portsOn = id
+	}
+	for i := 0; i < len(pols) && !o.rest.IsEmpty(); {
+		j := i
+		for j < len(pols) && pols[j].src.Priority == pols[i].src.Priority {
+			j++
+		}
+		group := pols[i:j]
+		i = j
+		if tc.profile == model.ProfileEKS {
+			tc.eksGroup(&o, group, id, other, part, egress, portsOn, tier, steps)
+		} else {
+			tc.upstreamGroup(&o, group, id, other, part, egress, portsOn, tier, steps)
+		}
+	}
+	return o
+}
+
+// match is whether a tier rule of p applies to the pair: the subject and
+// the peer must both match.
+func (p *tierPolicy) match(r *tierRule, id, other *identity, part *netipx.IPSet) (Match, []string) {
+	m, why := r.match(other, part)
+	if m == No {
+		return No, nil
+	}
+	if !p.selects.has(id.index) {
+		return Maybe, mergeReasons(netset.AllPorts(), why, []string{p.maybeWhy})
+	}
+	return m, why
+}
+
+func (tc *tierConfig) record(steps *[]TierStep, tier string, p *tierPolicy, r *tierRule, m Match, ports netset.Ports, why []string, note string) {
+	if steps == nil {
+		return
+	}
+	s := TierStep{Tier: tier, Policy: p.src.Ref().String(), Priority: p.src.Priority, Rule: r.name, Action: string(r.action), Match: "yes", Ports: ports, Source: r.source.String(), Why: why}
+	if m == Maybe {
+		s.Match = "maybe"
+	}
+	if r.action == model.ActionPass {
+		next := "NetworkPolicies (or, for a pod no NetworkPolicy selects, the Baseline tier)"
+		if tier == "Baseline" {
+			next = "the default action"
+		}
+		s.Why = append(s.Why, "Pass skips the rest of the "+tier+" tier: "+next+" decide these ports")
+	}
+	if note != "" {
+		s.Why = append(s.Why, note)
+	}
+	*steps = append(*steps, s)
+}
+
+// upstreamGroup: each policy's first matching rule decides a port; tied
+// policies that decide it differently leave it to either.
+func (tc *tierConfig) upstreamGroup(o *outcome, group []*tierPolicy, id, other *identity, part *netipx.IPSet, egress bool, portsOn *identity, tier string, steps *[]TierStep) {
+	var decided netset.Ports
+	type claim struct {
+		p      *tierPolicy
+		action model.TierAction
+		ports  netset.Ports
+	}
+	var claims []claim
+	for _, p := range group {
+		rules := p.ingress
+		if egress {
+			rules = p.egress
+		}
+		left := o.rest
+		for _, r := range rules {
+			m, why := p.match(r, id, other, part)
+			if m == No {
+				continue
+			}
+			ports := r.allowed(portsOn).Intersect(left)
+			if ports.IsEmpty() {
+				continue
+			}
+			o.touched = true
+			tc.record(steps, tier, p, r, m, ports, why, "")
+			claims = append(claims, claim{p, r.action, ports})
+			if m == Yes {
+				left = left.Difference(ports)
+				decided = decided.Union(ports)
+				switch r.action {
+				case model.ActionAccept:
+					o.acc = o.acc.Union(ports)
+				case model.ActionDeny:
+					o.den = o.den.Union(ports)
+				default:
+					o.pas = o.pas.Union(ports)
+				}
+				continue
+			}
+			o.reasons = mergeReasons(netset.AllPorts(), o.reasons, why)
+			switch r.action {
+			case model.ActionAccept:
+				o.mayAcc = o.mayAcc.Union(ports)
+			case model.ActionDeny:
+				o.mayDen = o.mayDen.Union(ports)
+			default:
+				o.mayPas = o.mayPas.Union(ports)
+			}
+		}
+	}
+	for a := 0; a < len(claims); a++ {
+		for b := a + 1; b < len(claims); b++ {
+			x, y := claims[a], claims[b]
+			if x.p != y.p && x.action != y.action && !x.ports.Intersect(y.ports).IsEmpty() {
+				o.reasons = mergeReasons(netset.AllPorts(), o.reasons, []string{fmt.Sprintf("%s and %s share priority %d in the %s tier and may both match (%s vs %s): upstream leaves which applies undefined", x.p.src.Ref(), y.p.src.Ref(), x.p.src.Priority, tier, x.action, y.action)})
+			}
+		}
+	}
+	o.rest = o.rest.Difference(decided)
+}
+
+// eksGroup: every rule at one priority together; Deny beats Accept beats
+// Pass, whatever the rule order.
+func (tc *tierConfig) eksGroup(o *outcome, group []*tierPolicy, id, other *identity, part *netipx.IPSet, egress bool, portsOn *identity, tier string, steps *[]TierStep) {
+	var yes, may [3]netset.Ports // Deny, Accept, Pass
+	matched := false
+	for _, p := range group {
+		rules := p.ingress
+		if egress {
+			rules = p.egress
+		}
+		for _, r := range rules {
+			m, why := p.match(r, id, other, part)
+			if m == No {
+				continue
+			}
+			ports := r.allowed(portsOn).Intersect(o.rest)
+			if ports.IsEmpty() {
+				continue
+			}
+			o.touched, matched = true, true
+			tc.record(steps, tier, p, r, m, ports, why, "")
+			k := actionIndex(r.action)
+			if m == Yes {
+				yes[k] = yes[k].Union(ports)
+			} else {
+				may[k] = may[k].Union(ports)
+				o.reasons = mergeReasons(netset.AllPorts(), o.reasons, why)
+			}
+		}
+	}
+	if !matched {
+		// Nothing at this priority: no set work.
+		return
+	}
+	den := yes[0]
+	acc := yes[1].Difference(den)
+	pas := yes[2].Difference(den).Difference(yes[1])
+	o.den = o.den.Union(den)
+	o.acc = o.acc.Union(acc)
+	o.pas = o.pas.Union(pas)
+	o.mayDen = o.mayDen.Union(may[0].Difference(den))
+	o.mayAcc = o.mayAcc.Union(may[1].Difference(den).Difference(yes[1]))
+	o.mayPas = o.mayPas.Union(may[2].Difference(den).Difference(yes[1]).Difference(yes[2]))
+	o.rest = o.rest.Difference(den).Difference(acc).Difference(pas)
+}
+
+// actionIndex orders actions as the eks profile ranks them.
+func actionIndex(a model.TierAction) int {
+	switch a {
+	case model.ActionDeny:
+		return 0
+	case model.ActionAccept:
+		return 1
+	}
+	return 2
+}
+
+// tierAccepts is every identity an Accept rule of id's Admin tier may
+// admit for a direction: with NetworkPolicies isolating id, only those
+// and the NetworkPolicies' peers may get through.
+func (id *identity) tierAccepts(egress bool) bitset {
+	pols := id.tierIn
+	if egress {
+		pols = id.tierOut
+	}
+	var out bitset
+	for _, p := range pols {
+		if p.src.Tier != model.TierAdmin {
+			continue
+		}
+		rules := p.ingress
+		if egress {
+			rules = p.egress
+		}
+		for _, r := range rules {
+			if r.action != model.ActionAccept {
+				continue
+			}
+			if out == nil {
+				out = make(bitset, len(r.peers))
+			}
+			out.or(r.reachable())
+		}
+	}
+	return out
+}
+
+// tierKey tells apart identities whose tiers differ, for Reach's classes.
+func (id *identity) tierKey() string {
+	if id.tiers == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("|t")
+	for _, p := range id.tierIn {
+		fmt.Fprintf(&b, "%p,", p)
+	}
+	return b.String()
+}
+
+// orderSteps puts an evaluation's steps in the order tiers apply: Admin,
+// NetworkPolicy, Baseline, default (each tier's own in priority order).
+func orderSteps(steps []TierStep) []TierStep {
+	rank := map[string]int{"Admin": 0, "NetworkPolicy": 1, "Baseline": 2, "default": 3}
+	out := make([]TierStep, 0, len(steps))
+	for r := 0; r < 4; r++ {
+		for _, s := range steps {
+			if rank[s.Tier] == r {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
