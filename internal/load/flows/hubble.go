@@ -167,6 +167,7 @@ type hubbleState struct {
 	// names the same pods again and again. Cleared when it grows past
 	// maxHubbleNames, so memory stays bounded.
 	names   map[string]string
+	last    [4]string // see name
 	scratch []byte
 }
 
@@ -243,26 +244,30 @@ func (r *Reader) hubble(line []byte, rec *Record) (bool, error) {
 			rec.Orientation = Reply
 		}
 	}
-	rec.SrcPod, rec.SrcWorkload = h.endpointNames(&f.source)
-	rec.DstPod, rec.DstWorkload = h.endpointNames(&f.destination)
+	rec.SrcPod, rec.SrcWorkload = h.endpointNames(&f.source, h.last[0:2])
+	rec.DstPod, rec.DstWorkload = h.endpointNames(&f.destination, h.last[2:4])
 	return true, nil
 }
 
-func (h *hubbleState) endpointNames(e *hubbleEndpointView) (pod, workload string) {
+// endpointNames returns an endpoint's pod and workload names; last holds
+// the two names it returned for the same endpoint of the line before.
+func (h *hubbleState) endpointNames(e *hubbleEndpointView, last []string) (pod, workload string) {
 	if len(e.namespace) == 0 {
 		return "", ""
 	}
 	if len(e.pod) != 0 {
-		pod = h.name(e.namespace, e.pod)
+		pod = h.name(&last[0], e.namespace, e.pod)
 	}
 	if e.workload && len(e.wname) != 0 {
-		workload = h.name(e.namespace, bytes.TrimSpace(e.wkind), e.wname)
+		workload = h.name(&last[1], e.namespace, bytes.TrimSpace(e.wkind), e.wname)
 	}
 	return pod, workload
 }
 
-// name returns the parts joined with slashes, interned.
-func (h *hubbleState) name(parts ...[]byte) string {
+// name returns the parts joined with slashes, interned; *last is the name
+// returned before at the same place of a line, compared first since a
+// stream repeats the last line's names more often than not.
+func (h *hubbleState) name(last *string, parts ...[]byte) string {
 	b := h.scratch[:0]
 	for i, p := range parts {
 		if i > 0 {
@@ -271,7 +276,11 @@ func (h *hubbleState) name(parts ...[]byte) string {
 		b = append(b, p...)
 	}
 	h.scratch = b
+	if string(b) == *last {
+		return *last
+	}
 	if s, ok := h.names[string(b)]; ok {
+		*last = s
 		return s
 	}
 	if len(h.names) >= maxHubbleNames {
@@ -279,6 +288,7 @@ func (h *hubbleState) name(parts ...[]byte) string {
 	}
 	s := string(b)
 	h.names[s] = s
+	*last = s
 	return s
 }
 
@@ -373,7 +383,10 @@ func (ks *keySet) index(key []byte) (k int, folded bool) {
 		return -1, false
 	}
 	for i, name := range ks.names {
-		if len(name) != len(key) {
+		// Keys beyond ASCII never get here, and ASCII letters fold only
+		// to the same letter with bit 0x20 flipped: a first byte that
+		// differs but for that bit rules the name out, even folded.
+		if len(name) != len(key) || (name[0]|0x20) != (key[0]|0x20) {
 			continue
 		}
 		if string(key) == name {
