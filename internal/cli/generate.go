@@ -142,6 +142,9 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 					return err
 				}
 				return writeGenerated(s, g, policies, extra, doc.SyncToken)
+			case "eks-cnp":
+				fmt.Fprintf(s.Err, "ringfence: note: the ClusterNetworkPolicies (networking.k8s.aws/v1alpha1) need the EKS network policy agent with ClusterNetworkPolicy support; apply them with the NetworkPolicies below\n")
+				return writeGenerated(s, g, g.Policies, generate.EKSClusterPolicies(res.World, g, doc), doc.SyncToken)
 			case "awscli":
 				c, notes := generate.CLI(g)
 				for _, n := range notes {
@@ -153,7 +156,7 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 		},
 	}
 	in.add(cmd)
-	out.add(cmd, "yaml", "json", "terraform", "awscli", "cilium", "calico")
+	out.add(cmd, "yaml", "json", "terraform", "awscli", "cilium", "calico", "eks-cnp")
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws destinations (default: the cached or embedded publication)")
 	cmd.Flags().BoolVar(&force, "force", false, "print the output even when the check fails")
 	cmd.Flags().BoolVar(&allowBreaking, "allow-breaking", false, "write the output even when it cuts a need of a workload or node (exit 0 instead of 4)")
