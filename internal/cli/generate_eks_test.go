@@ -73,3 +73,75 @@ func TestGenerateEKSClusterPolicies(t *testing.T) {
 		t.Errorf("the profile is not reported")
 	}
 }
+
+// TestRF044ExemptsNodeRole: a Fence that gives a workload the instance
+// metadata service says it needs the node role. generate -o eks-cnp leaves
+// it out of the IMDS Deny (an Admin Pass to its NetworkPolicies), and RF044
+// does not report it, while it reports the other pods until the generated
+// guardrail is in the inputs.
+func TestRF044ExemptsNodeRole(t *testing.T) {
+	dir := t.TempDir()
+	fences := filepath.Join(dir, "fences.yaml")
+	os.WriteFile(fences, []byte(`apiVersion: ringfence.dev/v1alpha1
+kind: Fence
+metadata: {name: training, namespace: ml-workloads}
+spec:
+  workloads: {matchLabels: {app: ml-training}}
+  egress:
+  - aws: {service: S3, region: us-east-1}
+  - dns: {}
+  - peers: {sameJob: true}
+  - service: {namespace: features, name: feature-api, port: http}
+  - cidr: {cidrs: [169.254.169.254/32], ports: [{port: 80}]}
+`), 0o644)
+	tiered := filepath.Join(dir, "tiered.yaml")
+	os.WriteFile(tiered, []byte(`apiVersion: networking.k8s.aws/v1alpha1
+kind: ClusterNetworkPolicy
+metadata: {name: deny-example}
+spec:
+  tier: Admin
+  priority: 5
+  subject: {namespaces: {}}
+  egress:
+  - {name: example, action: Deny, to: [{networks: [192.0.2.0/24]}]}
+`), 0o644)
+	affected := func(args ...string) string {
+		t.Helper()
+		stdout, stderr, code := run(t, "", append([]string{"audit", "--rules", "RF044", "-o", "json"}, args...)...)
+		if code != ExitOK && code != ExitFindings {
+			t.Fatalf("audit: exit %d: %s", code, stderr)
+		}
+		var out []string
+		for _, l := range strings.Split(stdout, "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(l), `"detail": "`); ok && k == "" {
+				out = append(out, strings.TrimSuffix(strings.TrimSuffix(v, ","), `"`))
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	got := affected("-f", "examples/ml-platform", "-f", tiered, "-f", fences)
+	if strings.Contains(got, "text-embed-finetune") || !strings.Contains(got, "ml-workloads/model-server") {
+		t.Errorf("RF044 affects %q: want model-server and not the training job its Fence gives IMDS", got)
+	}
+	if without := affected("-f", "examples/ml-platform", "-f", tiered); !strings.Contains(without, "text-embed-finetune") {
+		t.Errorf("without the Fence, RF044 affects %q: want the training job too", without)
+	}
+	stdout, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", fences, "-o", "eks-cnp", "--allow-breaking")
+	if code != ExitOK {
+		t.Fatalf("generate: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "name: ringfence-imds-pass-ml-workloads-training") {
+		t.Fatalf("no IMDS Pass for the training Fence:\n%s", stdout)
+	}
+	var cnps []string
+	for _, doc := range strings.Split(stdout, "\n---\n") {
+		if strings.Contains(doc, "kind: ClusterNetworkPolicy") {
+			cnps = append(cnps, doc)
+		}
+	}
+	generated := filepath.Join(dir, "cnp.yaml")
+	os.WriteFile(generated, []byte(strings.Join(cnps, "\n---\n")), 0o644)
+	if got := affected("-f", "examples/ml-platform", "-f", generated, "-f", fences); got != "" {
+		t.Errorf("with the generated guardrail, RF044 still affects %q", got)
+	}
+}
