@@ -145,3 +145,53 @@ spec:
 		t.Errorf("with the generated guardrail, RF044 still affects %q", got)
 	}
 }
+
+// TestGenerateEKSApplicationPolicies: generate -o eks-anp says domainNames
+// need EKS Auto Mode, and its ApplicationNetworkPolicies alone (read back,
+// judged by the engine) isolate the fenced pods' egress: the internet is
+// denied, S3's addresses are not (the names resolve to them).
+func TestGenerateEKSApplicationPolicies(t *testing.T) {
+	stdout, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", "examples/fences/ml-platform.yaml", "-o", "eks-anp")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "enforced only in EKS Auto Mode") || !strings.Contains(stderr, "enforced only in EKS Auto Mode") {
+		t.Errorf("the output does not say domainNames need EKS Auto Mode:\n%s", stderr)
+	}
+	var anps []string
+	for _, doc := range strings.Split(stdout, "\n---\n") {
+		if strings.Contains(doc, "kind: ApplicationNetworkPolicy") {
+			anps = append(anps, doc)
+		}
+	}
+	if len(anps) == 0 || !strings.Contains(stdout, "- s3.us-east-1.amazonaws.com") {
+		t.Fatalf("no ApplicationNetworkPolicy with S3's endpoint name:\n%s", stdout)
+	}
+	file := filepath.Join(t.TempDir(), "anp.yaml")
+	os.WriteFile(file, []byte(strings.Join(anps, "\n---\n")), 0o644)
+	out, stderr, code := run(t, "", "reach", "-f", "examples/ml-platform", "-f", file, "-o", "text")
+	if code != ExitOK {
+		t.Fatalf("reach: exit %d: %s", code, stderr)
+	}
+	open := func(addr netip.Addr) (found bool) {
+		for _, l := range strings.Split(out, "\n") {
+			from, rest, ok := strings.Cut(l, " => ")
+			if !ok || from != "ml-workloads/model-server" {
+				continue
+			}
+			dst, ports, _ := strings.Cut(rest, " : ")
+			for _, c := range strings.Split(dst, ",") {
+				if p, err := netip.ParsePrefix(c); err == nil && p.Contains(addr) && ports != "None" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if open(netip.MustParseAddr("1.1.1.1")) {
+		t.Errorf("model-server reaches the internet under its ApplicationNetworkPolicy")
+	}
+	if !open(netip.MustParseAddr("52.216.0.1")) {
+		t.Errorf("model-server's S3 addresses are denied, though its domainNames name S3")
+	}
+}

@@ -165,3 +165,73 @@ func anyList(s []string) []any {
 	}
 	return out
 }
+
+// awsEndpointNames are the DNS names of an AWS service's regional
+// endpoints, as ApplicationNetworkPolicy domainNames: S3's virtual-hosted
+// bucket names too. Services not listed have no names here.
+func awsEndpointNames(service, region string) []string {
+	switch strings.ToUpper(service) {
+	case "S3":
+		return []string{"s3." + region + ".amazonaws.com", "*.s3." + region + ".amazonaws.com"}
+	case "DYNAMODB":
+		return []string{"dynamodb." + region + ".amazonaws.com"}
+	case "STS":
+		return []string{"sts." + region + ".amazonaws.com"}
+	}
+	return nil
+}
+
+// EKSApplicationPolicies returns, for each generated NetworkPolicy with
+// AWS service rules, an ApplicationNetworkPolicy (networking.k8s.aws/
+// v1alpha1, namespaced) for the same pods that allows the services'
+// endpoint names on the same ports. domainNames are enforced only in EKS
+// Auto Mode; the NetworkPolicies keep the address rules, so the names add
+// nothing elsewhere. It returns the AWS services it has no names for.
+func EKSApplicationPolicies(out *Output, doc *ranges.Document) ([]map[string]any, []string) {
+	var objs []map[string]any
+	var unnamed []string
+	policies := append([]*networkingv1.NetworkPolicy(nil), out.Policies...)
+	sort.Slice(policies, func(i, j int) bool {
+		if policies[i].Namespace != policies[j].Namespace {
+			return policies[i].Namespace < policies[j].Namespace
+		}
+		return policies[i].Name < policies[j].Name
+	})
+	for _, p := range policies {
+		var egress []any
+		for _, r := range out.awsRules[p] {
+			names := awsEndpointNames(r.intent.Service, r.intent.Region)
+			if len(names) == 0 {
+				unnamed = append(unnamed, r.intent.Service+" in "+r.intent.Region+" ("+p.Namespace+"/"+p.Name+")")
+				continue
+			}
+			var ports []any
+			for _, port := range p.Spec.Egress[r.index].Ports {
+				x := map[string]any{"port": port.Port.IntValue()}
+				if port.Protocol != nil {
+					x["protocol"] = string(*port.Protocol)
+				}
+				ports = append(ports, x)
+			}
+			rule := map[string]any{"to": []any{map[string]any{"domainNames": anyList(names)}}}
+			if len(ports) > 0 {
+				rule["ports"] = ports
+			}
+			egress = append(egress, rule)
+		}
+		if len(egress) == 0 {
+			continue
+		}
+		objs = append(objs, map[string]any{
+			"apiVersion": eksClusterPolicyAPI,
+			"kind":       "ApplicationNetworkPolicy",
+			"metadata":   objectMeta(strings.TrimPrefix(p.Name, eksClusterPolicyPrefix)+"-domains", p.Namespace, p.Annotations[FenceAnnotation], doc),
+			"spec": map[string]any{
+				"podSelector": selectorMap(&p.Spec.PodSelector),
+				"policyTypes": []any{"Egress"},
+				"egress":      egress,
+			},
+		})
+	}
+	return objs, unnamed
+}
