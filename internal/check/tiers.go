@@ -9,13 +9,35 @@ import (
 // issues on the compiled policies; each rule reports one kind.
 
 func tierRule(id string, sev Severity, kind, title, rationale, remediation string) *Rule {
+	return tierRuleExempt(id, sev, kind, title, rationale, remediation, nil)
+}
+
+// tierRuleExempt is tierRule whose issues leave out the peers exempt says
+// (nil: none); an issue left without peers is dropped.
+func tierRuleExempt(id string, sev Severity, kind, title, rationale, remediation string, exempt func(*Context) map[string]bool) *Rule {
 	return &Rule{
 		ID: id, Severity: sev, Title: title, Rationale: rationale, Remediation: remediation,
 		check: func(c *Context) []Finding {
 			var out []Finding
+			var skip map[string]bool
 			for _, is := range c.Analysis.TierIssues() {
 				if is.Kind != kind {
 					continue
+				}
+				if exempt != nil && len(is.Peers) > 0 {
+					if skip == nil {
+						skip = exempt(c)
+					}
+					var kept []string
+					for _, p := range is.Peers {
+						if !skip[p] {
+							kept = append(kept, p)
+						}
+					}
+					if len(kept) == 0 {
+						continue
+					}
+					is.Peers = kept
 				}
 				f := Finding{Source: is.Source, Key: is.Rule, Message: is.Detail}
 				if is.Policy != nil {
@@ -72,11 +94,46 @@ func rf043() *Rule {
 }
 
 func rf044() *Rule {
-	return tierRule("RF044", High, engine.TierIssueNoIMDSGuardrail,
+	return tierRuleExempt("RF044", High, engine.TierIssueNoIMDSGuardrail,
 		"The cluster uses tiered policies but no Admin-tier Deny keeps pods from the instance metadata service",
 		"169.254.169.254 serves the node's IAM role credentials to whatever reaches it. An Admin-tier Deny of "+
 			"169.254.169.254/32 for every pod is the guardrail no namespace can undo; without it, any pod that is not "+
 			"isolated for egress can take the node role.",
 		"Add an Admin-tier ClusterNetworkPolicy denying egress to 169.254.169.254/32 for every pod that does not need the "+
-			"node role (ringfence generate -o eks-cnp writes one); give pods their own role with IRSA or EKS Pod Identity.")
+			"node role (ringfence generate -o eks-cnp writes one); give pods their own role with IRSA or EKS Pod Identity.",
+		// Pods a Fence gives 169.254.169.254 need the node role (docs/tiers.md).
+		nodeRolePeers)
+}
+
+// nodeRolePeers are the peers that need the node role: the pods of the
+// workloads a Fence whose cidr intents name the instance metadata service
+// selects, the pods generate leaves out of its IMDS guardrail.
+func nodeRolePeers(c *Context) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range c.World.Fences {
+		if !f.NamesIMDS() {
+			continue
+		}
+		sel, err := engine.ParseSelector(&f.Spec.Workloads)
+		if err != nil {
+			continue
+		}
+		for _, p := range c.Analysis.Peers() {
+			if p.Workload == nil || p.Workload.Namespace != f.Namespace {
+				continue
+			}
+			pts := p.Workload.Pods
+			if p.Pods != nil {
+				pts = []*model.PodTemplate{p.Pods}
+			}
+			all := len(pts) > 0
+			for _, pt := range pts {
+				all = all && sel.Matches(engine.PodLabels(pt)) == engine.Yes
+			}
+			if all {
+				out[p.ID] = true
+			}
+		}
+	}
+	return out
 }

@@ -554,8 +554,8 @@ func TestAuditSuppressions(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
-	goldens := map[string]string{"yaml": "ml-platform.yaml", "json": "ml-platform.json", "terraform": "ml-platform.tf", "awscli": "ml-platform.awscli.json", "cilium": "ml-platform.cilium.yaml", "calico": "ml-platform.calico.yaml"}
-	for _, format := range []string{"yaml", "json", "terraform", "awscli", "cilium", "calico"} {
+	goldens := map[string]string{"yaml": "ml-platform.yaml", "json": "ml-platform.json", "terraform": "ml-platform.tf", "awscli": "ml-platform.awscli.json", "cilium": "ml-platform.cilium.yaml", "calico": "ml-platform.calico.yaml", "eks-cnp": "ml-platform.eks-cnp.yaml", "eks-anp": "ml-platform.eks-anp.yaml"}
+	for _, format := range []string{"yaml", "json", "terraform", "awscli", "cilium", "calico", "eks-cnp", "eks-anp"} {
 		stdout, stderr, code := run(t, "", "generate", "-f", "examples/ml-platform", "-f", "examples/fences/ml-platform.yaml", "-o", format)
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr)

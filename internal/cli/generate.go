@@ -64,6 +64,12 @@ a single object needs refreshing. Neither is judged by the check (the engine rea
 Kubernetes NetworkPolicies): the Cilium policies only add the names, the Calico ones
 allow exactly the verified ranges.
 
+-o eks-cnp adds Admin-tier EKS ClusterNetworkPolicies (networking.k8s.aws/v1alpha1): the
+instance metadata service denied to every pod except those a Fence gives it, and each
+fenced namespace denied the internet except the addresses its policies allow. -o eks-anp
+adds ApplicationNetworkPolicies with the AWS endpoints' domainNames (s3.<region>.amazonaws.com
+...), which only EKS Auto Mode enforces (docs/generate.md).
+
 --from-cluster proposes a Fence for each ML workload of the inputs (a live cluster or
 manifests) from what it is: AWS credentials mean S3 in the nodes' region, every workload
 gets DNS, a job of several pods its peers, a workload behind an Ingress the ingress
@@ -142,6 +148,17 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 					return err
 				}
 				return writeGenerated(s, g, policies, extra, doc.SyncToken)
+			case "eks-cnp":
+				fmt.Fprintf(s.Err, "ringfence: note: the ClusterNetworkPolicies (networking.k8s.aws/v1alpha1) need the EKS network policy agent with ClusterNetworkPolicy support; apply them with the NetworkPolicies below\n")
+				return writeGenerated(s, g, g.Policies, generate.EKSClusterPolicies(res.World, g, doc), doc.SyncToken)
+			case "eks-anp":
+				fmt.Fprintf(s.Err, "ringfence: note: ApplicationNetworkPolicy domainNames are enforced only in EKS Auto Mode; the NetworkPolicies below keep the address rules\n")
+				anps, unnamed := generate.EKSApplicationPolicies(g, doc)
+				for _, u := range unnamed {
+					fmt.Fprintf(s.Err, "ringfence: note: no endpoint names for %s: its address rule alone applies\n", u)
+				}
+				fmt.Fprintf(s.Out, "# ApplicationNetworkPolicy domainNames are enforced only in EKS Auto Mode.\n")
+				return writeGenerated(s, g, g.Policies, anps, doc.SyncToken)
 			case "awscli":
 				c, notes := generate.CLI(g)
 				for _, n := range notes {
@@ -153,7 +170,7 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 		},
 	}
 	in.add(cmd)
-	out.add(cmd, "yaml", "json", "terraform", "awscli", "cilium", "calico")
+	out.add(cmd, "yaml", "json", "terraform", "awscli", "cilium", "calico", "eks-cnp", "eks-anp")
 	cmd.Flags().StringVar(&rangesFile, "ranges-file", "", "AWS ip-ranges.json for aws destinations (default: the cached or embedded publication)")
 	cmd.Flags().BoolVar(&force, "force", false, "print the output even when the check fails")
 	cmd.Flags().BoolVar(&allowBreaking, "allow-breaking", false, "write the output even when it cuts a need of a workload or node (exit 0 instead of 4)")

@@ -229,20 +229,7 @@ func STSDestination(region string) string { return "aws:STS:" + region }
 
 // allowsIMDS reports whether a Fence's cidr intents name the instance
 // metadata service.
-func allowsIMDS(f *model.Fence) bool {
-	imds := netip.MustParseAddr("169.254.169.254")
-	for _, e := range f.Spec.Egress {
-		if e.CIDR == nil {
-			continue
-		}
-		for _, c := range e.CIDR.CIDRs {
-			if p, err := netip.ParsePrefix(c); err == nil && p.Contains(imds) {
-				return true
-			}
-		}
-	}
-	return false
-}
+func allowsIMDS(f *model.Fence) bool { return f.NamesIMDS() }
 
 // regionOf is the region of the nodes the pods may run on, else of any
 // node, else of the Fence's aws intents.

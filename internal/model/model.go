@@ -403,6 +403,24 @@ type Fence struct {
 	Spec v1alpha1.FenceSpec `json:"spec"`
 }
 
+// NamesIMDS reports whether the Fence's cidr intents name the instance
+// metadata service (169.254.169.254): its workloads need the node role,
+// which generate keeps and audit's RF044 exempts.
+func (f *Fence) NamesIMDS() bool {
+	imds := netip.MustParseAddr("169.254.169.254")
+	for _, e := range f.Spec.Egress {
+		if e.CIDR == nil {
+			continue
+		}
+		for _, c := range e.CIDR.CIDRs {
+			if p, err := netip.ParsePrefix(c); err == nil && p.Contains(imds) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // TemplateOf finds the template a live pod was made from: the one whose
 // known labels the pod carries (the first when none matches).
 func (wl *Workload) TemplateOf(pod *Pod) *PodTemplate {
