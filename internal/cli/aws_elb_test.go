@@ -72,6 +72,12 @@ func TestELBExposure(t *testing.T) {
 		!strings.Contains(partner["source"].(string), "sg-lb-partner ingress rule 0") || strings.Contains(partner["source"].(string), "rule 1") {
 		t.Errorf("partner: %v", partner)
 	}
+	// The ALB Ingress asks for internet-facing; its ALB is internal.
+	alb := firstHop(t, es["Ingress/shop/shop"])
+	if alb["verdict"] != "blocked" || !strings.Contains(alb["detail"].(string), "loadbalancer/app/k8s-shop-shop-3c4d5e6f7a/9f8e7d6c5b4a3921 (application") ||
+		!strings.Contains(alb["detail"].(string), "internal, not reachable") || es["Ingress/shop/shop"]["internet"] != false {
+		t.Errorf("alb: %v", es["Ingress/shop/shop"])
+	}
 	legacy := firstHop(t, es["Service/shop/legacy"])
 	if !strings.HasPrefix(legacy["detail"].(string), "inferred from the annotations (no load balancer in the AWS inputs matches)") {
 		t.Errorf("legacy: %v", legacy)
@@ -82,6 +88,9 @@ func TestELBExposure(t *testing.T) {
 	es = elbExposures(t, "shop/api", vpcFixture, elbFixture+"/services.yaml")
 	if h := firstHop(t, es["Service/shop/edge"]); h["verdict"] != "blocked" || !strings.HasPrefix(h["detail"].(string), "inferred from the annotations") {
 		t.Errorf("edge without load balancers: %v", h)
+	}
+	if h := firstHop(t, es["Ingress/shop/shop"]); h["verdict"] != "open" || !strings.HasPrefix(h["detail"].(string), "inferred from the annotations") {
+		t.Errorf("alb without load balancers: %v", h)
 	}
 
 	// Text output names the load balancer and where it was read.
@@ -138,5 +147,22 @@ func TestELBAuditRealScheme(t *testing.T) {
 	}
 	if p, ok := got["Service/shop/llm-office"]; !ok || !strings.Contains(p, "inferred from the annotations") {
 		t.Errorf("from annotations llm-office is internet-facing: %v", got)
+	}
+}
+
+// A load balancer from Terraform state carries the controller's tags: one
+// tagged service.k8s.aws/stack=shop/llm-public is that Service's even
+// without a status hostname (the Service's status names another DNS name
+// that no input holds), and its internal scheme wins over nothing-known.
+func TestELBMatchByTag(t *testing.T) {
+	es := elbExposures(t, "shop/llm", vpcFixture, elbFixture+"/services.yaml", "internal/cli/testdata/aws-elb-tf")
+	h := firstHop(t, es["Service/shop/llm-public"])
+	if h["verdict"] != "blocked" || !strings.Contains(h["detail"].(string), "matched by its tag service.k8s.aws/stack=shop/llm-public") ||
+		!strings.Contains(h["detail"].(string), "internal") {
+		t.Errorf("llm-public by tag: %v", h)
+	}
+	// llm-office has no tagged load balancer: the annotations decide.
+	if h := firstHop(t, es["Service/shop/llm-office"]); !strings.HasPrefix(h["detail"].(string), "inferred from the annotations") {
+		t.Errorf("llm-office: %v", h)
 	}
 }

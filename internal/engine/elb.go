@@ -85,7 +85,7 @@ func (a *Analysis) lbHop(step string, m *matchedLB, ports []corev1.ServicePort) 
 		return hop, netset.Everything()
 	}
 	var b netipx.IPSetBuilder
-	var rules []string
+	var rules, unresolved []string
 	for _, gid := range lb.Groups {
 		g := a.sg.groups[gid]
 		for i := range g.Ingress {
@@ -96,6 +96,11 @@ func (a *Analysis) lbHop(step string, m *matchedLB, ports []corev1.ServicePort) 
 			}
 			b.AddSet(c.set)
 			rules = append(rules, fmt.Sprintf("%s ingress rule %d (%s)", g.ID, i, r.Source))
+			for _, pl := range r.PrefixLists {
+				if a.sg.lists[pl] == nil {
+					unresolved = append(unresolved, pl)
+				}
+			}
 		}
 	}
 	sources, _ := b.IPSet()
@@ -116,6 +121,14 @@ func (a *Analysis) lbHop(step string, m *matchedLB, ports []corev1.ServicePort) 
 		hop.Detail = fmt.Sprintf("%s, its security groups %s admit %s on %s", name, strings.Join(lb.Groups, ","), admitted, on)
 	default:
 		hop.Detail = fmt.Sprintf("%s, its security groups %s admit the whole internet on %s", name, strings.Join(lb.Groups, ","), on)
+	}
+	if len(unresolved) > 0 {
+		// A prefix list whose entries are not in the inputs may hold
+		// public ranges: "no public address" cannot be said.
+		hop.Detail += "; the entries of prefix lists " + strings.Join(unresolved, ",") + " are not in the inputs"
+		if hop.Verdict == HopBlocked {
+			hop.Verdict = HopUnknown
+		}
 	}
 	if len(rules) > 0 {
 		hop.Source += "; " + strings.Join(rules, "; ")
