@@ -44,14 +44,15 @@ func firstHop(t *testing.T, e map[string]any) map[string]any {
 // A Service whose load balancer is in describe-load-balancers is judged by
 // that load balancer, not by its annotations: edge asks for an internal
 // one but got an internet-facing NLB without security groups (open, its
-// instance target group sends the traffic to the nodes); partner's group
+// instance target group sends the clients' packets to the nodes, whose
+// group admits only the VPC: blocked there); partner's group
 // admits one public range on the listener port (restricted; the rule for
 // 8443 is on another port); legacy matches no load balancer and says its
 // verdict was inferred from the annotations.
 func TestELBExposure(t *testing.T) {
 	es := elbExposures(t, "shop/api", vpcFixture, elbFixture)
 	edge := firstHop(t, es["Service/shop/edge"])
-	if edge["verdict"] != "open" || es["Service/shop/edge"]["internet"] != true {
+	if edge["verdict"] != "open" || es["Service/shop/edge"]["internet"] != false {
 		t.Errorf("edge: %v", es["Service/shop/edge"])
 	}
 	for _, want := range []string{"loadbalancer/net/k8s-shop-edge-0a1b2c3d4e/0123456789abcdef", "internet-facing", "no security groups",
@@ -63,8 +64,10 @@ func TestELBExposure(t *testing.T) {
 	if !strings.Contains(edge["source"].(string), elbFixture+"/load-balancers.json:3") {
 		t.Errorf("edge source %v", edge["source"])
 	}
-	// Instance targets: the pods' security groups are asked for the node port.
-	if b, _ := json.Marshal(es["Service/shop/edge"]["hops"]); !strings.Contains(string(b), "TCP 30080 admitted") {
+	// Instance targets: the nodes' security groups are asked for the node
+	// port, and as the NLB has no groups of its own they see the clients'
+	// addresses: sg-node's rule for the VPC does not admit them.
+	if b, _ := json.Marshal(es["Service/shop/edge"]["hops"]); !strings.Contains(string(b), `{"detail":"no rule admits TCP 30080 from outside","step":"security groups of shop/api","verdict":"blocked"}`) {
 		t.Errorf("edge hops: %s", b)
 	}
 	partner := firstHop(t, es["Service/shop/partner"])

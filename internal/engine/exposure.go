@@ -194,11 +194,17 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 	e := Exposure{Entry: "Service/" + s.Namespace + "/" + s.Name, Source: s.Source}
 	sources := netset.Everything()
 	ipTargets := false
+	// An NLB in the inputs without security groups passes the clients'
+	// packets on with their addresses (instance targets always, IP
+	// targets with client IP preservation): the targets' groups must
+	// admit the clients, and a rule for a group or VPC addresses does not.
+	viaLB, bareLB := s.Spec.Type == corev1.ServiceTypeLoadBalancer, false
 	if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
 		var lb Hop
 		ipTargets = s.Annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip" || s.Annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb-ip"
 		if m := a.findLB("Service", s.Namespace, s.Name, s.LoadBalancerIngress); m != nil {
 			lb, sources = a.lbHop("load balancer", m, s.Spec.Ports)
+			bareLB = m.lb.Scheme == "internet-facing" && len(m.lb.Groups) == 0
 			// The target groups say where the traffic lands: instance
 			// targets are the nodes' NodePorts, ip targets the pods.
 			switch t, groups := a.lbTargetType(m.lb); t {
@@ -243,7 +249,10 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 		e.Hops = append(e.Hops, Hop{Step: "backends", Verdict: HopBlocked, Detail: "the selector matches no pods", Source: s.Source.String()})
 	}
 	clients := seenText == "the clients' addresses"
-	e.Hops = append(e.Hops, a.podHops(bs, seen, seenRange, clients, s, ipTargets, s.Spec.Type == corev1.ServiceTypeLoadBalancer, &e)...)
+	if bareLB && (!ipTargets || strings.Contains(s.Annotations["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"], "preserve_client_ip.enabled=true")) {
+		viaLB = false
+	}
+	e.Hops = append(e.Hops, a.podHops(bs, seen, seenRange, clients, s, ipTargets, viaLB, &e)...)
 	e.finish()
 	return e
 }
