@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -45,17 +44,6 @@ func (a *awsFlags) apply(cmd *cobra.Command, opts *load.Options, timeout time.Du
 	live.Timeout = timeout
 	opts.AWS = func(ctx context.Context, b *aws.Builder) error { return awslive.Read(ctx, live, b) }
 	return nil
-}
-
-// networkNote tells, once, what of the VPC layer was read but does not
-// take part in verdicts, so nobody takes a verdict as having checked it:
-// network ACLs and route tables are fences; load balancers and target
-// groups are listed only.
-func networkNote(cmd *cobra.Command, res *load.Result) {
-	n := res.World.Network
-	if len(n.LoadBalancers)+len(n.TargetGroups) > 0 {
-		fmt.Fprintln(cmd.ErrOrStderr(), "ringfence: note: load balancers and target groups were read and are listed by `ringfence inventory`, but exposures still infer load balancers from Service annotations")
-	}
 }
 
 // nodeSGGroup is a security group in --node-sg: an id, or the address of

@@ -194,7 +194,6 @@ func (f *inputFlags) analyse(cmd *cobra.Command, level string) (*load.Result, *e
 	if err != nil {
 		return nil, nil, err
 	}
-	networkNote(cmd, res)
 	groups, _ := f.nodeGroups()
 	if f.applyFences {
 		if err := f.apply(cmd, res, groups); err != nil {

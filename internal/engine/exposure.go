@@ -186,6 +186,7 @@ func loadBalancer(s *model.Service) (hop Hop, sources *netipx.IPSet) {
 			hop.Detail = how + ", no source ranges: the whole internet"
 		}
 	}
+	hop.Detail = "inferred from the annotations (no load balancer in the AWS inputs matches): " + hop.Detail
 	return hop, sources
 }
 
@@ -193,11 +194,35 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 	e := Exposure{Entry: "Service/" + s.Namespace + "/" + s.Name, Source: s.Source}
 	sources := netset.Everything()
 	ipTargets := false
+	// An NLB in the inputs without security groups passes the clients'
+	// packets on with their addresses (instance targets always, IP
+	// targets with client IP preservation): the targets' groups must
+	// admit the clients, and a rule for a group or VPC addresses does not.
+	viaLB, bareLB := s.Spec.Type == corev1.ServiceTypeLoadBalancer, false
 	if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
 		var lb Hop
-		lb, sources = loadBalancer(s)
-		e.Hops = append(e.Hops, lb)
 		ipTargets = s.Annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip" || s.Annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb-ip"
+		if m := a.findLB("Service", s.Namespace, s.Name, s.LoadBalancerIngress); m != nil {
+			lb, sources = a.lbHop("load balancer", m, s.Spec.Ports)
+			bareLB = m.lb.Scheme == "internet-facing" && len(m.lb.Groups) == 0
+			// The target groups say where the traffic lands: instance
+			// targets are the nodes' NodePorts, ip targets the pods.
+			switch t, groups := a.lbTargetType(m.lb); t {
+			case "ip", "instance":
+				ipTargets = t == "ip"
+				lb.Detail += "; " + strings.Join(groups, "; ")
+			case "":
+				if len(groups) == 0 {
+					groups = []string{"none of its target groups is in the inputs"}
+				}
+				lb.Detail += "; target type inferred from the annotations (" + strings.Join(groups, "; ") + ")"
+			default:
+				lb.Detail += "; " + strings.Join(groups, "; ")
+			}
+		} else {
+			lb, sources = loadBalancer(s)
+		}
+		e.Hops = append(e.Hops, lb)
 	} else {
 		e.Hops = append(e.Hops, Hop{Step: "node port", Verdict: HopUnknown, Source: s.Source.String(),
 			Detail: "reachable from outside only if the nodes have public addresses (not in the inputs)"})
@@ -224,7 +249,10 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 		e.Hops = append(e.Hops, Hop{Step: "backends", Verdict: HopBlocked, Detail: "the selector matches no pods", Source: s.Source.String()})
 	}
 	clients := seenText == "the clients' addresses"
-	e.Hops = append(e.Hops, a.podHops(bs, seen, seenRange, clients, s, ipTargets, s.Spec.Type == corev1.ServiceTypeLoadBalancer, &e)...)
+	if bareLB && (!ipTargets || strings.Contains(s.Annotations["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"], "preserve_client_ip.enabled=true")) {
+		viaLB = false
+	}
+	e.Hops = append(e.Hops, a.podHops(bs, seen, seenRange, clients, s, ipTargets, viaLB, &e)...)
 	e.finish()
 	return e
 }
@@ -373,17 +401,20 @@ func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 	}
 	var controllers []backend
 	alb := controller == "ingress.k8s.aws/alb" || class == "alb"
-	if alb {
+	if m := a.findLB("Ingress", ing.Namespace, ing.Name, ing.LoadBalancerIngress); alb && m != nil {
+		hop, _ := a.lbHop("application load balancer", m, nil)
+		e.Hops = append(e.Hops, hop)
+	} else if alb {
 		scheme := ing.Annotations["alb.ingress.kubernetes.io/scheme"]
 		hop := Hop{Step: "application load balancer", Source: ing.Source.String()}
 		cidrs := ing.Annotations["alb.ingress.kubernetes.io/inbound-cidrs"]
 		switch {
 		case scheme != "internet-facing":
-			hop.Verdict, hop.Detail = HopBlocked, "scheme internal (the default): not reachable from the internet"
+			hop.Verdict, hop.Detail = HopBlocked, "inferred from the annotations (no load balancer in the AWS inputs matches): scheme internal (the default): not reachable from the internet"
 		case cidrs == "":
-			hop.Verdict, hop.Detail = HopOpen, "internet-facing, no inbound-cidrs: the whole internet"
+			hop.Verdict, hop.Detail = HopOpen, "inferred from the annotations (no load balancer in the AWS inputs matches): internet-facing, no inbound-cidrs: the whole internet"
 		default:
-			hop.Verdict, hop.Detail = allowlistVerdict(cidrs), "internet-facing, inbound-cidrs "+cidrs
+			hop.Verdict, hop.Detail = allowlistVerdict(cidrs), "inferred from the annotations (no load balancer in the AWS inputs matches): internet-facing, inbound-cidrs "+cidrs
 		}
 		e.Hops = append(e.Hops, hop)
 	} else {

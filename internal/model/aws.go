@@ -268,7 +268,10 @@ type LoadBalancer struct {
 	DNSName string   `json:"dnsName,omitempty"`
 	Groups  []string `json:"groups,omitempty"`
 	Subnets []string `json:"subnets,omitempty"`
-	Source  Source   `json:"source"`
+	// Tags are the load balancer's tags where the input holds them
+	// (Terraform state; describe-load-balancers prints none).
+	Tags   map[string]string `json:"tags,omitempty"`
+	Source Source            `json:"source"`
 }
 
 // TargetGroup is an ELBv2 target group.

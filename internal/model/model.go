@@ -300,12 +300,19 @@ type Credential struct {
 type Service struct {
 	Meta
 	Spec corev1.ServiceSpec `json:"spec"`
+	// LoadBalancerIngress are the hostnames and IPs of
+	// status.loadBalancer.ingress: the load balancer's DNS name, which ties
+	// the Service to an ELBv2 load balancer in the AWS inputs.
+	LoadBalancerIngress []string `json:"loadBalancerIngress,omitempty"`
 }
 
 // Ingress is a networking.k8s.io/v1 Ingress.
 type Ingress struct {
 	Meta
 	Spec networkingv1.IngressSpec `json:"spec"`
+	// LoadBalancerIngress is status.loadBalancer.ingress's hostnames and
+	// IPs, as for a Service.
+	LoadBalancerIngress []string `json:"loadBalancerIngress,omitempty"`
 }
 
 // IngressClass is a networking.k8s.io/v1 IngressClass.

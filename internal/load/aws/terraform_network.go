@@ -251,6 +251,14 @@ func (t *tfReader) networkResource(r *tfjson.StateResource, src model.Source) bo
 		id := t.id(r, "arn")
 		lb := &model.LoadBalancer{ARN: id, Name: str(v["name"]), Type: str(v["load_balancer_type"]), VPC: str(v["vpc_id"]), DNSName: str(v["dns_name"]),
 			Groups: t.refList(r, "security_groups"), Subnets: t.refList(r, "subnets"), Source: src}
+		for _, key := range []string{"tags_all", "tags"} {
+			if tags, ok := v[key].(map[string]any); ok && len(tags) > 0 && lb.Tags == nil {
+				lb.Tags = map[string]string{}
+				for k, t := range tags {
+					lb.Tags[k] = str(t)
+				}
+			}
+		}
 		if lb.Type == "" {
 			lb.Type = "application" // the provider's default
 		}

@@ -90,7 +90,7 @@ func decodeService(d *decoded, o *document.Object, m model.Meta) error {
 			s.Spec.Ports[i].Protocol = corev1.ProtocolTCP
 		}
 	}
-	d.obj = &model.Service{Meta: m, Spec: s.Spec}
+	d.obj = &model.Service{Meta: m, Spec: s.Spec, LoadBalancerIngress: lbIngress(s.Status.LoadBalancer.Ingress)}
 	return nil
 }
 
@@ -195,8 +195,25 @@ func decodeIngress(d *decoded, o *document.Object, m model.Meta) error {
 	if err := d.decode(o, m, &ing); err != nil {
 		return err
 	}
-	d.obj = &model.Ingress{Meta: m, Spec: ing.Spec}
+	var lbs []corev1.LoadBalancerIngress
+	for _, l := range ing.Status.LoadBalancer.Ingress {
+		lbs = append(lbs, corev1.LoadBalancerIngress{Hostname: l.Hostname, IP: l.IP})
+	}
+	d.obj = &model.Ingress{Meta: m, Spec: ing.Spec, LoadBalancerIngress: lbIngress(lbs)}
 	return nil
+}
+
+// lbIngress lists the hostnames and IPs a load balancer status holds.
+func lbIngress(in []corev1.LoadBalancerIngress) []string {
+	var out []string
+	for _, l := range in {
+		for _, v := range []string{l.Hostname, l.IP} {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // decodeIngressV1beta1 reads an extensions/v1beta1 or networking.k8s.io/v1beta1
