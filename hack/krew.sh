@@ -58,7 +58,7 @@ metadata:
 spec:
   version: $version
   homepage: $repo
-  shortDescription: Who can reach whom across NetworkPolicies and security groups
+  shortDescription: Audit who reaches whom across K8s and AWS fences
   description: |
     ringfence reads manifests, the live cluster and AWS security groups, and
     computes who can reach whom across NetworkPolicies and security groups.

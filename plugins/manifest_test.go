@@ -1,10 +1,7 @@
-//go:build krewmanifest
 
 // Package plugins holds the krew plugin manifest; its test checks the
-// manifest's shape as krew reads it. It runs with -tags krewmanifest once
-// hack/krew.sh has rebuilt plugins/ringfence.yaml for every platform (the
-// committed manifest still lists linux/amd64 only: see
-// docs/notes/open-work.md).
+// manifest's shape as krew reads it (hack/krew.sh writes it, for every
+// platform).
 package plugins
 
 import (
