@@ -1,4 +1,3 @@
-
 // Package plugins holds the krew plugin manifest; its test checks the
 // manifest's shape as krew reads it (hack/krew.sh writes it, for every
 // platform).
