@@ -48,7 +48,7 @@ func rf030() *Rule {
 							Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source,
 							Key:     fmt.Sprintf("ingress %d %s", port, sgRuleText(r)),
 							Message: fmt.Sprintf("security group %s (%s) admits %s (TCP %d) from %s", g.ID, g.Name, what, port, open[i]),
-							Path:    []string{fmt.Sprintf("%s ingress rule %d (%s): %s from %s", g.ID, i, r.Source, sgRuleText(r), open[i])},
+							Path:    []string{openRuleStep(g, i, r, open[i])},
 						})
 					}
 				}
@@ -56,6 +56,11 @@ func rf030() *Rule {
 			return out
 		},
 	}
+}
+
+// openRuleStep is the path step of an ingress rule open to the world.
+func openRuleStep(g *model.SecurityGroup, i int, r *model.SGRule, from string) string {
+	return fmt.Sprintf("%s ingress rule %d (%s): %s from %s", g.ID, i, r.Source, sgRuleText(r), from)
 }
 
 func rf031() *Rule {
@@ -113,7 +118,7 @@ func rf032() *Rule {
 					out = append(out, Finding{
 						Object: model.Ref{Kind: "SecurityGroup", Name: g.ID}, Source: r.Source, Key: "ingress all from " + open[i],
 						Message: fmt.Sprintf("security group %s (%s) admits every protocol and port from %s: it fences nothing inbound", g.ID, g.Name, open[i]),
-						Path:    []string{fmt.Sprintf("%s ingress rule %d (%s): %s from %s", g.ID, i, r.Source, sgRuleText(r), open[i])},
+						Path:    []string{openRuleStep(g, i, r, open[i])},
 					})
 				}
 			}
