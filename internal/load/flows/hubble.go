@@ -365,45 +365,57 @@ var (
 	flagsKeys    = newKeySet("SYN", "ACK")
 	endpointKeys = newKeySet("namespace", "pod_name|podName", "workloads")
 	workloadKeys = newKeySet("name", "kind")
+	noKeys       keySet
 )
 
-// keySet is the members of an object ringfence reads; lens has bit n set
-// when a name is n bytes long, so most other keys are told apart at once.
+// keySet is the members of an object ringfence reads, looked up by the
+// key's length and then its first byte: most keys of a line are told apart
+// by their length alone.
 type keySet struct {
-	names []string
-	// member is the index of the member each name spells.
-	member []int
-	lens   uint64
+	// byLen[n] holds the names n bytes long, each with the index of the
+	// member it spells.
+	byLen [keySetMaxLen + 1][]keyName
 }
 
-// index returns the index of the member key names, or -1 and whether key
-// is a name but for case.
-func (ks *keySet) index(key []byte) (k int, folded bool) {
-	if len(key) >= 64 || ks.lens&(1<<len(key)) == 0 {
-		return -1, false
+type keyName struct {
+	name   string
+	member int
+}
+
+// keySetMaxLen bounds the names of a keySet (the longest is
+// destination_port).
+const keySetMaxLen = 24
+
+// index returns the index of the member key names; -1 if it names none,
+// -2 if it names one but for case (encoding/json would take it).
+func (ks *keySet) index(key []byte) int {
+	if len(key) > keySetMaxLen {
+		return -1
 	}
-	for i, name := range ks.names {
+	folded := false
+	for _, n := range ks.byLen[len(key)] {
 		// Keys beyond ASCII never get here, and ASCII letters fold only
 		// to the same letter with bit 0x20 flipped: a first byte that
 		// differs but for that bit rules the name out, even folded.
-		if len(name) != len(key) || (name[0]|0x20) != (key[0]|0x20) {
+		if (n.name[0] | 0x20) != (key[0] | 0x20) {
 			continue
 		}
-		if string(key) == name {
-			return ks.member[i], false
+		if string(key) == n.name {
+			return n.member
 		}
-		folded = folded || bytes.EqualFold(key, []byte(name))
+		folded = folded || bytes.EqualFold(key, []byte(n.name))
 	}
-	return -1, folded
+	if folded {
+		return -2
+	}
+	return -1
 }
 
 func newKeySet(members ...string) keySet {
 	var ks keySet
 	for i, m := range members {
 		for _, n := range strings.Split(m, "|") {
-			ks.names = append(ks.names, n)
-			ks.member = append(ks.member, i)
-			ks.lens |= 1 << len(n)
+			ks.byLen[len(n)] = append(ks.byLen[len(n)], keyName{n, i})
 		}
 	}
 	return ks
@@ -413,25 +425,26 @@ func newKeySet(members ...string) keySet {
 // would read the line the same way (or at all), and v is then undefined.
 func (v *hubbleView) scan(line []byte) bool {
 	s := hubbleScanner{b: line}
-	s.ws()
-	ok := s.object(lineKeys, func(k int) bool {
+	i := s.ws(0)
+	i = s.object(i, &lineKeys, func(k, i int) int {
 		switch k {
 		case 7: // flow
-			return s.optional(&v.hasFlow, flowKeys, func(k int) bool { return s.flowMember(k, &v.flow) })
+			return s.optional(i, &v.hasFlow, &flowKeys, func(k, i int) int { return s.flowMember(k, i, &v.flow) })
 		case 8, 9, 10, 11: // agent_event, debug_event, lost_events, node_status
-			return s.event(&v.event)
+			return s.event(i, &v.event)
 		}
-		return s.flowMember(k, &v.top)
+		return s.flowMember(k, i, &v.top)
 	})
-	s.ws()
-	return ok && s.i == len(s.b)
+	return i >= 0 && s.ws(i) == len(line)
 }
 
-// hubbleScanner walks one line; every method returns false (refusing the
-// line) on anything it does not take.
+// hubbleScanner walks one line. Its methods take the index of where to
+// start and return the index after what they read, or -1 to refuse the
+// line: the index stays in a register rather than going through memory at
+// every byte, which is most of the difference with a scanner that keeps it
+// in a field.
 type hubbleScanner struct {
 	b []byte
-	i int
 	// inAny is set while skipping a value encoding/json decodes into an
 	// interface (the events), where it parses numbers as float64 and fails
 	// on those out of range.
@@ -451,419 +464,456 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-func (s *hubbleScanner) ws() {
-	if s.i < len(s.b) && s.b[s.i] > ' ' {
-		return
+// ws skips white space from i. Compact lines have none, so the first test
+// is the only one most calls make.
+func (s *hubbleScanner) ws(i int) int {
+	if i < 0 || i >= len(s.b) || s.b[i] > ' ' {
+		return i
 	}
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
+	return s.wsLoop(i)
+}
+
+func (s *hubbleScanner) wsLoop(i int) int {
+	for i < len(s.b) {
+		switch s.b[i] {
 		case ' ', '\t', '\n', '\r':
-			s.i++
+			i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
-// peek tells whether the next byte is c.
-func (s *hubbleScanner) peek(c byte) bool {
-	return s.i < len(s.b) && s.b[s.i] == c
+// is tells whether the byte at i is c.
+func (s *hubbleScanner) is(i int, c byte) bool {
+	return i >= 0 && i < len(s.b) && s.b[i] == c
 }
 
-// null consumes a null if one comes next.
-func (s *hubbleScanner) null() bool {
-	return s.literal("null")
-}
-
-// member reads the key of an object's next member (the n-th) and the colon
-// after it; at the first member the scanner is at the opening brace. done
-// is true at the closing brace, which is consumed.
-func (s *hubbleScanner) member(n int) (key []byte, done, ok bool) {
-	if n == 0 {
-		s.i++ // the brace
-		s.ws()
-		if s.peek('}') {
-			s.i++
-			return nil, true, true
-		}
-	} else {
-		s.ws()
-		if s.peek('}') {
-			s.i++
-			return nil, true, true
-		}
-		if !s.peek(',') {
-			return nil, false, false
-		}
-		s.i++
-		s.ws()
+// lit returns the index after lit if it comes at i, else -1.
+func (s *hubbleScanner) lit(i int, lit string) int {
+	if i < 0 || i+len(lit) > len(s.b) || string(s.b[i:i+len(lit)]) != lit {
+		return -1
 	}
-	if !s.peek('"') {
-		return nil, false, false
+	return i + len(lit)
+}
+
+// null returns the index after a null at i, else -1.
+func (s *hubbleScanner) null(i int) int {
+	return s.lit(i, "null")
+}
+
+// key reads a member's key at i (a quote, checked) and the colon after it,
+// returning the key and the index of the value.
+func (s *hubbleScanner) key(i int) ([]byte, int) {
+	if !s.is(i, '"') {
+		return nil, -1
 	}
 	// A key beyond ASCII might fold to a field's name.
-	key, esc, high, ok := s.str()
-	if !ok || esc || high {
-		return nil, false, false
+	j, esc, high := s.str(i)
+	if j < 0 || esc || high {
+		return nil, -1
 	}
-	s.ws()
-	if !s.peek(':') {
-		return nil, false, false
+	key := s.b[i+1 : j-1]
+	if j = s.ws(j); !s.is(j, ':') {
+		return nil, -1
 	}
-	s.i++
-	s.ws()
-	return key, false, true
+	return key, s.ws(j + 1)
 }
 
-// object reads an object, calling read with the index in keys of each
-// member ringfence reads (the scanner at its value) and skipping the
+// after reads what follows an object member or array element at i: the
+// index of the next one and true after a comma, the index after the close
+// and false at it.
+func (s *hubbleScanner) after(i int, close byte) (int, bool) {
+	if i = s.ws(i); i < 0 || i >= len(s.b) {
+		return -1, false
+	}
+	switch s.b[i] {
+	case ',':
+		return s.ws(i + 1), true
+	case close:
+		return i + 1, false
+	}
+	return -1, false
+}
+
+// open reads the opening brace or bracket open at i: the index of the first
+// member or element and true, or the index after an empty object or array
+// and false.
+func (s *hubbleScanner) open(i int, open, close byte) (int, bool) {
+	if !s.is(i, open) {
+		return -1, false
+	}
+	if i = s.ws(i + 1); s.is(i, close) {
+		return i + 1, false
+	}
+	return i, true
+}
+
+// object reads an object at i, calling read with the index in keys of each
+// member ringfence reads and the index of its value, and skipping the
 // others. It refuses a key of keys that repeats (encoding/json would
 // overwrite or merge) and a key that matches one only without regard to
 // case (encoding/json would take it).
-func (s *hubbleScanner) object(keys keySet, read func(k int) bool) bool {
-	if !s.peek('{') {
-		return false
-	}
+func (s *hubbleScanner) object(i int, keys *keySet, read func(k, i int) int) int {
+	i, more := s.open(i, '{', '}')
 	var seen uint32
-	for n := 0; ; n++ {
-		key, done, ok := s.member(n)
-		if !ok {
-			return false
+	for more {
+		key, j := s.key(i)
+		if j < 0 {
+			return -1
 		}
-		if done {
-			return true
-		}
-		k, folded := keys.index(key)
-		switch {
+		switch k := keys.index(key); {
 		case k >= 0:
-			if seen&(1<<k) != 0 || !read(k) {
-				return false
+			if seen&(1<<k) != 0 {
+				return -1
 			}
 			seen |= 1 << k
-		case folded || !s.skip(0):
-			return false
+			j = read(k, j)
+		case k == -1:
+			j = s.skip(j, 0)
+		default:
+			return -1
 		}
+		if j < 0 {
+			return -1
+		}
+		i, more = s.after(j, '}')
 	}
+	return i
 }
 
 // optional reads an object, or null; present tells which.
-func (s *hubbleScanner) optional(present *bool, keys keySet, read func(k int) bool) bool {
-	if s.null() {
-		return true
+func (s *hubbleScanner) optional(i int, present *bool, keys *keySet, read func(k, i int) int) int {
+	if j := s.null(i); j >= 0 {
+		return j
 	}
 	*present = true
-	return s.object(keys, read)
+	return s.object(i, keys, read)
 }
 
 // event reads an agent, debug or lost event: any value but null.
-func (s *hubbleScanner) event(event *bool) bool {
-	if s.null() {
-		return true
+func (s *hubbleScanner) event(i int, event *bool) int {
+	if j := s.null(i); j >= 0 {
+		return j
 	}
 	*event = true
 	s.inAny = true
-	ok := s.skip(0)
+	i = s.skip(i, 0)
 	s.inAny = false
-	return ok
+	return i
 }
 
 // flowMember reads the value of flowKeys[k].
-func (s *hubbleScanner) flowMember(k int, f *hubbleFlowView) bool {
+func (s *hubbleScanner) flowMember(k, i int, f *hubbleFlowView) int {
 	switch k {
 	case 0: // verdict
-		return s.text(&f.verdict)
+		return s.text(i, &f.verdict)
 	case 1: // IP
-		return s.optional(&f.ip, ipKeys, func(k int) bool {
+		return s.optional(i, &f.ip, &ipKeys, func(k, i int) int {
 			if k == 0 {
-				return s.text(&f.src)
+				return s.text(i, &f.src)
 			}
-			return s.text(&f.dst)
+			return s.text(i, &f.dst)
 		})
 	case 2: // l4
-		return s.optional(&f.l4, l4Keys, func(k int) bool {
+		return s.optional(i, &f.l4, &l4Keys, func(k, i int) int {
 			switch k {
 			case 0: // TCP
-				return s.ports(&f.tcp)
+				return s.ports(i, &f.tcp)
 			case 1: // UDP
-				return s.ports(&f.udp)
+				return s.ports(i, &f.udp)
 			case 2: // SCTP
-				return s.ports(&f.sctp)
+				return s.ports(i, &f.sctp)
 			case 3: // ICMPv4
-				return s.optional(&f.icmpv4, keySet{}, nil)
+				return s.optional(i, &f.icmpv4, &noKeys, nil)
 			}
-			return s.optional(&f.icmpv6, keySet{}, nil)
+			return s.optional(i, &f.icmpv6, &noKeys, nil)
 		})
 	case 3: // source
-		return s.endpoint(&f.source)
+		return s.endpoint(i, &f.source)
 	case 4: // destination
-		return s.endpoint(&f.destination)
+		return s.endpoint(i, &f.destination)
 	case 5: // is_reply
-		if s.null() {
-			return true
+		if j := s.null(i); j >= 0 {
+			return j
 		}
 		f.isReplySet = true
-		return s.boolean(&f.isReply)
+		return s.boolean(i, &f.isReply)
 	}
-	return s.boolean(&f.reply)
+	return s.boolean(i, &f.reply)
 }
 
-func (s *hubbleScanner) ports(p *hubblePortsView) bool {
-	return s.optional(&p.present, portsKeys, func(k int) bool {
+func (s *hubbleScanner) ports(i int, p *hubblePortsView) int {
+	return s.optional(i, &p.present, &portsKeys, func(k, i int) int {
 		switch k {
 		case 0: // source_port
-			return s.port(&p.sport)
+			return s.port(i, &p.sport)
 		case 1: // destination_port
-			return s.port(&p.dport)
+			return s.port(i, &p.dport)
 		}
-		return s.optional(&p.flags, flagsKeys, func(k int) bool {
+		return s.optional(i, &p.flags, &flagsKeys, func(k, i int) int {
 			if k == 0 {
-				return s.boolean(&p.syn)
+				return s.boolean(i, &p.syn)
 			}
-			return s.boolean(&p.ack)
+			return s.boolean(i, &p.ack)
 		})
 	})
 }
 
-func (s *hubbleScanner) endpoint(e *hubbleEndpointView) bool {
+func (s *hubbleScanner) endpoint(i int, e *hubbleEndpointView) int {
 	var present bool
-	return s.optional(&present, endpointKeys, func(k int) bool {
+	return s.optional(i, &present, &endpointKeys, func(k, i int) int {
 		switch k {
 		case 0: // namespace
-			return s.text(&e.namespace)
+			return s.text(i, &e.namespace)
 		case 1: // pod_name
-			return s.text(&e.pod)
+			return s.text(i, &e.pod)
 		}
-		return s.workloads(e)
+		return s.workloads(i, e)
 	})
 }
 
 // workloads reads an array of workload objects, keeping the first.
-func (s *hubbleScanner) workloads(e *hubbleEndpointView) bool {
-	if s.null() {
-		return true
+func (s *hubbleScanner) workloads(i int, e *hubbleEndpointView) int {
+	if j := s.null(i); j >= 0 {
+		return j
 	}
-	if !s.peek('[') {
-		return false
-	}
-	s.i++
-	s.ws()
-	if s.peek(']') {
-		s.i++
-		return true
-	}
-	for n := 0; ; n++ {
+	i, more := s.open(i, '[', ']')
+	for n := 0; more; n++ {
 		var name, kind []byte
-		if !s.object(workloadKeys, func(k int) bool {
+		if i = s.object(i, &workloadKeys, func(k, i int) int {
 			if k == 0 {
-				return s.text(&name)
+				return s.text(i, &name)
 			}
-			return s.text(&kind)
-		}) {
-			return false
+			return s.text(i, &kind)
+		}); i < 0 {
+			return -1
 		}
 		if n == 0 {
 			e.workload, e.wname, e.wkind = true, name, kind
 		}
-		s.ws()
-		switch {
-		case s.peek(']'):
-			s.i++
-			return true
-		case !s.peek(','):
-			return false
-		}
-		s.i++
-		s.ws()
+		i, more = s.after(i, ']')
 	}
+	return i
 }
 
 // text reads a string ringfence uses, or null. Escapes and invalid UTF-8
 // (which encoding/json replaces) are left to encoding/json.
-func (s *hubbleScanner) text(v *[]byte) bool {
-	if s.null() {
-		return true
+func (s *hubbleScanner) text(i int, v *[]byte) int {
+	if j := s.null(i); j >= 0 {
+		return j
 	}
-	if !s.peek('"') {
-		return false
+	if !s.is(i, '"') {
+		return -1
 	}
-	b, esc, high, ok := s.str()
-	*v = b
-	return ok && !esc && (!high || utf8.Valid(b))
+	j, esc, high := s.str(i)
+	if j < 0 || esc {
+		return -1
+	}
+	*v = s.b[i+1 : j-1]
+	if high && !utf8.Valid(*v) {
+		return -1
+	}
+	return j
 }
 
 // boolean reads true, false or null.
-func (s *hubbleScanner) boolean(v *bool) bool {
-	switch {
-	case s.null():
-	case s.literal("true"):
-		*v = true
-	case s.literal("false"):
-		*v = false
-	default:
-		return false
+func (s *hubbleScanner) boolean(i int, v *bool) int {
+	if i < 0 || i >= len(s.b) {
+		return -1
 	}
-	return true
+	switch s.b[i] {
+	case 'n':
+		return s.null(i)
+	case 't':
+		*v = true
+		return s.lit(i, "true")
+	case 'f':
+		*v = false
+		return s.lit(i, "false")
+	}
+	return -1
 }
 
 // port reads a number that fits in a uint16 written in plain digits, or
 // null; anything else (a fraction, an exponent, a sign) is left to
 // encoding/json.
-func (s *hubbleScanner) port(v *uint16) bool {
-	if s.null() {
-		return true
+func (s *hubbleScanner) port(i int, v *uint16) int {
+	if j := s.null(i); j >= 0 {
+		return j
 	}
-	start, n := s.i, 0
-	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' && s.i-start < 6 {
-		n = n*10 + int(s.b[s.i]-'0')
-		s.i++
+	b := s.b
+	start, n := i, 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 6 {
+		n = n*10 + int(b[i]-'0')
+		i++
 	}
-	digits := s.i - start
-	if digits == 0 || digits > 5 || n > 65535 || (digits > 1 && s.b[start] == '0') {
-		return false
+	digits := i - start
+	if digits == 0 || digits > 5 || n > 65535 || (digits > 1 && b[start] == '0') {
+		return -1
 	}
-	if s.i < len(s.b) {
-		switch s.b[s.i] {
+	if i < len(b) {
+		switch b[i] {
 		case '.', 'e', 'E':
-			return false
+			return -1
 		}
 	}
 	*v = uint16(n)
-	return true
+	return i
 }
 
-// str reads the string whose opening quote is at the scanner, returning
-// its bytes between the quotes and whether it has escapes or bytes beyond
-// ASCII. Eight bytes at a time while none of them is a quote, a backslash
-// or a control character: most of a line is strings.
-func (s *hubbleScanner) str() (b []byte, esc, high bool, ok bool) {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	start := s.i + 1
-	i := start
+// SWAR constants: a byte's worth repeated eight times.
+const ones, highs = 0x0101010101010101, 0x8080808080808080
+
+// special returns a mask with the high bit set in each byte of x that is
+// below 0x20, a quote or a backslash, and maybe in bytes above one; its
+// lowest set bit is exact, as borrows only run upwards from such a byte.
+func special(x uint64) uint64 {
+	return ((x - ones*0x20) | ((x ^ ones*'"') - ones) | ((x ^ ones*'\\') - ones)) &^ x & highs
+}
+
+// str reads the string whose opening quote is at i, returning the index
+// after its closing quote and whether it has escapes or bytes beyond ASCII.
+// Eight bytes at a time while none of them is a quote, a backslash or a
+// control character.
+func (s *hubbleScanner) str(i int) (j int, esc, high bool) {
+	b := s.b
 	var seen uint64 // the bytes passed, OR-ed, for their high bits
-	for {
-		if i+8 <= len(s.b) {
-			x := binary.LittleEndian.Uint64(s.b[i:])
-			q, bs := x^(ones*'"'), x^(ones*'\\')
-			// A byte below 0x20, a zero byte in q (a quote) or in bs (a
-			// backslash) sets its high bit here; the lowest set bit is
-			// exact, as borrows only run upwards from such a byte.
-			m := ((x - ones*0x20) | (q - ones) | (bs - ones)) &^ x & highs
+	for i++; ; {
+		if i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			m := special(x)
 			if m == 0 {
 				seen |= x
 				i += 8
 				continue
 			}
-			k := bits.TrailingZeros64(m) / 8
-			seen |= x & (1<<(8*k) - 1)
-			i += k
+			k := bits.TrailingZeros64(m)
+			seen |= x & (1<<k - 1)
+			i += k >> 3
 		} else {
-			for i < len(s.b) && plain[s.b[i]] {
-				seen |= uint64(s.b[i])
+			for i < len(b) && plain[b[i]] {
+				seen |= uint64(b[i])
 				i++
 			}
-			if i >= len(s.b) {
-				return nil, false, false, false
+			if i >= len(b) {
+				return -1, false, false
 			}
 		}
-		switch s.b[i] {
-		case '"':
-			s.i = i + 1
-			return s.b[start:i], esc, seen&highs != 0, true
-		case '\\':
-			esc = true
-			if i+1 >= len(s.b) {
-				return nil, false, false, false
-			}
-			switch s.b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(s.b) {
-					return nil, false, false, false
-				}
-				for _, c := range s.b[i+2 : i+6] {
-					if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-						return nil, false, false, false
-					}
-				}
-				i += 6
-			default:
-				return nil, false, false, false
-			}
-		default: // a control character
-			return nil, false, false, false
+		if b[i] == '"' {
+			return i + 1, esc, seen&highs != 0
+		}
+		esc = true
+		if i = s.escape(i); i < 0 {
+			return -1, false, false
 		}
 	}
 }
 
-// skip validates and skips any value.
-func (s *hubbleScanner) skip(depth int) bool {
-	if s.i >= len(s.b) || depth > hubbleMaxDepth {
-		return false
+// skipStr is str for a string whose content is not read: it only finds the
+// end, validating on the way.
+func (s *hubbleScanner) skipStr(i int) int {
+	b := s.b
+	for i++; ; {
+		if i+8 <= len(b) {
+			m := special(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && plain[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				return -1
+			}
+		}
+		if b[i] == '"' {
+			return i + 1
+		}
+		if i = s.escape(i); i < 0 {
+			return -1
+		}
 	}
-	switch c := s.b[s.i]; {
-	case c == '"':
-		_, _, _, ok := s.str()
-		return ok
-	case c == '{':
-		for n := 0; ; n++ {
-			_, done, ok := s.member(n)
-			if !ok {
-				return false
-			}
-			if done {
-				return true
-			}
-			if !s.skip(depth + 1) {
-				return false
-			}
-		}
-	case c == '[':
-		s.i++
-		s.ws()
-		if s.peek(']') {
-			s.i++
-			return true
-		}
-		for {
-			if !s.skip(depth + 1) {
-				return false
-			}
-			s.ws()
-			switch {
-			case s.peek(']'):
-				s.i++
-				return true
-			case !s.peek(','):
-				return false
-			}
-			s.i++
-			s.ws()
-		}
-	case c == '-' || '0' <= c && c <= '9':
-		return s.number()
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	}
-	return false
 }
 
-// literal consumes lit if it comes next.
-func (s *hubbleScanner) literal(lit string) bool {
-	if s.i+len(lit) > len(s.b) || string(s.b[s.i:s.i+len(lit)]) != lit {
-		return false
+// escape reads the escape or control character at i within a string,
+// returning the index after the escape or -1 (a control character or a
+// malformed escape).
+func (s *hubbleScanner) escape(i int) int {
+	b := s.b
+	if b[i] != '\\' || i+1 >= len(b) {
+		return -1
 	}
-	s.i += len(lit)
-	return true
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2
+	case 'u':
+		if i+6 > len(b) {
+			return -1
+		}
+		for _, c := range b[i+2 : i+6] {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return -1
+			}
+		}
+		return i + 6
+	}
+	return -1
+}
+
+// skip validates and skips the value at i.
+func (s *hubbleScanner) skip(i, depth int) int {
+	b := s.b
+	if i < 0 || i >= len(b) || depth > hubbleMaxDepth {
+		return -1
+	}
+	switch c := b[i]; c {
+	case '"':
+		return s.skipStr(i)
+	case '{':
+		i, more := s.open(i, '{', '}')
+		for more {
+			if !s.is(i, '"') {
+				return -1
+			}
+			if i = s.skipStr(i); i < 0 {
+				return -1
+			}
+			if i = s.ws(i); !s.is(i, ':') {
+				return -1
+			}
+			if i = s.skip(s.ws(i+1), depth+1); i < 0 {
+				return -1
+			}
+			i, more = s.after(i, '}')
+		}
+		return i
+	case '[':
+		i, more := s.open(i, '[', ']')
+		for more {
+			if i = s.skip(i, depth+1); i < 0 {
+				return -1
+			}
+			i, more = s.after(i, ']')
+		}
+		return i
+	case 't':
+		return s.lit(i, "true")
+	case 'f':
+		return s.lit(i, "false")
+	case 'n':
+		return s.lit(i, "null")
+	}
+	return s.number(i)
 }
 
 // number skips a number in JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *hubbleScanner) number() bool {
-	b, i := s.b, s.i
+func (s *hubbleScanner) number(start int) int {
+	b, i := s.b, start
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -873,18 +923,18 @@ func (s *hubbleScanner) number() bool {
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
 		i = digits(b, i)
 	default:
-		return false
+		return -1
 	}
 	if i < len(b) && b[i] == '.' {
 		j := digits(b, i+1)
 		if j == i+1 {
-			return false
+			return -1
 		}
 		i = j
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		if s.inAny {
-			return false
+			return -1
 		}
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
@@ -892,15 +942,14 @@ func (s *hubbleScanner) number() bool {
 		}
 		j := digits(b, i)
 		if j == i {
-			return false
+			return -1
 		}
 		i = j
 	}
-	if s.inAny && i-s.i > 100 {
-		return false
+	if s.inAny && i-start > 100 {
+		return -1
 	}
-	s.i = i
-	return true
+	return i
 }
 
 func digits(b []byte, i int) int {
