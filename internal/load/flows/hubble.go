@@ -169,6 +169,7 @@ type hubbleState struct {
 	names   map[string]string
 	last    [4]string // see name
 	scratch []byte
+	quotes  []uint64 // the scanner's, kept for the next line
 }
 
 const maxHubbleNames = 1 << 14
@@ -181,7 +182,7 @@ func (r *Reader) hubble(line []byte, rec *Record) (bool, error) {
 	h := r.hubbleState
 	v := &h.view
 	*v = hubbleView{}
-	if !v.scan(line) {
+	if !v.scan(line, &h.quotes) {
 		if err := v.decode(line); err != nil {
 			return false, r.errorf(r.line, "not a Hubble flow (hubble observe -o json): %v", err)
 		}
@@ -369,22 +370,41 @@ var (
 )
 
 // keySet is the members of an object ringfence reads, looked up by the
-// key's length and then its first byte: most keys of a line are told apart
-// by their length alone.
+// key's length and then its bytes as two words: most keys of a line are
+// told apart by their length alone, the rest by one or two comparisons of
+// words.
 type keySet struct {
-	// byLen[n] holds the names n bytes long, each with the index of the
-	// member it spells.
+	// byLen[n] holds the names n bytes long.
 	byLen [keySetMaxLen + 1][]keyName
 }
 
 type keyName struct {
+	lo, hi uint64 // the name's bytes, little-endian, zero beyond its end
 	name   string
-	member int
+	member int // the index of the member it spells
 }
 
 // keySetMaxLen bounds the names of a keySet (the longest is
-// destination_port).
-const keySetMaxLen = 24
+// destination_port), so a name fits in two words.
+const keySetMaxLen = 16
+
+// words returns the first 16 bytes of key as two little-endian words, zero
+// beyond its end; false if key's memory does not extend 16 bytes.
+func words(key []byte) (lo, hi uint64, ok bool) {
+	if cap(key) < 16 || len(key) > 16 {
+		return 0, 0, false
+	}
+	lo = binary.LittleEndian.Uint64(key[:16])
+	hi = binary.LittleEndian.Uint64(key[8:16])
+	switch n := uint(len(key)); {
+	case n < 8:
+		lo &= 1<<(8*n) - 1
+		hi = 0
+	case n < 16:
+		hi &= 1<<(8*(n-8)) - 1
+	}
+	return lo, hi, true
+}
 
 // index returns the index of the member key names; -1 if it names none,
 // -2 if it names one but for case (encoding/json would take it).
@@ -392,15 +412,26 @@ func (ks *keySet) index(key []byte) int {
 	if len(key) > keySetMaxLen {
 		return -1
 	}
+	names := ks.byLen[len(key)]
+	if len(names) == 0 {
+		return -1
+	}
+	lo, hi, ok := words(key)
 	folded := false
-	for _, n := range ks.byLen[len(key)] {
-		// Keys beyond ASCII never get here, and ASCII letters fold only
-		// to the same letter with bit 0x20 flipped: a first byte that
-		// differs but for that bit rules the name out, even folded.
-		if (n.name[0] | 0x20) != (key[0] | 0x20) {
-			continue
-		}
-		if string(key) == n.name {
+	for _, n := range names {
+		if ok {
+			d := (lo ^ n.lo) | (hi ^ n.hi)
+			if d == 0 {
+				return n.member
+			}
+			// Keys beyond ASCII never get here, and ASCII letters
+			// fold only to the same letter with bit 0x20 flipped: a
+			// key that differs in any other bit is not the name, even
+			// folded.
+			if d&^(ones*0x20) != 0 {
+				continue
+			}
+		} else if string(key) == n.name {
 			return n.member
 		}
 		folded = folded || bytes.EqualFold(key, []byte(n.name))
@@ -415,7 +446,10 @@ func newKeySet(members ...string) keySet {
 	var ks keySet
 	for i, m := range members {
 		for _, n := range strings.Split(m, "|") {
-			ks.byLen[len(n)] = append(ks.byLen[len(n)], keyName{n, i})
+			var b [16]byte
+			copy(b[:], n)
+			lo, hi, _ := words(b[:len(n)])
+			ks.byLen[len(n)] = append(ks.byLen[len(n)], keyName{lo, hi, n, i})
 		}
 	}
 	return ks
@@ -423,8 +457,13 @@ func newKeySet(members ...string) keySet {
 
 // scan reads a line in one pass; false means it is not sure encoding/json
 // would read the line the same way (or at all), and v is then undefined.
-func (v *hubbleView) scan(line []byte) bool {
+// quotes is memory to reuse from line to line.
+func (v *hubbleView) scan(line []byte, quotes *[]uint64) bool {
 	s := hubbleScanner{b: line}
+	*quotes, s.plain = findQuotes(line, (*quotes)[:0])
+	if s.plain {
+		s.quotes = *quotes
+	}
 	i := s.ws(0)
 	i = s.object(i, &lineKeys, func(k, i int) int {
 		switch k {
@@ -445,6 +484,12 @@ func (v *hubbleView) scan(line []byte) bool {
 // in a field.
 type hubbleScanner struct {
 	b []byte
+	// plain is set when the line holds no backslash, control character
+	// or byte beyond ASCII, as the lines hubble prints: every quote then
+	// delimits a string, and quotes has bit i%64 of word i/64 set for a
+	// quote at i, so a string's end is found without reading it.
+	plain  bool
+	quotes []uint64
 	// inAny is set while skipping a value encoding/json decodes into an
 	// interface (the events), where it parses numbers as float64 and fails
 	// on those out of range.
@@ -503,22 +548,36 @@ func (s *hubbleScanner) null(i int) int {
 	return s.lit(i, "null")
 }
 
-// key reads a member's key at i (a quote, checked) and the colon after it,
-// returning the key and the index of the value.
-func (s *hubbleScanner) key(i int) ([]byte, int) {
-	if !s.is(i, '"') {
-		return nil, -1
+// member reads a member's key at i (a quote, checked) and the colon after
+// it, returning the index in keys of the member it names (as keySet.index
+// does) and the index of the value.
+func (s *hubbleScanner) member(i int, keys *keySet) (k, j int) {
+	b := s.b
+	if i < 0 || i >= len(b) || b[i] != '"' {
+		return -1, -1
 	}
-	// A key beyond ASCII might fold to a field's name.
-	j, esc, high := s.str(i)
-	if j < 0 || esc || high {
-		return nil, -1
+	if s.plain {
+		if j = s.quoteAfter(i + 1); j < 0 {
+			return -1, -1
+		}
+		j++
+	} else {
+		// A key beyond ASCII might fold to a field's name.
+		var esc, high bool
+		if j, esc, high = s.str(i); j < 0 || esc || high {
+			return -1, -1
+		}
 	}
-	key := s.b[i+1 : j-1]
+	k = keys.index(b[i+1 : j-1])
+	// Compact lines have the colon right after the key and the value
+	// right after the colon.
+	if j+1 < len(b) && b[j] == ':' && b[j+1] > ' ' {
+		return k, j + 1
+	}
 	if j = s.ws(j); !s.is(j, ':') {
-		return nil, -1
+		return -1, -1
 	}
-	return key, s.ws(j + 1)
+	return k, s.ws(j + 1)
 }
 
 // after reads what follows an object member or array element at i: the
@@ -530,6 +589,9 @@ func (s *hubbleScanner) after(i int, close byte) (int, bool) {
 	}
 	switch s.b[i] {
 	case ',':
+		if i+1 < len(s.b) && s.b[i+1] > ' ' {
+			return i + 1, true
+		}
 		return s.ws(i + 1), true
 	case close:
 		return i + 1, false
@@ -559,11 +621,10 @@ func (s *hubbleScanner) object(i int, keys *keySet, read func(k, i int) int) int
 	i, more := s.open(i, '{', '}')
 	var seen uint32
 	for more {
-		key, j := s.key(i)
-		if j < 0 {
+		k, j := s.member(i, keys)
+		switch {
+		case j < 0:
 			return -1
-		}
-		switch k := keys.index(key); {
 		case k >= 0:
 			if seen&(1<<k) != 0 {
 				return -1
@@ -575,8 +636,10 @@ func (s *hubbleScanner) object(i int, keys *keySet, read func(k, i int) int) int
 		default:
 			return -1
 		}
-		if j < 0 {
-			return -1
+		// A comma and the next key's quote, as in compact lines.
+		if b := s.b; j >= 0 && j+1 < len(b) && b[j] == ',' && b[j+1] == '"' {
+			i = j + 1
+			continue
 		}
 		i, more = s.after(j, '}')
 	}
@@ -773,11 +836,97 @@ func special(x uint64) uint64 {
 	return ((x - ones*0x20) | ((x ^ ones*'"') - ones) | ((x ^ ones*'\\') - ones)) &^ x & highs
 }
 
+// findQuotes returns the bits of the quotes of b (see hubbleScanner.quotes)
+// in q, and whether b holds no backslash, control character or byte beyond
+// ASCII; if it does, the bits are meaningless. Eight bytes at a time: one
+// pass over the line with no branch but the loop's, instead of a search for
+// the end of each of the line's sixty-odd strings.
+func findQuotes(b []byte, q []uint64) ([]uint64, bool) {
+	n := (len(b) + 63) / 64
+	if cap(q) < n {
+		q = make([]uint64, n)
+	}
+	q = q[:n]
+	var odd uint64 // high bits set if some byte is not plain ASCII
+	full := len(b) / 64
+	for w := range full {
+		q[w], odd = quoteWord((*[64]byte)(b[w*64:]), odd)
+	}
+	if full < n {
+		// The rest, padded with spaces to a whole word.
+		var tail [64]byte
+		k := copy(tail[:], b[full*64:])
+		for ; k < len(tail); k++ {
+			tail[k] = ' '
+		}
+		q[full], odd = quoteWord(&tail, odd)
+	}
+	return q, odd&highs == 0
+}
+
+// quoteWord returns the bits of the quotes of the 64 bytes of p, and odd
+// with the high bit of a byte set if p has a backslash, a control character
+// or a byte beyond ASCII. Unrolled, so the shifts are constants and the
+// loop's variables stay in registers.
+func quoteWord(p *[64]byte, odd uint64) (uint64, uint64) {
+	q0, o0 := quoteByte(binary.LittleEndian.Uint64(p[0:]))
+	q1, o1 := quoteByte(binary.LittleEndian.Uint64(p[8:]))
+	q2, o2 := quoteByte(binary.LittleEndian.Uint64(p[16:]))
+	q3, o3 := quoteByte(binary.LittleEndian.Uint64(p[24:]))
+	q4, o4 := quoteByte(binary.LittleEndian.Uint64(p[32:]))
+	q5, o5 := quoteByte(binary.LittleEndian.Uint64(p[40:]))
+	q6, o6 := quoteByte(binary.LittleEndian.Uint64(p[48:]))
+	q7, o7 := quoteByte(binary.LittleEndian.Uint64(p[56:]))
+	return q0 | q1<<8 | q2<<16 | q3<<24 | q4<<32 | q5<<40 | q6<<48 | q7<<56,
+		odd | o0 | o1 | o2 | o3 | o4 | o5 | o6 | o7
+}
+
+// quoteByte returns the quotes of the eight bytes of x as the bits of a
+// byte (byte k's as bit k), and a word with the high bit of a byte set if x
+// has a backslash, a control character or a byte beyond ASCII.
+func quoteByte(x uint64) (q, odd uint64) {
+	// A byte's high bit: set in x beyond ASCII; in x-0x20.. below 0x20
+	// (or above such a byte, from the borrow); in the subtraction for a
+	// backslash (a zero byte after the XOR).
+	odd = x | (x - ones*0x20) | ((x ^ ones*'\\') - ones)
+	// With every byte below 0x80 (else odd tells), adding 0x7f to each
+	// byte of x XOR quotes carries into its high bit unless the byte is a
+	// quote, and never into the next byte.
+	m := ^((x ^ ones*'"') + ones*0x7f) & highs
+	// Gather the eight high bits into the top byte, then shift it down.
+	return (m >> 7) * 0x0102040810204080 >> 56, odd
+}
+
+// quoteAfter returns the index of the first quote at i or after it in a
+// plain line, or -1.
+func (s *hubbleScanner) quoteAfter(i int) int {
+	w := i >> 6
+	if w >= len(s.quotes) {
+		return -1
+	}
+	// The padding after the line holds no quote.
+	if x := s.quotes[w] >> (i & 63); x != 0 {
+		return i + bits.TrailingZeros64(x)
+	}
+	for w++; w < len(s.quotes); w++ {
+		if x := s.quotes[w]; x != 0 {
+			return w<<6 + bits.TrailingZeros64(x)
+		}
+	}
+	return -1
+}
+
 // str reads the string whose opening quote is at i, returning the index
 // after its closing quote and whether it has escapes or bytes beyond ASCII.
 // Eight bytes at a time while none of them is a quote, a backslash or a
 // control character.
 func (s *hubbleScanner) str(i int) (j int, esc, high bool) {
+	if s.plain {
+		if j = s.quoteAfter(i + 1); j < 0 {
+			return -1, false, false
+		}
+		return j + 1, false, false
+	}
 	b := s.b
 	var seen uint64 // the bytes passed, OR-ed, for their high bits
 	for i++; ; {
@@ -814,6 +963,12 @@ func (s *hubbleScanner) str(i int) (j int, esc, high bool) {
 // skipStr is str for a string whose content is not read: it only finds the
 // end, validating on the way.
 func (s *hubbleScanner) skipStr(i int) int {
+	if s.plain {
+		if i = s.quoteAfter(i + 1); i < 0 {
+			return -1
+		}
+		return i + 1
+	}
 	b := s.b
 	for i++; ; {
 		if i+8 <= len(b) {
