@@ -51,7 +51,8 @@ func FuzzVPC(f *testing.F) {
 }
 
 // FuzzHubble also wants the scanner to read every input as encoding/json
-// (the decoder kept as the oracle) does.
+// (the decoder kept as the oracle) does, and the flat scanner every line it
+// takes as the recursive descent does.
 func FuzzHubble(f *testing.F) {
 	f.Add([]byte(hubbleLines))
 	for _, line := range hubbleSeeds {
@@ -60,6 +61,9 @@ func FuzzHubble(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRead(t, data, FormatHubble)
 		sameAsOracle(t, data)
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			flatMatchesDescent(t, line)
+		}
 	})
 }
 

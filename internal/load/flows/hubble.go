@@ -369,24 +369,30 @@ var (
 	noKeys       keySet
 )
 
-// keySet is the members of an object ringfence reads, looked up by the
-// key's length and then its bytes as two words: most keys of a line are
-// told apart by their length alone, the rest by one or two comparisons of
-// words.
+// keySet is the members of an object ringfence reads, in a table indexed
+// by a hash of the key's length and first and last bytes (bit 0x20 of
+// those cleared, so a key differing only in case hashes alike): a key is
+// looked up with one hash and one comparison of two words.
 type keySet struct {
-	// byLen[n] holds the names n bytes long.
-	byLen [keySetMaxLen + 1][]keyName
+	tab [64]keyName
+	mul uint32 // the hash's multiplier, chosen so that no names collide
 }
 
 type keyName struct {
 	lo, hi uint64 // the name's bytes, little-endian, zero beyond its end
-	name   string
-	member int // the index of the member it spells
+	name   string // empty in a slot no name hashes to
+	member int    // the index of the member it spells
 }
 
 // keySetMaxLen bounds the names of a keySet (the longest is
 // destination_port), so a name fits in two words.
 const keySetMaxLen = 16
+
+func (ks *keySet) slot(key []byte) *keyName {
+	n := len(key)
+	h := uint32(n)<<16 | uint32(key[0]|0x20)<<8 | uint32(key[n-1]|0x20)
+	return &ks.tab[h*ks.mul>>26]
+}
 
 // words returns the first 16 bytes of key as two little-endian words, zero
 // beyond its end; false if key's memory does not extend 16 bytes.
@@ -409,34 +415,28 @@ func words(key []byte) (lo, hi uint64, ok bool) {
 // index returns the index of the member key names; -1 if it names none,
 // -2 if it names one but for case (encoding/json would take it).
 func (ks *keySet) index(key []byte) int {
-	if len(key) > keySetMaxLen {
+	if len(key) == 0 || len(key) > keySetMaxLen {
 		return -1
 	}
-	names := ks.byLen[len(key)]
-	if len(names) == 0 {
+	e := ks.slot(key)
+	if len(e.name) != len(key) {
 		return -1
 	}
-	lo, hi, ok := words(key)
-	folded := false
-	for _, n := range names {
-		if ok {
-			d := (lo ^ n.lo) | (hi ^ n.hi)
-			if d == 0 {
-				return n.member
-			}
-			// Keys beyond ASCII never get here, and ASCII letters
-			// fold only to the same letter with bit 0x20 flipped: a
-			// key that differs in any other bit is not the name, even
-			// folded.
-			if d&^(ones*0x20) != 0 {
-				continue
-			}
-		} else if string(key) == n.name {
-			return n.member
+	if lo, hi, ok := words(key); ok {
+		d := (lo ^ e.lo) | (hi ^ e.hi)
+		if d == 0 {
+			return e.member
 		}
-		folded = folded || bytes.EqualFold(key, []byte(n.name))
+		// Keys beyond ASCII never get here, and ASCII letters fold only
+		// to the same letter with bit 0x20 flipped: a key that differs
+		// in any other bit is not the name, even folded.
+		if d&^(ones*0x20) != 0 {
+			return -1
+		}
+	} else if string(key) == e.name {
+		return e.member
 	}
-	if folded {
+	if bytes.EqualFold(key, []byte(e.name)) {
 		return -2
 	}
 	return -1
@@ -444,26 +444,54 @@ func (ks *keySet) index(key []byte) int {
 
 func newKeySet(members ...string) keySet {
 	var ks keySet
-	for i, m := range members {
-		for _, n := range strings.Split(m, "|") {
-			var b [16]byte
-			copy(b[:], n)
-			lo, hi, _ := words(b[:len(n)])
-			ks.byLen[len(n)] = append(ks.byLen[len(n)], keyName{lo, hi, n, i})
+	// Odd multipliers from the golden ratio's, until the names fall in
+	// distinct slots.
+	for ks.mul = 0x9e3779b1; ; ks.mul += 2 {
+		ks.tab = [64]keyName{}
+		collide := false
+		for i, m := range members {
+			for _, n := range strings.Split(m, "|") {
+				e := ks.slot([]byte(n))
+				if e.name != "" {
+					collide = true
+				}
+				var b [16]byte
+				copy(b[:], n)
+				lo, hi, _ := words(b[:len(n)])
+				*e = keyName{lo, hi, n, i}
+			}
+		}
+		if !collide {
+			return ks
 		}
 	}
-	return ks
 }
 
 // scan reads a line in one pass; false means it is not sure encoding/json
 // would read the line the same way (or at all), and v is then undefined.
 // quotes is memory to reuse from line to line.
 func (v *hubbleView) scan(line []byte, quotes *[]uint64) bool {
+	s := newHubbleScanner(line, quotes)
+	if s.plain && v.flat(&s) {
+		return true
+	}
+	*v = hubbleView{}
+	return v.descend(&s)
+}
+
+func newHubbleScanner(line []byte, quotes *[]uint64) hubbleScanner {
 	s := hubbleScanner{b: line}
 	*quotes, s.plain = findQuotes(line, (*quotes)[:0])
 	if s.plain {
 		s.quotes = *quotes
 	}
+	return s
+}
+
+// descend reads a line by recursive descent, a method for each object:
+// the lines flat does not take (white space between tokens, escapes, bytes
+// beyond ASCII).
+func (v *hubbleView) descend(s *hubbleScanner) bool {
 	i := s.ws(0)
 	i = s.object(i, &lineKeys, func(k, i int) int {
 		switch k {
@@ -474,7 +502,7 @@ func (v *hubbleView) scan(line []byte, quotes *[]uint64) bool {
 		}
 		return s.flowMember(k, i, &v.top)
 	})
-	return i >= 0 && s.ws(i) == len(line)
+	return i >= 0 && s.ws(i) == len(s.b)
 }
 
 // hubbleScanner walks one line. Its methods take the index of where to

@@ -218,3 +218,49 @@ func TestHubbleNoAllocation(t *testing.T) {
 		t.Errorf("record = %+v", rec)
 	}
 }
+
+// flatMatchesDescent wants the flat scanner, where it takes a line, to read
+// it as the recursive descent does; it reports whether flat took it.
+func flatMatchesDescent(t *testing.T, line []byte) bool {
+	t.Helper()
+	var quotes []uint64
+	s := newHubbleScanner(line, &quotes)
+	if !s.plain {
+		return false
+	}
+	var flat, desc hubbleView
+	if !flat.flat(&s) {
+		return false
+	}
+	s = newHubbleScanner(line, &quotes)
+	if !desc.descend(&s) {
+		t.Errorf("flat took a line the descent refuses: %q", line)
+	} else if !reflect.DeepEqual(flat, desc) {
+		t.Errorf("flat read %q as\n%+v\nthe descent as\n%+v", line, flat, desc)
+	}
+	return true
+}
+
+// TestHubbleFlatMatchesDescent: the single-loop scanner of compact lines
+// takes the lines hubble prints and reads every line it takes, perturbed
+// seeds included, as the recursive descent does (which in turn matches
+// encoding/json, TestHubbleScannerMatchesEncodingJSON).
+func TestHubbleFlatMatchesDescent(t *testing.T) {
+	for i, line := range strings.Split(strings.TrimSpace(hubbleLines), "\n") {
+		if !flatMatchesDescent(t, []byte(line)) {
+			t.Errorf("flat refused line %d of hubbleLines", i+1)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var taken int
+	const n = 20000
+	for i := range n {
+		if flatMatchesDescent(t, perturb(rng, []byte(hubbleSeeds[i%len(hubbleSeeds)]))) {
+			taken++
+		}
+	}
+	t.Logf("flat took %d of %d perturbed lines", taken, n)
+	if taken < n/20 {
+		t.Errorf("flat took only %d of %d perturbed lines", taken, n)
+	}
+}
