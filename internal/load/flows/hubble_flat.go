@@ -13,10 +13,10 @@ func (v *hubbleView) flat(s *hubbleScanner) bool {
 	// skip counts those open above the top frame and skipArr tells, bit
 	// d for depth d+1, whether each is an array.
 	type frame struct {
-		keys   *keySet
-		kind   uint8
-		arr    bool
-		seen   uint32
+		keys *keySet
+		kind uint8
+		arr  bool
+		seen uint32
 		// first: a workloads array has had no element yet, or a
 		// workload is the first, the one kept.
 		first bool
