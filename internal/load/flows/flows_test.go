@@ -8,9 +8,9 @@ import (
 	"net/netip"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/ringfence/ringfence/internal/benchcpu"
 )
 
 // readAll reads every record of an input, copying each.
@@ -298,7 +298,7 @@ func BenchmarkHubbleParse(b *testing.B) {
 	in := strings.Repeat(first, n)
 	b.SetBytes(int64(len(in)))
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := benchcpu.Time()
 	for range b.N {
 		r, err := Open(strings.NewReader(in), "generated", FormatHubble)
 		if err != nil {
@@ -319,16 +319,7 @@ func BenchmarkHubbleParse(b *testing.B) {
 	// Lines a second of CPU time: with -cpu 1 the reader runs on one core,
 	// and CPU time, unlike the wall clock, does not count the time other
 	// processes of a shared machine hold that core.
-	b.ReportMetric(float64(n)*float64(b.N)/(cpuTime()-cpu).Seconds(), "lines/s/core")
-}
-
-// cpuTime is the CPU time (user and system) the process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	benchcpu.Report(b, cpu, float64(n)*float64(b.N), "lines/s/core")
 }
 
 // TestVPCNoAllocation checks that reading an IPv4 record allocates
