@@ -269,6 +269,9 @@ func (h *hubbleState) endpointNames(e *hubbleEndpointView, last []string) (pod, 
 // returned before at the same place of a line, compared first since a
 // stream repeats the last line's names more often than not.
 func (h *hubbleState) name(last *string, parts ...[]byte) string {
+	if joins(*last, parts) {
+		return *last
+	}
 	b := h.scratch[:0]
 	for i, p := range parts {
 		if i > 0 {
@@ -277,9 +280,6 @@ func (h *hubbleState) name(last *string, parts ...[]byte) string {
 		b = append(b, p...)
 	}
 	h.scratch = b
-	if string(b) == *last {
-		return *last
-	}
 	if s, ok := h.names[string(b)]; ok {
 		*last = s
 		return s
@@ -291,6 +291,24 @@ func (h *hubbleState) name(last *string, parts ...[]byte) string {
 	h.names[s] = s
 	*last = s
 	return s
+}
+
+// joins tells whether s is the parts joined with slashes, without joining
+// them.
+func joins(s string, parts [][]byte) bool {
+	for i, p := range parts {
+		if i > 0 {
+			if len(s) == 0 || s[0] != '/' {
+				return false
+			}
+			s = s[1:]
+		}
+		if len(s) < len(p) || s[:len(p)] != string(p) {
+			return false
+		}
+		s = s[len(p):]
+	}
+	return len(s) == 0
 }
 
 // decode reads a line with encoding/json, for the lines hubbleScan refuses.
