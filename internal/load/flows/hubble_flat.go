@@ -52,7 +52,16 @@ value:
 	if i >= len(b) {
 		return false
 	}
-	switch c := b[i]; want {
+	c := b[i]
+	// Every value but the line and a workload may be null, which leaves
+	// what it would set as it is.
+	if c == 'n' && want > fWorkload {
+		if i = s.null(i); i < 0 {
+			return false
+		}
+		goto after
+	}
+	switch want {
 	case fSkip:
 		switch c {
 		case '"':
@@ -89,10 +98,6 @@ value:
 			if i = s.lit(i, "false"); i < 0 {
 				return false
 			}
-		case 'n':
-			if i = s.lit(i, "null"); i < 0 {
-				return false
-			}
 		default:
 			s.inAny = any
 			if i = s.number(i); i < 0 {
@@ -100,12 +105,6 @@ value:
 			}
 		}
 	case fText:
-		if c == 'n' {
-			if i = s.null(i); i < 0 {
-				return false
-			}
-			break
-		}
 		if c != '"' {
 			return false
 		}
@@ -122,12 +121,6 @@ value:
 			return false
 		}
 	case fIsReply:
-		if c == 'n' {
-			if i = s.null(i); i < 0 {
-				return false
-			}
-			break
-		}
 		wfv.isReplySet = true
 		if i = s.boolean(i, &wfv.isReply); i < 0 {
 			return false
@@ -137,21 +130,9 @@ value:
 			return false
 		}
 	case fEvent:
-		if c == 'n' {
-			if i = s.null(i); i < 0 {
-				return false
-			}
-			break
-		}
 		v.event, any, want = true, true, fSkip
 		goto value
 	case fLine, fObject, fWorkload:
-		if c == 'n' && want == fObject {
-			if i = s.null(i); i < 0 {
-				return false
-			}
-			break
-		}
 		if c != '{' || sp+1 >= len(st) {
 			return false
 		}
@@ -175,12 +156,6 @@ value:
 		}
 		goto member
 	case fWorkloads:
-		if c == 'n' {
-			if i = s.null(i); i < 0 {
-				return false
-			}
-			break
-		}
 		if c != '[' || sp+1 >= len(st) {
 			return false
 		}
@@ -366,6 +341,7 @@ after:
 // What flat wants of the next value.
 const (
 	fLine      = iota // the line's object
+	fWorkload         // a workload object
 	fSkip             // any value, validated and skipped
 	fText             // a string or null, kept
 	fBool             // true, false or null
@@ -374,7 +350,6 @@ const (
 	fEvent            // an event: null, or any value that marks the line as one
 	fObject           // an object ringfence reads, or null
 	fWorkloads        // an array of workloads, or null
-	fWorkload         // a workload object
 )
 
 // The containers flat reads.
