@@ -9,9 +9,12 @@ import (
 	"unicode/utf8"
 )
 
-// A Hubble line is read in one of two ways. hubbleScan, a single pass over
-// the bytes that validates the whole line and keeps only the fields below,
-// takes the lines `hubble observe -o json` prints; anything it is not sure
+// A Hubble line is read in one of two ways. hubbleView.scan, a single pass
+// over the bytes that validates the whole line and keeps only the fields
+// below, takes the lines `hubble observe -o json` prints (for speed, a line
+// of plain ASCII first has its quotes found in one pass into a bitmap, and
+// a compact one is then read by the single loop of hubble_flat.go; other
+// lines by a recursive descent); anything it is not sure
 // encoding/json would read the same way (a syntax error, a field of the
 // wrong type, a key differing only in case, a repeated field, an escape or
 // invalid UTF-8 in a string ringfence reads, deep nesting) goes to
