@@ -103,6 +103,36 @@ func byCluster(hits []*matchedLB, cluster string) []*matchedLB {
 	return out
 }
 
+// lbClients are the internet addresses that can reach a load balancer at
+// all: an "ipv4" one (the default) has no IPv6 address; a
+// "dualstack-without-public-ipv4" one no public IPv4 address.
+func lbClients(lb *model.LoadBalancer) *netipx.IPSet {
+	var b netipx.IPSetBuilder
+	switch lb.IPAddressType {
+	case "dualstack":
+		return netset.Public()
+	case "dualstack-without-public-ipv4":
+		b.AddPrefix(netip.MustParsePrefix("::/0"))
+	default:
+		b.AddPrefix(netip.MustParsePrefix("0.0.0.0/0"))
+	}
+	family, _ := b.IPSet()
+	return netset.Intersect(netset.Public(), family)
+}
+
+// clientVerdict is publicVerdict within the clients a load balancer can
+// have.
+func clientVerdict(sources, clients *netipx.IPSet) string {
+	in := netset.Intersect(sources, clients)
+	switch {
+	case len(in.Ranges()) == 0:
+		return HopBlocked
+	case in.Equal(clients):
+		return HopOpen
+	}
+	return HopRestricted
+}
+
 // lbPort is a port a load balancer takes connections on and the
 // addresses its security groups admit there.
 type lbPort struct {
@@ -135,7 +165,9 @@ func (a *Analysis) listenersOf(lb *model.LoadBalancer) []*model.Listener {
 			out = append(out, l)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port || out[i].Port == out[j].Port && out[i].ARN < out[j].ARN })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Port < out[j].Port || out[i].Port == out[j].Port && out[i].ARN < out[j].ARN
+	})
 	return out
 }
 
@@ -240,8 +272,8 @@ func (a *Analysis) lbHop(step string, m *matchedLB, fallback []corev1.ServicePor
 		all.AddSet(ports[i].admitted)
 	}
 	sources, _ := all.IPSet()
-	hop.Verdict = publicVerdict(sources)
-	admitted := strings.Join(netset.PrefixStrings(netset.Intersect(sources, netset.Public())), ",")
+	hop.Verdict = clientVerdict(sources, lbClients(lb))
+	admitted := strings.Join(netset.PrefixStrings(netset.Intersect(sources, lbClients(lb))), ",")
 	switch hop.Verdict {
 	case HopBlocked:
 		hop.Detail = fmt.Sprintf("%s, but its security groups %s admit no public address on %s", name, strings.Join(lb.Groups, ","), portsFrom)
@@ -341,7 +373,8 @@ func (a *Analysis) lbSubnetsHop(lb *model.LoadBalancer, ports []lbPort) (*Hop, *
 	}
 	// Cut the clients' addresses where a route or an ACL entry of the
 	// subnets starts or ends: all addresses of a part fare alike.
-	sets := []*netipx.IPSet{netset.Public()}
+	clients := lbClients(lb)
+	sets := []*netipx.IPSet{clients}
 	for _, p := range ports {
 		sets = append(sets, p.admitted)
 	}
@@ -389,12 +422,22 @@ func (a *Analysis) lbSubnetsHop(lb *model.LoadBalancer, ports []lbPort) (*Hop, *
 	}
 	in, _ := sure.IPSet()
 	may, _ := maybe.IPSet()
+	var asked netipx.IPSetBuilder
+	for _, p := range ports {
+		asked.AddSet(p.admitted)
+	}
+	admitted, _ := asked.IPSet()
+	admitted = netset.Intersect(admitted, clients)
 	switch {
 	case len(in.Ranges()) > 0:
-		hop.Verdict = publicVerdict(in)
-		hop.Detail = fmt.Sprintf("%s from the internet reach load balancer %s through its subnets %s", strings.Join(netset.PrefixStrings(in), ","), lb.Name, strings.Join(lb.Subnets, ","))
-		if hop.Verdict == HopOpen {
+		hop.Verdict = clientVerdict(in, clients)
+		switch {
+		case hop.Verdict == HopOpen:
 			hop.Detail = fmt.Sprintf("the whole internet reaches load balancer %s through its subnets %s", lb.Name, strings.Join(lb.Subnets, ","))
+		case in.Equal(admitted):
+			hop.Detail = fmt.Sprintf("every client its security groups admit reaches load balancer %s through its subnets %s", lb.Name, strings.Join(lb.Subnets, ","))
+		default:
+			hop.Detail = fmt.Sprintf("%s from the internet reach load balancer %s through its subnets %s", strings.Join(netset.PrefixStrings(in), ","), lb.Name, strings.Join(lb.Subnets, ","))
 		}
 	case len(may.Ranges()) > 0:
 		hop.Verdict = HopUnknown
@@ -489,8 +532,12 @@ func (a *Analysis) lbACL(s *model.Subnet, addr netip.Addr, p lbPort, note func(s
 	}
 	asked := p.asked()
 	in := c.decide(false, matchAddr(addr), asked, "")
-	back := c.decide(true, matchAddr(addr), anyEphemeral, "")
-	out := replyVerdict(back, anyEphemeral, anyEphemeral, replyWhy)
+	replies := anyEphemeral
+	if !p.any {
+		replies = anyEphemeral.Intersect(netset.AllOf(p.proto))
+	}
+	back := c.decide(true, matchAddr(addr), replies, "")
+	out := replyVerdict(back, replies, replies, replyWhy)
 	what := p.String()
 	req := Yes
 	switch {

@@ -269,6 +269,9 @@ type LoadBalancer struct {
 	DNSName string   `json:"dnsName,omitempty"`
 	Groups  []string `json:"groups,omitempty"`
 	Subnets []string `json:"subnets,omitempty"`
+	// IPAddressType is "ipv4" (the default: no IPv6 address), "dualstack"
+	// or "dualstack-without-public-ipv4".
+	IPAddressType string `json:"ipAddressType,omitempty"`
 	// Tags are the load balancer's tags where the input holds them
 	// (Terraform state, aws elbv2 describe-tags; describe-load-balancers
 	// prints none).

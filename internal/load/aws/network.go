@@ -628,9 +628,9 @@ func (b *Builder) igwsDoc(o *document.Object) error {
 func (b *Builder) lbsDoc(o *document.Object) error {
 	var doc struct {
 		LoadBalancers []struct {
-			LoadBalancerArn, LoadBalancerName, DNSName, Scheme, VpcId, Type string
-			SecurityGroups                                                  []string
-			AvailabilityZones                                               []struct{ ZoneName, SubnetId string }
+			LoadBalancerArn, LoadBalancerName, DNSName, Scheme, VpcId, Type, IpAddressType string
+			SecurityGroups                                                                 []string
+			AvailabilityZones                                                              []struct{ ZoneName, SubnetId string }
 		}
 	}
 	if err := decode(o, ShapeLoadBalancers, &doc); err != nil {
@@ -641,7 +641,7 @@ func (b *Builder) lbsDoc(o *document.Object) error {
 		if err := need(src, "LoadBalancers", i, "LoadBalancerArn", l.LoadBalancerArn); err != nil {
 			return err
 		}
-		lb := &model.LoadBalancer{ARN: l.LoadBalancerArn, Name: l.LoadBalancerName, Type: l.Type, Scheme: l.Scheme, VPC: l.VpcId, DNSName: l.DNSName, Groups: l.SecurityGroups, Source: src}
+		lb := &model.LoadBalancer{ARN: l.LoadBalancerArn, Name: l.LoadBalancerName, Type: l.Type, Scheme: l.Scheme, VPC: l.VpcId, DNSName: l.DNSName, Groups: l.SecurityGroups, IPAddressType: l.IpAddressType, Source: src}
 		if err := lbScheme(lb.Scheme); err != nil {
 			return &document.Error{Source: src, Object: "LoadBalancer/" + lb.Name, Msg: err.Error()}
 		}

@@ -250,7 +250,7 @@ func (t *tfReader) networkResource(r *tfjson.StateResource, src model.Source) bo
 	case "aws_lb", "aws_alb":
 		id := t.id(r, "arn")
 		lb := &model.LoadBalancer{ARN: id, Name: str(v["name"]), Type: str(v["load_balancer_type"]), VPC: str(v["vpc_id"]), DNSName: str(v["dns_name"]),
-			Groups: t.refList(r, "security_groups"), Subnets: t.refList(r, "subnets"), Source: src}
+			Groups: t.refList(r, "security_groups"), Subnets: t.refList(r, "subnets"), IPAddressType: str(v["ip_address_type"]), Source: src}
 		for _, key := range []string{"tags_all", "tags"} {
 			if tags, ok := v[key].(map[string]any); ok && len(tags) > 0 && lb.Tags == nil {
 				lb.Tags = map[string]string{}
