@@ -88,3 +88,36 @@ func TestELBv2BadInput(t *testing.T) {
 		t.Errorf("GENEVE: %v", err)
 	}
 }
+
+// terraform show -json: aws_lb_listener with the provider's attribute
+// names; a listener whose protocol is not set takes the provider's
+// default (TCP for a Network Load Balancer); a planned load balancer's
+// ARN is not known yet, so the listener names it by address.
+func TestELBv2TerraformListener(t *testing.T) {
+	state := `{"format_version": "1.0", "terraform_version": "1.11.3", "values": {"root_module": {"resources": [
+  {"address": "aws_lb.edge", "mode": "managed", "type": "aws_lb", "name": "edge", "values": {
+    "arn": "arn:lb/net/edge/1", "load_balancer_type": "network", "internal": false, "ip_address_type": "ipv4", "subnets": ["subnet-1"], "security_groups": []}},
+  {"address": "aws_lb_listener.tls", "mode": "managed", "type": "aws_lb_listener", "name": "tls", "values": {
+    "arn": "arn:listener/net/edge/1/a", "load_balancer_arn": "arn:lb/net/edge/1", "port": 443,
+    "default_action": [{"type": "forward", "target_group_arn": "",
+      "forward": [{"target_group": [{"arn": "arn:tg/x", "weight": 1}, {"arn": "arn:tg/y", "weight": 0}]}]}]}},
+  {"address": "aws_lb_listener.dns", "mode": "managed", "type": "aws_lb_listener", "name": "dns", "values": {
+    "arn": "arn:listener/net/edge/1/b", "load_balancer_arn": "arn:lb/net/edge/1", "port": 53, "protocol": "TCP_UDP",
+    "default_action": [{"type": "forward", "target_group_arn": "arn:tg/dns"}]}}
+]}}}`
+	w, _, err := build(t, [2]string{"state.json", state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range w.Network.Listeners {
+		got = append(got, fmt.Sprintf("%s %s %s:%d %v", l.ARN, l.LoadBalancer, l.Protocol, l.Port, l.TargetGroups))
+	}
+	want := "arn:listener/net/edge/1/a arn:lb/net/edge/1 TCP:443 [arn:tg/x arn:tg/y]|arn:listener/net/edge/1/b arn:lb/net/edge/1 TCP_UDP:53 [arn:tg/dns]"
+	if strings.Join(got, "|") != want {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "|"), want)
+	}
+	if _, _, err := build(t, [2]string{"state.json", strings.Replace(state, `"port": 53`, `"port": 70000`, 1)}); err == nil || !strings.Contains(err.Error(), "aws_lb_listener.dns: port 70000") {
+		t.Errorf("bad port: %v", err)
+	}
+}
