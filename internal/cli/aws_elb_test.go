@@ -8,12 +8,16 @@ import (
 
 const elbFixture = "internal/cli/testdata/aws-elb"
 
-// elbExposures runs explain --from internet -o json and returns the
-// exposures by entry.
+// elbExposures runs explain --from internet -o json on files (and flags,
+// such as --aws) and returns the exposures by entry.
 func elbExposures(t *testing.T, to string, files ...string) map[string]map[string]any {
 	t.Helper()
 	args := []string{"explain", "-o", "json", "--from", "internet", "--to", to}
 	for _, f := range files {
+		if strings.HasPrefix(f, "--") {
+			args = append(args, f)
+			continue
+		}
 		args = append(args, "-f", f)
 	}
 	stdout, stderr, code := run(t, "", args...)

@@ -101,20 +101,7 @@ func TestAWSLiveELBExposureOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stdout, stderr, code := run(t, "", "explain", "-f", dir, "--aws", "-o", "json", "--from", "internet", "--to", "web/web")
-	if code == ExitInput || code == ExitInternal {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var doc struct {
-		Exposures []map[string]any `json:"exposures"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
-	es := map[string]map[string]any{}
-	for _, e := range doc.Exposures {
-		es[e["entry"].(string)] = e
-	}
+	es := elbExposures(t, "web/web", dir, "--aws")
 	for name, want := range map[string]struct{ subnets, detail string }{
 		"public": {"open", public + ": route table " + rtPublic + " sends 0.0.0.0/0 to " + igw + ": public"},
 		"stuck":  {"blocked", private + ": route table "},
@@ -136,7 +123,7 @@ func TestAWSLiveELBExposureOnMoto(t *testing.T) {
 	}
 
 	// audit --aws: RF009 names web/public's exposure, never web/stuck's.
-	stdout, stderr, code = run(t, "", "audit", "-f", dir, "--aws", "-o", "json")
+	stdout, stderr, code := run(t, "", "audit", "-f", dir, "--aws", "-o", "json")
 	if code != ExitOK && code != ExitFindings {
 		t.Fatalf("audit: exit %d: %s", code, stderr)
 	}

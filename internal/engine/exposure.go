@@ -284,15 +284,7 @@ func (e *Exposure) finish() {
 
 // publicVerdict says how much of the internet a set of sources admits.
 func publicVerdict(sources *netipx.IPSet) string {
-	public := netset.Public()
-	in := netset.Intersect(sources, public)
-	switch {
-	case len(in.Ranges()) == 0:
-		return HopBlocked
-	case in.Equal(public):
-		return HopOpen
-	}
-	return HopRestricted
+	return clientVerdict(sources, netset.Public())
 }
 
 // podHops judges the last two fences, security groups and
