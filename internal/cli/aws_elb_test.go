@@ -8,12 +8,16 @@ import (
 
 const elbFixture = "internal/cli/testdata/aws-elb"
 
-// elbExposures runs explain --from internet -o json and returns the
-// exposures by entry.
+// elbExposures runs explain --from internet -o json on files (and flags,
+// such as --aws) and returns the exposures by entry.
 func elbExposures(t *testing.T, to string, files ...string) map[string]map[string]any {
 	t.Helper()
 	args := []string{"explain", "-o", "json", "--from", "internet", "--to", to}
 	for _, f := range files {
+		if strings.HasPrefix(f, "--") {
+			args = append(args, f)
+			continue
+		}
 		args = append(args, "-f", f)
 	}
 	stdout, stderr, code := run(t, "", args...)
@@ -167,5 +171,99 @@ func TestELBMatchByTag(t *testing.T) {
 	// llm-office has no tagged load balancer: the annotations decide.
 	if h := firstHop(t, es["Service/shop/llm-office"]); !strings.HasPrefix(h["detail"].(string), "inferred from the annotations") {
 		t.Errorf("llm-office: %v", h)
+	}
+}
+
+const elbSubnetsFixture = "internal/cli/testdata/aws-elb-subnets"
+
+// hopOf is the hop of an exposure with the given step.
+func hopOf(t *testing.T, e map[string]any, step string) map[string]any {
+	t.Helper()
+	if e == nil {
+		t.Fatal("no such exposure")
+	}
+	for _, h := range e["hops"].([]any) {
+		if h := h.(map[string]any); h["step"] == step {
+			return h
+		}
+	}
+	return nil
+}
+
+// An internet-facing load balancer answers a client through its subnet's
+// route table, so the subnet must route the client to an internet gateway
+// (AWS: "internet-facing load balancers must be in public subnets"); its
+// network ACL, stateless, must admit the listener port in and the replies
+// to the client's ephemeral ports (1024-65535) out. Truth table, written
+// from the AWS VPC and ELB user guides:
+//
+//	subnet route 0.0.0.0/0   ACL in 443         ACL out 1024-65535   verdict
+//	igw                      all                all                  open
+//	nat                      all                all                  blocked
+//	igw                      81.2.69.0/24 only  all                  restricted to 81.2.69.0/24
+//	igw                      all                none (443 only)      blocked
+//	table not given          ACL not given      -                    unknown
+func TestELBSubnets(t *testing.T) {
+	es := elbExposures(t, "web/web", elbSubnetsFixture)
+	for _, c := range []struct{ entry, verdict, detail string }{
+		{"Service/web/public-ok", "open", "subnet-pub: route table rtb-public sends 0.0.0.0/0 to igw-1: public; subnet-pub: network ACL acl-default admits TCP 443 in (rule 100 allow) and the replies out (rule 100 allow)"},
+		{"Service/web/wrong-subnet", "blocked", "subnet-priv: route table rtb-private sends 0.0.0.0/0 to nat-1: private"},
+		{"Service/web/acl-partner", "restricted", "81.2.69.0/24 from the internet reach load balancer k8s-web-acl-partner"},
+		{"Service/web/no-reply", "blocked", "network ACL acl-noreply admits TCP 443 in (rule 100 allow) but denies the replies out to the clients' ephemeral ports (rule * deny)"},
+		{"Service/web/unknown-table", "unknown", "subnet-other: no table of subnet-other in the inputs"},
+	} {
+		h := hopOf(t, es[c.entry], "load balancer subnets")
+		if h == nil || h["verdict"] != c.verdict || !strings.Contains(h["detail"].(string), c.detail) {
+			t.Errorf("%s: got %v, want %s with %q", c.entry, h, c.verdict, c.detail)
+		}
+		// The security groups alone admit the whole internet on 443.
+		if lb := firstHop(t, es[c.entry]); lb["verdict"] != "open" || !strings.Contains(lb["detail"].(string), "on TCP 443 (its listeners TCP:443") {
+			t.Errorf("%s: load balancer hop %v", c.entry, lb)
+		}
+	}
+	// A blocked subnet blocks the exposure; an unknown one leaves it possible.
+	for entry, want := range map[string]bool{"Service/web/wrong-subnet": false, "Service/web/no-reply": false} {
+		if e := es[entry]; e["internet"] != want || e["possible"] == true {
+			t.Errorf("%s: internet %v possible %v", entry, e["internet"], e["possible"])
+		}
+	}
+	if e := es["Service/web/unknown-table"]; e["possible"] != true {
+		t.Errorf("unknown-table: %v", e)
+	}
+	// Without the route tables and network ACLs the subnets are not judged.
+	es = elbExposures(t, "web/web", elbSubnetsFixture+"/services.yaml", elbSubnetsFixture+"/load-balancers.json",
+		elbSubnetsFixture+"/security-groups.json", elbSubnetsFixture+"/listeners.json")
+	if h := hopOf(t, es["Service/web/wrong-subnet"], "load balancer subnets"); h != nil {
+		t.Errorf("subnets judged without routes or ACLs: %v", h)
+	}
+}
+
+// The listeners decide which security group rules count: the portal ALB's
+// group admits the whole internet on 8080, on which it has no listener,
+// and 81.2.69.0/24 on 443, its HTTPS listener. The Ingress has no status:
+// describe-tags' ingress.k8s.aws/stack tag ties the ALB to it.
+func TestELBListenersAndTags(t *testing.T) {
+	es := elbExposures(t, "web/web", elbSubnetsFixture)
+	h := firstHop(t, es["Ingress/web/portal"])
+	if h["verdict"] != "restricted" || !strings.Contains(h["detail"].(string), "matched by its tag ingress.k8s.aws/stack=web/portal") ||
+		!strings.Contains(h["detail"].(string), "admit 81.2.69.0/24 on TCP 443 (its listeners HTTPS:443 ("+elbSubnetsFixture+"/listeners.json:103))") {
+		t.Errorf("portal: %v", h)
+	}
+	// The target group comes from the listener's forward action (the
+	// target group names no load balancer).
+	lb := firstHop(t, es["Service/web/public-ok"])
+	if !strings.Contains(lb["detail"].(string), "target group k8s-web-public-ok: ip targets on TCP:8080, from listener TCP:443") {
+		t.Errorf("public-ok: %v", lb)
+	}
+	// Without the listeners: every port of the ALB counts (8080 admits
+	// the whole internet); without the tags: no load balancer matches.
+	es = elbExposures(t, "web/web", elbSubnetsFixture+"/services.yaml", elbSubnetsFixture+"/load-balancers.json",
+		elbSubnetsFixture+"/security-groups.json", elbSubnetsFixture+"/tags.json")
+	if h := firstHop(t, es["Ingress/web/portal"]); h["verdict"] != "open" || !strings.Contains(h["detail"].(string), "on any port (its listeners are not in the inputs") {
+		t.Errorf("portal without listeners: %v", h)
+	}
+	es = elbExposures(t, "web/web", elbSubnetsFixture+"/services.yaml", elbSubnetsFixture+"/load-balancers.json")
+	if h := firstHop(t, es["Ingress/web/portal"]); !strings.HasPrefix(h["detail"].(string), "inferred from the annotations") {
+		t.Errorf("portal without tags: %v", h)
 	}
 }

@@ -202,8 +202,15 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 	if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
 		var lb Hop
 		ipTargets = s.Annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip" || s.Annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb-ip"
-		if m := a.findLB("Service", s.Namespace, s.Name, s.LoadBalancerIngress); m != nil {
-			lb, sources = a.lbHop("load balancer", m, s.Spec.Ports)
+		var subnets *Hop
+		if m := a.findLB("Service", s.Namespace+"/"+s.Name, s.LoadBalancerIngress, s.Source); m != nil {
+			var ports []lbPort
+			lb, ports, sources = a.lbHop("load balancer", m, s.Spec.Ports)
+			if lb.Verdict != HopBlocked {
+				if h, in := a.lbSubnetsHop(m.lb, ports); h != nil {
+					subnets, sources = h, netset.Intersect(sources, in)
+				}
+			}
 			bareLB = m.lb.Scheme == "internet-facing" && len(m.lb.Groups) == 0
 			// The target groups say where the traffic lands: instance
 			// targets are the nodes' NodePorts, ip targets the pods.
@@ -223,6 +230,9 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 			lb, sources = loadBalancer(s)
 		}
 		e.Hops = append(e.Hops, lb)
+		if subnets != nil {
+			e.Hops = append(e.Hops, *subnets)
+		}
 	} else {
 		e.Hops = append(e.Hops, Hop{Step: "node port", Verdict: HopUnknown, Source: s.Source.String(),
 			Detail: "reachable from outside only if the nodes have public addresses (not in the inputs)"})
@@ -274,15 +284,7 @@ func (e *Exposure) finish() {
 
 // publicVerdict says how much of the internet a set of sources admits.
 func publicVerdict(sources *netipx.IPSet) string {
-	public := netset.Public()
-	in := netset.Intersect(sources, public)
-	switch {
-	case len(in.Ranges()) == 0:
-		return HopBlocked
-	case in.Equal(public):
-		return HopOpen
-	}
-	return HopRestricted
+	return clientVerdict(sources, netset.Public())
 }
 
 // podHops judges the last two fences, security groups and
@@ -401,9 +403,20 @@ func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 	}
 	var controllers []backend
 	alb := controller == "ingress.k8s.aws/alb" || class == "alb"
-	if m := a.findLB("Ingress", ing.Namespace, ing.Name, ing.LoadBalancerIngress); alb && m != nil {
-		hop, _ := a.lbHop("application load balancer", m, nil)
+	stack := ing.Namespace + "/" + ing.Name
+	if g := ing.Annotations["alb.ingress.kubernetes.io/group.name"]; g != "" {
+		// The controller builds one ALB for an IngressGroup and tags it
+		// with the group's name.
+		stack = g
+	}
+	if m := a.findLB("Ingress", stack, ing.LoadBalancerIngress, ing.Source); alb && m != nil {
+		hop, ports, _ := a.lbHop("application load balancer", m, nil)
 		e.Hops = append(e.Hops, hop)
+		if hop.Verdict != HopBlocked {
+			if h, _ := a.lbSubnetsHop(m.lb, ports); h != nil {
+				e.Hops = append(e.Hops, *h)
+			}
+		}
 	} else if alb {
 		scheme := ing.Annotations["alb.ingress.kubernetes.io/scheme"]
 		hop := Hop{Step: "application load balancer", Source: ing.Source.String()}

@@ -91,6 +91,9 @@ func network(w *model.World) []NetworkObject {
 	for _, g := range n.TargetGroups {
 		add("TargetGroup", g.Name, g.VPC, g.Source, "%s targets, %s:%d, %d load balancers", dashed(g.TargetType), dashed(g.Protocol), g.Port, len(g.LoadBalancers))
 	}
+	for _, l := range n.Listeners {
+		add("Listener", l.ARN, "", l.Source, "%s:%d of %s, to %s", l.Protocol, l.Port, dashed(l.LoadBalancer), dashed(strings.Join(l.TargetGroups, ",")))
+	}
 	return out
 }
 

@@ -84,12 +84,13 @@ type VPCNetwork struct {
 	InternetGateways []*InternetGateway `json:"internetGateways,omitempty"`
 	LoadBalancers    []*LoadBalancer    `json:"loadBalancers,omitempty"`
 	TargetGroups     []*TargetGroup     `json:"targetGroups,omitempty"`
+	Listeners        []*Listener        `json:"listeners,omitempty"`
 }
 
 // Empty reports whether no object of the VPC layer was loaded.
 func (n *VPCNetwork) Empty() bool {
 	return len(n.VPCs)+len(n.Subnets)+len(n.NetworkACLs)+len(n.RouteTables)+len(n.Endpoints)+
-		len(n.NATGateways)+len(n.InternetGateways)+len(n.LoadBalancers)+len(n.TargetGroups) == 0
+		len(n.NATGateways)+len(n.InternetGateways)+len(n.LoadBalancers)+len(n.TargetGroups)+len(n.Listeners) == 0
 }
 
 // VPC is a virtual private cloud with its IPv4 and IPv6 CIDR blocks.
@@ -268,8 +269,12 @@ type LoadBalancer struct {
 	DNSName string   `json:"dnsName,omitempty"`
 	Groups  []string `json:"groups,omitempty"`
 	Subnets []string `json:"subnets,omitempty"`
+	// IPAddressType is "ipv4" (the default: no IPv6 address), "dualstack"
+	// or "dualstack-without-public-ipv4".
+	IPAddressType string `json:"ipAddressType,omitempty"`
 	// Tags are the load balancer's tags where the input holds them
-	// (Terraform state; describe-load-balancers prints none).
+	// (Terraform state, aws elbv2 describe-tags; describe-load-balancers
+	// prints none).
 	Tags   map[string]string `json:"tags,omitempty"`
 	Source Source            `json:"source"`
 }
@@ -285,4 +290,18 @@ type TargetGroup struct {
 	VPC           string   `json:"vpc,omitempty"`
 	LoadBalancers []string `json:"loadBalancers,omitempty"`
 	Source        Source   `json:"source"`
+}
+
+// Listener is an ELBv2 listener: the port and protocol a load balancer
+// accepts connections on, and the target groups its default action
+// forwards to.
+type Listener struct {
+	ARN          string `json:"arn"`
+	LoadBalancer string `json:"loadBalancer"`
+	// Protocol is HTTP, HTTPS, TCP, TLS, UDP, TCP_UDP, QUIC, TCP_QUIC or
+	// GENEVE (a Gateway Load Balancer's).
+	Protocol     string   `json:"protocol,omitempty"`
+	Port         int32    `json:"port,omitempty"`
+	TargetGroups []string `json:"targetGroups,omitempty"`
+	Source       Source   `json:"source"`
 }

@@ -22,6 +22,8 @@ const (
 	ShapeInternetGateways Shape = "aws ec2 describe-internet-gateways"
 	ShapeLoadBalancers    Shape = "aws elbv2 describe-load-balancers"
 	ShapeTargetGroups     Shape = "aws elbv2 describe-target-groups"
+	ShapeListeners        Shape = "aws elbv2 describe-listeners"
+	ShapeLBTags           Shape = "aws elbv2 describe-tags"
 )
 
 // networkShapes maps a describe-* output's top-level key to its shape.
@@ -35,6 +37,8 @@ var networkShapes = map[string]Shape{
 	"InternetGateways": ShapeInternetGateways,
 	"LoadBalancers":    ShapeLoadBalancers,
 	"TargetGroups":     ShapeTargetGroups,
+	"Listeners":        ShapeListeners,
+	"TagDescriptions":  ShapeLBTags,
 }
 
 // unmodelledShapes are AWS outputs recognised by their top-level key that
@@ -46,7 +50,6 @@ var unmodelledShapes = map[string]string{
 	"EgressOnlyInternetGateways": "aws ec2 describe-egress-only-internet-gateways",
 	"Addresses":                  "aws ec2 describe-addresses",
 	"LoadBalancerDescriptions":   "aws elb describe-load-balancers (Classic Load Balancer)",
-	"Listeners":                  "aws elbv2 describe-listeners",
 	"TargetHealthDescriptions":   "aws elbv2 describe-target-health",
 	"ServiceDetails":             "aws ec2 describe-vpc-endpoint-services",
 	"FlowLogs":                   "aws ec2 describe-flow-logs",
@@ -66,6 +69,10 @@ type network struct {
 	igws      map[string]*model.InternetGateway
 	lbs       map[string]*model.LoadBalancer
 	tgs       map[string]*model.TargetGroup
+	listeners map[string]*model.Listener
+	// tags are describe-tags' tags by resource ARN, put on the load
+	// balancers when every document is in (files come in any order).
+	tags map[string]map[string]string
 }
 
 func newNetwork() network {
@@ -73,6 +80,7 @@ func newNetwork() network {
 		vpcs: map[string]*model.VPC{}, subnets: map[string]*model.Subnet{}, acls: map[string]*model.NetworkACL{},
 		tables: map[string]*model.RouteTable{}, endpoints: map[string]*model.VPCEndpoint{}, nats: map[string]*model.NATGateway{},
 		igws: map[string]*model.InternetGateway{}, lbs: map[string]*model.LoadBalancer{}, tgs: map[string]*model.TargetGroup{},
+		listeners: map[string]*model.Listener{}, tags: map[string]map[string]string{},
 	}
 }
 
@@ -103,10 +111,26 @@ func (n *network) finish(w *model.World, report *document.Report) {
 		rt := n.tables[id]
 		rt.Routes = uniqueRoutes(rt, report)
 	}
+	for _, arn := range sortedKeys(n.tags) {
+		t := n.tags[arn]
+		lb := n.lbs[arn]
+		if lb == nil {
+			// Tags of a target group, a listener, or a load balancer
+			// whose describe-load-balancers output was not given.
+			continue
+		}
+		if lb.Tags == nil {
+			lb.Tags = map[string]string{}
+		}
+		for k, v := range t {
+			lb.Tags[k] = v
+		}
+	}
 	w.Network = model.VPCNetwork{
 		VPCs: sortedValues(n.vpcs), Subnets: sortedValues(n.subnets), NetworkACLs: sortedValues(n.acls),
 		RouteTables: sortedValues(n.tables), Endpoints: sortedValues(n.endpoints), NATGateways: sortedValues(n.nats),
 		InternetGateways: sortedValues(n.igws), LoadBalancers: sortedValues(n.lbs), TargetGroups: sortedValues(n.tgs),
+		Listeners: sortedValues(n.listeners),
 	}
 }
 
@@ -141,6 +165,10 @@ func (b *Builder) addNetwork(o *document.Object, shape Shape) error {
 		return b.lbsDoc(o)
 	case ShapeTargetGroups:
 		return b.tgsDoc(o)
+	case ShapeListeners:
+		return b.listenersDoc(o)
+	case ShapeLBTags:
+		return b.tagsDoc(o)
 	}
 	return fmt.Errorf("unhandled shape %s", shape)
 }
@@ -600,9 +628,9 @@ func (b *Builder) igwsDoc(o *document.Object) error {
 func (b *Builder) lbsDoc(o *document.Object) error {
 	var doc struct {
 		LoadBalancers []struct {
-			LoadBalancerArn, LoadBalancerName, DNSName, Scheme, VpcId, Type string
-			SecurityGroups                                                  []string
-			AvailabilityZones                                               []struct{ ZoneName, SubnetId string }
+			LoadBalancerArn, LoadBalancerName, DNSName, Scheme, VpcId, Type, IpAddressType string
+			SecurityGroups                                                                 []string
+			AvailabilityZones                                                              []struct{ ZoneName, SubnetId string }
 		}
 	}
 	if err := decode(o, ShapeLoadBalancers, &doc); err != nil {
@@ -613,7 +641,7 @@ func (b *Builder) lbsDoc(o *document.Object) error {
 		if err := need(src, "LoadBalancers", i, "LoadBalancerArn", l.LoadBalancerArn); err != nil {
 			return err
 		}
-		lb := &model.LoadBalancer{ARN: l.LoadBalancerArn, Name: l.LoadBalancerName, Type: l.Type, Scheme: l.Scheme, VPC: l.VpcId, DNSName: l.DNSName, Groups: l.SecurityGroups, Source: src}
+		lb := &model.LoadBalancer{ARN: l.LoadBalancerArn, Name: l.LoadBalancerName, Type: l.Type, Scheme: l.Scheme, VPC: l.VpcId, DNSName: l.DNSName, Groups: l.SecurityGroups, IPAddressType: l.IpAddressType, Source: src}
 		if err := lbScheme(lb.Scheme); err != nil {
 			return &document.Error{Source: src, Object: "LoadBalancer/" + lb.Name, Msg: err.Error()}
 		}
@@ -656,6 +684,115 @@ func (b *Builder) tgsDoc(o *document.Object) error {
 			tg.Port = *g.Port
 		}
 		b.net.tgs[tg.ARN] = tg
+	}
+	return nil
+}
+
+// listenerProtocols are the protocols an ELBv2 listener takes
+// (elasticloadbalancingv2 ProtocolEnum).
+var listenerProtocols = map[string]bool{"HTTP": true, "HTTPS": true, "TCP": true, "TLS": true, "UDP": true, "TCP_UDP": true, "GENEVE": true, "QUIC": true, "TCP_QUIC": true}
+
+func (b *Builder) listenersDoc(o *document.Object) error {
+	var doc struct {
+		Listeners []struct {
+			ListenerArn, LoadBalancerArn, Protocol string
+			Port                                   *int32
+			DefaultActions                         []wireAction
+		}
+	}
+	if err := decode(o, ShapeListeners, &doc); err != nil {
+		return err
+	}
+	for i, l := range doc.Listeners {
+		src := o.Source.At(o.Line("Listeners", i))
+		if err := need(src, "Listeners", i, "ListenerArn", l.ListenerArn); err != nil {
+			return err
+		}
+		if err := need(src, "Listeners", i, "LoadBalancerArn", l.LoadBalancerArn); err != nil {
+			return err
+		}
+		li := &model.Listener{ARN: l.ListenerArn, LoadBalancer: l.LoadBalancerArn, Protocol: l.Protocol, Source: src}
+		if err := listenerCheck(li, l.Port); err != nil {
+			return &document.Error{Source: src, Object: "Listener/" + li.ARN, Msg: err.Error()}
+		}
+		for _, a := range l.DefaultActions {
+			li.TargetGroups = append(li.TargetGroups, a.targetGroups()...)
+		}
+		b.net.listeners[li.ARN] = li
+	}
+	return nil
+}
+
+// listenerCheck sets a listener's port and checks its protocol and port.
+func listenerCheck(li *model.Listener, port *int32) error {
+	if !listenerProtocols[li.Protocol] {
+		return fmt.Errorf("protocol %q is not one of HTTP, HTTPS, TCP, TLS, UDP, TCP_UDP, QUIC, TCP_QUIC, GENEVE", li.Protocol)
+	}
+	if port != nil {
+		li.Port = *port
+	}
+	// A Gateway Load Balancer's listener has no port (GENEVE on 6081).
+	if li.Protocol != "GENEVE" && (li.Port < 1 || li.Port > 65535) {
+		return fmt.Errorf("port %d is not between 1 and 65535", li.Port)
+	}
+	return nil
+}
+
+// wireAction is a listener action: a forward to one target group, or to
+// several with weights.
+type wireAction struct {
+	Type           string
+	TargetGroupArn string
+	ForwardConfig  *struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
+}
+
+func (a wireAction) targetGroups() []string {
+	var out []string
+	if a.TargetGroupArn != "" {
+		out = append(out, a.TargetGroupArn)
+	}
+	if a.ForwardConfig != nil {
+		for _, g := range a.ForwardConfig.TargetGroups {
+			if g.TargetGroupArn != "" && g.TargetGroupArn != a.TargetGroupArn {
+				out = append(out, g.TargetGroupArn)
+			}
+		}
+	}
+	return out
+}
+
+// tagsDoc reads aws elbv2 describe-tags. The Classic Load Balancer's
+// describe-tags has the same top-level key but names load balancers, not
+// ARNs: it is not modelled.
+func (b *Builder) tagsDoc(o *document.Object) error {
+	var doc struct {
+		TagDescriptions []struct {
+			ResourceArn, LoadBalancerName string
+			Tags                          []struct{ Key, Value string }
+		}
+	}
+	if err := decode(o, ShapeLBTags, &doc); err != nil {
+		return err
+	}
+	for i, d := range doc.TagDescriptions {
+		src := o.Source.At(o.Line("TagDescriptions", i))
+		if d.ResourceArn == "" && d.LoadBalancerName != "" {
+			b.report.Warn(src, "", "aws elb describe-tags (Classic Load Balancer): ringfence does not model this AWS output; it is not used")
+			continue
+		}
+		if err := need(src, "TagDescriptions", i, "ResourceArn", d.ResourceArn); err != nil {
+			return err
+		}
+		t := b.net.tags[d.ResourceArn]
+		if t == nil {
+			t = map[string]string{}
+			b.net.tags[d.ResourceArn] = t
+		}
+		for _, kv := range d.Tags {
+			t[kv.Key] = kv.Value
+		}
 	}
 	return nil
 }

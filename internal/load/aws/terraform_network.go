@@ -250,7 +250,7 @@ func (t *tfReader) networkResource(r *tfjson.StateResource, src model.Source) bo
 	case "aws_lb", "aws_alb":
 		id := t.id(r, "arn")
 		lb := &model.LoadBalancer{ARN: id, Name: str(v["name"]), Type: str(v["load_balancer_type"]), VPC: str(v["vpc_id"]), DNSName: str(v["dns_name"]),
-			Groups: t.refList(r, "security_groups"), Subnets: t.refList(r, "subnets"), Source: src}
+			Groups: t.refList(r, "security_groups"), Subnets: t.refList(r, "subnets"), IPAddressType: str(v["ip_address_type"]), Source: src}
 		for _, key := range []string{"tags_all", "tags"} {
 			if tags, ok := v[key].(map[string]any); ok && len(tags) > 0 && lb.Tags == nil {
 				lb.Tags = map[string]string{}
@@ -285,6 +285,46 @@ func (t *tfReader) networkResource(r *tfjson.StateResource, src model.Source) bo
 			tg.TargetType = "instance" // the provider's default
 		}
 		n.tgs[id] = tg
+	case "aws_lb_listener", "aws_alb_listener":
+		id := t.id(r, "arn")
+		li := &model.Listener{ARN: id, LoadBalancer: t.ref(r, "load_balancer_arn"), Protocol: str(v["protocol"]), Source: src}
+		if li.Protocol == "" {
+			// The provider's default: HTTP for an ALB, TCP for an NLB
+			// (a GWLB's listener has none).
+			li.Protocol = "HTTP"
+			if lb := n.lbs[li.LoadBalancer]; lb != nil && lb.Type == "network" {
+				li.Protocol = "TCP"
+			} else if lb != nil && lb.Type == "gateway" {
+				li.Protocol = "GENEVE"
+			}
+		}
+		var port *int32
+		if p := num(v["port"]); p >= 0 {
+			port = &p
+		}
+		if err := listenerCheck(li, port); err != nil {
+			t.fail(src, r.Address, "%v", err)
+			return true
+		}
+		actions, _ := v["default_action"].([]any)
+		for _, a := range actions {
+			am, _ := a.(map[string]any)
+			if tg := str(am["target_group_arn"]); tg != "" {
+				li.TargetGroups = appendNew(li.TargetGroups, tg)
+			}
+			fwd, _ := am["forward"].([]any)
+			for _, f := range fwd {
+				fm, _ := f.(map[string]any)
+				tgs, _ := fm["target_group"].([]any)
+				for _, g := range tgs {
+					gm, _ := g.(map[string]any)
+					if arn := str(gm["arn"]); arn != "" {
+						li.TargetGroups = appendNew(li.TargetGroups, arn)
+					}
+				}
+			}
+		}
+		n.listeners[id] = li
 	default:
 		return false
 	}
@@ -387,4 +427,11 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func appendNew(s []string, x string) []string {
+	if contains(s, x) {
+		return s
+	}
+	return append(s, x)
 }

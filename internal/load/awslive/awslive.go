@@ -55,6 +55,8 @@ var Actions = []string{
 	"ec2:GetManagedPrefixListEntries",
 	"elasticloadbalancing:DescribeLoadBalancers",
 	"elasticloadbalancing:DescribeTargetGroups",
+	"elasticloadbalancing:DescribeListeners",
+	"elasticloadbalancing:DescribeTags",
 }
 
 // Read reads the account into b.
@@ -224,8 +226,9 @@ func (r *reader) prefixLists(ctx context.Context) error {
 	return nil
 }
 
-// loadBalancing reads ELBv2 load balancers and target groups; the API has
-// no VPC filter, so --aws-vpc is applied to what it returns.
+// loadBalancing reads ELBv2 load balancers, target groups, the load
+// balancers' listeners and tags; the API has no VPC filter, so --aws-vpc
+// is applied to what it returns.
 func (r *reader) loadBalancing(ctx context.Context) error {
 	lp := elb.NewDescribeLoadBalancersPaginator(r.elb, &elb.DescribeLoadBalancersInput{})
 	lbs, err := collect(ctx, lp.HasMorePages, func(ctx context.Context) (*elb.DescribeLoadBalancersOutput, error) { return lp.NextPage(ctx) },
@@ -246,7 +249,50 @@ func (r *reader) loadBalancing(ctx context.Context) error {
 	if err := r.add("elasticloadbalancing:DescribeLoadBalancers", map[string]any{"LoadBalancers": lbs}); err != nil {
 		return err
 	}
-	return r.add("elasticloadbalancing:DescribeTargetGroups", map[string]any{"TargetGroups": tgs})
+	if err := r.add("elasticloadbalancing:DescribeTargetGroups", map[string]any{"TargetGroups": tgs}); err != nil {
+		return err
+	}
+	// Listeners are listed per load balancer; tags for up to 20
+	// resources a call (the API's limit).
+	listeners := []elbtypes.Listener{}
+	var arns []string
+	for _, l := range lbs {
+		arn := l.LoadBalancerArn
+		arns = append(arns, sdkaws.ToString(arn))
+		p := elb.NewDescribeListenersPaginator(r.elb, &elb.DescribeListenersInput{LoadBalancerArn: arn})
+		ls, err := collect(ctx, p.HasMorePages, func(ctx context.Context) (*elb.DescribeListenersOutput, error) { return p.NextPage(ctx) },
+			func(o *elb.DescribeListenersOutput) []elbtypes.Listener { return o.Listeners })
+		if err != nil {
+			return r.apiError("elasticloadbalancing:DescribeListeners", err)
+		}
+		listeners = append(listeners, ls...)
+	}
+	tags := []elbtypes.TagDescription{}
+	for len(arns) > 0 {
+		batch := arns[:min(20, len(arns))]
+		arns = arns[len(batch):]
+		out, err := collect(ctx, once(), func(ctx context.Context) (*elb.DescribeTagsOutput, error) {
+			return r.elb.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: batch})
+		}, func(o *elb.DescribeTagsOutput) []elbtypes.TagDescription { return o.TagDescriptions })
+		if err != nil {
+			return r.apiError("elasticloadbalancing:DescribeTags", err)
+		}
+		tags = append(tags, out...)
+	}
+	if err := r.add("elasticloadbalancing:DescribeListeners", map[string]any{"Listeners": listeners}); err != nil {
+		return err
+	}
+	return r.add("elasticloadbalancing:DescribeTags", map[string]any{"TagDescriptions": tags})
+}
+
+// once is a "more pages" function for a call that has one page.
+func once() func() bool {
+	done := false
+	return func() bool {
+		more := !done
+		done = true
+		return more
+	}
 }
 
 func keep[T any](xs []T, ok func(T) bool) []T {
