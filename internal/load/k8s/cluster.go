@@ -229,8 +229,8 @@ type clusterRead struct {
 	// custom resources (and built-ins absent here) go through client as JSON.
 	typed    map[schema.GroupVersion]rest.Interface
 	progress *listProgress // nil: nothing drawn
-	b      *Builder
-	src    model.Source
+	b        *Builder
+	src      model.Source
 	// readable kinds could be listed somewhere; reasons say why the others
 	// could not (the first refusal of each).
 	readable map[string]bool

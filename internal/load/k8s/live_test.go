@@ -177,8 +177,8 @@ func TestLiveListsAskForProtobuf(t *testing.T) {
 	w := readCluster(t, kc, false).Finish()
 	got := accepts()
 	for path, want := range map[string]string{
-		"/api/v1/pods":                               "application/vnd.kubernetes.protobuf,application/json",
-		"/api/v1/services":                           "application/vnd.kubernetes.protobuf,application/json",
+		"/api/v1/pods":     "application/vnd.kubernetes.protobuf,application/json",
+		"/api/v1/services": "application/vnd.kubernetes.protobuf,application/json",
 		"/apis/networking.k8s.io/v1/networkpolicies": "application/vnd.kubernetes.protobuf,application/json",
 		"/apis/apps/v1/deployments":                  "application/vnd.kubernetes.protobuf,application/json",
 		"/apis/ray.io/v1/rayclusters":                "application/json",
@@ -238,4 +238,3 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
