@@ -140,6 +140,10 @@ func (f *inputFlags) options(cmd *cobra.Command) (load.Options, error) {
 			Timeout:       f.timeout,
 			AllowPartial:  f.allowPartial,
 		}
+		if isTerminal(cmd.ErrOrStderr()) {
+			// One line redrawn on a terminal; nothing in a pipe or log.
+			opts.Cluster.Progress = cmd.ErrOrStderr()
+		}
 		if !f.fileless() {
 			// -n names the cluster's namespace; file objects keep their own.
 			opts.Namespace = f.namespace

@@ -27,14 +27,19 @@ var reportPage = template.Must(template.New("report").Parse(reportTemplate))
 
 // ReportHTML writes the report as one self-contained HTML page.
 func ReportHTML(w io.Writer, r *report.Report, version string) error {
-	// html/template writes the model into the application/json block as
-	// JSON with <, > and & escaped, so no value can end the element.
-	err := reportPage.Execute(w, struct {
+	// The data block is JSON from encoding/json, which escapes <, > and &
+	// in strings, so no value can end the element.
+	data, err := packReport(r)
+	if err != nil {
+		return fmt.Errorf("rendering the HTML report: %w", err)
+	}
+	err = reportPage.Execute(w, struct {
 		Title, Version string
 		CSP            string
 		CSS            template.CSS
 		JS             template.JS
 		Report         *report.Report
+		Data           template.JS
 	}{
 		Title:   r.Title,
 		Version: version,
@@ -44,6 +49,7 @@ func ReportHTML(w io.Writer, r *report.Report, version string) error {
 		CSS:    template.CSS(reportCSS),
 		JS:     template.JS(reportJS),
 		Report: r,
+		Data:   template.JS(data),
 	})
 	if err != nil {
 		return fmt.Errorf("rendering the HTML report: %w", err)

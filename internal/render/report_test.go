@@ -2,7 +2,6 @@ package render
 
 import (
 	"bytes"
-	"encoding/json"
 	"html"
 	"regexp"
 	"strings"
@@ -50,10 +49,7 @@ func TestReportHTMLEscapes(t *testing.T) {
 	if m == nil {
 		t.Fatal("no data block")
 	}
-	var back report.Report
-	if err := json.Unmarshal([]byte(m[1]), &back); err != nil {
-		t.Fatalf("the data block is not JSON: %v", err)
-	}
+	back := readPack(t, []byte(m[1]))
 	if back.Findings[0].Message != r.Findings[0].Message || back.Nodes[0].Label != r.Nodes[0].Label {
 		t.Errorf("the data block does not read back: %q", back.Findings[0].Message)
 	}

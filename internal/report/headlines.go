@@ -55,6 +55,15 @@ func (b *builder) headlines(dests []destination) {
 	}
 	var others []string
 	var otherNodes []string
+	// Each workload's edges to outside destinations, found once: walking
+	// every edge for every workload was quadratic (half of a 1,000-namespace
+	// report's build).
+	toDest := map[string][]int{}
+	for i, e := range b.r.Edges {
+		if strings.HasPrefix(e.To, "destination:") {
+			toDest[e.From] = append(toDest[e.From], i)
+		}
+	}
 	for _, n := range b.r.Nodes {
 		if n.Lane != LaneWorkload {
 			continue
@@ -62,11 +71,8 @@ func (b *builder) headlines(dests []destination) {
 		var services []string
 		var internet *Edge
 		nodes := []string{n.ID}
-		for i := range b.r.Edges {
+		for _, i := range toDest[n.ID] {
 			e := &b.r.Edges[i]
-			if e.From != n.ID || !strings.HasPrefix(e.To, "destination:") {
-				continue
-			}
 			name := strings.TrimPrefix(e.To, "destination:")
 			if !isPublic(name, dests) || (e.Verdict != Allowed && e.Verdict != Unknown) {
 				continue

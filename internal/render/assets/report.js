@@ -2,7 +2,7 @@
 // and keeps them in step with the filters. No network access, no libraries.
 (function () {
   'use strict';
-  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var data = unpack(JSON.parse(document.getElementById('report-data').textContent));
   var SEV = ['critical', 'high', 'medium', 'low', 'info'];
   var RANK = { allowed: 4, unknown: 3, 'one-layer': 2, denied: 1 };
   var VERDICT_TEXT = {
@@ -17,6 +17,44 @@
     workload: { x: 392, w: 272 }, destination: { x: 736, w: 212 },
     width: 956, top: 40, row: 30, nodeH: 24, destH: 42, destGap: 18
   };
+
+  // unpack rebuilds the report from the data block, where each recurring
+  // text is written once (render/report_pack.go says how).
+  function unpack(p) {
+    var S = p.s;
+    function str(v) {
+      if (v.charCodeAt(0) !== 126) return v;
+      return v.charCodeAt(1) === 126 ? v.slice(1) : S[parseInt(v.slice(1), 36)];
+    }
+    function walk(v) {
+      if (typeof v === 'string') return str(v);
+      if (Array.isArray(v)) {
+        if (v[0] === '~T') {
+          var keys = v[1], out = [];
+          for (var r = 2; r < v.length; r++) {
+            var o = {}, row = v[r];
+            for (var k = 0; k < keys.length; k++) {
+              if (row[k] !== '~') o[keys[k]] = walk(row[k]);
+            }
+            out.push(o);
+          }
+          return out;
+        }
+        for (var i = 0; i < v.length; i++) v[i] = walk(v[i]);
+      } else if (v && typeof v === 'object') {
+        Object.keys(v).forEach(function (k) { v[k] = walk(v[k]); });
+      }
+      return v;
+    }
+    var r = walk(p.r);
+    var layers = walk(p.l);
+    var opt = function (v) { v = str(v); return v === '' ? undefined : v; };
+    var end = function (v) { return typeof v === 'number' ? r.nodes[v].id : str(v); };
+    r.edges = p.e.map(function (a) {
+      return { from: end(a[0]), to: end(a[1]), verdict: str(a[2]), label: opt(a[3]), addresses: opt(a[4]), ports: opt(a[5]), layers: layers[a[6]] };
+    });
+    return r;
+  }
 
   // Indexes.
   var nodeById = new Map();
