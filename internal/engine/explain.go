@@ -400,6 +400,8 @@ type SetExplanation struct {
 	Protocol       string    `json:"protocol,omitempty"`
 	Port           int32     `json:"port,omitempty"`
 	Verdict        string    `json:"verdict"`
+	// TierProfile is set when tiered policies decide the pod's egress.
+	TierProfile    string    `json:"tierProfile,omitempty"`
 	NetworkPolicy  Coverage  `json:"networkPolicy"`
 	SecurityGroups *Coverage `json:"securityGroups,omitempty"`
 	Both           Coverage  `json:"both"`
@@ -437,6 +439,11 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 	case len(id.doubt) > 0:
 		npMaybe.AddSet(netset.Everything())
 		npMissing = id.doubt
+	case id.tiers != nil:
+		// Tiered policies decide, NetworkPolicies below them: the layer
+		// is theirs together, as in reach.
+		npRules, npMissing = a.tierDestination(id, dst.Set, wants, &npSet, &npMaybe)
+		e.TierProfile = string(a.g.profile)
 	case len(id.egress) == 0 && len(id.maybeEgress) == 0:
 		npSet.AddSet(netset.Everything())
 		reason = "no policy selects it for egress: not isolated"
