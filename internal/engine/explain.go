@@ -394,12 +394,12 @@ type Coverage struct {
 // by layer: how much of the destination each fence allows, and by which
 // rules.
 type SetExplanation struct {
-	From           string    `json:"from"`
-	To             string    `json:"to"`
-	Description    string    `json:"description,omitempty"`
-	Protocol       string    `json:"protocol,omitempty"`
-	Port           int32     `json:"port,omitempty"`
-	Verdict        string    `json:"verdict"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+	Description string `json:"description,omitempty"`
+	Protocol    string `json:"protocol,omitempty"`
+	Port        int32  `json:"port,omitempty"`
+	Verdict     string `json:"verdict"`
 	// TierProfile is set when tiered policies decide the pod's egress.
 	TierProfile    string    `json:"tierProfile,omitempty"`
 	NetworkPolicy  Coverage  `json:"networkPolicy"`
