@@ -210,6 +210,11 @@ func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *neti
 	switch {
 	case len(id.doubt) > 0:
 		d.Reason = "policies ringfence does not evaluate, or could not read, may decide its " + dir
+	case len(policies) == 0 && len(maybe) == 0 && id.tiers != nil:
+		// The verdict is the tiers' (the steps below): no NetworkPolicy
+		// does not mean everything is allowed.
+		d.Reason = "no NetworkPolicy selects it for " + dir + ": the tiered policies, then the default, decide"
+		return d, v
 	case len(policies) == 0 && len(maybe) == 0:
 		d.Reason = "no policy selects it for " + dir + ": not isolated, everything is allowed"
 		return d, v
