@@ -349,6 +349,12 @@ func (p *Peer) EgressKey() string {
 	}
 	fmt.Fprintf(&b, "|%q", p.identity.doubt)
 	b.WriteString("|" + strings.Join(p.identity.groups, ","))
+	// Tiered policies decide egress in front of (and behind) the
+	// NetworkPolicies: ExplainDestination's answer depends on them too.
+	fmt.Fprintf(&b, "|%t|", p.identity.tiers != nil)
+	for _, t := range p.identity.tierOut {
+		fmt.Fprintf(&b, "%p,", t)
+	}
 	return b.String()
 }
 
