@@ -31,9 +31,9 @@ const (
 	// NamespaceSelector: a rule's namespaceSelector matches namespaces
 	// that are not in the inputs.
 	NamespaceSelector = "namespace-selector"
-	// TierAccept: an Accept (Allow) ingress rule of a tiered policy
+	// TierAccept: an Accept (Allow) ingress rule of an Admin-tier policy
 	// (docs/tiers.md) admits namespaces that are not in the inputs,
-	// whatever NetworkPolicies say when it is in the Admin tier.
+	// whatever NetworkPolicies say.
 	TierAccept = "tier-accept"
 )
 
@@ -229,12 +229,17 @@ func portsString(ports []networkingv1.NetworkPolicyPort) string {
 	return strings.Join(parts, ", ")
 }
 
-// tierAccepts lists the Accept ingress rules of tiered policies whose
-// peers namespaces not in the inputs would match. A Deny ahead of one
-// may close it again; reporting it anyway errs toward a reviewer's eye.
+// tierAccepts lists the Accept ingress rules of Admin-tier policies whose
+// peers namespaces not in the inputs would match: they admit whatever the
+// NetworkPolicies say. A Deny ahead of one may close it again; reporting
+// it anyway errs toward a reviewer's eye. A Baseline Accept decides only
+// for pods no NetworkPolicy isolates, which NotIsolated reports already.
 func tierAccepts(w *model.World, a *engine.Analysis, known map[string]bool) []Opening {
 	var out []Opening
 	for _, tp := range w.TierPolicies {
+		if tp.Tier != model.TierAdmin {
+			continue
+		}
 		var open []Opening
 		for i, r := range tp.Ingress {
 			if r.Action != model.ActionAccept {
