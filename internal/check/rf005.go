@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -32,8 +33,21 @@ func rf005() *Rule {
 			local, _ := b.IPSet()
 			var out []Finding
 			for _, p := range workloadPeers(c) {
-				if _, eg := p.Isolated(); !eg || p.Namespace == "kube-system" {
+				// Tiered egress rules may deny DNS to a pod no
+				// NetworkPolicy isolates.
+				_, eg := p.Isolated()
+				_, tiered := p.Tiered()
+				if (!eg && len(tiered) == 0) || p.Namespace == "kube-system" {
 					continue
+				}
+				by, what := "egress isolated by its NetworkPolicies", "is isolated for egress and"
+				if len(tiered) > 0 {
+					what = "has tiered egress rules and"
+					var names []string
+					for _, t := range tiered {
+						names = append(names, t.Ref().String())
+					}
+					by = "egress decided by its tiered policies (" + strings.Join(names, ", ") + ") and NetworkPolicies"
 				}
 				ok := false
 				// maybe holds why DNS may be reachable after all: the
@@ -62,14 +76,14 @@ func rf005() *Rule {
 				}
 				f := Finding{
 					Object: p.Workload.Ref(), Source: p.Workload.Source,
-					Message: fmt.Sprintf("%s is isolated for egress and may not reach DNS (%s) on UDP 53", p.ID, join(dns)),
-					Path:    []string{"egress isolated by its NetworkPolicies; none allows UDP 53 to the kube-dns pods or NodeLocal DNS (169.254.20.10)"},
+					Message: fmt.Sprintf("%s "+what+" may not reach DNS (%s) on UDP 53", p.ID, join(dns)),
+					Path:    []string{by + "; none allows UDP 53 to the kube-dns pods or NodeLocal DNS (169.254.20.10)"},
 				}
 				if len(maybe) > 0 {
 					// DNS is blocked only if the unknowns resolve badly.
 					sort.Strings(maybe)
 					f.Confidence, f.Assumptions = ConfidencePossible, dedupe(maybe)
-					f.Path = []string{"egress isolated by its NetworkPolicies; whether they allow UDP 53 to the kube-dns pods or NodeLocal DNS (169.254.20.10) is unknown"}
+					f.Path = []string{by + "; whether they allow UDP 53 to the kube-dns pods or NodeLocal DNS (169.254.20.10) is unknown"}
 				}
 				out = append(out, f)
 			}

@@ -105,7 +105,8 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 			if err != nil {
 				return err
 			}
-			g, problems, err := generatedWith(s.Err, res.World, doc, generate.Options{NodeGroups: groups, AllowPrivateSourceRanges: allowPrivate})
+			opts := generate.Options{NodeGroups: groups, AllowPrivateSourceRanges: allowPrivate}
+			g, problems, err := generatedWith(s.Err, res.World, doc, opts)
 			if err != nil {
 				return err
 			}
@@ -150,12 +151,19 @@ not be seen (the Services and hosts it calls). Review them, then generate from t
 				return writeGenerated(s, g, policies, extra, doc.SyncToken)
 			case "eks-cnp":
 				fmt.Fprintf(s.Err, "ringfence: note: the ClusterNetworkPolicies (networking.k8s.aws/v1alpha1) need the EKS network policy agent with ClusterNetworkPolicy support; apply them with the NetworkPolicies below\n")
-				return writeGenerated(s, g, g.Policies, generate.EKSClusterPolicies(res.World, g, doc), doc.SyncToken)
+				cnps := generate.EKSClusterPolicies(res.World, g, doc)
+				if err := eksChecked(s, res.World, g, cnps, doc, opts, force); err != nil {
+					return err
+				}
+				return writeGenerated(s, g, g.Policies, cnps, doc.SyncToken)
 			case "eks-anp":
 				fmt.Fprintf(s.Err, "ringfence: note: ApplicationNetworkPolicy domainNames are enforced only in EKS Auto Mode; the NetworkPolicies below keep the address rules\n")
 				anps, unnamed := generate.EKSApplicationPolicies(g, doc)
 				for _, u := range unnamed {
 					fmt.Fprintf(s.Err, "ringfence: note: no endpoint names for %s: its address rule alone applies\n", u)
+				}
+				if err := eksChecked(s, res.World, g, anps, doc, opts, force); err != nil {
+					return err
 				}
 				fmt.Fprintf(s.Out, "# ApplicationNetworkPolicy domainNames are enforced only in EKS Auto Mode.\n")
 				return writeGenerated(s, g, g.Policies, anps, doc.SyncToken)

@@ -167,6 +167,15 @@ func TestGenerateEKSApplicationPolicies(t *testing.T) {
 	if len(anps) == 0 || !strings.Contains(stdout, "- s3.us-east-1.amazonaws.com") {
 		t.Fatalf("no ApplicationNetworkPolicy with S3's endpoint name:\n%s", stdout)
 	}
+	// The inference server's IRSA role needs STS: the rule generate wrote
+	// for it to the region's AMAZON ranges carries STS's name.
+	sts := false
+	for _, a := range anps {
+		sts = sts || strings.Contains(a, "name: inference-domains") && strings.Contains(a, "- sts.us-east-1.amazonaws.com")
+	}
+	if !sts || strings.Contains(stderr, "no endpoint names for AMAZON") {
+		t.Errorf("the IRSA need's STS rule is not named sts.us-east-1.amazonaws.com:\n%s\n%s", stdout, stderr)
+	}
 	file := filepath.Join(t.TempDir(), "anp.yaml")
 	os.WriteFile(file, []byte(strings.Join(anps, "\n---\n")), 0o644)
 	out, stderr, code := run(t, "", "reach", "-f", "examples/ml-platform", "-f", file, "-o", "text")

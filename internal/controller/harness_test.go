@@ -158,9 +158,15 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	return startClusterDirs(t, filepath.Join(testenv.RepoRoot(), "deploy", "ringfence-controller", "crds"))
+}
+
+// startClusterDirs starts the control plane with the CRDs of crdDirs.
+func startClusterDirs(t *testing.T, crdDirs ...string) *cluster {
+	t.Helper()
 	// The controllers' logs go nowhere; failures are in the assertions.
 	ctrllog.SetLogger(logr.Discard())
-	env := testenv.Start(t, filepath.Join(testenv.RepoRoot(), "deploy", "ringfence-controller", "crds"))
+	env := testenv.Start(t, crdDirs...)
 	scheme, err := NewScheme()
 	if err != nil {
 		t.Fatal(err)

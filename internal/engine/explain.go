@@ -210,6 +210,11 @@ func (a *Analysis) direction(self endpoint, id, other *identity, otherPart *neti
 	switch {
 	case len(id.doubt) > 0:
 		d.Reason = "policies ringfence does not evaluate, or could not read, may decide its " + dir
+	case len(policies) == 0 && len(maybe) == 0 && id.tiers != nil:
+		// The verdict is the tiers' (the steps below): no NetworkPolicy
+		// does not mean everything is allowed.
+		d.Reason = "no NetworkPolicy selects it for " + dir + ": the tiered policies, then the default, decide"
+		return d, v
 	case len(policies) == 0 && len(maybe) == 0:
 		d.Reason = "no policy selects it for " + dir + ": not isolated, everything is allowed"
 		return d, v
@@ -394,12 +399,14 @@ type Coverage struct {
 // by layer: how much of the destination each fence allows, and by which
 // rules.
 type SetExplanation struct {
-	From           string    `json:"from"`
-	To             string    `json:"to"`
-	Description    string    `json:"description,omitempty"`
-	Protocol       string    `json:"protocol,omitempty"`
-	Port           int32     `json:"port,omitempty"`
-	Verdict        string    `json:"verdict"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+	Description string `json:"description,omitempty"`
+	Protocol    string `json:"protocol,omitempty"`
+	Port        int32  `json:"port,omitempty"`
+	Verdict     string `json:"verdict"`
+	// TierProfile is set when tiered policies decide the pod's egress.
+	TierProfile    string    `json:"tierProfile,omitempty"`
 	NetworkPolicy  Coverage  `json:"networkPolicy"`
 	SecurityGroups *Coverage `json:"securityGroups,omitempty"`
 	Both           Coverage  `json:"both"`
@@ -437,6 +444,11 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 	case len(id.doubt) > 0:
 		npMaybe.AddSet(netset.Everything())
 		npMissing = id.doubt
+	case id.tiers != nil:
+		// Tiered policies decide, NetworkPolicies below them: the layer
+		// is theirs together, as in reach.
+		npRules, npMissing = a.tierDestination(id, dst.Set, wants, &npSet, &npMaybe)
+		e.TierProfile = string(a.g.profile)
 	case len(id.egress) == 0 && len(id.maybeEgress) == 0:
 		npSet.AddSet(netset.Everything())
 		reason = "no policy selects it for egress: not isolated"

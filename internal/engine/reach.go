@@ -293,12 +293,33 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 func (a *Analysis) Peers() []*Peer { return a.peers }
 
 // Isolated reports whether a peer's pods are isolated for ingress and for
-// egress by some policy.
+// egress: what no rule allows is denied, because some NetworkPolicy
+// selects them for that direction or the tiers' default action is deny
+// (the eks profile's --default-action deny). Tiered policies otherwise
+// only add rules in front of (Admin) or behind (Baseline) that: Tiered
+// says whether they do.
 func (p *Peer) Isolated() (ingress, egress bool) {
 	if p.identity == nil || p.identity.hostNetwork {
 		return false, false
 	}
-	return len(p.identity.ingress) > 0, len(p.identity.egress) > 0
+	deny := p.identity.tiers != nil && p.identity.tiers.defaultDeny
+	return deny || len(p.identity.ingress) > 0, deny || len(p.identity.egress) > 0
+}
+
+// Tiered returns the tiered policies whose subject holds (or may hold)
+// the peer's pods and that have rules for ingress, and for egress, in
+// evaluation order.
+func (p *Peer) Tiered() (ingress, egress []*model.TierPolicy) {
+	if p.identity == nil {
+		return nil, nil
+	}
+	for _, t := range p.identity.tierIn {
+		ingress = append(ingress, t.src)
+	}
+	for _, t := range p.identity.tierOut {
+		egress = append(egress, t.src)
+	}
+	return ingress, egress
 }
 
 // Doubt lists why no verdict on the peer's traffic can be trusted (policies
@@ -328,6 +349,12 @@ func (p *Peer) EgressKey() string {
 	}
 	fmt.Fprintf(&b, "|%q", p.identity.doubt)
 	b.WriteString("|" + strings.Join(p.identity.groups, ","))
+	// Tiered policies decide egress in front of (and behind) the
+	// NetworkPolicies: ExplainDestination's answer depends on them too.
+	fmt.Fprintf(&b, "|%t|", p.identity.tiers != nil)
+	for _, t := range p.identity.tierOut {
+		fmt.Fprintf(&b, "%p,", t)
+	}
 	return b.String()
 }
 

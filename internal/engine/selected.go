@@ -27,3 +27,38 @@ func (a *Analysis) peerNamed(id string) *Peer {
 	})
 	return a.byName[id]
 }
+
+// SelectedByTier returns the peers a tiered policy's subject holds, surely
+// or maybe (a label set at run time).
+func (a *Analysis) SelectedByTier(p *model.TierPolicy) []*Peer {
+	for _, id := range a.g.identities {
+		if id.tiers == nil {
+			continue
+		}
+		for _, tp := range id.tiers.policies {
+			if tp.src != p {
+				continue
+			}
+			var out []*Peer
+			tp.selects.each(func(i int) { out = append(out, a.byID[i]...) })
+			tp.maybe.each(func(i int) { out = append(out, a.byID[i]...) })
+			return out
+		}
+	}
+	return nil
+}
+
+// TierProfile is the profile tiered policies were evaluated with and its
+// default action ("allow" or "deny"); empty when the world has no tiered
+// policies and the default is allow (nothing was evaluated by tiers).
+func (a *Analysis) TierProfile() (profile model.TierProfile, defaultAction string) {
+	for _, id := range a.g.identities {
+		if id.tiers != nil {
+			return id.tiers.profile, map[bool]string{true: "deny", false: "allow"}[id.tiers.defaultDeny]
+		}
+	}
+	if len(a.g.world.TierPolicies) > 0 {
+		return a.g.profile, "allow"
+	}
+	return "", ""
+}

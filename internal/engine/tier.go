@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/model"
@@ -725,4 +726,53 @@ func orderSteps(steps []TierStep) []TierStep {
 		}
 	}
 	return out
+}
+
+// tierDestination is ExplainDestination's NetworkPolicy layer for a pod
+// tiered policies select: the destination is cut wherever some rule's
+// addresses begin or end, and each part is judged as reach judges an
+// address outside the cluster (the tiers, then NetworkPolicies, Baseline,
+// the default). rules names the tier rules that decided a wanted port;
+// missing says why a part is unknown.
+func (a *Analysis) tierDestination(id *identity, dst *netipx.IPSet, wants func(netset.Ports) bool, allowed, maybe *netipx.IPSetBuilder) (rules, missing []string) {
+	keys := make([]string, 0, len(a.g.ruleSets))
+	for k := range a.g.ruleSets {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	sets := []*netipx.IPSet{dst}
+	for _, k := range keys {
+		sets = append(sets, a.g.ruleSets[k])
+	}
+	seen := map[string]bool{}
+	for _, part := range netset.Partition(sets) {
+		if !part.In[0] {
+			continue
+		}
+		var steps []TierStep
+		v := id.tiers.side(id, nil, part.Set, true, false, &steps)
+		switch {
+		case wants(v.Allowed):
+			allowed.AddSet(part.Set)
+		case wants(v.Unknown):
+			maybe.AddSet(part.Set)
+			missing = mergeReasons(netset.AllPorts(), missing, v.Reasons)
+		}
+		for _, s := range steps {
+			if s.Policy == "" || !wants(s.Ports) {
+				continue
+			}
+			match := "matches"
+			if s.Match == "maybe" {
+				match = "may match"
+			}
+			r := fmt.Sprintf("%s tier, priority %d: %s rule %s (%s) %s: %s %s", s.Tier, s.Priority, s.Policy, s.Rule, s.Source, match, s.Action, s.Ports)
+			if !seen[r] {
+				seen[r] = true
+				rules = append(rules, r)
+			}
+		}
+	}
+	sort.Strings(rules)
+	return rules, missing
 }

@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -177,8 +178,33 @@ func awsEndpointNames(service, region string) []string {
 		return []string{"dynamodb." + region + ".amazonaws.com"}
 	case "STS":
 		return []string{"sts." + region + ".amazonaws.com"}
+	case "ECR":
+		// The registry API and the registries' Docker endpoints
+		// (<account>.dkr.ecr.<region>.amazonaws.com).
+		return []string{"api.ecr." + region + ".amazonaws.com", "*.dkr.ecr." + region + ".amazonaws.com"}
 	}
 	return nil
+}
+
+// amazonStandsFor names the services a Fence's rule to a region's AMAZON
+// ranges was written for, when generate wrote it for a need it detected:
+// STS for IRSA (the need's destination is aws:STS:<region>), ECR for image
+// pulls. A rule the Fence declares itself says no service: nil.
+func amazonStandsFor(needs []Need, fence, region string) []string {
+	var out []string
+	for _, n := range needs {
+		if n.fence != fence || n.Status != NeedKept {
+			continue
+		}
+		switch {
+		case n.toSet == STSDestination(region):
+			out = append(out, "STS")
+		case n.Kind == NeedRegistry && n.toSet == "aws:AMAZON:"+region:
+			out = append(out, "ECR")
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // EKSApplicationPolicies returns, for each generated NetworkPolicy with
@@ -201,6 +227,14 @@ func EKSApplicationPolicies(out *Output, doc *ranges.Document) ([]map[string]any
 		var egress []any
 		for _, r := range out.awsRules[p] {
 			names := awsEndpointNames(r.intent.Service, r.intent.Region)
+			if strings.EqualFold(r.intent.Service, "AMAZON") {
+				// The region's AMAZON ranges stand for services
+				// ip-ranges does not list: named when the need that
+				// wrote the rule says which.
+				for _, sv := range amazonStandsFor(out.Needs, p.Namespace+"/"+p.Annotations[FenceAnnotation], r.intent.Region) {
+					names = append(names, awsEndpointNames(sv, r.intent.Region)...)
+				}
+			}
 			if len(names) == 0 {
 				unnamed = append(unnamed, r.intent.Service+" in "+r.intent.Region+" ("+p.Namespace+"/"+p.Name+")")
 				continue

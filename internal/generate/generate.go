@@ -59,6 +59,13 @@ type Output struct {
 	// unseen (a person must declare the other end), or cut.
 	Needs    []Need   `json:"needs,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Tiered and Domains are the objects of -o eks-cnp (Admin-tier
+	// ClusterNetworkPolicies) and -o eks-anp (ApplicationNetworkPolicies,
+	// read as the NetworkPolicies they are), read back from what is
+	// written by the same loader as any input, so that Verify judges them
+	// with the engine too.
+	Tiered  []*model.TierPolicy    `json:"-"`
+	Domains []*model.NetworkPolicy `json:"-"`
 
 	// awsRules marks the egress rules written for AWS services, which a
 	// CNI flavour may express otherwise.

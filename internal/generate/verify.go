@@ -42,7 +42,12 @@ func Apply(w *model.World, out *Output) *model.World {
 			Spec: p.Spec,
 		})
 	}
+	next.Policies = append(next.Policies, out.Domains...)
 	sort.Slice(next.Policies, func(i, j int) bool { return next.Policies[i].Ref().String() < next.Policies[j].Ref().String() })
+	if len(out.Tiered) > 0 {
+		next.TierPolicies = append(slices.Clone(w.TierPolicies), out.Tiered...)
+		model.SortTiers(next.TierPolicies)
+	}
 	groups, sgps := applyJobGroups(w, out.JobGroups)
 	next.SecurityGroupPolicies = sgps
 	next.Services, next.SecurityGroups = applyServices(w.Services, applyGroups(groups, out.SecurityGroups), out.ServicePatches)

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"sort"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -97,4 +99,27 @@ func (m *Meta) Group() string {
 		}
 	}
 	return ""
+}
+
+// SortTiers orders tiered policies as World.TierPolicies holds them: tier
+// (Admin first), priority, then API version, kind and name. Whoever adds
+// tiered policies to a world (the loaders, generate's verification) sorts
+// them with it.
+func SortTiers(ps []*TierPolicy) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Tier != b.Tier {
+			return a.Tier == TierAdmin
+		}
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		if a.APIVersion != b.APIVersion {
+			return a.APIVersion < b.APIVersion
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Name < b.Name
+	})
 }

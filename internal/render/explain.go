@@ -173,6 +173,9 @@ func ExplainDestinationText(w io.Writer, e *engine.SetExplanation) error {
 	if e.Description != "" {
 		fmt.Fprintf(w, "%s: %s\n", e.To, e.Description)
 	}
+	if e.TierProfile != "" {
+		fmt.Fprintf(w, "tier profile: %s (docs/tiers.md); the NetworkPolicy layer is the tiers and NetworkPolicies together\n", e.TierProfile)
+	}
 	coverageText(w, "NetworkPolicy", e.NetworkPolicy)
 	if e.SecurityGroups != nil {
 		coverageText(w, "Security groups", *e.SecurityGroups)

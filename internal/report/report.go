@@ -53,14 +53,17 @@ type Report struct {
 	Inputs          []string `json:"inputs"`
 	RangesSyncToken string   `json:"rangesSyncToken"`
 	// SecurityGroups is true when the AWS layer was in the inputs.
-	SecurityGroups bool       `json:"securityGroups"`
-	Summary        Summary    `json:"summary"`
-	Headlines      []Headline `json:"headlines"`
-	Namespaces     []string   `json:"namespaces"`
-	Findings       []Finding  `json:"findings"`
-	Nodes          []Node     `json:"nodes"`
-	Edges          []Edge     `json:"edges"`
-	Notes          []string   `json:"notes,omitempty"`
+	SecurityGroups bool `json:"securityGroups"`
+	// TierProfile says how tiered policies (docs/tiers.md) were
+	// evaluated: "eks, default action allow"; empty without them.
+	TierProfile string     `json:"tierProfile,omitempty"`
+	Summary     Summary    `json:"summary"`
+	Headlines   []Headline `json:"headlines"`
+	Namespaces  []string   `json:"namespaces"`
+	Findings    []Finding  `json:"findings"`
+	Nodes       []Node     `json:"nodes"`
+	Edges       []Edge     `json:"edges"`
+	Notes       []string   `json:"notes,omitempty"`
 }
 
 // Summary counts the findings that are not suppressed, by severity.
@@ -166,6 +169,9 @@ func Build(in Input) *Report {
 		Nodes:           []Node{},
 		Edges:           []Edge{},
 	}
+	if p, def := in.Analysis.TierProfile(); p != "" {
+		r.TierProfile = string(p) + ", default action " + def
+	}
 	b := &builder{Input: in, r: r, nodes: map[string]int{}, peers: map[string]*engine.Peer{}, via: map[string]string{}}
 	b.workloads()
 	dests := b.destinations()
@@ -242,6 +248,9 @@ func (b *builder) workloads() {
 		n := Node{ID: id, Lane: LaneWorkload, Label: p.Name, Kind: p.Kind, Namespace: p.Namespace, ML: p.Workload.IsML(), Source: p.Workload.Source.String()}
 		ing, egr := p.Isolated()
 		n.Detail = append(n.Detail, fmt.Sprintf("NetworkPolicy: ingress %s, egress %s", isolation(ing), isolation(egr)))
+		if tin, tout := p.Tiered(); len(tin)+len(tout) > 0 {
+			n.Detail = append(n.Detail, "tiered policies: "+tierNames("ingress", tin)+", "+tierNames("egress", tout))
+		}
 		if p.HostNetwork {
 			n.Detail = append(n.Detail, "uses the host network: NetworkPolicies do not isolate it")
 		}
@@ -810,4 +819,16 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// tierNames lists the tiered policies of one direction of a workload.
+func tierNames(dir string, ps []*model.TierPolicy) string {
+	if len(ps) == 0 {
+		return dir + " none"
+	}
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.Ref().String())
+	}
+	return dir + " " + strings.Join(names, ", ")
 }

@@ -169,3 +169,11 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TierCRDs is the directory of the tiered policy kinds' CRDs (EKS
+// ClusterNetworkPolicy and ApplicationNetworkPolicy, upstream
+// ClusterNetworkPolicy v1alpha2, AdminNetworkPolicy and
+// BaselineAdminNetworkPolicy v1alpha1): Start(t, TierCRDs()) installs them.
+// They are not installed by default, so that the other live tests keep
+// the cluster shape they were written for.
+func TierCRDs() string { return filepath.Join(repoRoot(), "testdata", "crds", "tiers") }

@@ -31,6 +31,10 @@ const (
 	// NamespaceSelector: a rule's namespaceSelector matches namespaces
 	// that are not in the inputs.
 	NamespaceSelector = "namespace-selector"
+	// TierAccept: an Accept (Allow) ingress rule of an Admin-tier policy
+	// (docs/tiers.md) admits namespaces that are not in the inputs,
+	// whatever NetworkPolicies say.
+	TierAccept = "tier-accept"
 )
 
 // Opening is one way pods not in the inputs may connect to a workload.
@@ -45,6 +49,9 @@ type Opening struct {
 	Peer   string `json:"peer,omitempty"`
 	Ports  string `json:"ports,omitempty"`
 	Source string `json:"source,omitempty"`
+	// Tiers names, for NotIsolated, the tiered policies that also decide
+	// the workload's ingress: one of their Deny rules may close it.
+	Tiers []string `json:"tiers,omitempty"`
 }
 
 // Key identifies an opening across two versions of the inputs: everything
@@ -57,7 +64,12 @@ func (o Opening) Key() string {
 func (o Opening) String() string {
 	switch o.Reason {
 	case NotIsolated:
+		if len(o.Tiers) > 0 {
+			return o.Workload + ": not isolated for ingress by NetworkPolicies; pods of any namespace, including ones not in the inputs, may connect unless a Deny of the tiered policies " + strings.Join(o.Tiers, ", ") + " covers them"
+		}
 		return o.Workload + ": not isolated for ingress; pods of any namespace, including ones not in the inputs, may connect"
+	case TierAccept:
+		return fmt.Sprintf("%s: %s %s (%s) accepts %s, which namespaces not in the inputs would match, on %s", o.Workload, o.Policy, o.Rule, o.Source, o.Peer, o.Ports)
 	case AnyPeer:
 		return fmt.Sprintf("%s: NetworkPolicy %s %s (%s) admits every source, including namespaces not in the inputs, on %s", o.Workload, o.Policy, o.Rule, o.Source, o.Ports)
 	}
@@ -81,9 +93,15 @@ func Find(w *model.World, a *engine.Analysis) []Opening {
 			continue
 		}
 		if ingress, _ := p.Isolated(); !ingress {
-			out = append(out, Opening{Workload: p.ID, Reason: NotIsolated})
+			o := Opening{Workload: p.ID, Reason: NotIsolated}
+			tiers, _ := p.Tiered()
+			for _, t := range tiers {
+				o.Tiers = append(o.Tiers, t.Ref().String())
+			}
+			out = append(out, o)
 		}
 	}
+	out = append(out, tierAccepts(w, a, known)...)
 	for _, pol := range w.Policies {
 		if !isolatesIngress(pol) {
 			continue
@@ -209,4 +227,51 @@ func portsString(ports []networkingv1.NetworkPolicyPort) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// tierAccepts lists the Accept ingress rules of Admin-tier policies whose
+// peers namespaces not in the inputs would match: they admit whatever the
+// NetworkPolicies say. A Deny ahead of one may close it again; reporting
+// it anyway errs toward a reviewer's eye. A Baseline Accept decides only
+// for pods no NetworkPolicy isolates, which NotIsolated reports already.
+func tierAccepts(w *model.World, a *engine.Analysis, known map[string]bool) []Opening {
+	var out []Opening
+	for _, tp := range w.TierPolicies {
+		if tp.Tier != model.TierAdmin {
+			continue
+		}
+		var open []Opening
+		for i, r := range tp.Ingress {
+			if r.Action != model.ActionAccept {
+				continue
+			}
+			rule := fmt.Sprintf("ingress[%d]", i)
+			if r.Name != "" {
+				rule += " " + r.Name
+			}
+			for _, sel := range r.Selectors {
+				if !future(&sel.Namespaces, known) {
+					continue
+				}
+				peer := "namespaces " + selectorString(&sel.Namespaces)
+				if sel.Pods != nil {
+					peer = "pods " + selectorString(sel.Pods) + " in " + peer
+				}
+				open = append(open, Opening{Reason: TierAccept, Policy: tp.Ref().String(), Rule: rule, Peer: peer, Ports: portsString(r.Ports), Source: r.Source.String()})
+			}
+		}
+		if len(open) == 0 {
+			continue
+		}
+		for _, p := range a.SelectedByTier(tp) {
+			if p.HostNetwork {
+				continue
+			}
+			for _, o := range open {
+				o.Workload = p.ID
+				out = append(out, o)
+			}
+		}
+	}
+	return out
 }

@@ -520,23 +520,5 @@ func isTiered(apiVersion, kind string) bool {
 	return ok
 }
 
-// sortTiers orders tiered policies as the World promises: tier (Admin
-// first), priority, then kind and name.
-func sortTiers(ps []*model.TierPolicy) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if a.Tier != b.Tier {
-			return a.Tier == model.TierAdmin
-		}
-		if a.Priority != b.Priority {
-			return a.Priority < b.Priority
-		}
-		if a.APIVersion != b.APIVersion {
-			return a.APIVersion < b.APIVersion
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		return a.Name < b.Name
-	})
-}
+// sortTiers orders tiered policies as the World promises.
+func sortTiers(ps []*model.TierPolicy) { model.SortTiers(ps) }
