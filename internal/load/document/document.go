@@ -273,9 +273,14 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // toJSON converts a YAML document with the same converter the Kubernetes
 // client uses (YAML 1.1 scalars included), positioning errors in the file.
+// The common subset takes a direct path that gives the same bytes
+// (fastYAMLToJSON).
 func (d doc) toJSON() ([]byte, error) {
 	if d.json {
 		return d.data, nil
+	}
+	if j, ok := fastYAMLToJSON(d.data); ok {
+		return j, nil
 	}
 	j, err := yaml.YAMLToJSON(d.data)
 	if err != nil {

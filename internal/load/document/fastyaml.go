@@ -1,0 +1,533 @@
+package document
+
+import (
+	"bytes"
+	"sort"
+	"unicode/utf8"
+)
+
+// fastYAMLToJSON converts the YAML that tools write (block mappings and
+// sequences, one-line scalars) straight to the JSON sigs.k8s.io/yaml's
+// YAMLToJSON produces for it, byte for byte: keys sorted, strings escaped as
+// encoding/json does, YAML 1.1 booleans and nulls resolved as go-yaml v2
+// resolves them. It reports ok=false for anything outside that subset
+// (anchors, aliases, tags, block or multi-line scalars, flow collections
+// other than {} and [], escapes, floats, keys that are not plainly strings,
+// duplicate keys, tabs, carriage returns, characters YAML forbids, any
+// error): the caller then takes sigs.k8s.io/yaml, which gives the exact
+// result or the positioned error. So the subset only decides speed, never
+// meaning; FuzzFastYAML checks the two agree on every input the subset
+// takes.
+//
+// The Kubernetes converter goes YAML -> generic values -> JSON and was half
+// of loading time; this walks the lines once.
+func fastYAMLToJSON(data []byte) (out []byte, ok bool) {
+	if !fastPrintable(data) {
+		return nil, false
+	}
+	p := &fastParser{data: data, out: make([]byte, 0, len(data)+len(data)/4)}
+	ind, ok := p.nextContent()
+	if !ok || ind < 0 {
+		return nil, false
+	}
+	if !p.node(ind) {
+		return nil, false
+	}
+	if ind, ok := p.nextContent(); !ok || ind >= 0 {
+		return nil, false // content left after the root node
+	}
+	return p.out, true
+}
+
+// fastPrintable reports whether data holds only what the fast path accepts
+// as text: printable ASCII, newlines, and the multi-byte characters go-yaml
+// counts as printable (its reader rejects the others) and not as line
+// breaks. Tabs and carriage
+// returns are left to the ordinary path.
+func fastPrintable(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' {
+			continue
+		}
+		if c < 0x80 {
+			return false
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		// U+2028 and U+2029 are line breaks to YAML 1.1.
+		if r == utf8.RuneError || r == 0x2028 || r == 0x2029 || !(r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF) {
+			return false
+		}
+		i += size - 1
+	}
+	return true
+}
+
+type fastParser struct {
+	data []byte
+	// line is the offset of the current line's first byte; col the
+	// column the parser stands at on it.
+	line int
+	col  int
+	out  []byte
+}
+
+// lineText is the current line without its newline.
+func (p *fastParser) lineText() []byte {
+	l := p.data[p.line:]
+	if i := bytes.IndexByte(l, '\n'); i >= 0 {
+		l = l[:i]
+	}
+	return l
+}
+
+// advance moves to the next line.
+func (p *fastParser) advance() {
+	i := bytes.IndexByte(p.data[p.line:], '\n')
+	if i < 0 {
+		p.line = len(p.data)
+	} else {
+		p.line += i + 1
+	}
+	p.col = 0
+}
+
+// nextContent moves to the next line with content at or after the current
+// one (skipping blank and comment lines), and returns its indentation, or
+// -1 at the end.
+func (p *fastParser) nextContent() (int, bool) {
+	for p.line < len(p.data) {
+		l := p.lineText()
+		ind := 0
+		for ind < len(l) && l[ind] == ' ' {
+			ind++
+		}
+		if ind == len(l) || l[ind] == '#' {
+			p.advance()
+			continue
+		}
+		p.col = ind
+		return ind, true
+	}
+	return -1, true
+}
+
+// node converts the block collection starting at column col of the
+// current line.
+func (p *fastParser) node(col int) bool {
+	l := p.lineText()[col:]
+	if l[0] == '-' && (len(l) == 1 || l[1] == ' ') {
+		return p.sequence(col)
+	}
+	if _, _, ok := fastKey(l); ok {
+		return p.mapping(col)
+	}
+	return false // a bare scalar document, or something outside the subset
+}
+
+// sequence converts a block sequence whose dashes stand at column col.
+func (p *fastParser) sequence(col int) bool {
+	p.out = append(p.out, '[')
+	first := true
+	for {
+		l := p.lineText()
+		if len(l) <= col || l[col] != '-' || (len(l) > col+1 && l[col+1] != ' ') {
+			return false
+		}
+		if !first {
+			p.out = append(p.out, ',')
+		}
+		first = false
+		// The entry's content starts after the dash and its spaces.
+		c := col + 1
+		for c < len(l) && l[c] == ' ' {
+			c++
+		}
+		if c == len(l) || l[c] == '#' {
+			if c < len(l) && l[c-1] != ' ' {
+				return false
+			}
+			p.advance()
+			if !p.nested(col, false) {
+				return false
+			}
+		} else if !p.inline(c, col, true) {
+			return false
+		}
+		ind, ok := p.nextContent()
+		if !ok {
+			return false
+		}
+		if ind < col {
+			break
+		}
+		if ind > col {
+			return false
+		}
+		l = p.lineText()
+		if l[col] != '-' {
+			break // a key of the mapping holding this sequence
+		}
+	}
+	p.out = append(p.out, ']')
+	return true
+}
+
+// nested converts the value of an entry whose line ended after the key or
+// dash: a deeper block node, a sequence at the same column as a mapping
+// key (YAML allows that), or null.
+func (p *fastParser) nested(owner int, inMapping bool) bool {
+	ind, ok := p.nextContent()
+	if !ok {
+		return false
+	}
+	switch {
+	case ind > owner:
+		return p.node(ind)
+	case ind == owner && inMapping:
+		l := p.lineText()[ind:]
+		if l[0] == '-' && (len(l) == 1 || l[1] == ' ') {
+			return p.sequence(ind)
+		}
+	}
+	p.out = append(p.out, "null"...)
+	return true
+}
+
+// inline converts the value that starts at column c of the current line,
+// in an entry at column owner: in a sequence entry a compact nested block
+// ("- key: v", "- - v"), else a scalar, after which the next content line
+// must not be deeper than owner (it would continue a multi-line scalar).
+func (p *fastParser) inline(c, owner int, inSequence bool) bool {
+	l := p.lineText()[c:]
+	if inSequence {
+		if l[0] == '-' && (len(l) == 1 || l[1] == ' ') {
+			return p.sequence(c)
+		}
+		if _, _, ok := fastKey(l); ok {
+			return p.mapping(c)
+		}
+	}
+	if !p.scalar(l) {
+		return false
+	}
+	p.advance()
+	ind, ok := p.nextContent()
+	return ok && ind <= owner
+}
+
+// mapping converts a block mapping whose keys stand at column col. Keys
+// are written sorted (encoding/json sorts map keys), so the entries are
+// reordered once the mapping is complete.
+func (p *fastParser) mapping(col int) bool {
+	start := len(p.out)
+	p.out = append(p.out, '{')
+	type entry struct {
+		key        string
+		start, end int
+	}
+	var entries []entry
+	var seen map[string]bool
+	sorted := true
+	for {
+		l := p.lineText()
+		if len(l) <= col {
+			return false
+		}
+		key, rest, ok := fastKey(l[col:])
+		if !ok {
+			return false
+		}
+		// Duplicate keys: the ordinary path decides.
+		if seen != nil {
+			if seen[key] {
+				return false
+			}
+			seen[key] = true
+		} else {
+			for _, e := range entries {
+				if e.key == key {
+					return false
+				}
+			}
+			if len(entries) == 16 {
+				seen = make(map[string]bool, 64)
+				for _, e := range entries {
+					seen[e.key] = true
+				}
+				seen[key] = true
+			}
+		}
+		if len(entries) > 0 {
+			p.out = append(p.out, ',')
+			if key < entries[len(entries)-1].key {
+				sorted = false
+			}
+		}
+		es := len(p.out)
+		p.out = appendJSONString(p.out, key)
+		p.out = append(p.out, ':')
+		c := col + rest
+		for c < len(l) && l[c] == ' ' {
+			c++
+		}
+		if c == len(l) || l[c] == '#' {
+			if c < len(l) && l[c-1] != ' ' {
+				return false
+			}
+			p.advance()
+			if !p.nested(col, true) {
+				return false
+			}
+		} else {
+			if c == col+rest {
+				return false // "key:value" is one plain scalar
+			}
+			if !p.inline(c, col, false) {
+				return false
+			}
+		}
+		entries = append(entries, entry{key: key, start: es, end: len(p.out)})
+		ind, ok := p.nextContent()
+		if !ok {
+			return false
+		}
+		if ind < col {
+			break
+		}
+		if ind > col {
+			return false
+		}
+	}
+	p.out = append(p.out, '}')
+	if !sorted {
+		body := append([]byte(nil), p.out[start:]...)
+		sort.Slice(entries, func(i, j int) bool { return entries[i].key < entries[j].key })
+		p.out = append(p.out[:start], '{')
+		for i, e := range entries {
+			if i > 0 {
+				p.out = append(p.out, ',')
+			}
+			p.out = append(p.out, body[e.start-start:e.end-start]...)
+		}
+		p.out = append(p.out, '}')
+	}
+	return true
+}
+
+// fastKey reads a mapping key at the start of l: a plain key that go-yaml
+// resolves to a string (a letter or '_' first, then letters, digits and "_.-/",
+// not a YAML 1.1 boolean or null), or a quoted key without escapes,
+// followed by ':' and a space or the end of the line. rest is the offset
+// just after the colon.
+func fastKey(l []byte) (key string, rest int, ok bool) {
+	if len(l) == 0 {
+		return "", -1, false
+	}
+	var i int
+	switch c := l[0]; {
+	case c == '"' || c == '\'':
+		j := bytes.IndexByte(l[1:], c)
+		if j < 0 {
+			return "", -1, false
+		}
+		k := l[1 : 1+j]
+		if c == '"' && bytes.IndexByte(k, '\\') >= 0 || c == '\'' && len(l) > j+2 && l[j+2] == '\'' {
+			return "", -1, false
+		}
+		key, i = string(k), j+2
+	case isLetter(c) || c == '_':
+		i = 1
+		for i < len(l) && (isLetter(l[i]) || l[i] >= '0' && l[i] <= '9' || l[i] == '_' || l[i] == '.' || l[i] == '-' || l[i] == '/') {
+			i++
+		}
+		if resolvesAway(l[:i]) {
+			return "", -1, false
+		}
+		key = string(l[:i])
+	default:
+		return "", -1, false
+	}
+	// go-yaml refuses implicit keys longer than 1024 characters.
+	if i > 1000 || i >= len(l) || l[i] != ':' || (i+1 < len(l) && l[i+1] != ' ') {
+		return "", -1, false
+	}
+	return key, i + 1, true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// yaml11Words are the plain scalars starting with a letter that go-yaml v2
+// (the Kubernetes converter) resolves to something other than a string.
+var yaml11Words = map[string]string{
+	"y": "true", "Y": "true", "yes": "true", "Yes": "true", "YES": "true",
+	"true": "true", "True": "true", "TRUE": "true",
+	"on": "true", "On": "true", "ON": "true",
+	"n": "false", "N": "false", "no": "false", "No": "false", "NO": "false",
+	"false": "false", "False": "false", "FALSE": "false",
+	"off": "false", "Off": "false", "OFF": "false",
+	"null": "null", "Null": "null", "NULL": "null",
+}
+
+func resolvesAway(s []byte) bool {
+	_, ok := yaml11Words[string(s)]
+	return ok
+}
+
+// scalar converts a one-line scalar value (the rest of the line, comment
+// included) or returns false.
+func (p *fastParser) scalar(l []byte) bool {
+	switch c := l[0]; c {
+	case '"', '\'':
+		j := bytes.IndexByte(l[1:], c)
+		if c == '"' {
+			if j < 0 || bytes.IndexByte(l[1:1+j], '\\') >= 0 {
+				return false
+			}
+			if !restIsComment(l[j+2:]) {
+				return false
+			}
+			p.out = appendJSONString(p.out, string(l[1:1+j]))
+			return true
+		}
+		// Single quotes: '' is a quote; the value ends at a lone one.
+		var v []byte
+		i := 1
+		for {
+			k := bytes.IndexByte(l[i:], '\'')
+			if k < 0 {
+				return false
+			}
+			v = append(v, l[i:i+k]...)
+			i += k + 1
+			if i < len(l) && l[i] == '\'' {
+				v = append(v, '\'')
+				i++
+				continue
+			}
+			break
+		}
+		if !restIsComment(l[i:]) {
+			return false
+		}
+		p.out = appendJSONString(p.out, string(v))
+		return true
+	case '{', '[':
+		if len(l) < 2 || l[1] != c+2 || !restIsComment(l[2:]) {
+			return false // flow collections other than {} and []
+		}
+		p.out = append(p.out, c, c+2)
+		return true
+	}
+	// A plain scalar: up to a comment, without trailing spaces.
+	v := l
+	if i := bytes.Index(v, []byte(" #")); i >= 0 {
+		v = v[:i]
+	}
+	v = bytes.TrimRight(v, " ")
+	if bytes.Contains(v, []byte(": ")) || v[len(v)-1] == ':' {
+		return false
+	}
+	c := v[0]
+	switch {
+	case isLetter(c):
+		if w, ok := yaml11Words[string(v)]; ok {
+			p.out = append(p.out, w...)
+			return true
+		}
+	case c == '/' || c == '_':
+		// go-yaml has no hint for these: always a string.
+	case c >= '0' && c <= '9':
+		switch {
+		case isDecimalInt(v):
+			p.out = append(p.out, v...)
+			return true
+		case isQuantityLike(v):
+			// digits then letters: not an int, float, timestamp
+			// or binary for go-yaml, so a string ("100m", "128Mi").
+		default:
+			return false
+		}
+	default:
+		return false // indicators, signs, dots, ~: the ordinary path
+	}
+	p.out = appendJSONString(p.out, string(v))
+	return true
+}
+
+// restIsComment reports whether what follows a quoted scalar or {} is
+// nothing, spaces, or spaces and a comment.
+func restIsComment(r []byte) bool {
+	t := bytes.TrimLeft(r, " ")
+	return len(t) == 0 || t[0] == '#' && len(t) < len(r)
+}
+
+// isDecimalInt: 0 or a decimal without leading zeros that fits an int64
+// (go-yaml reads 0-led digits as octal).
+func isDecimalInt(v []byte) bool {
+	if len(v) > 18 || v[0] == '0' && len(v) > 1 {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isQuantityLike: a non-zero digit, digits, then only letters.
+func isQuantityLike(v []byte) bool {
+	if v[0] == '0' {
+		return false
+	}
+	i := 0
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	if i == len(v) {
+		return false
+	}
+	for _, c := range v[i:] {
+		if !isLetter(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONString writes s as encoding/json writes a string with HTML
+// escaping on (its default, which json.Marshal in YAMLToJSON uses). s is
+// valid UTF-8 without control characters (fastPrintable).
+func appendJSONString(out []byte, s string) []byte {
+	out = append(out, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				out = append(out, s[start:i]...)
+				switch c {
+				case '"', '\\':
+					out = append(out, '\\', c)
+				default:
+					out = append(out, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xf])
+				}
+				start = i + 1
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == '\u2028' || r == '\u2029' {
+			out = append(out, s[start:i]...)
+			out = append(out, '\\', 'u', '2', '0', '2', hexDigit[r&0xf])
+			start = i + size
+		}
+		i += size
+	}
+	out = append(out, s[start:]...)
+	return append(out, '"')
+}
+
+const hexDigit = "0123456789abcdef"
