@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"sort"
 	"unicode/utf8"
+
+	yaml3 "go.yaml.in/yaml/v3"
 )
 
 // fastYAMLToJSON converts the YAML that tools write (block mappings and
@@ -25,18 +27,41 @@ func fastYAMLToJSON(data []byte) (out []byte, ok bool) {
 	if !fastPrintable(data) {
 		return nil, false
 	}
-	p := &fastParser{data: data, out: make([]byte, 0, len(data)+len(data)/4)}
-	ind, ok := p.nextContent()
-	if !ok || ind < 0 {
+	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4)}
+	if !p.document() {
 		return nil, false
-	}
-	if !p.node(ind) {
-		return nil, false
-	}
-	if ind, ok := p.nextContent(); !ok || ind >= 0 {
-		return nil, false // content left after the root node
 	}
 	return p.out, true
+}
+
+// fastTree parses the same subset into the node tree positions walks
+// (kinds, keys and lines: what go.yaml.in/yaml/v3 gives for it, which
+// FuzzFastYAML checks), or reports ok=false.
+func fastTree(data []byte) (*yaml3.Node, bool) {
+	if !fastPrintable(data) {
+		return nil, false
+	}
+	doc := &yaml3.Node{Kind: yaml3.DocumentNode, Line: 1, Column: 1}
+	p := &fastParser{data: data, lineNo: 1, cur: doc}
+	if !p.document() {
+		return nil, false
+	}
+	return doc, true
+}
+
+func (p *fastParser) document() bool {
+	ind, ok := p.nextContent()
+	if !ok || ind < 0 {
+		return false
+	}
+	if p.cur != nil {
+		p.cur.Line = p.lineNo
+	}
+	if !p.node(ind) {
+		return false
+	}
+	ind, ok = p.nextContent()
+	return ok && ind < 0 // no content left after the root node
 }
 
 // fastPrintable reports whether data holds only what the fast path accepts
@@ -67,9 +92,34 @@ type fastParser struct {
 	data []byte
 	// line is the offset of the current line's first byte; col the
 	// column the parser stands at on it.
-	line int
-	col  int
-	out  []byte
+	line   int
+	col    int
+	lineNo int // 1-based number of the current line
+	out    []byte
+	// cur, when set, is the node of the collection being read: the
+	// parser then builds a node tree (fastTree) besides the JSON.
+	cur *yaml3.Node
+}
+
+// attach adds a node of the tree being built, at the current line and
+// column c, and returns it (nil when no tree is built).
+func (p *fastParser) attach(kind yaml3.Kind, c int, value string) *yaml3.Node {
+	if p.cur == nil {
+		return nil
+	}
+	n := &yaml3.Node{Kind: kind, Line: p.lineNo, Column: c + 1, Value: value}
+	p.cur.Content = append(p.cur.Content, n)
+	return n
+}
+
+// enter makes n the collection nodes are added to, and returns the one
+// to go back to.
+func (p *fastParser) enter(n *yaml3.Node) *yaml3.Node {
+	prev := p.cur
+	if n != nil {
+		p.cur = n
+	}
+	return prev
 }
 
 // lineText is the current line without its newline.
@@ -90,6 +140,7 @@ func (p *fastParser) advance() {
 		p.line += i + 1
 	}
 	p.col = 0
+	p.lineNo++
 }
 
 // nextContent moves to the next line with content at or after the current
@@ -127,6 +178,7 @@ func (p *fastParser) node(col int) bool {
 
 // sequence converts a block sequence whose dashes stand at column col.
 func (p *fastParser) sequence(col int) bool {
+	defer p.enter(p.enter(p.attach(yaml3.SequenceNode, col, "")))
 	p.out = append(p.out, '[')
 	first := true
 	for {
@@ -147,8 +199,9 @@ func (p *fastParser) sequence(col int) bool {
 			if c < len(l) && l[c-1] != ' ' {
 				return false
 			}
+			line := p.lineNo
 			p.advance()
-			if !p.nested(col, false) {
+			if !p.nested(col, line, false) {
 				return false
 			}
 		} else if !p.inline(c, col, true) {
@@ -175,8 +228,9 @@ func (p *fastParser) sequence(col int) bool {
 
 // nested converts the value of an entry whose line ended after the key or
 // dash: a deeper block node, a sequence at the same column as a mapping
-// key (YAML allows that), or null.
-func (p *fastParser) nested(owner int, inMapping bool) bool {
+// key (YAML allows that), or null (at the entry's line, as go-yaml puts
+// it).
+func (p *fastParser) nested(owner, ownerLine int, inMapping bool) bool {
 	ind, ok := p.nextContent()
 	if !ok {
 		return false
@@ -191,6 +245,9 @@ func (p *fastParser) nested(owner int, inMapping bool) bool {
 		}
 	}
 	p.out = append(p.out, "null"...)
+	if n := p.attach(yaml3.ScalarNode, 0, ""); n != nil {
+		n.Line = ownerLine
+	}
 	return true
 }
 
@@ -220,6 +277,7 @@ func (p *fastParser) inline(c, owner int, inSequence bool) bool {
 // are written sorted (encoding/json sorts map keys), so the entries are
 // reordered once the mapping is complete.
 func (p *fastParser) mapping(col int) bool {
+	defer p.enter(p.enter(p.attach(yaml3.MappingNode, col, "")))
 	start := len(p.out)
 	p.out = append(p.out, '{')
 	type entry struct {
@@ -265,6 +323,7 @@ func (p *fastParser) mapping(col int) bool {
 			}
 		}
 		es := len(p.out)
+		p.attach(yaml3.ScalarNode, col, key)
 		p.out = appendJSONString(p.out, key)
 		p.out = append(p.out, ':')
 		c := col + rest
@@ -275,8 +334,9 @@ func (p *fastParser) mapping(col int) bool {
 			if c < len(l) && l[c-1] != ' ' {
 				return false
 			}
+			line := p.lineNo
 			p.advance()
-			if !p.nested(col, true) {
+			if !p.nested(col, line, true) {
 				return false
 			}
 		} else {
@@ -377,6 +437,15 @@ func resolvesAway(s []byte) bool {
 // scalar converts a one-line scalar value (the rest of the line, comment
 // included) or returns false.
 func (p *fastParser) scalar(l []byte) bool {
+	at := len(p.lineText()) - len(l)
+	switch l[0] {
+	case '{':
+		p.attach(yaml3.MappingNode, at, "")
+	case '[':
+		p.attach(yaml3.SequenceNode, at, "")
+	default:
+		p.attach(yaml3.ScalarNode, at, "")
+	}
 	switch c := l[0]; c {
 	case '"', '\'':
 		j := bytes.IndexByte(l[1:], c)

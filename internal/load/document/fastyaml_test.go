@@ -2,10 +2,12 @@ package document
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -68,6 +70,7 @@ var slowCases = []string{
 
 func TestFastYAML(t *testing.T) {
 	for _, c := range fastCases {
+		checkFastYAML(t, []byte(c))
 		got, ok := fastYAMLToJSON([]byte(c))
 		if !ok {
 			t.Errorf("fast path refused %q", c)
@@ -134,6 +137,34 @@ func checkFastYAML(t *testing.T, data []byte) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("fast path disagrees on %q:\n fast %s\n want %s", data, got, want)
 	}
+	tree, ok := fastTree(data)
+	if !ok {
+		t.Fatalf("fastTree refused what fastYAMLToJSON took: %q", data)
+	}
+	var ref yaml3.Node
+	if err := yaml3.Unmarshal(data, &ref); err != nil {
+		return // positions then come from neither parser
+	}
+	if msg := sameTree(tree, &ref, "$"); msg != "" {
+		t.Fatalf("fastTree disagrees with go.yaml.in/yaml/v3 on %q: %s", data, msg)
+	}
+}
+
+// sameTree compares what positions reads of two node trees: kinds, lines,
+// mapping keys and the shape.
+func sameTree(a, b *yaml3.Node, path string) string {
+	if a.Kind != b.Kind || a.Line != b.Line || len(a.Content) != len(b.Content) {
+		return fmt.Sprintf("at %s: kind %v line %d with %d children, want kind %v line %d with %d", path, a.Kind, a.Line, len(a.Content), b.Kind, b.Line, len(b.Content))
+	}
+	for i := range a.Content {
+		if a.Kind == yaml3.MappingNode && i%2 == 0 && a.Content[i].Value != b.Content[i].Value {
+			return fmt.Sprintf("at %s: key %q, want %q", path, a.Content[i].Value, b.Content[i].Value)
+		}
+		if msg := sameTree(a.Content[i], b.Content[i], fmt.Sprintf("%s/%d", path, i)); msg != "" {
+			return msg
+		}
+	}
+	return ""
 }
 
 // FuzzFastYAML is the differential against sigs.k8s.io/yaml: whatever the
