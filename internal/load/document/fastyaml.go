@@ -2,7 +2,10 @@ package document
 
 import (
 	"bytes"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	yaml3 "go.yaml.in/yaml/v3"
@@ -506,19 +509,17 @@ func (p *fastParser) scalar(l []byte) bool {
 		}
 	case c == '/' || c == '_':
 		// go-yaml has no hint for these: always a string.
-	case c >= '0' && c <= '9':
-		switch {
-		case isDecimalInt(v):
-			p.out = append(p.out, v...)
-			return true
-		case isQuantityLike(v):
-			// digits then letters: not an int, float, timestamp
-			// or binary for go-yaml, so a string ("100m", "128Mi").
-		default:
+	case c >= '0' && c <= '9' || (c == '-' || c == '+') && len(v) > 1 && v[1] >= '0' && v[1] <= '9':
+		num, isString, ok := resolveNumeric(string(v))
+		if !ok {
 			return false
 		}
+		if !isString {
+			p.out = append(p.out, num...)
+			return true
+		}
 	default:
-		return false // indicators, signs, dots, ~: the ordinary path
+		return false // indicators, dots, ~: the ordinary path
 	}
 	p.out = appendJSONString(p.out, string(v))
 	return true
@@ -531,39 +532,36 @@ func restIsComment(r []byte) bool {
 	return len(t) == 0 || t[0] == '#' && len(t) < len(r)
 }
 
-// isDecimalInt: 0 or a decimal without leading zeros that fits an int64
-// (go-yaml reads 0-led digits as octal).
-func isDecimalInt(v []byte) bool {
-	if len(v) > 18 || v[0] == '0' && len(v) > 1 {
-		return false
+// resolveNumeric decides a plain scalar starting with a digit, or a sign
+// and a digit, as go-yaml v2's resolve does: an int (written as
+// encoding/json writes it) or a string. Timestamps, floats, underscores
+// (which go-yaml drops before reading a number) and binary literals
+// go-yaml reads itself give ok=false.
+func resolveNumeric(v string) (num []byte, isString, ok bool) {
+	if strings.IndexByte(v, '_') >= 0 || strings.HasPrefix(v, "0b") || strings.HasPrefix(v, "-0b") {
+		return nil, false, false
 	}
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return false
-		}
+	digits := 0
+	for digits < len(v) && v[digits] >= '0' && v[digits] <= '9' {
+		digits++
 	}
-	return true
+	if digits == 4 && len(v) > 4 && v[4] == '-' {
+		return nil, false, false // perhaps a timestamp
+	}
+	if i, err := strconv.ParseInt(v, 0, 64); err == nil {
+		return strconv.AppendInt(nil, i, 10), false, true
+	}
+	if u, err := strconv.ParseUint(v, 0, 64); err == nil {
+		return strconv.AppendUint(nil, u, 10), false, true
+	}
+	if yamlStyleFloat.MatchString(v) {
+		return nil, false, false
+	}
+	return nil, true, true // "100m", "128Mi", "10.0.0.0/8", "1.24.1"
 }
 
-// isQuantityLike: a non-zero digit, digits, then only letters.
-func isQuantityLike(v []byte) bool {
-	if v[0] == '0' {
-		return false
-	}
-	i := 0
-	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
-		i++
-	}
-	if i == len(v) {
-		return false
-	}
-	for _, c := range v[i:] {
-		if !isLetter(c) {
-			return false
-		}
-	}
-	return true
-}
+// yamlStyleFloat is go-yaml v2's test for a float.
+var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
 
 // appendJSONString writes s as encoding/json writes a string with HTML
 // escaping on (its default, which json.Marshal in YAMLToJSON uses). s is

@@ -21,6 +21,9 @@ var fastCases = []string{
 	"a: yes\nb: No\nc: on\nd: OFF\ne: y\nf: n\ng: null\nh: Null\ni: 'yes'\nj: \"on\"\nk:\nl: True\n",
 	// quantities, decimals, zero
 	"cpu: 100m\nmemory: 128Mi\nport: 8080\nzero: 0\nbig: 123456789012345678\n",
+	// numbers as go-yaml v2 reads them: octal, hex, signs, 64-bit unsigned;
+	// addresses and versions are strings
+	"a: 0777\nb: 0x1F\nc: -1\nd: +5\ne: 18446744073709551615\nf: 10.0.0.0/8\ng: 2600:1f18::/33\nh: 1.24.1\ni: 0.0.0.0/0\nj: 0o17\n",
 	// comments everywhere, trailing spaces, a comment cutting a plain scalar
 	"# head\na: b # tail\n\n  # indented comment\nc:   d  \ne: # null value\nf: 'x' # c\ng: \"y\"  # c\n",
 	// HTML characters and quotes escaped as encoding/json does
@@ -45,26 +48,27 @@ var slowCases = []string{
 	"a: |\n  text\n",                  // block scalars
 	"a: b\n  c\n",                     // a multi-line plain scalar
 	"a: 1.5\n",                        // floats
-	"a: 0777\n",                       // octal
-	"a: 1e3\n",                        // exponent float
-	"a: 2026-12-03\n",                 // timestamps
-	"a: -1\n",                         // signs
-	"a: {b: 1}\n",                     // flow mappings
-	"a: \"x\\ty\"\n",                  // escapes
-	"a: !!str 1\n",                    // tags
-	"yes: 1\n",                        // a key go-yaml reads as a boolean
-	"1: a\n",                          // a key go-yaml reads as an int
-	"a:\tb\n",                         // tabs
-	"a: b\r\n",                        // carriage returns
-	"a: b: c\n",                       // a mapping on a mapping's line
-	"a: - b\n",                        // a sequence on a mapping's line
-	"a:b\n",                           // one plain scalar
-	"- a\nb: 1\n",                     // a key after a root sequence
-	"a:\n    b: 1\n  c: 2\n",          // bad indentation
-	"plain\n",                         // a scalar document
+	"a: 1e3\n",
+	"a: 1_000\n",                // underscores
+	"a: 0b101\n",                // binary
+	"a: -.inf\n",                // infinities
+	"a: 18446744073709551616\n", // beyond 64 bits: a float                        // exponent float
+	"a: 2026-12-03\n",           // timestamps
+	"a: {b: 1}\n",               // flow mappings
+	"a: \"x\\ty\"\n",            // escapes
+	"a: !!str 1\n",              // tags
+	"yes: 1\n",                  // a key go-yaml reads as a boolean
+	"1: a\n",                    // a key go-yaml reads as an int
+	"a:\tb\n",                   // tabs
+	"a: b\r\n",                  // carriage returns
+	"a: b: c\n",                 // a mapping on a mapping's line
+	"a: - b\n",                  // a sequence on a mapping's line
+	"a:b\n",                     // one plain scalar
+	"- a\nb: 1\n",               // a key after a root sequence
+	"a:\n    b: 1\n  c: 2\n",    // bad indentation
+	"plain\n",                   // a scalar document
 	"a: \"unterminated\n",
 	"a: ~\n",
-	"a: 1.2.3\n",
 	"A: A\u2028\u2029000", // line breaks to YAML 1.1 (found by FuzzFastYAML)
 }
 
