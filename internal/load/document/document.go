@@ -320,6 +320,14 @@ func (d doc) objects() ([]*Object, error) {
 			return out, nil
 		}
 	}
+	if !d.json {
+		// The fast path read the head: an object that is not a List
+		// needs no second pass over its JSON.
+		if j, h, ok := fastYAMLToJSONHead(d.data); ok && h.ok {
+			pos := lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
+			return []*Object{{Source: d.src, JSON: j, APIVersion: h.apiVersion, Kind: h.kind, pos: pos}}, nil
+		}
+	}
 	j, err := d.toJSON()
 	if err != nil {
 		return nil, err

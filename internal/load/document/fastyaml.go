@@ -27,14 +27,32 @@ import (
 // The Kubernetes converter goes YAML -> generic values -> JSON and was half
 // of loading time; this walks the lines once.
 func fastYAMLToJSON(data []byte) (out []byte, ok bool) {
+	out, _, ok = fastYAMLToJSONHead(data)
+	return out, ok
+}
+
+// fastHead is the apiVersion and kind of a converted document, when its
+// root is a mapping that has no "items" and whose apiVersion and kind are
+// absent, null or strings: what flatten would read from the JSON.
+type fastHead struct {
+	apiVersion, kind string
+	ok               bool
+}
+
+// fastYAMLToJSONHead is fastYAMLToJSON that also reads the head.
+func fastYAMLToJSONHead(data []byte) (out []byte, h fastHead, ok bool) {
 	if !fastPrintable(data) {
-		return nil, false
+		return nil, h, false
 	}
 	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4)}
+	p.setLine(0)
 	if !p.document() {
-		return nil, false
+		return nil, h, false
 	}
-	return p.out, true
+	if len(p.out) > 0 && p.out[0] == '{' && !p.headBad {
+		h = fastHead{apiVersion: p.apiVersion, kind: p.kind, ok: true}
+	}
+	return p.out, h, true
 }
 
 // fastTree parses the same subset into the node tree positions walks
@@ -46,6 +64,7 @@ func fastTree(data []byte) (*yaml3.Node, bool) {
 	}
 	doc := &yaml3.Node{Kind: yaml3.DocumentNode, Line: 1, Column: 1}
 	p := &fastParser{data: data, lineNo: 1, cur: doc}
+	p.setLine(0)
 	if !p.document() {
 		return nil, false
 	}
@@ -95,10 +114,17 @@ type fastParser struct {
 	data []byte
 	// line is the offset of the current line's first byte; col the
 	// column the parser stands at on it.
-	line   int
-	col    int
-	lineNo int // 1-based number of the current line
-	out    []byte
+	line    int
+	lineEnd int // offset of the current line's newline (or the end)
+	col     int
+	// entries is the stack of the keys of the mappings being read.
+	entries []mapEntry
+	// apiVersion and kind of the root mapping; headBad when either is
+	// not a plain string or the root has items.
+	apiVersion, kind string
+	headBad          bool
+	lineNo           int // 1-based number of the current line
+	out              []byte
 	// cur, when set, is the node of the collection being read: the
 	// parser then builds a node tree (fastTree) besides the JSON.
 	cur *yaml3.Node
@@ -106,11 +132,11 @@ type fastParser struct {
 
 // attach adds a node of the tree being built, at the current line and
 // column c, and returns it (nil when no tree is built).
-func (p *fastParser) attach(kind yaml3.Kind, c int, value string) *yaml3.Node {
+func (p *fastParser) attach(kind yaml3.Kind, c int, value []byte) *yaml3.Node {
 	if p.cur == nil {
 		return nil
 	}
-	n := &yaml3.Node{Kind: kind, Line: p.lineNo, Column: c + 1, Value: value}
+	n := &yaml3.Node{Kind: kind, Line: p.lineNo, Column: c + 1, Value: string(value)}
 	p.cur.Content = append(p.cur.Content, n)
 	return n
 }
@@ -127,21 +153,22 @@ func (p *fastParser) enter(n *yaml3.Node) *yaml3.Node {
 
 // lineText is the current line without its newline.
 func (p *fastParser) lineText() []byte {
-	l := p.data[p.line:]
-	if i := bytes.IndexByte(l, '\n'); i >= 0 {
-		l = l[:i]
+	return p.data[p.line:p.lineEnd]
+}
+
+// setLine makes the line starting at off the current one.
+func (p *fastParser) setLine(off int) {
+	p.line = off
+	if i := bytes.IndexByte(p.data[off:], '\n'); i >= 0 {
+		p.lineEnd = off + i
+	} else {
+		p.lineEnd = len(p.data)
 	}
-	return l
 }
 
 // advance moves to the next line.
 func (p *fastParser) advance() {
-	i := bytes.IndexByte(p.data[p.line:], '\n')
-	if i < 0 {
-		p.line = len(p.data)
-	} else {
-		p.line += i + 1
-	}
+	p.setLine(min(p.lineEnd+1, len(p.data)))
 	p.col = 0
 	p.lineNo++
 }
@@ -181,7 +208,7 @@ func (p *fastParser) node(col int) bool {
 
 // sequence converts a block sequence whose dashes stand at column col.
 func (p *fastParser) sequence(col int) bool {
-	defer p.enter(p.enter(p.attach(yaml3.SequenceNode, col, "")))
+	defer p.enter(p.enter(p.attach(yaml3.SequenceNode, col, nil)))
 	p.out = append(p.out, '[')
 	first := true
 	for {
@@ -248,7 +275,7 @@ func (p *fastParser) nested(owner, ownerLine int, inMapping bool) bool {
 		}
 	}
 	p.out = append(p.out, "null"...)
-	if n := p.attach(yaml3.ScalarNode, 0, ""); n != nil {
+	if n := p.attach(yaml3.ScalarNode, 0, nil); n != nil {
 		n.Line = ownerLine
 	}
 	return true
@@ -280,14 +307,11 @@ func (p *fastParser) inline(c, owner int, inSequence bool) bool {
 // are written sorted (encoding/json sorts map keys), so the entries are
 // reordered once the mapping is complete.
 func (p *fastParser) mapping(col int) bool {
-	defer p.enter(p.enter(p.attach(yaml3.MappingNode, col, "")))
+	defer p.enter(p.enter(p.attach(yaml3.MappingNode, col, nil)))
 	start := len(p.out)
 	p.out = append(p.out, '{')
-	type entry struct {
-		key        string
-		start, end int
-	}
-	var entries []entry
+	base := len(p.entries)
+	defer func() { p.entries = p.entries[:base] }()
 	var seen map[string]bool
 	sorted := true
 	for {
@@ -299,29 +323,30 @@ func (p *fastParser) mapping(col int) bool {
 		if !ok {
 			return false
 		}
+		entries := p.entries[base:]
 		// Duplicate keys: the ordinary path decides.
 		if seen != nil {
-			if seen[key] {
+			if seen[string(key)] {
 				return false
 			}
-			seen[key] = true
+			seen[string(key)] = true
 		} else {
 			for _, e := range entries {
-				if e.key == key {
+				if bytes.Equal(e.key, key) {
 					return false
 				}
 			}
 			if len(entries) == 16 {
 				seen = make(map[string]bool, 64)
 				for _, e := range entries {
-					seen[e.key] = true
+					seen[string(e.key)] = true
 				}
-				seen[key] = true
+				seen[string(key)] = true
 			}
 		}
 		if len(entries) > 0 {
 			p.out = append(p.out, ',')
-			if key < entries[len(entries)-1].key {
+			if bytes.Compare(key, entries[len(entries)-1].key) < 0 {
 				sorted = false
 			}
 		}
@@ -350,7 +375,10 @@ func (p *fastParser) mapping(col int) bool {
 				return false
 			}
 		}
-		entries = append(entries, entry{key: key, start: es, end: len(p.out)})
+		if start == 0 {
+			p.noteHead(key, p.out[es+len(key)+3:])
+		}
+		p.entries = append(p.entries, mapEntry{key: key, start: es, end: len(p.out)})
 		ind, ok := p.nextContent()
 		if !ok {
 			return false
@@ -364,8 +392,9 @@ func (p *fastParser) mapping(col int) bool {
 	}
 	p.out = append(p.out, '}')
 	if !sorted {
+		entries := p.entries[base:]
 		body := append([]byte(nil), p.out[start:]...)
-		sort.Slice(entries, func(i, j int) bool { return entries[i].key < entries[j].key })
+		sort.Slice(entries, func(i, j int) bool { return bytes.Compare(entries[i].key, entries[j].key) < 0 })
 		p.out = append(p.out[:start], '{')
 		for i, e := range entries {
 			if i > 0 {
@@ -378,42 +407,75 @@ func (p *fastParser) mapping(col int) bool {
 	return true
 }
 
+// noteHead records a member of the root mapping that flatten reads: key
+// (unescaped: fastKey takes no escapes, and these names need none) and
+// its JSON value.
+func (p *fastParser) noteHead(key, value []byte) {
+	var into *string
+	switch string(key) {
+	case "apiVersion":
+		into = &p.apiVersion
+	case "kind":
+		into = &p.kind
+	case "items":
+		p.headBad = true
+		return
+	default:
+		return
+	}
+	switch {
+	case string(value) == "null":
+		*into = ""
+	case len(value) >= 2 && value[0] == '"' && bytes.IndexByte(value, '\\') < 0:
+		*into = string(value[1 : len(value)-1])
+	default:
+		p.headBad = true
+	}
+}
+
+// mapEntry is a key of a mapping being read and where its member is in
+// the output.
+type mapEntry struct {
+	key        []byte
+	start, end int
+}
+
 // fastKey reads a mapping key at the start of l: a plain key that go-yaml
 // resolves to a string (a letter or '_' first, then letters, digits and "_.-/",
 // not a YAML 1.1 boolean or null), or a quoted key without escapes,
 // followed by ':' and a space or the end of the line. rest is the offset
 // just after the colon.
-func fastKey(l []byte) (key string, rest int, ok bool) {
+func fastKey(l []byte) (key []byte, rest int, ok bool) {
 	if len(l) == 0 {
-		return "", -1, false
+		return nil, -1, false
 	}
 	var i int
 	switch c := l[0]; {
 	case c == '"' || c == '\'':
 		j := bytes.IndexByte(l[1:], c)
 		if j < 0 {
-			return "", -1, false
+			return nil, -1, false
 		}
 		k := l[1 : 1+j]
 		if c == '"' && bytes.IndexByte(k, '\\') >= 0 || c == '\'' && len(l) > j+2 && l[j+2] == '\'' {
-			return "", -1, false
+			return nil, -1, false
 		}
-		key, i = string(k), j+2
+		key, i = k, j+2
 	case isLetter(c) || c == '_':
 		i = 1
 		for i < len(l) && (isLetter(l[i]) || l[i] >= '0' && l[i] <= '9' || l[i] == '_' || l[i] == '.' || l[i] == '-' || l[i] == '/') {
 			i++
 		}
 		if resolvesAway(l[:i]) {
-			return "", -1, false
+			return nil, -1, false
 		}
-		key = string(l[:i])
+		key = l[:i]
 	default:
-		return "", -1, false
+		return nil, -1, false
 	}
 	// go-yaml refuses implicit keys longer than 1024 characters.
 	if i > 1000 || i >= len(l) || l[i] != ':' || (i+1 < len(l) && l[i+1] != ' ') {
-		return "", -1, false
+		return nil, -1, false
 	}
 	return key, i + 1, true
 }
@@ -443,11 +505,11 @@ func (p *fastParser) scalar(l []byte) bool {
 	at := len(p.lineText()) - len(l)
 	switch l[0] {
 	case '{':
-		p.attach(yaml3.MappingNode, at, "")
+		p.attach(yaml3.MappingNode, at, nil)
 	case '[':
-		p.attach(yaml3.SequenceNode, at, "")
+		p.attach(yaml3.SequenceNode, at, nil)
 	default:
-		p.attach(yaml3.ScalarNode, at, "")
+		p.attach(yaml3.ScalarNode, at, nil)
 	}
 	switch c := l[0]; c {
 	case '"', '\'':
@@ -459,7 +521,7 @@ func (p *fastParser) scalar(l []byte) bool {
 			if !restIsComment(l[j+2:]) {
 				return false
 			}
-			p.out = appendJSONString(p.out, string(l[1:1+j]))
+			p.out = appendJSONString(p.out, l[1:1+j])
 			return true
 		}
 		// Single quotes: '' is a quote; the value ends at a lone one.
@@ -482,7 +544,7 @@ func (p *fastParser) scalar(l []byte) bool {
 		if !restIsComment(l[i:]) {
 			return false
 		}
-		p.out = appendJSONString(p.out, string(v))
+		p.out = appendJSONString(p.out, v)
 		return true
 	case '{', '[':
 		if len(l) < 2 || l[1] != c+2 || !restIsComment(l[2:]) {
@@ -521,7 +583,7 @@ func (p *fastParser) scalar(l []byte) bool {
 	default:
 		return false // indicators, dots, ~: the ordinary path
 	}
-	p.out = appendJSONString(p.out, string(v))
+	p.out = appendJSONString(p.out, v)
 	return true
 }
 
@@ -566,7 +628,7 @@ var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE]
 // appendJSONString writes s as encoding/json writes a string with HTML
 // escaping on (its default, which json.Marshal in YAMLToJSON uses). s is
 // valid UTF-8 without control characters (fastPrintable).
-func appendJSONString(out []byte, s string) []byte {
+func appendJSONString(out, s []byte) []byte {
 	out = append(out, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -585,7 +647,7 @@ func appendJSONString(out []byte, s string) []byte {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := utf8.DecodeRune(s[i:])
 		if r == '\u2028' || r == '\u2029' {
 			out = append(out, s[start:i]...)
 			out = append(out, '\\', 'u', '2', '0', '2', hexDigit[r&0xf])

@@ -2,6 +2,7 @@ package document
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -140,6 +141,12 @@ func checkFastYAML(t *testing.T, data []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("fast path disagrees on %q:\n fast %s\n want %s", data, got, want)
+	}
+	if _, h, _ := fastYAMLToJSONHead(data); h.ok {
+		var ref head
+		if err := json.Unmarshal(got, &ref); err != nil || ref.APIVersion != h.apiVersion || ref.Kind != h.kind || ref.Items != nil {
+			t.Fatalf("fast head %+v, flatten reads %+v (%v) from %s", h, ref, err, got)
+		}
 	}
 	tree, ok := fastTree(data)
 	if !ok {
