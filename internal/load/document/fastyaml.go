@@ -571,7 +571,7 @@ func (p *fastParser) scalar(l []byte) bool {
 		}
 	case c == '/' || c == '_':
 		// go-yaml has no hint for these: always a string.
-	case c >= '0' && c <= '9' || (c == '-' || c == '+') && len(v) > 1 && v[1] >= '0' && v[1] <= '9':
+	case c >= '0' && c <= '9' || (c == '-' || c == '+') && len(v) > 1 && v[1] != ' ':
 		num, isString, ok := resolveNumeric(string(v))
 		if !ok {
 			return false
@@ -594,14 +594,17 @@ func restIsComment(r []byte) bool {
 	return len(t) == 0 || t[0] == '#' && len(t) < len(r)
 }
 
-// resolveNumeric decides a plain scalar starting with a digit, or a sign
-// and a digit, as go-yaml v2's resolve does: an int (written as
+// resolveNumeric decides a plain scalar starting with a digit or a sign
+// ("-conf" too) as go-yaml v2's resolve does: an int (written as
 // encoding/json writes it) or a string. Timestamps, floats, underscores
 // (which go-yaml drops before reading a number) and binary literals
 // go-yaml reads itself give ok=false.
 func resolveNumeric(v string) (num []byte, isString, ok bool) {
 	if strings.IndexByte(v, '_') >= 0 || strings.HasPrefix(v, "0b") || strings.HasPrefix(v, "-0b") {
 		return nil, false, false
+	}
+	if t := strings.ToLower(v[1:]); (v[0] == '-' || v[0] == '+') && t == ".inf" {
+		return nil, false, false // infinities (go-yaml's list has three spellings)
 	}
 	digits := 0
 	for digits < len(v) && v[digits] >= '0' && v[digits] <= '9' {

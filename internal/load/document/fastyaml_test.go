@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ringfence/ringfence/internal/gencluster"
 	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
@@ -24,7 +25,7 @@ var fastCases = []string{
 	"cpu: 100m\nmemory: 128Mi\nport: 8080\nzero: 0\nbig: 123456789012345678\n",
 	// numbers as go-yaml v2 reads them: octal, hex, signs, 64-bit unsigned;
 	// addresses and versions are strings
-	"a: 0777\nb: 0x1F\nc: -1\nd: +5\ne: 18446744073709551615\nf: 10.0.0.0/8\ng: 2600:1f18::/33\nh: 1.24.1\ni: 0.0.0.0/0\nj: 0o17\n",
+	"args:\n- -conf\n- --x=1\n- +y\n- -.nan\n- -1a\na: 0777\nb: 0x1F\nc: -1\nd: +5\ne: 18446744073709551615\nf: 10.0.0.0/8\ng: 2600:1f18::/33\nh: 1.24.1\ni: 0.0.0.0/0\nj: 0o17\n",
 	// comments everywhere, trailing spaces, a comment cutting a plain scalar
 	"# head\na: b # tail\n\n  # indented comment\nc:   d  \ne: # null value\nf: 'x' # c\ng: \"y\"  # c\n",
 	// HTML characters and quotes escaped as encoding/json does
@@ -50,9 +51,12 @@ var slowCases = []string{
 	"a: b\n  c\n",                     // a multi-line plain scalar
 	"a: 1.5\n",                        // floats
 	"a: 1e3\n",
-	"a: 1_000\n",                // underscores
-	"a: 0b101\n",                // binary
-	"a: -.inf\n",                // infinities
+	"a: 1_000\n", // underscores
+	"a: 0b101\n", // binary
+	"a: -.inf\n",
+	"a: +.INF\n",
+	"a: -.5\n",
+	"a: - b\n",                  // infinities
 	"a: 18446744073709551616\n", // beyond 64 bits: a float                        // exponent float
 	"a: 2026-12-03\n",           // timestamps
 	"a: {b: 1}\n",               // flow mappings
@@ -188,4 +192,36 @@ func FuzzFastYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastYAML(t, data)
 	})
+}
+
+// TestFastYAMLGenerated: every document the cluster generator writes (the
+// shape of kubectl and Helm output) takes the fast path, so the speed of
+// BenchmarkReadGenerated is the fast path's.
+func TestFastYAMLGenerated(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := gencluster.Generate(gencluster.Config{Namespaces: 20, Workloads: 8, Policies: 5, Seed: 1, Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	n := 0
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := split(p, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			n++
+			if _, ok := fastYAMLToJSON(d.data); !ok {
+				t.Errorf("%s: document took the ordinary path:\n%s", d.src, d.data)
+			}
+			checkFastYAML(t, d.data)
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d documents", n)
+	}
 }
