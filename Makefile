@@ -39,7 +39,7 @@ test: testbin tools ## Run every test, the live-cluster ones against a real kube
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (BENCHTIME=1x by default)
-	RINGFENCE_SCALE_NAMESPACES=$(SCALE) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+	RINGFENCE_SCALE_NAMESPACES=$(SCALE) RINGFENCE_LOAD_NAMESPACES=$(SCALE) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 	hack/bench-reach.sh
 	hack/bench-scale.sh 100 300 1000 3000 10000
 

@@ -7,20 +7,17 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime/debug"
+
 	"syscall"
 
 	"github.com/ringfence/ringfence/internal/cli"
+	"github.com/ringfence/ringfence/internal/memlimit"
 )
 
 func main() {
-	// The same run-time settings as cmd/ringfence (see there why).
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
-	}
+	// The same run-time settings as cmd/ringfence (it had kept the fixed
+	// 1 GiB soft limit issue 18 replaced there).
+	memlimit.Configure()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.MainAs(ctx, "kubectl ringfence", os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	stop()

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
+
 	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/ringfence/ringfence/internal/cli"
+	"github.com/ringfence/ringfence/internal/memlimit"
 )
 
 func main() {
@@ -22,16 +23,10 @@ func main() {
 	var exiting sync.Mutex
 	interrupted := interrupt(cancel, cli.Grace(args), &exiting)
 	// ringfence is a short-lived batch over one large heap (a cluster's
-	// objects): collecting four times less often saves a tenth of the run
-	// time, and a soft limit derived from the memory the process may use
-	// (memoryLimit) keeps that from outgrowing the machine or container.
-	// GOGC and GOMEMLIMIT still win when set.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit(os.DirFS("/")))
-	}
+	// objects): it collects less often than Go's default, within a soft
+	// limit derived from the memory the process may use. GOGC and
+	// GOMEMLIMIT still win when set.
+	memlimit.Configure()
 	stop := profile(os.Getenv("RINGFENCE_CPUPROFILE"), os.Getenv("RINGFENCE_MEMPROFILE"))
 	code := cli.Main(ctx, args, cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	// Held until the process ends: a late backstop neither prints a

@@ -134,6 +134,9 @@ func (d doc) yamlListItems() (head, []*Object, bool) {
 	type item struct {
 		line int
 		data bytes.Buffer
+		// content is the column of the entry's content (after "- "),
+		// -1 until known.
+		content int
 	}
 	var items []*item
 	end := len(lines)
@@ -162,13 +165,25 @@ func (d doc) yamlListItems() (head, []*Object, bool) {
 		case entry && indent == col:
 			// Blank out the dash: every column stays where it was, so the
 			// entry's own indentation is kept whatever it is.
-			it := &item{line: first + i}
+			it := &item{line: first + i, content: -1}
+			if c := len(trimmed) - len(bytes.TrimLeft(trimmed[1:], " ")); c < len(trimmed) {
+				it.content = indent + c
+			}
 			it.data.Write(l[:col])
 			it.data.WriteByte(' ')
 			it.data.Write(l[col+1:])
 			items = append(items, it)
 		case indent > col:
-			items[len(items)-1].data.Write(l)
+			// A line left of the entry's content is an error in the
+			// whole document that the entry alone may not show
+			// (found by FuzzRead): the ordinary path decides.
+			it := items[len(items)-1]
+			if it.content < 0 {
+				it.content = indent
+			} else if indent < it.content {
+				return head{}, nil, false
+			}
+			it.data.Write(l)
 		default:
 			end = i
 		}

@@ -1,4 +1,4 @@
-package main
+package memlimit
 
 import (
 	"testing"
@@ -24,8 +24,8 @@ func TestMemoryLimit(t *testing.T) {
 		{"nothing readable", fstest.MapFS{}, fallbackLimit},
 		{"garbage", fstest.MapFS{"proc/meminfo": {Data: []byte("MemTotal: lots\n")}, "sys/fs/cgroup/memory.max": {Data: []byte("-1\n")}}, fallbackLimit},
 	} {
-		if got := memoryLimit(c.files); got != c.want {
-			t.Errorf("%s: memoryLimit = %d, want %d", c.name, got, c.want)
+		if got := Limit(c.files); got != c.want {
+			t.Errorf("%s: Limit = %d, want %d", c.name, got, c.want)
 		}
 	}
 }

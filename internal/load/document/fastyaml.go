@@ -1,0 +1,665 @@
+package document
+
+import (
+	"bytes"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	yaml3 "go.yaml.in/yaml/v3"
+)
+
+// fastYAMLToJSON converts the YAML that tools write (block mappings and
+// sequences, one-line scalars) straight to the JSON sigs.k8s.io/yaml's
+// YAMLToJSON produces for it, byte for byte: keys sorted, strings escaped as
+// encoding/json does, YAML 1.1 booleans and nulls resolved as go-yaml v2
+// resolves them. It reports ok=false for anything outside that subset
+// (anchors, aliases, tags, block or multi-line scalars, flow collections
+// other than {} and [], escapes, floats, keys that are not plainly strings,
+// duplicate keys, tabs, carriage returns, characters YAML forbids, any
+// error): the caller then takes sigs.k8s.io/yaml, which gives the exact
+// result or the positioned error. So the subset only decides speed, never
+// meaning; FuzzFastYAML checks the two agree on every input the subset
+// takes.
+//
+// The Kubernetes converter goes YAML -> generic values -> JSON and was half
+// of loading time; this walks the lines once.
+func fastYAMLToJSON(data []byte) (out []byte, ok bool) {
+	out, _, ok = fastYAMLToJSONHead(data)
+	return out, ok
+}
+
+// fastHead is the apiVersion and kind of a converted document, when its
+// root is a mapping that has no "items" and whose apiVersion and kind are
+// absent, null or strings: what flatten would read from the JSON.
+type fastHead struct {
+	apiVersion, kind string
+	ok               bool
+}
+
+// fastYAMLToJSONHead is fastYAMLToJSON that also reads the head.
+func fastYAMLToJSONHead(data []byte) (out []byte, h fastHead, ok bool) {
+	if !fastPrintable(data) {
+		return nil, h, false
+	}
+	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4)}
+	p.setLine(0)
+	if !p.document() {
+		return nil, h, false
+	}
+	if len(p.out) > 0 && p.out[0] == '{' && !p.headBad {
+		h = fastHead{apiVersion: p.apiVersion, kind: p.kind, ok: true}
+	}
+	return p.out, h, true
+}
+
+// fastTree parses the same subset into the node tree positions walks
+// (kinds, keys and lines: what go.yaml.in/yaml/v3 gives for it, which
+// FuzzFastYAML checks), or reports ok=false.
+func fastTree(data []byte) (*yaml3.Node, bool) {
+	if !fastPrintable(data) {
+		return nil, false
+	}
+	doc := &yaml3.Node{Kind: yaml3.DocumentNode, Line: 1, Column: 1}
+	p := &fastParser{data: data, lineNo: 1, cur: doc}
+	p.setLine(0)
+	if !p.document() {
+		return nil, false
+	}
+	return doc, true
+}
+
+func (p *fastParser) document() bool {
+	ind, ok := p.nextContent()
+	if !ok || ind < 0 {
+		return false
+	}
+	if p.cur != nil {
+		p.cur.Line = p.lineNo
+	}
+	if !p.node(ind) {
+		return false
+	}
+	ind, ok = p.nextContent()
+	return ok && ind < 0 // no content left after the root node
+}
+
+// fastPrintable reports whether data holds only what the fast path accepts
+// as text: printable ASCII, newlines, and the multi-byte characters go-yaml
+// counts as printable (its reader rejects the others) and not as line
+// breaks. Tabs and carriage
+// returns are left to the ordinary path.
+func fastPrintable(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' {
+			continue
+		}
+		if c < 0x80 {
+			return false
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		// U+2028 and U+2029 are line breaks to YAML 1.1.
+		if r == utf8.RuneError || r == 0x2028 || r == 0x2029 || !(r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF) {
+			return false
+		}
+		i += size - 1
+	}
+	return true
+}
+
+type fastParser struct {
+	data []byte
+	// line is the offset of the current line's first byte; col the
+	// column the parser stands at on it.
+	line    int
+	lineEnd int // offset of the current line's newline (or the end)
+	col     int
+	// entries is the stack of the keys of the mappings being read.
+	entries []mapEntry
+	// apiVersion and kind of the root mapping; headBad when either is
+	// not a plain string or the root has items.
+	apiVersion, kind string
+	headBad          bool
+	lineNo           int // 1-based number of the current line
+	out              []byte
+	// cur, when set, is the node of the collection being read: the
+	// parser then builds a node tree (fastTree) besides the JSON.
+	cur *yaml3.Node
+}
+
+// attach adds a node of the tree being built, at the current line and
+// column c, and returns it (nil when no tree is built).
+func (p *fastParser) attach(kind yaml3.Kind, c int, value []byte) *yaml3.Node {
+	if p.cur == nil {
+		return nil
+	}
+	n := &yaml3.Node{Kind: kind, Line: p.lineNo, Column: c + 1, Value: string(value)}
+	p.cur.Content = append(p.cur.Content, n)
+	return n
+}
+
+// enter makes n the collection nodes are added to, and returns the one
+// to go back to.
+func (p *fastParser) enter(n *yaml3.Node) *yaml3.Node {
+	prev := p.cur
+	if n != nil {
+		p.cur = n
+	}
+	return prev
+}
+
+// lineText is the current line without its newline.
+func (p *fastParser) lineText() []byte {
+	return p.data[p.line:p.lineEnd]
+}
+
+// setLine makes the line starting at off the current one.
+func (p *fastParser) setLine(off int) {
+	p.line = off
+	if i := bytes.IndexByte(p.data[off:], '\n'); i >= 0 {
+		p.lineEnd = off + i
+	} else {
+		p.lineEnd = len(p.data)
+	}
+}
+
+// advance moves to the next line.
+func (p *fastParser) advance() {
+	p.setLine(min(p.lineEnd+1, len(p.data)))
+	p.col = 0
+	p.lineNo++
+}
+
+// nextContent moves to the next line with content at or after the current
+// one (skipping blank and comment lines), and returns its indentation, or
+// -1 at the end.
+func (p *fastParser) nextContent() (int, bool) {
+	for p.line < len(p.data) {
+		l := p.lineText()
+		ind := 0
+		for ind < len(l) && l[ind] == ' ' {
+			ind++
+		}
+		if ind == len(l) || l[ind] == '#' {
+			p.advance()
+			continue
+		}
+		p.col = ind
+		return ind, true
+	}
+	return -1, true
+}
+
+// node converts the block collection starting at column col of the
+// current line.
+func (p *fastParser) node(col int) bool {
+	l := p.lineText()[col:]
+	if l[0] == '-' && (len(l) == 1 || l[1] == ' ') {
+		return p.sequence(col)
+	}
+	if _, _, ok := fastKey(l); ok {
+		return p.mapping(col)
+	}
+	return false // a bare scalar document, or something outside the subset
+}
+
+// sequence converts a block sequence whose dashes stand at column col.
+func (p *fastParser) sequence(col int) bool {
+	defer p.enter(p.enter(p.attach(yaml3.SequenceNode, col, nil)))
+	p.out = append(p.out, '[')
+	first := true
+	for {
+		l := p.lineText()
+		if len(l) <= col || l[col] != '-' || (len(l) > col+1 && l[col+1] != ' ') {
+			return false
+		}
+		if !first {
+			p.out = append(p.out, ',')
+		}
+		first = false
+		// The entry's content starts after the dash and its spaces.
+		c := col + 1
+		for c < len(l) && l[c] == ' ' {
+			c++
+		}
+		if c == len(l) || l[c] == '#' {
+			if c < len(l) && l[c-1] != ' ' {
+				return false
+			}
+			line := p.lineNo
+			p.advance()
+			if !p.nested(col, line, false) {
+				return false
+			}
+		} else if !p.inline(c, col, true) {
+			return false
+		}
+		ind, ok := p.nextContent()
+		if !ok {
+			return false
+		}
+		if ind < col {
+			break
+		}
+		if ind > col {
+			return false
+		}
+		l = p.lineText()
+		if l[col] != '-' {
+			break // a key of the mapping holding this sequence
+		}
+	}
+	p.out = append(p.out, ']')
+	return true
+}
+
+// nested converts the value of an entry whose line ended after the key or
+// dash: a deeper block node, a sequence at the same column as a mapping
+// key (YAML allows that), or null (at the entry's line, as go-yaml puts
+// it).
+func (p *fastParser) nested(owner, ownerLine int, inMapping bool) bool {
+	ind, ok := p.nextContent()
+	if !ok {
+		return false
+	}
+	switch {
+	case ind > owner:
+		return p.node(ind)
+	case ind == owner && inMapping:
+		l := p.lineText()[ind:]
+		if l[0] == '-' && (len(l) == 1 || l[1] == ' ') {
+			return p.sequence(ind)
+		}
+	}
+	p.out = append(p.out, "null"...)
+	if n := p.attach(yaml3.ScalarNode, 0, nil); n != nil {
+		n.Line = ownerLine
+	}
+	return true
+}
+
+// inline converts the value that starts at column c of the current line,
+// in an entry at column owner: in a sequence entry a compact nested block
+// ("- key: v", "- - v"), else a scalar, after which the next content line
+// must not be deeper than owner (it would continue a multi-line scalar).
+func (p *fastParser) inline(c, owner int, inSequence bool) bool {
+	l := p.lineText()[c:]
+	if inSequence {
+		if l[0] == '-' && (len(l) == 1 || l[1] == ' ') {
+			return p.sequence(c)
+		}
+		if _, _, ok := fastKey(l); ok {
+			return p.mapping(c)
+		}
+	}
+	if !p.scalar(l) {
+		return false
+	}
+	p.advance()
+	ind, ok := p.nextContent()
+	return ok && ind <= owner
+}
+
+// mapping converts a block mapping whose keys stand at column col. Keys
+// are written sorted (encoding/json sorts map keys), so the entries are
+// reordered once the mapping is complete.
+func (p *fastParser) mapping(col int) bool {
+	defer p.enter(p.enter(p.attach(yaml3.MappingNode, col, nil)))
+	start := len(p.out)
+	p.out = append(p.out, '{')
+	base := len(p.entries)
+	defer func() { p.entries = p.entries[:base] }()
+	var seen map[string]bool
+	sorted := true
+	for {
+		l := p.lineText()
+		if len(l) <= col {
+			return false
+		}
+		key, rest, ok := fastKey(l[col:])
+		if !ok {
+			return false
+		}
+		entries := p.entries[base:]
+		// Duplicate keys: the ordinary path decides.
+		if seen != nil {
+			if seen[string(key)] {
+				return false
+			}
+			seen[string(key)] = true
+		} else {
+			for _, e := range entries {
+				if bytes.Equal(e.key, key) {
+					return false
+				}
+			}
+			if len(entries) == 16 {
+				seen = make(map[string]bool, 64)
+				for _, e := range entries {
+					seen[string(e.key)] = true
+				}
+				seen[string(key)] = true
+			}
+		}
+		if len(entries) > 0 {
+			p.out = append(p.out, ',')
+			if bytes.Compare(key, entries[len(entries)-1].key) < 0 {
+				sorted = false
+			}
+		}
+		es := len(p.out)
+		p.attach(yaml3.ScalarNode, col, key)
+		p.out = appendJSONString(p.out, key)
+		p.out = append(p.out, ':')
+		c := col + rest
+		for c < len(l) && l[c] == ' ' {
+			c++
+		}
+		if c == len(l) || l[c] == '#' {
+			if c < len(l) && l[c-1] != ' ' {
+				return false
+			}
+			line := p.lineNo
+			p.advance()
+			if !p.nested(col, line, true) {
+				return false
+			}
+		} else {
+			if c == col+rest {
+				return false // "key:value" is one plain scalar
+			}
+			if !p.inline(c, col, false) {
+				return false
+			}
+		}
+		if start == 0 {
+			p.noteHead(key, p.out[es+len(key)+3:])
+		}
+		p.entries = append(p.entries, mapEntry{key: key, start: es, end: len(p.out)})
+		ind, ok := p.nextContent()
+		if !ok {
+			return false
+		}
+		if ind < col {
+			break
+		}
+		if ind > col {
+			return false
+		}
+	}
+	p.out = append(p.out, '}')
+	if !sorted {
+		entries := p.entries[base:]
+		body := append([]byte(nil), p.out[start:]...)
+		sort.Slice(entries, func(i, j int) bool { return bytes.Compare(entries[i].key, entries[j].key) < 0 })
+		p.out = append(p.out[:start], '{')
+		for i, e := range entries {
+			if i > 0 {
+				p.out = append(p.out, ',')
+			}
+			p.out = append(p.out, body[e.start-start:e.end-start]...)
+		}
+		p.out = append(p.out, '}')
+	}
+	return true
+}
+
+// noteHead records a member of the root mapping that flatten reads: key
+// (unescaped: fastKey takes no escapes, and these names need none) and
+// its JSON value.
+func (p *fastParser) noteHead(key, value []byte) {
+	var into *string
+	switch string(key) {
+	case "apiVersion":
+		into = &p.apiVersion
+	case "kind":
+		into = &p.kind
+	case "items":
+		p.headBad = true
+		return
+	default:
+		return
+	}
+	switch {
+	case string(value) == "null":
+		*into = ""
+	case len(value) >= 2 && value[0] == '"' && bytes.IndexByte(value, '\\') < 0:
+		*into = string(value[1 : len(value)-1])
+	default:
+		p.headBad = true
+	}
+}
+
+// mapEntry is a key of a mapping being read and where its member is in
+// the output.
+type mapEntry struct {
+	key        []byte
+	start, end int
+}
+
+// fastKey reads a mapping key at the start of l: a plain key that go-yaml
+// resolves to a string (a letter or '_' first, then letters, digits and "_.-/",
+// not a YAML 1.1 boolean or null), or a quoted key without escapes,
+// followed by ':' and a space or the end of the line. rest is the offset
+// just after the colon.
+func fastKey(l []byte) (key []byte, rest int, ok bool) {
+	if len(l) == 0 {
+		return nil, -1, false
+	}
+	var i int
+	switch c := l[0]; {
+	case c == '"' || c == '\'':
+		j := bytes.IndexByte(l[1:], c)
+		if j < 0 {
+			return nil, -1, false
+		}
+		k := l[1 : 1+j]
+		if c == '"' && bytes.IndexByte(k, '\\') >= 0 || c == '\'' && len(l) > j+2 && l[j+2] == '\'' {
+			return nil, -1, false
+		}
+		key, i = k, j+2
+	case isLetter(c) || c == '_':
+		i = 1
+		for i < len(l) && (isLetter(l[i]) || l[i] >= '0' && l[i] <= '9' || l[i] == '_' || l[i] == '.' || l[i] == '-' || l[i] == '/') {
+			i++
+		}
+		if resolvesAway(l[:i]) {
+			return nil, -1, false
+		}
+		key = l[:i]
+	default:
+		return nil, -1, false
+	}
+	// go-yaml refuses implicit keys longer than 1024 characters.
+	if i > 1000 || i >= len(l) || l[i] != ':' || (i+1 < len(l) && l[i+1] != ' ') {
+		return nil, -1, false
+	}
+	return key, i + 1, true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// yaml11Words are the plain scalars starting with a letter that go-yaml v2
+// (the Kubernetes converter) resolves to something other than a string.
+var yaml11Words = map[string]string{
+	"y": "true", "Y": "true", "yes": "true", "Yes": "true", "YES": "true",
+	"true": "true", "True": "true", "TRUE": "true",
+	"on": "true", "On": "true", "ON": "true",
+	"n": "false", "N": "false", "no": "false", "No": "false", "NO": "false",
+	"false": "false", "False": "false", "FALSE": "false",
+	"off": "false", "Off": "false", "OFF": "false",
+	"null": "null", "Null": "null", "NULL": "null",
+}
+
+func resolvesAway(s []byte) bool {
+	_, ok := yaml11Words[string(s)]
+	return ok
+}
+
+// scalar converts a one-line scalar value (the rest of the line, comment
+// included) or returns false.
+func (p *fastParser) scalar(l []byte) bool {
+	at := len(p.lineText()) - len(l)
+	switch l[0] {
+	case '{':
+		p.attach(yaml3.MappingNode, at, nil)
+	case '[':
+		p.attach(yaml3.SequenceNode, at, nil)
+	default:
+		p.attach(yaml3.ScalarNode, at, nil)
+	}
+	switch c := l[0]; c {
+	case '"', '\'':
+		j := bytes.IndexByte(l[1:], c)
+		if c == '"' {
+			if j < 0 || bytes.IndexByte(l[1:1+j], '\\') >= 0 {
+				return false
+			}
+			if !restIsComment(l[j+2:]) {
+				return false
+			}
+			p.out = appendJSONString(p.out, l[1:1+j])
+			return true
+		}
+		// Single quotes: '' is a quote; the value ends at a lone one.
+		var v []byte
+		i := 1
+		for {
+			k := bytes.IndexByte(l[i:], '\'')
+			if k < 0 {
+				return false
+			}
+			v = append(v, l[i:i+k]...)
+			i += k + 1
+			if i < len(l) && l[i] == '\'' {
+				v = append(v, '\'')
+				i++
+				continue
+			}
+			break
+		}
+		if !restIsComment(l[i:]) {
+			return false
+		}
+		p.out = appendJSONString(p.out, v)
+		return true
+	case '{', '[':
+		if len(l) < 2 || l[1] != c+2 || !restIsComment(l[2:]) {
+			return false // flow collections other than {} and []
+		}
+		p.out = append(p.out, c, c+2)
+		return true
+	}
+	// A plain scalar: up to a comment, without trailing spaces.
+	v := l
+	if i := bytes.Index(v, []byte(" #")); i >= 0 {
+		v = v[:i]
+	}
+	v = bytes.TrimRight(v, " ")
+	if bytes.Contains(v, []byte(": ")) || v[len(v)-1] == ':' {
+		return false
+	}
+	c := v[0]
+	switch {
+	case isLetter(c):
+		if w, ok := yaml11Words[string(v)]; ok {
+			p.out = append(p.out, w...)
+			return true
+		}
+	case c == '/' || c == '_':
+		// go-yaml has no hint for these: always a string.
+	case c >= '0' && c <= '9' || (c == '-' || c == '+') && len(v) > 1 && v[1] != ' ':
+		num, isString, ok := resolveNumeric(string(v))
+		if !ok {
+			return false
+		}
+		if !isString {
+			p.out = append(p.out, num...)
+			return true
+		}
+	default:
+		return false // indicators, dots, ~: the ordinary path
+	}
+	p.out = appendJSONString(p.out, v)
+	return true
+}
+
+// restIsComment reports whether what follows a quoted scalar or {} is
+// nothing, spaces, or spaces and a comment.
+func restIsComment(r []byte) bool {
+	t := bytes.TrimLeft(r, " ")
+	return len(t) == 0 || t[0] == '#' && len(t) < len(r)
+}
+
+// resolveNumeric decides a plain scalar starting with a digit or a sign
+// ("-conf" too) as go-yaml v2's resolve does: an int (written as
+// encoding/json writes it) or a string. Timestamps, floats, underscores
+// (which go-yaml drops before reading a number) and binary literals
+// go-yaml reads itself give ok=false.
+func resolveNumeric(v string) (num []byte, isString, ok bool) {
+	if strings.IndexByte(v, '_') >= 0 || strings.HasPrefix(v, "0b") || strings.HasPrefix(v, "-0b") {
+		return nil, false, false
+	}
+	if t := strings.ToLower(v[1:]); (v[0] == '-' || v[0] == '+') && t == ".inf" {
+		return nil, false, false // infinities (go-yaml's list has three spellings)
+	}
+	digits := 0
+	for digits < len(v) && v[digits] >= '0' && v[digits] <= '9' {
+		digits++
+	}
+	if digits == 4 && len(v) > 4 && v[4] == '-' {
+		return nil, false, false // perhaps a timestamp
+	}
+	if i, err := strconv.ParseInt(v, 0, 64); err == nil {
+		return strconv.AppendInt(nil, i, 10), false, true
+	}
+	if u, err := strconv.ParseUint(v, 0, 64); err == nil {
+		return strconv.AppendUint(nil, u, 10), false, true
+	}
+	if yamlStyleFloat.MatchString(v) {
+		return nil, false, false
+	}
+	return nil, true, true // "100m", "128Mi", "10.0.0.0/8", "1.24.1"
+}
+
+// yamlStyleFloat is go-yaml v2's test for a float.
+var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// appendJSONString writes s as encoding/json writes a string with HTML
+// escaping on (its default, which json.Marshal in YAMLToJSON uses). s is
+// valid UTF-8 without control characters (fastPrintable).
+func appendJSONString(out, s []byte) []byte {
+	out = append(out, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				out = append(out, s[start:i]...)
+				switch c {
+				case '"', '\\':
+					out = append(out, '\\', c)
+				default:
+					out = append(out, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xf])
+				}
+				start = i + 1
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == '\u2028' || r == '\u2029' {
+			out = append(out, s[start:i]...)
+			out = append(out, '\\', 'u', '2', '0', '2', hexDigit[r&0xf])
+			start = i + size
+		}
+		i += size
+	}
+	out = append(out, s[start:]...)
+	return append(out, '"')
+}
+
+const hexDigit = "0123456789abcdef"
