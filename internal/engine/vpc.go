@@ -57,10 +57,15 @@ type subnetBlock struct {
 // newNetLayer compiles the VPC layer; nil when neither network ACLs nor
 // route tables were given.
 func newNetLayer(w *model.World) *netLayer {
-	net := &w.Network
-	if len(net.NetworkACLs) == 0 && len(net.RouteTables) == 0 {
+	if len(w.Network.NetworkACLs) == 0 && len(w.Network.RouteTables) == 0 {
 		return nil
 	}
+	return compileNet(w)
+}
+
+// compileNet compiles the VPC layer, whatever of it was given.
+func compileNet(w *model.World) *netLayer {
+	net := &w.Network
 	n := &netLayer{subnets: map[string]*model.Subnet{}, vpcs: map[string]*model.VPC{}, acls: map[string]*compiledACL{},
 		explicit: map[string]*compiledRT{}, mainTable: map[string]*compiledRT{}, nats: map[string]*model.NATGateway{},
 		endpoints: map[string]*model.VPCEndpoint{}, nodeSubnet: map[string]*model.Subnet{},
