@@ -179,3 +179,30 @@ func TestExplainDestinationVPC(t *testing.T) {
 		t.Errorf("missing reason in %s", b)
 	}
 }
+
+// RF035 through the CLI: the default policy and a wildcard bucket name are
+// findings, a policy kept to the account by aws:ResourceAccount is not,
+// and neither is the fixture's policy naming its buckets.
+func TestEndpointPolicyAudit(t *testing.T) {
+	stdout, stderr, code := run(t, "", "audit", "-f", "internal/check/testdata/rf035-endpoints.json", "-f", vpcFixture, "--rules", "RF035", "-o", "json")
+	// Medium findings are below the default --fail-on.
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Findings []struct {
+			Rule, Message string
+			Object        struct{ Name string }
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range r.Findings {
+		got[f.Object.Name] = f.Message
+	}
+	if len(got) != 2 || !strings.Contains(got["vpce-0s3default"], "full-access default") || !strings.Contains(got["vpce-0s3wildcard"], "buckets of any account") {
+		t.Errorf("findings %v, want vpce-0s3default and vpce-0s3wildcard only", got)
+	}
+}

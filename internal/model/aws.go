@@ -239,6 +239,8 @@ type VPCEndpoint struct {
 	// Policy is the endpoint policy document as given; empty when not
 	// given (AWS then applies the full-access default).
 	Policy string `json:"policy,omitempty"`
+	// Owner is the account that owns the endpoint, where given.
+	Owner  string `json:"owner,omitempty"`
 	Source Source `json:"source"`
 }
 

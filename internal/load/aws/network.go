@@ -545,10 +545,10 @@ func (b *Builder) vpcsDoc(o *document.Object) error {
 func (b *Builder) endpointsDoc(o *document.Object) error {
 	var doc struct {
 		VpcEndpoints []struct {
-			VpcEndpointId, VpcEndpointType, VpcId, ServiceName, PolicyDocument string
-			RouteTableIds, SubnetIds                                           []string
-			Groups                                                             []struct{ GroupId string }
-			PrivateDnsEnabled                                                  bool
+			VpcEndpointId, VpcEndpointType, VpcId, ServiceName, PolicyDocument, OwnerId string
+			RouteTableIds, SubnetIds                                                    []string
+			Groups                                                                      []struct{ GroupId string }
+			PrivateDnsEnabled                                                           bool
 		}
 	}
 	if err := decode(o, ShapeVPCEndpoints, &doc); err != nil {
@@ -563,7 +563,7 @@ func (b *Builder) endpointsDoc(o *document.Object) error {
 			return &document.Error{Source: src, Object: "VPCEndpoint/" + e.VpcEndpointId, Msg: err.Error()}
 		}
 		ep := &model.VPCEndpoint{ID: e.VpcEndpointId, Type: e.VpcEndpointType, VPC: e.VpcId, Service: e.ServiceName,
-			RouteTables: e.RouteTableIds, Subnets: e.SubnetIds, PrivateDNS: e.PrivateDnsEnabled, Policy: e.PolicyDocument, Source: src}
+			RouteTables: e.RouteTableIds, Subnets: e.SubnetIds, PrivateDNS: e.PrivateDnsEnabled, Policy: e.PolicyDocument, Owner: e.OwnerId, Source: src}
 		for _, g := range e.Groups {
 			ep.Groups = append(ep.Groups, g.GroupId)
 		}

@@ -227,7 +227,7 @@ func (t *tfReader) networkResource(r *tfjson.StateResource, src model.Source) bo
 			return true
 		}
 		ep := &model.VPCEndpoint{ID: id, Type: typ, VPC: t.ref(r, "vpc_id"), Service: str(v["service_name"]),
-			RouteTables: t.refList(r, "route_table_ids"), Subnets: t.refList(r, "subnet_ids"), Groups: t.refList(r, "security_group_ids"), Policy: str(v["policy"]), Source: src}
+			RouteTables: t.refList(r, "route_table_ids"), Subnets: t.refList(r, "subnet_ids"), Groups: t.refList(r, "security_group_ids"), Policy: str(v["policy"]), Owner: str(v["owner_id"]), Source: src}
 		ep.PrivateDNS, _ = v["private_dns_enabled"].(bool)
 		n.endpoints[id] = ep
 	case "aws_vpc_endpoint_route_table_association":
