@@ -213,7 +213,7 @@ func rf034() *Rule {
 				}
 				if !rb.Certain {
 					f.Confidence = ConfidencePossible
-					f.Assumptions = []string{"assuming the client picks an ephemeral port the network ACL does not admit (its range depends on the client: NAT gateways and load balancers use 1024-65535)"}
+					f.Assumptions = []string{"assuming the other fences allow the connections where they may (pod addresses are not in the inputs) and the client picks an ephemeral port the network ACL does not admit (its range depends on the client: NAT gateways and load balancers use 1024-65535)"}
 				}
 				out = append(out, f)
 			}

@@ -206,3 +206,73 @@ func TestEndpointPolicyAudit(t *testing.T) {
 		t.Errorf("findings %v, want vpce-0s3default and vpce-0s3wildcard only", got)
 	}
 }
+
+// RF034 for connections between pods of two subnets: shop/batch may only
+// reach shop/api's pods; acl-isolated admits TCP 443 in and nothing
+// else, so the replies from subnet-private to batch's ephemeral ports die
+// there. The finding is possible: sg-node admits 10.0.0.0/16, and the
+// pods' addresses are not in the inputs. With an inbound entry for the
+// ephemeral ports it is quiet.
+func TestReplyBlockedBetweenPods(t *testing.T) {
+	policy := `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: batch-to-api, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: batch}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {app: api}}}]
+`
+	copyFixture := func(acl func(string) string) string {
+		dir := t.TempDir()
+		entries, _ := os.ReadDir(vpcFixture)
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(vpcFixture, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Name() == "network-acls.json" {
+				b = []byte(acl(string(b)))
+			}
+			if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(policy), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	findings := func(dir string) map[string]string {
+		stdout, stderr, code := run(t, "", "audit", "-f", dir, "--rules", "RF034", "-o", "json")
+		if code != ExitOK && code != ExitFindings {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r struct {
+			Findings []struct {
+				Message, Confidence string
+				Object              struct{ Name string }
+			}
+		}
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, f := range r.Findings {
+			out[f.Object.Name] = f.Confidence + ": " + f.Message
+		}
+		return out
+	}
+	got := findings(copyFixture(func(s string) string { return s }))
+	if f := got["acl-isolated"]; !strings.Contains(f, "shop/batch") || !strings.Contains(f, "for example to pods of shop/api") || !strings.Contains(f, "reply into subnet-isolated") || !strings.HasPrefix(f, "possible") {
+		t.Errorf("acl-isolated: %q (all: %v)", f, got)
+	}
+	ephemeral := `{"RuleNumber": 100, "Egress": false, "Protocol": "6", "PortRange": {"From": 443, "To": 443}, "RuleAction": "allow", "CidrBlock": "10.0.0.0/16"},
+        {"RuleNumber": 110, "Egress": false, "Protocol": "-1", "RuleAction": "allow", "CidrBlock": "10.0.0.0/16"},`
+	got = findings(copyFixture(func(s string) string {
+		return strings.Replace(s, `{"RuleNumber": 100, "Egress": false, "Protocol": "6", "PortRange": {"From": 443, "To": 443}, "RuleAction": "allow", "CidrBlock": "10.0.0.0/16"},`, ephemeral, 1)
+	}))
+	if f, ok := got["acl-isolated"]; ok {
+		t.Errorf("acl-isolated admits the replies, yet: %s", f)
+	}
+}
