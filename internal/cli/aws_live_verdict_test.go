@@ -124,6 +124,13 @@ spec:
 		return string(b)
 	}
 
+	// The VPC's DNS attributes are read too (moto's defaults: support on,
+	// hostnames off).
+	stdout, stderr, code := run(t, "", "inventory", "-f", dir, "--aws", "--aws-vpc", w.vpc, "-o", "json")
+	if code != ExitOK || !strings.Contains(stdout, "enableDnsSupport true, enableDnsHostnames false") {
+		t.Errorf("inventory: exit %d, DNS attributes not read: %s", code, stderr)
+	}
+
 	e, text := explain("shop/app-a", "443")
 	if e["verdict"] != "denied" || layer(e, "routes") != "{}" {
 		t.Errorf("subnet-a to the internet: verdict %v, routes allow %s; want denied by the route", e["verdict"], layer(e, "routes"))
