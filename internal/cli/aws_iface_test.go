@@ -13,7 +13,7 @@ const (
 	dnsFixture = "internal/cli/testdata/aws-vpc-dns"
 )
 
-// destExplain runs explain --to a named destination with -o json.
+// destExplain runs explain -o json on the given inputs.
 func destExplain(t *testing.T, files []string, args ...string) map[string]any {
 	t.Helper()
 	var all []string

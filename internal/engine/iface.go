@@ -245,14 +245,7 @@ func (a *Analysis) endpointHop(n *netLayer, id *identity, ep *model.VPCEndpoint,
 				continue
 			}
 			for _, d := range epSubnets {
-				key := pairKey{s, d}
-				if p, ok := n.cache.Load(key); ok {
-					paths = append(paths, p.(Path))
-					continue
-				}
-				p := n.pairPath(s, d)
-				n.cache.Store(key, p)
-				paths = append(paths, p)
+				paths = append(paths, n.cachedPair(s, d))
 			}
 		}
 		nv := n.combine(paths)

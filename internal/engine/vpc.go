@@ -578,19 +578,23 @@ func (n *netLayer) podPair(src, dst *identity) vpcVerdict {
 				paths = append(paths, unknownSubnet(n, "the pods' nodes"))
 				continue
 			}
-			key := pairKey{s, d}
-			if p, ok := n.cache.Load(key); ok {
-				paths = append(paths, p.(Path))
-				continue
-			}
-			p := n.pairPath(s, d)
-			n.cache.Store(key, p)
-			paths = append(paths, p)
+			paths = append(paths, n.cachedPair(s, d))
 		}
 	}
 	v := n.combine(paths)
 	n.verdicts.Store(groupPairKey{gs, gd}, v)
 	return v
+}
+
+// cachedPair is pairPath, computed once per pair of subnets.
+func (n *netLayer) cachedPair(s, d *model.Subnet) Path {
+	key := pairKey{s, d}
+	if p, ok := n.cache.Load(key); ok {
+		return p.(Path)
+	}
+	p := n.pairPath(s, d)
+	n.cache.Store(key, p)
+	return p
 }
 
 // vpcLayers is the JSON form of the VPC layer's fences on a connection.
@@ -880,14 +884,7 @@ func (n *netLayer) mayDropReplies(gs, gd *subnetGroup) bool {
 			if s == nil || d == nil || s == d {
 				continue
 			}
-			key := pairKey{s, d}
-			var p Path
-			if c, ok := n.cache.Load(key); ok {
-				p = c.(Path)
-			} else {
-				p = n.pairPath(s, d)
-				n.cache.Store(key, p)
-			}
+			p := n.cachedPair(s, d)
 			req := netset.AllPorts()
 			for _, h := range p.Hops {
 				if !h.Reply {
