@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/model"
 )
 
@@ -212,9 +213,56 @@ func rf034() *Rule {
 				}
 				if !rb.Certain {
 					f.Confidence = ConfidencePossible
-					f.Assumptions = []string{"assuming the client picks an ephemeral port the network ACL does not admit (its range depends on the client: NAT gateways and load balancers use 1024-65535)"}
+					f.Assumptions = []string{"assuming the other fences allow the connections where they may (pod addresses are not in the inputs) and the client picks an ephemeral port the network ACL does not admit (its range depends on the client: NAT gateways and load balancers use 1024-65535)"}
 				}
 				out = append(out, f)
+			}
+			return out
+		},
+	}
+}
+
+func rf035() *Rule {
+	return &Rule{
+		ID: "RF035", Severity: Medium,
+		Title: "A VPC endpoint's policy lets S3 traffic reach buckets of other accounts",
+		Rationale: "An S3 gateway or interface endpoint carries every S3 request of the subnets it serves, and its policy is " +
+			"the one place that can keep those requests to the organisation's buckets. A policy that allows every " +
+			"resource (the default full-access policy, Resource \"*\", a wildcard bucket name) without an " +
+			"aws:ResourceAccount or aws:ResourceOrgID condition lets a compromised pod copy data to a bucket of any " +
+			"account through the endpoint, unseen by any NAT gateway or egress filter. ringfence judges only the " +
+			"resources and those conditions, not the whole IAM evaluation; bucket ARNs name no account, so a bucket " +
+			"named in full is taken as chosen.",
+		Remediation: "Give the endpoint a policy whose Allow statements name your buckets, or carry a condition " +
+			"\"StringEquals\": {\"aws:ResourceAccount\": \"<your account>\"} (or aws:ResourceOrgID for the organisation); or add " +
+			"a Deny statement with StringNotEquals on the same key.",
+		Links: []string{"https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html", "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount"},
+		check: func(c *Context) []Finding {
+			var out []Finding
+			for _, e := range c.World.Network.Endpoints {
+				if !strings.HasSuffix(e.Service, ".s3") || (e.Type != "Gateway" && e.Type != "Interface") {
+					continue
+				}
+				open, err := engine.OpenS3Statements(e.Policy, e.Owner)
+				if err != nil {
+					// An unreadable policy: AWS would not have accepted
+					// it, so the input is odd; report what may be open.
+					out = append(out, Finding{
+						Object: model.Ref{Kind: "VPCEndpoint", Name: e.ID}, Source: e.Source, Key: "unreadable",
+						Message:     fmt.Sprintf("the policy of %s endpoint %s (%s) cannot be read (%v): it may allow buckets of any account", e.Type, e.ID, e.Service, err),
+						Path:        []string{fmt.Sprintf("%s endpoint %s (%s): policy unreadable", e.Type, e.ID, e.Source)},
+						Confidence:  ConfidencePossible,
+						Assumptions: []string{"assuming the policy allows every resource"},
+					})
+					continue
+				}
+				for _, st := range open {
+					out = append(out, Finding{
+						Object: model.Ref{Kind: "VPCEndpoint", Name: e.ID}, Source: e.Source, Key: fmt.Sprintf("statement %d", st.Index),
+						Message: fmt.Sprintf("%s endpoint %s (%s) lets the S3 traffic it carries reach buckets of other accounts: %s", e.Type, e.ID, e.Service, st.Why),
+						Path:    []string{fmt.Sprintf("%s endpoint %s (%s) policy statement %d: Allow %s", e.Type, e.ID, e.Source, st.Index, strings.Join(st.Resources, ", "))},
+					})
+				}
 			}
 			return out
 		},

@@ -43,6 +43,7 @@ var fixtures = map[string]struct{ trigger, clean []string }{
 	"RF032": {vpcFixture, lockedPlatform},
 	"RF033": {withSG("rf012-sg.json", "rf033-routes.json"), vpcFixture},
 	"RF034": {vpcFixture, lockedPlatform},
+	"RF035": {[]string{filepath.Join("testdata", "rf035-endpoints.json")}, vpcFixture},
 	// The tier rules: testdata/tiers-audit holds one cause of each; the EKS
 	// example (and a Pass-free truth table, for RF041) none.
 	"RF040": {tierAudit, tierExample},

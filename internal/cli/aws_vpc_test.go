@@ -13,15 +13,7 @@ const vpcFixture = "internal/cli/testdata/aws-vpc"
 // vpcExplain runs explain -o json on the VPC fixture.
 func vpcExplain(t *testing.T, args ...string) map[string]any {
 	t.Helper()
-	stdout, stderr, code := run(t, "", append([]string{"explain", "-f", vpcFixture, "-o", "json"}, args...)...)
-	if code == ExitInput || code == ExitInternal {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var e map[string]any
-	if err := json.Unmarshal([]byte(stdout), &e); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
-	return e
+	return destExplain(t, []string{vpcFixture}, args...)
 }
 
 // A private subnet with no route out cannot reach the internet whatever

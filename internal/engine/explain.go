@@ -409,7 +409,14 @@ type SetExplanation struct {
 	TierProfile    string    `json:"tierProfile,omitempty"`
 	NetworkPolicy  Coverage  `json:"networkPolicy"`
 	SecurityGroups *Coverage `json:"securityGroups,omitempty"`
-	Both           Coverage  `json:"both"`
+	// VPC is the network ACLs and routes, hop by hop, when either was
+	// given.
+	VPC  *DestVPC `json:"vpc,omitempty"`
+	Both Coverage `json:"both"`
+	// InterfaceEndpoints are the interface endpoints whose private DNS
+	// carries, or may carry, the traffic instead of the public ranges
+	// (docs/aws.md); the verdict then follows the endpoint's path.
+	InterfaceEndpoints []EndpointHop `json:"interfaceEndpoints,omitempty"`
 }
 
 // ExplainDestination explains traffic from a pod to a named destination.
@@ -547,6 +554,13 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 			missing = append(missing, e.SecurityGroups.Reason)
 		}
 	}
+	if a.net != nil {
+		var vpc, vpcU *netipx.IPSet
+		e.VPC, vpc, vpcU = a.destVPC(id, dst.Set, wants)
+		missing = append(missing, e.VPC.Missing...)
+		bothU = netset.Difference(netset.Intersect(union(both, bothU), union(vpc, vpcU)), netset.Intersect(both, vpc))
+		both = netset.Intersect(both, vpc)
+	}
 	e.Both = coverage(both, bothU, dst.Set, nil, "", mergeReasons(netset.AllPorts(), sortedCopy(missing)))
 	switch {
 	case len(e.Both.Blocked) == 0 && len(e.Both.Unknown) == 0:
@@ -560,7 +574,44 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 	default:
 		e.Verdict = "partly allowed"
 	}
+	if n := a.ifaceLayer(); n != nil {
+		a.viaInterfaceEndpoints(n, e, id, dst.Name, protocol, port)
+	}
 	return e, nil
+}
+
+// viaInterfaceEndpoints adds the interface endpoints that carry, or may
+// carry, the traffic, and lets the verdict follow them: the endpoint's
+// path where its private DNS surely answers for the destination, either
+// path where the inputs cannot say.
+func (a *Analysis) viaInterfaceEndpoints(n *netLayer, e *SetExplanation, id *identity, dest string, protocol netset.Protocol, port int32) {
+	asked := netset.AllPorts()
+	if port != 0 {
+		asked = netset.PortRange(protocol, port, port)
+	}
+	_, region, _ := serviceOf(dest)
+	for _, ep := range n.interfaceEndpoints(dest, n.groupOf(id)) {
+		h := a.endpointHop(n, id, ep, asked)
+		if region == "" && h.Carries == "yes" {
+			r, _ := endpointService(ep.Service)
+			h.Carries, h.Why = "maybe", h.Why+"; but "+dest+" spans every region and the endpoint serves "+r+" only"
+		}
+		e.InterfaceEndpoints = append(e.InterfaceEndpoints, h)
+		switch h.Carries {
+		case "yes":
+			e.Verdict = h.Verdict
+		case "maybe":
+			// Either path may be taken: a verdict both share holds; an
+			// endpoint that allows beside public ranges that allow part
+			// leaves part allowed either way.
+			switch {
+			case e.Verdict == h.Verdict:
+			case e.Verdict == "partly allowed" && h.Verdict == StateAllowed:
+			default:
+				e.Verdict = StateUnknown
+			}
+		}
+	}
 }
 
 func union(a, b *netipx.IPSet) *netipx.IPSet {

@@ -139,6 +139,9 @@ type Analysis struct {
 	// net is the VPC layer (network ACLs, routes); nil when neither was
 	// given.
 	net *netLayer
+	// ifaces is the VPC layer compiled for interface endpoints alone,
+	// when net is nil (no network ACLs, no route tables).
+	ifaces *netLayer
 	// byName indexes the in-cluster peers by ID, built on first use.
 	byName     map[string]*Peer
 	byNameOnce sync.Once
@@ -172,7 +175,11 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		sg = newSGLayer(w)
 	}
 	net := newNetLayer(w)
-	if sg != nil || net != nil {
+	var ifaces *netLayer
+	if net == nil && hasInterfaceEndpoints(w) {
+		ifaces = compileNet(w)
+	}
+	if sg != nil || net != nil || ifaces != nil {
 		// The nodes the pods may run on give their groups and subnets.
 		var err error
 		if placed, err = Place(w, opts.NodeGroups); err != nil {
@@ -225,7 +232,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Analysis{g: g, byID: map[int][]*Peer{}, sg: sg, net: net, ctx: ctx}
+	a := &Analysis{g: g, byID: map[int][]*Peer{}, sg: sg, net: net, ifaces: ifaces, ctx: ctx}
 	for _, pp := range peers {
 		ids := map[*identity]bool{}
 		for _, m := range pp.members {
@@ -331,8 +338,8 @@ func (p *Peer) Doubt() []string {
 	return p.identity.doubt
 }
 
-// EgressKey is the same for peers whose egress the same policies and
-// security groups decide: ExplainDestination answers them alike, but for
+// EgressKey is the same for peers whose egress the same policies,
+// security groups and subnets decide: ExplainDestination answers them alike, but for
 // their names.
 func (p *Peer) EgressKey() string {
 	if p.identity == nil {
@@ -355,6 +362,9 @@ func (p *Peer) EgressKey() string {
 	for _, t := range p.identity.tierOut {
 		fmt.Fprintf(&b, "%p,", t)
 	}
+	// The nodes give the subnets, which the VPC layer and interface
+	// endpoints judge.
+	b.WriteString("|" + strings.Join(p.identity.nodes, ","))
 	return b.String()
 }
 

@@ -57,10 +57,15 @@ type subnetBlock struct {
 // newNetLayer compiles the VPC layer; nil when neither network ACLs nor
 // route tables were given.
 func newNetLayer(w *model.World) *netLayer {
-	net := &w.Network
-	if len(net.NetworkACLs) == 0 && len(net.RouteTables) == 0 {
+	if len(w.Network.NetworkACLs) == 0 && len(w.Network.RouteTables) == 0 {
 		return nil
 	}
+	return compileNet(w)
+}
+
+// compileNet compiles the VPC layer, whatever of it was given.
+func compileNet(w *model.World) *netLayer {
+	net := &w.Network
 	n := &netLayer{subnets: map[string]*model.Subnet{}, vpcs: map[string]*model.VPC{}, acls: map[string]*compiledACL{},
 		explicit: map[string]*compiledRT{}, mainTable: map[string]*compiledRT{}, nats: map[string]*model.NATGateway{},
 		endpoints: map[string]*model.VPCEndpoint{}, nodeSubnet: map[string]*model.Subnet{},
@@ -573,19 +578,23 @@ func (n *netLayer) podPair(src, dst *identity) vpcVerdict {
 				paths = append(paths, unknownSubnet(n, "the pods' nodes"))
 				continue
 			}
-			key := pairKey{s, d}
-			if p, ok := n.cache.Load(key); ok {
-				paths = append(paths, p.(Path))
-				continue
-			}
-			p := n.pairPath(s, d)
-			n.cache.Store(key, p)
-			paths = append(paths, p)
+			paths = append(paths, n.cachedPair(s, d))
 		}
 	}
 	v := n.combine(paths)
 	n.verdicts.Store(groupPairKey{gs, gd}, v)
 	return v
+}
+
+// cachedPair is pairPath, computed once per pair of subnets.
+func (n *netLayer) cachedPair(s, d *model.Subnet) Path {
+	key := pairKey{s, d}
+	if p, ok := n.cache.Load(key); ok {
+		return p.(Path)
+	}
+	p := n.pairPath(s, d)
+	n.cache.Store(key, p)
+	return p
 }
 
 // vpcLayers is the JSON form of the VPC layer's fences on a connection.
@@ -753,41 +762,16 @@ func (a *Analysis) ReplyBlocks() []ReplyBlock {
 			if v.Allowed.IsEmpty() {
 				continue
 			}
+			to := part.ID
+			if cs := part.CIDRs; len(cs) > 1 {
+				to = cs[0] + " and " + plural(len(cs)-1, "other block", "other blocks")
+			}
 			for _, p := range a.net.partVerdict(id, part.part, true).paths {
-				req := v.Allowed
-				for _, h := range p.Hops {
-					if !h.Reply {
-						req = req.Intersect(h.Allowed)
-					}
-				}
-				for _, h := range p.Hops {
-					if !h.Reply || req.IsEmpty() {
-						continue
-					}
-					blocked := req.Difference(h.Allowed)
-					if blocked.IsEmpty() || len(h.ACLRules) == 0 {
-						continue
-					}
-					acl := h.ACLRules[0].ACL
-					key := acl + "|" + p.Subnet + "|" + h.Step[:strings.Index(h.Step, " from ")+1]
-					rb := found[key]
-					if rb == nil {
-						to := part.ID
-						if cs := part.CIDRs; len(cs) > 1 {
-							to = cs[0] + " and " + plural(len(cs)-1, "other block", "other blocks")
-						}
-						rb = &ReplyBlock{ACL: acl, Source: a.net.aclSource(acl), Step: strings.TrimSpace(key[strings.LastIndex(key, "|")+1:]), Certain: true, Rules: h.ACLRules, To: to}
-						found[key] = rb
-					}
-					rb.Blocked = rb.Blocked.Union(blocked)
-					rb.Certain = rb.Certain && blocked.Intersect(h.Unknown).IsEmpty()
-					for _, peer := range a.byID[id.index] {
-						rb.Peers = append(rb.Peers, peer.ID)
-					}
-				}
+				a.replyHops(found, p, v, id, to)
 			}
 		}
 	}
+	a.podReplyBlocks(found)
 	out := make([]ReplyBlock, 0, len(found))
 	for _, k := range sortedKeys(found) {
 		rb := found[k]
@@ -796,6 +780,125 @@ func (a *Analysis) ReplyBlocks() []ReplyBlock {
 		out = append(out, *rb)
 	}
 	return out
+}
+
+// replyHops records the reply hops of path p that drop ports of allowed
+// (what the other fences allow) that its request hops admit; the
+// connections are id's, to an example destination to.
+func (a *Analysis) replyHops(found map[string]*ReplyBlock, p Path, v Verdict, id *identity, to string) {
+	// req are the ports the connection may be allowed on; sure those it
+	// surely is.
+	req, sure := v.Possible(), v.Allowed
+	for _, h := range p.Hops {
+		if !h.Reply {
+			req = req.Intersect(h.Allowed.Union(h.Unknown))
+			sure = sure.Intersect(h.Allowed)
+		}
+	}
+	for _, h := range p.Hops {
+		if !h.Reply || req.IsEmpty() {
+			continue
+		}
+		blocked := req.Difference(h.Allowed)
+		if blocked.IsEmpty() || len(h.ACLRules) == 0 {
+			continue
+		}
+		acl := h.ACLRules[0].ACL
+		key := acl + "|" + p.Subnet + "|" + stepKey(h.Step)
+		rb := found[key]
+		if rb == nil {
+			rb = &ReplyBlock{ACL: acl, Source: a.net.aclSource(acl), Step: strings.TrimSpace(key[strings.LastIndex(key, "|")+1:]), Certain: true, Rules: h.ACLRules, To: to}
+			found[key] = rb
+		}
+		rb.Blocked = rb.Blocked.Union(blocked)
+		rb.Certain = rb.Certain && blocked.Intersect(h.Unknown).IsEmpty() && sure.Intersect(blocked).Equal(blocked)
+		for _, peer := range a.byID[id.index] {
+			rb.Peers = append(rb.Peers, peer.ID)
+		}
+	}
+}
+
+// stepKey is a hop's crossing without its other end: "reply into
+// subnet-a" of "reply into subnet-a from 8.8.8.8 ...".
+func stepKey(step string) string {
+	for _, sep := range []string{" from ", " to "} {
+		if i := strings.Index(step, sep); i >= 0 {
+			return step[:i]
+		}
+	}
+	return step
+}
+
+// podReplyBlocks adds the network ACLs that drop the replies of allowed
+// connections between pods of two subnets. Pairs of subnet groups come
+// first: only where some reply hop drops ports its request hops admit
+// are the identities of the two groups paired, so the cost grows with
+// distinct subnet sets unless an ACL drops replies.
+func (a *Analysis) podReplyBlocks(found map[string]*ReplyBlock) {
+	var groups []*subnetGroup
+	members := map[*subnetGroup][]*identity{}
+	for _, id := range a.g.identities {
+		if len(a.byID[id.index]) == 0 {
+			continue
+		}
+		g := a.net.groupOf(id)
+		if members[g] == nil {
+			groups = append(groups, g)
+		}
+		members[g] = append(members[g], id)
+	}
+	for _, gs := range groups {
+		for _, gd := range groups {
+			if !a.net.mayDropReplies(gs, gd) {
+				continue
+			}
+			for _, s := range members[gs] {
+				for _, d := range members[gd] {
+					v := side(s, d, nil, true)
+					if v.IsEmpty() {
+						continue
+					}
+					if v = v.and(side(d, s, nil, false)); v.IsEmpty() {
+						continue
+					}
+					if a.sg != nil {
+						sv, _ := a.sg.podPair(s, d)
+						if v = v.and(sv); v.IsEmpty() {
+							continue
+						}
+					}
+					for _, p := range a.net.podPair(s, d).paths {
+						a.replyHops(found, p, v, s, "pods of "+a.byID[d.index][0].ID)
+					}
+				}
+			}
+		}
+	}
+}
+
+// mayDropReplies reports whether a reply hop between pods of two subnet
+// groups drops some port its request hops admit.
+func (n *netLayer) mayDropReplies(gs, gd *subnetGroup) bool {
+	for _, s := range gs.subnets {
+		for _, d := range gd.subnets {
+			if s == nil || d == nil || s == d {
+				continue
+			}
+			p := n.cachedPair(s, d)
+			req := netset.AllPorts()
+			for _, h := range p.Hops {
+				if !h.Reply {
+					req = req.Intersect(h.Allowed)
+				}
+			}
+			for _, h := range p.Hops {
+				if h.Reply && len(h.ACLRules) > 0 && !req.Difference(h.Allowed).IsEmpty() {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func dedupe(s []string) []string {

@@ -26,7 +26,16 @@ func network(w *model.World) []NetworkObject {
 	}
 	n := &w.Network
 	for _, v := range n.VPCs {
-		add("VPC", v.ID, "", v.Source, "cidrs %s", join(v.CIDRs))
+		dns := ""
+		for _, a := range []struct {
+			name string
+			val  *bool
+		}{{"enableDnsSupport", v.DNSSupport}, {"enableDnsHostnames", v.DNSHostnames}} {
+			if a.val != nil {
+				dns += fmt.Sprintf(", %s %v", a.name, *a.val)
+			}
+		}
+		add("VPC", v.ID, "", v.Source, "cidrs %s%s", join(v.CIDRs), dns)
 	}
 	for _, s := range n.Subnets {
 		cidrs := append([]string{}, strs(s.IPv6CIDRs)...)

@@ -98,7 +98,13 @@ type VPC struct {
 	ID        string         `json:"id"`
 	CIDRs     []netip.Prefix `json:"cidrs,omitempty"`
 	IsDefault bool           `json:"isDefault,omitempty"`
-	Source    Source         `json:"source"`
+	// DNSSupport and DNSHostnames are the VPC's enableDnsSupport and
+	// enableDnsHostnames attributes, which an interface endpoint's
+	// private DNS needs both of; nil where the inputs do not say
+	// (describe-vpcs does not print them, describe-vpc-attribute does).
+	DNSSupport   *bool  `json:"dnsSupport,omitempty"`
+	DNSHostnames *bool  `json:"dnsHostnames,omitempty"`
+	Source       Source `json:"source"`
 }
 
 // Subnet is a subnet of a VPC in one availability zone.
@@ -234,6 +240,8 @@ type VPCEndpoint struct {
 	// Policy is the endpoint policy document as given; empty when not
 	// given (AWS then applies the full-access default).
 	Policy string `json:"policy,omitempty"`
+	// Owner is the account that owns the endpoint, where given.
+	Owner  string `json:"owner,omitempty"`
 	Source Source `json:"source"`
 }
 

@@ -176,14 +176,99 @@ func ExplainDestinationText(w io.Writer, e *engine.SetExplanation) error {
 	if e.TierProfile != "" {
 		fmt.Fprintf(w, "tier profile: %s (docs/tiers.md); the NetworkPolicy layer is the tiers and NetworkPolicies together\n", e.TierProfile)
 	}
+	for _, h := range e.InterfaceEndpoints {
+		switch h.Carries {
+		case "yes":
+			fmt.Fprintf(w, "Interface endpoint %s carries this traffic (private DNS): its path below decides; the public ranges are not taken\n", h.Endpoint)
+		case "maybe":
+			fmt.Fprintf(w, "Interface endpoint %s may carry this traffic (private DNS, see below): the verdict holds only where its path and the public ranges agree\n", h.Endpoint)
+		}
+	}
 	coverageText(w, "NetworkPolicy", e.NetworkPolicy)
 	if e.SecurityGroups != nil {
 		coverageText(w, "Security groups", *e.SecurityGroups)
 	} else {
 		fmt.Fprintf(w, "\nSecurity groups: not given (add aws ec2 describe-security-groups and describe-instances output to -f)\n")
 	}
-	coverageText(w, "Both layers", e.Both)
+	title := "Both layers"
+	if e.VPC != nil {
+		coverageText(w, "VPC (network ACLs, routes, gateway endpoints)", e.VPC.Coverage)
+		for _, p := range e.VPC.Paths {
+			fmt.Fprintf(w, "  %s: %s, from %s:\n", shortList(p.Addresses, 3), p.Verdict, orUnknown(p.Path.Subnet))
+			for _, h := range p.Path.Hops {
+				fmt.Fprintf(w, "    %s\n", indent(engine.HopText(h), "  "))
+			}
+		}
+		title = "All layers"
+	}
+	coverageText(w, title, e.Both)
+	for _, h := range e.InterfaceEndpoints {
+		endpointText(w, h)
+	}
 	return nil
+}
+
+// endpointText writes an interface endpoint's path, fence by fence.
+func endpointText(w io.Writer, h engine.EndpointHop) {
+	fmt.Fprintf(w, "\nInterface endpoint %s (%s, %s): %s\n", h.Endpoint, h.Service, h.Source, strings.ToUpper(h.Verdict))
+	carries := map[string]string{"yes": "carries the traffic", "maybe": "may carry the traffic", "no": "does not carry the traffic"}[h.Carries]
+	fmt.Fprintf(w, "  %s: %s\n", carries, h.Why)
+	if len(h.Addresses) > 0 {
+		fmt.Fprintf(w, "  its addresses: in %s (%s)\n", strings.Join(h.Subnets, ", "), strings.Join(h.Addresses, ", "))
+	}
+	verdictLine(w, "NetworkPolicy towards the endpoint", h.NetworkPolicy)
+	if h.PodSecurityGroups != nil {
+		verdictLine(w, "the pods' security groups towards the endpoint", *h.PodSecurityGroups)
+	}
+	verdictLine(w, "the endpoint's security groups from the pods", h.EndpointGroups)
+	for _, r := range h.EndpointGroupRules {
+		fmt.Fprintf(w, "    by %s\n", r)
+	}
+	if h.VPC != nil {
+		for _, p := range h.VPC.Paths {
+			fmt.Fprintf(w, "  from %s:\n", orUnknown(p.Subnet))
+			for _, hop := range p.Hops {
+				fmt.Fprintf(w, "    %s\n", indent(engine.HopText(hop), "  "))
+			}
+		}
+	}
+	if h.Policy != "" {
+		fmt.Fprintf(w, "  endpoint policy: %s\n", h.Policy)
+	}
+}
+
+func verdictLine(w io.Writer, what string, v engine.Verdict) {
+	state := "allows " + v.Allowed.String()
+	switch {
+	case v.IsEmpty():
+		state = "DENIES"
+	case v.Allowed.IsEmpty():
+		state = "may allow " + v.Unknown.String()
+	case !v.Unknown.IsEmpty():
+		state += ", may allow " + v.Unknown.String()
+	}
+	fmt.Fprintf(w, "  %s: %s\n", what, state)
+	for _, r := range v.Reasons {
+		fmt.Fprintf(w, "    unknown: %s\n", r)
+	}
+}
+
+func shortList(l []string, n int) string {
+	if len(l) <= n {
+		return strings.Join(l, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(l[:n], ", "), len(l)-n)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown subnet"
+	}
+	return s
+}
+
+func indent(s, by string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+by)
 }
 
 func coverageText(w io.Writer, title string, c engine.Coverage) {

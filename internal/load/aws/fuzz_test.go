@@ -24,6 +24,7 @@ func FuzzAWS(f *testing.F) {
 	}
 	f.Add([]byte(`{"SecurityGroups": [{"GroupId": "sg-1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]}]}`))
 	f.Add([]byte(`{"NetworkAcls": [{"NetworkAclId": "acl-1", "Entries": [{"RuleNumber": 1, "Protocol": "17", "RuleAction": "deny", "Ipv6CidrBlock": "::/0", "PortRange": {"From": 53, "To": 53}}]}]}`))
+	f.Add([]byte(`{"VpcId": "vpc-1", "EnableDnsSupport": {"Value": true}}`))
 	f.Add([]byte(`{"RouteTables": [{"RouteTableId": "rtb-1", "Routes": [{"DestinationPrefixListId": "pl-1", "GatewayId": "vpce-1"}], "Associations": [{"Main": true}]}]}`))
 	f.Add([]byte(listenersDoc))
 	f.Add([]byte(tagsDoc))

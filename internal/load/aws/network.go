@@ -13,11 +13,14 @@ import (
 
 // The VPC layer's shapes: EC2 describe-* and ELBv2 outputs.
 const (
-	ShapeNetworkACLs      Shape = "aws ec2 describe-network-acls"
-	ShapeRouteTables      Shape = "aws ec2 describe-route-tables"
-	ShapeSubnets          Shape = "aws ec2 describe-subnets"
-	ShapeVPCs             Shape = "aws ec2 describe-vpcs"
-	ShapeVPCEndpoints     Shape = "aws ec2 describe-vpc-endpoints"
+	ShapeNetworkACLs  Shape = "aws ec2 describe-network-acls"
+	ShapeRouteTables  Shape = "aws ec2 describe-route-tables"
+	ShapeSubnets      Shape = "aws ec2 describe-subnets"
+	ShapeVPCs         Shape = "aws ec2 describe-vpcs"
+	ShapeVPCEndpoints Shape = "aws ec2 describe-vpc-endpoints"
+	// The VPC's DNS attributes, one per describe-vpc-attribute output.
+	ShapeVPCDNSSupport    Shape = "aws ec2 describe-vpc-attribute --attribute enableDnsSupport"
+	ShapeVPCDNSHostnames  Shape = "aws ec2 describe-vpc-attribute --attribute enableDnsHostnames"
 	ShapeNATGateways      Shape = "aws ec2 describe-nat-gateways"
 	ShapeInternetGateways Shape = "aws ec2 describe-internet-gateways"
 	ShapeLoadBalancers    Shape = "aws elbv2 describe-load-balancers"
@@ -28,17 +31,19 @@ const (
 
 // networkShapes maps a describe-* output's top-level key to its shape.
 var networkShapes = map[string]Shape{
-	"NetworkAcls":      ShapeNetworkACLs,
-	"RouteTables":      ShapeRouteTables,
-	"Subnets":          ShapeSubnets,
-	"Vpcs":             ShapeVPCs,
-	"VpcEndpoints":     ShapeVPCEndpoints,
-	"NatGateways":      ShapeNATGateways,
-	"InternetGateways": ShapeInternetGateways,
-	"LoadBalancers":    ShapeLoadBalancers,
-	"TargetGroups":     ShapeTargetGroups,
-	"Listeners":        ShapeListeners,
-	"TagDescriptions":  ShapeLBTags,
+	"NetworkAcls":        ShapeNetworkACLs,
+	"RouteTables":        ShapeRouteTables,
+	"Subnets":            ShapeSubnets,
+	"Vpcs":               ShapeVPCs,
+	"VpcEndpoints":       ShapeVPCEndpoints,
+	"EnableDnsSupport":   ShapeVPCDNSSupport,
+	"EnableDnsHostnames": ShapeVPCDNSHostnames,
+	"NatGateways":        ShapeNATGateways,
+	"InternetGateways":   ShapeInternetGateways,
+	"LoadBalancers":      ShapeLoadBalancers,
+	"TargetGroups":       ShapeTargetGroups,
+	"Listeners":          ShapeListeners,
+	"TagDescriptions":    ShapeLBTags,
 }
 
 // unmodelledShapes are AWS outputs recognised by their top-level key that
@@ -73,6 +78,16 @@ type network struct {
 	// tags are describe-tags' tags by resource ARN, put on the load
 	// balancers when every document is in (files come in any order).
 	tags map[string]map[string]string
+	// dns holds describe-vpc-attribute answers until the VPCs are known.
+	dns []vpcAttribute
+}
+
+// vpcAttribute is one describe-vpc-attribute answer.
+type vpcAttribute struct {
+	vpc       string
+	hostnames bool
+	value     bool
+	src       model.Source
 }
 
 func newNetwork() network {
@@ -93,6 +108,19 @@ func sortedValues[V any](m map[string]V) []V {
 }
 
 func (n *network) finish(w *model.World, report *document.Report) {
+	for _, a := range n.dns {
+		v := n.vpcs[a.vpc]
+		if v == nil {
+			report.Warn(a.src, "VPC/"+a.vpc, "a DNS attribute of %s is given, but the VPC is not in the inputs (aws ec2 describe-vpcs): it is not used", a.vpc)
+			continue
+		}
+		val := a.value
+		if a.hostnames {
+			v.DNSHostnames = &val
+		} else {
+			v.DNSSupport = &val
+		}
+	}
 	for _, id := range sortedKeys(n.acls) {
 		a := n.acls[id]
 		a.Entries = uniqueEntries(a, report)
@@ -157,6 +185,8 @@ func (b *Builder) addNetwork(o *document.Object, shape Shape) error {
 		return b.vpcsDoc(o)
 	case ShapeVPCEndpoints:
 		return b.endpointsDoc(o)
+	case ShapeVPCDNSSupport, ShapeVPCDNSHostnames:
+		return b.vpcAttributeDoc(o, shape == ShapeVPCDNSHostnames)
 	case ShapeNATGateways:
 		return b.natsDoc(o)
 	case ShapeInternetGateways:
@@ -479,6 +509,34 @@ func containsPrefix(ps []netip.Prefix, p netip.Prefix) bool {
 	return false
 }
 
+// vpcAttributeDoc reads describe-vpc-attribute's answer for
+// enableDnsSupport or enableDnsHostnames: {"VpcId": ..., "EnableDnsSupport": {"Value": true}}.
+func (b *Builder) vpcAttributeDoc(o *document.Object, hostnames bool) error {
+	var doc struct {
+		VpcId                                string
+		EnableDnsSupport, EnableDnsHostnames *struct{ Value *bool }
+	}
+	shape := ShapeVPCDNSSupport
+	if hostnames {
+		shape = ShapeVPCDNSHostnames
+	}
+	if err := decode(o, shape, &doc); err != nil {
+		return err
+	}
+	attr, name := doc.EnableDnsSupport, "EnableDnsSupport"
+	if hostnames {
+		attr, name = doc.EnableDnsHostnames, "EnableDnsHostnames"
+	}
+	if doc.VpcId == "" {
+		return &document.Error{Source: o.Source, Msg: fmt.Sprintf("%s output has no VpcId", shape)}
+	}
+	if attr == nil || attr.Value == nil {
+		return &document.Error{Source: o.Source, Object: "VPC/" + doc.VpcId, Msg: fmt.Sprintf("%s has no Value (want {\"%s\": {\"Value\": true|false}})", name, name)}
+	}
+	b.net.dns = append(b.net.dns, vpcAttribute{vpc: doc.VpcId, hostnames: hostnames, value: *attr.Value, src: o.Source})
+	return nil
+}
+
 func (b *Builder) vpcsDoc(o *document.Object) error {
 	var doc struct {
 		Vpcs []struct {
@@ -515,10 +573,10 @@ func (b *Builder) vpcsDoc(o *document.Object) error {
 func (b *Builder) endpointsDoc(o *document.Object) error {
 	var doc struct {
 		VpcEndpoints []struct {
-			VpcEndpointId, VpcEndpointType, VpcId, ServiceName, PolicyDocument string
-			RouteTableIds, SubnetIds                                           []string
-			Groups                                                             []struct{ GroupId string }
-			PrivateDnsEnabled                                                  bool
+			VpcEndpointId, VpcEndpointType, VpcId, ServiceName, PolicyDocument, OwnerId string
+			RouteTableIds, SubnetIds                                                    []string
+			Groups                                                                      []struct{ GroupId string }
+			PrivateDnsEnabled                                                           bool
 		}
 	}
 	if err := decode(o, ShapeVPCEndpoints, &doc); err != nil {
@@ -533,7 +591,7 @@ func (b *Builder) endpointsDoc(o *document.Object) error {
 			return &document.Error{Source: src, Object: "VPCEndpoint/" + e.VpcEndpointId, Msg: err.Error()}
 		}
 		ep := &model.VPCEndpoint{ID: e.VpcEndpointId, Type: e.VpcEndpointType, VPC: e.VpcId, Service: e.ServiceName,
-			RouteTables: e.RouteTableIds, Subnets: e.SubnetIds, PrivateDNS: e.PrivateDnsEnabled, Policy: e.PolicyDocument, Source: src}
+			RouteTables: e.RouteTableIds, Subnets: e.SubnetIds, PrivateDNS: e.PrivateDnsEnabled, Policy: e.PolicyDocument, Owner: e.OwnerId, Source: src}
 		for _, g := range e.Groups {
 			ep.Groups = append(ep.Groups, g.GroupId)
 		}

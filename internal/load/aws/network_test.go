@@ -172,6 +172,8 @@ func TestVPCLayerErrors(t *testing.T) {
 		{"bad endpoint type", "ep.json", `{"VpcEndpoints": [{"VpcEndpointId": "vpce-1", "VpcEndpointType": "gateway"}]}`, `ep.json:1: VPCEndpoint/vpce-1: endpoint type "gateway" is not Gateway`},
 		{"bad NAT address", "nat.json", `{"NatGateways": [{"NatGatewayId": "nat-1", "NatGatewayAddresses": [{"PublicIp": "1.2.3"}]}]}`, `nat.json:1: NATGateway/nat-1: "1.2.3" is not an IP address`},
 		{"bad scheme", "lb.json", `{"LoadBalancers": [{"LoadBalancerArn": "arn:x", "LoadBalancerName": "a", "Scheme": "public"}]}`, `lb.json:1: LoadBalancer/a: scheme "public" is neither`},
+		{"DNS attribute without a value", "dns.json", `{"VpcId": "vpc-1", "EnableDnsHostnames": {}}`, `dns.json:1: VPC/vpc-1: EnableDnsHostnames has no Value`},
+		{"DNS attribute without a VPC", "dns.json", `{"EnableDnsSupport": {"Value": true}}`, `dns.json:1: aws ec2 describe-vpc-attribute --attribute enableDnsSupport output has no VpcId`},
 		{"wrong types", "tg.json", `{"TargetGroups": [{"TargetGroupArn": 7}]}`, "tg.json:1: invalid aws elbv2 describe-target-groups output"},
 	}
 	for _, tt := range tests {
@@ -276,5 +278,25 @@ func TestTerraformStateDuplicates(t *testing.T) {
 	}
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0].String(), "state.json:5: NetworkACL/acl-1: rule 200 is given twice with different contents; the one at state.json:2 is used") {
 		t.Errorf("warnings = %v", r.Warnings)
+	}
+}
+
+// describe-vpc-attribute answers set the VPC's DNS attributes, whichever
+// file comes first; one for a VPC not given is a warning.
+func TestVPCDNSAttributes(t *testing.T) {
+	w, r, err := build(t,
+		[2]string{"hostnames.json", `{"VpcId": "vpc-1", "EnableDnsHostnames": {"Value": false}}`},
+		[2]string{"vpcs.json", `{"Vpcs": [{"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/16"}]}`},
+		[2]string{"support.json", `{"VpcId": "vpc-1", "EnableDnsSupport": {"Value": true}}`},
+		[2]string{"other.json", `{"VpcId": "vpc-9", "EnableDnsSupport": {"Value": true}}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := w.Network.VPCs[0]
+	if v.DNSSupport == nil || !*v.DNSSupport || v.DNSHostnames == nil || *v.DNSHostnames {
+		t.Errorf("support %v hostnames %v, want true and false", v.DNSSupport, v.DNSHostnames)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0].String(), "other.json") || !strings.Contains(r.Warnings[0].Msg, "the VPC is not in the inputs") {
+		t.Errorf("warnings %v", r.Warnings)
 	}
 }

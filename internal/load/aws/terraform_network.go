@@ -105,7 +105,16 @@ func (t *tfReader) networkResource(r *tfjson.StateResource, src model.Source) bo
 			t.fail(src, r.Address, "%v", err)
 			return true
 		}
-		n.vpcs[id] = &model.VPC{ID: id, CIDRs: ps, Source: src}
+		vpc := &model.VPC{ID: id, CIDRs: ps, Source: src}
+		// The state holds both DNS attributes (the provider's defaults
+		// filled in); a plan may leave them unknown.
+		if b, ok := v["enable_dns_support"].(bool); ok {
+			vpc.DNSSupport = &b
+		}
+		if b, ok := v["enable_dns_hostnames"].(bool); ok {
+			vpc.DNSHostnames = &b
+		}
+		n.vpcs[id] = vpc
 	case "aws_subnet":
 		id := t.id(r, "id")
 		sn := &model.Subnet{ID: id, VPC: t.ref(r, "vpc_id"), Zone: str(v["availability_zone"]), Source: src}
@@ -218,7 +227,7 @@ func (t *tfReader) networkResource(r *tfjson.StateResource, src model.Source) bo
 			return true
 		}
 		ep := &model.VPCEndpoint{ID: id, Type: typ, VPC: t.ref(r, "vpc_id"), Service: str(v["service_name"]),
-			RouteTables: t.refList(r, "route_table_ids"), Subnets: t.refList(r, "subnet_ids"), Groups: t.refList(r, "security_group_ids"), Policy: str(v["policy"]), Source: src}
+			RouteTables: t.refList(r, "route_table_ids"), Subnets: t.refList(r, "subnet_ids"), Groups: t.refList(r, "security_group_ids"), Policy: str(v["policy"]), Owner: str(v["owner_id"]), Source: src}
 		ep.PrivateDNS, _ = v["private_dns_enabled"].(bool)
 		n.endpoints[id] = ep
 	case "aws_vpc_endpoint_route_table_association":

@@ -51,6 +51,7 @@ var Actions = []string{
 	"ec2:DescribeInternetGateways",
 	"ec2:DescribeSecurityGroups",
 	"ec2:DescribeInstances",
+	"ec2:DescribeVpcAttribute",
 	"ec2:DescribeManagedPrefixLists",
 	"ec2:GetManagedPrefixListEntries",
 	"elasticloadbalancing:DescribeLoadBalancers",
@@ -180,19 +181,54 @@ func (r *reader) read(ctx context.Context) error {
 				func(o *ec2.DescribeInstancesOutput) []ec2types.Reservation { return o.Reservations })
 		}},
 	}
+	var vpcs []ec2types.Vpc
 	for _, s := range steps {
 		items, err := s.call()
 		if err != nil {
 			return r.apiError(s.action, err)
 		}
+		if v, ok := items.([]ec2types.Vpc); ok {
+			vpcs = v
+		}
 		if err := r.add(s.action, map[string]any{s.key: items}); err != nil {
 			return err
 		}
+	}
+	if err := r.dnsAttributes(ctx, vpcs); err != nil {
+		return err
 	}
 	if err := r.prefixLists(ctx); err != nil {
 		return err
 	}
 	return r.loadBalancing(ctx)
+}
+
+// dnsAttributes reads each VPC's enableDnsSupport and enableDnsHostnames,
+// which describe-vpcs does not return: an interface endpoint's private
+// DNS needs both.
+func (r *reader) dnsAttributes(ctx context.Context, vpcs []ec2types.Vpc) error {
+	for _, v := range vpcs {
+		for _, a := range []struct {
+			attr ec2types.VpcAttributeName
+			key  string
+		}{{ec2types.VpcAttributeNameEnableDnsSupport, "EnableDnsSupport"}, {ec2types.VpcAttributeNameEnableDnsHostnames, "EnableDnsHostnames"}} {
+			out, err := r.ec2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: v.VpcId, Attribute: a.attr})
+			if err != nil {
+				return r.apiError("ec2:DescribeVpcAttribute", err)
+			}
+			val := out.EnableDnsSupport
+			if a.key == "EnableDnsHostnames" {
+				val = out.EnableDnsHostnames
+			}
+			if val == nil || val.Value == nil {
+				continue
+			}
+			if err := r.add("ec2:DescribeVpcAttribute", map[string]any{"VpcId": sdkaws.ToString(v.VpcId), a.key: map[string]any{"Value": *val.Value}}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // prefixLists reads the managed prefix lists and the entries of each:
