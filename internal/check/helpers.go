@@ -88,8 +88,8 @@ func isInference(c *Context, w *model.Workload) bool {
 	if !w.IsML() {
 		return false
 	}
-	for _, s := range c.World.Services {
-		if s.Namespace != w.Namespace || len(s.Spec.Selector) == 0 {
+	for _, s := range c.ServicesIn(w.Namespace) {
+		if len(s.Spec.Selector) == 0 {
 			continue
 		}
 		for _, pt := range w.Pods {
