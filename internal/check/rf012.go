@@ -3,7 +3,6 @@ package check
 import (
 	"fmt"
 	"sort"
-
 )
 
 func rf012() *Rule {
