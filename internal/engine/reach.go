@@ -142,6 +142,10 @@ type Analysis struct {
 	// byName indexes the in-cluster peers by ID, built on first use.
 	byName     map[string]*Peer
 	byNameOnce sync.Once
+	// byPolicy indexes the compiled policies by their source, built on
+	// first use.
+	byPolicy     map[*model.NetworkPolicy]*policy
+	compiledOnce sync.Once
 	// ctx is Options.Context, never nil.
 	ctx context.Context
 }
@@ -873,12 +877,17 @@ func sortConnections(cs []Connection) {
 
 // compiled returns the compiled form of a policy.
 func (a *Analysis) compiled(p *model.NetworkPolicy) *policy {
-	for _, cp := range a.g.policies {
-		if cp.src == p {
-			return cp
+	// By an index built once: audit asks once per policy, and a walk of
+	// every policy each time was quadratic in large clusters.
+	a.compiledOnce.Do(func() {
+		a.byPolicy = make(map[*model.NetworkPolicy]*policy, len(a.g.policies))
+		for _, cp := range a.g.policies {
+			if _, dup := a.byPolicy[cp.src]; !dup {
+				a.byPolicy[cp.src] = cp
+			}
 		}
-	}
-	return nil
+	})
+	return a.byPolicy[p]
 }
 
 // Selects reports whether a policy selects the pods of a peer.
