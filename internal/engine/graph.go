@@ -126,7 +126,7 @@ type graph struct {
 	byNS       map[string][]*identity
 	notes      []string
 	peerCache  map[string]peerMatch
-	nsCache    map[string][]string
+	nsCache    map[string][]int
 	// podMatch holds, per pod selector (by its key), its answer for each
 	// label class: 0 not yet computed, else the Match plus one.
 	podMatch     map[string][]uint8
@@ -137,6 +137,7 @@ type graph struct {
 	// does not read the name is evaluated once per class.
 	nsNames       []string
 	nsClassOf     []int
+	nsIdentities  [][]*identity
 	nsClassLabels []map[string]string
 	// blocks holds each distinct ipBlock once, by its text.
 	blocks map[string]*netipx.IPSet
@@ -163,7 +164,7 @@ type graph struct {
 // cannot tell pods apart. It stops with ctx's cause once ctx is done,
 // checked per policy (each resolves its peers against every identity).
 func compile(ctx context.Context, w *model.World, members []memberSpec, addrs addressRanges, tiers TierOptions) (*graph, error) {
-	g := &graph{world: w, ranges: tiers.Ranges, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, podMatch: map[string][]uint8{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
+	g := &graph{world: w, ranges: tiers.Ranges, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, podMatch: map[string][]uint8{}, nsCache: map[string][]int{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
 	for _, ns := range w.Namespaces {
 		g.nsLabels[ns.Name] = ns.Labels
 	}
@@ -197,6 +198,10 @@ func compile(ctx context.Context, w *model.World, members []memberSpec, addrs ad
 		m.identity = id
 	}
 	g.labelClasses = len(classes)
+	g.nsIdentities = make([][]*identity, len(g.nsNames))
+	for i, name := range g.nsNames {
+		g.nsIdentities[i] = g.byNS[name]
+	}
 	g.unaddressed = newBitset(len(g.identities))
 	for _, id := range g.identities {
 		if len(id.ips) == 0 && !id.hostNetwork {
@@ -570,11 +575,18 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 	if b, ok := g.peerCache[key]; ok {
 		return b, nil
 	}
-	namespaces := []string{ns}
+	// The identities of each namespace the peer names: by position among
+	// the sorted namespaces, not by name, since a selector that admits a
+	// share of thousands of namespaces would hash every name again.
+	groups := [][]*identity{g.byNS[ns]}
 	if peer.NamespaceSelector != nil {
-		var err error
-		if namespaces, err = g.matchNamespaces(peer.NamespaceSelector); err != nil {
+		idx, err := g.matchNamespaces(peer.NamespaceSelector)
+		if err != nil {
 			return peerMatch{}, err
+		}
+		groups = groups[:0]
+		for _, i := range idx {
+			groups = append(groups, g.nsIdentities[i])
 		}
 	}
 	pods := Selector{}
@@ -586,8 +598,8 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 	}
 	podMatch := g.podMatches(selectorKey(peer.PodSelector))
 	b := newPeerMatch(len(g.identities))
-	for _, n := range namespaces {
-		for _, id := range g.byNS[n] {
+	for _, ids := range groups {
+		for _, id := range ids {
 			m := podMatch(pods, id)
 			switch {
 			case m != No && id.hostNetwork:
@@ -768,7 +780,9 @@ func (g *graph) addressMaybe(r *rule) {
 	}
 }
 
-func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
+// matchNamespaces returns the positions in nsNames of the namespaces a
+// selector matches, ascending.
+func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]int, error) {
 	key := selectorKey(s)
 	if ns, ok := g.nsCache[key]; ok {
 		return ns, nil
@@ -781,11 +795,11 @@ func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
 	for _, r := range sel.reqs {
 		byName = byName || r.key == metadataName
 	}
-	var out []string
+	var out []int
 	if byName {
-		for _, name := range g.nsNames {
+		for i, name := range g.nsNames {
 			if sel.Matches(LabelSet{Known: g.nsLabels[name]}) == Yes {
-				out = append(out, name)
+				out = append(out, i)
 			}
 		}
 	} else {
@@ -794,9 +808,9 @@ func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
 		for c, labels := range g.nsClassLabels {
 			match[c] = sel.Matches(LabelSet{Known: labels}) == Yes
 		}
-		for i, name := range g.nsNames {
+		for i := range g.nsNames {
 			if match[g.nsClassOf[i]] {
-				out = append(out, name)
+				out = append(out, i)
 			}
 		}
 	}
