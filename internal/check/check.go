@@ -143,6 +143,7 @@ type Context struct {
 	exposures  []engine.Exposure
 	exposed    bool
 	into       map[*engine.Peer][]engine.Connection
+	byDst      map[string][]engine.Connection
 	servicesIn map[string][]*model.Service
 	peers      map[string]*engine.Peer
 }
@@ -173,14 +174,14 @@ func (c *Context) Exposures() []engine.Exposure {
 // once per peer from that peer alone (engine.Analysis.Into).
 func (c *Context) Into(dst *engine.Peer) []engine.Connection {
 	if c.reach != nil {
-		// Already listed: filtering costs less than recomputing.
-		var out []engine.Connection
-		for _, conn := range c.reach.Connections {
-			if conn.Dst == dst.ID {
-				out = append(out, conn)
+		// Already listed: indexing it once costs less than recomputing.
+		if c.byDst == nil {
+			c.byDst = map[string][]engine.Connection{}
+			for _, conn := range c.reach.Connections {
+				c.byDst[conn.Dst] = append(c.byDst[conn.Dst], conn)
 			}
 		}
-		return out
+		return c.byDst[dst.ID]
 	}
 	if conns, ok := c.into[dst]; ok {
 		return conns
