@@ -759,8 +759,13 @@ func (a *Analysis) Into(dst *Peer) []Connection {
 	}
 	g, d := a.g, dst.identity
 	all, sources := g.ingressSources(d)
+	stopped, tried := a.ctx.Err() != nil, 0
 	try := func(s *identity) {
-		if !mayReach(s, d) {
+		// Once the run is stopped the answer is discarded: skip the rest.
+		if tried++; tried%512 == 0 && !stopped {
+			stopped = a.ctx.Err() != nil
+		}
+		if stopped || !mayReach(s, d) {
 			return
 		}
 		v, layers, ok := a.pair(s, d)
