@@ -137,14 +137,82 @@ type Context struct {
 	NodeGroups []engine.NodeGroups
 	reach      *engine.Result
 	placements map[*model.PodTemplate]engine.Placement
+	// exposures, into and servicesIn are computed on first use, so that
+	// rules about a few destinations never list every pair of peers
+	// (Reach): its size grows with the square of the cluster.
+	exposures  []engine.Exposure
+	exposed    bool
+	into       map[*engine.Peer][]engine.Connection
+	byDst      map[string][]engine.Connection
+	servicesIn map[string][]*model.Service
+	peers      map[string]*engine.Peer
 }
 
-// Reach returns the reachability of the world, computed once.
+// Reach returns the reachability of the world, computed once. It lists
+// every connection: rules that ask about some destinations use Into, and
+// rules about the ways in use Exposures.
 func (c *Context) Reach() *engine.Result {
 	if c.reach == nil {
 		c.reach = c.Analysis.Reach()
 	}
 	return c.reach
+}
+
+// Exposures returns the ways in from outside the cluster (Reach's
+// Exposures), computed once, without computing the connections.
+func (c *Context) Exposures() []engine.Exposure {
+	switch {
+	case c.reach != nil:
+		return c.reach.Exposures
+	case !c.exposed:
+		c.exposures, c.exposed = c.Analysis.Exposures(), true
+	}
+	return c.exposures
+}
+
+// Into returns Reach's connections whose destination is dst, computed
+// once per peer from that peer alone (engine.Analysis.Into).
+func (c *Context) Into(dst *engine.Peer) []engine.Connection {
+	if c.reach != nil {
+		// Already listed: indexing it once costs less than recomputing.
+		if c.byDst == nil {
+			c.byDst = map[string][]engine.Connection{}
+			for _, conn := range c.reach.Connections {
+				c.byDst[conn.Dst] = append(c.byDst[conn.Dst], conn)
+			}
+		}
+		return c.byDst[dst.ID]
+	}
+	if conns, ok := c.into[dst]; ok {
+		return conns
+	}
+	if c.into == nil {
+		c.into = map[*engine.Peer][]engine.Connection{}
+	}
+	c.into[dst] = c.Analysis.Into(dst)
+	return c.into[dst]
+}
+
+// peersByID indexes the analysis's peers by ID, once.
+func peersByID(c *Context) map[string]*engine.Peer {
+	if c.peers == nil {
+		c.peers = map[string]*engine.Peer{}
+		for _, p := range c.Analysis.Peers() {
+			c.peers[p.ID] = p
+		}
+	}
+	return c.peers
+}
+
+// ServicesIn returns the Services of a namespace, indexed once.
+func (c *Context) ServicesIn(namespace string) []*model.Service {
+	if c.servicesIn == nil {
+		c.servicesIn = map[string][]*model.Service{}
+		for _, s := range c.World.Services {
+			c.servicesIn[s.Namespace] = append(c.servicesIn[s.Namespace], s)
+		}
+	}
+	return c.servicesIn[namespace]
 }
 
 // Rules returns every rule, by ID. Each rule is defined in a file of its

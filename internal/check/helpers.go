@@ -53,6 +53,11 @@ func named(c *Context, name string) engine.Destination {
 
 // egress explains egress from a peer to a destination on a port (0: any).
 func egress(c *Context, p *engine.Peer, dst engine.Destination, proto netset.Protocol, port int32) *engine.SetExplanation {
+	if c.Analysis.Err() != nil {
+		// Stopped (a signal): Run discards this rule's findings, so the
+		// rest of its loop should cost nothing.
+		return nil
+	}
 	e, err := engine.ExplainDestination(c.Analysis, p.ID, dst, proto, port)
 	if err != nil {
 		return nil
@@ -88,8 +93,8 @@ func isInference(c *Context, w *model.Workload) bool {
 	if !w.IsML() {
 		return false
 	}
-	for _, s := range c.World.Services {
-		if s.Namespace != w.Namespace || len(s.Spec.Selector) == 0 {
+	for _, s := range c.ServicesIn(w.Namespace) {
+		if len(s.Spec.Selector) == 0 {
 			continue
 		}
 		for _, pt := range w.Pods {

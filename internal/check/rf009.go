@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/model"
 )
 
@@ -19,7 +20,8 @@ func rf009() *Rule {
 			"NetworkPolicy.",
 		check: func(c *Context) []Finding {
 			var out []Finding
-			for _, e := range c.Reach().Exposures {
+			var peers map[string]*engine.Peer // built once, when first needed
+			for _, e := range c.Exposures() {
 				// A path that holds if its unknown hops let traffic
 				// through is reported too, as possible.
 				if !e.Internet && !e.Possible {
@@ -27,10 +29,11 @@ func rf009() *Rule {
 				}
 				var inference []string
 				for _, b := range e.Backends {
-					for _, p := range c.Analysis.Peers() {
-						if p.ID == b && p.Workload != nil && isInference(c, p.Workload) {
-							inference = append(inference, b)
-						}
+					if peers == nil {
+						peers = peersByID(c)
+					}
+					if p := peers[b]; p != nil && p.Workload != nil && isInference(c, p.Workload) {
+						inference = append(inference, b)
 					}
 				}
 				if len(inference) == 0 {

@@ -37,10 +37,7 @@ func rf011() *Rule {
 		Remediation: "Give the inference pods an ingress policy that admits only the ingress controller's pods (and " +
 			"the monitoring system on the metrics port).",
 		check: func(c *Context) []Finding {
-			peers := map[string]*engine.Peer{}
-			for _, p := range c.Analysis.Peers() {
-				peers[p.ID] = p
-			}
+			peers := peersByID(c)
 			// Paths the inputs decide, and paths that hold only if an
 			// unknown resolves badly (pods whose addresses are not known,
 			// which an ipBlock may admit; policies ringfence cannot read).
@@ -57,9 +54,17 @@ func rf011() *Rule {
 				}
 				return sources[id]
 			}
-			for _, conn := range c.Reach().Connections {
+			// Only the inference workloads' ingress: the connections into
+			// each, never every pair of the cluster.
+			var conns []engine.Connection
+			for _, dst := range c.Analysis.Peers() {
+				if dst.Workload != nil && isInference(c, dst.Workload) {
+					conns = append(conns, c.Into(dst)...)
+				}
+			}
+			for _, conn := range conns {
 				dst, src := peers[conn.Dst], peers[conn.Src]
-				if dst == nil || dst.Workload == nil || src == dst || !isInference(c, dst.Workload) {
+				if src == dst {
 					continue
 				}
 				switch {

@@ -3,8 +3,6 @@ package check
 import (
 	"fmt"
 	"sort"
-
-	"github.com/ringfence/ringfence/internal/engine"
 )
 
 func rf012() *Rule {
@@ -19,10 +17,7 @@ func rf012() *Rule {
 		check: func(c *Context) []Finding {
 			type gaps struct{ fail, alone []string }
 			byPeer := map[string]*gaps{}
-			peers := map[string]*engine.Peer{}
-			for _, p := range c.Analysis.Peers() {
-				peers[p.ID] = p
-			}
+			peers := peersByID(c)
 			open := map[string]bool{}
 			for _, g := range c.World.SecurityGroups {
 				for i, cidr := range everywhere(g.Egress) {

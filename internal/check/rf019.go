@@ -72,10 +72,7 @@ func rf019() *Rule {
 			"upgrade ingress-nginx to v1.11.5, v1.12.1 or later.",
 		Links: []string{"https://kubernetes.io/blog/2025/03/24/ingress-nginx-cve-2025-1974/"},
 		check: func(c *Context) []Finding {
-			peers := map[string]*engine.Peer{}
-			for _, p := range c.Analysis.Peers() {
-				peers[p.ID] = p
-			}
+			peers := peersByID(c)
 			services := map[model.Ref]*model.Service{}
 			for _, s := range c.World.Services {
 				services[s.Ref()] = s
@@ -161,9 +158,9 @@ func nginxVersion(p *engine.Peer) (version string, vulnerable bool) {
 // sorted.
 func reachersOn(c *Context, peers map[string]*engine.Peer, dst *engine.Peer, port int32) []Affected {
 	var from []Affected
-	for _, conn := range c.Reach().Connections {
+	for _, conn := range c.Into(dst) {
 		src := peers[conn.Src]
-		if conn.Dst != dst.ID || src == nil || src.Workload == nil || src.Workload == dst.Workload || !conn.Allow.Contains(netset.TCP, port) {
+		if src == nil || src.Workload == nil || src.Workload == dst.Workload || !conn.Allow.Contains(netset.TCP, port) {
 			continue
 		}
 		from = append(from, Affected{Object: src.Workload.Ref(), Source: src.Workload.Source, Detail: fmt.Sprintf("%s => %s : TCP %d", src.ID, dst.ID, port)})

@@ -123,7 +123,7 @@ func rf020() *Rule {
 			"for clients inside the VPC, use an internal load balancer and its own allowlist.",
 		check: func(c *Context) []Finding {
 			addrs := clusterAddresses(c.World)
-			schemes := entrySchemes(c.Reach().Exposures)
+			schemes := entrySchemes(c.Exposures())
 			var out []Finding
 			for _, ing := range c.World.Ingresses {
 				key, list := "", ""

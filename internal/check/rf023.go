@@ -24,10 +24,7 @@ func rf023() *Rule {
 			for _, s := range c.World.Services {
 				services[s.Ref()] = s
 			}
-			peers := map[string]*engine.Peer{}
-			for _, p := range c.Analysis.Peers() {
-				peers[p.ID] = p
-			}
+			peers := peersByID(c)
 			var out []Finding
 			seen := map[string]bool{}
 			for _, p := range workloadPeers(c) {

@@ -30,6 +30,11 @@ type identity struct {
 	index     int
 	namespace string
 	labels    LabelSet
+	// labelClass numbers the distinct label sets (known values and
+	// run-time keys, whatever the namespace): a pod selector's answer
+	// depends on nothing else, so it is computed once per class
+	// (graph.podMatches).
+	labelClass int
 	// ports maps "name/protocol" to the container port, for named ports.
 	ports       map[string]int32
 	ips         []netip.Addr
@@ -121,7 +126,19 @@ type graph struct {
 	byNS       map[string][]*identity
 	notes      []string
 	peerCache  map[string]peerMatch
-	nsCache    map[string][]string
+	nsCache    map[string][]int
+	// podMatch holds, per pod selector (by its key), its answer for each
+	// label class: 0 not yet computed, else the Match plus one.
+	podMatch     map[string][]uint8
+	labelClasses int
+	// nsNames are the namespaces sorted, nsClassOf the class of each: the
+	// namespaces grouped by their labels but kubernetes.io/metadata.name,
+	// nsClassLabels one label set of each class. A namespace selector that
+	// does not read the name is evaluated once per class.
+	nsNames       []string
+	nsClassOf     []int
+	nsIdentities  [][]*identity
+	nsClassLabels []map[string]string
 	// blocks holds each distinct ipBlock once, by its text.
 	blocks map[string]*netipx.IPSet
 	// ruleSets holds the addresses of each rule's ipBlocks together, once
@@ -147,13 +164,15 @@ type graph struct {
 // cannot tell pods apart. It stops with ctx's cause once ctx is done,
 // checked per policy (each resolves its peers against every identity).
 func compile(ctx context.Context, w *model.World, members []memberSpec, addrs addressRanges, tiers TierOptions) (*graph, error) {
-	g := &graph{world: w, ranges: tiers.Ranges, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, nsCache: map[string][]string{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
+	g := &graph{world: w, ranges: tiers.Ranges, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, podMatch: map[string][]uint8{}, nsCache: map[string][]int{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
 	for _, ns := range w.Namespaces {
 		g.nsLabels[ns.Name] = ns.Labels
 	}
+	g.classifyNamespaces()
 	keys, names := referenced(w.Policies)
 	tierReferenced(w, keys, names)
 	byKey := map[string]*identity{}
+	classes := map[string]int{}
 	for i := range members {
 		if i%512 == 0 && ctx.Err() != nil {
 			return nil, context.Cause(ctx)
@@ -166,10 +185,22 @@ func compile(ctx context.Context, w *model.World, members []memberSpec, addrs ad
 			continue
 		}
 		id.index = len(g.identities)
+		lk := id.labelKey()
+		c, ok := classes[lk]
+		if !ok {
+			c = len(classes)
+			classes[lk] = c
+		}
+		id.labelClass = c
 		byKey[k] = id
 		g.identities = append(g.identities, id)
 		g.byNS[id.namespace] = append(g.byNS[id.namespace], id)
 		m.identity = id
+	}
+	g.labelClasses = len(classes)
+	g.nsIdentities = make([][]*identity, len(g.nsNames))
+	for i, name := range g.nsNames {
+		g.nsIdentities[i] = g.byNS[name]
 	}
 	g.unaddressed = newBitset(len(g.identities))
 	for _, id := range g.identities {
@@ -274,11 +305,7 @@ func (id *identity) key() string {
 	var b strings.Builder
 	b.WriteString(id.namespace)
 	b.WriteByte('|')
-	writeMap(&b, id.labels.Known)
-	b.WriteByte('|')
-	vs := append([]string(nil), id.labels.Varying...)
-	sort.Strings(vs)
-	b.WriteString(strings.Join(vs, ","))
+	b.WriteString(id.labelKey())
 	b.WriteByte('|')
 	ports := map[string]string{}
 	for k, v := range id.ports {
@@ -288,6 +315,74 @@ func (id *identity) key() string {
 	fmt.Fprintf(&b, "|%v|%v|%v|%v|%v", id.ips, id.hostNetwork, id.groups, id.nodes, id.ownENI)
 	return b.String()
 }
+
+// labelKey is the same for identities whose labels no pod selector can
+// tell apart: the known values and the keys set at run time.
+func (id *identity) labelKey() string {
+	var b strings.Builder
+	writeMap(&b, id.labels.Known)
+	b.WriteByte('|')
+	vs := append([]string(nil), id.labels.Varying...)
+	sort.Strings(vs)
+	b.WriteString(strings.Join(vs, ","))
+	return b.String()
+}
+
+// podMatches is pods.Matches(id.labels), computed once per pod selector
+// and label class: identities of every namespace share the classes, so a
+// selector read by thousands of namespaces' policies costs a table lookup
+// per identity.
+func (g *graph) podMatches(key string) func(pods Selector, id *identity) Match {
+	tab := g.podMatch[key]
+	if tab == nil {
+		tab = make([]uint8, g.labelClasses)
+		g.podMatch[key] = tab
+	}
+	return func(pods Selector, id *identity) Match { return matchClass(tab, pods, id) }
+}
+
+func matchClass(tab []uint8, pods Selector, id *identity) Match {
+	if m := tab[id.labelClass]; m != 0 {
+		return Match(m - 1)
+	}
+	m := pods.Matches(id.labels)
+	tab[id.labelClass] = uint8(m) + 1
+	return m
+}
+
+// classifyNamespaces sorts the namespaces and groups them by their labels
+// but kubernetes.io/metadata.name, which every namespace has with its own
+// name (so without dropping it no two would share a class).
+func (g *graph) classifyNamespaces() {
+	classes := map[string]int{}
+	g.nsNames = make([]string, 0, len(g.nsLabels))
+	for name := range g.nsLabels {
+		g.nsNames = append(g.nsNames, name)
+	}
+	sort.Strings(g.nsNames)
+	g.nsClassOf = make([]int, len(g.nsNames))
+	for i, name := range g.nsNames {
+		rest := map[string]string{}
+		for k, v := range g.nsLabels[name] {
+			if k != metadataName {
+				rest[k] = v
+			}
+		}
+		var b strings.Builder
+		writeMap(&b, rest)
+		c, ok := classes[b.String()]
+		if !ok {
+			c = len(g.nsClassLabels)
+			classes[b.String()] = c
+			g.nsClassLabels = append(g.nsClassLabels, rest)
+		}
+		g.nsClassOf[i] = c
+	}
+}
+
+// metadataName is the label the API server gives every namespace, with its
+// name.
+const metadataName = "kubernetes.io/metadata.name"
 
 func writeMap(b *strings.Builder, m map[string]string) {
 	keys := make([]string, 0, len(m))
@@ -480,11 +575,18 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 	if b, ok := g.peerCache[key]; ok {
 		return b, nil
 	}
-	namespaces := []string{ns}
+	// The identities of each namespace the peer names: by position among
+	// the sorted namespaces, not by name, since a selector that admits a
+	// share of thousands of namespaces would hash every name again.
+	groups := [][]*identity{g.byNS[ns]}
 	if peer.NamespaceSelector != nil {
-		var err error
-		if namespaces, err = g.matchNamespaces(peer.NamespaceSelector); err != nil {
+		idx, err := g.matchNamespaces(peer.NamespaceSelector)
+		if err != nil {
 			return peerMatch{}, err
+		}
+		groups = groups[:0]
+		for _, i := range idx {
+			groups = append(groups, g.nsIdentities[i])
 		}
 	}
 	pods := Selector{}
@@ -494,10 +596,11 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 			return peerMatch{}, err
 		}
 	}
+	podMatch := g.podMatches(selectorKey(peer.PodSelector))
 	b := newPeerMatch(len(g.identities))
-	for _, n := range namespaces {
-		for _, id := range g.byNS[n] {
-			m := pods.Matches(id.labels)
+	for _, ids := range groups {
+		for _, id := range ids {
+			m := podMatch(pods, id)
 			switch {
 			case m != No && id.hostNetwork:
 				// Upstream leaves it to the CNI whether selectors see
@@ -677,7 +780,9 @@ func (g *graph) addressMaybe(r *rule) {
 	}
 }
 
-func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
+// matchNamespaces returns the positions in nsNames of the namespaces a
+// selector matches, ascending.
+func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]int, error) {
 	key := selectorKey(s)
 	if ns, ok := g.nsCache[key]; ok {
 		return ns, nil
@@ -686,13 +791,29 @@ func (g *graph) matchNamespaces(s *metav1.LabelSelector) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for name, labels := range g.nsLabels {
-		if sel.Matches(LabelSet{Known: labels}) == Yes {
-			out = append(out, name)
+	byName := false
+	for _, r := range sel.reqs {
+		byName = byName || r.key == metadataName
+	}
+	var out []int
+	if byName {
+		for i, name := range g.nsNames {
+			if sel.Matches(LabelSet{Known: g.nsLabels[name]}) == Yes {
+				out = append(out, i)
+			}
+		}
+	} else {
+		// The selector cannot tell apart namespaces of one class.
+		match := make([]bool, len(g.nsClassLabels))
+		for c, labels := range g.nsClassLabels {
+			match[c] = sel.Matches(LabelSet{Known: labels}) == Yes
+		}
+		for i := range g.nsNames {
+			if match[g.nsClassOf[i]] {
+				out = append(out, i)
+			}
 		}
 	}
-	sort.Strings(out)
 	g.nsCache[key] = out
 	return out, nil
 }

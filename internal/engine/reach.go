@@ -145,6 +145,10 @@ type Analysis struct {
 	// byName indexes the in-cluster peers by ID, built on first use.
 	byName     map[string]*Peer
 	byNameOnce sync.Once
+	// byPolicy indexes the compiled policies by their source, built on
+	// first use.
+	byPolicy     map[*model.NetworkPolicy]*policy
+	compiledOnce sync.Once
 	// ctx is Options.Context, never nil.
 	ctx context.Context
 }
@@ -526,37 +530,15 @@ func (a *Analysis) Reach() *Result {
 		for _, p := range d.maybeIngress {
 			fmt.Fprintf(&key, "%p,", p)
 		}
-		// Without a policy that surely isolates it, or with doubts, any
-		// source may reach it.
-		open := d.hostNetwork || len(d.ingress) == 0 || len(d.doubt) > 0
-		if open {
+		if ingressOpen(d) {
 			key.Reset()
 		}
 		key.WriteString(d.tierKey())
 		k := key.String()
 		c, ok := classes[k]
 		if !ok {
-			c = &class{sources: newBitset(n), all: open}
-			if !c.all {
-				for _, p := range append(append([]*policy(nil), d.ingress...), d.maybeIngress...) {
-					for _, r := range p.ingress {
-						c.all = c.all || r.allPeers
-						c.sources.or(r.reachable())
-					}
-				}
-				if d.tiers != nil {
-					// Admin Accept rules admit past the NetworkPolicies;
-					// the eks profile accepts the pod's own node.
-					c.sources.or(d.tierAccepts(false))
-					if d.tiers.profile == model.ProfileEKS {
-						for _, h := range g.identities {
-							if h.hostNetwork {
-								c.sources.set(h.index)
-							}
-						}
-					}
-				}
-			}
+			c = &class{}
+			c.all, c.sources = g.ingressSources(d)
 			classes[k] = c
 			order = append(order, k)
 		}
@@ -587,44 +569,11 @@ func (a *Analysis) Reach() *Result {
 			}
 		}
 		try := func(d *identity) {
-			v := sideOf(s, d, nil, true, true)
-			if v.IsEmpty() {
-				return
-			}
-			if v = v.and(sideOf(d, s, nil, false, true)); v.IsEmpty() {
-				return
-			}
-			var layers *Layers
-			if a.sg != nil || a.net != nil {
-				layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
-			}
-			if a.sg != nil {
-				sv, _ := a.sg.podPair(s, d)
-				v = v.and(sv)
-				if a.sg.known(s.groups) && a.sg.known(d.groups) {
-					layers.SecurityGroups, layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
-				}
-			}
-			if a.net != nil {
-				nv := a.net.podPair(s, d)
-				layers.VPC = nv.layers()
-				v = v.and(nv.all())
-			}
-			if !v.IsEmpty() {
+			if v, layers, ok := a.pair(s, d); ok {
 				emit(d, v, layers)
 			}
 		}
-		open := s.hostNetwork || len(s.egress) == 0 || len(s.doubt) > 0
-		targets := newBitset(n)
-		for _, p := range append(append([]*policy(nil), s.egress...), s.maybeEgress...) {
-			for _, r := range p.egress {
-				open = open || r.allPeers
-				targets.or(r.reachable())
-			}
-		}
-		if s.tiers != nil {
-			targets.or(s.tierAccepts(true))
-		}
+		open, targets := egressTargets(s, n)
 		if open {
 			for _, k := range order {
 				c := classes[k]
@@ -711,6 +660,182 @@ func (a *Analysis) Reach() *Result {
 	return res
 }
 
+// pair is what a pod identity s may open to a pod identity d through every
+// fence, with what each fence allows on its own when security groups or
+// the VPC layer are given; ok is false when nothing may pass. What ipBlocks
+// may match of unknown pod addresses is left to the pseudo-peer.
+func (a *Analysis) pair(s, d *identity) (v Verdict, layers *Layers, ok bool) {
+	v = sideOf(s, d, nil, true, true)
+	if v.IsEmpty() {
+		return v, nil, false
+	}
+	if v = v.and(sideOf(d, s, nil, false, true)); v.IsEmpty() {
+		return v, nil, false
+	}
+	if a.sg != nil || a.net != nil {
+		layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
+	}
+	if a.sg != nil {
+		sv, _ := a.sg.podPair(s, d)
+		v = v.and(sv)
+		if a.sg.known(s.groups) && a.sg.known(d.groups) {
+			layers.SecurityGroups, layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
+		}
+	}
+	if a.net != nil {
+		nv := a.net.podPair(s, d)
+		layers.VPC = nv.layers()
+		v = v.and(nv.all())
+	}
+	return v, layers, !v.IsEmpty()
+}
+
+// ingressOpen reports whether any source may reach an identity as far as
+// its ingress goes: no policy surely isolates it, or doubts leave every
+// verdict unknown.
+func ingressOpen(d *identity) bool {
+	return d.hostNetwork || len(d.ingress) == 0 || len(d.doubt) > 0
+}
+
+// ingressSources are the identities an identity's ingress may admit (all
+// when it is open or some rule admits every peer). Any other source is
+// denied without computing either side.
+func (g *graph) ingressSources(d *identity) (all bool, sources bitset) {
+	sources = newBitset(len(g.identities))
+	if ingressOpen(d) {
+		return true, sources
+	}
+	for _, p := range append(append([]*policy(nil), d.ingress...), d.maybeIngress...) {
+		for _, r := range p.ingress {
+			all = all || r.allPeers
+			sources.or(r.reachable())
+		}
+	}
+	if d.tiers != nil {
+		// Admin Accept rules admit past the NetworkPolicies; the eks
+		// profile accepts the pod's own node.
+		sources.or(d.tierAccepts(false))
+		if d.tiers.profile == model.ProfileEKS {
+			for _, h := range g.identities {
+				if h.hostNetwork {
+					sources.set(h.index)
+				}
+			}
+		}
+	}
+	return all, sources
+}
+
+// egressTargets are the identities an identity's egress may reach, or
+// open when it may reach any (not isolated, doubts, a rule admitting
+// every peer). n is the number of identities.
+func egressTargets(s *identity, n int) (open bool, targets bitset) {
+	open = s.hostNetwork || len(s.egress) == 0 || len(s.doubt) > 0
+	targets = newBitset(n)
+	for _, p := range append(append([]*policy(nil), s.egress...), s.maybeEgress...) {
+		for _, r := range p.egress {
+			open = open || r.allPeers
+			targets.or(r.reachable())
+		}
+	}
+	if s.tiers != nil {
+		targets.or(s.tierAccepts(true))
+	}
+	return open, targets
+}
+
+// mayReach reports whether egressTargets of s would hold d, without
+// building the set: a bit test per egress rule.
+func mayReach(s, d *identity) bool {
+	if s.hostNetwork || len(s.egress) == 0 || len(s.doubt) > 0 {
+		return true
+	}
+	for _, ps := range [][]*policy{s.egress, s.maybeEgress} {
+		for _, p := range ps {
+			for _, r := range p.egress {
+				if r.allPeers || hasBit(r.peers, d.index) || hasBit(r.maybe, d.index) {
+					return true
+				}
+			}
+		}
+	}
+	return s.tiers != nil && hasBit(s.tierAccepts(true), d.index)
+}
+
+// hasBit is b.has(i) for a bitset that may be shorter than the identities
+// (a rule that matches no pod may have none).
+func hasBit(b bitset, i int) bool { return i/64 < len(b) && b.has(i) }
+
+// Into is the part of Reach's Connections whose destination is one peer,
+// computed from that peer alone: only the sources its ingress may admit,
+// and of those the ones whose egress may reach it, are paired with it. An
+// audit rule that asks about a few destinations (inference workloads,
+// admission webhooks) so costs a pass over the identities per
+// destination, not every pair of the cluster. Sorted by source;
+// TestIntoMatchesReach holds it equal to Reach's.
+func (a *Analysis) Into(dst *Peer) []Connection {
+	var out []Connection
+	if dst == nil {
+		return out
+	}
+	if dst.part != nil {
+		// An address part: every identity's egress to it.
+		for _, s := range a.g.identities {
+			if c, ok := a.external(s, dst, true); ok {
+				for _, sp := range a.byID[s.index] {
+					c.Src, c.Dst = sp.ID, dst.ID
+					out = append(out, c)
+				}
+			}
+		}
+		sortConnections(out)
+		return out
+	}
+	if dst.identity == nil {
+		return out
+	}
+	g, d := a.g, dst.identity
+	all, sources := g.ingressSources(d)
+	stopped, tried := a.ctx.Err() != nil, 0
+	try := func(s *identity) {
+		// Once the run is stopped the answer is discarded: skip the rest.
+		if tried++; tried%512 == 0 && !stopped {
+			stopped = a.ctx.Err() != nil
+		}
+		if stopped || !mayReach(s, d) {
+			return
+		}
+		v, layers, ok := a.pair(s, d)
+		if !ok {
+			return
+		}
+		for _, sp := range a.byID[s.index] {
+			if sp == dst && !sp.many {
+				continue // a single pod to itself: Self, not a connection
+			}
+			out = append(out, Connection{Src: sp.ID, Dst: dst.ID, Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Layers: layers})
+		}
+	}
+	if all {
+		for _, s := range g.identities {
+			try(s)
+		}
+	} else {
+		sources.each(func(i int) { try(g.identities[i]) })
+	}
+	if v := addressUnknown(d, false); !v.IsEmpty() {
+		out = append(out, Connection{Src: UnknownAddressPods, Dst: dst.ID, Unknown: v.Unknown, Reasons: v.Reasons})
+	}
+	for _, part := range a.parts {
+		if c, ok := a.external(d, part, false); ok {
+			c.Src, c.Dst = part.ID, dst.ID
+			out = append(out, c)
+		}
+	}
+	sortConnections(out)
+	return out
+}
+
 // UnknownAddressPods is the ID of the pseudo-peer standing for every pod
 // whose addresses are not known (no pod IPs in the inputs, and a pod range
 // that is unknown or wider than an ipBlock). An ipBlock that may hold such
@@ -794,12 +919,17 @@ func sortConnections(cs []Connection) {
 
 // compiled returns the compiled form of a policy.
 func (a *Analysis) compiled(p *model.NetworkPolicy) *policy {
-	for _, cp := range a.g.policies {
-		if cp.src == p {
-			return cp
+	// By an index built once: audit asks once per policy, and a walk of
+	// every policy each time was quadratic in large clusters.
+	a.compiledOnce.Do(func() {
+		a.byPolicy = make(map[*model.NetworkPolicy]*policy, len(a.g.policies))
+		for _, cp := range a.g.policies {
+			if _, dup := a.byPolicy[cp.src]; !dup {
+				a.byPolicy[cp.src] = cp
+			}
 		}
-	}
-	return nil
+	})
+	return a.byPolicy[p]
 }
 
 // Selects reports whether a policy selects the pods of a peer.
