@@ -282,21 +282,74 @@ func (d doc) toJSON() ([]byte, error) {
 	if j, ok := fastYAMLToJSON(d.data); ok {
 		return j, nil
 	}
-	j, err := yaml.YAMLToJSON(d.data)
-	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-		src := d.src
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			// d.src.Line skipped leading blank lines; YAML counts from the
-			// document's first byte.
-			src.Line = d.src.Line - leadingBlankLines(d.data) + n - 1
-			msg = strings.Replace(msg, m[0], "", 1)
-			msg = strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(msg, "yaml: ")), ": ")
-		}
+	// Strict, as the API server reads YAML under field validation Strict
+	// (kubectl's default): a key set twice in one mapping, merge keys
+	// included, is an error, not last-wins. Without duplicates the bytes
+	// are those of the non-strict YAMLToJSON.
+	j, err := yaml.YAMLToJSONStrict(d.data)
+	if err == nil {
+		return j, nil
+	}
+	loose, lerr := yaml.YAMLToJSON(d.data)
+	if lerr != nil {
+		src, msg := d.yamlError(lerr)
 		return nil, &Error{Source: src, Msg: "invalid YAML: " + msg}
 	}
-	return j, nil
+	// Only strictness failed: a duplicate key. Name the object when its
+	// last-wins reading says what it is.
+	src, msg := d.yamlError(err)
+	msg = strings.TrimPrefix(msg, "unmarshal errors:")
+	msg = strings.TrimSpace(strings.SplitN(strings.TrimSpace(msg), "\n", 2)[0])
+	msg = strings.TrimPrefix(msg, ": ")
+	if strings.HasSuffix(msg, " already set in map") {
+		msg = strings.TrimSuffix(msg, " already set in map") + " is set twice in one mapping"
+		if bytes.Contains(d.data, []byte("<<")) {
+			msg += " (a merge key's values count)"
+		}
+		msg = "duplicate " + msg + "; the API server rejects this with field validation Strict (kubectl's default), a lenient reader keeps the last"
+	} else {
+		msg = "invalid YAML: " + msg
+	}
+	return nil, &Error{Source: src, Object: objectName(loose), Msg: msg}
+}
+
+// yamlError positions a sigs.k8s.io/yaml error in the file: its "line N"
+// becomes the source line and leaves the message.
+func (d doc) yamlError(err error) (model.Source, string) {
+	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	src := d.src
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		// d.src.Line skipped leading blank lines; YAML counts from the
+		// document's first byte.
+		src.Line = d.src.Line - leadingBlankLines(d.data) + n - 1
+		msg = strings.Replace(msg, m[0], "", 1)
+		msg = strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(msg, "yaml: ")), ": ")
+	}
+	return src, msg
+}
+
+// objectName is "Kind/namespace/name" (or as much of it as is known) of a
+// JSON object, for error messages; "" when it names nothing.
+func objectName(j []byte) string {
+	var o struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(j, &o) != nil || o.Kind == "" {
+		return ""
+	}
+	parts := []string{o.Kind}
+	if o.Metadata.Namespace != "" {
+		parts = append(parts, o.Metadata.Namespace)
+	}
+	if o.Metadata.Name != "" {
+		parts = append(parts, o.Metadata.Name)
+	}
+	return strings.Join(parts, "/")
 }
 
 // head is the part of every object read before knowing its kind.

@@ -152,6 +152,16 @@ func TestReadErrors(t *testing.T) {
 		{"JSON syntax", "{\"apiVersion\": \"v1\",\n \"kind\": }\n", "in.yaml:2: invalid JSON: invalid character '}' looking for beginning of value"},
 		{"content after separator", "apiVersion: v1\nkind: A\n--- kind: B\n", "in.yaml:3: content after the document separator \"---\" is not supported; put it on the next line"},
 		{"list item not an object", "apiVersion: v1\nkind: List\nitems:\n- 1\n", "in.yaml:4: List item 0 is not an object"},
+		// Duplicate keys are errors, as under the API server's strict
+		// field validation (sigs.k8s.io/yaml's YAMLToJSONStrict), not last-wins.
+		{"duplicate key", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    app: web\n    app: api\n",
+			"in.yaml:9: Service/shop/web: duplicate key \"app\" is set twice in one mapping; the API server rejects this with field validation Strict (kubectl's default), a lenient reader keeps the last"},
+		{"duplicate key in second document", "kind: A\n---\n\n# c\nkind: B\nmetadata: {name: b}\nkind: C\n",
+			"in.yaml:7: C/b: duplicate key \"kind\" is set twice in one mapping; the API server rejects this with field validation Strict (kubectl's default), a lenient reader keeps the last"},
+		{"duplicate key through a merge key", "kind: A\nx: &d {p: 1}\ny:\n  <<: *d\n  p: 2\n",
+			"in.yaml:5: A: duplicate key \"p\" is set twice in one mapping (a merge key's values count); the API server rejects this with field validation Strict (kubectl's default), a lenient reader keeps the last"},
+		{"duplicate key in a List item", "apiVersion: v1\nkind: List\nitems:\n- kind: A\n  metadata:\n    name: a\n    name: b\n",
+			"in.yaml:7: List: duplicate key \"name\" is set twice in one mapping; the API server rejects this with field validation Strict (kubectl's default), a lenient reader keeps the last"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -421,6 +421,13 @@ func (p *fastParser) noteHead(key, value []byte) {
 		p.headBad = true
 		return
 	default:
+		// flatten reads with encoding/json, which also matches names
+		// case-insensitively ("ApiVersion", "KIND"): leave those to it.
+		for _, n := range [...]string{"apiVersion", "kind", "items"} {
+			if strings.EqualFold(string(key), n) {
+				p.headBad = true
+			}
+		}
 		return
 	}
 	switch {
