@@ -53,7 +53,11 @@ type Object struct {
 	// NotObject marks a document that is not an object (a JSON patch, a
 	// list, a scalar); JSON holds it as read.
 	NotObject bool
-	pos       *positions
+	// Metadata is the JSON of the object's metadata when the reader found
+	// it on the way (a slice of JSON), so that it can be decoded without a
+	// pass over the whole object; nil otherwise.
+	Metadata []byte
+	pos      *positions
 	// origin is the document the object was rendered from (Relocate).
 	origin *Object
 }
@@ -378,7 +382,7 @@ func (d doc) objects() ([]*Object, error) {
 		// needs no second pass over its JSON.
 		if j, h, ok := fastYAMLToJSONHead(d.data); ok && h.ok {
 			pos := lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
-			return []*Object{{Source: d.src, JSON: j, APIVersion: h.apiVersion, Kind: h.kind, pos: pos}}, nil
+			return []*Object{{Source: d.src, JSON: j, APIVersion: h.apiVersion, Kind: h.kind, Metadata: h.metadata, pos: pos}}, nil
 		}
 	}
 	j, err := d.toJSON()

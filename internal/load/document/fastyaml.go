@@ -36,7 +36,10 @@ func fastYAMLToJSON(data []byte) (out []byte, ok bool) {
 // absent, null or strings: what flatten would read from the JSON.
 type fastHead struct {
 	apiVersion, kind string
-	ok               bool
+	// metadata is the JSON of the root's metadata member (a slice of the
+	// output), nil when it has none.
+	metadata []byte
+	ok       bool
 }
 
 // fastYAMLToJSONHead is fastYAMLToJSON that also reads the head.
@@ -51,6 +54,9 @@ func fastYAMLToJSONHead(data []byte) (out []byte, h fastHead, ok bool) {
 	}
 	if len(p.out) > 0 && p.out[0] == '{' && !p.headBad {
 		h = fastHead{apiVersion: p.apiVersion, kind: p.kind, ok: true}
+		if p.metaEnd > 0 {
+			h.metadata = p.out[p.metaStart:p.metaEnd:p.metaEnd]
+		}
 	}
 	return p.out, h, true
 }
@@ -123,8 +129,11 @@ type fastParser struct {
 	// not a plain string or the root has items.
 	apiVersion, kind string
 	headBad          bool
-	lineNo           int // 1-based number of the current line
-	out              []byte
+	// metaStart and metaEnd delimit the root's metadata value in out
+	// (metaEnd 0 when there is none).
+	metaStart, metaEnd int
+	lineNo             int // 1-based number of the current line
+	out                []byte
 	// cur, when set, is the node of the collection being read: the
 	// parser then builds a node tree (fastTree) besides the JSON.
 	cur *yaml3.Node
@@ -377,6 +386,9 @@ func (p *fastParser) mapping(col int) bool {
 		}
 		if start == 0 {
 			p.noteHead(key, p.out[es+len(key)+3:])
+			if string(key) == "metadata" {
+				p.metaStart, p.metaEnd = es+len(key)+3, len(p.out)
+			}
 		}
 		p.entries = append(p.entries, mapEntry{key: key, start: es, end: len(p.out)})
 		ind, ok := p.nextContent()
@@ -400,7 +412,13 @@ func (p *fastParser) mapping(col int) bool {
 			if i > 0 {
 				p.out = append(p.out, ',')
 			}
+			if start == 0 && string(e.key) == "metadata" {
+				p.metaStart = len(p.out) + len(e.key) + 3
+			}
 			p.out = append(p.out, body[e.start-start:e.end-start]...)
+			if start == 0 && string(e.key) == "metadata" {
+				p.metaEnd = len(p.out)
+			}
 		}
 		p.out = append(p.out, '}')
 	}

@@ -154,6 +154,14 @@ func checkFastYAML(t *testing.T, data []byte) {
 		if err := json.Unmarshal(got, &ref); err != nil || ref.APIVersion != h.apiVersion || ref.Kind != h.kind || ref.Items != nil {
 			t.Fatalf("fast head %+v, flatten reads %+v (%v) from %s", h, ref, err, got)
 		}
+		// The metadata slice is exactly the root's metadata member.
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(got, &members); err != nil {
+			t.Fatal(err)
+		}
+		if want, ok := members["metadata"]; ok != (h.metadata != nil) || !bytes.Equal(h.metadata, want) {
+			t.Fatalf("fast head metadata %q, object's %q (present %v) in %s", h.metadata, want, ok, got)
+		}
 	}
 	tree, ok := fastTree(data)
 	if !ok {

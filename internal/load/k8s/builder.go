@@ -11,7 +11,6 @@ import (
 
 	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/model"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
 )
 
@@ -122,11 +121,21 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 		}
 		return &decoded{unknown: o}, nil
 	}
+	// Only the metadata the model reads: decoding the whole ObjectMeta
+	// (managedFields, ownerReferences, timestamps) cost a sixth of loading.
+	// Decoders of evaluated kinds decode the whole object, ObjectMeta
+	// included, so its type errors are still reported there.
 	var meta struct {
-		Metadata metav1.ObjectMeta `json:"metadata"`
+		Metadata modelMeta `json:"metadata"`
 	}
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &meta); err != nil {
-		return nil, decodeError(o, model.Meta{Kind: o.Kind}, err)
+	// The reader may have found the metadata member on the way: decode
+	// just it. On an error the whole object is decoded again, so the
+	// message names the field as it always did.
+	if o.Metadata == nil || kjson.UnmarshalCaseSensitivePreserveInts(o.Metadata, &meta.Metadata) != nil {
+		meta.Metadata = modelMeta{}
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &meta); err != nil {
+			return nil, decodeError(o, model.Meta{Kind: o.Kind}, err)
+		}
 	}
 	m := model.Meta{
 		Kind:        o.Kind,
@@ -273,4 +282,14 @@ func decodeError(o *document.Object, m model.Meta, err error) error {
 		obj = m.Ref().String()
 	}
 	return &document.Error{Source: o.Source, Object: obj, Msg: fmt.Sprintf("invalid %s: %s", o.Kind, msg)}
+}
+
+// modelMeta is the part of metav1.ObjectMeta the model keeps, with its
+// JSON names.
+type modelMeta struct {
+	Name         string            `json:"name,omitempty"`
+	GenerateName string            `json:"generateName,omitempty"`
+	Namespace    string            `json:"namespace,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
 }
