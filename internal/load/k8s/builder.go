@@ -266,6 +266,11 @@ func (d *decoded) decode(o *document.Object, m model.Meta, into any) error {
 		return decodeError(o, m, err)
 	}
 	for _, s := range strict {
+		// A field set twice (only JSON input gets here with one: YAML
+		// duplicates are refused when read) is an error, as YAML's are.
+		if f, dup := strings.CutPrefix(s.Error(), "duplicate field "); dup {
+			return &document.Error{Source: o.Source, Object: m.Ref().String(), Msg: fmt.Sprintf("duplicate field %s is set twice in one object; the API server rejects this with field validation Strict (kubectl's default), a lenient reader keeps the last", f)}
+		}
 		d.warn(o.Source, m.Ref().String(), "%s (the API server rejects this with field validation Strict, kubectl's default)", s)
 	}
 	return nil

@@ -577,6 +577,9 @@ func TestErrors(t *testing.T) {
 		{"bad cidr", policy("egress:\n  - to:\n    - ipBlock: {cidr: 10.0.0.0/33}"), "in.yaml:10: NetworkPolicy/a/p: spec.egress[0].to[0].ipBlock.cidr: \"10.0.0.0/33\" is not a valid CIDR"},
 		{"empty peer", policy("ingress:\n  - from:\n    - {}"), "in.yaml:10: NetworkPolicy/a/p: spec.ingress[0].from[0]: must specify a peer: podSelector, namespaceSelector or ipBlock"},
 		{"bad selector operator", policy("ingress:\n  - from:\n    - podSelector: {matchExpressions: [{key: a, operator: Gt, values: [\"1\"]}]}"), "in.yaml:10: NetworkPolicy/a/p: spec.ingress[0].from[0].podSelector: \"Gt\" is not a valid label selector operator"},
+		// JSON input: YAML's duplicate keys are refused by document.Read.
+		{"duplicate JSON field", "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"s\", \"namespace\": \"a\"},\n \"spec\": {\"selector\": {\"app\": \"web\", \"app\": \"api\"}}}\n",
+			`in.yaml:1: Service/a/s: duplicate field "spec.selector.app" is set twice in one object; the API server rejects this with field validation Strict (kubectl's default), a lenient reader keeps the last`},
 		{"bad policy type", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, egress]\n", "in.yaml:6: NetworkPolicy/a/p: spec.policyTypes[1]: unsupported value \"egress\": must be Ingress or Egress"},
 	}
 	for _, tt := range tests {
