@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"strings"
-
 	"github.com/ringfence/ringfence/internal/netset"
 	"go4.org/netipx"
 )
@@ -14,28 +12,48 @@ import (
 // part) only on the parts of a class they let through: the added cost
 // grows with what the other fences allow, not with identities × parts.
 
-// partClasses groups the parts (indexes) by their membership in the
-// first fences sets, the ones the NetworkPolicies and the security groups
-// are judged on, and in unfiltered (which security groups judge apart
-// without cutting the parts when no group fences egress). Classes and
-// their members keep the parts' order.
-func partClasses(parts []netset.Part, fences int, unfiltered *netipx.IPSet) [][]int {
-	var classes [][]int
-	index := map[string]int{}
-	for i, p := range parts {
-		var key strings.Builder
-		for _, in := range p.In[:fences] {
-			key.WriteByte(map[bool]byte{false: '0', true: '1'}[in])
+// partClass is a class of parts the NetworkPolicies cannot tell apart,
+// cut into the subclasses the security groups cannot tell apart either.
+type partClass struct {
+	// sub are indexes into the parts, by subclass, in the parts' order.
+	sub [][]int
+}
+
+// partClasses groups the parts by their membership in the first np sets
+// (the NetworkPolicies' rule addresses), then by their membership in the
+// next sg sets (the security groups' rules) and in unfiltered (which
+// security groups judge apart without cutting the parts when no group
+// fences egress). Classes and their members keep the parts' order.
+func partClasses(parts []netset.Part, np, sg int, unfiltered *netipx.IPSet) []partClass {
+	bits := func(in []bool) string {
+		b := make([]byte, len(in))
+		for i, x := range in {
+			b[i] = '0'
+			if x {
+				b[i] = '1'
+			}
 		}
-		key.WriteByte(map[bool]byte{false: '0', true: '1'}[unfiltered != nil && holds(unfiltered, p.Set)])
-		k := key.String()
+		return string(b)
+	}
+	var classes []partClass
+	index := map[string]int{}
+	subIndex := map[string]int{}
+	for i, p := range parts {
+		k := bits(p.In[:np])
 		c, ok := index[k]
 		if !ok {
 			c = len(classes)
 			index[k] = c
-			classes = append(classes, nil)
+			classes = append(classes, partClass{})
 		}
-		classes[c] = append(classes[c], i)
+		sk := k + "|" + bits(append(p.In[np:np+sg:np+sg], unfiltered != nil && holds(unfiltered, p.Set)))
+		sc, ok := subIndex[sk]
+		if !ok {
+			sc = len(classes[c].sub)
+			subIndex[sk] = sc
+			classes[c].sub = append(classes[c].sub, nil)
+		}
+		classes[c].sub[sc] = append(classes[c].sub[sc], i)
 	}
 	return classes
 }
@@ -66,19 +84,20 @@ func (a *Analysis) fences(id *identity, part *netipx.IPSet, egress bool, np Verd
 // class of parts, the VPC layer only where they let something through.
 func (a *Analysis) externals(id *identity, add func(c Connection, part *Peer, egress bool)) {
 	for _, class := range a.classes {
-		first := a.parts[class[0]].part
 		for _, egress := range []bool{true, false} {
-			np := side(id, nil, first, egress)
+			np := side(id, nil, a.parts[class.sub[0][0]].part, egress)
 			if np.IsEmpty() {
 				continue
 			}
-			f := a.fences(id, first, egress, np)
-			if f.both.IsEmpty() {
-				continue
-			}
-			for _, i := range class {
-				if c, ok := a.externalWith(id, a.parts[i], egress, f); ok {
-					add(c, a.parts[i], egress)
+			for _, sub := range class.sub {
+				f := a.fences(id, a.parts[sub[0]].part, egress, np)
+				if f.both.IsEmpty() {
+					continue
+				}
+				for _, i := range sub {
+					if c, ok := a.externalWith(id, a.parts[i], egress, f); ok {
+						add(c, a.parts[i], egress)
+					}
 				}
 			}
 		}

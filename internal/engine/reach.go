@@ -136,7 +136,7 @@ type Analysis struct {
 	parts []*Peer
 	// classes group the parts the NetworkPolicies and security groups
 	// cannot tell apart (indexes into parts; see partClasses).
-	classes [][]int
+	classes []partClass
 	// sg is the host fence; nil when no security groups were given.
 	sg *sgLayer
 	// net is the VPC layer (network ACLs, routes); nil when neither was
@@ -275,6 +275,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	for _, k := range keys {
 		sets = append(sets, g.ruleSets[k])
 	}
+	npSets := len(sets)
 	if sg != nil {
 		// Security group rules cut the address space too; the instance's
 		// link-local services only when some fencing group would treat
@@ -305,7 +306,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	if sg != nil {
 		unfiltered = sg.unfiltered
 	}
-	a.classes = partClasses(parts, fences, unfiltered)
+	a.classes = partClasses(parts, npSets, fences-npSets, unfiltered)
 	sort.Slice(a.peers, func(i, j int) bool { return a.peers[i].ID < a.peers[j].ID })
 	return a, nil
 }
