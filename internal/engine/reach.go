@@ -307,6 +307,13 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		unfiltered = sg.unfiltered
 	}
 	a.classes = partClasses(parts, npSets, fences-npSets, unfiltered)
+	if net != nil {
+		sets := make([]*netipx.IPSet, len(a.parts))
+		for i, p := range a.parts {
+			sets[i] = p.part
+		}
+		net.prepare(g.identities, sets)
+	}
 	sort.Slice(a.peers, func(i, j int) bool { return a.peers[i].ID < a.peers[j].ID })
 	return a, nil
 }
