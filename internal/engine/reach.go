@@ -307,6 +307,9 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		unfiltered = sg.unfiltered
 	}
 	a.classes = partClasses(parts, npSets, fences-npSets, unfiltered)
+	if sg != nil {
+		sg.prepare(g.identities)
+	}
 	if net != nil {
 		sets := make([]*netipx.IPSet, len(a.parts))
 		for i, p := range a.parts {
