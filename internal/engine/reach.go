@@ -134,6 +134,9 @@ type Analysis struct {
 	peers []*Peer
 	byID  map[int][]*Peer // identity index -> peers
 	parts []*Peer
+	// classes group the parts the NetworkPolicies and security groups
+	// cannot tell apart (indexes into parts; see partClasses).
+	classes []partClass
 	// sg is the host fence; nil when no security groups were given.
 	sg *sgLayer
 	// net is the VPC layer (network ACLs, routes); nil when neither was
@@ -272,6 +275,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 	for _, k := range keys {
 		sets = append(sets, g.ruleSets[k])
 	}
+	npSets := len(sets)
 	if sg != nil {
 		// Security group rules cut the address space too; the instance's
 		// link-local services only when some fencing group would treat
@@ -286,15 +290,32 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		}
 		g.note("between pods, pod addresses are not in the inputs: a security group verdict is given when it is certain (rules naming the other side's group, or admitting every private address); otherwise only what no security group could admit is removed, and the layer shows as unknown (null)")
 	}
+	fences := len(sets)
 	if net != nil {
 		// Subnets, network ACL entries and routes cut it as well, so
 		// each part fares alike across the VPC layer.
 		sets = append(sets, net.sets...)
 	}
-	for _, part := range netset.Partition(sets) {
+	parts := netset.Partition(sets)
+	for _, part := range parts {
 		p := &Peer{ID: part.ID(), Kind: KindExternal, Name: part.ID(), CIDRs: netset.PrefixStrings(part.Set), part: part.Set}
 		a.parts = append(a.parts, p)
 		a.peers = append(a.peers, p)
+	}
+	var unfiltered *netipx.IPSet
+	if sg != nil {
+		unfiltered = sg.unfiltered
+	}
+	a.classes = partClasses(parts, npSets, fences-npSets, unfiltered)
+	if sg != nil {
+		sg.prepare(g.identities)
+	}
+	if net != nil {
+		sets := make([]*netipx.IPSet, len(a.parts))
+		for i, p := range a.parts {
+			sets[i] = p.part
+		}
+		net.prepare(g.identities, sets)
 	}
 	sort.Slice(a.peers, func(i, j int) bool { return a.peers[i].ID < a.peers[j].ID })
 	return a, nil
@@ -604,20 +625,15 @@ func (a *Analysis) Reach() *Result {
 				o.conns = append(o.conns, Connection{Src: UnknownAddressPods, Dst: dp.ID, Unknown: v.Unknown, Reasons: v.Reasons})
 			}
 		}
-		for _, part := range a.parts {
-			if c, ok := a.external(s, part, true); ok {
-				for _, sp := range a.byID[s.index] {
-					c.Src, c.Dst = sp.ID, part.ID
-					o.conns = append(o.conns, c)
+		a.externals(s, func(c Connection, part *Peer, egress bool) {
+			for _, p := range a.byID[s.index] {
+				c.Src, c.Dst = p.ID, part.ID
+				if !egress {
+					c.Src, c.Dst = part.ID, p.ID
 				}
+				o.conns = append(o.conns, c)
 			}
-			if c, ok := a.external(s, part, false); ok {
-				for _, dp := range a.byID[s.index] {
-					c.Src, c.Dst = part.ID, dp.ID
-					o.conns = append(o.conns, c)
-				}
-			}
-		}
+		})
 	}
 	workers := runtime.GOMAXPROCS(0)
 	outs := make([]out, workers)
@@ -886,18 +902,23 @@ func addressUnknown(id *identity, egress bool) Verdict {
 // external is the connection between an identity and an address part,
 // through both fences when security groups are given.
 func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, bool) {
-	v := side(id, nil, part.part, egress)
+	return a.externalWith(id, part, egress, a.fences(id, part.part, egress, side(id, nil, part.part, egress)))
+}
+
+// externalWith is external with the NetworkPolicies' and security groups'
+// verdicts f already judged (on part, or a part they cannot tell apart).
+func (a *Analysis) externalWith(id *identity, part *Peer, egress bool, f fenceVerdicts) (Connection, bool) {
+	v := f.both
 	c := Connection{}
 	if a.sg != nil || a.net != nil {
-		c.Layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
+		c.Layers = &Layers{NetworkPolicy: f.np.Allowed, NetworkPolicyUnknown: f.np.Unknown}
 	}
 	if a.sg != nil {
 		c.Layers.Unfiltered = egress && holds(a.sg.unfiltered, part.part)
-		sv, known := a.sg.partVerdict(id.groups, part.part, egress)
-		if known {
+		if f.sgKnown {
+			sv := f.sg
 			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
 		}
-		v = v.and(sv)
 	}
 	if a.net != nil {
 		nv := a.net.partVerdict(id, part.part, egress)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -62,6 +63,42 @@ type sgLayer struct {
 	memberSpace addressRange
 	// unfiltered are addresses security groups do not filter.
 	unfiltered *netipx.IPSet
+	// pods indexes the pod-to-pod verdicts by the identities' places
+	// (groups, nodes, own interface), filled by prepare: reach asks one
+	// for every allowed pair.
+	pods *podIndex
+}
+
+// podIndex holds each identity's place and the pod-to-pod verdicts by
+// pair of places, in slices.
+type podIndex struct {
+	place    map[*identity]int
+	verdicts []atomic.Pointer[[2]netset.Ports]
+	places   int
+}
+
+// prepare numbers the identities' distinct places. Call it before any
+// concurrent use.
+func (l *sgLayer) prepare(ids []*identity) {
+	x := &podIndex{place: make(map[*identity]int, len(ids))}
+	seen := map[string]int{}
+	for _, id := range ids {
+		k := placeKey(id)
+		i, ok := seen[k]
+		if !ok {
+			i = len(seen)
+			seen[k] = i
+		}
+		x.place[id] = i
+	}
+	x.places = len(seen)
+	x.verdicts = make([]atomic.Pointer[[2]netset.Ports], x.places*x.places)
+	l.pods = x
+}
+
+// placeKey is what the pod-to-pod verdict depends on of one side.
+func placeKey(id *identity) string {
+	return strings.Join(id.groups, ",") + "|" + strings.Join(id.nodes, ",") + "|" + fmt.Sprint(id.ownENI)
 }
 
 type ruleCache struct {
@@ -431,9 +468,23 @@ func (l *sgLayer) podVerdict(src, dst *identity) (certain, possible netset.Ports
 	if !l.known(src.groups) || !l.known(dst.groups) {
 		return netset.Ports{}, netset.Ports{}, false
 	}
+	var slot *atomic.Pointer[[2]netset.Ports]
+	if x := l.pods; x != nil {
+		s, sok := x.place[src]
+		d, dok := x.place[dst]
+		if sok && dok {
+			slot = &x.verdicts[s*x.places+d]
+			if p := slot.Load(); p != nil {
+				return p[0], p[1], true
+			}
+		}
+	}
 	key := verdictKey{groups: "pods:" + strings.Join(src.groups, ",") + "|" + strings.Join(dst.groups, ",") + "|" + strings.Join(src.nodes, ",") + "|" + strings.Join(dst.nodes, ",") + fmt.Sprint(src.ownENI, dst.ownENI)}
 	if v, ok := l.verdicts.Load(key); ok {
 		p := v.([2]netset.Ports)
+		if slot != nil {
+			slot.Store(&p)
+		}
 		return p[0], p[1], true
 	}
 	e := l.podSide(src.groups, dst.groups, true)
@@ -443,7 +494,11 @@ func (l *sgLayer) podVerdict(src, dst *identity) (certain, possible netset.Ports
 		// On one node the traffic never reaches an interface.
 		possible = netset.AllPorts()
 	}
-	l.verdicts.Store(key, [2]netset.Ports{certain, possible})
+	p := [2]netset.Ports{certain, possible}
+	l.verdicts.Store(key, p)
+	if slot != nil {
+		slot.Store(&p)
+	}
 	return certain, possible, true
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -44,6 +45,9 @@ type netLayer struct {
 	// groups maps identities and subnet-set keys to subnet groups;
 	// verdicts caches combined verdicts by group.
 	groups, verdicts sync.Map
+	// index is the same caches as slices, filled by prepare before the
+	// analysis runs: reach asks them once per allowed pair and part.
+	index *netIndex
 	// unfiltered are the instance's link-local services and the VPC's
 	// DNS resolver, which network ACLs do not filter either.
 	unfiltered *netipx.IPSet
@@ -174,10 +178,77 @@ func (n *netLayer) subnetOf(a netip.Addr) *model.Subnet {
 // with identities or pairs.
 type subnetGroup struct {
 	subnets []*model.Subnet
+	// at is the group's place in netIndex.groups; -1 when the group
+	// came after prepare.
+	at int
+}
+
+// netIndex holds the subnet group of every identity and the verdicts by
+// group and part (or pair of groups) in slices, so that the per-pair and
+// per-part look-ups of reach neither box keys nor hash them.
+type netIndex struct {
+	byIdentity map[*identity]*subnetGroup
+	groups     []*subnetGroup
+	parts      map[*netipx.IPSet]int
+	// pairs[s*len(groups)+d]; byPart[(g*len(parts)+p)*2+egress].
+	pairs, byPart []atomic.Pointer[vpcVerdict]
+}
+
+// prepare finds the subnet group of every identity and sizes the indexed
+// caches for the groups and parts. Call it before any concurrent use.
+func (n *netLayer) prepare(ids []*identity, parts []*netipx.IPSet) {
+	x := &netIndex{byIdentity: make(map[*identity]*subnetGroup, len(ids)), parts: make(map[*netipx.IPSet]int, len(parts))}
+	for _, id := range ids {
+		g := n.groupOf(id)
+		if g.at < 0 || g.at >= len(x.groups) || x.groups[g.at] != g {
+			g.at = len(x.groups)
+			x.groups = append(x.groups, g)
+		}
+		x.byIdentity[id] = g
+	}
+	for i, p := range parts {
+		x.parts[p] = i
+	}
+	x.pairs = make([]atomic.Pointer[vpcVerdict], len(x.groups)*len(x.groups))
+	x.byPart = make([]atomic.Pointer[vpcVerdict], len(x.groups)*len(parts)*2)
+	n.index = x
+}
+
+// pairSlot is the slot of a pair of groups' verdict in the indexed caches;
+// nil when a group came after prepare (partSlot: or the part).
+func (x *netIndex) pairSlot(s, d *subnetGroup) *atomic.Pointer[vpcVerdict] {
+	if x == nil || !x.holds(s) || !x.holds(d) {
+		return nil
+	}
+	return &x.pairs[s.at*len(x.groups)+d.at]
+}
+
+func (x *netIndex) partSlot(g *subnetGroup, part *netipx.IPSet, egress bool) *atomic.Pointer[vpcVerdict] {
+	if x == nil || !x.holds(g) {
+		return nil
+	}
+	p, ok := x.parts[part]
+	if !ok {
+		return nil
+	}
+	i := (g.at*len(x.parts) + p) * 2
+	if egress {
+		i++
+	}
+	return &x.byPart[i]
+}
+
+func (x *netIndex) holds(g *subnetGroup) bool {
+	return g.at >= 0 && g.at < len(x.groups) && x.groups[g.at] == g
 }
 
 // groupOf is the subnet group of an identity, computed once.
 func (n *netLayer) groupOf(id *identity) *subnetGroup {
+	if n.index != nil {
+		if g := n.index.byIdentity[id]; g != nil {
+			return g
+		}
+	}
 	if g, ok := n.groups.Load(id); ok {
 		return g.(*subnetGroup)
 	}
@@ -186,7 +257,7 @@ func (n *netLayer) groupOf(id *identity) *subnetGroup {
 	for _, s := range subnets {
 		key.WriteString(subnetID(s) + ",")
 	}
-	g, _ := n.groups.LoadOrStore(key.String(), &subnetGroup{subnets: subnets})
+	g, _ := n.groups.LoadOrStore(key.String(), &subnetGroup{subnets: subnets, at: -1})
 	n.groups.Store(id, g)
 	return g.(*subnetGroup)
 }
@@ -475,6 +546,9 @@ type vpcVerdict struct {
 	paths      []Path
 	// total is what both fences allow together.
 	total Verdict
+	// lay is layers' answer, made once: every connection the verdict
+	// decides shares it (read only).
+	lay *VPCLayers
 }
 
 // all is what both fences allow together.
@@ -516,6 +590,7 @@ func (n *netLayer) combine(paths []Path) vpcVerdict {
 	}
 	out.paths = paths
 	out.total = out.sum()
+	out.lay = out.layers()
 	return out
 }
 
@@ -523,6 +598,12 @@ func (n *netLayer) combine(paths []Path) vpcVerdict {
 // part: egress when the pods start the connection.
 func (n *netLayer) partVerdict(id *identity, part *netipx.IPSet, egress bool) vpcVerdict {
 	g := n.groupOf(id)
+	slot := n.index.partSlot(g, part, egress)
+	if slot != nil {
+		if v := slot.Load(); v != nil {
+			return *v
+		}
+	}
 	key := groupPartKey{g, part, egress}
 	if v, ok := n.verdicts.Load(key); ok {
 		return v.(vpcVerdict)
@@ -531,7 +612,11 @@ func (n *netLayer) partVerdict(id *identity, part *netipx.IPSet, egress bool) vp
 	if len(rs) == 0 {
 		return vpcVerdict{}
 	}
-	return n.addrVerdict(g, key, rs[0].From(), part, egress)
+	v := n.addrVerdict(g, key, rs[0].From(), part, egress)
+	if slot != nil {
+		slot.Store(&v)
+	}
+	return v
 }
 
 type groupPartKey struct {
@@ -568,6 +653,12 @@ type pairKey struct{ s, d *model.Subnet }
 // podPair is the VPC layer between two identities' pods.
 func (n *netLayer) podPair(src, dst *identity) vpcVerdict {
 	gs, gd := n.groupOf(src), n.groupOf(dst)
+	slot := n.index.pairSlot(gs, gd)
+	if slot != nil {
+		if v := slot.Load(); v != nil {
+			return *v
+		}
+	}
 	if v, ok := n.verdicts.Load(groupPairKey{gs, gd}); ok {
 		return v.(vpcVerdict)
 	}
@@ -583,6 +674,9 @@ func (n *netLayer) podPair(src, dst *identity) vpcVerdict {
 	}
 	v := n.combine(paths)
 	n.verdicts.Store(groupPairKey{gs, gd}, v)
+	if slot != nil {
+		slot.Store(&v)
+	}
 	return v
 }
 
@@ -599,6 +693,9 @@ func (n *netLayer) cachedPair(s, d *model.Subnet) Path {
 
 // vpcLayers is the JSON form of the VPC layer's fences on a connection.
 func (v vpcVerdict) layers() *VPCLayers {
+	if v.lay != nil {
+		return v.lay
+	}
 	if v.acl == nil && v.route == nil {
 		return nil
 	}

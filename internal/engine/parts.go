@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"github.com/ringfence/ringfence/internal/netset"
+	"go4.org/netipx"
+)
+
+// The VPC layer's blocks (subnets, network ACL entries, routes) cut the
+// address space into more parts than the NetworkPolicies and the security
+// groups tell apart. Those two fences are judged once per class of parts
+// they cannot tell apart, and the VPC layer (cached per subnet group and
+// part) only on the parts of a class they let through: the added cost
+// grows with what the other fences allow, not with identities × parts.
+
+// partClass is a class of parts the NetworkPolicies cannot tell apart,
+// cut into the subclasses the security groups cannot tell apart either.
+type partClass struct {
+	// sub are indexes into the parts, by subclass, in the parts' order.
+	sub [][]int
+}
+
+// partClasses groups the parts by their membership in the first np sets
+// (the NetworkPolicies' rule addresses), then by their membership in the
+// next sg sets (the security groups' rules) and in unfiltered (which
+// security groups judge apart without cutting the parts when no group
+// fences egress). Classes and their members keep the parts' order.
+func partClasses(parts []netset.Part, np, sg int, unfiltered *netipx.IPSet) []partClass {
+	bits := func(in []bool) string {
+		b := make([]byte, len(in))
+		for i, x := range in {
+			b[i] = '0'
+			if x {
+				b[i] = '1'
+			}
+		}
+		return string(b)
+	}
+	var classes []partClass
+	index := map[string]int{}
+	subIndex := map[string]int{}
+	for i, p := range parts {
+		k := bits(p.In[:np])
+		c, ok := index[k]
+		if !ok {
+			c = len(classes)
+			index[k] = c
+			classes = append(classes, partClass{})
+		}
+		sk := k + "|" + bits(append(p.In[np:np+sg:np+sg], unfiltered != nil && holds(unfiltered, p.Set)))
+		sc, ok := subIndex[sk]
+		if !ok {
+			sc = len(classes[c].sub)
+			subIndex[sk] = sc
+			classes[c].sub = append(classes[c].sub, nil)
+		}
+		classes[c].sub[sc] = append(classes[c].sub[sc], i)
+	}
+	return classes
+}
+
+// fenceVerdicts are the NetworkPolicies' and the security groups' verdicts
+// between an identity and an address part.
+type fenceVerdicts struct {
+	np, sg  Verdict
+	sgKnown bool
+	// both is np and sg together.
+	both Verdict
+}
+
+// fences judges the NetworkPolicies' verdict np and the security groups
+// between id and part.
+func (a *Analysis) fences(id *identity, part *netipx.IPSet, egress bool, np Verdict) fenceVerdicts {
+	f := fenceVerdicts{np: np, both: np}
+	if a.sg != nil {
+		f.sg, f.sgKnown = a.sg.partVerdict(id.groups, part, egress)
+		f.both = f.both.and(f.sg)
+	}
+	return f
+}
+
+// externals calls add with each connection between an identity and the
+// address parts, egress (the identity starts it) and ingress, as
+// external gives them: the NetworkPolicies and security groups once per
+// class of parts, the VPC layer only where they let something through.
+func (a *Analysis) externals(id *identity, add func(c Connection, part *Peer, egress bool)) {
+	for _, class := range a.classes {
+		for _, egress := range []bool{true, false} {
+			np := side(id, nil, a.parts[class.sub[0][0]].part, egress)
+			if np.IsEmpty() {
+				continue
+			}
+			for _, sub := range class.sub {
+				f := a.fences(id, a.parts[sub[0]].part, egress, np)
+				if f.both.IsEmpty() {
+					continue
+				}
+				for _, i := range sub {
+					if c, ok := a.externalWith(id, a.parts[i], egress, f); ok {
+						add(c, a.parts[i], egress)
+					}
+				}
+			}
+		}
+	}
+}
