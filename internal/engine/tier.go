@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -70,12 +71,20 @@ type tierConfig struct {
 	subj, peer [2][]int32
 	mu         sync.RWMutex
 	cells      map[tierCellKey]*tierCell
+	partCells  int
 }
 
+// tierCellKey is a pair of classes, or a subject class and an address
+// part (peer -1) of those Reach and the audits ask about.
 type tierCellKey struct {
 	subj, peer int32
+	part       *netipx.IPSet
 	egress     bool
 }
+
+// maxPartCells bounds the cells of address parts: callers that cut the
+// address space afresh each time must not grow the cache without end.
+const maxPartCells = 1 << 16
 
 // tierCell is the tiers' part of a verdict for a pair of classes; full
 // is the whole verdict when the NetworkPolicies take no part in it.
@@ -214,6 +223,25 @@ func (tc *tierConfig) classify(ids []*identity) {
 		}
 		return c
 	}
+	// Rules share their reasons' slices between identities: each
+	// distinct slice is turned into a class once.
+	type sliceID struct {
+		first *string
+		n     int
+	}
+	whys := map[sliceID]int32{}
+	whyClass := func(why []string) int32 {
+		if len(why) == 0 {
+			return -1
+		}
+		k := sliceID{&why[0], len(why)}
+		c, ok := whys[k]
+		if !ok {
+			c = intern("w" + strings.Join(why, "\x00"))
+			whys[k] = c
+		}
+		return c
+	}
 	var b strings.Builder
 	for dir := range 2 {
 		egress := dir == 1
@@ -236,7 +264,7 @@ func (tc *tierConfig) classify(ids []*identity) {
 					m, why := r.match(x, nil)
 					b.WriteByte(byte('0' + m))
 					if m == Maybe {
-						fmt.Fprintf(&b, "%q", why)
+						b.WriteString(strconv.Itoa(int(whyClass(why))))
 					}
 					if egress && len(r.named) > 0 {
 						b.WriteString(r.allowed(x).String())
@@ -270,21 +298,24 @@ func (tc *tierConfig) classify(ids []*identity) {
 }
 
 // cell is the cached tiers' part of id's verdict for one direction with
-// other, computed on first use from this pair (any pair of the same
-// classes gives the same).
-func (tc *tierConfig) cell(id, other *identity, egress bool) *tierCell {
+// other (or the address part), computed on first use from this pair (any
+// pair of the same classes gives the same).
+func (tc *tierConfig) cell(id, other *identity, part *netipx.IPSet, egress bool) *tierCell {
 	dir := 0
 	if egress {
 		dir = 1
 	}
-	k := tierCellKey{tc.subj[dir][id.index], tc.peer[dir][other.index], egress}
+	k := tierCellKey{subj: tc.subj[dir][id.index], peer: -1, part: part, egress: egress}
+	if other != nil {
+		k.peer = tc.peer[dir][other.index]
+	}
 	tc.mu.RLock()
 	c := tc.cells[k]
 	tc.mu.RUnlock()
 	if c != nil {
 		return c
 	}
-	c = &tierCell{eval: tc.eval(id, other, nil, egress, nil)}
+	c = &tierCell{eval: tc.eval(id, other, part, egress, nil)}
 	if c.eval.decided || c.eval.mode == npNone {
 		v := tc.finish(&c.eval, nil, nil)
 		// Verdicts are shared between pairs: an append to the reasons
@@ -297,7 +328,12 @@ func (tc *tierConfig) cell(id, other *identity, egress bool) *tierCell {
 	if old := tc.cells[k]; old != nil {
 		return old
 	}
-	tc.cells[k] = c
+	if part == nil || tc.partCells < maxPartCells {
+		tc.cells[k] = c
+		if part != nil {
+			tc.partCells++
+		}
+	}
 	return c
 }
 
@@ -546,8 +582,8 @@ func (o outcome) then(next Verdict) Verdict {
 // only the NetworkPolicies are evaluated per pair.
 func (tc *tierConfig) side(id, other *identity, part *netipx.IPSet, egress, pairs bool, steps *[]TierStep) Verdict {
 	np := func() Verdict { return npSide(id, other, part, egress, pairs) }
-	if steps == nil && other != nil && part == nil && tc.cells != nil {
-		c := tc.cell(id, other, egress)
+	if steps == nil && (other == nil) != (part == nil) && tc.cells != nil {
+		c := tc.cell(id, other, part, egress)
 		if c.full != nil {
 			return *c.full
 		}
