@@ -568,6 +568,12 @@ func (o outcome) decidedAll() bool {
 // next: a port is allowed when every outcome it may have allows it,
 // unknown when some may.
 func (o outcome) then(next Verdict) Verdict {
+	if o.acc.IsEmpty() && o.den.IsEmpty() && o.mayAcc.IsEmpty() && o.mayDen.IsEmpty() && o.mayPas.IsEmpty() {
+		// Every port passes or is left (a Pass to every pod, the common
+		// guardrail): the next tier's verdict, as the sets below give it.
+		unknown := next.Unknown.Difference(next.Allowed)
+		return Verdict{Allowed: next.Allowed, Unknown: unknown, Reasons: mergeReasons(unknown, o.reasons, next.Reasons)}
+	}
 	through := o.rest.Union(o.pas).Union(o.mayPas)
 	canAllow := o.acc.Union(o.mayAcc).Union(through.Intersect(next.Possible()))
 	canDeny := o.den.Union(o.mayDen).Union(through.Difference(next.Allowed))
