@@ -568,17 +568,44 @@ func (o outcome) decidedAll() bool {
 // next: a port is allowed when every outcome it may have allows it,
 // unknown when some may.
 func (o outcome) then(next Verdict) Verdict {
-	if o.acc.IsEmpty() && o.den.IsEmpty() && o.mayAcc.IsEmpty() && o.mayDen.IsEmpty() && o.mayPas.IsEmpty() {
-		// Every port passes or is left (a Pass to every pod, the common
-		// guardrail): the next tier's verdict, as the sets below give it.
-		unknown := next.Unknown.Difference(next.Allowed)
-		return Verdict{Allowed: next.Allowed, Unknown: unknown, Reasons: mergeReasons(unknown, o.reasons, next.Reasons)}
+	p := o.plan()
+	return p.then(next)
+}
+
+// thenPlan is the part of then that does not depend on the next verdict,
+// kept with a cached outcome so a pair pays only for the rest.
+type thenPlan struct {
+	// passes is set when every port passes or is left (a Pass to every
+	// pod, the common guardrail): the next verdict goes through.
+	passes bool
+	// through goes on to next; acc and den may be accepted or denied
+	// here.
+	through, acc, den netset.Ports
+	reasons           []string
+}
+
+func (o outcome) plan() thenPlan {
+	p := thenPlan{reasons: o.reasons}
+	p.passes = o.acc.IsEmpty() && o.den.IsEmpty() && o.mayAcc.IsEmpty() && o.mayDen.IsEmpty() && o.mayPas.IsEmpty()
+	if !p.passes {
+		p.through = o.rest.Union(o.pas).Union(o.mayPas)
+		p.acc = o.acc.Union(o.mayAcc)
+		p.den = o.den.Union(o.mayDen)
 	}
-	through := o.rest.Union(o.pas).Union(o.mayPas)
-	canAllow := o.acc.Union(o.mayAcc).Union(through.Intersect(next.Possible()))
-	canDeny := o.den.Union(o.mayDen).Union(through.Difference(next.Allowed))
+	return p
+}
+
+func (p *thenPlan) then(next Verdict) Verdict {
+	if p.passes {
+		// What the sets below give when through is every port and acc
+		// and den are empty.
+		unknown := next.Unknown.Difference(next.Allowed)
+		return Verdict{Allowed: next.Allowed, Unknown: unknown, Reasons: mergeReasons(unknown, p.reasons, next.Reasons)}
+	}
+	canAllow := p.acc.Union(p.through.Intersect(next.Possible()))
+	canDeny := p.den.Union(p.through.Difference(next.Allowed))
 	v := Verdict{Allowed: canAllow.Difference(canDeny), Unknown: canAllow.Intersect(canDeny)}
-	v.Reasons = mergeReasons(v.Unknown, o.reasons, next.Reasons)
+	v.Reasons = mergeReasons(v.Unknown, p.reasons, next.Reasons)
 	return v
 }
 
@@ -627,6 +654,7 @@ func npModeOf(id *identity, egress bool) npMode {
 // the NetworkPolicies' part.
 type tierEval struct {
 	admin outcome
+	plan  thenPlan
 	// decided is set when the Admin tier surely decides every port (and
 	// no explanation is wanted): nothing below is evaluated.
 	decided bool
@@ -662,6 +690,7 @@ func (tc *tierConfig) eval(id, other *identity, part *netipx.IPSet, egress bool,
 		mode:    npModeOf(id, egress),
 		ownNode: tc.profile == model.ProfileEKS && !egress && tc.fromOwnNode(other, part),
 	}
+	e.plan = e.admin.plan()
 	if steps == nil && e.admin.decidedAll() {
 		e.decided = true
 		return e
@@ -681,7 +710,7 @@ func (tc *tierConfig) eval(id, other *identity, part *netipx.IPSet, egress bool,
 func (tc *tierConfig) finish(e *tierEval, np func() Verdict, steps *[]TierStep) Verdict {
 	var v Verdict
 	if e.decided {
-		v = e.admin.then(Verdict{})
+		v = e.plan.then(Verdict{})
 	} else {
 		var below Verdict
 		npStep := ""
@@ -702,7 +731,7 @@ func (tc *tierConfig) finish(e *tierEval, np func() Verdict, steps *[]TierStep) 
 		}
 		v = below
 		if e.admin.touched {
-			v = e.admin.then(below)
+			v = e.plan.then(below)
 		}
 	}
 	if e.ownNode {
