@@ -84,7 +84,12 @@ type tierCellKey struct {
 
 // maxPartCells bounds the cells of address parts: callers that cut the
 // address space afresh each time must not grow the cache without end.
-const maxPartCells = 1 << 16
+// maxCells bounds all cells: a cluster whose every identity is a class of
+// its own gets its verdicts walked, not a cache the square of its size.
+const (
+	maxPartCells = 1 << 16
+	maxCells     = 1 << 20
+)
 
 // tierCell is the tiers' part of a verdict for a pair of classes; full
 // is the whole verdict when the NetworkPolicies take no part in it.
@@ -328,7 +333,7 @@ func (tc *tierConfig) cell(id, other *identity, part *netipx.IPSet, egress bool)
 	if old := tc.cells[k]; old != nil {
 		return old
 	}
-	if part == nil || tc.partCells < maxPartCells {
+	if len(tc.cells) < maxCells && (part == nil || tc.partCells < maxPartCells) {
 		tc.cells[k] = c
 		if part != nil {
 			tc.partCells++
