@@ -2,8 +2,11 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -60,6 +63,39 @@ type tierConfig struct {
 	// traffic from the pod's own node.
 	nodes    *netipx.IPSet
 	policies []*tierPolicy
+	// subj and peer are each identity's classes per direction (0
+	// ingress, 1 egress): identities of one subject class are evaluated
+	// alike by the tiers, and so are identities of one peer class as the
+	// other end. cells caches the tiers' part of a verdict per pair of
+	// classes, so Reach's per-pair tier work is a lookup (nil: none yet).
+	subj, peer [2][]int32
+	mu         sync.RWMutex
+	cells      map[tierCellKey]*tierCell
+	partCells  int
+}
+
+// tierCellKey is a pair of classes, or a subject class and an address
+// part (peer -1) of those Reach and the audits ask about.
+type tierCellKey struct {
+	subj, peer int32
+	part       *netipx.IPSet
+	egress     bool
+}
+
+// maxPartCells bounds the cells of address parts: callers that cut the
+// address space afresh each time must not grow the cache without end.
+// maxCells bounds all cells: a cluster whose every identity is a class of
+// its own gets its verdicts walked, not a cache the square of its size.
+const (
+	maxPartCells = 1 << 16
+	maxCells     = 1 << 20
+)
+
+// tierCell is the tiers' part of a verdict for a pair of classes; full
+// is the whole verdict when the NetworkPolicies take no part in it.
+type tierCell struct {
+	eval tierEval
+	full *Verdict
 }
 
 // tierPolicy is a model.TierPolicy compiled against the identities.
@@ -171,7 +207,139 @@ func (g *graph) compileTiers(opts TierOptions) error {
 			id.tiers = tc
 		}
 	}
+	tc.classify(g.identities)
 	return nil
+}
+
+// classify gives each identity its subject and peer classes. A tier walk
+// reads of its subject only which policies select it (surely or maybe),
+// how NetworkPolicies select it and, for ingress, the named ports of the
+// tier rules; of the other end only how each tier rule matches it (with
+// why, when maybe), whether it is a host-network pod and, for egress, the
+// named ports. Identities alike in those get one class, so a verdict
+// cached per pair of classes is the one each pair would get.
+func (tc *tierConfig) classify(ids []*identity) {
+	classes := map[string]int32{}
+	intern := func(k string) int32 {
+		c, ok := classes[k]
+		if !ok {
+			c = int32(len(classes))
+			classes[k] = c
+		}
+		return c
+	}
+	// Rules share their reasons' slices between identities: each
+	// distinct slice is turned into a class once.
+	type sliceID struct {
+		first *string
+		n     int
+	}
+	whys := map[sliceID]int32{}
+	whyClass := func(why []string) int32 {
+		if len(why) == 0 {
+			return -1
+		}
+		k := sliceID{&why[0], len(why)}
+		c, ok := whys[k]
+		if !ok {
+			c = intern("w" + strings.Join(why, "\x00"))
+			whys[k] = c
+		}
+		return c
+	}
+	var b strings.Builder
+	for dir := range 2 {
+		egress := dir == 1
+		tc.subj[dir] = make([]int32, len(ids))
+		tc.peer[dir] = make([]int32, len(ids))
+		for _, x := range ids {
+			b.Reset()
+			b.WriteString("p")
+			b.WriteByte(byte('0' + dir))
+			if x.hostNetwork {
+				b.WriteByte('h')
+			}
+			b.WriteByte('|')
+			for _, p := range tc.policies {
+				rules := p.ingress
+				if egress {
+					rules = p.egress
+				}
+				for _, r := range rules {
+					m, why := r.match(x, nil)
+					b.WriteByte(byte('0' + m))
+					if m == Maybe {
+						b.WriteString(strconv.Itoa(int(whyClass(why))))
+					}
+					if egress && len(r.named) > 0 {
+						b.WriteString(r.allowed(x).String())
+					}
+					b.WriteByte(',')
+				}
+			}
+			tc.peer[dir][x.index] = intern(b.String())
+			b.Reset()
+			pols := x.tierIn
+			if egress {
+				pols = x.tierOut
+			}
+			fmt.Fprintf(&b, "s%d%d|", dir, npModeOf(x, egress))
+			for _, p := range pols {
+				fmt.Fprintf(&b, "%p%t", p, p.selects.has(x.index))
+				if !egress {
+					for _, r := range p.ingress {
+						if len(r.named) > 0 {
+							b.WriteString(r.allowed(x).String())
+						}
+						b.WriteByte(',')
+					}
+				}
+				b.WriteByte(';')
+			}
+			tc.subj[dir][x.index] = intern(b.String())
+		}
+	}
+	tc.cells = map[tierCellKey]*tierCell{}
+}
+
+// cell is the cached tiers' part of id's verdict for one direction with
+// other (or the address part), computed on first use from this pair (any
+// pair of the same classes gives the same).
+func (tc *tierConfig) cell(id, other *identity, part *netipx.IPSet, egress bool) *tierCell {
+	dir := 0
+	if egress {
+		dir = 1
+	}
+	k := tierCellKey{subj: tc.subj[dir][id.index], peer: -1, part: part, egress: egress}
+	if other != nil {
+		k.peer = tc.peer[dir][other.index]
+	}
+	tc.mu.RLock()
+	c := tc.cells[k]
+	tc.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	c = &tierCell{eval: tc.eval(id, other, part, egress, nil)}
+	if c.eval.decided || c.eval.mode == npNone {
+		v := tc.finish(&c.eval, nil, nil)
+		// Verdicts are shared between pairs: an append to the reasons
+		// must copy.
+		v.Reasons = slices.Clip(v.Reasons)
+		c.full = &v
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if old := tc.cells[k]; old != nil {
+		return old
+	}
+	if len(tc.cells) < maxCells && (part == nil || tc.partCells < maxPartCells) {
+		tc.cells[k] = c
+		if part != nil {
+			tc.partCells++
+		}
+	}
+	return c
 }
 
 func (g *graph) compileTierPolicy(tp *model.TierPolicy, host bitset) (*tierPolicy, error) {
@@ -405,17 +573,110 @@ func (o outcome) decidedAll() bool {
 // next: a port is allowed when every outcome it may have allows it,
 // unknown when some may.
 func (o outcome) then(next Verdict) Verdict {
-	through := o.rest.Union(o.pas).Union(o.mayPas)
-	canAllow := o.acc.Union(o.mayAcc).Union(through.Intersect(next.Possible()))
-	canDeny := o.den.Union(o.mayDen).Union(through.Difference(next.Allowed))
+	p := o.plan()
+	return p.then(next)
+}
+
+// thenPlan is the part of then that does not depend on the next verdict,
+// kept with a cached outcome so a pair pays only for the rest.
+type thenPlan struct {
+	// passes is set when every port passes or is left (a Pass to every
+	// pod, the common guardrail): the next verdict goes through.
+	passes bool
+	// through goes on to next; acc and den may be accepted or denied
+	// here.
+	through, acc, den netset.Ports
+	reasons           []string
+}
+
+func (o outcome) plan() thenPlan {
+	p := thenPlan{reasons: o.reasons}
+	p.passes = o.acc.IsEmpty() && o.den.IsEmpty() && o.mayAcc.IsEmpty() && o.mayDen.IsEmpty() && o.mayPas.IsEmpty()
+	if !p.passes {
+		p.through = o.rest.Union(o.pas).Union(o.mayPas)
+		p.acc = o.acc.Union(o.mayAcc)
+		p.den = o.den.Union(o.mayDen)
+	}
+	return p
+}
+
+func (p *thenPlan) then(next Verdict) Verdict {
+	if p.passes {
+		// What the sets below give when through is every port and acc
+		// and den are empty.
+		unknown := next.Unknown.Difference(next.Allowed)
+		return Verdict{Allowed: next.Allowed, Unknown: unknown, Reasons: mergeReasons(unknown, p.reasons, next.Reasons)}
+	}
+	canAllow := p.acc.Union(p.through.Intersect(next.Possible()))
+	canDeny := p.den.Union(p.through.Difference(next.Allowed))
 	v := Verdict{Allowed: canAllow.Difference(canDeny), Unknown: canAllow.Intersect(canDeny)}
-	v.Reasons = mergeReasons(v.Unknown, o.reasons, next.Reasons)
+	v.Reasons = mergeReasons(v.Unknown, p.reasons, next.Reasons)
 	return v
 }
 
 // side is what the tiers and NetworkPolicies decide for one direction of
-// id's traffic; steps, when not nil, collects the explanation.
+// id's traffic; steps, when not nil, collects the explanation. Between
+// two pods (Reach's pairs) the tiers' part comes from the class cache:
+// only the NetworkPolicies are evaluated per pair.
 func (tc *tierConfig) side(id, other *identity, part *netipx.IPSet, egress, pairs bool, steps *[]TierStep) Verdict {
+	np := func() Verdict { return npSide(id, other, part, egress, pairs) }
+	if steps == nil && (other == nil) != (part == nil) && tc.cells != nil {
+		c := tc.cell(id, other, part, egress)
+		if c.full != nil {
+			return *c.full
+		}
+		return tc.finish(&c.eval, np, nil)
+	}
+	e := tc.eval(id, other, part, egress, steps)
+	return tc.finish(&e, np, steps)
+}
+
+// npMode is how NetworkPolicies select a pod for a direction, which says
+// what decides the ports the Admin tier passes or leaves.
+type npMode int
+
+const (
+	npIsolated npMode = iota // NetworkPolicies surely select it
+	npNone                   // none may: the Baseline tier and the default
+	npMaybe                  // some may: either
+)
+
+func npModeOf(id *identity, egress bool) npMode {
+	certain, maybe := id.ingress, id.maybeIngress
+	if egress {
+		certain, maybe = id.egress, id.maybeEgress
+	}
+	switch {
+	case len(certain) > 0:
+		return npIsolated
+	case len(maybe) == 0:
+		return npNone
+	}
+	return npMaybe
+}
+
+// tierEval is what the tiers decide for one direction of a pair, all but
+// the NetworkPolicies' part.
+type tierEval struct {
+	admin outcome
+	plan  thenPlan
+	// decided is set when the Admin tier surely decides every port (and
+	// no explanation is wanted): nothing below is evaluated.
+	decided bool
+	mode    npMode
+	// base is the Baseline tier then the default (mode npNone, npMaybe).
+	base    Verdict
+	ownNode bool
+}
+
+func (tc *tierConfig) def() Verdict {
+	if tc.defaultDeny {
+		return Verdict{}
+	}
+	return allowAll()
+}
+
+func (tc *tierConfig) eval(id, other *identity, part *netipx.IPSet, egress bool, steps *[]TierStep) tierEval {
 	pols := id.tierIn
 	if egress {
 		pols = id.tierOut
@@ -428,57 +689,64 @@ func (tc *tierConfig) side(id, other *identity, part *netipx.IPSet, egress, pair
 			baseline = append(baseline, p)
 		}
 	}
-	def := allowAll()
-	if tc.defaultDeny {
-		def = Verdict{}
-	}
 	// The Admin tier first: what it decides surely needs nothing below.
-	ao := tc.walk(admin, id, other, part, egress, "Admin", steps)
-	var v Verdict
-	if steps == nil && ao.decidedAll() {
-		v = ao.then(Verdict{})
-	} else {
-		certain, maybe := id.ingress, id.maybeIngress
-		if egress {
-			certain, maybe = id.egress, id.maybeEgress
+	e := tierEval{
+		admin:   tc.walk(admin, id, other, part, egress, "Admin", steps),
+		mode:    npModeOf(id, egress),
+		ownNode: tc.profile == model.ProfileEKS && !egress && tc.fromOwnNode(other, part),
+	}
+	e.plan = e.admin.plan()
+	if steps == nil && e.admin.decidedAll() {
+		e.decided = true
+		return e
+	}
+	if e.mode != npIsolated {
+		bo := tc.walk(baseline, id, other, part, egress, "Baseline", steps)
+		e.base = tc.def()
+		if bo.touched {
+			e.base = bo.then(e.base)
 		}
+	}
+	return e
+}
+
+// finish puts the NetworkPolicies' verdict (np, called only when it
+// matters) between the tiers.
+func (tc *tierConfig) finish(e *tierEval, np func() Verdict, steps *[]TierStep) Verdict {
+	var v Verdict
+	if e.decided {
+		v = e.plan.then(Verdict{})
+	} else {
 		var below Verdict
 		npStep := ""
-		baselineVerdict := func() Verdict {
-			bo := tc.walk(baseline, id, other, part, egress, "Baseline", steps)
-			if !bo.touched {
-				return def
-			}
-			return bo.then(def)
-		}
-		switch {
-		case len(certain) > 0:
-			below, npStep = npSide(id, other, part, egress, pairs), "NetworkPolicies isolate the pod: they decide what the Admin tier passes or leaves"
-		case len(maybe) == 0:
-			below, npStep = baselineVerdict(), "no NetworkPolicy selects the pod: the Baseline tier, then the default, decide what the Admin tier passes or leaves"
+		switch e.mode {
+		case npIsolated:
+			below, npStep = np(), "NetworkPolicies isolate the pod: they decide what the Admin tier passes or leaves"
+		case npNone:
+			below, npStep = e.base, "no NetworkPolicy selects the pod: the Baseline tier, then the default, decide what the Admin tier passes or leaves"
 		default:
-			np, base := npSide(id, other, part, egress, pairs), baselineVerdict()
-			allowed := np.Allowed.Intersect(base.Allowed)
+			n := np()
+			allowed := n.Allowed.Intersect(e.base.Allowed)
 			unknown := netset.AllPorts().Difference(allowed)
-			below = Verdict{Allowed: allowed, Unknown: unknown, Reasons: mergeReasons(unknown, np.Reasons, base.Reasons)}
+			below = Verdict{Allowed: allowed, Unknown: unknown, Reasons: mergeReasons(unknown, n.Reasons, e.base.Reasons)}
 			npStep = "NetworkPolicies may or may not select the pod (a run-time label): NetworkPolicies or the Baseline tier decide what the Admin tier passes or leaves"
 		}
 		if steps != nil {
 			*steps = append(*steps, TierStep{Tier: "NetworkPolicy", Action: "decide", Ports: below.Allowed, Why: []string{npStep}})
 		}
 		v = below
-		if ao.touched {
-			v = ao.then(below)
+		if e.admin.touched {
+			v = e.plan.then(below)
 		}
 	}
-	if tc.profile == model.ProfileEKS && !egress && tc.fromOwnNode(other, part) {
+	if e.ownNode {
 		// The agent accepts what comes from the pod's own node (kubelet
 		// probes) before any tier; whether the peer is on that node is
 		// not known.
 		v = v.or(Verdict{Unknown: netset.AllPorts(), Reasons: []string{"the eks profile accepts traffic from the pod's own node (kubelet probes) before any tier; whether this peer runs on (or is) the pod's node is not known"}})
 	}
 	if steps != nil {
-		*steps = append(*steps, TierStep{Tier: "default", Action: map[bool]string{true: "deny", false: "allow"}[tc.defaultDeny], Ports: def.Allowed, Why: []string{"what no tier and no NetworkPolicy decides"}})
+		*steps = append(*steps, TierStep{Tier: "default", Action: map[bool]string{true: "deny", false: "allow"}[tc.defaultDeny], Ports: tc.def().Allowed, Why: []string{"what no tier and no NetworkPolicy decides"}})
 	}
 	return v
 }
