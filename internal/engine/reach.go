@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -550,7 +551,7 @@ func (a *Analysis) Reach() *Result {
 	// collects its own connections; sorting at the end makes the result
 	// independent of scheduling.
 	type out struct {
-		conns, self []Connection
+		conns, self connBuf
 		pseudo      bool
 	}
 	work := func(s *identity, o *out) {
@@ -561,9 +562,9 @@ func (a *Analysis) Reach() *Result {
 				for _, dp := range a.byID[d.index] {
 					conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Layers: layers}
 					if sp == dp && !sp.many {
-						o.self = append(o.self, conn)
+						o.self.add(conn)
 					} else {
-						o.conns = append(o.conns, conn)
+						o.conns.add(conn)
 					}
 				}
 			}
@@ -595,26 +596,26 @@ func (a *Analysis) Reach() *Result {
 		if v := addressUnknown(s, true); !v.IsEmpty() {
 			pseudo = true
 			for _, sp := range a.byID[s.index] {
-				o.conns = append(o.conns, Connection{Src: sp.ID, Dst: UnknownAddressPods, Unknown: v.Unknown, Reasons: v.Reasons})
+				o.conns.add(Connection{Src: sp.ID, Dst: UnknownAddressPods, Unknown: v.Unknown, Reasons: v.Reasons})
 			}
 		}
 		if v := addressUnknown(s, false); !v.IsEmpty() {
 			pseudo = true
 			for _, dp := range a.byID[s.index] {
-				o.conns = append(o.conns, Connection{Src: UnknownAddressPods, Dst: dp.ID, Unknown: v.Unknown, Reasons: v.Reasons})
+				o.conns.add(Connection{Src: UnknownAddressPods, Dst: dp.ID, Unknown: v.Unknown, Reasons: v.Reasons})
 			}
 		}
 		for _, part := range a.parts {
 			if c, ok := a.external(s, part, true); ok {
 				for _, sp := range a.byID[s.index] {
 					c.Src, c.Dst = sp.ID, part.ID
-					o.conns = append(o.conns, c)
+					o.conns.add(c)
 				}
 			}
 			if c, ok := a.external(s, part, false); ok {
 				for _, dp := range a.byID[s.index] {
 					c.Src, c.Dst = part.ID, dp.ID
-					o.conns = append(o.conns, c)
+					o.conns.add(c)
 				}
 			}
 		}
@@ -643,17 +644,19 @@ func (a *Analysis) Reach() *Result {
 	close(next)
 	wg.Wait()
 	pseudo := false
-	for _, o := range outs {
-		res.Connections = append(res.Connections, o.conns...)
-		res.Self = append(res.Self, o.self...)
-		pseudo = pseudo || o.pseudo
+	conns, self := make([]*connBuf, len(outs)), make([]*connBuf, len(outs))
+	for i := range outs {
+		conns[i], self[i] = &outs[i].conns, &outs[i].self
+		pseudo = pseudo || outs[i].pseudo
+	}
+	res.Connections = gather(conns)
+	if s := gather(self); len(s) > 0 {
+		res.Self = s
 	}
 	if pseudo {
 		res.Peers = append(append([]*Peer(nil), a.peers...), &Peer{ID: UnknownAddressPods, Kind: KindUnknownAddress, Name: UnknownAddressPods, many: true})
 		sort.Slice(res.Peers, func(i, j int) bool { return res.Peers[i].ID < res.Peers[j].ID })
 	}
-	sortConnections(res.Connections)
-	sortConnections(res.Self)
 	res.Exposures = a.Exposures()
 	res.Notes = append(res.Notes, g.notes...)
 	sort.Strings(res.Notes)
@@ -906,6 +909,53 @@ func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, 
 	}
 	c.Allow, c.Unknown, c.Reasons = v.Allowed, v.Unknown, v.Reasons
 	return c, !v.IsEmpty()
+}
+
+// connBuf collects connections in chunks of a fixed size: a large
+// cluster's million connections (two hundred bytes each) are never copied
+// to grow a slice.
+type connBuf struct{ chunks [][]Connection }
+
+const connChunk = 1024
+
+func (b *connBuf) add(c Connection) {
+	if n := len(b.chunks); n == 0 || len(b.chunks[n-1]) == connChunk {
+		b.chunks = append(b.chunks, make([]Connection, 0, connChunk))
+	}
+	last := &b.chunks[len(b.chunks)-1]
+	*last = append(*last, c)
+}
+
+// gather is the connections of every buffer sorted by source, then
+// destination, as sortConnections orders them (no two connections share
+// both). It sorts pointers rather than the connections themselves and
+// copies each connection once, into a slice of the exact size; never nil.
+func gather(bufs []*connBuf) []Connection {
+	n := 0
+	for _, b := range bufs {
+		for _, c := range b.chunks {
+			n += len(c)
+		}
+	}
+	ptrs := make([]*Connection, 0, n)
+	for _, b := range bufs {
+		for _, c := range b.chunks {
+			for i := range c {
+				ptrs = append(ptrs, &c[i])
+			}
+		}
+	}
+	slices.SortFunc(ptrs, func(x, y *Connection) int {
+		if c := strings.Compare(x.Src, y.Src); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Dst, y.Dst)
+	})
+	out := make([]Connection, n)
+	for i, p := range ptrs {
+		out[i] = *p
+	}
+	return out
 }
 
 func sortConnections(cs []Connection) {
