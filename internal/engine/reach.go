@@ -554,7 +554,20 @@ func (a *Analysis) Reach() *Result {
 		conns, self connBuf
 		pseudo      bool
 	}
-	work := func(s *identity, o *out) {
+	// egress is the source's egress verdict towards d, shared by the
+	// sources of one egress class (see egressClasses) through memo.
+	egress := func(s, d *identity, memo map[int]Verdict) Verdict {
+		if memo == nil {
+			return sideOf(s, d, nil, true, true)
+		}
+		v, ok := memo[d.index]
+		if !ok {
+			v = sideOf(s, d, nil, true, true)
+			memo[d.index] = v
+		}
+		return v
+	}
+	work := func(s *identity, o *out, memo map[int]Verdict) {
 		pseudo := false
 		defer func() { o.pseudo = o.pseudo || pseudo }()
 		emit := func(d *identity, v Verdict, layers *Layers) {
@@ -570,7 +583,7 @@ func (a *Analysis) Reach() *Result {
 			}
 		}
 		try := func(d *identity) {
-			if v, layers, ok := a.pair(s, d); ok {
+			if v, layers, ok := a.pairFrom(s, d, egress(s, d, memo)); ok {
 				emit(d, v, layers)
 			}
 		}
@@ -622,24 +635,32 @@ func (a *Analysis) Reach() *Result {
 	}
 	workers := runtime.GOMAXPROCS(0)
 	outs := make([]out, workers)
-	next := make(chan int, workers)
+	groups := egressClasses(g.identities)
+	next := make(chan []int, workers)
 	var wg sync.WaitGroup
 	for w := range outs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				// Once the run is stopped, the remaining sources are
-				// drained unvisited; one source costs at most a pass
-				// over the identities, so this ends within moments.
-				if a.ctx.Err() == nil {
-					work(g.identities[i], &outs[w])
+			var memo map[int]Verdict
+			for group := range next {
+				memo = nil
+				if len(group) > 1 {
+					memo = map[int]Verdict{}
+				}
+				for _, i := range group {
+					// Once the run is stopped, the remaining sources are
+					// drained unvisited; one source costs at most a pass
+					// over the identities, so this ends within moments.
+					if a.ctx.Err() == nil {
+						work(g.identities[i], &outs[w], memo)
+					}
 				}
 			}
 		}()
 	}
-	for i := range g.identities {
-		next <- i
+	for _, group := range groups {
+		next <- group
 	}
 	close(next)
 	wg.Wait()
@@ -668,7 +689,12 @@ func (a *Analysis) Reach() *Result {
 // the VPC layer are given; ok is false when nothing may pass. What ipBlocks
 // may match of unknown pod addresses is left to the pseudo-peer.
 func (a *Analysis) pair(s, d *identity) (v Verdict, layers *Layers, ok bool) {
-	v = sideOf(s, d, nil, true, true)
+	return a.pairFrom(s, d, sideOf(s, d, nil, true, true))
+}
+
+// pairFrom is pair given the source's egress verdict towards d, which
+// Reach computes once for all the sources of one egress class.
+func (a *Analysis) pairFrom(s, d *identity, v Verdict) (_ Verdict, layers *Layers, ok bool) {
 	if v.IsEmpty() {
 		return v, nil, false
 	}
@@ -909,6 +935,42 @@ func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, 
 	}
 	c.Allow, c.Unknown, c.Reasons = v.Allowed, v.Unknown, v.Reasons
 	return c, !v.IsEmpty()
+}
+
+// egressClasses groups the identities whose egress verdict towards any
+// pod is the same: those isolated by the same NetworkPolicies (and no
+// others that may select them), without tiers, doubts or host network,
+// which decide a verdict by the source itself. npSide reads nothing else
+// of the source: named ports resolve on the destination. Every other
+// identity is a group of its own. Groups are in the order of their first
+// identity.
+func egressClasses(ids []*identity) [][]int {
+	var groups [][]int
+	at := map[string]int{}
+	var key strings.Builder
+	for _, s := range ids {
+		if s.hostNetwork || len(s.doubt) > 0 || s.tiers != nil {
+			groups = append(groups, []int{s.index})
+			continue
+		}
+		key.Reset()
+		for _, p := range s.egress {
+			fmt.Fprintf(&key, "%p,", p)
+		}
+		key.WriteByte('|')
+		for _, p := range s.maybeEgress {
+			fmt.Fprintf(&key, "%p,", p)
+		}
+		k := key.String()
+		i, ok := at[k]
+		if !ok {
+			i = len(groups)
+			at[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], s.index)
+	}
+	return groups
 }
 
 // connBuf collects connections in chunks of a fixed size: a large
