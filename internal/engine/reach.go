@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -515,6 +516,7 @@ func (a *Analysis) Reach() *Result {
 	n := len(g.identities)
 	res := &Result{Peers: a.peers, Connections: []Connection{}}
 	type class struct {
+		id      int
 		all     bool
 		sources bitset
 		members []int
@@ -538,7 +540,7 @@ func (a *Analysis) Reach() *Result {
 		k := key.String()
 		c, ok := classes[k]
 		if !ok {
-			c = &class{}
+			c = &class{id: len(classes)}
 			c.all, c.sources = g.ingressSources(d)
 			classes[k] = c
 			order = append(order, k)
@@ -567,7 +569,10 @@ func (a *Analysis) Reach() *Result {
 		}
 		return v
 	}
-	work := func(s *identity, o *out, memo map[int]Verdict) {
+	// work lists the connections of one source; tried, when not nil, are
+	// the destinations to try (its group's walk of the egress targets),
+	// else it walks them itself.
+	work := func(s *identity, o *out, memo map[int]Verdict, tried *[]int) {
 		pseudo := false
 		defer func() { o.pseudo = o.pseudo || pseudo }()
 		emit := func(d *identity, v Verdict, layers *Layers) {
@@ -587,8 +592,11 @@ func (a *Analysis) Reach() *Result {
 				emit(d, v, layers)
 			}
 		}
-		open, targets := egressTargets(s, n)
-		if open {
+		if tried != nil {
+			for _, d := range *tried {
+				try(g.identities[d])
+			}
+		} else if open, targets := egressTargets(s, n); open {
 			for _, k := range order {
 				c := classes[k]
 				if c.all || c.sources.has(s.index) {
@@ -643,17 +651,55 @@ func (a *Analysis) Reach() *Result {
 		go func() {
 			defer wg.Done()
 			var memo map[int]Verdict
+			// For a group of up to 64 sources, masks[c] says which
+			// members class c's ingress may admit (valid when
+			// stamps[c] is the group's number, gen): the egress targets
+			// are walked once for the group and each destination's
+			// class tested once per group, not per source.
+			masks, stamps := make([]uint64, len(classes)), make([]int, len(classes))
+			var tried [64][]int
+			gen := 0
 			for group := range next {
+				gen++
 				memo = nil
+				shared := false
 				if len(group) > 1 {
 					memo = map[int]Verdict{}
+					if len(group) <= 64 {
+						open, targets := egressTargets(g.identities[group[0]], n)
+						shared = !open
+						if shared {
+							for k := range group {
+								tried[k] = tried[k][:0]
+							}
+							targets.each(func(d int) {
+								c := classOf[d]
+								if stamps[c.id] != gen {
+									stamps[c.id], masks[c.id] = gen, 0
+									for k, i := range group {
+										if c.all || c.sources.has(i) {
+											masks[c.id] |= 1 << k
+										}
+									}
+								}
+								for m := masks[c.id]; m != 0; m &= m - 1 {
+									k := bits.TrailingZeros64(m)
+									tried[k] = append(tried[k], d)
+								}
+							})
+						}
+					}
 				}
-				for _, i := range group {
+				for k, i := range group {
 					// Once the run is stopped, the remaining sources are
 					// drained unvisited; one source costs at most a pass
 					// over the identities, so this ends within moments.
 					if a.ctx.Err() == nil {
-						work(g.identities[i], &outs[w], memo)
+						var t *[]int
+						if shared {
+							t = &tried[k]
+						}
+						work(g.identities[i], &outs[w], memo, t)
 					}
 				}
 			}
