@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -535,6 +537,7 @@ func (a *Analysis) Reach() *Result {
 	n := len(g.identities)
 	res := &Result{Peers: a.peers, Connections: []Connection{}}
 	type class struct {
+		id      int
 		all     bool
 		sources bitset
 		members []int
@@ -558,7 +561,7 @@ func (a *Analysis) Reach() *Result {
 		k := key.String()
 		c, ok := classes[k]
 		if !ok {
-			c = &class{}
+			c = &class{id: len(classes)}
 			c.all, c.sources = g.ingressSources(d)
 			classes[k] = c
 			order = append(order, k)
@@ -571,10 +574,26 @@ func (a *Analysis) Reach() *Result {
 	// collects its own connections; sorting at the end makes the result
 	// independent of scheduling.
 	type out struct {
-		conns, self []Connection
+		conns, self connBuf
 		pseudo      bool
 	}
-	work := func(s *identity, o *out) {
+	// egress is the source's egress verdict towards d, shared by the
+	// sources of one egress class (see egressClasses) through memo.
+	egress := func(s, d *identity, memo map[int]Verdict) Verdict {
+		if memo == nil {
+			return sideOf(s, d, nil, true, true)
+		}
+		v, ok := memo[d.index]
+		if !ok {
+			v = sideOf(s, d, nil, true, true)
+			memo[d.index] = v
+		}
+		return v
+	}
+	// work lists the connections of one source; tried, when not nil, are
+	// the destinations to try (its group's walk of the egress targets),
+	// else it walks them itself.
+	work := func(s *identity, o *out, memo map[int]Verdict, tried *[]int) {
 		pseudo := false
 		defer func() { o.pseudo = o.pseudo || pseudo }()
 		emit := func(d *identity, v Verdict, layers *Layers) {
@@ -582,20 +601,23 @@ func (a *Analysis) Reach() *Result {
 				for _, dp := range a.byID[d.index] {
 					conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Layers: layers}
 					if sp == dp && !sp.many {
-						o.self = append(o.self, conn)
+						o.self.add(conn)
 					} else {
-						o.conns = append(o.conns, conn)
+						o.conns.add(conn)
 					}
 				}
 			}
 		}
 		try := func(d *identity) {
-			if v, layers, ok := a.pair(s, d); ok {
+			if v, layers, ok := a.pairFrom(s, d, egress(s, d, memo)); ok {
 				emit(d, v, layers)
 			}
 		}
-		open, targets := egressTargets(s, n)
-		if open {
+		if tried != nil {
+			for _, d := range *tried {
+				try(g.identities[d])
+			}
+		} else if open, targets := egressTargets(s, n); open {
 			for _, k := range order {
 				c := classes[k]
 				if c.all || c.sources.has(s.index) {
@@ -616,13 +638,13 @@ func (a *Analysis) Reach() *Result {
 		if v := addressUnknown(s, true); !v.IsEmpty() {
 			pseudo = true
 			for _, sp := range a.byID[s.index] {
-				o.conns = append(o.conns, Connection{Src: sp.ID, Dst: UnknownAddressPods, Unknown: v.Unknown, Reasons: v.Reasons})
+				o.conns.add(Connection{Src: sp.ID, Dst: UnknownAddressPods, Unknown: v.Unknown, Reasons: v.Reasons})
 			}
 		}
 		if v := addressUnknown(s, false); !v.IsEmpty() {
 			pseudo = true
 			for _, dp := range a.byID[s.index] {
-				o.conns = append(o.conns, Connection{Src: UnknownAddressPods, Dst: dp.ID, Unknown: v.Unknown, Reasons: v.Reasons})
+				o.conns.add(Connection{Src: UnknownAddressPods, Dst: dp.ID, Unknown: v.Unknown, Reasons: v.Reasons})
 			}
 		}
 		a.externals(s, func(c Connection, part *Peer, egress bool) {
@@ -631,45 +653,93 @@ func (a *Analysis) Reach() *Result {
 				if !egress {
 					c.Src, c.Dst = part.ID, p.ID
 				}
-				o.conns = append(o.conns, c)
+				o.conns.add(c)
 			}
 		})
 	}
 	workers := runtime.GOMAXPROCS(0)
 	outs := make([]out, workers)
-	next := make(chan int, workers)
+	groups := egressClasses(g.identities)
+	next := make(chan []int, workers)
 	var wg sync.WaitGroup
 	for w := range outs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				// Once the run is stopped, the remaining sources are
-				// drained unvisited; one source costs at most a pass
-				// over the identities, so this ends within moments.
-				if a.ctx.Err() == nil {
-					work(g.identities[i], &outs[w])
+			var memo map[int]Verdict
+			// For a group of up to 64 sources, masks[c] says which
+			// members class c's ingress may admit (valid when
+			// stamps[c] is the group's number, gen): the egress targets
+			// are walked once for the group and each destination's
+			// class tested once per group, not per source.
+			masks, stamps := make([]uint64, len(classes)), make([]int, len(classes))
+			var tried [64][]int
+			gen := 0
+			for group := range next {
+				gen++
+				memo = nil
+				shared := false
+				if len(group) > 1 {
+					memo = map[int]Verdict{}
+					if len(group) <= 64 {
+						open, targets := egressTargets(g.identities[group[0]], n)
+						shared = !open
+						if shared {
+							for k := range group {
+								tried[k] = tried[k][:0]
+							}
+							targets.each(func(d int) {
+								c := classOf[d]
+								if stamps[c.id] != gen {
+									stamps[c.id], masks[c.id] = gen, 0
+									for k, i := range group {
+										if c.all || c.sources.has(i) {
+											masks[c.id] |= 1 << k
+										}
+									}
+								}
+								for m := masks[c.id]; m != 0; m &= m - 1 {
+									k := bits.TrailingZeros64(m)
+									tried[k] = append(tried[k], d)
+								}
+							})
+						}
+					}
+				}
+				for k, i := range group {
+					// Once the run is stopped, the remaining sources are
+					// drained unvisited; one source costs at most a pass
+					// over the identities, so this ends within moments.
+					if a.ctx.Err() == nil {
+						var t *[]int
+						if shared {
+							t = &tried[k]
+						}
+						work(g.identities[i], &outs[w], memo, t)
+					}
 				}
 			}
 		}()
 	}
-	for i := range g.identities {
-		next <- i
+	for _, group := range groups {
+		next <- group
 	}
 	close(next)
 	wg.Wait()
 	pseudo := false
-	for _, o := range outs {
-		res.Connections = append(res.Connections, o.conns...)
-		res.Self = append(res.Self, o.self...)
-		pseudo = pseudo || o.pseudo
+	conns, self := make([]*connBuf, len(outs)), make([]*connBuf, len(outs))
+	for i := range outs {
+		conns[i], self[i] = &outs[i].conns, &outs[i].self
+		pseudo = pseudo || outs[i].pseudo
+	}
+	res.Connections = gather(conns)
+	if s := gather(self); len(s) > 0 {
+		res.Self = s
 	}
 	if pseudo {
 		res.Peers = append(append([]*Peer(nil), a.peers...), &Peer{ID: UnknownAddressPods, Kind: KindUnknownAddress, Name: UnknownAddressPods, many: true})
 		sort.Slice(res.Peers, func(i, j int) bool { return res.Peers[i].ID < res.Peers[j].ID })
 	}
-	sortConnections(res.Connections)
-	sortConnections(res.Self)
 	res.Exposures = a.Exposures()
 	res.Notes = append(res.Notes, g.notes...)
 	sort.Strings(res.Notes)
@@ -681,7 +751,12 @@ func (a *Analysis) Reach() *Result {
 // the VPC layer are given; ok is false when nothing may pass. What ipBlocks
 // may match of unknown pod addresses is left to the pseudo-peer.
 func (a *Analysis) pair(s, d *identity) (v Verdict, layers *Layers, ok bool) {
-	v = sideOf(s, d, nil, true, true)
+	return a.pairFrom(s, d, sideOf(s, d, nil, true, true))
+}
+
+// pairFrom is pair given the source's egress verdict towards d, which
+// Reach computes once for all the sources of one egress class.
+func (a *Analysis) pairFrom(s, d *identity, v Verdict) (_ Verdict, layers *Layers, ok bool) {
 	if v.IsEmpty() {
 		return v, nil, false
 	}
@@ -927,6 +1002,89 @@ func (a *Analysis) externalWith(id *identity, part *Peer, egress bool, f fenceVe
 	}
 	c.Allow, c.Unknown, c.Reasons = v.Allowed, v.Unknown, v.Reasons
 	return c, !v.IsEmpty()
+}
+
+// egressClasses groups the identities whose egress verdict towards any
+// pod is the same: those isolated by the same NetworkPolicies (and no
+// others that may select them), without tiers, doubts or host network,
+// which decide a verdict by the source itself. npSide reads nothing else
+// of the source: named ports resolve on the destination. Every other
+// identity is a group of its own. Groups are in the order of their first
+// identity.
+func egressClasses(ids []*identity) [][]int {
+	var groups [][]int
+	at := map[string]int{}
+	var key strings.Builder
+	for _, s := range ids {
+		if s.hostNetwork || len(s.doubt) > 0 || s.tiers != nil {
+			groups = append(groups, []int{s.index})
+			continue
+		}
+		key.Reset()
+		for _, p := range s.egress {
+			fmt.Fprintf(&key, "%p,", p)
+		}
+		key.WriteByte('|')
+		for _, p := range s.maybeEgress {
+			fmt.Fprintf(&key, "%p,", p)
+		}
+		k := key.String()
+		i, ok := at[k]
+		if !ok {
+			i = len(groups)
+			at[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], s.index)
+	}
+	return groups
+}
+
+// connBuf collects connections in chunks of a fixed size: a large
+// cluster's million connections (two hundred bytes each) are never copied
+// to grow a slice.
+type connBuf struct{ chunks [][]Connection }
+
+const connChunk = 1024
+
+func (b *connBuf) add(c Connection) {
+	if n := len(b.chunks); n == 0 || len(b.chunks[n-1]) == connChunk {
+		b.chunks = append(b.chunks, make([]Connection, 0, connChunk))
+	}
+	last := &b.chunks[len(b.chunks)-1]
+	*last = append(*last, c)
+}
+
+// gather is the connections of every buffer sorted by source, then
+// destination, as sortConnections orders them (no two connections share
+// both). It sorts pointers rather than the connections themselves and
+// copies each connection once, into a slice of the exact size; never nil.
+func gather(bufs []*connBuf) []Connection {
+	n := 0
+	for _, b := range bufs {
+		for _, c := range b.chunks {
+			n += len(c)
+		}
+	}
+	ptrs := make([]*Connection, 0, n)
+	for _, b := range bufs {
+		for _, c := range b.chunks {
+			for i := range c {
+				ptrs = append(ptrs, &c[i])
+			}
+		}
+	}
+	slices.SortFunc(ptrs, func(x, y *Connection) int {
+		if c := strings.Compare(x.Src, y.Src); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Dst, y.Dst)
+	})
+	out := make([]Connection, n)
+	for i, p := range ptrs {
+		out[i] = *p
+	}
+	return out
 }
 
 func sortConnections(cs []Connection) {
