@@ -6,6 +6,9 @@
 package benchcpu
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -26,4 +29,23 @@ func Report(b *testing.B, start time.Duration, n float64, unit string) {
 	if d := Time() - start; d > 0 {
 		b.ReportMetric(n/d.Seconds(), unit)
 	}
+}
+
+// Sizes is the list of cluster sizes a scaling benchmark runs: the
+// comma-separated counts in the environment variable env, else def. A
+// count that is not a positive number fails the benchmark.
+func Sizes(b *testing.B, env string, def ...int) []int {
+	s := os.Getenv(env)
+	if s == "" {
+		return def
+	}
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("%s: %q is not a namespace count", env, f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/ringfence/ringfence/internal/benchcpu"
 	"net/netip"
 	"testing"
 	"time"
@@ -79,13 +80,13 @@ func BenchmarkReachCrossLayerVPC(b *testing.B) {
 	var npNs, allNs int64
 	var npCPU, allCPU time.Duration
 	for b.Loop() {
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), benchcpu.Time()
 		if _, err := engine.Reach(&npOnly, engine.Options{}); err != nil {
 			b.Fatal(err)
 		}
-		mid, cpu1 := time.Now(), cpuTime()
+		mid, cpu1 := time.Now(), benchcpu.Time()
 		r, err := engine.Reach(res.World, engine.Options{})
-		allCPU += cpuTime() - cpu1
+		allCPU += benchcpu.Time() - cpu1
 		npCPU += cpu1 - cpu0
 		if err != nil {
 			b.Fatal(err)

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"strconv"
+	"github.com/ringfence/ringfence/internal/benchcpu"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,17 +22,7 @@ import (
 // the namespaces, and so does any command that lists every pair. audit does
 // not: its rules ask for the connections into the destinations they judge.
 func BenchmarkScale(b *testing.B) {
-	sizes := []int{1000, 3000}
-	if s := os.Getenv("RINGFENCE_SCALE_NAMESPACES"); s != "" {
-		sizes = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				b.Fatalf("RINGFENCE_SCALE_NAMESPACES: %q is not a namespace count", f)
-			}
-			sizes = append(sizes, n)
-		}
-	}
+	sizes := benchcpu.Sizes(b, "RINGFENCE_SCALE_NAMESPACES", 1000, 3000)
 	dirs := make([]string, len(sizes))
 	for i, n := range sizes {
 		dirs[i] = b.TempDir()
@@ -50,12 +38,12 @@ func BenchmarkScale(b *testing.B) {
 		for _, c := range commands {
 			for i, dir := range dirs {
 				var out countWriter
-				start, cpu0 := time.Now(), cpuTime()
+				start, cpu0 := time.Now(), benchcpu.Time()
 				code := Main(b.Context(), []string{c, "-f", dir, "-o", "json"}, Streams{In: strings.NewReader(""), Out: &out, Err: &countWriter{}})
 				if code == ExitInput || code == ExitInternal {
 					b.Fatalf("%s on %d namespaces: exit %d", c, sizes[i], code)
 				}
-				figs[c] = append(figs[c], figure{time.Since(start), cpuTime() - cpu0})
+				figs[c] = append(figs[c], figure{time.Since(start), benchcpu.Time() - cpu0})
 				if c == "reach" {
 					outBytes[i] = out.n
 				}
@@ -86,12 +74,3 @@ func BenchmarkScale(b *testing.B) {
 type countWriter struct{ n int64 }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
-
-// cpuTime is the CPU time (user and system) the process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}

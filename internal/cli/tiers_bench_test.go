@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/ringfence/ringfence/internal/benchcpu"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,12 +67,12 @@ func BenchmarkReachTiers(b *testing.B) {
 	var plainCPU, tierCPU time.Duration
 	var conns [2]int
 	for b.Loop() {
-		start, cpu0 := time.Now().UnixNano(), cpuTime()
+		start, cpu0 := time.Now().UnixNano(), benchcpu.Time()
 		r, err := engine.Reach(plain.World, engine.Options{Level: engine.LevelWorkload})
 		if err != nil {
 			b.Fatal(err)
 		}
-		mid, cpu1 := time.Now().UnixNano(), cpuTime()
+		mid, cpu1 := time.Now().UnixNano(), benchcpu.Time()
 		rt, err := engine.Reach(tiered.World, engine.Options{Level: engine.LevelWorkload})
 		if err != nil {
 			b.Fatal(err)
@@ -79,7 +80,7 @@ func BenchmarkReachTiers(b *testing.B) {
 		plainNs += mid - start
 		tierNs += time.Now().UnixNano() - mid
 		plainCPU += cpu1 - cpu0
-		tierCPU += cpuTime() - cpu1
+		tierCPU += benchcpu.Time() - cpu1
 		conns = [2]int{len(r.Connections), len(rt.Connections)}
 	}
 	b.ReportMetric(float64(plainNs)/float64(b.N)/1e6, "plain-ms/op")

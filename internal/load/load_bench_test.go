@@ -3,13 +3,10 @@ package load
 import (
 	"context"
 	"fmt"
+	"github.com/ringfence/ringfence/internal/benchcpu"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,17 +25,7 @@ import (
 // CPU time between the last size and the first says whether loading is
 // linear: 3x the namespaces should cost about 3x.
 func BenchmarkLoadGenerated(b *testing.B) {
-	sizes := []int{1000, 3000}
-	if s := os.Getenv("RINGFENCE_LOAD_NAMESPACES"); s != "" {
-		sizes = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				b.Fatalf("RINGFENCE_LOAD_NAMESPACES: %q is not a namespace count", f)
-			}
-			sizes = append(sizes, n)
-		}
-	}
+	sizes := benchcpu.Sizes(b, "RINGFENCE_LOAD_NAMESPACES", 1000, 3000)
 	dirs := make([]string, len(sizes))
 	yamlBytes := make([]int64, len(sizes))
 	for i, n := range sizes {
@@ -63,12 +50,12 @@ func BenchmarkLoadGenerated(b *testing.B) {
 			runtime.GC()
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
-			start, cpu0 := time.Now(), cpuTime()
+			start, cpu0 := time.Now(), benchcpu.Time()
 			res, err := Load(context.Background(), Options{Files: []string{dir}})
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu[i] += cpuTime() - cpu0
+			cpu[i] += benchcpu.Time() - cpu0
 			wall[i] += time.Since(start)
 			if want := sizes[i] * 8; len(res.World.Workloads) < want {
 				b.Fatalf("%d namespaces: %d workloads, want at least %d", sizes[i], len(res.World.Workloads), want)
@@ -111,13 +98,4 @@ func dirSize(b *testing.B, dir string) int64 {
 		b.Fatal(err)
 	}
 	return n
-}
-
-// cpuTime is the process's user and system time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
