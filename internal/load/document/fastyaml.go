@@ -215,6 +215,30 @@ func (p *fastParser) node(col int) bool {
 	return false // a bare scalar document, or something outside the subset
 }
 
+// value converts what follows an indicator ending at column c of line l
+// (a sequence entry's dash or a key's colon, the collection at column
+// col): the block nested under the line when the rest of it is empty or a
+// comment, else the value on the line, which a space must set off from the
+// indicator ("key:value" is one plain scalar).
+func (p *fastParser) value(l []byte, c, col int, inMapping bool) bool {
+	v := c
+	for v < len(l) && l[v] == ' ' {
+		v++
+	}
+	if v == len(l) || l[v] == '#' {
+		if v < len(l) && l[v-1] != ' ' {
+			return false
+		}
+		line := p.lineNo
+		p.advance()
+		return p.nested(col, line, inMapping)
+	}
+	if v == c {
+		return false
+	}
+	return p.inline(v, col, !inMapping)
+}
+
 // sequence converts a block sequence whose dashes stand at column col.
 func (p *fastParser) sequence(col int) bool {
 	defer p.enter(p.enter(p.attach(yaml3.SequenceNode, col, nil)))
@@ -229,21 +253,7 @@ func (p *fastParser) sequence(col int) bool {
 			p.out = append(p.out, ',')
 		}
 		first = false
-		// The entry's content starts after the dash and its spaces.
-		c := col + 1
-		for c < len(l) && l[c] == ' ' {
-			c++
-		}
-		if c == len(l) || l[c] == '#' {
-			if c < len(l) && l[c-1] != ' ' {
-				return false
-			}
-			line := p.lineNo
-			p.advance()
-			if !p.nested(col, line, false) {
-				return false
-			}
-		} else if !p.inline(c, col, true) {
+		if !p.value(l, col+1, col, false) {
 			return false
 		}
 		ind, ok := p.nextContent()
@@ -363,26 +373,8 @@ func (p *fastParser) mapping(col int) bool {
 		p.attach(yaml3.ScalarNode, col, key)
 		p.out = appendJSONString(p.out, key)
 		p.out = append(p.out, ':')
-		c := col + rest
-		for c < len(l) && l[c] == ' ' {
-			c++
-		}
-		if c == len(l) || l[c] == '#' {
-			if c < len(l) && l[c-1] != ' ' {
-				return false
-			}
-			line := p.lineNo
-			p.advance()
-			if !p.nested(col, line, true) {
-				return false
-			}
-		} else {
-			if c == col+rest {
-				return false // "key:value" is one plain scalar
-			}
-			if !p.inline(c, col, false) {
-				return false
-			}
+		if !p.value(l, col+rest, col, true) {
+			return false
 		}
 		if start == 0 {
 			p.noteHead(key, p.out[es+len(key)+3:])
