@@ -148,9 +148,10 @@ func TestLiveClusterAccess(t *testing.T) {
 		}
 		// The cluster-scoped kinds are unread, and said to be.
 		want := []string{"namespaces cluster-wide: forbidden", "nodes cluster-wide: forbidden", "ingressclasses.networking.k8s.io cluster-wide: forbidden",
-			"validatingwebhookconfigurations.admissionregistration.k8s.io cluster-wide: forbidden", "mutatingwebhookconfigurations.admissionregistration.k8s.io cluster-wide: forbidden"}
+			"validatingwebhookconfigurations.admissionregistration.k8s.io cluster-wide: forbidden", "mutatingwebhookconfigurations.admissionregistration.k8s.io cluster-wide: forbidden",
+			"eniconfigs.crd.k8s.amazonaws.com cluster-wide: forbidden"}
 		if got := strings.Join(inv.Report.Forbidden, "\n"); len(inv.Report.Forbidden) != len(want) || !containsAll(got, want) {
-			t.Errorf("forbidden = %q, want the five cluster-scoped kinds", inv.Report.Forbidden)
+			t.Errorf("forbidden = %q, want the six cluster-scoped kinds", inv.Report.Forbidden)
 		}
 	})
 

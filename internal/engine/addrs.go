@@ -56,7 +56,7 @@ func ranges(w *model.World, podCIDRs []netip.Prefix) addressRanges {
 		out.pods = addressRange{set: prefixSet(all), what: "the pods' addresses (the Nodes' spec.podCIDRs)", remedy: podRemedy}
 	case vpc != nil:
 		if set, text := nodeSubnets(w, vpc); set != nil {
-			out.pods = addressRange{set: set, what: "the pods' addresses (" + text + ", where the VPC CNI takes them for the nodes there)", remedy: "give --pod-cidr if the CNI is not the VPC CNI or uses custom networking (ENIConfig subnets)"}
+			out.pods = addressRange{set: set, what: "the pods' addresses (" + text + ", where the VPC CNI takes them for the nodes there)", remedy: "give --pod-cidr if the CNI is not the VPC CNI, or the ENIConfigs and the aws-node DaemonSet if it uses custom networking"}
 			break
 		}
 		out.pods = addressRange{set: vpc, what: "the pods' addresses (" + vpcText + ", where the VPC CNI takes them)", remedy: "give the node instances (aws ec2 describe-instances) so that their subnets bound the pods' addresses, or --pod-cidr if the CNI is not the VPC CNI"}
@@ -244,7 +244,7 @@ func prefixText(ps []netip.Prefix) string {
 // nodeSubnets is the part of the VPC range in the subnets the nodes are in,
 // when every node instance's address lies in a known subnet: the VPC CNI
 // gives a pod an address from the subnet of its node's network interfaces
-// (unless custom networking names other subnets, which --pod-cidr says).
+// (with custom networking, of the ENIConfigs' subnets too).
 // nil when the instances or their subnets are not known.
 func nodeSubnets(w *model.World, vpc *netipx.IPSet) (*netipx.IPSet, string) {
 	if len(w.Instances) == 0 || len(w.Network.Subnets) == 0 {
@@ -276,11 +276,37 @@ func nodeSubnets(w *model.World, vpc *netipx.IPSet) (*netipx.IPSet, string) {
 	if len(names) == 0 {
 		return nil, ""
 	}
+	what := "the nodes' subnets, "
+	// Custom networking gives pods addresses in the ENIConfigs' subnets:
+	// all of them bound the pods' addresses, or none is known.
+	if pn := newPodNetwork(w); pn.mode != cniOff {
+		if pn.unread != "" || len(w.ENIConfigs) == 0 {
+			return nil, ""
+		}
+		byID := make(map[string]*model.Subnet, len(w.Network.Subnets))
+		for _, sn := range w.Network.Subnets {
+			byID[sn.ID] = sn
+		}
+		for _, c := range w.ENIConfigs {
+			sn := byID[c.Subnet]
+			if sn == nil {
+				return nil, ""
+			}
+			if !used[sn.ID] {
+				used[sn.ID] = true
+				names = append(names, sn.ID)
+				for _, p := range sn.Prefixes() {
+					b.AddPrefix(p.Masked())
+				}
+			}
+		}
+		what = "the nodes' and ENIConfigs' subnets, "
+	}
 	subnets, _ := b.IPSet()
 	b = netipx.IPSetBuilder{}
 	b.AddSet(subnets)
 	b.Intersect(vpc)
 	set, _ := b.IPSet()
 	sort.Strings(names)
-	return set, "the nodes' subnets, " + strings.Join(names, ", ") + ": " + prefixText(set.Prefixes())
+	return set, what + strings.Join(names, ", ") + ": " + prefixText(set.Prefixes())
 }

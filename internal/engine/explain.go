@@ -493,7 +493,7 @@ func ExplainDestination(a *Analysis, from string, dst Destination, protocol nets
 	e.NetworkPolicy = coverage(np, npU, dst.Set, npRules, reason, npMissing)
 	both, bothU := np, npU
 	if a.sg != nil {
-		cov := Coverage{Reason: sgUnknown}
+		cov := Coverage{Reason: a.sg.unknownWhy}
 		sg, sgU := &netipx.IPSet{}, netset.Everything()
 		if a.sg.known(id.groups) {
 			var sgSet, sgMaybe netipx.IPSetBuilder

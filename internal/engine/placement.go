@@ -63,6 +63,11 @@ func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Place
 			}
 		}
 	}
+	nodes := make(map[string]*model.Node, len(w.Nodes))
+	for _, n := range w.Nodes {
+		nodes[n.Name] = n
+	}
+	pn := newPodNetwork(w)
 	out := map[*model.PodTemplate]Placement{}
 	for _, wl := range w.Workloads {
 		for _, pt := range wl.Pods {
@@ -74,8 +79,17 @@ func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Place
 			}
 			seen := map[string]bool{}
 			var first []string
+			unknown := ""
 			for i, n := range p.Nodes {
 				gs := nodeGroups[n]
+				if !pt.HostNetwork {
+					// The pods' own interfaces (custom networking);
+					// hostNetwork pods use the node's.
+					var why string
+					if gs, why = pn.groups(nodes[n], gs); why != "" && unknown == "" {
+						unknown = why
+					}
+				}
 				if i == 0 {
 					first = gs
 				} else if strings.Join(gs, ",") != strings.Join(first, ",") {
@@ -90,12 +104,16 @@ func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Place
 			}
 			sort.Strings(p.Groups)
 			switch {
+			case unknown != "":
+				p.Groups, p.Ambiguous, p.Via = nil, false, unknown
 			case len(p.Nodes) == 0 && len(w.Nodes) > 0:
 				p.Via = "none of the given nodes admits it (nodeName, nodeSelector, required affinity, taints)" + untolerated(w.Nodes, pt)
 			case len(p.Nodes) == 0:
 				p.Via = "no node it can be scheduled on was given"
 			case len(p.Groups) == 0:
 				p.Via = "its nodes' instances were not given (aws ec2 describe-instances, or --node-sg)"
+			case pn.mode == cniOn && !pt.HostNetwork:
+				p.Via = "its nodes' ENIConfigs (" + pn.prefix() + "see docs/aws.md)"
 			default:
 				p.Via = "its nodes' network interfaces"
 			}

@@ -63,6 +63,8 @@ type sgLayer struct {
 	memberSpace addressRange
 	// unfiltered are addresses security groups do not filter.
 	unfiltered *netipx.IPSet
+	// unknownWhy is why pods whose groups are not known cannot be judged.
+	unknownWhy string
 	// pods indexes the pod-to-pod verdicts by the identities' places
 	// (groups, nodes, own interface), filled by prepare: reach asks one
 	// for every allowed pair.
@@ -113,7 +115,7 @@ type verdictKey struct {
 }
 
 func newSGLayer(w *model.World) *sgLayer {
-	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, addrs: map[*model.SGRule]ruleCache{}, members: map[string]*netipx.IPSet{}, unfiltered: unfilteredSet(w)}
+	l := &sgLayer{groups: map[string]*model.SecurityGroup{}, lists: map[string]*netipx.IPSet{}, addrs: map[*model.SGRule]ruleCache{}, members: map[string]*netipx.IPSet{}, unfiltered: unfilteredSet(w), unknownWhy: unknownGroups(w)}
 	byGroup := map[string]*netipx.IPSetBuilder{}
 	for _, in := range w.Instances {
 		for _, g := range in.Groups {
@@ -342,11 +344,21 @@ func sortedCopy(s []string) []string {
 // sgUnknown is why a pod's security groups cannot be judged.
 const sgUnknown = "the pods' security groups are not known: give their nodes' instances (aws ec2 describe-instances) or --node-sg"
 
+// unknownGroups is why a pod's security groups cannot be judged in this
+// world: custom networking, where it is or may be on, is a reason of its
+// own (each workload's, in inventory's placement).
+func unknownGroups(w *model.World) string {
+	if pn := newPodNetwork(w); pn.mode != cniOff {
+		return "the pods' security groups are not known where " + pn.prefix() + "the ENIConfig or the interface their traffic leaves by is not known (inventory shows each workload's); otherwise give their nodes' instances (aws ec2 describe-instances) or --node-sg"
+	}
+	return sgUnknown
+}
+
 // partVerdict is the security groups' verdict between a pod and an
 // address part; known is false when the pod's groups are not known.
 func (l *sgLayer) partVerdict(groups []string, part *netipx.IPSet, egress bool) (Verdict, bool) {
 	if !l.known(groups) {
-		return unknownAll(sgUnknown), false
+		return unknownAll(l.unknownWhy), false
 	}
 	sv := l.verdict(groups, part, egress)
 	return Verdict{Allowed: sv.Allowed, Unknown: sv.Unknown, Reasons: sv.Reasons}, true
@@ -357,7 +369,7 @@ func (l *sgLayer) partVerdict(groups []string, part *netipx.IPSet, egress bool) 
 func (l *sgLayer) podPair(s, d *identity) (Verdict, bool) {
 	certain, possible, known := l.podVerdict(s, d)
 	if !known {
-		return unknownAll(sgUnknown), false
+		return unknownAll(l.unknownWhy), false
 	}
 	v := Verdict{Allowed: certain, Unknown: possible.Difference(certain)}
 	if !v.Unknown.IsEmpty() {

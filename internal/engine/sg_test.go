@@ -186,18 +186,7 @@ func TestPodToPodSecurityGroups(t *testing.T) {
 			},
 		}
 	}
-	conn := func(w *model.World) *Connection {
-		res, err := Reach(w, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range res.Connections {
-			if c.Src == "ml/src" && c.Dst == "ml/dst" {
-				return &c
-			}
-		}
-		return nil
-	}
+	conn := func(w *model.World) *Connection { return connection(t, w, "ml/src", "ml/dst") }
 	// The destination's group admits the source's group on 8080: certain.
 	c := conn(world(model.SGRule{Protocol: "tcp", FromPort: 8080, ToPort: 8080, Groups: []string{"sg-a"}}, false))
 	if c == nil || c.Allow.String() != "TCP 8080" || c.Layers.SecurityGroups == nil || c.Layers.SecurityGroups.String() != "TCP 8080" || !c.Layers.NetworkPolicy.IsAll() {

@@ -15,7 +15,7 @@ import (
 
 // The VPC layer: network ACLs and routes between a pod's subnet and the
 // other end. Pods take their addresses from their node's subnet (the VPC
-// CNI's default; custom networking's ENIConfig subnets are not read), so
+// CNI's default; with custom networking, the ENIConfig's: podnet.go), so
 // a pod's subnet is its node instance's; where that is not known the
 // layer's verdict is unknown, never denied. Verdicts are computed once
 // per subnet and address part (or pair of subnets), not per pod.
@@ -37,8 +37,10 @@ type netLayer struct {
 	haveRoutes bool
 	nats       map[string]*model.NATGateway
 	endpoints  map[string]*model.VPCEndpoint
-	// nodeSubnet maps node names to their instance's subnet.
-	nodeSubnet map[string]*model.Subnet
+	// nodeSubnet maps node names to their instance's subnet; podSubnet
+	// and branchSubnet to their pods' (custom networking may put them
+	// elsewhere), nil where not known.
+	nodeSubnet, podSubnet, branchSubnet map[string]*model.Subnet
 	// sets cut the address space: subnets, ACL entries, route blocks.
 	sets  []*netipx.IPSet
 	cache sync.Map
@@ -73,6 +75,7 @@ func compileNet(w *model.World) *netLayer {
 	n := &netLayer{subnets: map[string]*model.Subnet{}, vpcs: map[string]*model.VPC{}, acls: map[string]*compiledACL{},
 		explicit: map[string]*compiledRT{}, mainTable: map[string]*compiledRT{}, nats: map[string]*model.NATGateway{},
 		endpoints: map[string]*model.VPCEndpoint{}, nodeSubnet: map[string]*model.Subnet{},
+		podSubnet: map[string]*model.Subnet{}, branchSubnet: map[string]*model.Subnet{},
 		haveACLs: len(net.NetworkACLs) > 0, haveRoutes: len(net.RouteTables) > 0, unfiltered: unfilteredSet(w)}
 	add := func(p netip.Prefix) {
 		var b netipx.IPSetBuilder
@@ -136,9 +139,17 @@ func compileNet(w *model.World) *netLayer {
 		n.endpoints[e.ID] = e
 	}
 	instances := NodeInstances(w)
+	pn := newPodNetwork(w)
 	for _, node := range w.Nodes {
 		if in := instances[node.Name]; in != nil {
 			n.nodeSubnet[node.Name] = n.instanceSubnet(in)
+		}
+		id := subnetID(n.nodeSubnet[node.Name])
+		if s, why := pn.subnet(node, id, false); why == "" {
+			n.podSubnet[node.Name] = n.subnets[s]
+		}
+		if s, why := pn.subnet(node, id, true); why == "" {
+			n.branchSubnet[node.Name] = n.subnets[s]
 		}
 	}
 	return n
@@ -270,8 +281,15 @@ func (n *netLayer) podSubnets(id *identity) []*model.Subnet {
 	}
 	seen := map[*model.Subnet]bool{}
 	var out []*model.Subnet
+	bySubnet := n.podSubnet
+	switch {
+	case id.hostNetwork:
+		bySubnet = n.nodeSubnet
+	case id.ownENI:
+		bySubnet = n.branchSubnet
+	}
 	for _, node := range id.nodes {
-		s := n.nodeSubnet[node]
+		s := bySubnet[node]
 		if !seen[s] {
 			seen[s] = true
 			out = append(out, s)

@@ -70,6 +70,35 @@ type SecurityGroupPolicy struct {
 	GroupIDs               []string              `json:"groupIds"`
 }
 
+// ENIConfig (crd.k8s.amazonaws.com/v1alpha1, cluster-scoped) is the VPC
+// CNI's custom networking configuration: with custom networking on, the
+// pods of the nodes that name it take their addresses in Subnet, behind
+// SecurityGroups (the node's primary interface's groups when empty).
+type ENIConfig struct {
+	Meta
+	Subnet         string   `json:"subnet"`
+	SecurityGroups []string `json:"securityGroups,omitempty"`
+}
+
+// VPCCNI is what an aws-node DaemonSet's environment says about custom
+// networking. A value is "" when the environment cannot say (valueFrom,
+// envFrom): the engine then takes both possibilities.
+type VPCCNI struct {
+	Meta
+	// CustomNetworking is AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG as ipamd
+	// reads it: "true", "false", or "" when not known.
+	CustomNetworking string `json:"customNetworking"`
+	// LabelDef and AnnotationDef are the node label and annotation that
+	// name a node's ENIConfig (ENI_CONFIG_LABEL_DEF and
+	// ENI_CONFIG_ANNOTATION_DEF; "" when not known).
+	LabelDef      string `json:"labelDef"`
+	AnnotationDef string `json:"annotationDef"`
+	// ExternalSNAT is AWS_VPC_K8S_CNI_EXTERNALSNAT: "false" (the default)
+	// means pods' traffic beyond the VPC is translated to the node's
+	// primary address and leaves through its primary interface.
+	ExternalSNAT string `json:"externalSNAT"`
+}
+
 // VPCNetwork is the VPC layer around the security groups: what decides
 // whether a packet leaves a subnet at all (network ACLs, route tables,
 // endpoints, gateways) and the load balancers in front of Services. Each

@@ -66,6 +66,10 @@ type World struct {
 	Instances             []*Instance            `json:"instances"`
 	PrefixLists           []*PrefixList          `json:"prefixLists"`
 	SecurityGroupPolicies []*SecurityGroupPolicy `json:"securityGroupPolicies"`
+	// ENIConfigs and VPCCNI say where the VPC CNI's custom networking puts
+	// the pods' network interfaces (docs/aws.md, "Custom networking").
+	ENIConfigs []*ENIConfig `json:"eniConfigs,omitempty"`
+	VPCCNI     []*VPCCNI    `json:"vpcCNI,omitempty"`
 	// Network is the VPC layer: subnets, ACLs, routes, endpoints, gateways
 	// and load balancers.
 	Network VPCNetwork `json:"network"`

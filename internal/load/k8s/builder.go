@@ -65,7 +65,7 @@ func NewBuilder(defaultNamespace string, report *document.Report) *Builder {
 type kindDecoder func(d *decoded, o *document.Object, m model.Meta) error
 
 // clusterScoped kinds have no namespace.
-var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true, "ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true}
+var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true, "ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true, "ENIConfig": true}
 
 // Decoded is one object turned into the model, not yet part of a world.
 // Decoding needs nothing but the object, so it runs on every core; adding
@@ -92,6 +92,9 @@ type decoded struct {
 	// KubeRay operator's flags.
 	ray         *rayMade
 	rayOperator *rayOperator
+	// vpcCNI is what a VPC CNI pod spec (aws-node) says of custom
+	// networking.
+	vpcCNI *model.VPCCNI
 }
 
 func (d *decoded) warn(src model.Source, object, format string, args ...any) {
@@ -229,6 +232,11 @@ func (b *Builder) Register(d *Decoded) {
 		b.rayOperators = append(b.rayOperators, d.rayOperator)
 	}
 	b.objects[d.ref] = d.obj
+	if w, ok := d.obj.(*model.Workload); ok && d.vpcCNI != nil {
+		c := *d.vpcCNI
+		c.Meta = w.Meta
+		b.objects[model.Ref{Kind: vpcCNIKind, Namespace: w.Namespace, Name: w.Kind + "/" + w.Name}] = &c
+	}
 	if w, ok := d.obj.(*model.Workload); ok && d.owner != nil {
 		b.owners[w] = *d.owner
 	}

@@ -90,6 +90,7 @@ var clusterResources = []clusterResource{
 	res("ray.io", "v1", "rayjobs", "RayJob", true),
 	res("ray.io", "v1", "rayservices", "RayService", true),
 	res("vpcresources.k8s.aws", "v1beta1", "securitygrouppolicies", "SecurityGroupPolicy", true),
+	res("crd.k8s.amazonaws.com", "v1alpha1", "eniconfigs", "ENIConfig", false),
 	res("monitoring.coreos.com", "v1", "prometheuses", "Prometheus", true),
 	res("monitoring.coreos.com", "v1", "alertmanagers", "Alertmanager", true),
 	res("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", true),

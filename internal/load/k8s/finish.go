@@ -40,6 +40,10 @@ func (b *Builder) Finish() *model.World {
 			w.SecurityGroupPolicies = append(w.SecurityGroupPolicies, o)
 		case *model.Fence:
 			w.Fences = append(w.Fences, o)
+		case *model.ENIConfig:
+			w.ENIConfigs = append(w.ENIConfigs, o)
+		case *model.VPCCNI:
+			w.VPCCNI = append(w.VPCCNI, o)
 		case *model.WebhookConfiguration:
 			w.Webhooks = append(w.Webhooks, o)
 		case *model.Monitor:
@@ -63,6 +67,8 @@ func (b *Builder) Finish() *model.World {
 	sortMeta(w.Secrets, func(n *model.Secret) *model.Meta { return &n.Meta })
 	sortMeta(w.SecurityGroupPolicies, func(n *model.SecurityGroupPolicy) *model.Meta { return &n.Meta })
 	sortMeta(w.Fences, func(n *model.Fence) *model.Meta { return &n.Meta })
+	sortMeta(w.ENIConfigs, func(n *model.ENIConfig) *model.Meta { return &n.Meta })
+	sortMeta(w.VPCCNI, func(n *model.VPCCNI) *model.Meta { return &n.Meta })
 	sortMeta(w.Webhooks, func(n *model.WebhookConfiguration) *model.Meta { return &n.Meta })
 	sortMeta(w.ForeignPolicies, func(n *model.Meta) *model.Meta { return n })
 	sortMeta(w.Monitors, func(n *model.Monitor) *model.Meta { return &n.Meta })

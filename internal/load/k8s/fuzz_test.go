@@ -23,6 +23,9 @@ func FuzzBuilder(f *testing.F) {
 	// Removed apiVersions, read through their own schemas.
 	old, _ := filepath.Glob("../../cli/testdata/old-repo/*/*.yaml")
 	paths = append(paths, old...)
+	// Custom networking: the aws-node DaemonSet and ENIConfigs.
+	cni, _ := filepath.Glob("../../cli/testdata/custom-networking/*.yaml")
+	paths = append(paths, cni...)
 	for _, p := range paths {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)

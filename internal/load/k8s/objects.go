@@ -48,6 +48,7 @@ var decoders = map[string]kindDecoder{
 	"ray.io/v1/RayJob":                                 decodeRayJob,
 	"ray.io/v1/RayService":                             decodeRayService,
 	"vpcresources.k8s.aws/v1beta1/SecurityGroupPolicy": decodeSecurityGroupPolicy,
+	"crd.k8s.amazonaws.com/v1alpha1/ENIConfig":         decodeENIConfig,
 	"monitoring.coreos.com/v1/Prometheus":              decodePrometheus,
 	"monitoring.coreos.com/v1/Alertmanager":            decodeAlertmanager,
 	"monitoring.coreos.com/v1/ServiceMonitor":          decodeServiceMonitor,

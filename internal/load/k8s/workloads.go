@@ -105,6 +105,9 @@ func (d *decoded) podTemplate(t template) *model.PodTemplate {
 	if op := kubeRayOperator(&t.spec.Spec); op != nil {
 		d.rayOperator = op
 	}
+	if c := awsNodeSettings(&t.spec.Spec); c != nil {
+		d.vpcCNI = c
+	}
 	return pt
 }
 
