@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sort"
@@ -131,6 +132,12 @@ type graph struct {
 	// label class: 0 not yet computed, else the Match plus one.
 	podMatch     map[string][]uint8
 	labelClasses int
+	// classIDs are the identities of each label class, classRep one of
+	// each, hostIDs the host-network identities: set by indexClasses for
+	// peers that admit many identities.
+	classIDs []*idset
+	classRep []*identity
+	hostIDs  bitset
 	// nsNames are the namespaces sorted, nsClassOf the class of each: the
 	// namespaces grouped by their labels but kubernetes.io/metadata.name,
 	// nsClassLabels one label set of each class. A namespace selector that
@@ -609,6 +616,14 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 	podMatch := g.podMatches(selectorKey(peer.PodSelector))
 	b := peerMatch{why: map[int][]string{}}
 	yes, maybe := g.sets.builder(), g.sets.builder()
+	total := 0
+	for _, ids := range groups {
+		total += len(ids)
+	}
+	if !g.sets.dense && total >= 256 && 4*g.labelClasses <= total {
+		g.peerByClass(groups, pods, podMatch, &b, yes, maybe)
+		groups = nil
+	}
 	for _, ids := range groups {
 		for _, id := range ids {
 			m := podMatch(pods, id)
@@ -629,6 +644,84 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 	b.yes, b.maybe = g.sets.freeze(yes), g.sets.freeze(maybe)
 	g.peerCache[key] = b
 	return b, nil
+}
+
+// peerByClass is the loop of peerIdentities over the identities of
+// groups, for a peer that admits many (a share of every namespace): it
+// asks the pod selector once per label class and adds each matching
+// class's identities among the groups' a word at a time, visiting one by
+// one only those that are maybe (host-network pods, run-time labels).
+func (g *graph) peerByClass(groups [][]*identity, pods Selector, podMatch func(Selector, *identity) Match, b *peerMatch, yes, maybe *setBuilder) {
+	g.indexClasses()
+	in := g.sets.builder()
+	for _, ids := range groups {
+		// A namespace's identities are numbered one after another when
+		// its workloads come together, as loading sorts them.
+		if n := len(ids); n > 0 && ids[n-1].index-ids[0].index == n-1 {
+			in.setRange(ids[0].index, ids[0].index+n)
+			continue
+		}
+		for _, id := range ids {
+			in.set(id.index)
+		}
+	}
+	for c, rep := range g.classRep {
+		m := podMatch(pods, rep)
+		if m == No {
+			continue
+		}
+		var why []string
+		if m == Maybe {
+			why = []string{fmt.Sprintf("a peer selector reads %s, whose value is set at run time", strings.Join(pods.varyingKeys(rep.labels), ", "))}
+		}
+		ids := g.classIDs[c]
+		lo, hi := max(in.lo, ids.off), min(in.hi, ids.off+len(ids.words))
+		for k := lo; k < hi; k++ {
+			w := ids.words[k-ids.off] & in.words[k]
+			if m == Yes {
+				yes.orWord(k, w&^g.hostIDs[k])
+				w &= g.hostIDs[k]
+			}
+			for ; w != 0; w &= w - 1 {
+				i := k*64 + bits.TrailingZeros64(w)
+				maybe.set(i)
+				// Upstream leaves it to the CNI whether selectors see
+				// host-network pods or only their node's address.
+				if g.identities[i].hostNetwork {
+					b.why[i] = []string{hostPeerReason}
+				} else {
+					b.why[i] = slices.Clone(why)
+				}
+			}
+		}
+	}
+	g.sets.release(in)
+}
+
+// indexClasses sets, once, each label class's identities (classIDs), one
+// identity of each (classRep) and the host-network identities (hostIDs).
+func (g *graph) indexClasses() {
+	if g.classIDs != nil {
+		return
+	}
+	g.classRep = make([]*identity, g.labelClasses)
+	g.hostIDs = newBitset(len(g.identities))
+	builders := make([]*setBuilder, g.labelClasses)
+	for _, id := range g.identities {
+		c := id.labelClass
+		if g.classRep[c] == nil {
+			g.classRep[c] = id
+			builders[c] = &setBuilder{words: newBitset(len(g.identities))}
+		}
+		builders[c].set(id.index)
+		if id.hostNetwork {
+			g.hostIDs.set(id.index)
+		}
+	}
+	g.classIDs = make([]*idset, g.labelClasses)
+	for c, b := range builders {
+		g.classIDs[c] = &idset{off: b.lo, words: slices.Clone(b.words[b.lo:b.hi])}
+	}
 }
 
 // hostPeerReason is why a selector may or may not match host-network pods.

@@ -124,6 +124,27 @@ func (b *setBuilder) set(i int) {
 	b.words.set(i)
 }
 
+// setRange adds the identities lo to hi-1.
+func (b *setBuilder) setRange(lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	b.touch(lo/64, (hi+63)/64)
+	for lo < hi {
+		end := min(hi, (lo/64+1)*64)
+		b.words[lo/64] |= (^uint64(0) >> (64 - (end - lo))) << (lo % 64)
+		lo = end
+	}
+}
+
+// orWord adds the members of w to word k.
+func (b *setBuilder) orWord(k int, w uint64) {
+	if w != 0 {
+		b.touch(k, k+1)
+		b.words[k] |= w
+	}
+}
+
 func (b *setBuilder) has(i int) bool { return b.words.has(i) }
 
 // add adds the members of s.
@@ -167,7 +188,8 @@ type setPool struct {
 	free []*setBuilder
 	sets map[uint64][]*idset
 	// dense keeps every set whole and apart, as before sets were trimmed
-	// and shared: the reference TestIdsetsMatchDense compares against.
+	// and shared (and peerIdentities walks identities one by one): the
+	// reference TestIdsetsMatchDense compares against.
 	dense bool
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
@@ -39,6 +40,14 @@ func TestIdsetOps(t *testing.T) {
 			i := min(n-1, base+r.IntN(width))
 			b.set(i)
 			d.set(i)
+		}
+		if r.IntN(3) == 0 {
+			lo := r.IntN(n)
+			hi := min(n, lo+r.IntN(150))
+			b.setRange(lo, hi)
+			for i := lo; i < hi; i++ {
+				d.set(i)
+			}
 		}
 		if r.IntN(4) == 0 && len(sets) > 0 {
 			k := r.IntN(len(sets))
@@ -96,9 +105,11 @@ func TestIdsetOps(t *testing.T) {
 }
 
 // TestIdsetsMatchDense compiles generated clusters (with and without the
-// AWS layer), the examples and the tier cases twice: with every identity
-// set whole and apart, as the engine kept them before sets were trimmed
-// and shared, and as it compiles them now. Every set of every policy,
+// AWS layer, and with host-network pods and run-time labels), the examples
+// and the tier cases twice: as the engine did before sets were trimmed and
+// shared (every identity set whole and apart, selector peers answered
+// identity by identity) and as it compiles them now (peers that admit
+// many identities answered per label class, peerByClass). Every set of every policy,
 // rule and tiered policy must hold the same members (and addrMaybe be set
 // on the same rules), and Reach must give the same result.
 func TestIdsetsMatchDense(t *testing.T) {
@@ -127,12 +138,38 @@ func TestIdsetsMatchDense(t *testing.T) {
 	for _, d := range append(more, tiers...) {
 		dirs[d] = d
 	}
-	var tierSets, compactWords, denseWords int
+	// The generated cluster again, with host-network pods and labels whose
+	// values are set at run time: what selectors match only maybe.
+	dirs["generated, maybe"] = dirs["generated"]
+	// And with its workloads out of order, so that a namespace's
+	// identities are not numbered one after another.
+	dirs["generated, shuffled"] = dirs["generated"]
+	var tierSets, compactWords, denseWords, maybes int
 	for name, dir := range dirs {
 		t.Run(name, func(t *testing.T) {
 			res, err := load.Load(context.Background(), load.Options{Files: []string{dir}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if name == "generated, shuffled" {
+				r := rand.New(rand.NewPCG(3, 4))
+				r.Shuffle(len(res.World.Workloads), func(i, j int) {
+					res.World.Workloads[i], res.World.Workloads[j] = res.World.Workloads[j], res.World.Workloads[i]
+				})
+			}
+			if name == "generated, maybe" {
+				for i, wl := range res.World.Workloads {
+					for _, p := range wl.Pods {
+						switch {
+						case i%7 == 3:
+							p.HostNetwork = true
+						case i%5 == 1 && p.Labels["tier"] != "":
+							p.Labels = maps.Clone(p.Labels)
+							delete(p.Labels, "tier")
+							p.VaryingLabels = append(p.VaryingLabels, "tier")
+						}
+					}
+				}
 			}
 			compact, err := Analyse(res.World, Options{})
 			if err != nil {
@@ -171,6 +208,7 @@ func TestIdsetsMatchDense(t *testing.T) {
 				for i := range c {
 					same(what+" peers", c[i].peers, d[i].peers)
 					same(what+" maybe", c[i].maybe, d[i].maybe)
+					maybes += len(members(c[i].maybe))
 					if (c[i].addrMaybe == nil) != (d[i].addrMaybe == nil) {
 						t.Fatalf("%s: addrMaybe set %v, dense %v", what, c[i].addrMaybe != nil, d[i].addrMaybe != nil)
 					}
@@ -231,8 +269,8 @@ func TestIdsetsMatchDense(t *testing.T) {
 	}
 	// Something of each kind was compared, and the compact sets are
 	// smaller: the two modes did differ.
-	if tierSets == 0 {
-		t.Error("no tier rule compared")
+	if tierSets == 0 || maybes == 0 {
+		t.Errorf("compared %d tier rules, %d maybe members: want some of each", tierSets, maybes)
 	}
 	if compactWords*4 > denseWords {
 		t.Errorf("compact sets hold %d words against %d dense: not trimmed", compactWords, denseWords)

@@ -103,8 +103,10 @@ type Options struct {
 	Context context.Context
 	// Tiers say how to evaluate tiered policies (docs/tiers.md).
 	Tiers TierOptions
-	// denseSets compiles every identity set whole and apart (setPool.dense):
-	// the reference of TestIdsetsMatchDense.
+	// denseSets compiles as the engine did before sets were trimmed and
+	// shared (setPool.dense): every identity set whole and apart, every
+	// selector peer answered identity by identity. TestIdsetsMatchDense
+	// holds the default to it.
 	denseSets bool
 }
 
