@@ -296,7 +296,7 @@ func referenced(policies []*model.NetworkPolicy) (keys, names map[string]bool) {
 }
 
 func newIdentity(m *memberSpec, keys, names map[string]bool) *identity {
-	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ports: map[string]int32{}, ips: m.ips, hostNetwork: m.hostNetwork, groups: m.groups, nodes: m.nodes, ownENI: m.ownENI}
+	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ips: m.ips, hostNetwork: m.hostNetwork, groups: m.groups, nodes: m.nodes, ownENI: m.ownENI}
 	for k, v := range m.labels.Known {
 		if keys[k] {
 			id.labels.Known[k] = v
@@ -310,6 +310,10 @@ func newIdentity(m *memberSpec, keys, names map[string]bool) *identity {
 	for _, c := range m.containers {
 		for _, p := range c.Ports {
 			if p.Name != "" && names[p.Name] {
+				if id.ports == nil {
+					// Most pods name no port a policy reads: no map.
+					id.ports = map[string]int32{}
+				}
 				id.ports[p.Name+"/"+string(p.Protocol)] = p.Port
 			}
 		}
