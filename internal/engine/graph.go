@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sort"
@@ -67,13 +68,13 @@ type identity struct {
 // policy is a NetworkPolicy compiled against the identities.
 type policy struct {
 	src     *model.NetworkPolicy
-	selects bitset
+	selects *idset
 	// maybe are identities it may select (a label known only at run time),
 	// with why; host are host-network identities it selects but cannot
 	// isolate.
-	maybe    bitset
+	maybe    *idset
 	maybeWhy string
-	host     bitset
+	host     *idset
 	ingress  []*rule
 	egress   []*rule
 	isolates [2]bool // [ingress, egress]
@@ -90,8 +91,8 @@ type rule struct {
 	// peers are the identities the rule's peers surely match, maybe those
 	// they may match, each with why (why[index]); ips the addresses of its
 	// ipBlocks.
-	peers bitset
-	maybe bitset
+	peers *idset
+	maybe *idset
 	why   map[int][]string
 	ips   *netipx.IPSet
 	// namesSet are addresses the rule may match (domain names, nodes):
@@ -105,7 +106,7 @@ type rule struct {
 	// reason addrWhy; they are not in maybe. Reach lists them once, against
 	// the pseudo-peer of pods whose addresses are not known, not per pair:
 	// addrPorts are the ports that may then be allowed to such pods.
-	addrMaybe bitset
+	addrMaybe *idset
 	addrPorts netset.Ports
 	addrWhy   []string
 	// ports nil means every port.
@@ -131,6 +132,12 @@ type graph struct {
 	// label class: 0 not yet computed, else the Match plus one.
 	podMatch     map[string][]uint8
 	labelClasses int
+	// classIDs are the identities of each label class, classRep one of
+	// each, hostIDs the host-network identities: set by indexClasses for
+	// peers that admit many identities.
+	classIDs []*idset
+	classRep []*identity
+	hostIDs  bitset
 	// nsNames are the namespaces sorted, nsClassOf the class of each: the
 	// namespaces grouped by their labels but kubernetes.io/metadata.name,
 	// nsClassLabels one label set of each class. A namespace selector that
@@ -148,8 +155,9 @@ type graph struct {
 	// they are not in the inputs; unaddressed are the identities of pods
 	// (not host-network) whose addresses are not in the inputs, which all
 	// take theirs from addrs.pods.
-	addrs       addressRanges
-	unaddressed bitset
+	addrs          addressRanges
+	unaddressed    bitset
+	unaddressedSet *idset
 	// addressed are the other identities: pods with known addresses and
 	// host-network pods, each matched by ipBlocks on its own.
 	addressed []*identity
@@ -157,13 +165,16 @@ type graph struct {
 	profile     model.TierProfile
 	ranges      *awsranges.Document
 	rangesTried bool
+	// sets builds the policies' and rules' identity sets and keeps one
+	// copy of each distinct one.
+	sets *setPool
 }
 
 // Compile groups the world's pods into identities and resolves every policy
 // against them. keys are the label keys any selector reads: other labels
 // cannot tell pods apart. It stops with ctx's cause once ctx is done,
 // checked per policy (each resolves its peers against every identity).
-func compile(ctx context.Context, w *model.World, members []memberSpec, addrs addressRanges, tiers TierOptions) (*graph, error) {
+func compile(ctx context.Context, w *model.World, members []memberSpec, addrs addressRanges, tiers TierOptions, denseSets bool) (*graph, error) {
 	g := &graph{world: w, ranges: tiers.Ranges, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, podMatch: map[string][]uint8{}, nsCache: map[string][]int{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
 	for _, ns := range w.Namespaces {
 		g.nsLabels[ns.Name] = ns.Labels
@@ -202,6 +213,8 @@ func compile(ctx context.Context, w *model.World, members []memberSpec, addrs ad
 	for i, name := range g.nsNames {
 		g.nsIdentities[i] = g.byNS[name]
 	}
+	g.sets = newSetPool(len(g.identities))
+	g.sets.dense = denseSets
 	g.unaddressed = newBitset(len(g.identities))
 	for _, id := range g.identities {
 		if len(id.ips) == 0 && !id.hostNetwork {
@@ -210,6 +223,9 @@ func compile(ctx context.Context, w *model.World, members []memberSpec, addrs ad
 			g.addressed = append(g.addressed, id)
 		}
 	}
+	un := g.sets.builder()
+	un.addDense(g.unaddressed)
+	g.unaddressedSet = g.sets.freeze(un)
 	g.doubt()
 	for _, p := range w.Policies {
 		if ctx.Err() != nil {
@@ -280,7 +296,7 @@ func referenced(policies []*model.NetworkPolicy) (keys, names map[string]bool) {
 }
 
 func newIdentity(m *memberSpec, keys, names map[string]bool) *identity {
-	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ports: map[string]int32{}, ips: m.ips, hostNetwork: m.hostNetwork, groups: m.groups, nodes: m.nodes, ownENI: m.ownENI}
+	id := &identity{namespace: m.namespace, labels: LabelSet{Known: map[string]string{}}, ips: m.ips, hostNetwork: m.hostNetwork, groups: m.groups, nodes: m.nodes, ownENI: m.ownENI}
 	for k, v := range m.labels.Known {
 		if keys[k] {
 			id.labels.Known[k] = v
@@ -294,6 +310,10 @@ func newIdentity(m *memberSpec, keys, names map[string]bool) *identity {
 	for _, c := range m.containers {
 		for _, p := range c.Ports {
 			if p.Name != "" && names[p.Name] {
+				if id.ports == nil {
+					// Most pods name no port a policy reads: no map.
+					id.ports = map[string]int32{}
+				}
 				id.ports[p.Name+"/"+string(p.Protocol)] = p.Port
 			}
 		}
@@ -409,12 +429,12 @@ func selectorKey(s *metav1.LabelSelector) string {
 
 // compilePolicy resolves a policy's podSelector and every rule's peers.
 func (g *graph) compilePolicy(p *model.NetworkPolicy) (*policy, error) {
-	n := len(g.identities)
-	cp := &policy{src: p, selects: newBitset(n), maybe: newBitset(n), host: newBitset(n)}
+	cp := &policy{src: p}
 	sel, err := ParseSelector(&p.Spec.PodSelector)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: spec.podSelector: %w", p.Source, p.Ref(), err)
 	}
+	selects, maybe, host := g.sets.builder(), g.sets.builder(), g.sets.builder()
 	for _, id := range g.byNS[p.Namespace] {
 		m := sel.Matches(id.labels)
 		switch {
@@ -422,14 +442,15 @@ func (g *graph) compilePolicy(p *model.NetworkPolicy) (*policy, error) {
 			// Host-network pods have no interface of their own for the
 			// policy to fence: the policy selects them and cannot isolate
 			// them.
-			cp.host.set(id.index)
+			host.set(id.index)
 		case m == Yes:
-			cp.selects.set(id.index)
+			selects.set(id.index)
 		case m == Maybe:
-			cp.maybe.set(id.index)
+			maybe.set(id.index)
 			cp.maybeWhy = fmt.Sprintf("%s (%s) may or may not select these pods: its podSelector reads %s, whose value is set at run time", p.Ref(), p.Source, strings.Join(sel.varyingKeys(id.labels), ", "))
 		}
 	}
+	cp.selects, cp.maybe, cp.host = g.sets.freeze(selects), g.sets.freeze(maybe), g.sets.freeze(host)
 	for _, t := range PolicyTypes(p) {
 		if t == networkingv1.PolicyTypeIngress {
 			cp.isolates[0] = true
@@ -492,7 +513,7 @@ func (g *graph) note(format string, args ...any) {
 }
 
 func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) (*rule, error) {
-	r := &rule{policy: p, index: index, egress: egress, ports: ports, peers: newBitset(len(g.identities)), maybe: newBitset(len(g.identities))}
+	r := &rule{policy: p, index: index, egress: egress, ports: ports}
 	r.fixed = rulePorts(ports, nil)
 	for _, port := range ports {
 		if port.Port != nil && port.Port.Type == intstr.String {
@@ -518,6 +539,7 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 	hasIPs := false
 	var blocks []*netipx.IPSet
 	var texts []string
+	b := g.newRuleSets()
 	for _, peer := range peers {
 		if peer.IPBlock != nil {
 			set, err := g.ipBlock(peer.IPBlock)
@@ -537,18 +559,17 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", r.source, p.src.Ref(), err)
 		}
-		r.add(m)
+		b.add(r, m)
 	}
 	if len(blocks) > 0 {
-		r.add(g.blockMatch(texts, blocks))
+		b.add(r, g.blockMatch(texts, blocks))
 	}
 	// What surely matches through one peer is no longer maybe.
-	for i := range r.maybe {
-		r.maybe[i] &^= r.peers[i]
+	b.maybe.remove(b.peers)
+	if b.addrMaybe != nil {
+		g.addressMaybe(r, b)
 	}
-	if r.addrMaybe != nil {
-		g.addressMaybe(r)
-	}
+	g.freezeRule(r, b)
 	if hasIPs {
 		set, _ := ips.IPSet()
 		key := strings.Join(netset.PrefixStrings(set), ",")
@@ -597,7 +618,16 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 		}
 	}
 	podMatch := g.podMatches(selectorKey(peer.PodSelector))
-	b := newPeerMatch(len(g.identities))
+	b := peerMatch{why: map[int][]string{}}
+	yes, maybe := g.sets.builder(), g.sets.builder()
+	total := 0
+	for _, ids := range groups {
+		total += len(ids)
+	}
+	if !g.sets.dense && total >= 256 && 4*g.labelClasses <= total {
+		g.peerByClass(groups, pods, podMatch, &b, yes, maybe)
+		groups = nil
+	}
 	for _, ids := range groups {
 		for _, id := range ids {
 			m := podMatch(pods, id)
@@ -605,18 +635,97 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 			case m != No && id.hostNetwork:
 				// Upstream leaves it to the CNI whether selectors see
 				// host-network pods or only their node's address.
-				b.maybe.set(id.index)
+				maybe.set(id.index)
 				b.why[id.index] = []string{hostPeerReason}
 			case m == Yes:
-				b.yes.set(id.index)
+				yes.set(id.index)
 			case m == Maybe:
-				b.maybe.set(id.index)
+				maybe.set(id.index)
 				b.why[id.index] = []string{fmt.Sprintf("a peer selector reads %s, whose value is set at run time", strings.Join(pods.varyingKeys(id.labels), ", "))}
 			}
 		}
 	}
+	b.yes, b.maybe = g.sets.freeze(yes), g.sets.freeze(maybe)
 	g.peerCache[key] = b
 	return b, nil
+}
+
+// peerByClass is the loop of peerIdentities over the identities of
+// groups, for a peer that admits many (a share of every namespace): it
+// asks the pod selector once per label class and adds each matching
+// class's identities among the groups' a word at a time, visiting one by
+// one only those that are maybe (host-network pods, run-time labels).
+func (g *graph) peerByClass(groups [][]*identity, pods Selector, podMatch func(Selector, *identity) Match, b *peerMatch, yes, maybe *setBuilder) {
+	g.indexClasses()
+	in := g.sets.builder()
+	for _, ids := range groups {
+		// A namespace's identities are numbered one after another when
+		// its workloads come together, as loading sorts them.
+		if n := len(ids); n > 0 && ids[n-1].index-ids[0].index == n-1 {
+			in.setRange(ids[0].index, ids[0].index+n)
+			continue
+		}
+		for _, id := range ids {
+			in.set(id.index)
+		}
+	}
+	for c, rep := range g.classRep {
+		m := podMatch(pods, rep)
+		if m == No {
+			continue
+		}
+		var why []string
+		if m == Maybe {
+			why = []string{fmt.Sprintf("a peer selector reads %s, whose value is set at run time", strings.Join(pods.varyingKeys(rep.labels), ", "))}
+		}
+		ids := g.classIDs[c]
+		lo, hi := max(in.lo, ids.off), min(in.hi, ids.off+len(ids.words))
+		for k := lo; k < hi; k++ {
+			w := ids.words[k-ids.off] & in.words[k]
+			if m == Yes {
+				yes.orWord(k, w&^g.hostIDs[k])
+				w &= g.hostIDs[k]
+			}
+			for ; w != 0; w &= w - 1 {
+				i := k*64 + bits.TrailingZeros64(w)
+				maybe.set(i)
+				// Upstream leaves it to the CNI whether selectors see
+				// host-network pods or only their node's address.
+				if g.identities[i].hostNetwork {
+					b.why[i] = []string{hostPeerReason}
+				} else {
+					b.why[i] = slices.Clone(why)
+				}
+			}
+		}
+	}
+	g.sets.release(in)
+}
+
+// indexClasses sets, once, each label class's identities (classIDs), one
+// identity of each (classRep) and the host-network identities (hostIDs).
+func (g *graph) indexClasses() {
+	if g.classIDs != nil {
+		return
+	}
+	g.classRep = make([]*identity, g.labelClasses)
+	g.hostIDs = newBitset(len(g.identities))
+	builders := make([]*setBuilder, g.labelClasses)
+	for _, id := range g.identities {
+		c := id.labelClass
+		if g.classRep[c] == nil {
+			g.classRep[c] = id
+			builders[c] = &setBuilder{words: newBitset(len(g.identities))}
+		}
+		builders[c].set(id.index)
+		if id.hostNetwork {
+			g.hostIDs.set(id.index)
+		}
+	}
+	g.classIDs = make([]*idset, g.labelClasses)
+	for c, b := range builders {
+		g.classIDs[c] = &idset{off: b.lo, words: slices.Clone(b.words[b.lo:b.hi])}
+	}
 }
 
 // hostPeerReason is why a selector may or may not match host-network pods.
@@ -624,27 +733,40 @@ const hostPeerReason = "upstream leaves it to the CNI whether pod selectors matc
 
 // peerMatch is what a rule peer matches: surely (yes) or maybe, with why.
 type peerMatch struct {
-	yes, maybe bitset
+	yes, maybe *idset
 	why        map[int][]string
 	// addrMaybe are pods an ipBlock may hold the unknown addresses of, all
 	// for one reason, addrWhy (see rule.addrMaybe).
-	addrMaybe bitset
+	addrMaybe *idset
 	addrWhy   []string
 }
 
-func newPeerMatch(n int) peerMatch {
-	return peerMatch{yes: newBitset(n), maybe: newBitset(n), why: map[int][]string{}}
+// ruleSets are a rule's identity sets while it is compiled (rule.peers,
+// maybe and addrMaybe; addrMaybe nil until a peer may hold pods of unknown
+// address).
+type ruleSets struct {
+	pool                    *setPool
+	peers, maybe, addrMaybe *setBuilder
+}
+
+func (g *graph) newRuleSets() *ruleSets {
+	return &ruleSets{pool: g.sets, peers: g.sets.builder(), maybe: g.sets.builder()}
+}
+
+// freezeRule sets the rule's identity sets from what b built.
+func (g *graph) freezeRule(r *rule, b *ruleSets) {
+	r.peers, r.maybe, r.addrMaybe = g.sets.freeze(b.peers), g.sets.freeze(b.maybe), g.sets.freeze(b.addrMaybe)
 }
 
 // add merges what a peer matches into the rule; reasons name the rule.
-func (r *rule) add(m peerMatch) {
-	r.peers.or(m.yes)
-	r.maybe.or(m.maybe)
+func (b *ruleSets) add(r *rule, m peerMatch) {
+	b.peers.add(m.yes)
+	b.maybe.add(m.maybe)
 	if m.addrMaybe != nil {
-		if r.addrMaybe == nil {
-			r.addrMaybe = make(bitset, len(r.peers))
+		if b.addrMaybe == nil {
+			b.addrMaybe = b.pool.builder()
 		}
-		r.addrMaybe.or(m.addrMaybe)
+		b.addrMaybe.add(m.addrMaybe)
 		r.addrWhy = mergeReasons(netset.AllPorts(), r.addrWhy, r.name(m.addrWhy))
 	}
 	if len(m.why) == 0 {
@@ -690,7 +812,8 @@ func (r *rule) name(reasons []string) []string {
 // covers every address the pods can have; maybe when blocks hold part of
 // that range. One reason per rule names the blocks.
 func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
-	m := newPeerMatch(len(g.identities))
+	m := peerMatch{why: map[int][]string{}}
+	yes, maybe := g.sets.builder(), g.sets.builder()
 	// Pods of unknown addresses all share one range (host-network pods
 	// the nodes'): each range is decided once, not once per identity.
 	decide := func(rng addressRange) (yes bool, why []string) {
@@ -715,11 +838,11 @@ func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
 		}
 		return false, []string{fmt.Sprintf("%s %s part of %s: %s", strings.Join(partly, ", "), verb, rng.what, rng.remedy)}
 	}
-	switch yes, why := decide(g.addrs.pods); {
-	case yes:
-		m.yes.or(g.unaddressed)
+	switch all, why := decide(g.addrs.pods); {
+	case all:
+		yes.addDense(g.unaddressed)
 	case why != nil:
-		m.addrMaybe, m.addrWhy = append(bitset(nil), g.unaddressed...), why
+		m.addrMaybe, m.addrWhy = g.unaddressedSet, why
 	}
 	var nodesDecided, nodesYes bool
 	var nodesWhy []string
@@ -729,7 +852,7 @@ func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
 			for _, ip := range id.ips {
 				for _, set := range sets {
 					if set.Contains(ip) {
-						m.yes.set(id.index)
+						yes.set(id.index)
 					}
 				}
 			}
@@ -740,13 +863,14 @@ func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
 			}
 			switch {
 			case nodesYes:
-				m.yes.set(id.index)
+				yes.set(id.index)
 			case nodesWhy != nil:
-				m.maybe.set(id.index)
+				maybe.set(id.index)
 				m.why[id.index] = nodesWhy
 			}
 		}
 	}
+	m.yes, m.maybe = g.sets.freeze(yes), g.sets.freeze(maybe)
 	return m
 }
 
@@ -755,11 +879,12 @@ func (g *graph) blockMatch(texts []string, sets []*netipx.IPSet) peerMatch {
 // may match stay maybe for both reasons (Reach still tries them per
 // pair); the others stay in addrMaybe, and the ports the rule may allow
 // them are resolved once.
-func (g *graph) addressMaybe(r *rule) {
-	for i := range r.addrMaybe {
-		r.addrMaybe[i] &^= r.peers[i]
-		both := r.addrMaybe[i] & r.maybe[i]
-		r.addrMaybe[i] &^= both
+func (g *graph) addressMaybe(r *rule, b *ruleSets) {
+	addr := b.addrMaybe
+	for i := addr.lo; i < addr.hi; i++ {
+		addr.words[i] &^= b.peers.words[i]
+		both := addr.words[i] & b.maybe.words[i]
+		addr.words[i] &^= both
 		for w := both; w != 0; w &= w - 1 {
 			k := i*64 + bitIndex(w&-w)
 			r.why[k] = mergeReasons(netset.AllPorts(), r.why[k], r.addrWhy)
@@ -770,7 +895,7 @@ func (g *graph) addressMaybe(r *rule) {
 		// A named port resolves on each destination: the pseudo-peer may
 		// be any of them.
 		seen := map[string]bool{}
-		r.addrMaybe.each(func(i int) {
+		addr.words.each(func(i int) {
 			k := fmt.Sprint(g.identities[i].ports)
 			if !seen[k] {
 				seen[k] = true

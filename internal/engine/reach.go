@@ -103,6 +103,11 @@ type Options struct {
 	Context context.Context
 	// Tiers say how to evaluate tiered policies (docs/tiers.md).
 	Tiers TierOptions
+	// denseSets compiles as the engine did before sets were trimmed and
+	// shared (setPool.dense): every identity set whole and apart, every
+	// selector peer answered identity by identity. TestIdsetsMatchDense
+	// holds the default to it.
+	denseSets bool
 }
 
 // Result is the reachability of a world.
@@ -237,7 +242,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		p := &Peer{ID: wl.Namespace + "/" + wl.Name, Kind: wl.Kind, Namespace: wl.Namespace, Name: wl.Name, many: total != 1, HostNetwork: wl.Pods[0].HostNetwork, Workload: wl}
 		add(p, specs...)
 	}
-	g, err := compile(ctx, w, members, ranges(w, opts.PodCIDRs), opts.Tiers)
+	g, err := compile(ctx, w, members, ranges(w, opts.PodCIDRs), opts.Tiers, opts.denseSets)
 	if err != nil {
 		return nil, err
 	}
@@ -523,9 +528,7 @@ func (r *rule) match(id *identity, part *netipx.IPSet) (Match, []string) {
 // ipBlocks may match by their unknown addresses (addrMaybe: Reach lists
 // those against one pseudo-peer).
 func (r *rule) reachable() bitset {
-	b := append(bitset(nil), r.peers...)
-	b.or(r.maybe)
-	return b
+	return r.maybe.orInto(r.peers.orInto(nil))
 }
 
 // Reach computes every connection, without visiting every pair: a source
@@ -799,7 +802,7 @@ func (g *graph) ingressSources(d *identity) (all bool, sources bitset) {
 	for _, p := range append(append([]*policy(nil), d.ingress...), d.maybeIngress...) {
 		for _, r := range p.ingress {
 			all = all || r.allPeers
-			sources.or(r.reachable())
+			sources = r.maybe.orInto(r.peers.orInto(sources))
 		}
 	}
 	if d.tiers != nil {
@@ -826,7 +829,7 @@ func egressTargets(s *identity, n int) (open bool, targets bitset) {
 	for _, p := range append(append([]*policy(nil), s.egress...), s.maybeEgress...) {
 		for _, r := range p.egress {
 			open = open || r.allPeers
-			targets.or(r.reachable())
+			targets = r.maybe.orInto(r.peers.orInto(targets))
 		}
 	}
 	if s.tiers != nil {
@@ -844,7 +847,7 @@ func mayReach(s, d *identity) bool {
 	for _, ps := range [][]*policy{s.egress, s.maybeEgress} {
 		for _, p := range ps {
 			for _, r := range p.egress {
-				if r.allPeers || hasBit(r.peers, d.index) || hasBit(r.maybe, d.index) {
+				if r.allPeers || r.peers.has(d.index) || r.maybe.has(d.index) {
 					return true
 				}
 			}
@@ -1138,9 +1141,7 @@ func (a *Analysis) Dead(p *model.NetworkPolicy) (selects bool, dead []DeadPeer) 
 	if cp == nil {
 		return false, nil
 	}
-	for i := range cp.selects {
-		selects = selects || cp.selects[i]|cp.maybe[i] != 0
-	}
+	selects = !cp.selects.isEmpty() || !cp.maybe.isEmpty()
 	check := func(rules []*rule, peers func(i int) []networkingv1.NetworkPolicyPeer, dir string) {
 		for _, r := range rules {
 			for j, peer := range peers(r.index) {
@@ -1148,10 +1149,7 @@ func (a *Analysis) Dead(p *model.NetworkPolicy) (selects bool, dead []DeadPeer) 
 					continue
 				}
 				ids, err := a.g.peerIdentities(p.Namespace, peer)
-				empty := true
-				for i := range ids.yes {
-					empty = empty && ids.yes[i]|ids.maybe[i] == 0
-				}
+				empty := ids.yes.isEmpty() && ids.maybe.isEmpty()
 				if err == nil && empty {
 					dead = append(dead, DeadPeer{Peer: fmt.Sprintf("%s[%d] peer %d (%s)", dir, r.index, j, peerString(peer.NamespaceSelector, peer.PodSelector, nil)), Source: r.source})
 				}

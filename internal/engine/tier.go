@@ -103,8 +103,8 @@ type tierPolicy struct {
 	src *model.TierPolicy
 	// shadow names the rules in reasons and explanations.
 	shadow   *policy
-	selects  bitset
-	maybe    bitset
+	selects  *idset
+	maybe    *idset
 	maybeWhy string
 	ingress  []*tierRule
 	egress   []*tierRule
@@ -343,7 +343,6 @@ func (tc *tierConfig) cell(id, other *identity, part *netipx.IPSet, egress bool)
 }
 
 func (g *graph) compileTierPolicy(tp *model.TierPolicy, host bitset) (*tierPolicy, error) {
-	n := len(g.identities)
 	shadow := &policy{src: &model.NetworkPolicy{Meta: tp.Meta}}
 	for _, r := range tp.Ingress {
 		shadow.src.IngressRules = append(shadow.src.IngressRules, r.Source)
@@ -351,21 +350,21 @@ func (g *graph) compileTierPolicy(tp *model.TierPolicy, host bitset) (*tierPolic
 	for _, r := range tp.Egress {
 		shadow.src.EgressRules = append(shadow.src.EgressRules, r.Source)
 	}
-	p := &tierPolicy{src: tp, shadow: shadow, selects: newBitset(n), maybe: newBitset(n)}
+	p := &tierPolicy{src: tp, shadow: shadow}
 	subj, err := g.peerIdentities("", networkingv1.NetworkPolicyPeer{NamespaceSelector: &tp.Subject.Namespaces, PodSelector: tp.Subject.Pods})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: spec.subject: %w", tp.Source, tp.Ref(), err)
 	}
-	p.selects.or(subj.yes)
+	selects, maybe := g.sets.builder(), g.sets.builder()
+	selects.add(subj.yes)
 	subj.maybe.each(func(i int) {
 		if !host.has(i) {
-			p.maybe.set(i)
+			maybe.set(i)
 			p.maybeWhy = fmt.Sprintf("%s (%s) may or may not select these pods: its subject reads a label whose value is set at run time", tp.Ref(), tp.Source)
 		}
 	})
-	for i := range p.selects {
-		p.selects[i] &^= host[i]
-	}
+	selects.removeDense(host)
+	p.selects, p.maybe = g.sets.freeze(selects), g.sets.freeze(maybe)
 	for i, r := range tp.Ingress {
 		cr, err := g.compileTierRule(shadow, i, false, r, host)
 		if err != nil {
@@ -384,8 +383,8 @@ func (g *graph) compileTierPolicy(tp *model.TierPolicy, host bitset) (*tierPolic
 }
 
 func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model.TierRule, host bitset) (*tierRule, error) {
-	n := len(g.identities)
-	r := &rule{policy: shadow, index: index, egress: egress, source: tr.Source, ports: tr.Ports, peers: newBitset(n), maybe: newBitset(n)}
+	r := &rule{policy: shadow, index: index, egress: egress, source: tr.Source, ports: tr.Ports}
+	b := g.newRuleSets()
 	r.fixed = rulePorts(tr.Ports, nil)
 	for _, port := range tr.Ports {
 		if port.Port != nil && port.Port.StrVal != "" {
@@ -402,13 +401,15 @@ func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model
 			return nil, fmt.Errorf("%s: %s: %w", tr.Source, shadow.src.Ref(), err)
 		}
 		// Selector peers never hold host-network pods.
-		f := newPeerMatch(n)
-		for i := range m.yes {
-			f.yes[i] = m.yes[i] &^ host[i]
-			f.maybe[i] = m.maybe[i] &^ host[i]
-		}
+		f := peerMatch{why: map[int][]string{}}
+		yes, maybe := g.sets.builder(), g.sets.builder()
+		yes.add(m.yes)
+		yes.removeDense(host)
+		maybe.add(m.maybe)
+		maybe.removeDense(host)
+		f.yes, f.maybe = g.sets.freeze(yes), g.sets.freeze(maybe)
 		f.maybe.each(func(i int) { f.why[i] = m.why[i] })
-		r.add(f)
+		b.add(r, f)
 	}
 	if len(tr.Networks) > 0 {
 		var ips netipx.IPSetBuilder
@@ -421,7 +422,7 @@ func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model
 			ips.AddSet(set)
 			blocks = append(blocks, set)
 		}
-		r.add(g.blockMatch(tr.Networks, blocks))
+		b.add(r, g.blockMatch(tr.Networks, blocks))
 		set, _ := ips.IPSet()
 		r.ips = g.shareSet(set)
 	}
@@ -431,8 +432,8 @@ func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model
 		// each maybe (which nodes match is not decided per address).
 		why := []string{fmt.Sprintf("%s %s (%s): a nodes peer matches the addresses of the nodes its selector picks, which are not told apart", shadow.src.Ref(), name, tr.Source)}
 		host.each(func(i int) {
-			if !r.peers.has(i) {
-				r.maybe.set(i)
+			if !b.peers.has(i) {
+				b.maybe.set(i)
 				if r.why == nil {
 					r.why = map[int][]string{}
 				}
@@ -446,21 +447,21 @@ func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model
 	}
 	// Tier rules decide pairs one by one: what an ipBlock may match of
 	// pods of unknown address is a maybe like any other.
-	if r.addrMaybe != nil {
-		r.addrMaybe.each(func(i int) {
-			if !r.peers.has(i) {
-				r.maybe.set(i)
+	if b.addrMaybe != nil {
+		b.addrMaybe.words.each(func(i int) {
+			if !b.peers.has(i) {
+				b.maybe.set(i)
 				if r.why == nil {
 					r.why = map[int][]string{}
 				}
 				r.why[i] = mergeReasons(netset.AllPorts(), r.why[i], r.addrWhy)
 			}
 		})
-		r.addrMaybe = nil
+		g.sets.release(b.addrMaybe)
+		b.addrMaybe = nil
 	}
-	for i := range r.maybe {
-		r.maybe[i] &^= r.peers[i]
-	}
+	b.maybe.remove(b.peers)
+	g.freezeRule(r, b)
 	return &tierRule{rule: r, action: tr.Action, name: name}, nil
 }
 
@@ -959,10 +960,7 @@ func (id *identity) tierAccepts(egress bool) bitset {
 			if r.action != model.ActionAccept {
 				continue
 			}
-			if out == nil {
-				out = make(bitset, len(r.peers))
-			}
-			out.or(r.reachable())
+			out = r.maybe.orInto(r.peers.orInto(out))
 		}
 	}
 	return out

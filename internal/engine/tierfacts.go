@@ -129,7 +129,7 @@ func (a *Analysis) TierIssues() []TierIssue {
 	return out
 }
 
-func (a *Analysis) peerIDs(b bitset) []string {
+func (a *Analysis) peerIDs(b interface{ each(func(int)) }) []string {
 	var out []string
 	b.each(func(i int) {
 		for _, p := range a.byID[i] {
@@ -159,7 +159,7 @@ func (tc *tierConfig) shadowing(p *tierPolicy, ri int, egress bool) *tierPolicy 
 		if q == p && tc.profile == model.ProfileUpstream {
 			before = true
 		}
-		if !before || !subset(p.selects, q.selects) || !subset(p.maybe, q.selects) {
+		if !before || !p.selects.subsetOf(q.selects) || !p.maybe.subsetOf(q.selects) {
 			continue
 		}
 		qrules := q.ingress
@@ -173,21 +173,12 @@ func (tc *tierConfig) shadowing(p *tierPolicy, ri int, egress bool) *tierPolicy 
 			if a.action != model.ActionAccept {
 				continue
 			}
-			if subset(d.peers, a.peers) && subset(d.maybe, a.peers) && ipSubset(d.ips, a.ips) && d.fixed.Difference(a.fixed).IsEmpty() {
+			if d.peers.subsetOf(a.peers) && d.maybe.subsetOf(a.peers) && ipSubset(d.ips, a.ips) && d.fixed.Difference(a.fixed).IsEmpty() {
 				return q
 			}
 		}
 	}
 	return nil
-}
-
-func subset(a, b bitset) bool {
-	for i := range a {
-		if a[i]&^b[i] != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func ipSubset(a, b *netipx.IPSet) bool {
@@ -243,7 +234,7 @@ func (tc *tierConfig) ties(g *graph) []TierIssue {
 			if q.src.Tier != p.src.Tier || q.src.Priority != p.src.Priority {
 				continue
 			}
-			if !intersects(p.selects, q.selects) && !intersects(p.maybe, q.selects) && !intersects(p.selects, q.maybe) {
+			if !p.selects.intersects(q.selects) && !p.maybe.intersects(q.selects) && !p.selects.intersects(q.maybe) {
 				continue
 			}
 			for _, egress := range []bool{false, true} {
