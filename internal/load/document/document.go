@@ -232,6 +232,12 @@ func splitYAML(name string, data []byte) ([]doc, error) {
 		if end >= 0 {
 			next = i + end + 1
 		}
+		// Only a line starting with '-' or '.' can be a separator.
+		if c := data[i]; c != '-' && c != '.' {
+			i = next
+			line++
+			continue
+		}
 		text := bytes.TrimRight(data[i:next], "\r\n")
 		if bytes.HasPrefix(text, []byte("---")) || bytes.Equal(text, []byte("...")) {
 			rest := strings.TrimSpace(string(text[3:]))
@@ -250,27 +256,34 @@ func splitYAML(name string, data []byte) ([]doc, error) {
 
 // blankYAML reports whether a document holds only blank lines and comments.
 func blankYAML(b []byte) bool {
-	for _, l := range bytes.Split(b, []byte{'\n'}) {
+	for len(b) > 0 {
+		l, rest, _ := bytes.Cut(b, []byte{'\n'})
 		l = bytes.TrimSpace(l)
 		if len(l) > 0 && l[0] != '#' && !bytes.Equal(l, []byte("\ufeff")) {
 			return false
 		}
+		b = rest
 	}
 	return true
 }
 
 // leadingBlankLines counts the blank and comment lines before a document's
-// first content, so the reported line is the object's first line.
+// first content, so the reported line is the object's first line. It
+// reads only up to that content (a document is mostly content).
 func leadingBlankLines(b []byte) int {
 	n := 0
-	for _, l := range bytes.Split(b, []byte{'\n'}) {
+	for {
+		l, rest, found := bytes.Cut(b, []byte{'\n'})
 		t := bytes.TrimSpace(l)
 		if len(t) > 0 && t[0] != '#' {
 			return n
 		}
 		n++
+		if !found {
+			return n
+		}
+		b = rest
 	}
-	return n
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
@@ -382,6 +395,7 @@ func (d doc) objects() ([]*Object, error) {
 		// needs no second pass over its JSON.
 		if j, h, ok := fastYAMLToJSONHead(d.data); ok && h.ok {
 			pos := lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
+			pos.tree.spec = h.specLines
 			return []*Object{{Source: d.src, JSON: j, APIVersion: h.apiVersion, Kind: h.kind, Metadata: h.metadata, pos: pos}}, nil
 		}
 	}
