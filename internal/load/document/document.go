@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"strconv"
 	"strings"
@@ -84,7 +85,7 @@ func (o *Object) Line(path ...any) int {
 // Read returns the objects of one input. name is the path shown in messages
 // ("-" for standard input). Lists are flattened into their items.
 func Read(name string, r io.Reader) ([]*Object, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	data, err := ReadAll(r)
 	if err != nil {
 		return nil, &Error{Source: model.Source{File: name}, Msg: err.Error()}
 	}
@@ -110,6 +111,41 @@ func Read(name string, r io.Reader) ([]*Object, error) {
 		out = append(out, objs...)
 	}
 	return out, nil
+}
+
+// ReadAll reads an input up to one byte past MaxFileSize (so that a larger
+// input can be told), into a buffer of the input's size when it says it
+// (a file, a bytes.Reader): io.ReadAll's growing buffer copied every
+// file several times.
+func ReadAll(r io.Reader) ([]byte, error) {
+	size := -1
+	switch f := r.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+			size = int(info.Size())
+		}
+	case interface{ Len() int }:
+		size = f.Len()
+	}
+	if size < 0 || size > MaxFileSize {
+		return io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	}
+	// One byte more, so that reading to the end needs no second buffer.
+	buf := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case len(buf) == cap(buf):
+			// The input grew since its size was read.
+			rest, err := io.ReadAll(io.LimitReader(r, int64(MaxFileSize+1-len(buf))))
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // checkText rejects binary input up front, with the first offending line,

@@ -58,7 +58,8 @@ func fastYAMLToJSONHead(data []byte) (out []byte, h fastHead, ok bool) {
 	if !fastPrintable(data) {
 		return nil, h, false
 	}
-	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4)}
+	var entries [64]mapEntry
+	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4), entries: entries[:0]}
 	p.setLine(0)
 	if !p.document() {
 		return nil, h, false
@@ -259,8 +260,18 @@ func (p *fastParser) value(l []byte, c, col int, inMapping bool) bool {
 }
 
 // sequence converts a block sequence whose dashes stand at column col.
+// (No defers here or in mapping: they cost a tenth of the walk, and a
+// failed walk is thrown away, so only success restores the state.)
 func (p *fastParser) sequence(col int) bool {
-	defer p.enter(p.enter(p.attach(yaml3.SequenceNode, col, nil)))
+	prev := p.enter(p.attach(yaml3.SequenceNode, col, nil))
+	if !p.sequenceEntries(col) {
+		return false
+	}
+	p.enter(prev)
+	return true
+}
+
+func (p *fastParser) sequenceEntries(col int) bool {
 	if p.level == 1 {
 		p.specMap = false
 	}
@@ -271,7 +282,6 @@ func (p *fastParser) sequence(col int) bool {
 		lines = &p.specLines[len(p.specLines)-1]
 	}
 	p.level++
-	defer func() { p.level-- }()
 	p.out = append(p.out, '[')
 	first := true
 	for {
@@ -305,6 +315,7 @@ func (p *fastParser) sequence(col int) bool {
 		}
 	}
 	p.out = append(p.out, ']')
+	p.level--
 	return true
 }
 
@@ -395,17 +406,23 @@ func (p *fastParser) inline(c, owner int, inSequence bool) bool {
 // are written sorted (encoding/json sorts map keys), so the entries are
 // reordered once the mapping is complete.
 func (p *fastParser) mapping(col int) bool {
-	defer p.enter(p.enter(p.attach(yaml3.MappingNode, col, nil)))
+	prev := p.enter(p.attach(yaml3.MappingNode, col, nil))
+	if !p.mappingEntries(col) {
+		return false
+	}
+	p.enter(prev)
+	return true
+}
+
+func (p *fastParser) mappingEntries(col int) bool {
 	level := p.level
 	if level == 1 {
 		p.specMap = true
 	}
 	p.level++
-	defer func() { p.level-- }()
 	start := len(p.out)
 	p.out = append(p.out, '{')
 	base := len(p.entries)
-	defer func() { p.entries = p.entries[:base] }()
 	var seen map[string]bool
 	sorted := true
 	for {
@@ -498,6 +515,8 @@ func (p *fastParser) mapping(col int) bool {
 		}
 		p.out = append(p.out, '}')
 	}
+	p.entries = p.entries[:base]
+	p.level--
 	return true
 }
 
@@ -596,8 +615,23 @@ var yaml11Words = map[string]string{
 }
 
 func resolvesAway(s []byte) bool {
-	_, ok := yaml11Words[string(s)]
+	_, ok := yaml11Word(s)
 	return ok
+}
+
+// yaml11Word looks s up in yaml11Words, rejecting most strings without
+// the lookup: every such word has 1 to 5 letters and starts with one of
+// ten.
+func yaml11Word(s []byte) (string, bool) {
+	if len(s) == 0 || len(s) > 5 {
+		return "", false
+	}
+	switch s[0] {
+	case 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O':
+		w, ok := yaml11Words[string(s)]
+		return w, ok
+	}
+	return "", false
 }
 
 // scalar converts a one-line scalar value (the rest of the line, comment
@@ -666,7 +700,7 @@ func (p *fastParser) scalar(l []byte) bool {
 	c := v[0]
 	switch {
 	case isLetter(c):
-		if w, ok := yaml11Words[string(v)]; ok {
+		if w, ok := yaml11Word(v); ok {
 			p.out = append(p.out, w...)
 			return true
 		}

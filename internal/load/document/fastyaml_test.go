@@ -272,3 +272,18 @@ func TestFastYAMLGenerated(t *testing.T) {
 		t.Fatalf("only %d documents", n)
 	}
 }
+
+// TestYAML11Word: the quick rejection in yaml11Word never rejects a word
+// of yaml11Words.
+func TestYAML11Word(t *testing.T) {
+	for k, v := range yaml11Words {
+		if w, ok := yaml11Word([]byte(k)); !ok || w != v {
+			t.Errorf("%q: %q %v, want %q", k, w, ok, v)
+		}
+	}
+	for _, s := range []string{"", "yess", "nul", "Falsey", "x", "o"} {
+		if _, ok := yaml11Word([]byte(s)); ok {
+			t.Errorf("%q taken", s)
+		}
+	}
+}
