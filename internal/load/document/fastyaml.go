@@ -260,11 +260,17 @@ func (p *fastParser) value(l []byte, c, col int, inMapping bool) bool {
 }
 
 // sequence converts a block sequence whose dashes stand at column col.
-// (No defers here or in mapping: they cost a tenth of the walk, and a
-// failed walk is thrown away, so only success restores the state.)
 func (p *fastParser) sequence(col int) bool {
-	prev := p.enter(p.attach(yaml3.SequenceNode, col, nil))
-	if !p.sequenceEntries(col) {
+	return p.collection(yaml3.SequenceNode, col, (*fastParser).sequenceEntries)
+}
+
+// collection reads the entries of a block collection of kind at column
+// col into the tree being built (if any). No defers here or below: they
+// cost a tenth of the walk, and a failed walk is thrown away, so only
+// success restores the state.
+func (p *fastParser) collection(kind yaml3.Kind, col int, entries func(*fastParser, int) bool) bool {
+	prev := p.enter(p.attach(kind, col, nil))
+	if !entries(p, col) {
 		return false
 	}
 	p.enter(prev)
@@ -406,12 +412,7 @@ func (p *fastParser) inline(c, owner int, inSequence bool) bool {
 // are written sorted (encoding/json sorts map keys), so the entries are
 // reordered once the mapping is complete.
 func (p *fastParser) mapping(col int) bool {
-	prev := p.enter(p.attach(yaml3.MappingNode, col, nil))
-	if !p.mappingEntries(col) {
-		return false
-	}
-	p.enter(prev)
-	return true
+	return p.collection(yaml3.MappingNode, col, (*fastParser).mappingEntries)
 }
 
 func (p *fastParser) mappingEntries(col int) bool {

@@ -351,39 +351,8 @@ func (d *decoder) value(p *plan, v reflect.Value) bool {
 			return false
 		}
 		return true
-	case kInt:
-		num, ok := d.number()
-		if !ok {
-			return false
-		}
-		n, err := strconv.ParseInt(num, 10, 64)
-		if err != nil || v.OverflowInt(n) {
-			return false
-		}
-		v.SetInt(n)
-		return true
-	case kUint:
-		num, ok := d.number()
-		if !ok {
-			return false
-		}
-		n, err := strconv.ParseUint(num, 10, 64)
-		if err != nil || v.OverflowUint(n) {
-			return false
-		}
-		v.SetUint(n)
-		return true
-	case kFloat:
-		num, ok := d.number()
-		if !ok {
-			return false
-		}
-		n, err := strconv.ParseFloat(num, p.typ.Bits())
-		if err != nil || v.OverflowFloat(n) {
-			return false
-		}
-		v.SetFloat(n)
-		return true
+	case kInt, kUint, kFloat:
+		return d.numberInto(p, v)
 	case kPointer:
 		e := reflect.New(p.typ.Elem())
 		if !d.value(p.elem, e.Elem()) {
@@ -405,6 +374,36 @@ func (d *decoder) value(p *plan, v reflect.Value) bool {
 		return c == '[' && d.array(p, v)
 	}
 	return false
+}
+
+// numberInto decodes a number into an int, uint or float value as
+// encoding/json does: the literal must parse for the kind and fit its size.
+func (d *decoder) numberInto(p *plan, v reflect.Value) bool {
+	num, ok := d.number()
+	if !ok {
+		return false
+	}
+	switch p.kind {
+	case kInt:
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || v.OverflowInt(n) {
+			return false
+		}
+		v.SetInt(n)
+	case kUint:
+		n, err := strconv.ParseUint(num, 10, 64)
+		if err != nil || v.OverflowUint(n) {
+			return false
+		}
+		v.SetUint(n)
+	default:
+		n, err := strconv.ParseFloat(num, p.typ.Bits())
+		if err != nil || v.OverflowFloat(n) {
+			return false
+		}
+		v.SetFloat(n)
+	}
+	return true
 }
 
 // members reads the members of the object at d.i, calling member with
@@ -647,37 +646,38 @@ func (d *decoder) number() (string, bool) {
 	case j < len(b) && b[j] == '0':
 		j++
 	case j < len(b) && b[j] >= '1' && b[j] <= '9':
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
+		j = digits(b, j)
 	default:
 		return "", false
 	}
 	if j < len(b) && b[j] == '.' {
-		j++
-		k := j
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j == k {
+		k := digits(b, j+1)
+		if k == j+1 {
 			return "", false
 		}
+		j = k
 	}
 	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
 		j++
 		if j < len(b) && (b[j] == '+' || b[j] == '-') {
 			j++
 		}
-		k := j
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j == k {
+		k := digits(b, j)
+		if k == j {
 			return "", false
 		}
+		j = k
 	}
 	d.i = j
 	return string(b[start:j]), true
+}
+
+// digits returns the offset after the decimal digits starting at j.
+func digits(b []byte, j int) int {
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	return j
 }
 
 // skip consumes one value, checking its syntax.
