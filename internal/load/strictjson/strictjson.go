@@ -45,7 +45,14 @@ const (
 // (Strict), a number out of range, escapes it leaves to encoding/json,
 // and Go types it has no plan for (interfaces, arrays, byte slices,
 // embedded pointers, text unmarshalers, ",string" options).
-func Unmarshal(data []byte, v any, unknown Unknown) bool {
+func Unmarshal(data []byte, v any, unknown Unknown) (ok bool) {
+	// A reflection corner this package did not foresee must not stop a
+	// load: the caller's decoder then reads the input as always.
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return false
@@ -289,7 +296,15 @@ type decoder struct {
 	data   []byte
 	i      int
 	ignore bool
+	// depth is the nesting of the value being read. encoding/json refuses
+	// inputs nested deeper than 10,000; far below that, this decoder
+	// steps aside.
+	depth int
 }
+
+// maxDepth is the nesting this decoder reads; Kubernetes objects nest a
+// few dozen levels.
+const maxDepth = 1000
 
 func (d *decoder) space() {
 	for d.i < len(d.data) {
@@ -410,10 +425,14 @@ func (d *decoder) numberInto(p *plan, v reflect.Value) bool {
 // each key (a string valid until the next call) and leaving d.i at its
 // value.
 func (d *decoder) members(member func(key []byte) bool) bool {
+	if !d.enter() {
+		return false
+	}
 	d.i++ // {
 	d.space()
 	if d.i < len(d.data) && d.data[d.i] == '}' {
 		d.i++
+		d.depth--
 		return true
 	}
 	for {
@@ -439,11 +458,20 @@ func (d *decoder) members(member func(key []byte) bool) bool {
 			d.i++
 		case '}':
 			d.i++
+			d.depth--
 			return true
 		default:
 			return false
 		}
 	}
+}
+
+// enter counts one more level of nesting (an object or an array),
+// refusing inputs nested deeper than maxDepth. Only a complete value
+// leaves its level again: a failure ends the whole decode.
+func (d *decoder) enter() bool {
+	d.depth++
+	return d.depth <= maxDepth
 }
 
 func (d *decoder) object(p *plan, v reflect.Value) bool {
@@ -509,6 +537,15 @@ func (d *decoder) mapping(p *plan, v reflect.Value) bool {
 }
 
 func (d *decoder) array(p *plan, v reflect.Value) bool {
+	if !d.enter() {
+		return false
+	}
+	ok := d.elements(p, v)
+	d.depth--
+	return ok
+}
+
+func (d *decoder) elements(p *plan, v reflect.Value) bool {
 	d.i++ // [
 	d.space()
 	if p.stringSlice {
@@ -672,6 +709,25 @@ func (d *decoder) number() (string, bool) {
 	return string(b[start:j]), true
 }
 
+// skipElements consumes the elements of an array and its closing
+// bracket.
+func (d *decoder) skipElements() bool {
+	d.i++ // [
+	d.space()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		return true
+	}
+	for {
+		if !d.skip() {
+			return false
+		}
+		if more, ok := d.next(); !more {
+			return ok
+		}
+	}
+}
+
 // digits returns the offset after the decimal digits starting at j.
 func digits(b []byte, j int) int {
 	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
@@ -690,20 +746,12 @@ func (d *decoder) skip() bool {
 	case c == '{':
 		return d.members(func([]byte) bool { return d.skip() })
 	case c == '[':
-		d.i++
-		d.space()
-		if d.i < len(d.data) && d.data[d.i] == ']' {
-			d.i++
-			return true
+		if !d.enter() {
+			return false
 		}
-		for {
-			if !d.skip() {
-				return false
-			}
-			if more, ok := d.next(); !more {
-				return ok
-			}
-		}
+		ok := d.skipElements()
+		d.depth--
+		return ok
 	case c == '"':
 		_, ok := d.str()
 		return ok

@@ -2,6 +2,7 @@ package strictjson
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -143,4 +144,22 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		check(t, data)
 	})
+}
+
+// TestDeepNesting: input nested deeper than this decoder reads is left to
+// sigs.k8s.io/json (which refuses it past 10,000 levels), whether the
+// value is known or skipped.
+func TestDeepNesting(t *testing.T) {
+	deep := func(n int) string {
+		return strings.Repeat("[", n) + strings.Repeat("]", n)
+	}
+	var m metav1.ObjectMeta
+	if !Unmarshal([]byte(`{"name":"a","x":`+deep(100)+`}`), &m, Ignore) || m.Name != "a" {
+		t.Fatalf("a skipped value nested 100 deep was not taken")
+	}
+	for _, n := range []int{maxDepth, 20000} {
+		if Unmarshal([]byte(`{"name":"a","x":`+deep(n)+`}`), new(metav1.ObjectMeta), Ignore) {
+			t.Errorf("nested %d deep: taken", n)
+		}
+	}
 }
