@@ -75,5 +75,5 @@ func (c *Cache) read(name string, data []byte) ([]*document.Object, error) {
 // one byte past the size document.Read accepts, so that it still refuses
 // larger inputs.
 func readFile(r io.Reader) ([]byte, error) {
-	return io.ReadAll(io.LimitReader(r, document.MaxFileSize+1))
+	return document.ReadAll(r)
 }

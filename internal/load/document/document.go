@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"strconv"
 	"strings"
@@ -84,7 +85,7 @@ func (o *Object) Line(path ...any) int {
 // Read returns the objects of one input. name is the path shown in messages
 // ("-" for standard input). Lists are flattened into their items.
 func Read(name string, r io.Reader) ([]*Object, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	data, err := ReadAll(r)
 	if err != nil {
 		return nil, &Error{Source: model.Source{File: name}, Msg: err.Error()}
 	}
@@ -110,6 +111,41 @@ func Read(name string, r io.Reader) ([]*Object, error) {
 		out = append(out, objs...)
 	}
 	return out, nil
+}
+
+// ReadAll reads an input up to one byte past MaxFileSize (so that a larger
+// input can be told), into a buffer of the input's size when it says it
+// (a file, a bytes.Reader): io.ReadAll's growing buffer copied every
+// file several times.
+func ReadAll(r io.Reader) ([]byte, error) {
+	size := -1
+	switch f := r.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+			size = int(info.Size())
+		}
+	case interface{ Len() int }:
+		size = f.Len()
+	}
+	if size < 0 || size > MaxFileSize {
+		return io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	}
+	// One byte more, so that reading to the end needs no second buffer.
+	buf := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case len(buf) == cap(buf):
+			// The input grew since its size was read.
+			rest, err := io.ReadAll(io.LimitReader(r, int64(MaxFileSize+1-len(buf))))
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // checkText rejects binary input up front, with the first offending line,
@@ -232,6 +268,12 @@ func splitYAML(name string, data []byte) ([]doc, error) {
 		if end >= 0 {
 			next = i + end + 1
 		}
+		// Only a line starting with '-' or '.' can be a separator.
+		if c := data[i]; c != '-' && c != '.' {
+			i = next
+			line++
+			continue
+		}
 		text := bytes.TrimRight(data[i:next], "\r\n")
 		if bytes.HasPrefix(text, []byte("---")) || bytes.Equal(text, []byte("...")) {
 			rest := strings.TrimSpace(string(text[3:]))
@@ -250,27 +292,34 @@ func splitYAML(name string, data []byte) ([]doc, error) {
 
 // blankYAML reports whether a document holds only blank lines and comments.
 func blankYAML(b []byte) bool {
-	for _, l := range bytes.Split(b, []byte{'\n'}) {
+	for len(b) > 0 {
+		l, rest, _ := bytes.Cut(b, []byte{'\n'})
 		l = bytes.TrimSpace(l)
 		if len(l) > 0 && l[0] != '#' && !bytes.Equal(l, []byte("\ufeff")) {
 			return false
 		}
+		b = rest
 	}
 	return true
 }
 
 // leadingBlankLines counts the blank and comment lines before a document's
-// first content, so the reported line is the object's first line.
+// first content, so the reported line is the object's first line. It
+// reads only up to that content (a document is mostly content).
 func leadingBlankLines(b []byte) int {
 	n := 0
-	for _, l := range bytes.Split(b, []byte{'\n'}) {
+	for {
+		l, rest, found := bytes.Cut(b, []byte{'\n'})
 		t := bytes.TrimSpace(l)
 		if len(t) > 0 && t[0] != '#' {
 			return n
 		}
 		n++
+		if !found {
+			return n
+		}
+		b = rest
 	}
-	return n
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
@@ -382,6 +431,7 @@ func (d doc) objects() ([]*Object, error) {
 		// needs no second pass over its JSON.
 		if j, h, ok := fastYAMLToJSONHead(d.data); ok && h.ok {
 			pos := lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
+			pos.tree.spec = h.specLines
 			return []*Object{{Source: d.src, JSON: j, APIVersion: h.apiVersion, Kind: h.kind, Metadata: h.metadata, pos: pos}}, nil
 		}
 	}

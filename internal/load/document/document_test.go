@@ -1,7 +1,11 @@
 package document
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -262,5 +266,44 @@ func TestListFastPathMatchesOrdinaryPath(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// shortLen says it holds fewer bytes than it does (a file that grew
+// after its size was read).
+type shortLen struct{ *bytes.Reader }
+
+func (s shortLen) Len() int { return s.Reader.Len() / 2 }
+
+// TestReadAll: the presized read gives the whole input whatever the
+// reader says of its size.
+func TestReadAll(t *testing.T) {
+	want := bytes.Repeat([]byte("apiVersion: v1\n"), 1000)
+	path := filepath.Join(t.TempDir(), "a.yaml")
+	if err := os.WriteFile(path, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, r := range map[string]io.Reader{
+		"file":      f,
+		"bytes":     bytes.NewReader(want),
+		"no size":   io.MultiReader(bytes.NewReader(want)),
+		"short Len": shortLen{bytes.NewReader(want)},
+		"empty":     bytes.NewReader(nil),
+	} {
+		got, err := ReadAll(r)
+		if name == "empty" {
+			if err != nil || len(got) != 0 {
+				t.Errorf("%s: %q, %v", name, got, err)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v; want %d", name, len(got), err, len(want))
+		}
 	}
 }

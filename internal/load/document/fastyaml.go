@@ -39,7 +39,18 @@ type fastHead struct {
 	// metadata is the JSON of the root's metadata member (a slice of the
 	// output), nil when it has none.
 	metadata []byte
-	ok       bool
+	// specLines are the lines of the entries of the sequences directly
+	// in the root's spec mapping (a NetworkPolicy's rules), read on the
+	// way so that rule lines need no second parse.
+	specLines []seqLines
+	ok        bool
+}
+
+// seqLines are the lines (1-based, in the document) of the entries of
+// the sequence at spec.<key>.
+type seqLines struct {
+	key   string
+	lines []int
 }
 
 // fastYAMLToJSONHead is fastYAMLToJSON that also reads the head.
@@ -47,13 +58,14 @@ func fastYAMLToJSONHead(data []byte) (out []byte, h fastHead, ok bool) {
 	if !fastPrintable(data) {
 		return nil, h, false
 	}
-	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4)}
+	var entries [64]mapEntry
+	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4), entries: entries[:0]}
 	p.setLine(0)
 	if !p.document() {
 		return nil, h, false
 	}
 	if len(p.out) > 0 && p.out[0] == '{' && !p.headBad {
-		h = fastHead{apiVersion: p.apiVersion, kind: p.kind, ok: true}
+		h = fastHead{apiVersion: p.apiVersion, kind: p.kind, specLines: p.specLines, ok: true}
 		if p.metaEnd > 0 {
 			h.metadata = p.out[p.metaStart:p.metaEnd:p.metaEnd]
 		}
@@ -137,6 +149,14 @@ type fastParser struct {
 	// cur, when set, is the node of the collection being read: the
 	// parser then builds a node tree (fastTree) besides the JSON.
 	cur *yaml3.Node
+	// level is the nesting of the collection being read (0 the root);
+	// inSpec is set while the root's spec member is read, specMap when
+	// it is a mapping, and specKey is the key of its entry being read.
+	level     int
+	inSpec    bool
+	specMap   bool
+	specKey   []byte
+	specLines []seqLines
 }
 
 // attach adds a node of the tree being built, at the current line and
@@ -241,7 +261,33 @@ func (p *fastParser) value(l []byte, c, col int, inMapping bool) bool {
 
 // sequence converts a block sequence whose dashes stand at column col.
 func (p *fastParser) sequence(col int) bool {
-	defer p.enter(p.enter(p.attach(yaml3.SequenceNode, col, nil)))
+	return p.collection(yaml3.SequenceNode, col, (*fastParser).sequenceEntries)
+}
+
+// collection reads the entries of a block collection of kind at column
+// col into the tree being built (if any). No defers here or below: they
+// cost a tenth of the walk, and a failed walk is thrown away, so only
+// success restores the state.
+func (p *fastParser) collection(kind yaml3.Kind, col int, entries func(*fastParser, int) bool) bool {
+	prev := p.enter(p.attach(kind, col, nil))
+	if !entries(p, col) {
+		return false
+	}
+	p.enter(prev)
+	return true
+}
+
+func (p *fastParser) sequenceEntries(col int) bool {
+	if p.level == 1 {
+		p.specMap = false
+	}
+	record := p.level == 2 && p.inSpec && p.specMap
+	var lines *seqLines
+	if record {
+		p.specLines = append(p.specLines, seqLines{key: string(p.specKey)})
+		lines = &p.specLines[len(p.specLines)-1]
+	}
+	p.level++
 	p.out = append(p.out, '[')
 	first := true
 	for {
@@ -253,6 +299,9 @@ func (p *fastParser) sequence(col int) bool {
 			p.out = append(p.out, ',')
 		}
 		first = false
+		if record {
+			lines.lines = append(lines.lines, p.entryLine(l, col+1, col))
+		}
 		if !p.value(l, col+1, col, false) {
 			return false
 		}
@@ -272,7 +321,44 @@ func (p *fastParser) sequence(col int) bool {
 		}
 	}
 	p.out = append(p.out, ']')
+	p.level--
 	return true
+}
+
+// entryLine is the line of the node of a sequence entry whose dash ends
+// at column c of line l (the entry at column col): the dash's line, or,
+// when nothing but a comment follows the dash, the next content line if
+// it is deeper (the nested node) and else the dash's (a null), as nested
+// attaches them.
+func (p *fastParser) entryLine(l []byte, c, col int) int {
+	v := c
+	for v < len(l) && l[v] == ' ' {
+		v++
+	}
+	if v < len(l) && l[v] != '#' {
+		return p.lineNo
+	}
+	lineNo := p.lineNo
+	for off := p.lineEnd + 1; off < len(p.data); {
+		lineNo++
+		end := bytes.IndexByte(p.data[off:], '\n')
+		if end < 0 {
+			end = len(p.data) - off
+		}
+		next := p.data[off : off+end]
+		ind := 0
+		for ind < len(next) && next[ind] == ' ' {
+			ind++
+		}
+		if ind < len(next) && next[ind] != '#' {
+			if ind > col {
+				return lineNo
+			}
+			break
+		}
+		off += end + 1
+	}
+	return p.lineNo
 }
 
 // nested converts the value of an entry whose line ended after the key or
@@ -326,11 +412,18 @@ func (p *fastParser) inline(c, owner int, inSequence bool) bool {
 // are written sorted (encoding/json sorts map keys), so the entries are
 // reordered once the mapping is complete.
 func (p *fastParser) mapping(col int) bool {
-	defer p.enter(p.enter(p.attach(yaml3.MappingNode, col, nil)))
+	return p.collection(yaml3.MappingNode, col, (*fastParser).mappingEntries)
+}
+
+func (p *fastParser) mappingEntries(col int) bool {
+	level := p.level
+	if level == 1 {
+		p.specMap = true
+	}
+	p.level++
 	start := len(p.out)
 	p.out = append(p.out, '{')
 	base := len(p.entries)
-	defer func() { p.entries = p.entries[:base] }()
 	var seen map[string]bool
 	sorted := true
 	for {
@@ -373,8 +466,17 @@ func (p *fastParser) mapping(col int) bool {
 		p.attach(yaml3.ScalarNode, col, key)
 		p.out = appendJSONString(p.out, key)
 		p.out = append(p.out, ':')
+		switch level {
+		case 0:
+			p.inSpec = string(key) == "spec"
+		case 1:
+			p.specKey = key
+		}
 		if !p.value(l, col+rest, col, true) {
 			return false
+		}
+		if level == 0 {
+			p.inSpec = false
 		}
 		if start == 0 {
 			p.noteHead(key, p.out[es+len(key)+3:])
@@ -414,6 +516,8 @@ func (p *fastParser) mapping(col int) bool {
 		}
 		p.out = append(p.out, '}')
 	}
+	p.entries = p.entries[:base]
+	p.level--
 	return true
 }
 
@@ -512,8 +616,23 @@ var yaml11Words = map[string]string{
 }
 
 func resolvesAway(s []byte) bool {
-	_, ok := yaml11Words[string(s)]
+	_, ok := yaml11Word(s)
 	return ok
+}
+
+// yaml11Word looks s up in yaml11Words, rejecting most strings without
+// the lookup: every such word has 1 to 5 letters and starts with one of
+// ten.
+func yaml11Word(s []byte) (string, bool) {
+	if len(s) == 0 || len(s) > 5 {
+		return "", false
+	}
+	switch s[0] {
+	case 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O':
+		w, ok := yaml11Words[string(s)]
+		return w, ok
+	}
+	return "", false
 }
 
 // scalar converts a one-line scalar value (the rest of the line, comment
@@ -582,7 +701,7 @@ func (p *fastParser) scalar(l []byte) bool {
 	c := v[0]
 	switch {
 	case isLetter(c):
-		if w, ok := yaml11Words[string(v)]; ok {
+		if w, ok := yaml11Word(v); ok {
 			p.out = append(p.out, w...)
 			return true
 		}

@@ -39,6 +39,11 @@ var fastCases = []string{
 	// many keys (the duplicate check switches to a map)
 	"k01: 1\nk02: 1\nk03: 1\nk04: 1\nk05: 1\nk06: 1\nk07: 1\nk08: 1\nk09: 1\nk10: 1\nk11: 1\nk12: 1\nk13: 1\nk14: 1\nk15: 1\nk16: 1\nk17: 1\nk18: 1\nk00: 1\n",
 	"a: registry.example.com/ingest:1.24.1\nb: http://x/y?z=1#frag\nc: a,b[c]{d}\n",
+	// the lines of spec's sequences' entries (policy rules): compact,
+	// nested after a dash, null, after comments, a sequence at its key's
+	// column, deeper sequences not recorded
+	"kind: NetworkPolicy\nspec:\n  ingress: []\n  egress:\n  - to: []\n  -\n    ports: []\n  - # c\n\n    # d\n    ports: []\n  -\n  - x\n  podSelector:\n    matchExpressions:\n    - key: a\n  policyTypes:\n    - Ingress\n    - Egress\nstatus:\n  x:\n  - 1\n",
+	"spec:\n- - 1\n",
 }
 
 // slowCases must leave the fast path (their meaning needs the full
@@ -167,12 +172,43 @@ func checkFastYAML(t *testing.T, data []byte) {
 	if !ok {
 		t.Fatalf("fastTree refused what fastYAMLToJSON took: %q", data)
 	}
+	// The lines of spec's sequence entries read on the way are the
+	// tree's, and every such sequence is there.
+	_, h, _ := fastYAMLToJSONHead(data)
+	checkSpecLines(t, data, tree, h.specLines)
 	var ref yaml3.Node
 	if err := yaml3.Unmarshal(data, &ref); err != nil {
 		return // positions then come from neither parser
 	}
 	if msg := sameTree(tree, &ref, "$"); msg != "" {
 		t.Fatalf("fastTree disagrees with go.yaml.in/yaml/v3 on %q: %s", data, msg)
+	}
+}
+
+// checkSpecLines fails unless lines holds exactly the sequences directly
+// in the root's spec mapping of tree, with each entry's line.
+func checkSpecLines(t *testing.T, data []byte, tree *yaml3.Node, lines []seqLines) {
+	t.Helper()
+	var want []seqLines
+	if root := tree.Content[0]; root.Kind == yaml3.MappingNode {
+		if spec := child(root, "spec"); spec != nil && spec.Kind == yaml3.MappingNode {
+			for i := 0; i+1 < len(spec.Content); i += 2 {
+				// An empty flow sequence ([]) has no entries to find:
+				// the walk skips it.
+				if seq := spec.Content[i+1]; seq.Kind == yaml3.SequenceNode && len(seq.Content) > 0 {
+					s := seqLines{key: spec.Content[i].Value}
+					for _, n := range seq.Content {
+						s.lines = append(s.lines, n.Line)
+					}
+					want = append(want, s)
+				}
+			}
+		}
+	}
+	// Compare as sets of keys (the walk meets them in input order, the
+	// tree too; duplicates cannot occur on the fast path).
+	if fmt.Sprint(want) != fmt.Sprint(lines) {
+		t.Fatalf("spec sequence lines %v, the tree has %v, in %q", lines, want, data)
 	}
 }
 
@@ -234,5 +270,20 @@ func TestFastYAMLGenerated(t *testing.T) {
 	}
 	if n < 100 {
 		t.Fatalf("only %d documents", n)
+	}
+}
+
+// TestYAML11Word: the quick rejection in yaml11Word never rejects a word
+// of yaml11Words.
+func TestYAML11Word(t *testing.T) {
+	for k, v := range yaml11Words {
+		if w, ok := yaml11Word([]byte(k)); !ok || w != v {
+			t.Errorf("%q: %q %v, want %q", k, w, ok, v)
+		}
+	}
+	for _, s := range []string{"", "yess", "nul", "Falsey", "x", "o"} {
+		if _, ok := yaml11Word([]byte(s)); ok {
+			t.Errorf("%q taken", s)
+		}
 	}
 }

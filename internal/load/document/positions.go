@@ -21,6 +21,11 @@ type tree struct {
 	base int // file line of the document's first byte
 	once sync.Once
 	root *yaml3.Node
+	// spec holds the lines of the entries of the spec's sequences when
+	// the YAML walk read them (fastHead.specLines): the lines asked for
+	// most (policy rules) then need no tree. It is never written after
+	// the reader made it.
+	spec []seqLines
 }
 
 // lazyPositions parses the document when a line is first asked for.
@@ -51,6 +56,15 @@ func (p *positions) sub(path ...any) *positions {
 // line returns the file line of the value at path, or 0.
 func (p *positions) line(path ...any) int {
 	t := p.tree
+	if len(p.prefix) == 0 && len(path) == 3 && t.spec != nil && path[0] == "spec" {
+		key, _ := path[1].(string)
+		i, isIndex := path[2].(int)
+		for _, s := range t.spec {
+			if isIndex && s.key == key && i >= 0 && i < len(s.lines) {
+				return t.base + s.lines[i] - 1
+			}
+		}
+	}
 	t.once.Do(func() {
 		t.root = parseTree(t.data)
 		t.data = nil

@@ -7,9 +7,11 @@ package k8s
 import (
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/load/document"
+	"github.com/ringfence/ringfence/internal/load/strictjson"
 	"github.com/ringfence/ringfence/internal/model"
 	kjson "sigs.k8s.io/json"
 )
@@ -95,6 +97,8 @@ type decoded struct {
 	// vpcCNI is what a VPC CNI pod spec (aws-node) says of custom
 	// networking.
 	vpcCNI *model.VPCCNI
+	// slow skips the fast decoder (the differential tests' oracle).
+	slow bool
 }
 
 func (d *decoded) warn(src model.Source, object, format string, args ...any) {
@@ -104,6 +108,12 @@ func (d *decoded) warn(src model.Source, object, format string, args ...any) {
 // Decode turns one object into the model. It is safe to call
 // concurrently; defaultNamespace is given to namespaced objects without one.
 func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
+	return decode(o, defaultNamespace, true)
+}
+
+// decode is Decode; fast=false decodes with sigs.k8s.io/json alone, the
+// oracle the differential tests hold the fast decoder to.
+func decode(o *document.Object, defaultNamespace string, fast bool) (*Decoded, error) {
 	if defaultNamespace == "" {
 		defaultNamespace = "default"
 	}
@@ -134,7 +144,7 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 	// The reader may have found the metadata member on the way: decode
 	// just it. On an error the whole object is decoded again, so the
 	// message names the field as it always did.
-	if o.Metadata == nil || kjson.UnmarshalCaseSensitivePreserveInts(o.Metadata, &meta.Metadata) != nil {
+	if o.Metadata == nil || !unmarshalLoose(o.Metadata, &meta.Metadata, fast) {
 		meta.Metadata = modelMeta{}
 		if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &meta); err != nil {
 			return nil, decodeError(o, model.Meta{Kind: o.Kind}, err)
@@ -168,7 +178,7 @@ func Decode(o *document.Object, defaultNamespace string) (*Decoded, error) {
 	case m.Namespace == "":
 		m.Namespace = defaultNamespace
 	}
-	d := &decoded{ref: m.Ref(), src: o.Source, warnings: notes}
+	d := &decoded{ref: m.Ref(), src: o.Source, warnings: notes, slow: !fast}
 	if err := dec(d, o, m); err != nil {
 		return nil, err
 	}
@@ -269,6 +279,13 @@ func cleanAnnotations(a map[string]string) map[string]string {
 // field names) and warns about fields the server would reject: a typo such
 // as "podselector" silently widens a policy.
 func (d *decoded) decode(o *document.Object, m model.Meta, into any) error {
+	// The fast decoder takes the objects sigs.k8s.io/json decodes without
+	// an error or a warning, with the same result; for every other object
+	// it steps aside and sigs.k8s.io/json gives the value and the messages.
+	if !d.slow && strictjson.Unmarshal(o.JSON, into, strictjson.Strict) {
+		return nil
+	}
+	reflect.ValueOf(into).Elem().SetZero()
 	strict, err := kjson.UnmarshalStrict(o.JSON, into)
 	if err != nil {
 		return decodeError(o, m, err)
@@ -282,6 +299,17 @@ func (d *decoded) decode(o *document.Object, m model.Meta, into any) error {
 		d.warn(o.Source, m.Ref().String(), "%s (the API server rejects this with field validation Strict, kubectl's default)", s)
 	}
 	return nil
+}
+
+// unmarshalLoose decodes as sigs.k8s.io/json's
+// UnmarshalCaseSensitivePreserveInts (unknown fields ignored), through
+// the fast decoder when fast and it takes the input.
+func unmarshalLoose(data []byte, into any, fast bool) bool {
+	if fast && strictjson.Unmarshal(data, into, strictjson.Ignore) {
+		return true
+	}
+	reflect.ValueOf(into).Elem().SetZero()
+	return kjson.UnmarshalCaseSensitivePreserveInts(data, into) == nil
 }
 
 func decodeError(o *document.Object, m model.Meta, err error) error {

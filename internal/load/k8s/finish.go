@@ -161,11 +161,15 @@ func (b *Builder) foldOwned() {
 // namespaces gives every namespace the kubernetes.io/metadata.name label
 // the API server enforces, and synthesizes those referred to but not loaded.
 func (b *Builder) namespaces() {
+	// A synthesized namespace is shown at the first object in it (by
+	// file and line): the map's order would change the output from run to
+	// run.
 	used := map[string]model.Source{}
 	for ref, obj := range b.objects {
 		if ref.Namespace != "" {
-			if _, seen := used[ref.Namespace]; !seen {
-				used[ref.Namespace] = sourceOf(obj)
+			src := sourceOf(obj)
+			if prev, seen := used[ref.Namespace]; !seen || earlier(src, prev) {
+				used[ref.Namespace] = src
 			}
 		}
 	}
@@ -185,6 +189,17 @@ func (b *Builder) namespaces() {
 			ns.Labels = labels
 		}
 	}
+}
+
+// earlier orders sources by cluster, file and line.
+func earlier(a, b model.Source) bool {
+	if a.Cluster != b.Cluster {
+		return a.Cluster < b.Cluster
+	}
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	return a.Line < b.Line
 }
 
 func sourceOf(obj any) model.Source {

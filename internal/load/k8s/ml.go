@@ -2,9 +2,11 @@ package k8s
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/load/document"
+	"github.com/ringfence/ringfence/internal/load/strictjson"
 	"github.com/ringfence/ringfence/internal/model"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +24,10 @@ import (
 // decodeLoose reads a custom resource without strict field checks: the
 // local types model only part of each CRD's schema.
 func (d *decoded) decodeLoose(o *document.Object, m model.Meta, into any) error {
+	if !d.slow && strictjson.Unmarshal(o.JSON, into, strictjson.Ignore) {
+		return nil
+	}
+	reflect.ValueOf(into).Elem().SetZero()
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, into); err != nil {
 		return decodeError(o, m, err)
 	}
