@@ -167,7 +167,13 @@ func (a *Analysis) portTargetFromGroups(lb *model.LoadBalancer, sp corev1.Servic
 		}
 		types[tg.TargetType], kept[p] = true, true
 		verb := map[bool]string{true: "preserves", false: "does not preserve"}[p]
-		whys = append(whys, fmt.Sprintf("target group %s (%s targets, %s) %s the client's address: %s", tg.Name, tg.TargetType, tg.Protocol, verb, from))
+		why := fmt.Sprintf("target group %s (%s targets, %s) %s the client's address: %s", tg.Name, tg.TargetType, tg.Protocol, verb, from)
+		if tg.Attributes != nil && tg.Attributes.ProxyProtocolV2 != nil && *tg.Attributes.ProxyProtocolV2 {
+			// The header is in the stream; the packets keep their
+			// source address, which is all a NetworkPolicy sees.
+			why += "; proxy protocol v2 sends the client's address in a header, the packets' source address is unchanged"
+		}
+		whys = append(whys, why)
 	}
 	if len(whys) == 0 || len(types) != 1 {
 		return t, false

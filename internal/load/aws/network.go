@@ -994,14 +994,14 @@ func (b *Builder) tgAttributesDoc(o *document.Object) error {
 		*dst = &val
 	}
 	switch {
+	case doc.TargetGroupArn != "":
+		b.net.tgAttrs[doc.TargetGroupArn] = a
 	case !mine:
 		b.report.Warn(o.Source, "", "an ELBv2 attributes output without target group attributes (aws elbv2 describe-load-balancer-attributes?): ringfence does not model it; it is not used")
-	case doc.TargetGroupArn == "":
+	default:
 		b.report.Warn(o.Source, "", "aws elbv2 describe-target-group-attributes: its output does not name the target group, so it is not used; "+
 			"add \"TargetGroupArn\": \"arn:...\" beside \"Attributes\" (the shape of modify-target-group-attributes --generate-cli-skeleton), e.g. "+
 			"aws elbv2 describe-target-group-attributes --target-group-arn ARN | jq --arg a ARN '{TargetGroupArn: $a} + .'")
-	default:
-		b.net.tgAttrs[doc.TargetGroupArn] = a
 	}
 	return nil
 }
