@@ -115,8 +115,11 @@ func (a *Analysis) portTargets(s *model.Service, m *matchedLB, ipTargets bool) [
 		proto := tgProtocol(s, sp)
 		tt := map[bool]string{true: "ip", false: "instance"}[ipTargets]
 		out[i] = portTarget{ip: ipTargets, preserved: clientIPPreserved(tt, proto, annotated)}
-		if proto != "TCP" && out[i].preserved {
-			out[i].why = fmt.Sprintf("%s %d: a %s target group always preserves the client's address", sp.Protocol, sp.Port, proto)
+		switch {
+		case proto != "TCP" && out[i].preserved:
+			out[i].why = fmt.Sprintf("%s: a %s target group always preserves the client's address", portName(sp), proto)
+		case annotated != nil:
+			out[i].why = fmt.Sprintf("%s: the Service's %s annotation sets preserve_client_ip.enabled=%t", portName(sp), tgAttributesAnnotation, *annotated)
 		}
 		if m == nil {
 			continue
@@ -182,7 +185,7 @@ func (a *Analysis) portTargetFromGroups(lb *model.LoadBalancer, sp corev1.Servic
 	t.ip = types["ip"]
 	t.preserved = kept[true]
 	t.mixed = len(kept) > 1
-	t.why = fmt.Sprintf("%s %d: %s", sp.Protocol, sp.Port, strings.Join(whys, "; "))
+	t.why = portName(sp) + ": " + strings.Join(whys, "; ")
 	return t, true
 }
 
@@ -249,4 +252,10 @@ func (a *Analysis) sourceViews(s *model.Service, targets []portTarget, sources *
 		out[i] = v
 	}
 	return out
+}
+
+// portName is a Service port as "UDP 53" (TCP when the protocol is not
+// given, as the API server defaults it).
+func portName(sp corev1.ServicePort) string {
+	return fmt.Sprintf("%s %d", dashIfEmpty(string(sp.Protocol), "TCP"), sp.Port)
 }

@@ -304,8 +304,7 @@ func seenHops(s *model.Service, views []sourceView) []Hop {
 			texts = append(texts, v.text)
 			on[v.text] = ","
 		}
-		sp := s.Spec.Ports[i]
-		ports[v.text] = append(ports[v.text], fmt.Sprintf("%s %d", dashIfEmpty(string(sp.Protocol), "TCP"), sp.Port))
+		ports[v.text] = append(ports[v.text], portName(s.Spec.Ports[i]))
 		on[v.text] += fmt.Sprintf("%d,", i)
 	}
 	var hops []Hop

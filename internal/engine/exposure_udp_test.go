@@ -141,6 +141,11 @@ func TestInstanceTargetsWithoutPreservation(t *testing.T) {
 	if got["TCP 8080"] != "open" {
 		t.Errorf("TCP 8080: %q, want open (the VPC-only policy admits the load balancer); hops %+v", got["TCP 8080"], e.Hops)
 	}
+	for _, h := range e.Hops {
+		if h.Step == "source seen by the pods" && h.Detail != "the load balancer's private addresses (instance targets without client IP preservation, externalTrafficPolicy Local) (TCP 80: the Service's service.beta.kubernetes.io/aws-load-balancer-target-group-attributes annotation sets preserve_client_ip.enabled=false)" {
+			t.Errorf("source seen: %s", h.Detail)
+		}
+	}
 	got, e = npVerdicts(t, exposures(t, svc+publicOnlyBoth))
 	if got["TCP 8080"] != "blocked" {
 		t.Errorf("TCP 8080: %q, want blocked; hops %+v", got["TCP 8080"], e.Hops)
