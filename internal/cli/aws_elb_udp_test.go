@@ -153,3 +153,34 @@ func TestUDPTargetGroupTerraform(t *testing.T) {
 		t.Errorf("annotation only: NetworkPolicy %v\n%s", np, seen)
 	}
 }
+
+// A listener forwarding to two target groups that disagree on client IP
+// preservation (weighted forward: k8s-edge-dns-80 does not preserve, a
+// canary group does): the pods see the clients or the load balancer, so
+// the NetworkPolicy admitting only public addresses is unknown there, not
+// blocked.
+func TestTargetGroupsDisagreeOnPreservation(t *testing.T) {
+	dir := t.TempDir()
+	const web = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/k8s-edge-dns-80/bbbbbbbbbbbbbbbb"
+	const canary = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/k8s-edge-canary/cccccccccccccccc"
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ls, err := os.ReadFile(udpFixture + "/listeners.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listeners := write("listeners.json", strings.Replace(string(ls), `{"Type": "forward", "TargetGroupArn": "`+web+`"}`,
+		`{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": "`+web+`", "Weight": 9}, {"TargetGroupArn": "`+canary+`", "Weight": 1}]}}`, 1))
+	tgs := write("canary-tg.json", `{"TargetGroups": [{"TargetGroupArn": "`+canary+`", "TargetGroupName": "k8s-edge-canary", "Protocol": "TCP", "Port": 8080, "VpcId": "vpc-1", "TargetType": "ip"}]}`)
+	attrs := write("canary-attrs.json", `{"TargetGroupArn": "`+canary+`", "Attributes": [{"Key": "preserve_client_ip.enabled", "Value": "true"}]}`)
+	e := elbExposures(t, "edge/dns", udpFixture+"/services.yaml", udpFixture+"/load-balancers.json", udpFixture+"/target-groups.json", listeners, tgs, attrs)["Service/edge/dns"]
+	np, seen := npHops(t, e)
+	if np["TCP 8080"] != "unknown" || !strings.Contains(seen, "TCP 80: the clients' addresses or the load balancer's private addresses (its target groups disagree on client IP preservation)") {
+		t.Errorf("NetworkPolicy %v\n%s", np, seen)
+	}
+}
