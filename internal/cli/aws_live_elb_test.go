@@ -95,6 +95,11 @@ func TestAWSLiveELBExposureOnMoto(t *testing.T) {
 			Protocol: elbtypes.ProtocolEnumTcp, VpcId: &vpc, TargetType: elbtypes.TargetTypeEnumIp})).TargetGroups[0].TargetGroupArn
 		must(lbc.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: arn, Port: sdkaws.Int32(443), Protocol: elbtypes.ProtocolEnumTcp,
 			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg}}}))
+		if lb.name == "public" {
+			// public's target group preserves the clients' addresses.
+			must(lbc.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: tg, Attributes: []elbtypes.TargetGroupAttribute{
+				{Key: sdkaws.String("preserve_client_ip.enabled"), Value: sdkaws.String("true")}}}))
+		}
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(elbServices+elbService("public")+elbService("stuck")), 0o644); err != nil {
@@ -117,6 +122,15 @@ func TestAWSLiveELBExposureOnMoto(t *testing.T) {
 		if h == nil || h["verdict"] != want.subnets || !strings.Contains(h["detail"].(string), want.detail) {
 			t.Errorf("%s: subnets hop %v, want %s with %q", name, h, want.subnets, want.detail)
 		}
+	}
+	// DescribeTargetGroupAttributes: public's pods see the clients, by
+	// the attribute; stuck's (no attribute set) the load balancer's.
+	if h := hopOf(t, es["Service/web/public"], "source seen by the pods"); h == nil ||
+		!strings.Contains(h["detail"].(string), "the clients' addresses (TCP 443: target group k8s-web-public (ip targets, TCP) preserves the client's address: its attribute preserve_client_ip.enabled=true (aws elasticloadbalancing:DescribeTargetGroupAttributes (us-east-1))") {
+		t.Errorf("public: source seen %v", h)
+	}
+	if h := hopOf(t, es["Service/web/stuck"], "source seen by the pods"); h == nil || !strings.Contains(h["detail"].(string), "the load balancer's private addresses") {
+		t.Errorf("stuck: source seen %v", h)
 	}
 	if e := es["Service/web/stuck"]; e["internet"] != false || e["possible"] == true {
 		t.Errorf("stuck: an internet-facing NLB in a subnet without a route to an internet gateway is reachable? %v", e)

@@ -31,6 +31,10 @@ type Hop struct {
 	Verdict string `json:"verdict"`
 	Detail  string `json:"detail"`
 	Source  string `json:"source,omitempty"`
+	// ports holds the indexes of the Service ports whose paths the hop
+	// is on, as ",0,2,"; "" for a hop on every path. The ports are
+	// alternative ways in: the exposure holds when one gets through.
+	ports string
 }
 
 // Exposure is one way in from outside the cluster.
@@ -80,6 +84,8 @@ type backend struct {
 	pods     *model.PodTemplate
 	port     int32
 	proto    netset.Protocol
+	// sp is the index of the Service port in the Service's spec.
+	sp int
 }
 
 // backends resolves a Service's selector and target ports.
@@ -102,7 +108,7 @@ func (a *Analysis) backends(s *model.Service) []backend {
 			if !match {
 				continue
 			}
-			for _, sp := range s.Spec.Ports {
+			for i, sp := range s.Spec.Ports {
 				proto, _ := netset.ParseProtocol(sp.Protocol)
 				port := sp.TargetPort.IntVal
 				if sp.TargetPort.StrVal != "" {
@@ -111,7 +117,7 @@ func (a *Analysis) backends(s *model.Service) []backend {
 					port = sp.Port
 				}
 				if port > 0 {
-					out = append(out, backend{workload: wl, pods: pt, port: port, proto: proto})
+					out = append(out, backend{workload: wl, pods: pt, port: port, proto: proto, sp: i})
 				}
 			}
 		}
@@ -140,13 +146,20 @@ func (a *Analysis) peerOf(wl *model.Workload, pt *model.PodTemplate) *Peer {
 	return nil
 }
 
+// byLBC reports whether the AWS Load Balancer Controller builds the
+// Service's load balancer (rather than the in-tree cloud provider, which
+// reads none of the controller's annotations).
+func byLBC(s *model.Service) bool {
+	t := s.Annotations["service.beta.kubernetes.io/aws-load-balancer-type"]
+	return t == "external" || t == "nlb-ip" || (s.Spec.LoadBalancerClass != nil && *s.Spec.LoadBalancerClass == "service.k8s.aws/nlb")
+}
+
 // loadBalancer judges the load balancer of a Service: its scheme (the AWS
 // Load Balancer Controller's annotation, internal by default; the legacy
 // in-tree controller's, internet-facing by default) and its source ranges.
 func loadBalancer(s *model.Service) (hop Hop, sources *netipx.IPSet) {
 	ann := s.Annotations
-	lbc := ann["service.beta.kubernetes.io/aws-load-balancer-type"] == "external" || ann["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb-ip" ||
-		(s.Spec.LoadBalancerClass != nil && *s.Spec.LoadBalancerClass == "service.k8s.aws/nlb")
+	lbc := byLBC(s)
 	internal := false
 	how := ""
 	switch {
@@ -194,16 +207,16 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 	e := Exposure{Entry: "Service/" + s.Namespace + "/" + s.Name, Source: s.Source}
 	sources := netset.Everything()
 	ipTargets := false
-	// An NLB in the inputs without security groups passes the clients'
-	// packets on with their addresses (instance targets always, IP
-	// targets with client IP preservation): the targets' groups must
-	// admit the clients, and a rule for a group or VPC addresses does not.
+	// bareLB: an NLB in the inputs without security groups (see
+	// sourceViews).
 	viaLB, bareLB := s.Spec.Type == corev1.ServiceTypeLoadBalancer, false
+	var matched *matchedLB
 	if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
 		var lb Hop
 		ipTargets = s.Annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip" || s.Annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb-ip"
 		var subnets *Hop
 		if m := a.findLB("Service", s.Namespace+"/"+s.Name, s.LoadBalancerIngress, s.Source); m != nil {
+			matched = m
 			var ports []lbPort
 			lb, ports, sources = a.lbHop("load balancer", m, s.Spec.Ports)
 			if lb.Verdict != HopBlocked {
@@ -237,32 +250,26 @@ func (a *Analysis) serviceExposure(s *model.Service) Exposure {
 		e.Hops = append(e.Hops, Hop{Step: "node port", Verdict: HopUnknown, Source: s.Source.String(),
 			Detail: "reachable from outside only if the nodes have public addresses (not in the inputs)"})
 	}
-	// Who the pods see as the source of the traffic. When it is a range
-	// that stands for addresses the inputs lack (the nodes'), a rule
-	// admitting all of it surely admits the source, one admitting part of
-	// it maybe does.
-	seen, seenText := sources, "the clients' addresses"
-	var seenRange *addressRange
-	switch {
-	case ipTargets && !strings.Contains(s.Annotations["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"], "preserve_client_ip.enabled=true"):
-		seen, seenText = privateAddresses(), "the load balancer's private addresses (IP targets without client IP preservation)"
-	case !ipTargets && s.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal:
-		seen, seenText = a.nodeAddresses(), "the nodes' addresses (externalTrafficPolicy Cluster: kube-proxy SNATs the clients)"
-		if n := a.g.addrs.nodes; len(seen.Ranges()) == 0 || !n.set.Equal(seen) {
-			seen, seenRange = n.set, &n
-			seenText = "a node's address (externalTrafficPolicy Cluster: kube-proxy SNATs the clients), " + n.what
+	// Who the pods see as the source of the traffic, port by port: each
+	// Service port has its own target group.
+	var views []sourceView
+	if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		views = a.sourceViews(s, a.portTargets(s, matched, ipTargets), sources, viaLB, bareLB)
+	} else {
+		// A node port: the nodes' addresses under Cluster, else the
+		// clients' (instance-like: kube-proxy on the node).
+		targets := make([]portTarget, len(s.Spec.Ports))
+		for i := range targets {
+			targets[i].preserved = true
 		}
+		views = a.sourceViews(s, targets, sources, false, false)
 	}
-	e.Hops = append(e.Hops, Hop{Step: "source seen by the pods", Verdict: HopOpen, Detail: seenText, Source: s.Source.String()})
+	e.Hops = append(e.Hops, seenHops(s, views)...)
 	bs := a.backends(s)
 	if len(bs) == 0 {
 		e.Hops = append(e.Hops, Hop{Step: "backends", Verdict: HopBlocked, Detail: "the selector matches no pods", Source: s.Source.String()})
 	}
-	clients := seenText == "the clients' addresses"
-	if bareLB && (!ipTargets || strings.Contains(s.Annotations["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"], "preserve_client_ip.enabled=true")) {
-		viaLB = false
-	}
-	e.Hops = append(e.Hops, a.podHops(bs, seen, seenRange, clients, s, ipTargets, viaLB, &e)...)
+	e.Hops = append(e.Hops, a.podHops(bs, func(b backend) sourceView { return views[b.sp] }, s, &e)...)
 	e.finish()
 	return e
 }
@@ -287,42 +294,76 @@ func publicVerdict(sources *netipx.IPSet) string {
 	return clientVerdict(sources, netset.Public())
 }
 
+// seenHops are the "source seen by the pods" hops: one when every port
+// agrees, else one per view naming its ports.
+func seenHops(s *model.Service, views []sourceView) []Hop {
+	var texts []string
+	ports, on := map[string][]string{}, map[string]string{}
+	for i, v := range views {
+		if ports[v.text] == nil {
+			texts = append(texts, v.text)
+			on[v.text] = ","
+		}
+		ports[v.text] = append(ports[v.text], portName(s.Spec.Ports[i]))
+		on[v.text] += fmt.Sprintf("%d,", i)
+	}
+	var hops []Hop
+	for _, t := range texts {
+		h := Hop{Step: "source seen by the pods", Verdict: HopOpen, Detail: t, Source: s.Source.String()}
+		if len(texts) > 1 {
+			h.Detail, h.ports = strings.Join(ports[t], ",")+": "+t, on[t]
+		}
+		hops = append(hops, h)
+	}
+	return hops
+}
+
 // podHops judges the last two fences, security groups and
-// NetworkPolicies, for traffic from seen to each backend.
+// NetworkPolicies, for traffic to each backend from the source its
+// Service port's view says the pods see.
 //
 // When the pods see the clients' addresses, a hop is as open as the
 // public addresses it admits; when they see a load balancer's or the
 // nodes' addresses, admitting those lets every client through.
-func (a *Analysis) podHops(bs []backend, seen *netipx.IPSet, seenRange *addressRange, clients bool, s *model.Service, ipTargets, viaLB bool, e *Exposure) []Hop {
+func (a *Analysis) podHops(bs []backend, view func(backend) sourceView, s *model.Service, e *Exposure) []Hop {
 	var hops []Hop
 	for _, b := range bs {
 		p := a.peerOf(b.workload, b.pods)
 		if p == nil {
 			continue
 		}
+		v := view(b)
 		e.Backends = appendUnique(e.Backends, p.ID)
 		port := b.port
-		if !ipTargets && s != nil && s.Spec.Type != corev1.ServiceTypeClusterIP {
-			for _, sp := range s.Spec.Ports {
-				if sp.NodePort != 0 {
-					port = sp.NodePort
-				}
+		if !v.ip && s != nil && s.Spec.Type != corev1.ServiceTypeClusterIP {
+			// Instance targets and node ports: the nodes' groups are
+			// asked for the node port of this Service port.
+			if np := s.Spec.Ports[b.sp].NodePort; np != 0 {
+				port = np
 			}
 		}
+		on := ""
+		if s != nil {
+			on = onPort(b.sp)
+		}
 		if a.sg != nil {
-			hops = appendHop(hops, a.sgHop(p, b.proto, port, viaLB))
+			h := a.sgHop(p, b.proto, port, v.viaLB)
+			h.ports = on
+			hops = appendHop(hops, h)
 		}
 		allowed, rules := ingressAddresses(p.identity, b.proto, b.port)
-		np := Hop{Step: "NetworkPolicy of " + p.ID, Source: strings.Join(rules, "; ")}
-		through := netset.Intersect(allowed, seen)
+		np := Hop{Step: "NetworkPolicy of " + p.ID, Source: strings.Join(rules, "; "), ports: on}
+		through := netset.Intersect(allowed, v.seen)
 		switch {
 		case len(p.identity.ingress) == 0 || p.identity.hostNetwork:
 			np.Verdict, np.Detail = HopOpen, fmt.Sprintf("no policy isolates its ingress: %s %d from anywhere", b.proto, b.port)
 		case len(through.Ranges()) == 0:
 			np.Verdict, np.Detail = HopBlocked, fmt.Sprintf("admits no %s %d from the traffic's source", b.proto, b.port)
-		case seenRange != nil && !covers(allowed, seen):
-			np.Verdict, np.Detail = HopUnknown, fmt.Sprintf("admits %s %d from %s, part of %s: whether the source node's address is among them is not known (%s)", b.proto, b.port, strings.Join(netset.PrefixStrings(through), ","), seenRange.what, seenRange.remedy)
-		case clients:
+		case v.rng != nil && !covers(allowed, v.seen):
+			np.Verdict, np.Detail = HopUnknown, fmt.Sprintf("admits %s %d from %s, part of %s: whether the source node's address is among them is not known (%s)", b.proto, b.port, strings.Join(netset.PrefixStrings(through), ","), v.rng.what, v.rng.remedy)
+		case v.mixed && !covers(allowed, v.seen):
+			np.Verdict, np.Detail = HopUnknown, fmt.Sprintf("admits %s %d from %s: whether that holds the traffic's source depends on which target group carries it", b.proto, b.port, strings.Join(netset.PrefixStrings(through), ","))
+		case v.clients:
 			np.Verdict = publicVerdict(through)
 			np.Detail = fmt.Sprintf("admits %s %d from %s", b.proto, b.port, strings.Join(netset.PrefixStrings(through), ","))
 		default:
@@ -377,15 +418,21 @@ func (a *Analysis) sgHop(p *Peer, proto netset.Protocol, port int32, viaLB bool)
 }
 
 // appendHop adds a hop unless the same one is there (a Service's ports
-// often share a verdict).
+// often share a verdict); then the existing one is on h's ports too.
 func appendHop(hops []Hop, h Hop) []Hop {
-	for _, x := range hops {
-		if x == h {
+	for i, x := range hops {
+		if x.Step == h.Step && x.Verdict == h.Verdict && x.Detail == h.Detail && x.Source == h.Source {
+			if x.ports != "" && h.ports != "" && !strings.Contains(x.ports, h.ports) {
+				hops[i].ports += h.ports[1:]
+			}
 			return hops
 		}
 	}
 	return append(hops, h)
 }
+
+// onPort is the ports value of a hop on Service port i's path.
+func onPort(i int) string { return fmt.Sprintf(",%d,", i) }
 
 func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 	e := Exposure{Entry: "Ingress/" + ing.Namespace + "/" + ing.Name, Source: ing.Source}
@@ -472,7 +519,8 @@ func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 			}
 			if alb {
 				// The ALB's traffic comes from its addresses in the VPC.
-				e.Hops = append(e.Hops, a.podHops(a.backends(s), privateAddresses(), nil, false, nil, true, true, &e)...)
+				alb := sourceView{seen: privateAddresses(), viaLB: true, ip: true}
+				e.Hops = append(e.Hops, a.podHops(a.backends(s), func(backend) sourceView { return alb }, nil, &e)...)
 				continue
 			}
 			for _, b := range a.backends(s) {
@@ -562,19 +610,55 @@ func allowlistVerdict(list string) string {
 }
 
 // pathVerdict is the weakest hop of a path: blocked or unknown stops it,
-// a restricted hop restricts it.
+// restricted narrows it. Hops on some Service ports only are on
+// alternative paths: the strongest of those paths counts.
 func pathVerdict(hops []Hop) string {
+	var common []Hop
+	alts := map[string][]Hop{}
+	for _, h := range hops {
+		if h.ports == "" {
+			common = append(common, h)
+			continue
+		}
+		for _, p := range strings.Split(strings.Trim(h.ports, ","), ",") {
+			alts[p] = append(alts[p], h)
+		}
+	}
+	v := weakest(common)
+	if len(alts) == 0 {
+		return v
+	}
+	best := HopBlocked
+	for _, hs := range alts {
+		if w := weakest(hs); verdictRank(w) > verdictRank(best) {
+			best = w
+		}
+	}
+	if verdictRank(best) < verdictRank(v) {
+		return best
+	}
+	return v
+}
+
+// verdictRank orders verdicts from the weakest path to the strongest.
+func verdictRank(v string) int {
+	switch v {
+	case HopBlocked:
+		return 0
+	case HopUnknown:
+		return 1
+	case HopRestricted:
+		return 2
+	}
+	return 3
+}
+
+// weakest is the verdict of hops in a row.
+func weakest(hops []Hop) string {
 	v := HopOpen
 	for _, h := range hops {
-		switch h.Verdict {
-		case HopBlocked:
-			return HopBlocked
-		case HopUnknown:
-			v = HopUnknown
-		case HopRestricted:
-			if v == HopOpen {
-				v = HopRestricted
-			}
+		if verdictRank(h.Verdict) < verdictRank(v) {
+			v = h.Verdict
 		}
 	}
 	return v

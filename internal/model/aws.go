@@ -326,7 +326,23 @@ type TargetGroup struct {
 	Port          int32    `json:"port,omitempty"`
 	VPC           string   `json:"vpc,omitempty"`
 	LoadBalancers []string `json:"loadBalancers,omitempty"`
-	Source        Source   `json:"source"`
+	// Attributes are the target group's attributes where the inputs hold
+	// them (describe-target-group-attributes, Terraform, --aws); nil
+	// otherwise.
+	Attributes *TargetGroupAttributes `json:"attributes,omitempty"`
+	Source     Source                 `json:"source"`
+}
+
+// TargetGroupAttributes are the attributes of a target group that decide
+// which source address its targets see; nil fields are not in the input.
+type TargetGroupAttributes struct {
+	// PreserveClientIP is preserve_client_ip.enabled.
+	PreserveClientIP *bool `json:"preserveClientIP,omitempty"`
+	// ProxyProtocolV2 is proxy_protocol_v2.enabled: a header in the
+	// stream carries the client's address; the packets' source address
+	// is unchanged.
+	ProxyProtocolV2 *bool  `json:"proxyProtocolV2,omitempty"`
+	Source          Source `json:"source"`
 }
 
 // Listener is an ELBv2 listener: the port and protocol a load balancer

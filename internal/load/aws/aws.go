@@ -61,6 +61,8 @@ func Recognize(o *document.Object) Shape {
 		return ShapeTerraform
 	case has("syncToken") && has("prefixes"):
 		return ShapeIPRanges
+	case has("Attributes") && keyValueList(top["Attributes"]):
+		return ShapeTargetGroupAttributes
 	}
 	for _, k := range sortedKeys(top) {
 		if s, ok := networkShapes[k]; ok {
@@ -71,6 +73,21 @@ func Recognize(o *document.Object) Shape {
 		}
 	}
 	return ""
+}
+
+// keyValueList reports whether raw is a list of {"Key", "Value"} objects,
+// as ELBv2's describe-*-attributes print.
+func keyValueList(raw json.RawMessage) bool {
+	var list []map[string]json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return false
+	}
+	for _, m := range list {
+		if _, ok := m["Key"]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Builder collects AWS documents.
@@ -103,6 +120,8 @@ func (b *Builder) Add(o *document.Object, shape Shape) (bool, error) {
 		return true, b.prefixListEntries(o)
 	case ShapeTerraform:
 		return true, b.terraform(o)
+	case ShapeTargetGroupAttributes:
+		return true, b.addNetwork(o, shape)
 	case ShapeUnmodelled:
 		b.report.Warn(o.Source, "", "%s: ringfence does not model this AWS output; it is not used", unmodelledName(o))
 		return true, nil

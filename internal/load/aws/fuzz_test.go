@@ -29,6 +29,8 @@ func FuzzAWS(f *testing.F) {
 	f.Add([]byte(listenersDoc))
 	f.Add([]byte(tagsDoc))
 	f.Add([]byte(`{"TagDescriptions": [{"LoadBalancerName": "classic", "Tags": [{"Key": "a"}]}], "Listeners": [{"ListenerArn": "l", "LoadBalancerArn": "b", "Protocol": "GENEVE"}]}`))
+	f.Add([]byte(withARN("arn:tg/web", tgAttrsDoc)))
+	f.Add([]byte(tgAttrsDoc + "\n" + tgsDoc))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, err := document.Read("fuzz.json", bytes.NewReader(data))
 		if err != nil {
@@ -72,6 +74,11 @@ func FuzzAWS(f *testing.F) {
 				if !r.Destination.IsValid() && r.DestinationPrefixList == "" || r.TargetType == "" {
 					t.Fatalf("route without destination or target type: %+v", r)
 				}
+			}
+		}
+		for _, tg := range n.TargetGroups {
+			if tg.Attributes != nil && tg.Attributes.Source.File == "" {
+				t.Fatalf("target group attributes without a source: %+v", tg)
 			}
 		}
 		for _, s := range n.Subnets {

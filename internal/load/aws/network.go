@@ -27,6 +27,12 @@ const (
 	ShapeTargetGroups     Shape = "aws elbv2 describe-target-groups"
 	ShapeListeners        Shape = "aws elbv2 describe-listeners"
 	ShapeLBTags           Shape = "aws elbv2 describe-tags"
+	// ShapeTargetGroupAttributes is {"Attributes": [{"Key", "Value"}]}:
+	// describe-target-group-attributes' output, which names no target
+	// group, or with "TargetGroupArn" beside it (the input of
+	// modify-target-group-attributes, as --generate-cli-skeleton prints
+	// it), which ties it to one.
+	ShapeTargetGroupAttributes Shape = "aws elbv2 describe-target-group-attributes"
 )
 
 // networkShapes maps a describe-* output's top-level key to its shape.
@@ -80,6 +86,9 @@ type network struct {
 	tags map[string]map[string]string
 	// dns holds describe-vpc-attribute answers until the VPCs are known.
 	dns []vpcAttribute
+	// tgAttrs are target groups' attributes by ARN, put on the target
+	// groups when every document is in.
+	tgAttrs map[string]*model.TargetGroupAttributes
 }
 
 // vpcAttribute is one describe-vpc-attribute answer.
@@ -96,6 +105,7 @@ func newNetwork() network {
 		tables: map[string]*model.RouteTable{}, endpoints: map[string]*model.VPCEndpoint{}, nats: map[string]*model.NATGateway{},
 		igws: map[string]*model.InternetGateway{}, lbs: map[string]*model.LoadBalancer{}, tgs: map[string]*model.TargetGroup{},
 		listeners: map[string]*model.Listener{}, tags: map[string]map[string]string{},
+		tgAttrs: map[string]*model.TargetGroupAttributes{},
 	}
 }
 
@@ -154,6 +164,15 @@ func (n *network) finish(w *model.World, report *document.Report) {
 			lb.Tags[k] = v
 		}
 	}
+	for _, arn := range sortedKeys(n.tgAttrs) {
+		a := n.tgAttrs[arn]
+		tg := n.tgs[arn]
+		if tg == nil {
+			report.Warn(a.Source, "TargetGroup/"+arn, "attributes of target group %s are given, but the target group is not in the inputs (aws elbv2 describe-target-groups): they are not used", arn)
+			continue
+		}
+		tg.Attributes = a
+	}
 	w.Network = model.VPCNetwork{
 		VPCs: sortedValues(n.vpcs), Subnets: sortedValues(n.subnets), NetworkACLs: sortedValues(n.acls),
 		RouteTables: sortedValues(n.tables), Endpoints: sortedValues(n.endpoints), NATGateways: sortedValues(n.nats),
@@ -199,6 +218,8 @@ func (b *Builder) addNetwork(o *document.Object, shape Shape) error {
 		return b.listenersDoc(o)
 	case ShapeLBTags:
 		return b.tagsDoc(o)
+	case ShapeTargetGroupAttributes:
+		return b.tgAttributesDoc(o)
 	}
 	return fmt.Errorf("unhandled shape %s", shape)
 }
@@ -921,4 +942,73 @@ func uniqueRoutes(rt *model.RouteTable, report *document.Report) []model.Route {
 		out = append(out, r)
 	}
 	return out
+}
+
+// tgAttributeKeys are the attributes of a target group (not of a load
+// balancer, whose describe-load-balancer-attributes has the same shape):
+// ELBv2 TargetGroupAttribute keys.
+var tgAttributeKeys = []string{"deregistration_delay.", "stickiness.", "preserve_client_ip.", "proxy_protocol_v2.",
+	"load_balancing.algorithm.", "slow_start.", "lambda.", "target_failover.", "target_health_state.", "target_group_health.",
+	"deregistration_delay.connection_termination."}
+
+// tgAttributesDoc reads a target group's attributes: preserve_client_ip.enabled
+// and proxy_protocol_v2.enabled, the two that say which source address the
+// targets see. describe-target-group-attributes prints no ARN; without
+// "TargetGroupArn" beside "Attributes" the document cannot be tied to a
+// target group and is a warning.
+func (b *Builder) tgAttributesDoc(o *document.Object) error {
+	var doc struct {
+		TargetGroupArn string
+		Attributes     []struct{ Key, Value *string }
+	}
+	if err := decode(o, ShapeTargetGroupAttributes, &doc); err != nil {
+		return err
+	}
+	a := &model.TargetGroupAttributes{Source: o.Source.At(o.Line("Attributes"))}
+	mine := false
+	for i, kv := range doc.Attributes {
+		src := o.Source.At(o.Line("Attributes", i))
+		if kv.Key == nil || *kv.Key == "" {
+			return &document.Error{Source: src, Msg: fmt.Sprintf("Attributes[%d] has no Key", i)}
+		}
+		for _, p := range tgAttributeKeys {
+			mine = mine || strings.HasPrefix(*kv.Key, p)
+		}
+		var dst **bool
+		switch *kv.Key {
+		case "preserve_client_ip.enabled":
+			dst = &a.PreserveClientIP
+		case "proxy_protocol_v2.enabled":
+			dst = &a.ProxyProtocolV2
+		default:
+			continue
+		}
+		v := ""
+		if kv.Value != nil {
+			v = *kv.Value
+		}
+		if v != "true" && v != "false" {
+			return &document.Error{Source: src, Object: "TargetGroup/" + dashIfEmpty(doc.TargetGroupArn, "?"), Msg: fmt.Sprintf("attribute %s has value %q, want \"true\" or \"false\"", *kv.Key, v)}
+		}
+		val := v == "true"
+		*dst = &val
+	}
+	switch {
+	case doc.TargetGroupArn != "":
+		b.net.tgAttrs[doc.TargetGroupArn] = a
+	case !mine:
+		b.report.Warn(o.Source, "", "an ELBv2 attributes output without target group attributes (aws elbv2 describe-load-balancer-attributes?): ringfence does not model it; it is not used")
+	default:
+		b.report.Warn(o.Source, "", "aws elbv2 describe-target-group-attributes: its output does not name the target group, so it is not used; "+
+			"add \"TargetGroupArn\": \"arn:...\" beside \"Attributes\" (the shape of modify-target-group-attributes --generate-cli-skeleton), e.g. "+
+			"aws elbv2 describe-target-group-attributes --target-group-arn ARN | jq --arg a ARN '{TargetGroupArn: $a} + .'")
+	}
+	return nil
+}
+
+func dashIfEmpty(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }

@@ -293,6 +293,34 @@ func (t *tfReader) networkResource(r *tfjson.StateResource, src model.Source) bo
 		if tg.TargetType == "" {
 			tg.TargetType = "instance" // the provider's default
 		}
+		// preserve_client_ip is a string ("true"/"false", known after
+		// apply when not set); proxy_protocol_v2 a boolean.
+		a := &model.TargetGroupAttributes{Source: src}
+		for _, at := range []struct {
+			key string
+			dst **bool
+		}{{"preserve_client_ip", &a.PreserveClientIP}, {"proxy_protocol_v2", &a.ProxyProtocolV2}} {
+			switch x := v[at.key].(type) {
+			case nil:
+			case bool:
+				*at.dst = &x
+			case string:
+				if x == "" {
+					continue
+				}
+				if x != "true" && x != "false" {
+					t.fail(src, r.Address, "%s is %q, want \"true\" or \"false\"", at.key, x)
+					continue
+				}
+				val := x == "true"
+				*at.dst = &val
+			default:
+				t.fail(src, r.Address, "%s is %v, want true or false", at.key, x)
+			}
+		}
+		if a.PreserveClientIP != nil || a.ProxyProtocolV2 != nil {
+			tg.Attributes = a
+		}
 		n.tgs[id] = tg
 	case "aws_lb_listener", "aws_alb_listener":
 		id := t.id(r, "arn")

@@ -58,6 +58,7 @@ var Actions = []string{
 	"elasticloadbalancing:DescribeTargetGroups",
 	"elasticloadbalancing:DescribeListeners",
 	"elasticloadbalancing:DescribeTags",
+	"elasticloadbalancing:DescribeTargetGroupAttributes",
 }
 
 // Read reads the account into b.
@@ -318,7 +319,32 @@ func (r *reader) loadBalancing(ctx context.Context) error {
 	if err := r.add("elasticloadbalancing:DescribeListeners", map[string]any{"Listeners": listeners}); err != nil {
 		return err
 	}
-	return r.add("elasticloadbalancing:DescribeTags", map[string]any{"TagDescriptions": tags})
+	if err := r.add("elasticloadbalancing:DescribeTags", map[string]any{"TagDescriptions": tags}); err != nil {
+		return err
+	}
+	return r.targetGroupAttributes(ctx, tgs)
+}
+
+// targetGroupAttributes reads each target group's attributes (client IP
+// preservation and proxy protocol decide which source address the targets
+// see). The call takes one target group and has one page; its answer
+// names no target group, so each is added with its ARN beside it, the
+// shape a file gives it.
+func (r *reader) targetGroupAttributes(ctx context.Context, tgs []elbtypes.TargetGroup) error {
+	const action = "elasticloadbalancing:DescribeTargetGroupAttributes"
+	for _, g := range tgs {
+		arn := g.TargetGroupArn
+		attrs, err := collect(ctx, once(), func(ctx context.Context) (*elb.DescribeTargetGroupAttributesOutput, error) {
+			return r.elb.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: arn})
+		}, func(o *elb.DescribeTargetGroupAttributesOutput) []elbtypes.TargetGroupAttribute { return o.Attributes })
+		if err != nil {
+			return r.apiError(action, err)
+		}
+		if err := r.add(action, map[string]any{"TargetGroupArn": sdkaws.ToString(arn), "Attributes": attrs}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // once is a "more pages" function for a call that has one page.
