@@ -335,9 +335,23 @@ func closing(n int) string {
 // depends on the verdict alone.
 func appendEnds(b []byte, src, dst string) []byte {
 	b = append(b, `{"src":`...)
-	b = strconv.AppendQuote(b, src)
+	b = appendQuote(b, src)
 	b = append(b, `,"dst":`...)
-	return strconv.AppendQuote(b, dst)
+	return appendQuote(b, dst)
+}
+
+// appendQuote is strconv.AppendQuote, without its per-rune decoding for
+// the printable ASCII peer IDs are made of (a million connections name
+// two each).
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func appendVerdict(b []byte, c *engine.Connection, reasons *reasonIndex) []byte {
