@@ -143,6 +143,10 @@ type pairMemo struct {
 	// source meets many destinations of one ingress class.
 	outClass, outSide []int32
 	inSrc, inSide     []int32
+	// lastPair and lastConn are the pair looked up last: a source's
+	// destinations of one class often share it in a row.
+	lastPair [2]int32
+	lastConn *Connection
 }
 
 func newPairMemo(in, out *sideClasses) *pairMemo {
@@ -155,6 +159,7 @@ func newPairMemo(in, out *sideClasses) *pairMemo {
 	for i := range m.inSrc {
 		m.inSrc[i] = -1
 	}
+	m.lastPair = [2]int32{-1, -1}
 	return m
 }
 
@@ -206,6 +211,9 @@ func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 		m.inSrc[c], m.inSide[c] = int32(s.index), i
 	}
 	k := [2]int32{e, i}
+	if k == m.lastPair {
+		return m.lastConn, true
+	}
 	t, seen := m.pairs[k]
 	if !seen {
 		if v := m.verdicts[e]; !v.IsEmpty() {
@@ -215,6 +223,7 @@ func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 		}
 		m.pairs[k] = t
 	}
+	m.lastPair, m.lastConn = k, t
 	return t, true
 }
 

@@ -83,6 +83,10 @@ func ReachText(w io.Writer, r *engine.Result) error {
 type tails struct {
 	of  map[*engine.Connection][]byte
 	buf []byte
+	// last and lastTail are the tail asked for last: a source's
+	// connections often share one verdict in a row.
+	last     *engine.Connection
+	lastTail []byte
 }
 
 func newTails(r *engine.Result) *tails {
@@ -98,11 +102,15 @@ func (t *tails) get(c *engine.Connection, write func([]byte) []byte) []byte {
 		t.buf = write(t.buf[:0])
 		return t.buf
 	}
+	if c == t.last {
+		return t.lastTail
+	}
 	b, ok := t.of[c]
 	if !ok {
 		b = write(nil)
 		t.of[c] = b
 	}
+	t.last, t.lastTail = c, b
 	return b
 }
 
