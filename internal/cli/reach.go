@@ -45,7 +45,15 @@ Kubernetes leaves undefined, is reported apart.`,
 			if err != nil {
 				return err
 			}
-			reach := a.Reach()
+			// Without a focus every connection is written once, as it
+			// is: the compact form, with a verdict written once for all
+			// the connections that share it. A focus rewrites them.
+			var reach *engine.Result
+			if focus.Empty() {
+				reach = a.ReachCompact()
+			} else {
+				reach = a.Reach()
+			}
 			if err := a.Err(); err != nil {
 				return err // stopped (Ctrl-C): the result is incomplete
 			}

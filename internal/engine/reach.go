@@ -6,7 +6,6 @@ import (
 	"math/bits"
 	"net/netip"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -122,6 +121,9 @@ type Result struct {
 	// NodePort Services, Ingresses), hop by hop.
 	Exposures []Exposure `json:"exposures,omitempty"`
 	Notes     []string   `json:"notes,omitempty"`
+
+	// pairs holds the connections when Connections is nil (ReachCompact).
+	pairs *pairList
 }
 
 // Reach computes which peers may connect to which, on which ports, as a
@@ -536,9 +538,23 @@ func (r *rule) reachable() bitset {
 // name; an unisolated one against the destinations whose ingress admits
 // it, found per group of identically isolated destinations.
 func (a *Analysis) Reach() *Result {
+	res := a.ReachCompact()
+	res.Connections = res.pairs.connections()
+	res.pairs = nil
+	return res
+}
+
+// ReachCompact is Reach with the connections held compactly, for a caller
+// that reads each once (ConnectionAt): a large cluster's million
+// connections take 16 bytes each, not two hundred, and the connections
+// with the same verdict share it.
+func (a *Analysis) ReachCompact() *Result {
 	g := a.g
 	n := len(g.identities)
-	res := &Result{Peers: a.peers, Connections: []Connection{}}
+	res := &Result{Peers: a.peers}
+	ranks := a.peerRanks()
+	sides := [2]*sideClasses{newSideClasses(g.identities, false), newSideClasses(g.identities, true)}
+	shared := a.sg == nil && a.net == nil // pairMemo knows neither layer
 	type class struct {
 		id      int
 		all     bool
@@ -577,8 +593,9 @@ func (a *Analysis) Reach() *Result {
 	// collects its own connections; sorting at the end makes the result
 	// independent of scheduling.
 	type out struct {
-		conns, self connBuf
+		conns, self []pairEntry
 		pseudo      bool
+		memo        *pairMemo
 	}
 	// egress is the source's egress verdict towards d, shared by the
 	// sources of one egress class (see egressClasses) through memo.
@@ -599,21 +616,31 @@ func (a *Analysis) Reach() *Result {
 	work := func(s *identity, o *out, memo map[int]Verdict, tried *[]int) {
 		pseudo := false
 		defer func() { o.pseudo = o.pseudo || pseudo }()
-		emit := func(d *identity, v Verdict, layers *Layers) {
-			for _, sp := range a.byID[s.index] {
-				for _, dp := range a.byID[d.index] {
-					conn := Connection{Src: sp.ID, Dst: dp.ID, Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Layers: layers}
+		srcs, srcRanks := a.byID[s.index], ranks.byID[s.index]
+		emit := func(d *identity, t *Connection) {
+			dsts, dstRanks := a.byID[d.index], ranks.byID[d.index]
+			for i, sp := range srcs {
+				for j, dp := range dsts {
+					e := pairEntry{key: rankKey(srcRanks[i], dstRanks[j]), t: t}
 					if sp == dp && !sp.many {
-						o.self.add(conn)
+						o.self = append(o.self, e)
 					} else {
-						o.conns.add(conn)
+						o.conns = append(o.conns, e)
 					}
 				}
 			}
 		}
 		try := func(d *identity) {
+			if shared {
+				if t, ok := o.memo.pair(s, d); ok {
+					if t != nil {
+						emit(d, t)
+					}
+					return
+				}
+			}
 			if v, layers, ok := a.pairFrom(s, d, egress(s, d, memo)); ok {
-				emit(d, v, layers)
+				emit(d, &Connection{Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Layers: layers})
 			}
 		}
 		if tried != nil {
@@ -640,28 +667,34 @@ func (a *Analysis) Reach() *Result {
 		}
 		if v := addressUnknown(s, true); !v.IsEmpty() {
 			pseudo = true
-			for _, sp := range a.byID[s.index] {
-				o.conns.add(Connection{Src: sp.ID, Dst: UnknownAddressPods, Unknown: v.Unknown, Reasons: v.Reasons})
+			t := &Connection{Unknown: v.Unknown, Reasons: v.Reasons}
+			for _, r := range srcRanks {
+				o.conns = append(o.conns, pairEntry{key: rankKey(r, ranks.pseudo), t: t})
 			}
 		}
 		if v := addressUnknown(s, false); !v.IsEmpty() {
 			pseudo = true
-			for _, dp := range a.byID[s.index] {
-				o.conns.add(Connection{Src: UnknownAddressPods, Dst: dp.ID, Unknown: v.Unknown, Reasons: v.Reasons})
+			t := &Connection{Unknown: v.Unknown, Reasons: v.Reasons}
+			for _, r := range srcRanks {
+				o.conns = append(o.conns, pairEntry{key: rankKey(ranks.pseudo, r), t: t})
 			}
 		}
 		a.externals(s, func(c Connection, part *Peer, egress bool) {
-			for _, p := range a.byID[s.index] {
-				c.Src, c.Dst = p.ID, part.ID
+			t := &c
+			for _, r := range srcRanks {
+				k := rankKey(r, ranks.of[part])
 				if !egress {
-					c.Src, c.Dst = part.ID, p.ID
+					k = rankKey(ranks.of[part], r)
 				}
-				o.conns.add(c)
+				o.conns = append(o.conns, pairEntry{key: k, t: t})
 			}
 		})
 	}
 	workers := runtime.GOMAXPROCS(0)
 	outs := make([]out, workers)
+	for i := range outs {
+		outs[i].memo = newPairMemo(sides[0], sides[1])
+	}
 	groups := egressClasses(g.identities)
 	next := make(chan []int, workers)
 	var wg sync.WaitGroup
@@ -730,14 +763,15 @@ func (a *Analysis) Reach() *Result {
 	close(next)
 	wg.Wait()
 	pseudo := false
-	conns, self := make([]*connBuf, len(outs)), make([]*connBuf, len(outs))
+	conns, self := make([][]pairEntry, len(outs)), make([][]pairEntry, len(outs))
 	for i := range outs {
-		conns[i], self[i] = &outs[i].conns, &outs[i].self
+		conns[i], self[i] = outs[i].conns, outs[i].self
 		pseudo = pseudo || outs[i].pseudo
+		outs[i] = out{} // the memo's maps, freed before sorting
 	}
-	res.Connections = gather(conns)
-	if s := gather(self); len(s) > 0 {
-		res.Self = s
+	res.pairs = sortPairs(ranks.names, conns)
+	if s := sortPairs(ranks.names, self); len(s.entries) > 0 {
+		res.Self = s.connections()
 	}
 	if pseudo {
 		res.Peers = append(append([]*Peer(nil), a.peers...), &Peer{ID: UnknownAddressPods, Kind: KindUnknownAddress, Name: UnknownAddressPods, many: true})
@@ -1041,53 +1075,6 @@ func egressClasses(ids []*identity) [][]int {
 		groups[i] = append(groups[i], s.index)
 	}
 	return groups
-}
-
-// connBuf collects connections in chunks of a fixed size: a large
-// cluster's million connections (two hundred bytes each) are never copied
-// to grow a slice.
-type connBuf struct{ chunks [][]Connection }
-
-const connChunk = 1024
-
-func (b *connBuf) add(c Connection) {
-	if n := len(b.chunks); n == 0 || len(b.chunks[n-1]) == connChunk {
-		b.chunks = append(b.chunks, make([]Connection, 0, connChunk))
-	}
-	last := &b.chunks[len(b.chunks)-1]
-	*last = append(*last, c)
-}
-
-// gather is the connections of every buffer sorted by source, then
-// destination, as sortConnections orders them (no two connections share
-// both). It sorts pointers rather than the connections themselves and
-// copies each connection once, into a slice of the exact size; never nil.
-func gather(bufs []*connBuf) []Connection {
-	n := 0
-	for _, b := range bufs {
-		for _, c := range b.chunks {
-			n += len(c)
-		}
-	}
-	ptrs := make([]*Connection, 0, n)
-	for _, b := range bufs {
-		for _, c := range b.chunks {
-			for i := range c {
-				ptrs = append(ptrs, &c[i])
-			}
-		}
-	}
-	slices.SortFunc(ptrs, func(x, y *Connection) int {
-		if c := strings.Compare(x.Src, y.Src); c != 0 {
-			return c
-		}
-		return strings.Compare(x.Dst, y.Dst)
-	})
-	out := make([]Connection, n)
-	for i, p := range ptrs {
-		out[i] = *p
-	}
-	return out
 }
 
 func sortConnections(cs []Connection) {

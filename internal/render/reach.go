@@ -21,10 +21,21 @@ import (
 // the numbers pointing at the reasons listed at the end.
 func ReachText(w io.Writer, r *engine.Result) error {
 	reasons := newReasonIndex()
-	for _, c := range r.Connections {
-		if _, err := fmt.Fprintf(w, "%s => %s : %s%s\n", c.Src, c.Dst, allowText(c), reasons.mark(c)); err != nil {
-			return err
-		}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	tails := newTails(r)
+	for i := range r.ConnectionCount() {
+		src, dst, c := r.ConnectionAt(i)
+		bw.WriteString(src)
+		bw.WriteString(" => ")
+		bw.WriteString(dst)
+		bw.Write(tails.get(c, func(b []byte) []byte {
+			b = append(b, " : "...)
+			b = append(b, allowText(*c)...)
+			return append(append(b, reasons.mark(*c)...), '\n')
+		}))
+	}
+	if err := bw.Flush(); err != nil {
+		return err
 	}
 	if len(r.Self) > 0 {
 		fmt.Fprintf(w, "\n# A pod to itself (undefined upstream; most CNIs allow it whatever the policies say). What the policies allow:\n")
@@ -62,6 +73,45 @@ func ReachText(w io.Writer, r *engine.Result) error {
 		}
 	}
 	return nil
+}
+
+// tails keeps, for a compact result (engine.Result.Compact), what a
+// format writes of a connection after its source and destination: the
+// same for every connection sharing the verdict, so written once. It is
+// filled in the order connections are met, so reasons are numbered as
+// when each connection wrote its own.
+type tails struct {
+	of  map[*engine.Connection][]byte
+	buf []byte
+	// last and lastTail are the tail asked for last: a source's
+	// connections often share one verdict in a row.
+	last     *engine.Connection
+	lastTail []byte
+}
+
+func newTails(r *engine.Result) *tails {
+	if !r.Compact() {
+		return &tails{}
+	}
+	return &tails{of: map[*engine.Connection][]byte{}}
+}
+
+// get is c's tail, written by write when not kept.
+func (t *tails) get(c *engine.Connection, write func([]byte) []byte) []byte {
+	if t.of == nil {
+		t.buf = write(t.buf[:0])
+		return t.buf
+	}
+	if c == t.last {
+		return t.lastTail
+	}
+	b, ok := t.of[c]
+	if !ok {
+		b = write(nil)
+		t.of[c] = b
+	}
+	t.last, t.lastTail = c, b
+	return b
 }
 
 // allowText is what surely gets through; "None" with only unknown ports.
@@ -108,12 +158,13 @@ func ReachCSV(w io.Writer, r *engine.Result) error {
 	if err := cw.Write([]string{"src", "dst", "allow", "unknown", "reasons"}); err != nil {
 		return err
 	}
-	for _, c := range r.Connections {
+	for i := range r.ConnectionCount() {
+		src, dst, c := r.ConnectionAt(i)
 		unknown := ""
 		if !c.Unknown.IsEmpty() {
 			unknown = c.Unknown.String()
 		}
-		if err := cw.Write([]string{c.Src, c.Dst, c.Allow.String(), unknown, strings.Join(c.Reasons, "; ")}); err != nil {
+		if err := cw.Write([]string{src, dst, c.Allow.String(), unknown, strings.Join(c.Reasons, "; ")}); err != nil {
 			return err
 		}
 	}
@@ -126,12 +177,13 @@ func ReachMarkdown(w io.Writer, r *engine.Result) error {
 	fmt.Fprintln(w, "| source | destination | allowed | unknown |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	reasons := newReasonIndex()
-	for _, c := range r.Connections {
+	for i := range r.ConnectionCount() {
+		src, dst, c := r.ConnectionAt(i)
 		unknown := ""
 		if !c.Unknown.IsEmpty() {
-			unknown = strings.TrimPrefix(reasons.mark(c), "; unknown: ")
+			unknown = strings.TrimPrefix(reasons.mark(*c), "; unknown: ")
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdEscape(c.Src), mdEscape(c.Dst), mdEscape(c.Allow.String()), mdEscape(unknown))
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdEscape(src), mdEscape(dst), mdEscape(c.Allow.String()), mdEscape(unknown))
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\n> %s\n", mdEscape(n))
@@ -174,13 +226,14 @@ func ReachDot(w io.Writer, r *engine.Result) error {
 		}
 		fmt.Fprintln(w, "  }")
 	}
-	for _, c := range r.Connections {
+	for i := range r.ConnectionCount() {
+		src, dst, c := r.ConnectionAt(i)
 		if c.Unknown.IsEmpty() {
-			fmt.Fprintf(w, "  %q -> %q [label=%q];\n", c.Src, c.Dst, c.Allow.String())
+			fmt.Fprintf(w, "  %q -> %q [label=%q];\n", src, dst, c.Allow.String())
 			continue
 		}
 		// Unknown ports: a dashed edge, so that a maybe never reads as a yes.
-		fmt.Fprintf(w, "  %q -> %q [label=%q, style=dashed];\n", c.Src, c.Dst, c.Allow.String()+"\nunknown: "+c.Unknown.String())
+		fmt.Fprintf(w, "  %q -> %q [label=%q, style=dashed];\n", src, dst, c.Allow.String()+"\nunknown: "+c.Unknown.String())
 	}
 	fmt.Fprintln(w, "}")
 	return nil
@@ -212,16 +265,20 @@ func ReachJSON(w io.Writer, r *engine.Result) error {
 	}
 	bw.WriteString(closing(len(r.Peers)) + ",\n  \"connections\": [")
 	reasons := newReasonIndex()
-	for i, c := range r.Connections {
-		buf = appendConnection(buf[:0], c, reasons)
+	tails := newTails(r)
+	n := r.ConnectionCount()
+	for i := range n {
+		src, dst, c := r.ConnectionAt(i)
+		buf = appendEnds(buf[:0], src, dst)
 		bw.WriteString(sep(i))
 		bw.Write(buf)
+		bw.Write(tails.get(c, func(b []byte) []byte { return appendVerdict(b, c, reasons) }))
 	}
-	bw.WriteString(closing(len(r.Connections)))
+	bw.WriteString(closing(n))
 	if len(r.Self) > 0 {
 		bw.WriteString(",\n  \"self\": [")
 		for i, c := range r.Self {
-			buf = appendConnection(buf[:0], c, reasons)
+			buf = appendVerdict(appendEnds(buf[:0], c.Src, c.Dst), &c, reasons)
 			bw.WriteString(sep(i))
 			bw.Write(buf)
 		}
@@ -277,15 +334,35 @@ func closing(n int) string {
 	return "\n  ]"
 }
 
-// appendConnection writes {"src":…,"dst":…,"allow":{"TCP":[[lo,hi]],…}}
-// (then "unknown" and "reasons", indexes into "unknownReasons", when some
-// ports may be allowed or denied, and "layers" when security groups were
-// given) with protocols in sorted order, as encoding/json orders map keys.
-func appendConnection(b []byte, c engine.Connection, reasons *reasonIndex) []byte {
+// appendEnds and appendVerdict write a connection as
+// {"src":…,"dst":…,"allow":{"TCP":[[lo,hi]],…}} (then "unknown" and
+// "reasons", indexes into "unknownReasons", when some ports may be allowed
+// or denied, and "layers" when security groups were given) with protocols
+// in sorted order, as encoding/json orders map keys. appendEnds writes
+// the start, up to the destination; appendVerdict the rest, which
+// depends on the verdict alone.
+func appendEnds(b []byte, src, dst string) []byte {
 	b = append(b, `{"src":`...)
-	b = strconv.AppendQuote(b, c.Src)
+	b = appendQuote(b, src)
 	b = append(b, `,"dst":`...)
-	b = strconv.AppendQuote(b, c.Dst)
+	return appendQuote(b, dst)
+}
+
+// appendQuote is strconv.AppendQuote, without its per-rune decoding for
+// the printable ASCII peer IDs are made of (a million connections name
+// two each).
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func appendVerdict(b []byte, c *engine.Connection, reasons *reasonIndex) []byte {
 	b = append(b, `,"allow":`...)
 	b = appendPorts(b, c.Allow)
 	if !c.Unknown.IsEmpty() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/ringfence/ringfence/internal/check"
@@ -51,5 +52,27 @@ func TestAuditTableColour(t *testing.T) {
 	AuditTable(&coloured, r)
 	if bytes.Contains(plain.Bytes(), []byte("\033[")) || !bytes.Contains(coloured.Bytes(), []byte("\033[1;31mCRITICAL\033[0m")) {
 		t.Errorf("plain %q, coloured %q", plain.String(), coloured.String())
+	}
+}
+
+// appendQuote is strconv.AppendQuote with a shortcut for printable ASCII:
+// the same bytes for any string.
+func FuzzAppendQuote(f *testing.F) {
+	for _, s := range []string{"", "ns/app", `a/"b"`, `back\slash`, "tab\there", "del\x7f", "ünïcode/ß", "\xff\xfe", "~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := appendQuote([]byte("x"), s), strconv.AppendQuote([]byte("x"), s); !bytes.Equal(got, want) {
+			t.Errorf("appendQuote(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
+func TestAppendQuoteEveryByte(t *testing.T) {
+	for c := range 256 {
+		s := "a" + string([]byte{byte(c)}) + "z"
+		if got, want := appendQuote(nil, s), strconv.AppendQuote(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("byte %#x: appendQuote %s, strconv %s", c, got, want)
+		}
 	}
 }

@@ -1,0 +1,332 @@
+package engine
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// This file is the pair path of Reach: sharing each side's verdict between
+// the pairs it cannot tell apart, and holding the connections compactly
+// (two peer ranks and a pointer to a verdict shared by every pair with the
+// same one) rather than as a struct each.
+
+// sideClasses number the identities whose NetworkPolicy verdict for one
+// direction depends only on which of the same rules hold the other end
+// (and on the destination's named ports, when a rule has some): those
+// isolated by the same policies (and no others that may select them),
+// without tiers, doubts or host network, which sideOf decides otherwise.
+type sideClasses struct {
+	of    []int32   // identity index -> class, -1 when not shared
+	rules [][]*rule // class -> the rules npSide walks, in order
+	named []bool    // class -> some rule has named ports
+	// ports numbers the identities' named container ports: identities
+	// with the same resolve every named port alike.
+	ports []int32
+}
+
+// maxSideRules is the most rules a class may have: a signature holds one
+// bit per rule.
+const maxSideRules = 64
+
+func newSideClasses(ids []*identity, egress bool) *sideClasses {
+	c := &sideClasses{of: make([]int32, len(ids)), ports: portClasses(ids)}
+	at := map[string]int32{}
+	var key strings.Builder
+	for _, id := range ids {
+		c.of[id.index] = -1
+		if id.hostNetwork || len(id.doubt) > 0 || id.tiers != nil {
+			continue
+		}
+		certain, maybe := id.ingress, id.maybeIngress
+		if egress {
+			certain, maybe = id.egress, id.maybeEgress
+		}
+		key.Reset()
+		for _, p := range certain {
+			fmt.Fprintf(&key, "%p,", p)
+		}
+		key.WriteByte('|')
+		for _, p := range maybe {
+			fmt.Fprintf(&key, "%p,", p)
+		}
+		k := key.String()
+		n, ok := at[k]
+		if !ok {
+			var rules []*rule
+			named := false
+			for _, p := range append(append([]*policy(nil), certain...), maybe...) {
+				rs := p.ingress
+				if egress {
+					rs = p.egress
+				}
+				for _, r := range rs {
+					named = named || len(r.named) > 0
+				}
+				rules = append(rules, rs...)
+			}
+			n = -1
+			if len(rules) <= maxSideRules {
+				n = int32(len(c.rules))
+				c.rules = append(c.rules, rules)
+				c.named = append(c.named, named)
+			}
+			at[k] = n
+		}
+		c.of[id.index] = n
+	}
+	return c
+}
+
+// portClasses numbers the identities by their named container ports.
+func portClasses(ids []*identity) []int32 {
+	out := make([]int32, len(ids))
+	at := map[string]int32{}
+	var names []string
+	for _, id := range ids {
+		names = names[:0]
+		for k, v := range id.ports {
+			names = append(names, fmt.Sprintf("%s=%d", k, v))
+		}
+		sort.Strings(names)
+		k := strings.Join(names, ",")
+		n, ok := at[k]
+		if !ok {
+			n = int32(len(at))
+			at[k] = n
+		}
+		out[id.index] = n
+	}
+	return out
+}
+
+// signature says which of class c's rules hold other, as npSide (with
+// pairs set) reads them: a rule skipped for other's unknown addresses
+// holds nothing; ok is false when some rule may hold it (its reasons are
+// other's own, so the verdict is not shared).
+func (c *sideClasses) signature(class int32, other *identity) (sig uint64, ok bool) {
+	for i, r := range c.rules[class] {
+		switch {
+		case r.addrMaybe.has(other.index):
+		case r.allPeers || r.peers.has(other.index):
+			sig |= 1 << i
+		case r.maybe.has(other.index):
+			return 0, false
+		}
+	}
+	return sig, true
+}
+
+// sideKey names one shared side verdict: the class, the signature of the
+// other end, and the destination's port class when named ports resolve on
+// it (-1 otherwise).
+type sideKey struct {
+	class, dst int32
+	sig        uint64
+}
+
+// pairMemo is one worker's shared verdicts: each side's by sideKey, and
+// the pair's (both sides and'ed) by the two sides' numbers. A pair's
+// connection template (Src and Dst empty) is shared by every pair with
+// the same verdict: nil when nothing may pass.
+type pairMemo struct {
+	in, out       *sideClasses
+	verdicts      []Verdict
+	ingress, egrs map[sideKey]int32
+	pairs         map[[2]int32]*Connection
+	// The side numbers last looked up, without a signature or a map:
+	// towards destination d, for egress class outClass[d]; from source
+	// inSrc[c], for ingress class c (without named ports). Reach gives
+	// the sources of one egress class to a worker in a row, and each
+	// source meets many destinations of one ingress class.
+	outClass, outSide []int32
+	inSrc, inSide     []int32
+	// lastPair and lastConn are the pair looked up last: a source's
+	// destinations of one class often share it in a row.
+	lastPair [2]int32
+	lastConn *Connection
+}
+
+func newPairMemo(in, out *sideClasses) *pairMemo {
+	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[[2]int32]*Connection{},
+		outClass: make([]int32, len(out.of)), outSide: make([]int32, len(out.of)),
+		inSrc: make([]int32, len(in.rules)), inSide: make([]int32, len(in.rules))}
+	for i := range m.outClass {
+		m.outClass[i] = -1
+	}
+	for i := range m.inSrc {
+		m.inSrc[i] = -1
+	}
+	m.lastPair = [2]int32{-1, -1}
+	return m
+}
+
+// side is the number of id's verdict for one direction towards (or from)
+// other, computed once per sideKey; ok is false when it is not shared.
+func (m *pairMemo) side(id, other, dst *identity, egress bool) (int32, bool) {
+	classes, memo := m.in, m.ingress
+	if egress {
+		classes, memo = m.out, m.egrs
+	}
+	class := classes.of[id.index]
+	if class < 0 {
+		return 0, false
+	}
+	sig, ok := classes.signature(class, other)
+	if !ok {
+		return 0, false
+	}
+	k := sideKey{class: class, dst: -1, sig: sig}
+	if classes.named[class] {
+		k.dst = classes.ports[dst.index]
+	}
+	n, ok := memo[k]
+	if !ok {
+		n = int32(len(m.verdicts))
+		m.verdicts = append(m.verdicts, sideOf(id, other, nil, egress, true))
+		memo[k] = n
+	}
+	return n, true
+}
+
+// pair is pairFrom without security groups and the VPC layer, from the
+// shared side verdicts: the connection template, nil when nothing may
+// pass; ok is false when either side is not shared.
+func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
+	var e, i int32
+	if c := m.out.of[s.index]; c >= 0 && m.outClass[d.index] == c {
+		e = m.outSide[d.index]
+	} else if e, ok = m.side(s, d, d, true); !ok {
+		return nil, false
+	} else {
+		m.outClass[d.index], m.outSide[d.index] = c, e
+	}
+	if c := m.in.of[d.index]; c >= 0 && !m.in.named[c] && m.inSrc[c] == int32(s.index) {
+		i = m.inSide[c]
+	} else if i, ok = m.side(d, s, d, false); !ok {
+		return nil, false
+	} else if c >= 0 && !m.in.named[c] {
+		m.inSrc[c], m.inSide[c] = int32(s.index), i
+	}
+	k := [2]int32{e, i}
+	if k == m.lastPair {
+		return m.lastConn, true
+	}
+	t, seen := m.pairs[k]
+	if !seen {
+		if v := m.verdicts[e]; !v.IsEmpty() {
+			if v = v.and(m.verdicts[i]); !v.IsEmpty() {
+				t = &Connection{Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons}
+			}
+		}
+		m.pairs[k] = t
+	}
+	m.lastPair, m.lastConn = k, t
+	return t, true
+}
+
+// pairEntry is one connection: the ranks of its source and destination
+// (key: source<<32 | destination, so that the keys sort as the IDs do)
+// and its template.
+type pairEntry struct {
+	key uint64
+	t   *Connection
+}
+
+// pairList is the connections of a Reach, sorted by source, then
+// destination; names maps ranks to peer IDs.
+type pairList struct {
+	names   []string
+	entries []pairEntry
+}
+
+// peerRanks numbers the peers in the order of their IDs: peer i of the
+// sorted peers is 2i+1, and the pseudo-peer of pods whose addresses are
+// not known the even number before the first peer sorting after it.
+type peerRanks struct {
+	names  []string
+	of     map[*Peer]uint32
+	byID   [][]uint32 // identity index -> ranks of a.byID's peers, in order
+	pseudo uint32
+}
+
+func (a *Analysis) peerRanks() *peerRanks {
+	r := &peerRanks{names: make([]string, 2*len(a.peers)+1), of: make(map[*Peer]uint32, len(a.peers)), byID: make([][]uint32, len(a.g.identities))}
+	for i, p := range a.peers {
+		r.names[2*i+1] = p.ID
+		r.of[p] = uint32(2*i + 1)
+	}
+	at := sort.Search(len(a.peers), func(i int) bool { return a.peers[i].ID >= UnknownAddressPods })
+	r.pseudo = uint32(2 * at)
+	r.names[r.pseudo] = UnknownAddressPods
+	for idx, ps := range a.byID {
+		rs := make([]uint32, len(ps))
+		for i, p := range ps {
+			rs[i] = r.of[p]
+		}
+		r.byID[idx] = rs
+	}
+	return r
+}
+
+func rankKey(src, dst uint32) uint64 { return uint64(src)<<32 | uint64(dst) }
+
+// sortPairs is the entries of every worker in one list, sorted by key.
+func sortPairs(names []string, lists [][]pairEntry) *pairList {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	out := make([]pairEntry, 0, n)
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.SortFunc(out, func(x, y pairEntry) int { return cmp.Compare(x.key, y.key) })
+	return &pairList{names: names, entries: out}
+}
+
+// at is connection i: its source and destination IDs and its template.
+func (l *pairList) at(i int) (src, dst string, t *Connection) {
+	e := l.entries[i]
+	return l.names[e.key>>32], l.names[uint32(e.key)], e.t
+}
+
+// connections is the list as connections; never nil.
+func (l *pairList) connections() []Connection {
+	out := make([]Connection, len(l.entries))
+	for i := range l.entries {
+		src, dst, t := l.at(i)
+		out[i] = *t
+		out[i].Src, out[i].Dst = src, dst
+	}
+	return out
+}
+
+// ConnectionCount is the number of connections, held as Connections or,
+// from ReachCompact, compactly.
+func (r *Result) ConnectionCount() int {
+	if r.pairs != nil {
+		return len(r.pairs.entries)
+	}
+	return len(r.Connections)
+}
+
+// ConnectionAt returns connection i: its source, destination and a
+// connection whose other fields are its own, shared by every connection
+// with the same verdict in a compact result (see Compact), so not to be
+// modified.
+func (r *Result) ConnectionAt(i int) (src, dst string, shared *Connection) {
+	if r.pairs != nil {
+		return r.pairs.at(i)
+	}
+	c := &r.Connections[i]
+	return c.Src, c.Dst, c
+}
+
+// Compact reports whether the result holds its connections compactly
+// (ReachCompact): Connections is nil, ConnectionCount and ConnectionAt
+// read them, and connections with the same verdict share what
+// ConnectionAt returns.
+func (r *Result) Compact() bool { return r.pairs != nil }
