@@ -391,12 +391,12 @@ var (
 )
 
 // keySet is the members of an object ringfence reads, in a table indexed
-// by a hash of the key's length and first and last bytes (bit 0x20 of
-// those cleared, so a key differing only in case hashes alike): a key is
-// looked up with one hash and one comparison of two words.
+// by a hash of the key's length and first eight bytes (bit 0x20 of those
+// set, so a key differing only in case hashes alike): a key is looked up
+// with one multiplication and one comparison of two words.
 type keySet struct {
 	tab [64]keyName
-	mul uint32 // the hash's multiplier, chosen so that no names collide
+	mul uint64 // the hash's multiplier, chosen so that no names collide
 }
 
 type keyName struct {
@@ -409,76 +409,94 @@ type keyName struct {
 // destination_port), so a name fits in two words.
 const keySetMaxLen = 16
 
-func (ks *keySet) slot(key []byte) *keyName {
-	n := len(key)
-	h := uint32(n)<<16 | uint32(key[0]|0x20)<<8 | uint32(key[n-1]|0x20)
-	return &ks.tab[h*ks.mul>>26]
-}
-
-// words returns the first 16 bytes of key as two little-endian words, zero
-// beyond its end; false if key's memory does not extend 16 bytes.
-func words(key []byte) (lo, hi uint64, ok bool) {
-	if cap(key) < 16 || len(key) > 16 {
-		return 0, 0, false
-	}
-	lo = binary.LittleEndian.Uint64(key[:16])
-	hi = binary.LittleEndian.Uint64(key[8:16])
-	switch n := uint(len(key)); {
-	case n < 8:
-		lo &= 1<<(8*n) - 1
-		hi = 0
-	case n < 16:
-		hi &= 1<<(8*(n-8)) - 1
-	}
-	return lo, hi, true
-}
-
-// index returns the index of the member key names; -1 if it names none,
-// -2 if it names one but for case (encoding/json would take it).
-func (ks *keySet) index(key []byte) int {
-	if len(key) == 0 || len(key) > keySetMaxLen {
-		return -1
-	}
-	e := ks.slot(key)
+// find returns the index of the member key names, lo and hi being its
+// first 16 bytes as two little-endian words, zero beyond its end; -1 if it
+// names none, -2 if it names one but for case (encoding/json would take
+// it).
+func (ks *keySet) find(lo, hi uint64, key []byte) int {
+	e := &ks.tab[((lo|ones*0x20)^uint64(len(key)))*ks.mul>>58]
 	if len(e.name) != len(key) {
 		return -1
 	}
-	if lo, hi, ok := words(key); ok {
-		d := (lo ^ e.lo) | (hi ^ e.hi)
-		if d == 0 {
-			return e.member
-		}
-		// Keys beyond ASCII never get here, and ASCII letters fold only
-		// to the same letter with bit 0x20 flipped: a key that differs
-		// in any other bit is not the name, even folded.
-		if d&^(ones*0x20) != 0 {
-			return -1
-		}
-	} else if string(key) == e.name {
+	d := (lo ^ e.lo) | (hi ^ e.hi)
+	switch {
+	case d == 0:
 		return e.member
-	}
-	if bytes.EqualFold(key, []byte(e.name)) {
+	case d&^(ones*0x20) != 0:
+		// Keys beyond ASCII never get here, and ASCII letters fold
+		// only to the same letter with bit 0x20 flipped: a key that
+		// differs in any other bit is not the name, even folded.
+		return -1
+	case bytes.EqualFold(key, []byte(e.name)):
 		return -2
 	}
 	return -1
 }
 
+// index is find for a key anywhere.
+func (ks *keySet) index(key []byte) int {
+	if len(key) == 0 || len(key) > keySetMaxLen {
+		return -1
+	}
+	var w [16]byte
+	copy(w[:], key)
+	return ks.find(binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:]), key)
+}
+
+// at is index for the key b[i:j] of a line: while 16 bytes of the line
+// follow the key's start, they are read in place and masked to the key's
+// length. (find written out again, as the compiler does not inline it.)
+func (ks *keySet) at(b []byte, i, j int) int {
+	n := j - i
+	if uint(n-1) >= keySetMaxLen || i+16 > len(b) || i < 0 {
+		return ks.index(b[i:j])
+	}
+	w := b[i : i+16 : i+16]
+	lo := binary.LittleEndian.Uint64(w[:8]) & loMask[n&31]
+	hi := binary.LittleEndian.Uint64(w[8:]) & hiMask[n&31]
+	e := &ks.tab[((lo|ones*0x20)^uint64(n))*ks.mul>>58]
+	if len(e.name) != n {
+		return -1
+	}
+	if lo == e.lo && hi == e.hi {
+		return e.member
+	}
+	return ks.find(lo, hi, b[i:j])
+}
+
+// loMask and hiMask hold the masks of a key's first and second words by
+// its length, 0 to 16 (sized 32 so that indexing with n&31 needs no
+// bounds check).
+var loMask, hiMask = func() (lo, hi [32]uint64) {
+	for n := range 17 {
+		switch {
+		case n < 8:
+			lo[n] = 1<<(8*n) - 1
+		case n < 16:
+			lo[n], hi[n] = ^uint64(0), 1<<(8*(n-8))-1
+		default:
+			lo[n], hi[n] = ^uint64(0), ^uint64(0)
+		}
+	}
+	return lo, hi
+}()
+
 func newKeySet(members ...string) keySet {
 	var ks keySet
 	// Odd multipliers from the golden ratio's, until the names fall in
 	// distinct slots.
-	for ks.mul = 0x9e3779b1; ; ks.mul += 2 {
+	for ks.mul = 0x9e3779b97f4a7c15; ; ks.mul += 2 {
 		ks.tab = [64]keyName{}
 		collide := false
 		for i, m := range members {
 			for _, n := range strings.Split(m, "|") {
-				e := ks.slot([]byte(n))
+				var w [16]byte
+				copy(w[:], n)
+				lo, hi := binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:])
+				e := &ks.tab[((lo|ones*0x20)^uint64(len(n)))*ks.mul>>58]
 				if e.name != "" {
 					collide = true
 				}
-				var b [16]byte
-				copy(b[:], n)
-				lo, hi, _ := words(b[:len(n)])
 				*e = keyName{lo, hi, n, i}
 			}
 		}
