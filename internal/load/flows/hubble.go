@@ -920,37 +920,50 @@ func findQuotes(b []byte, q []uint64) ([]uint64, bool) {
 		return q, false
 	}
 	var odd uint64 // high bits set if some byte is not plain ASCII
-	full := len(b) / 64
-	for w := range full {
-		q[w], odd = quoteWord((*[64]byte)(b[w*64:]), odd)
-	}
-	if full < n {
-		// The rest, padded with spaces to a whole word.
-		var tail [64]byte
-		k := copy(tail[:], b[full*64:])
-		for ; k < len(tail); k++ {
-			tail[k] = ' '
+	w := 0
+	for ; len(b) >= 64; b = b[64:] {
+		// Written out rather than a call a word: the loop's
+		// variables stay in registers.
+		p := (*[64]byte)(b)
+		q0, o0 := quoteByte(binary.LittleEndian.Uint64(p[0:]))
+		q1, o1 := quoteByte(binary.LittleEndian.Uint64(p[8:]))
+		q2, o2 := quoteByte(binary.LittleEndian.Uint64(p[16:]))
+		q3, o3 := quoteByte(binary.LittleEndian.Uint64(p[24:]))
+		q4, o4 := quoteByte(binary.LittleEndian.Uint64(p[32:]))
+		q5, o5 := quoteByte(binary.LittleEndian.Uint64(p[40:]))
+		q6, o6 := quoteByte(binary.LittleEndian.Uint64(p[48:]))
+		q7, o7 := quoteByte(binary.LittleEndian.Uint64(p[56:]))
+		odd |= o0 | o1 | o2 | o3 | o4 | o5 | o6 | o7
+		if w < len(q) {
+			q[w] = q0 | q1<<8 | q2<<16 | q3<<24 | q4<<32 | q5<<40 | q6<<48 | q7<<56
 		}
-		q[full], odd = quoteWord(&tail, odd)
+		w++
+	}
+	if len(b) > 0 {
+		// The rest, padded with spaces to a whole word.
+		tail := spaces
+		copy(tail[:], b)
+		var o uint64
+		q[n-1], o = quoteWord(&tail)
+		odd |= o
 	}
 	return q, odd&highs == 0
 }
 
-// quoteWord returns the bits of the quotes of the 64 bytes of p, and odd
+// spaces pads the end of a line to 64 bytes.
+var spaces = [64]byte(bytes.Repeat([]byte{' '}, 64))
+
+// quoteWord returns the bits of the quotes of the 64 bytes of p, and a word
 // with the high bit of a byte set if p has a control character or a byte
-// beyond ASCII. Unrolled, so the shifts are constants and the
-// loop's variables stay in registers.
-func quoteWord(p *[64]byte, odd uint64) (uint64, uint64) {
-	q0, o0 := quoteByte(binary.LittleEndian.Uint64(p[0:]))
-	q1, o1 := quoteByte(binary.LittleEndian.Uint64(p[8:]))
-	q2, o2 := quoteByte(binary.LittleEndian.Uint64(p[16:]))
-	q3, o3 := quoteByte(binary.LittleEndian.Uint64(p[24:]))
-	q4, o4 := quoteByte(binary.LittleEndian.Uint64(p[32:]))
-	q5, o5 := quoteByte(binary.LittleEndian.Uint64(p[40:]))
-	q6, o6 := quoteByte(binary.LittleEndian.Uint64(p[48:]))
-	q7, o7 := quoteByte(binary.LittleEndian.Uint64(p[56:]))
-	return q0 | q1<<8 | q2<<16 | q3<<24 | q4<<32 | q5<<40 | q6<<48 | q7<<56,
-		odd | o0 | o1 | o2 | o3 | o4 | o5 | o6 | o7
+// beyond ASCII.
+func quoteWord(p *[64]byte) (uint64, uint64) {
+	var q, odd uint64
+	for k := range 8 {
+		qk, ok := quoteByte(binary.LittleEndian.Uint64(p[8*k:]))
+		q |= qk << (8 * k)
+		odd |= ok
+	}
+	return q, odd
 }
 
 // quoteByte returns the quotes of the eight bytes of x as the bits of a
@@ -965,7 +978,7 @@ func quoteByte(x uint64) (q, odd uint64) {
 	// quote, and never into the next byte.
 	m := ^((x ^ ones*'"') + ones*0x7f) & highs
 	// Gather the eight high bits into the top byte, then shift it down.
-	return (m >> 7) * 0x0102040810204080 >> 56, odd
+	return m * 0x0002040810204081 >> 56, odd
 }
 
 // quoteAfter returns the index of the first quote at i or after it in a

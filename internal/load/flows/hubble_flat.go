@@ -55,28 +55,39 @@ member:
 			return false
 		}
 		f := &st[sp]
-		// keySet.at, written out.
+		// keySet.at, written out, with no call on any path: a key
+		// longer than any name names none (all the line's bytes are
+		// ASCII, which folds only to bytes of the same length), and a
+		// key that matches a name but for case is left to the
+		// recursive scanner.
 		ks := flatKeys[f.kind]
 		k := -1
-		if n := j - i - 1; uint(n-1) < keySetMaxLen && i+17 <= len(b) {
-			w := b[i+1 : i+17 : i+17]
-			lo := binary.LittleEndian.Uint64(w[:8]) & loMask[n&31]
-			hi := binary.LittleEndian.Uint64(w[8:]) & hiMask[n&31]
-			if e := &ks.tab[((lo|ones*0x20)^uint64(n))*ks.mul>>58]; len(e.name) == n {
-				if lo == e.lo && hi == e.hi {
-					k = e.member
-				} else {
-					k = ks.find(lo, hi, b[i+1:j])
+		if n := j - i - 1; uint(n-1) < keySetMaxLen {
+			var lo, hi uint64
+			if i+17 <= len(b) {
+				w := b[i+1 : i+17 : i+17]
+				lo = binary.LittleEndian.Uint64(w[:8]) & loMask[n&31]
+				hi = binary.LittleEndian.Uint64(w[8:]) & hiMask[n&31]
+			} else {
+				for m, c := range b[i+1 : j] {
+					if m < 8 {
+						lo |= uint64(c) << (8 * m)
+					} else {
+						hi |= uint64(c) << (8 * (m - 8))
+					}
 				}
 			}
-		} else {
-			k = ks.index(b[i+1 : j])
+			if e := &ks.tab[((lo|ones*0x20)^uint64(n))*ks.mul>>58]; len(e.name) == n {
+				switch d := (lo ^ e.lo) | (hi ^ e.hi); {
+				case d == 0:
+					k = e.member
+				case d&^(ones*0x20) == 0:
+					return false
+				}
+			}
 		}
 		i = j + 2
 		if k < 0 {
-			if k != -1 {
-				return false
-			}
 			// Skipped: most such values are strings.
 			if b[i] == '"' {
 				if i = s.quoteAfter(i + 1); i < 0 {
