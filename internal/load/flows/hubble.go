@@ -260,28 +260,38 @@ func (h *hubbleState) endpointNames(e *hubbleEndpointView, last []string) (pod, 
 		return "", ""
 	}
 	if len(e.pod) != 0 {
-		pod = h.name(&last[0], e.namespace, e.pod)
+		pod = h.name(&last[0], e.namespace, nil, e.pod, false)
 	}
 	if e.workload && len(e.wname) != 0 {
-		workload = h.name(&last[1], e.namespace, bytes.TrimSpace(e.wkind), e.wname)
+		kind := e.wkind
+		// As bytes.TrimSpace, which a kind that starts and ends with
+		// ASCII other than white space (as every kind does) does not
+		// need.
+		if n := len(kind); n == 0 || kind[0]-0x21 >= 0x5f || kind[n-1]-0x21 >= 0x5f {
+			kind = bytes.TrimSpace(kind)
+		}
+		workload = h.name(&last[1], e.namespace, kind, e.wname, true)
 	}
 	return pod, workload
 }
 
-// name returns the parts joined with slashes, interned; *last is the name
-// returned before at the same place of a line, compared first since a
+// name returns ns/leaf, or ns/mid/leaf with mid, interned; *last is the
+// name returned before at the same place of a line, compared first since a
 // stream repeats the last line's names more often than not.
-func (h *hubbleState) name(last *string, parts ...[]byte) string {
-	if joins(*last, parts) {
-		return *last
+func (h *hubbleState) name(last *string, ns, mid, leaf []byte, withMid bool) string {
+	n := len(ns) + 1 + len(leaf)
+	if withMid {
+		n += len(mid) + 1
 	}
-	b := h.scratch[:0]
-	for i, p := range parts {
-		if i > 0 {
-			b = append(b, '/')
-		}
-		b = append(b, p...)
+	if l := *last; len(l) == n && l[len(ns)] == '/' && l[:len(ns)] == string(ns) && l[n-len(leaf):] == string(leaf) &&
+		(!withMid || l[n-len(leaf)-1] == '/' && l[len(ns)+1:n-len(leaf)-1] == string(mid)) {
+		return l
 	}
+	b := append(h.scratch[:0], ns...)
+	if withMid {
+		b = append(append(b, '/'), mid...)
+	}
+	b = append(append(b, '/'), leaf...)
 	h.scratch = b
 	if s, ok := h.names[string(b)]; ok {
 		*last = s
@@ -294,24 +304,6 @@ func (h *hubbleState) name(last *string, parts ...[]byte) string {
 	h.names[s] = s
 	*last = s
 	return s
-}
-
-// joins tells whether s is the parts joined with slashes, without joining
-// them.
-func joins(s string, parts [][]byte) bool {
-	for i, p := range parts {
-		if i > 0 {
-			if len(s) == 0 || s[0] != '/' {
-				return false
-			}
-			s = s[1:]
-		}
-		if len(s) < len(p) || s[:len(p)] != string(p) {
-			return false
-		}
-		s = s[len(p):]
-	}
-	return len(s) == 0
 }
 
 // decode reads a line with encoding/json, for the lines hubbleScan refuses.
