@@ -37,6 +37,13 @@ func (v *hubbleView) flat(s *hubbleScanner) bool {
 	// workloads after the first, read and not kept.
 	var t *[]byte
 	var discard []byte
+	// Where the boolean at boolean and the port at port go.
+	var wb *bool
+	var wp *uint16
+	// The object the value opens, if it is one ringfence reads, and the
+	// flow the object of the member at hand belongs to.
+	var open frame
+	var fv *hubbleFlowView
 	if b[i] == '}' {
 		return len(b) == 2
 	}
@@ -88,16 +95,29 @@ member:
 		}
 		i = j + 2
 		if k < 0 {
-			// Skipped: most such values are strings.
-			if b[i] == '"' {
+			// Skipped: most such values are strings, the others
+			// mostly integers.
+			switch c := b[i]; {
+			case c == '"':
 				if i = s.quoteAfter(i + 1); i < 0 {
 					return false
 				}
 				i++
-			} else if i = s.skipFlat(i); i < 0 {
-				return false
+			case c-'1' < 9:
+				start := i
+				for i++; i < len(b) && b[i]-'0' < 10; i++ {
+				}
+				if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
+					if i = s.number(start); i < 0 {
+						return false
+					}
+				}
+			default:
+				if i = s.skipFlat(i); i < 0 {
+					return false
+				}
 			}
-			goto after
+			goto leaf
 		}
 		if f.seen&(1<<k) != 0 {
 			return false
@@ -106,14 +126,13 @@ member:
 		// Every member ringfence reads may be null, which leaves what it
 		// would set as it is.
 		if b[i] == 'n' {
-			if i = s.null(i); i < 0 {
+			if i+4 > len(b) || string(b[i:i+4]) != "null" {
 				return false
 			}
-			goto after
+			i += 4
+			goto leaf
 		}
-		// The object the value opens, if it is one ringfence reads.
-		var open frame
-		fv := f.fv
+		fv = f.fv
 		switch f.kind {
 		case kLine:
 			switch {
@@ -154,9 +173,11 @@ member:
 				goto push
 			case 5: // is_reply
 				fv.isReplySet = true
-				i = s.boolean(i, &fv.isReply)
+				wb = &fv.isReply
+				goto boolean
 			default: // reply
-				i = s.boolean(i, &fv.reply)
+				wb = &fv.reply
+				goto boolean
 			}
 		case kIP:
 			t = &fv.src
@@ -189,9 +210,11 @@ member:
 			pv := f.pv
 			switch k {
 			case 0: // source_port
-				i = s.port(i, &pv.sport)
+				wp = &pv.sport
+				goto port
 			case 1: // destination_port
-				i = s.port(i, &pv.dport)
+				wp = &pv.dport
+				goto port
 			default: // flags
 				pv.flags = true
 				open = frame{kind: kFlags, pv: pv}
@@ -199,9 +222,11 @@ member:
 			}
 		case kFlags:
 			if k == 0 {
-				i = s.boolean(i, &f.pv.syn)
+				wb = &f.pv.syn
+				goto boolean
 			} else {
-				i = s.boolean(i, &f.pv.ack)
+				wb = &f.pv.ack
+				goto boolean
 			}
 		case kEndpoint:
 			switch k {
@@ -236,13 +261,8 @@ member:
 				}
 			}
 			goto text
-		default:
-			return false
 		}
-		if i < 0 {
-			return false
-		}
-		goto after
+		return false
 
 	text:
 		if b[i] != '"' {
@@ -251,9 +271,47 @@ member:
 		if j := s.quoteAfter(i + 1); j >= 0 {
 			*t = b[i+1 : j]
 			i = j + 1
-			goto after
+			goto leaf
 		}
 		return false
+
+	boolean:
+		if i+4 <= len(b) && string(b[i:i+4]) == "true" {
+			*wb = true
+			i += 4
+			goto leaf
+		}
+		if i+5 <= len(b) && string(b[i:i+5]) == "false" {
+			*wb = false
+			i += 5
+			goto leaf
+		}
+		return false
+
+	port:
+		// As hubbleScanner.port: plain digits that fit in a uint16.
+		{
+			start, n := i, 0
+			for i < len(b) && b[i]-'0' < 10 && i-start < 6 {
+				n = n*10 + int(b[i]-'0')
+				i++
+			}
+			if d := i - start; d == 0 || d > 5 || n > 65535 || d > 1 && b[start] == '0' ||
+				i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
+				return false
+			}
+			*wp = uint16(n)
+		}
+		goto leaf
+
+	leaf:
+		// After a string, number or literal, which only objects hold
+		// here: a comma means another member.
+		if i < len(b) && b[i] == ',' {
+			i++
+			goto member
+		}
+		goto after
 
 	push:
 		if b[i] != '{' || sp+1 >= len(st) {
