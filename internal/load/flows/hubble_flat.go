@@ -44,6 +44,9 @@ func (v *hubbleView) flat(s *hubbleScanner) bool {
 	// flow the object of the member at hand belongs to.
 	var open frame
 	var fv *hubbleFlowView
+	// The containers open in a value skipped (see skip).
+	var depth int
+	var arr uint64
 	if b[i] == '}' {
 		return len(b) == 2
 	}
@@ -95,29 +98,15 @@ member:
 		}
 		i = j + 2
 		if k < 0 {
-			// Skipped: most such values are strings, the others
-			// mostly integers.
-			switch c := b[i]; {
-			case c == '"':
+			// Skipped: most such values are strings.
+			if b[i] == '"' {
 				if i = s.quoteAfter(i + 1); i < 0 {
 					return false
 				}
 				i++
-			case c-'1' < 9:
-				start := i
-				for i++; i < len(b) && b[i]-'0' < 10; i++ {
-				}
-				if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
-					if i = s.number(start); i < 0 {
-						return false
-					}
-				}
-			default:
-				if i = s.skipFlat(i); i < 0 {
-					return false
-				}
+				goto leaf
 			}
-			goto leaf
+			goto skip
 		}
 		if f.seen&(1<<k) != 0 {
 			return false
@@ -142,13 +131,7 @@ member:
 				goto push
 			case k >= 8: // agent_event, debug_event, lost_events, node_status
 				v.event = true
-				s.inAny = true
-				i = s.skipFlat(i)
-				s.inAny = false
-				if i < 0 {
-					return false
-				}
-				goto after
+				goto skip
 			}
 			fv = &v.top
 			fallthrough
@@ -304,15 +287,6 @@ member:
 		}
 		goto leaf
 
-	leaf:
-		// After a string, number or literal, which only objects hold
-		// here: a comma means another member.
-		if i < len(b) && b[i] == ',' {
-			i++
-			goto member
-		}
-		goto after
-
 	push:
 		if b[i] != '{' || sp+1 >= len(st) {
 			return false
@@ -350,6 +324,118 @@ element:
 		}
 		goto member
 	}
+
+leaf:
+	// After a string, number or literal, or a value skipped, all of them
+	// members of objects: a comma means another member.
+	if i < len(b) && b[i] == ',' {
+		i++
+		goto member
+	}
+	goto after
+
+skip:
+	// The value at i, which ringfence does not read, validated and
+	// skipped: depth counts the containers open in it, and bit d of arr
+	// tells whether the one at depth d+1 is an array. Numbers other than
+	// integers of up to 100 characters are left to the recursive scanner
+	// (encoding/json fails on events' numbers that do not fit a float64,
+	// see hubbleScanner.inAny).
+	depth, arr = 0, 0
+skipValue:
+	if i >= len(b) {
+		return false
+	}
+	switch c := b[i]; c {
+	case '"':
+		if i = s.quoteAfter(i + 1); i < 0 {
+			return false
+		}
+		i++
+	case '{', '[':
+		if depth >= 63 {
+			return false
+		}
+		arr &^= 1 << depth
+		if c == '[' {
+			arr |= 1 << depth
+		}
+		depth++
+		i++
+		if i < len(b) && b[i] == c+2 { // '}' or ']'
+			depth--
+			i++
+			break
+		}
+		if c == '{' {
+			goto skipMember
+		}
+		goto skipValue
+	case 't':
+		if i+4 > len(b) || string(b[i:i+4]) != "true" {
+			return false
+		}
+		i += 4
+	case 'f':
+		if i+5 > len(b) || string(b[i:i+5]) != "false" {
+			return false
+		}
+		i += 5
+	case 'n':
+		if i+4 > len(b) || string(b[i:i+4]) != "null" {
+			return false
+		}
+		i += 4
+	default:
+		start := i
+		if c == '-' {
+			i++
+		}
+		if i >= len(b) || b[i]-'0' >= 10 {
+			return false
+		}
+		if b[i] == '0' {
+			i++
+		} else {
+			for i++; i < len(b) && b[i]-'0' < 10; i++ {
+			}
+		}
+		if i-start > 100 || i < len(b) && (b[i]-'0' < 10 || b[i] == '.' || b[i]|0x20 == 'e') {
+			return false
+		}
+	}
+skipAfter:
+	if depth == 0 {
+		goto leaf
+	}
+	if i >= len(b) {
+		return false
+	}
+	{
+		inArr := arr>>(depth-1)&1 != 0
+		switch c := b[i]; {
+		case c == ',':
+			i++
+			if inArr {
+				goto skipValue
+			}
+			goto skipMember
+		case c == '}' && !inArr, c == ']' && inArr:
+			depth--
+			i++
+			goto skipAfter
+		}
+	}
+	return false
+skipMember:
+	if i >= len(b) || b[i] != '"' {
+		return false
+	}
+	if j := s.quoteAfter(i + 1); j >= 0 && j+1 < len(b) && b[j+1] == ':' {
+		i = j + 2
+		goto skipValue
+	}
+	return false
 
 after:
 	// After a value: a comma, or the close of its container.
@@ -403,98 +489,3 @@ const (
 	kWorkload
 	kEmpty // ICMPv4, ICMPv6: members skipped
 )
-
-// skipFlat validates and skips the value at i of a plain compact line, a
-// loop with its own small stack: bit d of arr tells whether the container
-// open at depth d+1 is an array. It refuses (-1) nesting deeper than 63
-// levels, which the recursive scanner reads.
-func (s *hubbleScanner) skipFlat(i int) int {
-	b := s.b
-	var arr uint64
-	depth := 0
-	var inArr bool
-value:
-	if i >= len(b) {
-		return -1
-	}
-	switch c := b[i]; c {
-	case '"':
-		if i = s.quoteAfter(i + 1); i < 0 {
-			return -1
-		}
-		i++
-	case '{':
-		if depth >= 63 {
-			return -1
-		}
-		arr &^= 1 << depth
-		depth++
-		i++
-		if i < len(b) && b[i] == '}' {
-			depth--
-			i++
-			break
-		}
-		goto member
-	case '[':
-		if depth >= 63 {
-			return -1
-		}
-		arr |= 1 << depth
-		depth++
-		i++
-		if i < len(b) && b[i] == ']' {
-			depth--
-			i++
-			break
-		}
-		goto value
-	case 't':
-		if i = s.lit(i, "true"); i < 0 {
-			return -1
-		}
-	case 'f':
-		if i = s.lit(i, "false"); i < 0 {
-			return -1
-		}
-	case 'n':
-		if i = s.lit(i, "null"); i < 0 {
-			return -1
-		}
-	default:
-		if i = s.number(i); i < 0 {
-			return -1
-		}
-	}
-after:
-	if depth == 0 {
-		return i
-	}
-	if i >= len(b) {
-		return -1
-	}
-	inArr = arr>>(depth-1)&1 != 0
-	switch c := b[i]; {
-	case c == ',':
-		i++
-		if inArr {
-			goto value
-		}
-		goto member
-	case c == '}' && !inArr, c == ']' && inArr:
-		depth--
-		i++
-		goto after
-	}
-	return -1
-member:
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	j := s.quoteAfter(i + 1)
-	if j < 0 || j+1 >= len(b) || b[j+1] != ':' {
-		return -1
-	}
-	i = j + 2
-	goto value
-}
