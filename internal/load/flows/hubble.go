@@ -976,17 +976,23 @@ func quoteByte(x uint64) (q, odd uint64) {
 // quoteAfter returns the index of the first quote at i or after it in a
 // plain line, or -1.
 func (s *hubbleScanner) quoteAfter(i int) int {
-	w := i >> 6
-	if w >= len(s.quotes) {
+	return quoteAfter(s.quotes, i)
+}
+
+// quoteAfter returns the index of the first quote at i or after it, q being
+// a plain line's quote bits, or -1.
+func quoteAfter(q []uint64, i int) int {
+	w := uint(i) >> 6
+	if w >= uint(len(q)) {
 		return -1
 	}
 	// The padding after the line holds no quote.
-	if x := s.quotes[w] >> (i & 63); x != 0 {
+	if x := q[w] >> (i & 63); x != 0 {
 		return i + bits.TrailingZeros64(x)
 	}
-	for w++; w < len(s.quotes); w++ {
-		if x := s.quotes[w]; x != 0 {
-			return w<<6 + bits.TrailingZeros64(x)
+	for w++; w < uint(len(q)); w++ {
+		if x := q[w]; x != 0 {
+			return int(w)<<6 + bits.TrailingZeros64(x)
 		}
 	}
 	return -1

@@ -14,7 +14,7 @@ import "encoding/binary"
 // skipped value) it refuses, and the recursive scanner reads the line. On
 // false v is undefined.
 func (v *hubbleView) flat(s *hubbleScanner) bool {
-	b := s.b
+	b, q := s.b, s.quotes
 	// A container ringfence reads. Skipped containers are not pushed.
 	type frame struct {
 		kind uint8
@@ -60,7 +60,7 @@ member:
 		if i >= len(b) || b[i] != '"' {
 			return false
 		}
-		j := s.quoteAfter(i + 1)
+		j := quoteAfter(q, i+1)
 		if j < 0 || j+2 >= len(b) || b[j+1] != ':' {
 			return false
 		}
@@ -100,7 +100,7 @@ member:
 		if k < 0 {
 			// Skipped: most such values are strings.
 			if b[i] == '"' {
-				if i = s.quoteAfter(i + 1); i < 0 {
+				if i = quoteAfter(q, i+1); i < 0 {
 					return false
 				}
 				i++
@@ -251,7 +251,7 @@ member:
 		if b[i] != '"' {
 			return false
 		}
-		if j := s.quoteAfter(i + 1); j >= 0 {
+		if j := quoteAfter(q, i+1); j >= 0 {
 			*t = b[i+1 : j]
 			i = j + 1
 			goto leaf
@@ -348,7 +348,7 @@ skipValue:
 	}
 	switch c := b[i]; c {
 	case '"':
-		if i = s.quoteAfter(i + 1); i < 0 {
+		if i = quoteAfter(q, i+1); i < 0 {
 			return false
 		}
 		i++
@@ -431,7 +431,7 @@ skipMember:
 	if i >= len(b) || b[i] != '"' {
 		return false
 	}
-	if j := s.quoteAfter(i + 1); j >= 0 && j+1 < len(b) && b[j+1] == ':' {
+	if j := quoteAfter(q, i+1); j >= 0 && j+1 < len(b) && b[j+1] == ':' {
 		i = j + 2
 		goto skipValue
 	}
