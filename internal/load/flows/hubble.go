@@ -435,27 +435,6 @@ func (ks *keySet) index(key []byte) int {
 	return ks.find(binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:]), key)
 }
 
-// at is index for the key b[i:j] of a line: while 16 bytes of the line
-// follow the key's start, they are read in place and masked to the key's
-// length. (find written out again, as the compiler does not inline it.)
-func (ks *keySet) at(b []byte, i, j int) int {
-	n := j - i
-	if uint(n-1) >= keySetMaxLen || i+16 > len(b) || i < 0 {
-		return ks.index(b[i:j])
-	}
-	w := b[i : i+16 : i+16]
-	lo := binary.LittleEndian.Uint64(w[:8]) & loMask[n&31]
-	hi := binary.LittleEndian.Uint64(w[8:]) & hiMask[n&31]
-	e := &ks.tab[((lo|ones*0x20)^uint64(n))*ks.mul>>58]
-	if len(e.name) != n {
-		return -1
-	}
-	if lo == e.lo && hi == e.hi {
-		return e.member
-	}
-	return ks.find(lo, hi, b[i:j])
-}
-
 // loMask and hiMask hold the masks of a key's first and second words by
 // its length, 0 to 16 (sized 32 so that indexing with n&31 needs no
 // bounds check).

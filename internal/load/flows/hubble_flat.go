@@ -4,15 +4,18 @@ import "encoding/binary"
 
 // flat reads a plain line (see hubbleScanner.plain) written compactly, with
 // no white space between tokens, as hubble prints it: one loop over the
-// members of the objects ringfence reads, with an explicit stack, so that
-// no member costs a function call. A member's value that is a string, a
-// number or a literal is read where its key is, and a value ringfence does
-// not read is skipped by skipFlat, a loop of its own: the loop here keeps
-// few variables, so the Go compiler holds them in registers across its
-// jumps. It takes the same lines as the recursive scanner, or fewer:
-// anything else (white space, nesting deeper than 63 levels inside a
-// skipped value) it refuses, and the recursive scanner reads the line. On
-// false v is undefined.
+// members of the objects ringfence reads, with an explicit stack. A
+// member's value that is a string, a number or a literal is read where its
+// key is, and a value ringfence does not read is validated and skipped by
+// the same loop (at skip), with a depth counter rather than a frame a
+// container. The loop calls no function: Go keeps no register across a
+// call, so every call in it would make the compiler store and reload the
+// loop's variables at every member. It takes the same lines as the
+// recursive scanner, or fewer: anything else (white space, a number other
+// than an integer in a value it skips, nesting deeper than 63 levels
+// inside a skipped value, a key that matches a name but for case) it
+// refuses, and the recursive scanner reads the line. On false v is
+// undefined.
 func (v *hubbleView) flat(s *hubbleScanner) bool {
 	b, q := s.b, s.quotes
 	// A container ringfence reads. Skipped containers are not pushed.
@@ -65,7 +68,8 @@ member:
 			return false
 		}
 		f := &st[sp]
-		// keySet.at, written out, with no call on any path: a key
+		// keySet.index, written out with no call on any path, the
+		// key's 16 bytes read in place and masked to its length: a key
 		// longer than any name names none (all the line's bytes are
 		// ASCII, which folds only to bytes of the same length), and a
 		// key that matches a name but for case is left to the
