@@ -876,19 +876,38 @@ func special(x uint64) uint64 {
 
 // findQuotes returns the bits of the quotes of b (see hubbleScanner.quotes)
 // in q, and whether b holds no backslash, control character or byte beyond
-// ASCII; if it does, the bits are meaningless. Eight bytes at a time: one
-// pass over the line with no branch but the loop's, instead of a search for
-// the end of each of the line's sixty-odd strings.
+// ASCII; if it does, the bits are meaningless. One pass over the line with
+// no branch but the loop's, instead of a search for the end of each of the
+// line's sixty-odd strings: 64 bytes at a time by quoteBlocks (a vector
+// kernel on amd64, quote_amd64.s), the rest padded with spaces to 64.
 func findQuotes(b []byte, q []uint64) ([]uint64, bool) {
 	n := (len(b) + 63) / 64
 	if cap(q) < n {
 		q = make([]uint64, n)
 	}
 	q = q[:n]
+	full := len(b) &^ 63
+	plain := quoteBlocks(b[:full], q)
+	if full < len(b) {
+		tail := spaces
+		copy(tail[:], b[full:])
+		plain = quoteBlocks(tail[:], q[n-1:]) && plain
+	}
+	return q, plain
+}
+
+// spaces pads the end of a line to 64 bytes.
+var spaces = [64]byte(bytes.Repeat([]byte{' '}, 64))
+
+// quoteBlocksGo is quoteBlocks in Go: the fallback where there is no
+// kernel (other architectures, the purego tag), and the reference the
+// kernels are tested against. len(b) is a multiple of 64 and q has a word
+// for each 64 bytes. Eight bytes at a time.
+func quoteBlocksGo(b []byte, q []uint64) bool {
 	// A backslash is looked for apart, with the runtime's vector
 	// search: one test fewer in each step.
 	if bytes.IndexByte(b, '\\') >= 0 {
-		return q, false
+		return false
 	}
 	var odd uint64 // high bits set if some byte is not plain ASCII
 	w := 0
@@ -910,31 +929,7 @@ func findQuotes(b []byte, q []uint64) ([]uint64, bool) {
 		}
 		w++
 	}
-	if len(b) > 0 {
-		// The rest, padded with spaces to a whole word.
-		tail := spaces
-		copy(tail[:], b)
-		var o uint64
-		q[n-1], o = quoteWord(&tail)
-		odd |= o
-	}
-	return q, odd&highs == 0
-}
-
-// spaces pads the end of a line to 64 bytes.
-var spaces = [64]byte(bytes.Repeat([]byte{' '}, 64))
-
-// quoteWord returns the bits of the quotes of the 64 bytes of p, and a word
-// with the high bit of a byte set if p has a control character or a byte
-// beyond ASCII.
-func quoteWord(p *[64]byte) (uint64, uint64) {
-	var q, odd uint64
-	for k := range 8 {
-		qk, ok := quoteByte(binary.LittleEndian.Uint64(p[8*k:]))
-		q |= qk << (8 * k)
-		odd |= ok
-	}
-	return q, odd
+	return odd&highs == 0
 }
 
 // quoteByte returns the quotes of the eight bytes of x as the bits of a
