@@ -260,28 +260,38 @@ func (h *hubbleState) endpointNames(e *hubbleEndpointView, last []string) (pod, 
 		return "", ""
 	}
 	if len(e.pod) != 0 {
-		pod = h.name(&last[0], e.namespace, e.pod)
+		pod = h.name(&last[0], e.namespace, nil, e.pod, false)
 	}
 	if e.workload && len(e.wname) != 0 {
-		workload = h.name(&last[1], e.namespace, bytes.TrimSpace(e.wkind), e.wname)
+		kind := e.wkind
+		// As bytes.TrimSpace, which a kind that starts and ends with
+		// ASCII other than white space (as every kind does) does not
+		// need.
+		if n := len(kind); n == 0 || kind[0]-0x21 >= 0x5f || kind[n-1]-0x21 >= 0x5f {
+			kind = bytes.TrimSpace(kind)
+		}
+		workload = h.name(&last[1], e.namespace, kind, e.wname, true)
 	}
 	return pod, workload
 }
 
-// name returns the parts joined with slashes, interned; *last is the name
-// returned before at the same place of a line, compared first since a
+// name returns ns/leaf, or ns/mid/leaf with mid, interned; *last is the
+// name returned before at the same place of a line, compared first since a
 // stream repeats the last line's names more often than not.
-func (h *hubbleState) name(last *string, parts ...[]byte) string {
-	if joins(*last, parts) {
-		return *last
+func (h *hubbleState) name(last *string, ns, mid, leaf []byte, withMid bool) string {
+	n := len(ns) + 1 + len(leaf)
+	if withMid {
+		n += len(mid) + 1
 	}
-	b := h.scratch[:0]
-	for i, p := range parts {
-		if i > 0 {
-			b = append(b, '/')
-		}
-		b = append(b, p...)
+	if l := *last; len(l) == n && l[len(ns)] == '/' && l[:len(ns)] == string(ns) && l[n-len(leaf):] == string(leaf) &&
+		(!withMid || l[n-len(leaf)-1] == '/' && l[len(ns)+1:n-len(leaf)-1] == string(mid)) {
+		return l
 	}
+	b := append(h.scratch[:0], ns...)
+	if withMid {
+		b = append(append(b, '/'), mid...)
+	}
+	b = append(append(b, '/'), leaf...)
 	h.scratch = b
 	if s, ok := h.names[string(b)]; ok {
 		*last = s
@@ -294,24 +304,6 @@ func (h *hubbleState) name(last *string, parts ...[]byte) string {
 	h.names[s] = s
 	*last = s
 	return s
-}
-
-// joins tells whether s is the parts joined with slashes, without joining
-// them.
-func joins(s string, parts [][]byte) bool {
-	for i, p := range parts {
-		if i > 0 {
-			if len(s) == 0 || s[0] != '/' {
-				return false
-			}
-			s = s[1:]
-		}
-		if len(s) < len(p) || s[:len(p)] != string(p) {
-			return false
-		}
-		s = s[len(p):]
-	}
-	return len(s) == 0
 }
 
 // decode reads a line with encoding/json, for the lines hubbleScan refuses.
@@ -391,12 +383,12 @@ var (
 )
 
 // keySet is the members of an object ringfence reads, in a table indexed
-// by a hash of the key's length and first and last bytes (bit 0x20 of
-// those cleared, so a key differing only in case hashes alike): a key is
-// looked up with one hash and one comparison of two words.
+// by a hash of the key's length and first eight bytes (bit 0x20 of those
+// set, so a key differing only in case hashes alike): a key is looked up
+// with one multiplication and one comparison of two words.
 type keySet struct {
 	tab [64]keyName
-	mul uint32 // the hash's multiplier, chosen so that no names collide
+	mul uint64 // the hash's multiplier, chosen so that no names collide
 }
 
 type keyName struct {
@@ -409,76 +401,73 @@ type keyName struct {
 // destination_port), so a name fits in two words.
 const keySetMaxLen = 16
 
-func (ks *keySet) slot(key []byte) *keyName {
-	n := len(key)
-	h := uint32(n)<<16 | uint32(key[0]|0x20)<<8 | uint32(key[n-1]|0x20)
-	return &ks.tab[h*ks.mul>>26]
-}
-
-// words returns the first 16 bytes of key as two little-endian words, zero
-// beyond its end; false if key's memory does not extend 16 bytes.
-func words(key []byte) (lo, hi uint64, ok bool) {
-	if cap(key) < 16 || len(key) > 16 {
-		return 0, 0, false
-	}
-	lo = binary.LittleEndian.Uint64(key[:16])
-	hi = binary.LittleEndian.Uint64(key[8:16])
-	switch n := uint(len(key)); {
-	case n < 8:
-		lo &= 1<<(8*n) - 1
-		hi = 0
-	case n < 16:
-		hi &= 1<<(8*(n-8)) - 1
-	}
-	return lo, hi, true
-}
-
-// index returns the index of the member key names; -1 if it names none,
-// -2 if it names one but for case (encoding/json would take it).
-func (ks *keySet) index(key []byte) int {
-	if len(key) == 0 || len(key) > keySetMaxLen {
-		return -1
-	}
-	e := ks.slot(key)
+// find returns the index of the member key names, lo and hi being its
+// first 16 bytes as two little-endian words, zero beyond its end; -1 if it
+// names none, -2 if it names one but for case (encoding/json would take
+// it).
+func (ks *keySet) find(lo, hi uint64, key []byte) int {
+	e := &ks.tab[((lo|ones*0x20)^uint64(len(key)))*ks.mul>>58]
 	if len(e.name) != len(key) {
 		return -1
 	}
-	if lo, hi, ok := words(key); ok {
-		d := (lo ^ e.lo) | (hi ^ e.hi)
-		if d == 0 {
-			return e.member
-		}
-		// Keys beyond ASCII never get here, and ASCII letters fold only
-		// to the same letter with bit 0x20 flipped: a key that differs
-		// in any other bit is not the name, even folded.
-		if d&^(ones*0x20) != 0 {
-			return -1
-		}
-	} else if string(key) == e.name {
+	d := (lo ^ e.lo) | (hi ^ e.hi)
+	switch {
+	case d == 0:
 		return e.member
-	}
-	if bytes.EqualFold(key, []byte(e.name)) {
+	case d&^(ones*0x20) != 0:
+		// Keys beyond ASCII never get here, and ASCII letters fold
+		// only to the same letter with bit 0x20 flipped: a key that
+		// differs in any other bit is not the name, even folded.
+		return -1
+	case bytes.EqualFold(key, []byte(e.name)):
 		return -2
 	}
 	return -1
 }
 
+// index is find for a key anywhere.
+func (ks *keySet) index(key []byte) int {
+	if len(key) == 0 || len(key) > keySetMaxLen {
+		return -1
+	}
+	var w [16]byte
+	copy(w[:], key)
+	return ks.find(binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:]), key)
+}
+
+// loMask and hiMask hold the masks of a key's first and second words by
+// its length, 0 to 16 (sized 32 so that indexing with n&31 needs no
+// bounds check).
+var loMask, hiMask = func() (lo, hi [32]uint64) {
+	for n := range 17 {
+		switch {
+		case n < 8:
+			lo[n] = 1<<(8*n) - 1
+		case n < 16:
+			lo[n], hi[n] = ^uint64(0), 1<<(8*(n-8))-1
+		default:
+			lo[n], hi[n] = ^uint64(0), ^uint64(0)
+		}
+	}
+	return lo, hi
+}()
+
 func newKeySet(members ...string) keySet {
 	var ks keySet
 	// Odd multipliers from the golden ratio's, until the names fall in
 	// distinct slots.
-	for ks.mul = 0x9e3779b1; ; ks.mul += 2 {
+	for ks.mul = 0x9e3779b97f4a7c15; ; ks.mul += 2 {
 		ks.tab = [64]keyName{}
 		collide := false
 		for i, m := range members {
 			for _, n := range strings.Split(m, "|") {
-				e := ks.slot([]byte(n))
+				var w [16]byte
+				copy(w[:], n)
+				lo, hi := binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:])
+				e := &ks.tab[((lo|ones*0x20)^uint64(len(n)))*ks.mul>>58]
 				if e.name != "" {
 					collide = true
 				}
-				var b [16]byte
-				copy(b[:], n)
-				lo, hi, _ := words(b[:len(n)])
 				*e = keyName{lo, hi, n, i}
 			}
 		}
@@ -887,52 +876,60 @@ func special(x uint64) uint64 {
 
 // findQuotes returns the bits of the quotes of b (see hubbleScanner.quotes)
 // in q, and whether b holds no backslash, control character or byte beyond
-// ASCII; if it does, the bits are meaningless. Eight bytes at a time: one
-// pass over the line with no branch but the loop's, instead of a search for
-// the end of each of the line's sixty-odd strings.
+// ASCII; if it does, the bits are meaningless. One pass over the line with
+// no branch but the loop's, instead of a search for the end of each of the
+// line's sixty-odd strings: 64 bytes at a time by quoteBlocks (a vector
+// kernel on amd64, quote_amd64.s), the rest padded with spaces to 64.
 func findQuotes(b []byte, q []uint64) ([]uint64, bool) {
 	n := (len(b) + 63) / 64
 	if cap(q) < n {
 		q = make([]uint64, n)
 	}
 	q = q[:n]
+	full := len(b) &^ 63
+	plain := quoteBlocks(b[:full], q)
+	if full < len(b) {
+		tail := spaces
+		copy(tail[:], b[full:])
+		plain = quoteBlocks(tail[:], q[n-1:]) && plain
+	}
+	return q, plain
+}
+
+// spaces pads the end of a line to 64 bytes.
+var spaces = [64]byte(bytes.Repeat([]byte{' '}, 64))
+
+// quoteBlocksGo is quoteBlocks in Go: the fallback where there is no
+// kernel (other architectures, the purego tag), and the reference the
+// kernels are tested against. len(b) is a multiple of 64 and q has a word
+// for each 64 bytes. Eight bytes at a time.
+func quoteBlocksGo(b []byte, q []uint64) bool {
 	// A backslash is looked for apart, with the runtime's vector
 	// search: one test fewer in each step.
 	if bytes.IndexByte(b, '\\') >= 0 {
-		return q, false
+		return false
 	}
 	var odd uint64 // high bits set if some byte is not plain ASCII
-	full := len(b) / 64
-	for w := range full {
-		q[w], odd = quoteWord((*[64]byte)(b[w*64:]), odd)
-	}
-	if full < n {
-		// The rest, padded with spaces to a whole word.
-		var tail [64]byte
-		k := copy(tail[:], b[full*64:])
-		for ; k < len(tail); k++ {
-			tail[k] = ' '
+	w := 0
+	for ; len(b) >= 64; b = b[64:] {
+		// Written out rather than a call a word: the loop's
+		// variables stay in registers.
+		p := (*[64]byte)(b)
+		q0, o0 := quoteByte(binary.LittleEndian.Uint64(p[0:]))
+		q1, o1 := quoteByte(binary.LittleEndian.Uint64(p[8:]))
+		q2, o2 := quoteByte(binary.LittleEndian.Uint64(p[16:]))
+		q3, o3 := quoteByte(binary.LittleEndian.Uint64(p[24:]))
+		q4, o4 := quoteByte(binary.LittleEndian.Uint64(p[32:]))
+		q5, o5 := quoteByte(binary.LittleEndian.Uint64(p[40:]))
+		q6, o6 := quoteByte(binary.LittleEndian.Uint64(p[48:]))
+		q7, o7 := quoteByte(binary.LittleEndian.Uint64(p[56:]))
+		odd |= o0 | o1 | o2 | o3 | o4 | o5 | o6 | o7
+		if w < len(q) {
+			q[w] = q0 | q1<<8 | q2<<16 | q3<<24 | q4<<32 | q5<<40 | q6<<48 | q7<<56
 		}
-		q[full], odd = quoteWord(&tail, odd)
+		w++
 	}
-	return q, odd&highs == 0
-}
-
-// quoteWord returns the bits of the quotes of the 64 bytes of p, and odd
-// with the high bit of a byte set if p has a control character or a byte
-// beyond ASCII. Unrolled, so the shifts are constants and the
-// loop's variables stay in registers.
-func quoteWord(p *[64]byte, odd uint64) (uint64, uint64) {
-	q0, o0 := quoteByte(binary.LittleEndian.Uint64(p[0:]))
-	q1, o1 := quoteByte(binary.LittleEndian.Uint64(p[8:]))
-	q2, o2 := quoteByte(binary.LittleEndian.Uint64(p[16:]))
-	q3, o3 := quoteByte(binary.LittleEndian.Uint64(p[24:]))
-	q4, o4 := quoteByte(binary.LittleEndian.Uint64(p[32:]))
-	q5, o5 := quoteByte(binary.LittleEndian.Uint64(p[40:]))
-	q6, o6 := quoteByte(binary.LittleEndian.Uint64(p[48:]))
-	q7, o7 := quoteByte(binary.LittleEndian.Uint64(p[56:]))
-	return q0 | q1<<8 | q2<<16 | q3<<24 | q4<<32 | q5<<40 | q6<<48 | q7<<56,
-		odd | o0 | o1 | o2 | o3 | o4 | o5 | o6 | o7
+	return odd&highs == 0
 }
 
 // quoteByte returns the quotes of the eight bytes of x as the bits of a
@@ -947,23 +944,29 @@ func quoteByte(x uint64) (q, odd uint64) {
 	// quote, and never into the next byte.
 	m := ^((x ^ ones*'"') + ones*0x7f) & highs
 	// Gather the eight high bits into the top byte, then shift it down.
-	return (m >> 7) * 0x0102040810204080 >> 56, odd
+	return m * 0x0002040810204081 >> 56, odd
 }
 
 // quoteAfter returns the index of the first quote at i or after it in a
 // plain line, or -1.
 func (s *hubbleScanner) quoteAfter(i int) int {
-	w := i >> 6
-	if w >= len(s.quotes) {
+	return quoteAfter(s.quotes, i)
+}
+
+// quoteAfter returns the index of the first quote at i or after it, q being
+// a plain line's quote bits, or -1.
+func quoteAfter(q []uint64, i int) int {
+	w := uint(i) >> 6
+	if w >= uint(len(q)) {
 		return -1
 	}
 	// The padding after the line holds no quote.
-	if x := s.quotes[w] >> (i & 63); x != 0 {
+	if x := q[w] >> (i & 63); x != 0 {
 		return i + bits.TrailingZeros64(x)
 	}
-	for w++; w < len(s.quotes); w++ {
-		if x := s.quotes[w]; x != 0 {
-			return w<<6 + bits.TrailingZeros64(x)
+	for w++; w < uint(len(q)); w++ {
+		if x := q[w]; x != 0 {
+			return int(w)<<6 + bits.TrailingZeros64(x)
 		}
 	}
 	return -1

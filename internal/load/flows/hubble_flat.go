@@ -1,356 +1,484 @@
 package flows
 
+import "encoding/binary"
+
 // flat reads a plain line (see hubbleScanner.plain) written compactly, with
 // no white space between tokens, as hubble prints it: one loop over the
-// tokens with an explicit stack, so that no member costs a function call.
-// It takes the same lines as the recursive scanner, or fewer: anything
-// else (white space, nesting deeper than 63 levels inside a skipped value)
-// it refuses, and the recursive scanner reads the line. On false v is
+// members of the objects ringfence reads, with an explicit stack. A
+// member's value that is a string, a number or a literal is read where its
+// key is, and a value ringfence does not read is validated and skipped by
+// the same loop (at skip), with a depth counter rather than a frame a
+// container. The loop calls no function: Go keeps no register across a
+// call, so every call in it would make the compiler store and reload the
+// loop's variables at every member. It takes the same lines as the
+// recursive scanner, or fewer: anything else (white space, a number other
+// than an integer in a value it skips, nesting deeper than 63 levels
+// inside a skipped value, a key that matches a name but for case) it
+// refuses, and the recursive scanner reads the line. On false v is
 // undefined.
 func (v *hubbleView) flat(s *hubbleScanner) bool {
-	b := s.b
-	// A container ringfence reads. Skipped containers are not pushed:
-	// skip counts those open above the top frame and skipArr tells, bit
-	// d for depth d+1, whether each is an array.
+	b, q := s.b, s.quotes
+	// A container ringfence reads. Skipped containers are not pushed.
 	type frame struct {
-		keys *keySet
 		kind uint8
-		arr  bool
-		seen uint32
 		// first: a workloads array has had no element yet, or a
 		// workload is the first, the one kept.
 		first bool
+		seen  uint32
 		fv    *hubbleFlowView
 		pv    *hubblePortsView
 		ev    *hubbleEndpointView
 	}
-	var st [8]frame
-	sp := -1
-	skip := 0
-	var skipArr uint64
-	// any is set while skipping an event, which encoding/json decodes
-	// into an interface (see hubbleScanner.inAny).
-	any := false
-	var endpoint bool // an endpoint object's presence, not kept
-
-	// What the value at i must be, and where it goes.
-	want := fLine
-	var (
-		wt   *[]byte
-		wb   *bool
-		wp16 *uint16
-		wkey = &lineKeys
-		wkin = uint8(kLine)
-		wpr  *bool
-		wfv  *hubbleFlowView
-		wpv  *hubblePortsView
-		wev  *hubbleEndpointView
-	)
-	i := 0
-
-value:
-	if i >= len(b) {
+	var st [6]frame
+	if len(b) < 2 || b[0] != '{' {
 		return false
 	}
-	c := b[i]
-	// Every value but the line and a workload may be null, which leaves
-	// what it would set as it is.
-	if c == 'n' && want > fWorkload {
-		if i = s.null(i); i < 0 {
-			return false
-		}
-		goto after
+	st[0].kind = kLine
+	sp := 0
+	i := 1
+	// Where the string value at text goes; discard takes the names of
+	// workloads after the first, read and not kept.
+	var t *[]byte
+	var discard []byte
+	// Where the boolean at boolean and the port at port go.
+	var wb *bool
+	var wp *uint16
+	// The object the value opens, if it is one ringfence reads, and the
+	// flow the object of the member at hand belongs to.
+	var open frame
+	var fv *hubbleFlowView
+	// The containers open in a value skipped (see skip).
+	var depth int
+	var arr uint64
+	if b[i] == '}' {
+		return len(b) == 2
 	}
-	switch want {
-	case fSkip:
-		switch c {
-		case '"':
-			j := s.quoteAfter(i + 1)
-			if j < 0 {
-				return false
-			}
-			i = j + 1
-		case '{', '[':
-			if skip >= 63 {
-				return false
-			}
-			if c == '[' {
-				skipArr |= 1 << skip
-			} else {
-				skipArr &^= 1 << skip
-			}
-			skip++
-			i++
-			if i < len(b) && b[i] == c+2 { // '}' or ']'
-				skip--
-				i++
-				break
-			}
-			if c == '{' {
-				goto member
-			}
-			goto value
-		case 't':
-			if i = s.lit(i, "true"); i < 0 {
-				return false
-			}
-		case 'f':
-			if i = s.lit(i, "false"); i < 0 {
-				return false
-			}
-		default:
-			s.inAny = any
-			if i = s.number(i); i < 0 {
-				return false
-			}
-		}
-	case fText:
-		if c != '"' {
-			return false
-		}
-		j := s.quoteAfter(i + 1)
-		if j < 0 {
-			return false
-		}
-		if wt != nil {
-			*wt = b[i+1 : j]
-		}
-		i = j + 1
-	case fBool:
-		if i = s.boolean(i, wb); i < 0 {
-			return false
-		}
-	case fIsReply:
-		wfv.isReplySet = true
-		if i = s.boolean(i, &wfv.isReply); i < 0 {
-			return false
-		}
-	case fPort:
-		if i = s.port(i, wp16); i < 0 {
-			return false
-		}
-	case fEvent:
-		v.event, any, want = true, true, fSkip
-		goto value
-	case fLine, fObject, fWorkload:
-		if c != '{' || sp+1 >= len(st) {
-			return false
-		}
-		sp++
-		f := &st[sp]
-		*f = frame{keys: wkey, kind: wkin, fv: wfv, pv: wpv, ev: wev}
-		switch want {
-		case fObject:
-			*wpr = true
-		case fWorkload:
-			if w := &st[sp-1]; w.first {
-				w.first, f.first = false, true
-				wev.workload = true
-			}
-		}
-		i++
-		if i < len(b) && b[i] == '}' {
-			sp--
-			i++
-			break
-		}
-		goto member
-	case fWorkloads:
-		if c != '[' || sp+1 >= len(st) {
-			return false
-		}
-		sp++
-		st[sp] = frame{kind: kWorkloads, arr: true, first: true, ev: wev}
-		i++
-		if i < len(b) && b[i] == ']' {
-			sp--
-			i++
-			break
-		}
-		want, wkey, wkin = fWorkload, &workloadKeys, kWorkload
-		goto value
-	default:
-		return false
-	}
-	goto after
 
 member:
 	// At the quote of a key: the first member of an object, or one after
-	// a comma.
+	// a comma. (Written out rather than calling functions: Go saves no
+	// register across a call, so each call would store and reload the
+	// loop's variables.)
 	{
 		if i >= len(b) || b[i] != '"' {
 			return false
 		}
-		j := s.quoteAfter(i + 1)
-		if j < 0 || j+1 >= len(b) || b[j+1] != ':' {
+		j := quoteAfter(q, i+1)
+		if j < 0 || j+2 >= len(b) || b[j+1] != ':' {
 			return false
 		}
-		key := b[i+1 : j]
-		i = j + 2
-		if skip > 0 {
-			want = fSkip
-			goto value
-		}
 		f := &st[sp]
-		k := f.keys.index(key)
-		switch {
-		case k == -1:
-			want = fSkip
-			goto value
-		case k < 0, f.seen&(1<<k) != 0:
+		// keySet.index, written out with no call on any path, the
+		// key's 16 bytes read in place and masked to its length: a key
+		// longer than any name names none (all the line's bytes are
+		// ASCII, which folds only to bytes of the same length), and a
+		// key that matches a name but for case is left to the
+		// recursive scanner.
+		ks := flatKeys[f.kind]
+		k := -1
+		if n := j - i - 1; uint(n-1) < keySetMaxLen {
+			var lo, hi uint64
+			if i+17 <= len(b) {
+				w := b[i+1 : i+17 : i+17]
+				lo = binary.LittleEndian.Uint64(w[:8]) & loMask[n&31]
+				hi = binary.LittleEndian.Uint64(w[8:]) & hiMask[n&31]
+			} else {
+				for m, c := range b[i+1 : j] {
+					if m < 8 {
+						lo |= uint64(c) << (8 * m)
+					} else {
+						hi |= uint64(c) << (8 * (m - 8))
+					}
+				}
+			}
+			if e := &ks.tab[((lo|ones*0x20)^uint64(n))*ks.mul>>58]; len(e.name) == n {
+				switch d := (lo ^ e.lo) | (hi ^ e.hi); {
+				case d == 0:
+					k = e.member
+				case d&^(ones*0x20) == 0:
+					return false
+				}
+			}
+		}
+		i = j + 2
+		if k < 0 {
+			// Skipped: most such values are strings.
+			if b[i] == '"' {
+				if i = quoteAfter(q, i+1); i < 0 {
+					return false
+				}
+				i++
+				goto leaf
+			}
+			goto skip
+		}
+		if f.seen&(1<<k) != 0 {
 			return false
 		}
 		f.seen |= 1 << k
-		fv := f.fv
+		// Every member ringfence reads may be null, which leaves what it
+		// would set as it is.
+		if b[i] == 'n' {
+			if i+4 > len(b) || string(b[i:i+4]) != "null" {
+				return false
+			}
+			i += 4
+			goto leaf
+		}
+		fv = f.fv
 		switch f.kind {
 		case kLine:
 			switch {
 			case k == 7: // flow
-				want, wkey, wkin, wpr, wfv, wpv, wev = fObject, &flowKeys, kFlow, &v.hasFlow, &v.flow, nil, nil
-				goto value
+				v.hasFlow = true
+				open = frame{kind: kFlow, fv: &v.flow}
+				goto push
 			case k >= 8: // agent_event, debug_event, lost_events, node_status
-				want = fEvent
-				goto value
+				v.event = true
+				goto skip
 			}
 			fv = &v.top
 			fallthrough
 		case kFlow:
 			switch k {
 			case 0: // verdict
-				want, wt = fText, &fv.verdict
+				t = &fv.verdict
+				goto text
 			case 1: // IP
-				want, wkey, wkin, wpr, wfv, wpv, wev = fObject, &ipKeys, kIP, &fv.ip, fv, nil, nil
+				fv.ip = true
+				open = frame{kind: kIP, fv: fv}
+				goto push
 			case 2: // l4
-				want, wkey, wkin, wpr, wfv, wpv, wev = fObject, &l4Keys, kL4, &fv.l4, fv, nil, nil
+				fv.l4 = true
+				open = frame{kind: kL4, fv: fv}
+				goto push
 			case 3: // source
-				want, wkey, wkin, wpr, wfv, wpv, wev = fObject, &endpointKeys, kEndpoint, &endpoint, nil, nil, &fv.source
+				open = frame{kind: kEndpoint, ev: &fv.source}
+				goto push
 			case 4: // destination
-				want, wkey, wkin, wpr, wfv, wpv, wev = fObject, &endpointKeys, kEndpoint, &endpoint, nil, nil, &fv.destination
+				open = frame{kind: kEndpoint, ev: &fv.destination}
+				goto push
 			case 5: // is_reply
-				want, wfv = fIsReply, fv
+				fv.isReplySet = true
+				wb = &fv.isReply
+				goto boolean
 			default: // reply
-				want, wb = fBool, &fv.reply
+				wb = &fv.reply
+				goto boolean
 			}
 		case kIP:
-			want, wt = fText, &fv.src
+			t = &fv.src
 			if k == 1 {
-				wt = &fv.dst
+				t = &fv.dst
 			}
+			goto text
 		case kL4:
-			want, wkey, wkin, wfv, wev = fObject, &portsKeys, kPorts, nil, nil
+			var pv *hubblePortsView
 			switch k {
 			case 0: // TCP
-				wpv = &fv.tcp
+				pv = &fv.tcp
 			case 1: // UDP
-				wpv = &fv.udp
+				pv = &fv.udp
 			case 2: // SCTP
-				wpv = &fv.sctp
+				pv = &fv.sctp
 			case 3: // ICMPv4
-				wkey, wkin, wpv, wpr = &noKeys, kEmpty, nil, &fv.icmpv4
-				goto value
+				fv.icmpv4 = true
+				open = frame{kind: kEmpty}
+				goto push
 			default: // ICMPv6
-				wkey, wkin, wpv, wpr = &noKeys, kEmpty, nil, &fv.icmpv6
-				goto value
+				fv.icmpv6 = true
+				open = frame{kind: kEmpty}
+				goto push
 			}
-			wpr = &wpv.present
+			pv.present = true
+			open = frame{kind: kPorts, pv: pv}
+			goto push
 		case kPorts:
 			pv := f.pv
 			switch k {
 			case 0: // source_port
-				want, wp16 = fPort, &pv.sport
+				wp = &pv.sport
+				goto port
 			case 1: // destination_port
-				want, wp16 = fPort, &pv.dport
+				wp = &pv.dport
+				goto port
 			default: // flags
-				want, wkey, wkin, wpr, wfv, wpv, wev = fObject, &flagsKeys, kFlags, &pv.flags, nil, pv, nil
+				pv.flags = true
+				open = frame{kind: kFlags, pv: pv}
+				goto push
 			}
 		case kFlags:
-			want, wb = fBool, &f.pv.syn
-			if k == 1 {
+			if k == 0 {
+				wb = &f.pv.syn
+				goto boolean
+			} else {
 				wb = &f.pv.ack
+				goto boolean
 			}
 		case kEndpoint:
 			switch k {
 			case 0: // namespace
-				want, wt = fText, &f.ev.namespace
+				t = &f.ev.namespace
+				goto text
 			case 1: // pod_name
-				want, wt = fText, &f.ev.pod
+				t = &f.ev.pod
+				goto text
 			default: // workloads
-				want, wev = fWorkloads, f.ev
+				if b[i] != '[' || sp+1 >= len(st) {
+					return false
+				}
+				sp++
+				st[sp] = frame{kind: kWorkloads, first: true, ev: f.ev}
+				i++
+				if i < len(b) && b[i] == ']' {
+					sp--
+					i++
+					goto after
+				}
+				goto element
 			}
 		case kWorkload:
 			// The names of workloads after the first are read, not
-			// kept (wt nil).
-			want, wt = fText, nil
+			// kept.
+			t = &discard
 			if f.first {
-				wt = &f.ev.wname
+				t = &f.ev.wname
 				if k == 1 {
-					wt = &f.ev.wkind
+					t = &f.ev.wkind
 				}
 			}
-		default:
+			goto text
+		}
+		return false
+
+	text:
+		if b[i] != '"' {
 			return false
 		}
-		goto value
+		if j := quoteAfter(q, i+1); j >= 0 {
+			*t = b[i+1 : j]
+			i = j + 1
+			goto leaf
+		}
+		return false
+
+	boolean:
+		if i+4 <= len(b) && string(b[i:i+4]) == "true" {
+			*wb = true
+			i += 4
+			goto leaf
+		}
+		if i+5 <= len(b) && string(b[i:i+5]) == "false" {
+			*wb = false
+			i += 5
+			goto leaf
+		}
+		return false
+
+	port:
+		// As hubbleScanner.port: plain digits that fit in a uint16.
+		{
+			start, n := i, 0
+			for i < len(b) && b[i]-'0' < 10 && i-start < 6 {
+				n = n*10 + int(b[i]-'0')
+				i++
+			}
+			if d := i - start; d == 0 || d > 5 || n > 65535 || d > 1 && b[start] == '0' ||
+				i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
+				return false
+			}
+			*wp = uint16(n)
+		}
+		goto leaf
+
+	push:
+		if b[i] != '{' || sp+1 >= len(st) {
+			return false
+		}
+		sp++
+		st[sp] = open
+		i++
+		if i < len(b) && b[i] == '}' {
+			sp--
+			i++
+			goto after
+		}
+		goto member
 	}
 
-after:
-	// After a value: a comma, or the close of its container.
-	if sp < 0 {
-		return i == len(b)
+element:
+	// At an element of a workloads array: a workload object.
+	{
+		if i >= len(b) || b[i] != '{' || sp+1 >= len(st) {
+			return false
+		}
+		w := &st[sp]
+		f := &st[sp+1]
+		*f = frame{kind: kWorkload, ev: w.ev}
+		if w.first {
+			w.first, f.first = false, true
+			w.ev.workload = true
+		}
+		sp++
+		i++
+		if i < len(b) && b[i] == '}' {
+			sp--
+			i++
+			goto after
+		}
+		goto member
+	}
+
+leaf:
+	// After a string, number or literal, or a value skipped, all of them
+	// members of objects: a comma means another member.
+	if i < len(b) && b[i] == ',' {
+		i++
+		goto member
+	}
+	goto after
+
+skip:
+	// The value at i, which ringfence does not read, validated and
+	// skipped: depth counts the containers open in it, and bit d of arr
+	// tells whether the one at depth d+1 is an array. Numbers other than
+	// integers of up to 100 characters are left to the recursive scanner
+	// (encoding/json fails on events' numbers that do not fit a float64,
+	// see hubbleScanner.inAny).
+	depth, arr = 0, 0
+skipValue:
+	if i >= len(b) {
+		return false
+	}
+	switch c := b[i]; c {
+	case '"':
+		if i = quoteAfter(q, i+1); i < 0 {
+			return false
+		}
+		i++
+	case '{', '[':
+		if depth >= 63 {
+			return false
+		}
+		arr &^= 1 << depth
+		if c == '[' {
+			arr |= 1 << depth
+		}
+		depth++
+		i++
+		if i < len(b) && b[i] == c+2 { // '}' or ']'
+			depth--
+			i++
+			break
+		}
+		if c == '{' {
+			goto skipMember
+		}
+		goto skipValue
+	case 't':
+		if i+4 > len(b) || string(b[i:i+4]) != "true" {
+			return false
+		}
+		i += 4
+	case 'f':
+		if i+5 > len(b) || string(b[i:i+5]) != "false" {
+			return false
+		}
+		i += 5
+	case 'n':
+		if i+4 > len(b) || string(b[i:i+4]) != "null" {
+			return false
+		}
+		i += 4
+	default:
+		start := i
+		if c == '-' {
+			i++
+		}
+		if i >= len(b) || b[i]-'0' >= 10 {
+			return false
+		}
+		if b[i] == '0' {
+			i++
+		} else {
+			for i++; i < len(b) && b[i]-'0' < 10; i++ {
+			}
+		}
+		if i-start > 100 || i < len(b) && (b[i]-'0' < 10 || b[i] == '.' || b[i]|0x20 == 'e') {
+			return false
+		}
+	}
+skipAfter:
+	if depth == 0 {
+		goto leaf
 	}
 	if i >= len(b) {
 		return false
 	}
-	if skip > 0 {
-		arr := skipArr>>(skip-1)&1 != 0
+	{
+		inArr := arr>>(depth-1)&1 != 0
+		switch c := b[i]; {
+		case c == ',':
+			i++
+			if inArr {
+				goto skipValue
+			}
+			goto skipMember
+		case c == '}' && !inArr, c == ']' && inArr:
+			depth--
+			i++
+			goto skipAfter
+		}
+	}
+	return false
+skipMember:
+	if i >= len(b) || b[i] != '"' {
+		return false
+	}
+	if j := quoteAfter(q, i+1); j >= 0 && j+1 < len(b) && b[j+1] == ':' {
+		i = j + 2
+		goto skipValue
+	}
+	return false
+
+after:
+	// After a value: a comma, or the close of its container.
+	if i >= len(b) {
+		return false
+	}
+	{
+		arr := st[sp].kind == kWorkloads
 		switch c := b[i]; {
 		case c == ',':
 			i++
 			if arr {
-				want = fSkip
-				goto value
+				goto element
 			}
 			goto member
 		case c == '}' && !arr, c == ']' && arr:
-			skip--
 			i++
-			goto after
-		}
-		return false
-	}
-	any = false
-	{
-		f := &st[sp]
-		switch c := b[i]; {
-		case c == ',':
-			i++
-			if f.arr {
-				want, wkey, wkin, wev = fWorkload, &workloadKeys, kWorkload, f.ev
-				goto value
+			if sp--; sp < 0 {
+				return i == len(b)
 			}
-			goto member
-		case c == '}' && !f.arr, c == ']' && f.arr:
-			sp--
-			i++
 			goto after
 		}
 	}
 	return false
 }
 
-// What flat wants of the next value.
-const (
-	fLine      = iota // the line's object
-	fWorkload         // a workload object
-	fSkip             // any value, validated and skipped
-	fText             // a string or null, kept
-	fBool             // true, false or null
-	fIsReply          // is_reply: null, or a boolean that sets isReplySet
-	fPort             // a port or null
-	fEvent            // an event: null, or any value that marks the line as one
-	fObject           // an object ringfence reads, or null
-	fWorkloads        // an array of workloads, or null
-)
+// flatKeys holds the members flat reads of each of its containers.
+var flatKeys = [...]*keySet{
+	kLine:      &lineKeys,
+	kFlow:      &flowKeys,
+	kIP:        &ipKeys,
+	kL4:        &l4Keys,
+	kPorts:     &portsKeys,
+	kFlags:     &flagsKeys,
+	kEndpoint:  &endpointKeys,
+	kWorkloads: &noKeys,
+	kWorkload:  &workloadKeys,
+	kEmpty:     &noKeys,
+}
 
 // The containers flat reads.
 const (
