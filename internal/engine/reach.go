@@ -156,6 +156,12 @@ type Analysis struct {
 	compiledOnce sync.Once
 	// ctx is Options.Context, never nil.
 	ctx context.Context
+	// places numbers the identities' places for the security groups'
+	// and the VPC layer's verdicts; nil without either.
+	places *places
+	// walk, set by tests only, makes Reach judge every source and pair
+	// on its own: no egress or external classes, no verdicts by place.
+	walk bool
 }
 
 // Err is the cause of the Options' Context once it is done: the analysis
@@ -319,6 +325,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		}
 		net.prepare(g.identities, sets)
 	}
+	a.places = a.newPlaces()
 	sort.Slice(a.peers, func(i, j int) bool { return a.peers[i].ID < a.peers[j].ID })
 	return a, nil
 }
@@ -577,6 +584,12 @@ func (a *Analysis) Reach() *Result {
 		conns, self connBuf
 		pseudo      bool
 	}
+	// The connections with address parts, shared by the identities
+	// judged alike (see extClasses).
+	var ext *extClasses
+	if !a.walk {
+		ext = a.newExtClasses()
+	}
 	// egress is the source's egress verdict towards d, shared by the
 	// sources of one egress class (see egressClasses) through memo.
 	egress := func(s, d *identity, memo map[int]Verdict) Verdict {
@@ -647,19 +660,27 @@ func (a *Analysis) Reach() *Result {
 				o.conns.add(Connection{Src: UnknownAddressPods, Dst: dp.ID, Unknown: v.Unknown, Reasons: v.Reasons})
 			}
 		}
-		a.externals(s, func(c Connection, part *Peer, egress bool) {
-			for _, p := range a.byID[s.index] {
-				c.Src, c.Dst = p.ID, part.ID
-				if !egress {
-					c.Src, c.Dst = part.ID, p.ID
+		for _, egress := range []bool{true, false} {
+			ext.each(a, s, egress, func(c Connection, part *Peer) {
+				for _, p := range a.byID[s.index] {
+					c.Src, c.Dst = p.ID, part.ID
+					if !egress {
+						c.Src, c.Dst = part.ID, p.ID
+					}
+					o.conns.add(c)
 				}
-				o.conns.add(c)
-			}
-		})
+			})
+		}
 	}
 	workers := runtime.GOMAXPROCS(0)
 	outs := make([]out, workers)
 	groups := egressClasses(g.identities)
+	if a.walk {
+		groups = groups[:0]
+		for _, id := range g.identities {
+			groups = append(groups, []int{id.index})
+		}
+	}
 	next := make(chan []int, workers)
 	var wg sync.WaitGroup
 	for w := range outs {
@@ -763,20 +784,21 @@ func (a *Analysis) pairFrom(s, d *identity, v Verdict) (_ Verdict, layers *Layer
 	if v = v.and(sideOf(d, s, nil, false, true)); v.IsEmpty() {
 		return v, nil, false
 	}
-	if a.sg != nil || a.net != nil {
-		layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
+	if a.sg == nil && a.net == nil {
+		return v, nil, true
 	}
+	// The two fences' verdict depends on the pods' places only.
+	f := a.pairFences(s, d)
+	layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
 	if a.sg != nil {
-		sv, _ := a.sg.podPair(s, d)
-		v = v.and(sv)
-		if a.sg.known(s.groups) && a.sg.known(d.groups) {
-			layers.SecurityGroups, layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
+		v = v.and(f.sg)
+		if f.sgShown {
+			layers.SecurityGroups, layers.SecurityGroupsUnknown = &f.sg.Allowed, f.sg.Unknown
 		}
 	}
 	if a.net != nil {
-		nv := a.net.podPair(s, d)
-		layers.VPC = nv.layers()
-		v = v.and(nv.all())
+		layers.VPC = f.net.layers()
+		v = v.and(f.net.all())
 	}
 	return v, layers, !v.IsEmpty()
 }
@@ -977,28 +999,40 @@ func addressUnknown(id *identity, egress bool) Verdict {
 // external is the connection between an identity and an address part,
 // through both fences when security groups are given.
 func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, bool) {
-	return a.externalWith(id, part, egress, a.fences(id, part.part, egress, side(id, nil, part.part, egress)))
+	var pf *partFences
+	if a.sg != nil || a.net != nil {
+		pf = &partFences{}
+		if a.sg != nil {
+			pf.unfiltered = egress && holds(a.sg.unfiltered, part.part)
+		}
+		if a.net != nil {
+			pf.net = a.net.partVerdict(id, part.part, egress)
+		}
+	}
+	return a.externalWith(egress, a.fences(id, part.part, egress, side(id, nil, part.part, egress)), pf)
 }
 
 // externalWith is external with the NetworkPolicies' and security groups'
-// verdicts f already judged (on part, or a part they cannot tell apart).
-func (a *Analysis) externalWith(id *identity, part *Peer, egress bool, f fenceVerdicts) (Connection, bool) {
+// verdicts f already judged (on the part, or a part they cannot tell
+// apart), and pf the part's own (its VPC verdict, whether security groups
+// filter it); pf is nil when neither security groups nor the VPC layer
+// were given.
+func (a *Analysis) externalWith(egress bool, f fenceVerdicts, pf *partFences) (Connection, bool) {
 	v := f.both
 	c := Connection{}
-	if a.sg != nil || a.net != nil {
+	if pf != nil {
 		c.Layers = &Layers{NetworkPolicy: f.np.Allowed, NetworkPolicyUnknown: f.np.Unknown}
 	}
 	if a.sg != nil {
-		c.Layers.Unfiltered = egress && holds(a.sg.unfiltered, part.part)
+		c.Layers.Unfiltered = pf.unfiltered
 		if f.sgKnown {
 			sv := f.sg
 			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
 		}
 	}
 	if a.net != nil {
-		nv := a.net.partVerdict(id, part.part, egress)
-		c.Layers.VPC = nv.layers()
-		v = v.and(nv.all())
+		c.Layers.VPC = pf.net.layers()
+		v = v.and(pf.net.all())
 	}
 	c.Allow, c.Unknown, c.Reasons = v.Allowed, v.Unknown, v.Reasons
 	return c, !v.IsEmpty()
@@ -1006,17 +1040,20 @@ func (a *Analysis) externalWith(id *identity, part *Peer, egress bool, f fenceVe
 
 // egressClasses groups the identities whose egress verdict towards any
 // pod is the same: those isolated by the same NetworkPolicies (and no
-// others that may select them), without tiers, doubts or host network,
-// which decide a verdict by the source itself. npSide reads nothing else
-// of the source: named ports resolve on the destination. Every other
-// identity is a group of its own. Groups are in the order of their first
-// identity.
+// others that may select them) and, when tiered policies select them, of
+// one tier subject class for egress (tierConfig.classify: the tiers'
+// part of an egress verdict is a function of that class and the
+// destination's peer class; the eks profile's own-node acceptance is an
+// ingress matter, decided by the other end). Doubts and host network
+// decide a verdict by the source itself. npSide reads nothing else of the
+// source: named ports resolve on the destination. Every other identity is
+// a group of its own. Groups are in the order of their first identity.
 func egressClasses(ids []*identity) [][]int {
 	var groups [][]int
 	at := map[string]int{}
 	var key strings.Builder
 	for _, s := range ids {
-		if s.hostNetwork || len(s.doubt) > 0 || s.tiers != nil {
+		if s.hostNetwork || len(s.doubt) > 0 {
 			groups = append(groups, []int{s.index})
 			continue
 		}
@@ -1027,6 +1064,9 @@ func egressClasses(ids []*identity) [][]int {
 		key.WriteByte('|')
 		for _, p := range s.maybeEgress {
 			fmt.Fprintf(&key, "%p,", p)
+		}
+		if s.tiers != nil {
+			fmt.Fprintf(&key, "|t%d", s.tiers.subject(s, true))
 		}
 		k := key.String()
 		i, ok := at[k]

@@ -302,6 +302,16 @@ func (tc *tierConfig) classify(ids []*identity) {
 	tc.cells = map[tierCellKey]*tierCell{}
 }
 
+// subject is id's subject class for a direction: identities of one class
+// get the same tiers' part of every verdict towards the same peer class
+// or address part.
+func (tc *tierConfig) subject(id *identity, egress bool) int32 {
+	if egress {
+		return tc.subj[1][id.index]
+	}
+	return tc.subj[0][id.index]
+}
+
 // cell is the cached tiers' part of id's verdict for one direction with
 // other (or the address part), computed on first use from this pair (any
 // pair of the same classes gives the same).
