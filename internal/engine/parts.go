@@ -92,7 +92,7 @@ func (a *Analysis) externals(id *identity, egress bool, add func(c Connection, p
 		for _, sub := range class.sub {
 			f := fenceVerdicts{np: np, both: np}
 			if a.sg != nil {
-				pf := a.partFences(id, sub[0], egress)
+				pf := a.partFences(id, sub[0], egress).groups(a, id, a.parts[sub[0]].part, egress)
 				f.sg, f.sgKnown = pf.sg, pf.sgKnown
 				f.both = f.both.and(f.sg)
 			}
@@ -102,7 +102,14 @@ func (a *Analysis) externals(id *identity, egress bool, add func(c Connection, p
 			for _, i := range sub {
 				var pf *partFences
 				if a.sg != nil || a.net != nil {
+					part := a.parts[i].part
 					pf = a.partFences(id, i, egress)
+					if a.sg != nil {
+						pf.groups(a, id, part, egress)
+					}
+					if a.net != nil {
+						pf.vpc(a, id, part, egress)
+					}
 				}
 				if c, ok := a.externalWith(egress, f, pf); ok {
 					add(c, a.parts[i])

@@ -3,7 +3,10 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
+
+	"go4.org/netipx"
 )
 
 // Reach asks the security groups and the VPC layer once per allowed pair
@@ -42,13 +45,32 @@ type pairFences struct {
 }
 
 // partFences is what the security groups and the VPC layer decide between
-// the pods of one place and one address part, for one direction.
+// the pods of one place and one address part, for one direction. Each
+// fence is judged when first asked: the VPC layer only where the other
+// fences let something through.
 type partFences struct {
 	sg      Verdict
 	sgKnown bool
 	// unfiltered: the part is one security groups do not filter (egress).
 	unfiltered bool
+	sgOnce     sync.Once
 	net        vpcVerdict
+	netOnce    sync.Once
+}
+
+// groups is the security groups' side of f (a.sg not nil).
+func (f *partFences) groups(a *Analysis, id *identity, part *netipx.IPSet, egress bool) *partFences {
+	f.sgOnce.Do(func() {
+		f.sg, f.sgKnown = a.sg.partVerdict(id.groups, part, egress)
+		f.unfiltered = egress && holds(a.sg.unfiltered, part)
+	})
+	return f
+}
+
+// vpc is the VPC layer's side of f (a.net not nil).
+func (f *partFences) vpc(a *Analysis, id *identity, part *netipx.IPSet, egress bool) *partFences {
+	f.netOnce.Do(func() { f.net = a.net.partVerdict(id, part, egress) })
+	return f
 }
 
 // newPlaces numbers the identities' places; nil when neither security
@@ -104,34 +126,24 @@ func (a *Analysis) pairFences(s, d *identity) *pairFences {
 	return f
 }
 
-// partFences is the fences' verdict between id's pods and the address
-// part a.parts[i], from the slices as pairFences.
+// partFences is the fences' verdicts between id's pods and the address
+// part a.parts[i], from the slices as pairFences; each fence is judged on
+// first use (partFences.groups, partFences.vpc).
 func (a *Analysis) partFences(id *identity, i int, egress bool) *partFences {
 	x := a.places
-	var slot *atomic.Pointer[partFences]
-	if x != nil && x.parts != nil && !a.walk {
-		k := (int(x.of[id.index])*len(a.parts) + i) * 2
-		if egress {
-			k++
-		}
-		slot = &x.parts[k]
-		if f := slot.Load(); f != nil {
-			return f
-		}
+	if x == nil || x.parts == nil || a.walk {
+		return &partFences{}
 	}
-	part := a.parts[i].part
-	f := &partFences{}
-	if a.sg != nil {
-		f.sg, f.sgKnown = a.sg.partVerdict(id.groups, part, egress)
-		f.unfiltered = egress && holds(a.sg.unfiltered, part)
+	k := (int(x.of[id.index])*len(a.parts) + i) * 2
+	if egress {
+		k++
 	}
-	if a.net != nil {
-		f.net = a.net.partVerdict(id, part, egress)
+	slot := &x.parts[k]
+	if f := slot.Load(); f != nil {
+		return f
 	}
-	if slot != nil {
-		slot.Store(f)
-	}
-	return f
+	slot.CompareAndSwap(nil, &partFences{})
+	return slot.Load()
 }
 
 // extClasses group the identities whose connections with the address

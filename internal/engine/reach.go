@@ -1003,10 +1003,10 @@ func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, 
 	if a.sg != nil || a.net != nil {
 		pf = &partFences{}
 		if a.sg != nil {
-			pf.unfiltered = egress && holds(a.sg.unfiltered, part.part)
+			pf.groups(a, id, part.part, egress)
 		}
 		if a.net != nil {
-			pf.net = a.net.partVerdict(id, part.part, egress)
+			pf.vpc(a, id, part.part, egress)
 		}
 	}
 	return a.externalWith(egress, a.fences(id, part.part, egress, side(id, nil, part.part, egress)), pf)
