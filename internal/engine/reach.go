@@ -592,21 +592,21 @@ func (a *Analysis) Reach() *Result {
 	}
 	// egress is the source's egress verdict towards d, shared by the
 	// sources of one egress class (see egressClasses) through memo.
-	egress := func(s, d *identity, memo map[int]Verdict) Verdict {
+	egress := func(s, d *identity, memo *egressMemo) Verdict {
 		if memo == nil {
 			return sideOf(s, d, nil, true, true)
 		}
-		v, ok := memo[d.index]
-		if !ok {
-			v = sideOf(s, d, nil, true, true)
-			memo[d.index] = v
+		if memo.at[d.index] == memo.gen {
+			return memo.v[d.index]
 		}
+		v := sideOf(s, d, nil, true, true)
+		memo.at[d.index], memo.v[d.index] = memo.gen, v
 		return v
 	}
 	// work lists the connections of one source; tried, when not nil, are
 	// the destinations to try (its group's walk of the egress targets),
 	// else it walks them itself.
-	work := func(s *identity, o *out, memo map[int]Verdict, tried *[]int) {
+	work := func(s *identity, o *out, memo *egressMemo, tried *[]int) {
 		pseudo := false
 		defer func() { o.pseudo = o.pseudo || pseudo }()
 		emit := func(d *identity, v Verdict, layers *Layers) {
@@ -687,7 +687,9 @@ func (a *Analysis) Reach() *Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var memo map[int]Verdict
+			// The group's egress verdicts by destination, valid where
+			// stamped with the group's number (gen).
+			memo := &egressMemo{v: make([]Verdict, n), at: make([]int, n)}
 			// For a group of up to 64 sources, masks[c] says which
 			// members class c's ingress may admit (valid when
 			// stamps[c] is the group's number, gen): the egress targets
@@ -698,10 +700,10 @@ func (a *Analysis) Reach() *Result {
 			gen := 0
 			for group := range next {
 				gen++
-				memo = nil
+				var shares *egressMemo
 				shared := false
 				if len(group) > 1 {
-					memo = map[int]Verdict{}
+					shares, memo.gen = memo, gen
 					if len(group) <= 64 {
 						open, targets := egressTargets(g.identities[group[0]], n)
 						shared = !open
@@ -736,7 +738,7 @@ func (a *Analysis) Reach() *Result {
 						if shared {
 							t = &tried[k]
 						}
-						work(g.identities[i], &outs[w], memo, t)
+						work(g.identities[i], &outs[w], shares, t)
 					}
 				}
 			}
@@ -1078,6 +1080,16 @@ func egressClasses(ids []*identity) [][]int {
 		groups[i] = append(groups[i], s.index)
 	}
 	return groups
+}
+
+// egressMemo holds the egress verdicts of one egress class by
+// destination identity: v[i] is valid when at[i] is gen (the class's turn
+// in the worker), so no map is hashed per pair and nothing is cleared
+// between classes.
+type egressMemo struct {
+	v   []Verdict
+	at  []int
+	gen int
 }
 
 // connBuf collects connections in chunks of a fixed size: a large
