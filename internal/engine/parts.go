@@ -79,25 +79,40 @@ func (a *Analysis) fences(id *identity, part *netipx.IPSet, egress bool, np Verd
 }
 
 // externals calls add with each connection between an identity and the
-// address parts, egress (the identity starts it) and ingress, as
-// external gives them: the NetworkPolicies and security groups once per
-// class of parts, the VPC layer only where they let something through.
-func (a *Analysis) externals(id *identity, add func(c Connection, part *Peer, egress bool)) {
+// address parts for one direction (egress: the identity starts it), as
+// external gives them: the NetworkPolicies once per class of parts, the
+// security groups once per subclass, the VPC layer only where they let
+// something through; the fences' verdicts by the identity's place.
+func (a *Analysis) externals(id *identity, egress bool, add func(c Connection, part *Peer)) {
 	for _, class := range a.classes {
-		for _, egress := range []bool{true, false} {
-			np := side(id, nil, a.parts[class.sub[0][0]].part, egress)
-			if np.IsEmpty() {
+		np := side(id, nil, a.parts[class.sub[0][0]].part, egress)
+		if np.IsEmpty() {
+			continue
+		}
+		for _, sub := range class.sub {
+			f := fenceVerdicts{np: np, both: np}
+			if a.sg != nil {
+				pf := a.partFences(id, sub[0], egress).groups(a, id, a.parts[sub[0]].part, egress)
+				f.sg, f.sgKnown = pf.sg, pf.sgKnown
+				f.both = f.both.and(f.sg)
+			}
+			if f.both.IsEmpty() {
 				continue
 			}
-			for _, sub := range class.sub {
-				f := a.fences(id, a.parts[sub[0]].part, egress, np)
-				if f.both.IsEmpty() {
-					continue
-				}
-				for _, i := range sub {
-					if c, ok := a.externalWith(id, a.parts[i], egress, f); ok {
-						add(c, a.parts[i], egress)
+			for _, i := range sub {
+				var pf *partFences
+				if a.sg != nil || a.net != nil {
+					part := a.parts[i].part
+					pf = a.partFences(id, i, egress)
+					if a.sg != nil {
+						pf.groups(a, id, part, egress)
 					}
+					if a.net != nil {
+						pf.vpc(a, id, part, egress)
+					}
+				}
+				if c, ok := a.externalWith(egress, f, pf); ok {
+					add(c, a.parts[i])
 				}
 			}
 		}

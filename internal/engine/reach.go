@@ -163,6 +163,12 @@ type Analysis struct {
 	compiledOnce sync.Once
 	// ctx is Options.Context, never nil.
 	ctx context.Context
+	// places numbers the identities' places for the security groups'
+	// and the VPC layer's verdicts; nil without either.
+	places *places
+	// walk, set by tests only, makes Reach judge every source and pair
+	// on its own: no egress or external classes, no verdicts by place.
+	walk bool
 }
 
 // Err is the cause of the Options' Context once it is done: the analysis
@@ -326,6 +332,7 @@ func Analyse(w *model.World, opts Options) (*Analysis, error) {
 		}
 		net.prepare(g.identities, sets)
 	}
+	a.places = a.newPlaces()
 	sort.Slice(a.peers, func(i, j int) bool { return a.peers[i].ID < a.peers[j].ID })
 	return a, nil
 }
@@ -597,23 +604,29 @@ func (a *Analysis) ReachCompact() *Result {
 		pseudo      bool
 		memo        *pairMemo
 	}
+	// The connections with address parts, shared by the identities
+	// judged alike (see extClasses).
+	var ext *extClasses
+	if !a.walk {
+		ext = a.newExtClasses()
+	}
 	// egress is the source's egress verdict towards d, shared by the
 	// sources of one egress class (see egressClasses) through memo.
-	egress := func(s, d *identity, memo map[int]Verdict) Verdict {
+	egress := func(s, d *identity, memo *egressMemo) Verdict {
 		if memo == nil {
 			return sideOf(s, d, nil, true, true)
 		}
-		v, ok := memo[d.index]
-		if !ok {
-			v = sideOf(s, d, nil, true, true)
-			memo[d.index] = v
+		if memo.at[d.index] == memo.gen {
+			return memo.v[d.index]
 		}
+		v := sideOf(s, d, nil, true, true)
+		memo.at[d.index], memo.v[d.index] = memo.gen, v
 		return v
 	}
 	// work lists the connections of one source; tried, when not nil, are
 	// the destinations to try (its group's walk of the egress targets),
 	// else it walks them itself.
-	work := func(s *identity, o *out, memo map[int]Verdict, tried *[]int) {
+	work := func(s *identity, o *out, memo *egressMemo, tried *[]int) {
 		pseudo := false
 		defer func() { o.pseudo = o.pseudo || pseudo }()
 		srcs, srcRanks := a.byID[s.index], ranks.byID[s.index]
@@ -679,16 +692,18 @@ func (a *Analysis) ReachCompact() *Result {
 				o.conns = append(o.conns, pairEntry{key: rankKey(ranks.pseudo, r), t: t})
 			}
 		}
-		a.externals(s, func(c Connection, part *Peer, egress bool) {
-			t := &c
-			for _, r := range srcRanks {
-				k := rankKey(r, ranks.of[part])
-				if !egress {
-					k = rankKey(ranks.of[part], r)
+		for _, egress := range []bool{true, false} {
+			ext.each(a, s, egress, func(c Connection, part *Peer) {
+				t := &c
+				for _, r := range srcRanks {
+					k := rankKey(r, ranks.of[part])
+					if !egress {
+						k = rankKey(ranks.of[part], r)
+					}
+					o.conns = append(o.conns, pairEntry{key: k, t: t})
 				}
-				o.conns = append(o.conns, pairEntry{key: k, t: t})
-			}
-		})
+			})
+		}
 	}
 	workers := runtime.GOMAXPROCS(0)
 	outs := make([]out, workers)
@@ -696,13 +711,21 @@ func (a *Analysis) ReachCompact() *Result {
 		outs[i].memo = newPairMemo(sides[0], sides[1])
 	}
 	groups := egressClasses(g.identities)
+	if a.walk {
+		groups = groups[:0]
+		for _, id := range g.identities {
+			groups = append(groups, []int{id.index})
+		}
+	}
 	next := make(chan []int, workers)
 	var wg sync.WaitGroup
 	for w := range outs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var memo map[int]Verdict
+			// The group's egress verdicts by destination, valid where
+			// stamped with the group's number (gen).
+			memo := &egressMemo{v: make([]Verdict, n), at: make([]int, n)}
 			// For a group of up to 64 sources, masks[c] says which
 			// members class c's ingress may admit (valid when
 			// stamps[c] is the group's number, gen): the egress targets
@@ -713,10 +736,10 @@ func (a *Analysis) ReachCompact() *Result {
 			gen := 0
 			for group := range next {
 				gen++
-				memo = nil
+				var shares *egressMemo
 				shared := false
 				if len(group) > 1 {
-					memo = map[int]Verdict{}
+					shares, memo.gen = memo, gen
 					if len(group) <= 64 {
 						open, targets := egressTargets(g.identities[group[0]], n)
 						shared = !open
@@ -751,7 +774,7 @@ func (a *Analysis) ReachCompact() *Result {
 						if shared {
 							t = &tried[k]
 						}
-						work(g.identities[i], &outs[w], memo, t)
+						work(g.identities[i], &outs[w], shares, t)
 					}
 				}
 			}
@@ -800,20 +823,21 @@ func (a *Analysis) pairFrom(s, d *identity, v Verdict) (_ Verdict, layers *Layer
 	if v = v.and(sideOf(d, s, nil, false, true)); v.IsEmpty() {
 		return v, nil, false
 	}
-	if a.sg != nil || a.net != nil {
-		layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
+	if a.sg == nil && a.net == nil {
+		return v, nil, true
 	}
+	// The two fences' verdict depends on the pods' places only.
+	f := a.pairFences(s, d)
+	layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
 	if a.sg != nil {
-		sv, _ := a.sg.podPair(s, d)
-		v = v.and(sv)
-		if a.sg.known(s.groups) && a.sg.known(d.groups) {
-			layers.SecurityGroups, layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
+		v = v.and(f.sg)
+		if f.sgShown {
+			layers.SecurityGroups, layers.SecurityGroupsUnknown = &f.sg.Allowed, f.sg.Unknown
 		}
 	}
 	if a.net != nil {
-		nv := a.net.podPair(s, d)
-		layers.VPC = nv.layers()
-		v = v.and(nv.all())
+		layers.VPC = f.net.layers()
+		v = v.and(f.net.all())
 	}
 	return v, layers, !v.IsEmpty()
 }
@@ -1014,28 +1038,40 @@ func addressUnknown(id *identity, egress bool) Verdict {
 // external is the connection between an identity and an address part,
 // through both fences when security groups are given.
 func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, bool) {
-	return a.externalWith(id, part, egress, a.fences(id, part.part, egress, side(id, nil, part.part, egress)))
+	var pf *partFences
+	if a.sg != nil || a.net != nil {
+		pf = &partFences{}
+		if a.sg != nil {
+			pf.groups(a, id, part.part, egress)
+		}
+		if a.net != nil {
+			pf.vpc(a, id, part.part, egress)
+		}
+	}
+	return a.externalWith(egress, a.fences(id, part.part, egress, side(id, nil, part.part, egress)), pf)
 }
 
 // externalWith is external with the NetworkPolicies' and security groups'
-// verdicts f already judged (on part, or a part they cannot tell apart).
-func (a *Analysis) externalWith(id *identity, part *Peer, egress bool, f fenceVerdicts) (Connection, bool) {
+// verdicts f already judged (on the part, or a part they cannot tell
+// apart), and pf the part's own (its VPC verdict, whether security groups
+// filter it); pf is nil when neither security groups nor the VPC layer
+// were given.
+func (a *Analysis) externalWith(egress bool, f fenceVerdicts, pf *partFences) (Connection, bool) {
 	v := f.both
 	c := Connection{}
-	if a.sg != nil || a.net != nil {
+	if pf != nil {
 		c.Layers = &Layers{NetworkPolicy: f.np.Allowed, NetworkPolicyUnknown: f.np.Unknown}
 	}
 	if a.sg != nil {
-		c.Layers.Unfiltered = egress && holds(a.sg.unfiltered, part.part)
+		c.Layers.Unfiltered = pf.unfiltered
 		if f.sgKnown {
 			sv := f.sg
 			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
 		}
 	}
 	if a.net != nil {
-		nv := a.net.partVerdict(id, part.part, egress)
-		c.Layers.VPC = nv.layers()
-		v = v.and(nv.all())
+		c.Layers.VPC = pf.net.layers()
+		v = v.and(pf.net.all())
 	}
 	c.Allow, c.Unknown, c.Reasons = v.Allowed, v.Unknown, v.Reasons
 	return c, !v.IsEmpty()
@@ -1043,17 +1079,20 @@ func (a *Analysis) externalWith(id *identity, part *Peer, egress bool, f fenceVe
 
 // egressClasses groups the identities whose egress verdict towards any
 // pod is the same: those isolated by the same NetworkPolicies (and no
-// others that may select them), without tiers, doubts or host network,
-// which decide a verdict by the source itself. npSide reads nothing else
-// of the source: named ports resolve on the destination. Every other
-// identity is a group of its own. Groups are in the order of their first
-// identity.
+// others that may select them) and, when tiered policies select them, of
+// one tier subject class for egress (tierConfig.classify: the tiers'
+// part of an egress verdict is a function of that class and the
+// destination's peer class; the eks profile's own-node acceptance is an
+// ingress matter, decided by the other end). Doubts and host network
+// decide a verdict by the source itself. npSide reads nothing else of the
+// source: named ports resolve on the destination. Every other identity is
+// a group of its own. Groups are in the order of their first identity.
 func egressClasses(ids []*identity) [][]int {
 	var groups [][]int
 	at := map[string]int{}
 	var key strings.Builder
 	for _, s := range ids {
-		if s.hostNetwork || len(s.doubt) > 0 || s.tiers != nil {
+		if s.hostNetwork || len(s.doubt) > 0 {
 			groups = append(groups, []int{s.index})
 			continue
 		}
@@ -1065,6 +1104,9 @@ func egressClasses(ids []*identity) [][]int {
 		for _, p := range s.maybeEgress {
 			fmt.Fprintf(&key, "%p,", p)
 		}
+		if s.tiers != nil {
+			fmt.Fprintf(&key, "|t%d", s.tiers.subject(s, true))
+		}
 		k := key.String()
 		i, ok := at[k]
 		if !ok {
@@ -1075,6 +1117,16 @@ func egressClasses(ids []*identity) [][]int {
 		groups[i] = append(groups[i], s.index)
 	}
 	return groups
+}
+
+// egressMemo holds the egress verdicts of one egress class by
+// destination identity: v[i] is valid when at[i] is gen (the class's turn
+// in the worker), so no map is hashed per pair and nothing is cleared
+// between classes.
+type egressMemo struct {
+	v   []Verdict
+	at  []int
+	gen int
 }
 
 func sortConnections(cs []Connection) {

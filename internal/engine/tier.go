@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ringfence/ringfence/internal/model"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -96,6 +97,11 @@ const (
 type tierCell struct {
 	eval tierEval
 	full *Verdict
+	// unmatched is the whole verdict for a pod that NetworkPolicies
+	// isolate but whose rules cannot match the other pod (their verdict
+	// is then empty), made on first use: most pairs an Admin Accept adds
+	// to Reach's candidates are such.
+	unmatched atomic.Pointer[Verdict]
 }
 
 // tierPolicy is a model.TierPolicy compiled against the identities.
@@ -300,6 +306,16 @@ func (tc *tierConfig) classify(ids []*identity) {
 		}
 	}
 	tc.cells = map[tierCellKey]*tierCell{}
+}
+
+// subject is id's subject class for a direction: identities of one class
+// get the same tiers' part of every verdict towards the same peer class
+// or address part.
+func (tc *tierConfig) subject(id *identity, egress bool) int32 {
+	if egress {
+		return tc.subj[1][id.index]
+	}
+	return tc.subj[0][id.index]
 }
 
 // cell is the cached tiers' part of id's verdict for one direction with
@@ -626,10 +642,46 @@ func (tc *tierConfig) side(id, other *identity, part *netipx.IPSet, egress, pair
 		if c.full != nil {
 			return *c.full
 		}
+		if other != nil && c.eval.mode == npIsolated && !npMayMatch(id, other, egress, pairs) {
+			if v := c.unmatched.Load(); v != nil {
+				return *v
+			}
+			v := tc.finish(&c.eval, func() Verdict { return Verdict{} }, nil)
+			v.Reasons = slices.Clip(v.Reasons)
+			c.unmatched.Store(&v)
+			return v
+		}
 		return tc.finish(&c.eval, np, nil)
 	}
 	e := tc.eval(id, other, part, egress, steps)
 	return tc.finish(&e, np, steps)
+}
+
+// npMayMatch reports whether some rule of id's NetworkPolicies for a
+// direction may match the pod other, as npSide matches it: when none may,
+// npSide's verdict for a pod they isolate is empty.
+func npMayMatch(id, other *identity, egress, pairs bool) bool {
+	lists := [2][]*policy{id.ingress, id.maybeIngress}
+	if egress {
+		lists = [2][]*policy{id.egress, id.maybeEgress}
+	}
+	for _, ps := range lists {
+		for _, p := range ps {
+			rules := p.ingress
+			if egress {
+				rules = p.egress
+			}
+			for _, r := range rules {
+				if pairs && r.addrMaybe != nil && r.addrMaybe.has(other.index) {
+					continue // npSide leaves these to the pseudo-peer
+				}
+				if m, _ := r.match(other, nil); m != No {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // npMode is how NetworkPolicies select a pod for a direction, which says

@@ -1,0 +1,205 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ringfence/ringfence/internal/gencluster"
+	"github.com/ringfence/ringfence/internal/load"
+	"github.com/ringfence/ringfence/internal/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// classesAgreeWithWalk compares Reach with its classes (egress classes,
+// tiered sources among them, connections with address parts shared per
+// class, the fences' verdicts by place) against Reach judging every
+// source, pair and part on its own (Analysis.walk). It returns how many
+// classes of more than one member took part, as egress classes of tiered
+// sources, and external classes.
+func classesAgreeWithWalk(t *testing.T, w *model.World, opts Options, what string) (tiered, shared int) {
+	t.Helper()
+	a, err := Analyse(w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk, err := Analyse(w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk.walk = true
+	got, want := a.Reach(), walk.Reach()
+	for _, c := range []struct {
+		name      string
+		got, want []Connection
+	}{{"connections", got.Connections, want.Connections}, {"self", got.Self, want.Self}} {
+		if reflect.DeepEqual(c.got, c.want) {
+			continue
+		}
+		for i := range min(len(c.got), len(c.want)) {
+			if !reflect.DeepEqual(c.got[i], c.want[i]) {
+				g, _ := json.Marshal(c.got[i])
+				w, _ := json.Marshal(c.want[i])
+				t.Fatalf("%s: %s differ from the walk at %d:\nclasses %s\nwalk    %s", what, c.name, i, g, w)
+			}
+		}
+		t.Fatalf("%s: %d %s with classes, %d walked", what, len(c.got), c.name, len(c.want))
+	}
+	for _, g := range egressClasses(a.g.identities) {
+		if len(g) > 1 && a.g.identities[g[0]].tiers != nil {
+			tiered++
+		}
+	}
+	x := a.newExtClasses()
+	for dir := range 2 {
+		n := make([]int, len(x.lists[dir]))
+		for _, c := range x.of[dir] {
+			if n[c]++; n[c] == 2 {
+				shared++
+			}
+		}
+	}
+	return tiered, shared
+}
+
+// TestReachClassesAgreeWithWalk holds Reach's classes to a walk of every
+// source and pair on its own: on the oracle's random worlds with tiered
+// policies in both profiles (the eks profile accepts what comes from the
+// pod's own node; host-network pods, maybe-selections, named ports), and
+// on generated clusters with security groups, network ACLs and routes,
+// tiered policies, host-network workloads, and workloads moved to other
+// node pools so that the members of one egress class sit in different
+// groups and subnets. A class that merged sources whose verdicts differ
+// would give one of them the other's connections.
+func TestReachClassesAgreeWithWalk(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 23))
+	tiered, shared := 0, 0
+	for iter := range 300 {
+		profile := []model.TierProfile{model.ProfileUpstream, model.ProfileEKS}[iter%2]
+		w, _ := randomWorld(r)
+		randomTiers(r, w, profile)
+		// A guardrail on addresses for one namespace's pods: their
+		// connections with address parts differ from their neighbours'.
+		w.TierPolicies = append(w.TierPolicies, &model.TierPolicy{Meta: model.Meta{Kind: "ClusterNetworkPolicy", APIVersion: "policy.networking.k8s.io/v1alpha2", Name: "guard"},
+			Tier: model.TierAdmin, Priority: 50, Subject: model.TierSubject{Namespaces: metav1.LabelSelector{MatchLabels: map[string]string{model.NamespaceNameLabel: "x"}}},
+			Egress: []model.TierRule{{Action: model.ActionDeny, Networks: []string{"52.216.0.0/15", "10.0.0.0/24"}}}})
+		sort.SliceStable(w.TierPolicies, func(i, j int) bool {
+			a, b := w.TierPolicies[i], w.TierPolicies[j]
+			if a.Tier != b.Tier {
+				return a.Tier == model.TierAdmin
+			}
+			return a.Priority < b.Priority
+		})
+		def := DefaultAllow
+		if iter%4 == 3 {
+			def = DefaultDeny // eks: strict mode
+		}
+		tc, sc := classesAgreeWithWalk(t, w, Options{Level: LevelWorkload, Tiers: TierOptions{Profile: profile, Default: def}}, fmt.Sprintf("iteration %d (%s, default %s)\n%s", iter, profile, def, describe(w)))
+		tiered, shared = tiered+tc, shared+sc
+	}
+	if tiered == 0 || shared == 0 {
+		t.Fatalf("random worlds: %d egress classes of tiered sources, %d shared external classes: the test compares nothing", tiered, shared)
+	}
+	for seed := range uint64(3) {
+		w := generatedAWSWorld(t, seed)
+		for _, profile := range []model.TierProfile{model.ProfileEKS, model.ProfileUpstream} {
+			tc, sc := classesAgreeWithWalk(t, w, Options{Level: LevelWorkload, Tiers: TierOptions{Profile: profile}}, fmt.Sprintf("generated cluster, seed %d (%s)", seed, profile))
+			if tc == 0 || sc == 0 {
+				t.Fatalf("generated cluster, seed %d: %d egress classes of tiered sources, %d shared external classes", seed, tc, sc)
+			}
+		}
+	}
+}
+
+// generatedAWSWorld is a generated cluster with security groups, EKS
+// ClusterNetworkPolicies, a VPC layer whose pools' subnets differ (network
+// ACLs and routes), some host-network workloads, and some workloads moved
+// to the next pool: members of one namespace's egress class then have
+// different places.
+func generatedAWSWorld(t *testing.T, seed uint64) *model.World {
+	t.Helper()
+	const pools = 4
+	dir := t.TempDir()
+	if _, err := gencluster.Generate(gencluster.Config{Namespaces: 24, Workloads: 6, Policies: 5, SecurityGroups: 2 * pools, Seed: seed, Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	var tiers strings.Builder
+	for i := range 12 {
+		team := fmt.Sprintf("team-%02d", i%6)
+		fmt.Fprintf(&tiers, "---\napiVersion: networking.k8s.aws/v1alpha1\nkind: ClusterNetworkPolicy\nmetadata: {name: g%02d}\nspec:\n", i)
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&tiers, "  tier: Admin\n  priority: %d\n  subject: {namespaces: {matchLabels: {team: %s}}}\n  egress:\n  - {action: Deny, to: [{networks: [169.254.169.254/32, 10.0.17.0/24]}]}\n", i, team)
+		case 1:
+			fmt.Fprintf(&tiers, "  tier: Admin\n  priority: %d\n  subject: {namespaces: {matchLabels: {team: %s}}}\n  ingress:\n  - {action: Accept, from: [{namespaces: {matchLabels: {env: prod}}}], ports: [{portNumber: {port: 443}}]}\n", i, team)
+		case 2:
+			fmt.Fprintf(&tiers, "  tier: Admin\n  priority: %d\n  subject: {namespaces: {matchLabels: {team: %s}}}\n  egress:\n  - {action: Pass, to: [{namespaces: {}}]}\n  - {action: Deny, to: [{networks: [0.0.0.0/0]}], ports: [{portNumber: {port: 25}}]}\n", i, team)
+		default:
+			fmt.Fprintf(&tiers, "  tier: Baseline\n  priority: %d\n  subject: {namespaces: {matchLabels: {team: %s}}}\n  ingress:\n  - {action: Deny, from: [{namespaces: {matchLabels: {env: dev}}}]}\n", i, team)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tiers.yaml"), []byte(tiers.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := load.Load(context.Background(), load.Options{Files: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := res.World
+	for i, wl := range w.Workloads {
+		for _, pt := range wl.Pods {
+			switch i % 7 {
+			case 3:
+				pt.HostNetwork = true
+			case 5:
+				if pool := pt.NodeSelector["ringfence.dev/pool"]; pool != "" {
+					var p int
+					fmt.Sscanf(pool, "pool-%d", &p)
+					pt.NodeSelector = map[string]string{"ringfence.dev/pool": fmt.Sprintf("pool-%02d", (p+1)%pools)}
+				}
+			}
+		}
+	}
+	p := netip.MustParsePrefix
+	const vpc = "vpc-0abc1234def567890"
+	net := &w.Network
+	net.VPCs = []*model.VPC{{ID: vpc, CIDRs: []netip.Prefix{p("10.0.0.0/16")}}}
+	net.Subnets = []*model.Subnet{{ID: "subnet-public", VPC: vpc, CIDR: p("10.0.0.0/24")}}
+	net.NATGateways = []*model.NATGateway{{ID: "nat-1", VPC: vpc, Subnet: "subnet-public", Connectivity: "public"}}
+	net.RouteTables = []*model.RouteTable{{ID: "rtb-main", VPC: vpc, Associations: []model.RouteAssociation{{Main: true}}, Routes: []model.Route{
+		{Destination: p("10.0.0.0/16"), TargetType: model.TargetLocal, Target: "local"},
+		{Destination: p("0.0.0.0/0"), TargetType: model.TargetInternetGateway, Target: "igw-1"},
+	}}}
+	net.NetworkACLs = []*model.NetworkACL{{ID: "acl-default", VPC: vpc, IsDefault: true, Entries: []model.NACLEntry{
+		entry(100, true, "-1", -1, -1, "0.0.0.0/0", true), entry(100, false, "-1", -1, -1, "0.0.0.0/0", true),
+	}}}
+	for i := range pools {
+		id := fmt.Sprintf("subnet-pool-%02d", i)
+		net.Subnets = append(net.Subnets, &model.Subnet{ID: id, VPC: vpc, CIDR: p(fmt.Sprintf("10.0.%d.0/24", 16+i))})
+		entries := []model.NACLEntry{entry(100, false, "-1", -1, -1, "10.0.0.0/16", true), entry(100, true, "-1", -1, -1, "0.0.0.0/0", true)}
+		if i%2 == 1 {
+			// Pools told apart: no return traffic from the internet,
+			// no SSH out of the pool.
+			entries = append(entries, entry(90, true, "tcp", 22, 22, "0.0.0.0/0", false))
+		} else {
+			entries = append(entries, entry(110, false, "tcp", 1024, 65535, "0.0.0.0/0", true))
+		}
+		net.NetworkACLs = append(net.NetworkACLs, &model.NetworkACL{ID: fmt.Sprintf("acl-pool-%02d", i), VPC: vpc, Subnets: []string{id}, Entries: entries})
+		rt := &model.RouteTable{ID: fmt.Sprintf("rtb-pool-%02d", i), VPC: vpc, Associations: []model.RouteAssociation{{Subnet: id}}, Routes: []model.Route{
+			{Destination: p("10.0.0.0/16"), TargetType: model.TargetLocal, Target: "local"},
+		}}
+		if i%2 == 0 {
+			rt.Routes = append(rt.Routes, model.Route{Destination: p("0.0.0.0/0"), TargetType: model.TargetNATGateway, Target: "nat-1"})
+		}
+		net.RouteTables = append(net.RouteTables, rt)
+	}
+	return w
+}
