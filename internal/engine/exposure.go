@@ -342,9 +342,11 @@ func (a *Analysis) podHops(bs []backend, view func(backend) sourceView, s *model
 				port = np
 			}
 		}
-		on := ""
+		// Each backend is a path of its own: traffic reaches any one of
+		// them, so one blocked backend does not close the others.
+		on := onBackend(-1, p.ID)
 		if s != nil {
-			on = onPort(b.sp)
+			on = onBackend(b.sp, p.ID)
 		}
 		if a.sg != nil {
 			h := a.sgHop(p, b.proto, port, v.viaLB)
@@ -433,6 +435,15 @@ func appendHop(hops []Hop, h Hop) []Hop {
 
 // onPort is the ports value of a hop on Service port i's path.
 func onPort(i int) string { return fmt.Sprintf(",%d,", i) }
+
+// onBackend is the ports value of a hop on one backend's path behind
+// Service port i (i < 0: an Ingress backend, behind no Service port).
+func onBackend(i int, peer string) string {
+	if i < 0 {
+		return ",@" + peer + ","
+	}
+	return fmt.Sprintf(",%d@%s,", i, peer)
+}
 
 func (a *Analysis) ingressExposure(ing *model.Ingress) Exposure {
 	e := Exposure{Entry: "Ingress/" + ing.Namespace + "/" + ing.Name, Source: ing.Source}
@@ -628,8 +639,24 @@ func pathVerdict(hops []Hop) string {
 	if len(alts) == 0 {
 		return v
 	}
+	// The alternatives are the Service ports' paths and, behind a port,
+	// each backend's (its own hops after the port's): a port with
+	// backends is judged through them.
+	withBackends := map[string]bool{}
+	for k := range alts {
+		if port, _, ok := strings.Cut(k, "@"); ok {
+			withBackends[port] = true
+		}
+	}
 	best := HopBlocked
-	for _, hs := range alts {
+	for k, hs := range alts {
+		port, _, backend := strings.Cut(k, "@")
+		switch {
+		case !backend && withBackends[k]:
+			continue
+		case backend && port != "":
+			hs = append(append([]Hop(nil), alts[port]...), hs...)
+		}
 		if w := weakest(hs); verdictRank(w) > verdictRank(best) {
 			best = w
 		}

@@ -192,3 +192,42 @@ spec:
 		})
 	}
 }
+
+// A Service's backends are alternative paths: traffic reaches any one of
+// them, so a backend its policy blocks does not close the path to an
+// open one; with every backend blocked the path is blocked.
+func TestExposureBackendsAreAlternatives(t *testing.T) {
+	const canary = `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: infer-canary, namespace: ml}
+spec:
+  selector: {matchLabels: {app: infer, track: canary}}
+  template:
+    metadata: {labels: {app: infer, track: canary}}
+    spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]}
+`
+	const denyCanary = `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-canary, namespace: ml}
+spec: {podSelector: {matchLabels: {track: canary}}}
+`
+	svc := service("LoadBalancer", `service.beta.kubernetes.io/aws-load-balancer-type: external, service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing, service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip`, "")
+	for _, c := range []struct {
+		name     string
+		extra    string
+		internet bool
+	}{
+		{"one backend blocked, one open", canary + denyCanary, true},
+		{"every backend blocked", canary + denyAll, false},
+	} {
+		es := exposures(t, svc+c.extra)
+		if len(es) != 1 {
+			t.Fatalf("%s: %d exposures", c.name, len(es))
+		}
+		if es[0].Internet != c.internet || strings.Join(es[0].Backends, ",") != "ml/infer,ml/infer-canary" {
+			t.Errorf("%s: internet %v, want %v; backends %v; hops %+v", c.name, es[0].Internet, c.internet, es[0].Backends, es[0].Hops)
+		}
+	}
+}

@@ -135,7 +135,11 @@ type pairMemo struct {
 	in, out       *sideClasses
 	verdicts      []Verdict
 	ingress, egrs map[sideKey]int32
-	pairs         map[[2]int32]*Connection
+	pairs         map[sharedKey]*Connection
+	// a is set when security groups or the VPC layer are given: their
+	// verdict depends on the two pods' places (places.of), which then
+	// join the pair's key.
+	a *Analysis
 	// The side numbers last looked up, without a signature or a map:
 	// towards destination d, for egress class outClass[d]; from source
 	// inSrc[c], for ingress class c (without named ports). Reach gives
@@ -145,12 +149,16 @@ type pairMemo struct {
 	inSrc, inSide     []int32
 	// lastPair and lastConn are the pair looked up last: a source's
 	// destinations of one class often share it in a row.
-	lastPair [2]int32
+	lastPair sharedKey
 	lastConn *Connection
 }
 
-func newPairMemo(in, out *sideClasses) *pairMemo {
-	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[[2]int32]*Connection{},
+// sharedKey names one shared pair verdict: the two sides' numbers and, with
+// security groups or the VPC layer, the two pods' places (-1 without).
+type sharedKey struct{ egress, ingress, src, dst int32 }
+
+func newPairMemo(a *Analysis, in, out *sideClasses) *pairMemo {
+	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[sharedKey]*Connection{},
 		outClass: make([]int32, len(out.of)), outSide: make([]int32, len(out.of)),
 		inSrc: make([]int32, len(in.rules)), inSide: make([]int32, len(in.rules))}
 	for i := range m.outClass {
@@ -159,7 +167,10 @@ func newPairMemo(in, out *sideClasses) *pairMemo {
 	for i := range m.inSrc {
 		m.inSrc[i] = -1
 	}
-	m.lastPair = [2]int32{-1, -1}
+	m.lastPair = sharedKey{-1, -1, -1, -1}
+	if a.sg != nil || a.net != nil {
+		m.a = a
+	}
 	return m
 }
 
@@ -191,9 +202,10 @@ func (m *pairMemo) side(id, other, dst *identity, egress bool) (int32, bool) {
 	return n, true
 }
 
-// pair is pairFrom without security groups and the VPC layer, from the
-// shared side verdicts: the connection template, nil when nothing may
-// pass; ok is false when either side is not shared.
+// pair is pairFrom from the shared side verdicts (and, with security
+// groups or the VPC layer, their verdict between the two places): the
+// connection template, nil when nothing may pass; ok is false when either
+// side is not shared.
 func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 	var e, i int32
 	if c := m.out.of[s.index]; c >= 0 && m.outClass[d.index] == c {
@@ -210,7 +222,10 @@ func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 	} else if c >= 0 && !m.in.named[c] {
 		m.inSrc[c], m.inSide[c] = int32(s.index), i
 	}
-	k := [2]int32{e, i}
+	k := sharedKey{e, i, -1, -1}
+	if m.a != nil {
+		k.src, k.dst = m.a.places.of[s.index], m.a.places.of[d.index]
+	}
 	if k == m.lastPair {
 		return m.lastConn, true
 	}
@@ -218,7 +233,14 @@ func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 	if !seen {
 		if v := m.verdicts[e]; !v.IsEmpty() {
 			if v = v.and(m.verdicts[i]); !v.IsEmpty() {
-				t = &Connection{Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons}
+				var layers *Layers
+				ok := true
+				if m.a != nil {
+					v, layers, ok = m.a.fenced(s, d, v)
+				}
+				if ok {
+					t = &Connection{Allow: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Layers: layers}
+				}
 			}
 		}
 		m.pairs[k] = t

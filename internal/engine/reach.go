@@ -561,7 +561,7 @@ func (a *Analysis) ReachCompact() *Result {
 	res := &Result{Peers: a.peers}
 	ranks := a.peerRanks()
 	sides := [2]*sideClasses{newSideClasses(g.identities, false), newSideClasses(g.identities, true)}
-	shared := a.sg == nil && a.net == nil // pairMemo knows neither layer
+	shared := !a.walk // the walk judges every pair on its own
 	type class struct {
 		id      int
 		all     bool
@@ -708,7 +708,7 @@ func (a *Analysis) ReachCompact() *Result {
 	workers := runtime.GOMAXPROCS(0)
 	outs := make([]out, workers)
 	for i := range outs {
-		outs[i].memo = newPairMemo(sides[0], sides[1])
+		outs[i].memo = newPairMemo(a, sides[0], sides[1])
 	}
 	groups := egressClasses(g.identities)
 	if a.walk {
@@ -826,7 +826,13 @@ func (a *Analysis) pairFrom(s, d *identity, v Verdict) (_ Verdict, layers *Layer
 	if a.sg == nil && a.net == nil {
 		return v, nil, true
 	}
-	// The two fences' verdict depends on the pods' places only.
+	return a.fenced(s, d, v)
+}
+
+// fenced is the NetworkPolicy verdict v between s and d (not empty)
+// and'ed with the security groups' and the VPC layer's, which depend on
+// the pods' places only, and the connection's layers.
+func (a *Analysis) fenced(s, d *identity, v Verdict) (_ Verdict, layers *Layers, ok bool) {
 	f := a.pairFences(s, d)
 	layers = &Layers{NetworkPolicy: v.Allowed, NetworkPolicyUnknown: v.Unknown}
 	if a.sg != nil {

@@ -98,9 +98,11 @@ func (l *sgLayer) prepare(ids []*identity) {
 	l.pods = x
 }
 
-// placeKey is what the pod-to-pod verdict depends on of one side.
+// placeKey is what the pod-to-pod verdict depends on of one side
+// (hostNetwork: the node's interface, whose subnet custom networking may
+// set apart from the pods').
 func placeKey(id *identity) string {
-	return strings.Join(id.groups, ",") + "|" + strings.Join(id.nodes, ",") + "|" + fmt.Sprint(id.ownENI)
+	return strings.Join(id.groups, ",") + "|" + strings.Join(id.nodes, ",") + "|" + fmt.Sprint(id.ownENI, id.hostNetwork)
 }
 
 type ruleCache struct {
