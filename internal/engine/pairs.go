@@ -37,7 +37,10 @@ func newSideClasses(ids []*identity, egress bool) *sideClasses {
 	var key strings.Builder
 	for _, id := range ids {
 		c.of[id.index] = -1
-		if id.hostNetwork || len(id.doubt) > 0 || id.tiers != nil {
+		// A tiered identity's side is the tiers' cell (its subject class
+		// and the other end's peer class, in sideKey) over this same
+		// NetworkPolicy side, when the cells are kept.
+		if id.hostNetwork || len(id.doubt) > 0 || id.tiers != nil && id.tiers.cells == nil {
 			continue
 		}
 		certain, maybe := id.ingress, id.maybeIngress
@@ -125,6 +128,9 @@ func (c *sideClasses) signature(class int32, other *identity) (sig uint64, ok bo
 type sideKey struct {
 	class, dst int32
 	sig        uint64
+	// subj and peer are the tiers' classes of the two ends (-1 without
+	// tiers): the tiers' part of the verdict depends on nothing else.
+	subj, peer int32
 }
 
 // pairMemo is one worker's shared verdicts: each side's by sideKey, and
@@ -189,7 +195,14 @@ func (m *pairMemo) side(id, other, dst *identity, egress bool) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
-	k := sideKey{class: class, dst: -1, sig: sig}
+	k := sideKey{class: class, dst: -1, sig: sig, subj: -1, peer: -1}
+	if tc := id.tiers; tc != nil {
+		dir := 0
+		if egress {
+			dir = 1
+		}
+		k.subj, k.peer = tc.subj[dir][id.index], tc.peer[dir][other.index]
+	}
 	if classes.named[class] {
 		k.dst = classes.ports[dst.index]
 	}
@@ -208,18 +221,20 @@ func (m *pairMemo) side(id, other, dst *identity, egress bool) (int32, bool) {
 // side is not shared.
 func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 	var e, i int32
-	if c := m.out.of[s.index]; c >= 0 && m.outClass[d.index] == c {
+	// The last side numbers hold for the class alone, not for a tiered
+	// end (whose tiers' class may differ within it).
+	if c := m.out.of[s.index]; c >= 0 && s.tiers == nil && m.outClass[d.index] == c {
 		e = m.outSide[d.index]
 	} else if e, ok = m.side(s, d, d, true); !ok {
 		return nil, false
-	} else {
+	} else if s.tiers == nil {
 		m.outClass[d.index], m.outSide[d.index] = c, e
 	}
-	if c := m.in.of[d.index]; c >= 0 && !m.in.named[c] && m.inSrc[c] == int32(s.index) {
+	if c := m.in.of[d.index]; c >= 0 && d.tiers == nil && !m.in.named[c] && m.inSrc[c] == int32(s.index) {
 		i = m.inSide[c]
 	} else if i, ok = m.side(d, s, d, false); !ok {
 		return nil, false
-	} else if c >= 0 && !m.in.named[c] {
+	} else if c >= 0 && d.tiers == nil && !m.in.named[c] {
 		m.inSrc[c], m.inSide[c] = int32(s.index), i
 	}
 	k := sharedKey{e, i, -1, -1}
