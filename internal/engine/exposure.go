@@ -433,9 +433,6 @@ func appendHop(hops []Hop, h Hop) []Hop {
 	return append(hops, h)
 }
 
-// onPort is the ports value of a hop on Service port i's path.
-func onPort(i int) string { return fmt.Sprintf(",%d,", i) }
-
 // onBackend is the ports value of a hop on one backend's path behind
 // Service port i (i < 0: an Ingress backend, behind no Service port).
 func onBackend(i int, peer string) string {
