@@ -82,24 +82,26 @@ func newPodNetwork(w *model.World) *podNetwork {
 // label, else the configured annotation, else the configured label, else
 // "default". nil with the reason when the inputs cannot decide.
 func (p *podNetwork) configOf(n *model.Node) (*model.ENIConfig, string) {
-	name, how := n.Labels[externalConfigLabel], "label "+externalConfigLabel
+	// how names where the name came from; the text is built only for a
+	// reason (Place asks once per pod template and node).
+	name, how := n.Labels[externalConfigLabel], func() string { return "label " + externalConfigLabel }
 	if name == "" {
 		if p.cni == nil || p.cni.AnnotationDef == "" || p.cni.LabelDef == "" {
 			return nil, "the node label and annotation that name node " + n.Name + "'s ENIConfig are not known (ENI_CONFIG_LABEL_DEF, ENI_CONFIG_ANNOTATION_DEF)"
 		}
 		var ok bool
 		if name, ok = n.Annotations[p.cni.AnnotationDef]; ok {
-			how = "annotation " + p.cni.AnnotationDef
+			how = func() string { return "annotation " + p.cni.AnnotationDef }
 		} else if name, ok = n.Labels[p.cni.LabelDef]; ok {
-			how = "label " + p.cni.LabelDef
+			how = func() string { return "label " + p.cni.LabelDef }
 		} else {
-			name, how = "default", "no label or annotation: the default"
+			name, how = "default", func() string { return "no label or annotation: the default" }
 		}
 	}
 	if c := p.configs[name]; c != nil {
 		return c, ""
 	}
-	why := "node " + n.Name + " names ENIConfig " + name + " (" + how + "), which is not in the inputs"
+	why := "node " + n.Name + " names ENIConfig " + name + " (" + how() + "), which is not in the inputs"
 	if p.unread != "" {
 		why += " (ENIConfigs could not be read: " + p.unread + ")"
 	}
