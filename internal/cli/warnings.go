@@ -46,21 +46,24 @@ func (f *inputFlags) json(w io.Writer, v any, category string, extra ...string) 
 }
 
 // jsonFrom is json for a verb with its own JSON writer (reach streams its
-// output): the object it writes, indented by two spaces, gets the
-// "warnings" member spliced in before its closing brace, without a second
-// pass over the output.
+// output): the object it writes, indented by two spaces, passes through to
+// w as it is written, but for its closing brace, held back so that the
+// "warnings" member can be spliced in before it. Nothing of the output is
+// held whole: reach's can be a gigabyte.
 func (f *inputFlags) jsonFrom(w io.Writer, write func(io.Writer) error, category string, extra ...string) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
+	sw := &spliceWriter{w: w}
+	if err := write(sw); err != nil {
 		return err
+	}
+	if sw.err != nil {
+		return sw.err
+	}
+	if sw.first != '{' || !bytes.Equal(bytes.TrimSpace(sw.held), []byte("}")) {
+		return fmt.Errorf("internal: JSON output is not an object")
 	}
 	notes := f.warnings()
 	for _, e := range extra {
 		notes = append(notes, document.Notice{Category: category, Msg: e})
-	}
-	obj := bytes.TrimRight(buf.Bytes(), " \t\r\n")
-	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
-		return fmt.Errorf("internal: JSON output is not an object")
 	}
 	var val bytes.Buffer
 	enc := json.NewEncoder(&val)
@@ -69,18 +72,86 @@ func (f *inputFlags) jsonFrom(w io.Writer, write func(io.Writer) error, category
 	if err := enc.Encode(notes); err != nil {
 		return err
 	}
-	body := bytes.TrimRight(obj[:len(obj)-1], " \t\r\n")
 	sep := ",\n"
-	if bytes.Equal(bytes.TrimSpace(body), []byte("{")) {
+	if sw.passed == 1 { // the object was empty: "{" alone went through
 		sep = "\n"
 	}
-	for _, part := range [][]byte{body, []byte(sep + `  "warnings": `), bytes.TrimRight(val.Bytes(), "\n"), []byte("\n}\n")} {
+	for _, part := range [][]byte{[]byte(sep + `  "warnings": `), bytes.TrimRight(val.Bytes(), "\n"), []byte("\n}\n")} {
 		if _, err := w.Write(part); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// spliceWriter passes what is written to w but for the end that may be an
+// object's close: white space, a closing brace and the white space before
+// it, held until more follows. What it passes thus ends with the object's
+// last member, trimmed, whenever the object is complete.
+type spliceWriter struct {
+	w      io.Writer
+	held   []byte
+	first  byte // the first byte passed
+	passed int  // the bytes passed other than white space, up to 2
+	err    error
+}
+
+func (s *spliceWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if cut := closeStart(p); cut > 0 {
+		// What is held is followed by something that stays: it goes.
+		s.pass(s.held)
+		s.pass(p[:cut])
+		s.held = append(s.held[:0], p[cut:]...)
+	} else {
+		s.held = append(s.held, p...)
+		cut := closeStart(s.held)
+		s.pass(s.held[:cut])
+		s.held = append(s.held[:0], s.held[cut:]...)
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	return len(p), nil
+}
+
+func (s *spliceWriter) pass(b []byte) {
+	if len(b) == 0 || s.err != nil {
+		return
+	}
+	for _, c := range b {
+		if s.passed >= 2 {
+			break
+		}
+		if !isJSONSpace(c) {
+			if s.passed == 0 {
+				s.first = c
+			}
+			s.passed++
+		}
+	}
+	_, s.err = s.w.Write(b)
+}
+
+// closeStart is where b's possible object close begins: its trailing white
+// space, a closing brace before that and the white space before the brace.
+func closeStart(b []byte) int {
+	i := len(b)
+	for i > 0 && isJSONSpace(b[i-1]) {
+		i--
+	}
+	if i > 0 && b[i-1] == '}' {
+		i--
+		for i > 0 && isJSONSpace(b[i-1]) {
+			i--
+		}
+	}
+	return i
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // yaml writes v as YAML with the "warnings" member, through its JSON form
 // as render.YAML does.

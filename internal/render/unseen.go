@@ -68,6 +68,20 @@ type tailWriter struct {
 }
 
 func (t *tailWriter) Write(p []byte) (int, error) {
+	if len(p) >= 3 {
+		// The tail held so far is followed by three bytes or more: it
+		// goes, with all of p but its own last three (not copied).
+		if len(t.tail) > 0 {
+			if _, err := t.w.Write(t.tail); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := t.w.Write(p[:len(p)-3]); err != nil {
+			return 0, err
+		}
+		t.tail = append(t.tail[:0], p[len(p)-3:]...)
+		return len(p), nil
+	}
 	t.tail = append(t.tail, p...)
 	if n := len(t.tail) - 3; n > 0 {
 		if _, err := t.w.Write(t.tail[:n]); err != nil {
