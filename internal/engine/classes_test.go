@@ -16,6 +16,7 @@ import (
 	"github.com/ringfence/ringfence/internal/gencluster"
 	"github.com/ringfence/ringfence/internal/load"
 	"github.com/ringfence/ringfence/internal/model"
+	"github.com/ringfence/ringfence/internal/netset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -202,4 +203,39 @@ func generatedAWSWorld(t *testing.T, seed uint64) *model.World {
 		net.RouteTables = append(net.RouteTables, rt)
 	}
 	return w
+}
+
+// TestVerdictKeys holds the key that interns shared side verdicts to the
+// verdicts' equality: equal for equal verdicts, different when ports,
+// unknown ports or reasons (or their order) differ.
+func TestVerdictKeys(t *testing.T) {
+	tcp := func(lo, hi int32) netset.Ports { return netset.PortRange(netset.TCP, lo, hi) }
+	verdicts := []Verdict{
+		{},
+		{Allowed: tcp(80, 80)},
+		{Allowed: tcp(80, 81)},
+		{Allowed: netset.PortRange(netset.UDP, 80, 80)},
+		{Unknown: tcp(80, 80)},
+		{Unknown: tcp(80, 80), Reasons: []string{"a"}},
+		{Unknown: tcp(80, 80), Reasons: []string{"b"}},
+		{Unknown: tcp(80, 80), Reasons: []string{"a", "b"}},
+		{Unknown: tcp(80, 80), Reasons: []string{"b", "a"}},
+		{Unknown: tcp(80, 80), Reasons: []string{"ab"}},
+		{Allowed: tcp(80, 80), Unknown: tcp(443, 443)},
+		{Allowed: tcp(443, 443), Unknown: tcp(80, 80)},
+		allowAll(),
+	}
+	for i, a := range verdicts {
+		for j, b := range verdicts {
+			ka, kb := string(appendVerdictKey(nil, a)), string(appendVerdictKey(nil, b))
+			if (ka == kb) != (i == j) {
+				t.Errorf("verdicts %d (%+v) and %d (%+v): keys equal %v", i, a, j, b, ka == kb)
+			}
+		}
+		// The same value built anew has the same key.
+		c := Verdict{Allowed: a.Allowed.Union(netset.Ports{}), Unknown: a.Unknown.Union(netset.Ports{}), Reasons: append([]string(nil), a.Reasons...)}
+		if string(appendVerdictKey(nil, c)) != string(appendVerdictKey(nil, a)) {
+			t.Errorf("verdict %d rebuilt: another key", i)
+		}
+	}
 }

@@ -2,10 +2,13 @@ package engine
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/ringfence/ringfence/internal/netset"
 )
 
 // This file is the pair path of Reach: sharing each side's verdict between
@@ -140,6 +143,8 @@ type sideKey struct {
 type pairMemo struct {
 	in, out       *sideClasses
 	verdicts      []Verdict
+	byValue       map[string]int32 // verdict key -> its number in verdicts
+	key           []byte
 	ingress, egrs map[sideKey]int32
 	pairs         map[sharedKey]*Connection
 	// a is set when security groups or the VPC layer are given: their
@@ -164,7 +169,7 @@ type pairMemo struct {
 type sharedKey struct{ egress, ingress, src, dst int32 }
 
 func newPairMemo(a *Analysis, in, out *sideClasses) *pairMemo {
-	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[sharedKey]*Connection{},
+	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[sharedKey]*Connection{}, byValue: map[string]int32{},
 		outClass: make([]int32, len(out.of)), outSide: make([]int32, len(out.of)),
 		inSrc: make([]int32, len(in.rules)), inSide: make([]int32, len(in.rules))}
 	for i := range m.outClass {
@@ -208,11 +213,43 @@ func (m *pairMemo) side(id, other, dst *identity, egress bool) (int32, bool) {
 	}
 	n, ok := memo[k]
 	if !ok {
-		n = int32(len(m.verdicts))
-		m.verdicts = append(m.verdicts, sideOf(id, other, nil, egress, true))
+		n = m.intern(sideOf(id, other, nil, egress, true))
 		memo[k] = n
 	}
 	return n, true
+}
+
+// intern numbers v by its value: the many side keys of a large cluster
+// come to a few distinct verdicts, so the pairs of verdicts, which key
+// the pair's template, stay few too.
+func (m *pairMemo) intern(v Verdict) int32 {
+	m.key = appendVerdictKey(m.key[:0], v)
+	if n, ok := m.byValue[string(m.key)]; ok {
+		return n
+	}
+	n := int32(len(m.verdicts))
+	m.verdicts = append(m.verdicts, v)
+	m.byValue[string(m.key)] = n
+	return n
+}
+
+// appendVerdictKey appends a key equal for two verdicts exactly when
+// their allowed and unknown ports and their reasons, in order, are.
+func appendVerdictKey(b []byte, v Verdict) []byte {
+	for _, ports := range []netset.Ports{v.Allowed, v.Unknown} {
+		for _, p := range netset.Protocols {
+			for _, r := range ports.Ranges(p) {
+				b = binary.LittleEndian.AppendUint32(b, uint32(r.Lo))
+				b = binary.LittleEndian.AppendUint32(b, uint32(r.Hi))
+			}
+			b = append(b, 0xff, 0xff, 0xff, 0xff) // no port is -1
+		}
+	}
+	for _, r := range v.Reasons {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(r)))
+		b = append(b, r...)
+	}
+	return b
 }
 
 // pair is pairFrom from the shared side verdicts (and, with security
