@@ -309,6 +309,28 @@ type pairEntry struct {
 	t   *Connection
 }
 
+// pairChunks collects a worker's connections in chunks that are never
+// copied to grow (a growing slice of 12 million connections copies and
+// clears hundreds of megabytes); sortPairs joins them once.
+type pairChunks [][]pairEntry
+
+// maxChunk is the length of a chunk once the first few, growing from 1,024
+// so that a small Reach allocates little, have filled.
+const maxChunk = 1 << 16
+
+func (c *pairChunks) add(e pairEntry) {
+	n := len(*c)
+	if n == 0 || len((*c)[n-1]) == cap((*c)[n-1]) {
+		size := 1024
+		if n > 0 {
+			size = min(2*cap((*c)[n-1]), maxChunk)
+		}
+		*c = append(*c, make([]pairEntry, 0, size))
+		n++
+	}
+	(*c)[n-1] = append((*c)[n-1], e)
+}
+
 // pairList is the connections of a Reach, sorted by source, then
 // destination; names maps ranks to peer IDs.
 type pairList struct {
