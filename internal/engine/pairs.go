@@ -370,16 +370,35 @@ func (a *Analysis) peerRanks() *peerRanks {
 func rankKey(src, dst uint32) uint64 { return uint64(src)<<32 | uint64(dst) }
 
 // sortPairs is the entries of every worker in one list, sorted by key.
+// The entries are first placed by source rank (a counting sort: one pass to
+// count, one to place), and then each source's few hundred at most sorted by
+// destination, often already in order: twelve million connections sort in
+// a fraction of what comparing them all takes.
 func sortPairs(names []string, lists [][]pairEntry) *pairList {
-	n := 0
+	start := make([]int, len(names)+1) // source rank -> its first entry
 	for _, l := range lists {
-		n += len(l)
+		for _, e := range l {
+			start[e.key>>32+1]++
+		}
 	}
-	out := make([]pairEntry, 0, n)
+	for r := 1; r < len(start); r++ {
+		start[r] += start[r-1]
+	}
+	out := make([]pairEntry, start[len(names)])
+	at := slices.Clone(start[:len(names)])
 	for _, l := range lists {
-		out = append(out, l...)
+		for _, e := range l {
+			src := e.key >> 32
+			out[at[src]] = e
+			at[src]++
+		}
 	}
-	slices.SortFunc(out, func(x, y pairEntry) int { return cmp.Compare(x.key, y.key) })
+	byKey := func(x, y pairEntry) int { return cmp.Compare(x.key, y.key) }
+	for r := range names {
+		if one := out[start[r]:start[r+1]]; !slices.IsSortedFunc(one, byKey) {
+			slices.SortFunc(one, byKey)
+		}
+	}
 	return &pairList{names: names, entries: out}
 }
 
