@@ -24,10 +24,19 @@ import (
 type sideClasses struct {
 	of    []int32   // identity index -> class, -1 when not shared
 	rules [][]*rule // class -> the rules npSide walks, in order
-	named []bool    // class -> some rule has named ports
+	// sets are the rules' peer sets, side by side: a signature reads
+	// these, not the rules (one cache line less per rule).
+	sets  [][]sigSets
+	named []bool // class -> some rule has named ports
 	// ports numbers the identities' named container ports: identities
 	// with the same resolve every named port alike.
 	ports []int32
+}
+
+// sigSets are what signature reads of a rule.
+type sigSets struct {
+	addrMaybe, peers, maybe *idset
+	all                     bool
 }
 
 // maxSideRules is the most rules a class may have: a signature holds one
@@ -77,6 +86,11 @@ func newSideClasses(ids []*identity, egress bool) *sideClasses {
 			if len(rules) <= maxSideRules {
 				n = int32(len(c.rules))
 				c.rules = append(c.rules, rules)
+				sets := make([]sigSets, len(rules))
+				for i, r := range rules {
+					sets[i] = sigSets{addrMaybe: r.addrMaybe, peers: r.peers, maybe: r.maybe, all: r.allPeers}
+				}
+				c.sets = append(c.sets, sets)
 				c.named = append(c.named, named)
 			}
 			at[k] = n
@@ -113,10 +127,10 @@ func portClasses(ids []*identity) []int32 {
 // holds nothing; ok is false when some rule may hold it (its reasons are
 // other's own, so the verdict is not shared).
 func (c *sideClasses) signature(class int32, other *identity) (sig uint64, ok bool) {
-	for i, r := range c.rules[class] {
+	for i, r := range c.sets[class] {
 		switch {
 		case r.addrMaybe.has(other.index):
-		case r.allPeers || r.peers.has(other.index):
+		case r.all || r.peers.has(other.index):
 			sig |= 1 << i
 		case r.maybe.has(other.index):
 			return 0, false
@@ -146,6 +160,8 @@ type pairMemo struct {
 	byValue       map[string]int32 // verdict key -> its number in verdicts
 	key           []byte
 	ingress, egrs map[sideKey]int32
+	// inTab and outTab are each class's first side verdicts (by class).
+	inTab, outTab [][]sideEntry
 	pairs         map[sharedKey]*Connection
 	// a is set when security groups or the VPC layer are given: their
 	// verdict depends on the two pods' places (places.of), which then
@@ -171,7 +187,8 @@ type sharedKey struct{ egress, ingress, src, dst int32 }
 func newPairMemo(a *Analysis, in, out *sideClasses) *pairMemo {
 	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[sharedKey]*Connection{}, byValue: map[string]int32{},
 		outClass: make([]int32, len(out.of)), outSide: make([]int32, len(out.of)),
-		inSrc: make([]int32, len(in.rules)), inSide: make([]int32, len(in.rules))}
+		inSrc: make([]int32, len(in.rules)), inSide: make([]int32, len(in.rules)),
+		inTab: make([][]sideEntry, len(in.rules)), outTab: make([][]sideEntry, len(out.rules))}
 	for i := range m.outClass {
 		m.outClass[i] = -1
 	}
@@ -211,13 +228,36 @@ func (m *pairMemo) side(id, other, dst *identity, egress bool) (int32, bool) {
 	if classes.named[class] {
 		k.dst = classes.ports[dst.index]
 	}
+	tab := m.inTab
+	if egress {
+		tab = m.outTab
+	}
+	for _, e := range tab[class] {
+		if e.k == k {
+			return e.n, true
+		}
+	}
 	n, ok := memo[k]
 	if !ok {
 		n = m.intern(sideOf(id, other, nil, egress, true))
 		memo[k] = n
 	}
+	if len(tab[class]) < maxTab {
+		tab[class] = append(tab[class], sideEntry{k, n})
+	}
 	return n, true
 }
+
+// sideEntry is one side verdict of a class, found by a look at the few
+// the class has rather than by hashing its key.
+type sideEntry struct {
+	k sideKey
+	n int32
+}
+
+// maxTab is the most side verdicts a class keeps in its table; the rest
+// are found in the map.
+const maxTab = 8
 
 // intern numbers v by its value: the many side keys of a large cluster
 // come to a few distinct verdicts, so the pairs of verdicts, which key
