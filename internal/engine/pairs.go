@@ -382,11 +382,19 @@ type pairList struct {
 // sorted peers is 2i+1, and the pseudo-peer of pods whose addresses are
 // not known the even number before the first peer sorting after it.
 type peerRanks struct {
-	names  []string
-	of     map[*Peer]uint32
-	byID   [][]uint32 // identity index -> ranks of a.byID's peers, in order
+	names []string
+	of    map[*Peer]uint32
+	byID  [][]uint32 // identity index -> ranks of a.byID's peers, in order
+	// flat holds byID's ranks one after another, identity i's from
+	// start[i] to start[i+1]: the pair path reads these, which a large
+	// cluster keeps in cache better than a slice per identity.
+	flat   []uint32
+	start  []int32
 	pseudo uint32
 }
+
+// ofID is identity i's peers' ranks.
+func (r *peerRanks) ofID(i int) []uint32 { return r.flat[r.start[i]:r.start[i+1]] }
 
 func (a *Analysis) peerRanks() *peerRanks {
 	r := &peerRanks{names: make([]string, 2*len(a.peers)+1), of: make(map[*Peer]uint32, len(a.peers)), byID: make([][]uint32, len(a.g.identities))}
@@ -404,6 +412,12 @@ func (a *Analysis) peerRanks() *peerRanks {
 		}
 		r.byID[idx] = rs
 	}
+	r.start = make([]int32, len(r.byID)+1)
+	for idx, rs := range r.byID {
+		r.start[idx] = int32(len(r.flat))
+		r.flat = append(r.flat, rs...)
+	}
+	r.start[len(r.byID)] = int32(len(r.flat))
 	return r
 }
 

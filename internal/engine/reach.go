@@ -637,6 +637,15 @@ func (a *Analysis) ReachCompact() *Result {
 		defer func() { o.pseudo = o.pseudo || pseudo }()
 		srcs, srcRanks := a.byID[s.index], ranks.byID[s.index]
 		emit := func(d *identity, t *Connection) {
+			if d != s {
+				// Only an identity's own peers can be the same peer.
+				for _, sr := range srcRanks {
+					for _, dr := range ranks.ofID(d.index) {
+						o.conns.add(pairEntry{key: rankKey(sr, dr), t: t})
+					}
+				}
+				return
+			}
 			dsts, dstRanks := a.byID[d.index], ranks.byID[d.index]
 			for i, sp := range srcs {
 				for j, dp := range dsts {
