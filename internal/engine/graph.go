@@ -1020,14 +1020,8 @@ func (b bitset) each(f func(int)) {
 	}
 }
 
-func bitIndex(t uint64) int {
-	n := 0
-	for t > 1 {
-		t >>= 1
-		n++
-	}
-	return n
-}
+// bitIndex is the index of t's one set bit.
+func bitIndex(t uint64) int { return bits.TrailingZeros64(t) }
 
 // allowed is what the rule allows towards dst (nil: an address).
 func (r *rule) allowed(dst *identity) netset.Ports {

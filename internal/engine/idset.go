@@ -253,7 +253,21 @@ func (p *setPool) release(b *setBuilder) {
 	if p.dense {
 		return
 	}
+	b.reset()
+	p.free = append(p.free, b)
+}
+
+// reset empties the builder.
+func (b *setBuilder) reset() {
 	clear(b.words[b.lo:b.hi])
 	b.lo, b.hi = 0, 0
-	p.free = append(p.free, b)
+}
+
+// each calls f for every member in ascending order.
+func (b *setBuilder) each(f func(int)) {
+	for k := b.lo; k < b.hi; k++ {
+		for w := b.words[k]; w != 0; w &= w - 1 {
+			f(k*64 + bits.TrailingZeros64(w))
+		}
+	}
 }

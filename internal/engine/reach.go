@@ -607,8 +607,10 @@ func (a *Analysis) ReachCompact() *Result {
 	// independent of scheduling.
 	type out struct {
 		conns, self pairChunks
-		pseudo      bool
-		memo        *pairMemo
+		// targets is the worker's scratch for egressTargets.
+		targets *setBuilder
+		pseudo  bool
+		memo    *pairMemo
 	}
 	// The connections with address parts, shared by the identities
 	// judged alike (see extClasses).
@@ -675,7 +677,7 @@ func (a *Analysis) ReachCompact() *Result {
 			for _, d := range *tried {
 				try(g.identities[d])
 			}
-		} else if open, targets := egressTargets(s, n); open {
+		} else if o.targets.reset(); egressTargets(s, o.targets) {
 			for _, k := range order {
 				c := classes[k]
 				if c.all || c.sources.has(s.index) {
@@ -687,7 +689,7 @@ func (a *Analysis) ReachCompact() *Result {
 		} else {
 			// A destination whose ingress rules name no peer the source
 			// may be is denied without computing either side.
-			targets.each(func(d int) {
+			o.targets.each(func(d int) {
 				if c := classOf[d]; c.all || c.sources.has(s.index) {
 					try(g.identities[d])
 				}
@@ -724,6 +726,7 @@ func (a *Analysis) ReachCompact() *Result {
 	outs := make([]out, workers)
 	for i := range outs {
 		outs[i].memo = newPairMemo(a, sides[0], sides[1])
+		outs[i].targets = &setBuilder{words: newBitset(n)}
 	}
 	groups := egressClasses(g.identities)
 	if a.walk {
@@ -756,8 +759,9 @@ func (a *Analysis) ReachCompact() *Result {
 				if len(group) > 1 {
 					shares, memo.gen = memo, gen
 					if len(group) <= 64 {
-						open, targets := egressTargets(g.identities[group[0]], n)
-						shared = !open
+						targets := outs[w].targets
+						targets.reset()
+						shared = !egressTargets(g.identities[group[0]], targets)
 						if shared {
 							for k := range group {
 								tried[k] = tried[k][:0]
@@ -906,22 +910,22 @@ func (g *graph) addIngressSources(d *identity, b *setBuilder) (all bool) {
 	return all
 }
 
-// egressTargets are the identities an identity's egress may reach, or
-// open when it may reach any (not isolated, doubts, a rule admitting
-// every peer). n is the number of identities.
-func egressTargets(s *identity, n int) (open bool, targets bitset) {
+// egressTargets adds the identities an identity's egress may reach to
+// targets, and reports open when it may reach any (not isolated, doubts, a
+// rule admitting every peer).
+func egressTargets(s *identity, targets *setBuilder) (open bool) {
 	open = s.hostNetwork || len(s.egress) == 0 || len(s.doubt) > 0
-	targets = newBitset(n)
 	for _, p := range append(append([]*policy(nil), s.egress...), s.maybeEgress...) {
 		for _, r := range p.egress {
 			open = open || r.allPeers
-			targets = r.maybe.orInto(r.peers.orInto(targets))
+			targets.add(r.peers)
+			targets.add(r.maybe)
 		}
 	}
 	if s.tiers != nil {
-		targets.or(s.tierAccepts(true))
+		targets.addDense(s.tierAccepts(true))
 	}
-	return open, targets
+	return open
 }
 
 // mayReach reports whether egressTargets of s would hold d, without
