@@ -3,9 +3,10 @@ package document
 import (
 	"bytes"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	yaml3 "go.yaml.in/yaml/v3"
@@ -58,10 +59,15 @@ func fastYAMLToJSONHead(data []byte) (out []byte, h fastHead, ok bool) {
 	if !fastPrintable(data) {
 		return nil, h, false
 	}
-	var entries [64]mapEntry
-	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4), entries: entries[:0]}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	p := &fastParser{data: data, lineNo: 1, out: make([]byte, 0, len(data)+len(data)/4), entries: sc.entries[:0], body: sc.body[:0]}
 	p.setLine(0)
-	if !p.document() {
+	ok = p.document()
+	// Keep the grown stacks for the next document (their old contents
+	// are never read again; the pool is emptied by the collector).
+	sc.entries, sc.body = p.entries[:0], p.body[:0]
+	if !ok {
 		return nil, h, false
 	}
 	if len(p.out) > 0 && p.out[0] == '{' && !p.headBad {
@@ -128,6 +134,15 @@ func fastPrintable(b []byte) bool {
 	return true
 }
 
+// scratch holds a parser's working stacks between documents: a stack of
+// mapping keys per document was a quarter of the bytes loading allocated.
+type scratch struct {
+	entries []mapEntry
+	body    []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{entries: make([]mapEntry, 0, 64)} }}
+
 type fastParser struct {
 	data []byte
 	// line is the offset of the current line's first byte; col the
@@ -135,8 +150,10 @@ type fastParser struct {
 	line    int
 	lineEnd int // offset of the current line's newline (or the end)
 	col     int
-	// entries is the stack of the keys of the mappings being read.
+	// entries is the stack of the keys of the mappings being read; body
+	// a copy of a mapping's members while they are sorted.
 	entries []mapEntry
+	body    []byte
 	// apiVersion and kind of the root mapping; headBad when either is
 	// not a plain string or the root has items.
 	apiVersion, kind string
@@ -499,8 +516,9 @@ func (p *fastParser) mappingEntries(col int) bool {
 	p.out = append(p.out, '}')
 	if !sorted {
 		entries := p.entries[base:]
-		body := append([]byte(nil), p.out[start:]...)
-		sort.Slice(entries, func(i, j int) bool { return bytes.Compare(entries[i].key, entries[j].key) < 0 })
+		p.body = append(p.body[:0], p.out[start:]...)
+		body := p.body
+		slices.SortFunc(entries, func(a, b mapEntry) int { return bytes.Compare(a.key, b.key) })
 		p.out = append(p.out[:start], '{')
 		for i, e := range entries {
 			if i > 0 {
@@ -749,16 +767,36 @@ func resolveNumeric(v string) (num []byte, isString, ok bool) {
 	if digits == 4 && len(v) > 4 && v[4] == '-' {
 		return nil, false, false // perhaps a timestamp
 	}
-	if i, err := strconv.ParseInt(v, 0, 64); err == nil {
-		return strconv.AppendInt(nil, i, 10), false, true
-	}
-	if u, err := strconv.ParseUint(v, 0, 64); err == nil {
-		return strconv.AppendUint(nil, u, 10), false, true
+	// Quantities, addresses and versions ("100m", "10.0.0.0/8") hold a
+	// character no integer literal has: skip the parses, whose errors
+	// allocate.
+	if mayBeInt(v) {
+		if i, err := strconv.ParseInt(v, 0, 64); err == nil {
+			return strconv.AppendInt(nil, i, 10), false, true
+		}
+		if u, err := strconv.ParseUint(v, 0, 64); err == nil {
+			return strconv.AppendUint(nil, u, 10), false, true
+		}
 	}
 	if yamlStyleFloat.MatchString(v) {
 		return nil, false, false
 	}
 	return nil, true, true // "100m", "128Mi", "10.0.0.0/8", "1.24.1"
+}
+
+// mayBeInt reports whether v holds only characters strconv.ParseInt and
+// ParseUint accept with base 0 (digits, signs, the 0x/0o/0b prefixes and
+// hex digits, underscores): otherwise both fail.
+func mayBeInt(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F',
+			c == 'x', c == 'X', c == 'o', c == 'O', c == '+', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // yamlStyleFloat is go-yaml v2's test for a float.

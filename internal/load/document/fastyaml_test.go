@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/ringfence/ringfence/internal/gencluster"
@@ -286,4 +287,23 @@ func TestYAML11Word(t *testing.T) {
 			t.Errorf("%q taken", s)
 		}
 	}
+}
+
+// FuzzMayBeInt: mayBeInt only rules out strings neither strconv.ParseInt
+// nor ParseUint (base 0) accepts, so skipping them never changes a value.
+func FuzzMayBeInt(f *testing.F) {
+	for _, s := range []string{"0", "-12", "+7", "0x1F", "0o17", "0b101", "017", "100m", "10.0.0.0/8", "1.24.1", "1e3", "18446744073709551615", "-0x8000000000000000", "1_000", "0X1f", "9223372036854775808"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if mayBeInt(s) {
+			return
+		}
+		if _, err := strconv.ParseInt(s, 0, 64); err == nil {
+			t.Fatalf("%q: ParseInt takes it", s)
+		}
+		if _, err := strconv.ParseUint(s, 0, 64); err == nil {
+			t.Fatalf("%q: ParseUint takes it", s)
+		}
+	})
 }

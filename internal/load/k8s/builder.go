@@ -69,18 +69,25 @@ type kindDecoder func(d *decoded, o *document.Object, m model.Meta) error
 // clusterScoped kinds have no namespace.
 var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true, "ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true, "ENIConfig": true}
 
+// podAuto is a pod template's automountServiceAccountToken, when set.
+type podAuto struct {
+	pt  *model.PodTemplate
+	set *bool
+}
+
 // Decoded is one object turned into the model, not yet part of a world.
 // Decoding needs nothing but the object, so it runs on every core; adding
 // to the builder is cheap and keeps input order.
 type Decoded = decoded
 
 type decoded struct {
-	ref      model.Ref
-	src      model.Source
-	obj      any
-	owner    *ownerKey
-	live     *livePod
-	podAuto  map[*model.PodTemplate]*bool
+	ref   model.Ref
+	src   model.Source
+	obj   any
+	owner *ownerKey
+	live  *livePod
+	// podAuto are the templates that set automountServiceAccountToken.
+	podAuto  []podAuto
 	warnings []document.Notice
 	// unknown is set for objects of kinds ringfence does not read.
 	unknown *document.Object
@@ -253,8 +260,8 @@ func (b *Builder) Register(d *Decoded) {
 	if d.live != nil {
 		b.pods = append(b.pods, *d.live)
 	}
-	for pt, v := range d.podAuto {
-		b.podAuto[pt] = v
+	for _, a := range d.podAuto {
+		b.podAuto[a.pt] = a.set
 	}
 }
 

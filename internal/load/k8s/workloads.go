@@ -98,10 +98,10 @@ func (d *decoded) podTemplate(t template) *model.PodTemplate {
 		Annotations:   cleanAnnotations(t.spec.Annotations),
 		PodSpec:       podSpec(&t.spec.Spec),
 	}
-	if d.podAuto == nil {
-		d.podAuto = map[*model.PodTemplate]*bool{}
+	// Unset is what Finish reads for a template it has no entry for.
+	if a := t.spec.Spec.AutomountServiceAccountToken; a != nil {
+		d.podAuto = append(d.podAuto, podAuto{pt, a})
 	}
-	d.podAuto[pt] = t.spec.Spec.AutomountServiceAccountToken
 	if op := kubeRayOperator(&t.spec.Spec); op != nil {
 		d.rayOperator = op
 	}
