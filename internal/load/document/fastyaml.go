@@ -2,6 +2,7 @@ package document
 
 import (
 	"bytes"
+	"encoding/binary"
 	"regexp"
 	"slices"
 	"strconv"
@@ -118,7 +119,35 @@ func (p *fastParser) document() bool {
 // breaks. Tabs and carriage
 // returns are left to the ordinary path.
 func fastPrintable(b []byte) bool {
-	for i := 0; i < len(b); i++ {
+	// Eight bytes at a time while they are ASCII (a few per cent of
+	// loading byte by byte); the rest, and any word with a byte at or
+	// above 0x80, by the loop below.
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if x&0x8080808080808080 != 0 || !printableASCII8(x) {
+			break
+		}
+	}
+	return printableFrom(b, i)
+}
+
+// printableASCII8 reports whether the eight ASCII bytes of x are all
+// printable (0x20 to 0x7e) or newlines.
+func printableASCII8(x uint64) bool {
+	const ones, sevens, sixes = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f, 0x6060606060606060
+	// zero has 0x80 in exactly the bytes of y that are 0 (no carry
+	// crosses bytes: (y&0x7f)+0x7f is at most 0xfe).
+	zero := func(y uint64) uint64 { return ^(((y & sevens) + sevens) | y | sevens) }
+	// Newlines become '*' (0x2a), so they pass the test below.
+	x |= zero(x^(ones*'\n')) >> 2
+	// An ASCII byte is below 0x20 when bits 0x60 are both clear.
+	return zero(x&sixes) == 0 && zero(x^(ones*0x7f)) == 0
+}
+
+// printableFrom is fastPrintable from offset i, byte by byte.
+func printableFrom(b []byte, i int) bool {
+	for ; i < len(b); i++ {
 		c := b[i]
 		if c >= 0x20 && c < 0x7f || c == '\n' {
 			continue

@@ -2,6 +2,7 @@ package document
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -306,4 +307,35 @@ func FuzzMayBeInt(f *testing.F) {
 			t.Fatalf("%q: ParseUint takes it", s)
 		}
 	})
+}
+
+// FuzzPrintable: the eight-bytes-at-a-time test agrees with the byte loop.
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"apiVersion: v1\nkind: A\n", "a\tb: c\r\n", "x\x7fyyyyyyyyyy", "héllo wörld\n", "\x00\x00\x00\x00\x00\x00\x00\x00", "abcdefg\x1f", "abcdefgh\u2028ijk", "\n\n\n\n\n\n\n\n\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := fastPrintable(b), printableFrom(b, 0); got != want {
+			t.Fatalf("%q: %v, byte by byte %v", b, got, want)
+		}
+	})
+}
+
+// TestPrintableASCII8 tries every pair of ASCII bytes in every pair of
+// positions of a word of otherwise printable bytes.
+func TestPrintableASCII8(t *testing.T) {
+	ok := func(c int) bool { return c >= 0x20 && c < 0x7f || c == '\n' }
+	for p1 := 0; p1 < 8; p1++ {
+		for p2 := p1 + 1; p2 < 8; p2++ {
+			for c1 := 0; c1 < 0x80; c1++ {
+				for c2 := 0; c2 < 0x80; c2++ {
+					w := []byte("abcdefgh")
+					w[p1], w[p2] = byte(c1), byte(c2)
+					if got, want := printableASCII8(binary.LittleEndian.Uint64(w)), ok(c1) && ok(c2); got != want {
+						t.Fatalf("%q: %v, want %v", w, got, want)
+					}
+				}
+			}
+		}
+	}
 }
