@@ -104,6 +104,11 @@ func Load(ctx context.Context, opts Options) (*Result, error) {
 	}
 	cloud := aws.NewBuilder(report)
 	found := 0
+	objects := 0
+	for _, in := range inputs {
+		objects += len(in.decoded)
+	}
+	b.Grow(objects)
 	for _, in := range inputs {
 		if in.err != nil {
 			return nil, in.err

@@ -2,10 +2,12 @@ package document
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/ringfence/ringfence/internal/gencluster"
@@ -284,6 +286,56 @@ func TestYAML11Word(t *testing.T) {
 	for _, s := range []string{"", "yess", "nul", "Falsey", "x", "o"} {
 		if _, ok := yaml11Word([]byte(s)); ok {
 			t.Errorf("%q taken", s)
+		}
+	}
+}
+
+// FuzzMayBeInt: mayBeInt only rules out strings neither strconv.ParseInt
+// nor ParseUint (base 0) accepts, so skipping them never changes a value.
+func FuzzMayBeInt(f *testing.F) {
+	for _, s := range []string{"0", "-12", "+7", "0x1F", "0o17", "0b101", "017", "100m", "10.0.0.0/8", "1.24.1", "1e3", "18446744073709551615", "-0x8000000000000000", "1_000", "0X1f", "9223372036854775808"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if mayBeInt(s) {
+			return
+		}
+		if _, err := strconv.ParseInt(s, 0, 64); err == nil {
+			t.Fatalf("%q: ParseInt takes it", s)
+		}
+		if _, err := strconv.ParseUint(s, 0, 64); err == nil {
+			t.Fatalf("%q: ParseUint takes it", s)
+		}
+	})
+}
+
+// FuzzPrintable: the eight-bytes-at-a-time test agrees with the byte loop.
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"apiVersion: v1\nkind: A\n", "a\tb: c\r\n", "x\x7fyyyyyyyyyy", "héllo wörld\n", "\x00\x00\x00\x00\x00\x00\x00\x00", "abcdefg\x1f", "abcdefgh\u2028ijk", "\n\n\n\n\n\n\n\n\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := fastPrintable(b), printableFrom(b, 0); got != want {
+			t.Fatalf("%q: %v, byte by byte %v", b, got, want)
+		}
+	})
+}
+
+// TestPrintableASCII8 tries every pair of ASCII bytes in every pair of
+// positions of a word of otherwise printable bytes.
+func TestPrintableASCII8(t *testing.T) {
+	ok := func(c int) bool { return c >= 0x20 && c < 0x7f || c == '\n' }
+	for p1 := 0; p1 < 8; p1++ {
+		for p2 := p1 + 1; p2 < 8; p2++ {
+			for c1 := 0; c1 < 0x80; c1++ {
+				for c2 := 0; c2 < 0x80; c2++ {
+					w := []byte("abcdefgh")
+					w[p1], w[p2] = byte(c1), byte(c2)
+					if got, want := printableASCII8(binary.LittleEndian.Uint64(w)), ok(c1) && ok(c2); got != want {
+						t.Fatalf("%q: %v, want %v", w, got, want)
+					}
+				}
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ringfence/ringfence/internal/load/document"
 	"github.com/ringfence/ringfence/internal/load/strictjson"
 	"github.com/ringfence/ringfence/internal/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
 )
 
@@ -69,18 +70,25 @@ type kindDecoder func(d *decoded, o *document.Object, m model.Meta) error
 // clusterScoped kinds have no namespace.
 var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true, "ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true, "ENIConfig": true}
 
+// podAuto is a pod template's automountServiceAccountToken, when set.
+type podAuto struct {
+	pt  *model.PodTemplate
+	set *bool
+}
+
 // Decoded is one object turned into the model, not yet part of a world.
 // Decoding needs nothing but the object, so it runs on every core; adding
 // to the builder is cheap and keeps input order.
 type Decoded = decoded
 
 type decoded struct {
-	ref      model.Ref
-	src      model.Source
-	obj      any
-	owner    *ownerKey
-	live     *livePod
-	podAuto  map[*model.PodTemplate]*bool
+	ref   model.Ref
+	src   model.Source
+	obj   any
+	owner *ownerKey
+	live  *livePod
+	// podAuto are the templates that set automountServiceAccountToken.
+	podAuto  []podAuto
 	warnings []document.Notice
 	// unknown is set for objects of kinds ringfence does not read.
 	unknown *document.Object
@@ -99,6 +107,9 @@ type decoded struct {
 	vpcCNI *model.VPCCNI
 	// slow skips the fast decoder (the differential tests' oracle).
 	slow bool
+	// pre is the object already decoded whole (preDecoders), which the
+	// kind's decoder takes instead of decoding again (typed).
+	pre any
 }
 
 func (d *decoded) warn(src model.Source, object, format string, args ...any) {
@@ -117,15 +128,17 @@ func decode(o *document.Object, defaultNamespace string, fast bool) (*Decoded, e
 	if defaultNamespace == "" {
 		defaultNamespace = "default"
 	}
-	dec, ok := decoders[o.APIVersion+"/"+o.Kind]
+	key := o.APIVersion + "/" + o.Kind
+	dec, ok := decoders[key]
+	pre := preDecoders[key]
 	if scope, foreign := foreignPolicy(o.APIVersion, o.Kind); foreign {
-		dec, ok = decodeForeign(scope), true
+		dec, ok, pre = decodeForeign(scope), true, nil
 	}
-	if legacy, isLegacy := legacyDecoders[o.APIVersion+"/"+o.Kind]; isLegacy {
-		dec, ok = legacy, true
+	if legacy, isLegacy := legacyDecoders[key]; isLegacy {
+		dec, ok, pre = legacy, true, nil
 	}
 	if !ok {
-		if r, gone := removedVersions[o.APIVersion+"/"+o.Kind]; gone {
+		if r, gone := removedVersions[key]; gone {
 			// Counted with the unknown kinds, and said why.
 			return &decoded{unknown: o, warnings: []document.Notice{removedNotice(o, o.Kind+"/"+o.Name(), r)}}, nil
 		}
@@ -138,37 +151,50 @@ func decode(o *document.Object, defaultNamespace string, fast bool) (*Decoded, e
 	// (managedFields, ownerReferences, timestamps) cost a sixth of loading.
 	// Decoders of evaluated kinds decode the whole object, ObjectMeta
 	// included, so its type errors are still reported there.
-	var meta struct {
-		Metadata modelMeta `json:"metadata"`
+	var meta modelMeta
+	var typed any
+	if fast && pre != nil {
+		// The common kinds are decoded whole first: when that is exact
+		// (no error, no warning), the metadata comes from the decoded
+		// object instead of a second decode of the same member, which
+		// would give the same values. Otherwise the object is decoded
+		// as below, messages and all.
+		var om *metav1.ObjectMeta
+		if typed, om = pre(o); typed != nil {
+			meta = modelMeta{Name: om.Name, GenerateName: om.GenerateName, Namespace: om.Namespace, Labels: om.Labels, Annotations: om.Annotations}
+		}
 	}
 	// The reader may have found the metadata member on the way: decode
 	// just it. On an error the whole object is decoded again, so the
 	// message names the field as it always did.
-	if o.Metadata == nil || !unmarshalLoose(o.Metadata, &meta.Metadata, fast) {
-		meta.Metadata = modelMeta{}
-		if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &meta); err != nil {
+	if typed == nil && (o.Metadata == nil || !unmarshalLoose(o.Metadata, &meta, fast)) {
+		var whole struct {
+			Metadata modelMeta `json:"metadata"`
+		}
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &whole); err != nil {
 			return nil, decodeError(o, model.Meta{Kind: o.Kind}, err)
 		}
+		meta = whole.Metadata
 	}
 	m := model.Meta{
 		Kind:        o.Kind,
 		APIVersion:  o.APIVersion,
-		Namespace:   meta.Metadata.Namespace,
-		Name:        meta.Metadata.Name,
-		Labels:      meta.Metadata.Labels,
-		Annotations: cleanAnnotations(meta.Metadata.Annotations),
+		Namespace:   meta.Namespace,
+		Name:        meta.Name,
+		Labels:      meta.Labels,
+		Annotations: cleanAnnotations(meta.Annotations),
 		Source:      o.Source,
 	}
 	var notes []document.Notice
 	if m.Name == "" {
-		if meta.Metadata.GenerateName == "" {
+		if meta.GenerateName == "" {
 			return nil, &document.Error{Source: o.Source, Object: o.Kind, Msg: "metadata.name is missing"}
 		}
-		m.Name, m.GenerateName = generatedName(meta.Metadata.GenerateName, o), meta.Metadata.GenerateName
+		m.Name, m.GenerateName = generatedName(meta.GenerateName, o), meta.GenerateName
 		notes = append(notes, document.Notice{Category: document.GeneratedName, Source: o.Source, Object: o.Kind + "/" + m.Name,
 			Msg: fmt.Sprintf("named from metadata.generateName %q: the API server adds a random suffix, shown as %q plus a hash of where the object is written", m.GenerateName, GeneratedNameMarker)})
 	}
-	if r, ok := removedVersions[o.APIVersion+"/"+o.Kind]; ok {
+	if r, ok := removedVersions[key]; ok {
 		notes = append(notes, removedNotice(o, o.Kind+"/"+m.Name, r))
 	}
 	_, foreign := foreignPolicy(o.APIVersion, o.Kind)
@@ -178,7 +204,7 @@ func decode(o *document.Object, defaultNamespace string, fast bool) (*Decoded, e
 	case m.Namespace == "":
 		m.Namespace = defaultNamespace
 	}
-	d := &decoded{ref: m.Ref(), src: o.Source, warnings: notes, slow: !fast}
+	d := &decoded{ref: m.Ref(), src: o.Source, warnings: notes, slow: !fast, pre: typed}
 	if err := dec(d, o, m); err != nil {
 		return nil, err
 	}
@@ -210,6 +236,16 @@ func (b *Builder) Add(o *document.Object) error {
 	}
 	b.Register(d)
 	return nil
+}
+
+// Grow makes room for n more objects, so registering them does not grow
+// the builder's maps step by step (a tenth of the bytes loading allocated).
+func (b *Builder) Grow(n int) {
+	if len(b.objects) > 0 || n <= 0 {
+		return
+	}
+	b.objects = make(map[model.Ref]any, n)
+	b.seen = make(map[model.Ref]model.Source, n)
 }
 
 // Register adds a decoded object to the world. A later definition of the
@@ -253,8 +289,8 @@ func (b *Builder) Register(d *Decoded) {
 	if d.live != nil {
 		b.pods = append(b.pods, *d.live)
 	}
-	for pt, v := range d.podAuto {
-		b.podAuto[pt] = v
+	for _, a := range d.podAuto {
+		b.podAuto[a.pt] = a.set
 	}
 }
 

@@ -39,8 +39,14 @@ const (
 // read: only where a credential comes from.
 func credentials(s *corev1.PodSpec) []model.Credential {
 	var out []model.Credential
-	all := make([]corev1.Container, 0, len(s.InitContainers)+len(s.Containers))
-	all = append(append(all, s.InitContainers...), s.Containers...)
+	// Pointers, not copies: a Container is a kilobyte.
+	all := make([]*corev1.Container, 0, len(s.InitContainers)+len(s.Containers))
+	for i := range s.InitContainers {
+		all = append(all, &s.InitContainers[i])
+	}
+	for i := range s.Containers {
+		all = append(all, &s.Containers[i])
+	}
 	for _, c := range all {
 		for _, e := range c.Env {
 			switch {
@@ -73,7 +79,7 @@ func credentials(s *corev1.PodSpec) []model.Credential {
 
 // volumeCredentials lists secret volumes and projected tokens, once per
 // container that mounts them (or once, unmounted, if none does).
-func volumeCredentials(s *corev1.PodSpec, all []corev1.Container) []model.Credential {
+func volumeCredentials(s *corev1.PodSpec, all []*corev1.Container) []model.Credential {
 	var out []model.Credential
 	for _, v := range s.Volumes {
 		var found []model.Credential
@@ -126,7 +132,7 @@ func volumeCredentials(s *corev1.PodSpec, all []corev1.Container) []model.Creden
 // sdkReads reports whether the AWS SDKs in container c read credentials
 // from under dir: a ~/.aws directory, or the file AWS_SHARED_CREDENTIALS_FILE
 // names.
-func sdkReads(c corev1.Container, dir string) bool {
+func sdkReads(c *corev1.Container, dir string) bool {
 	clean := path.Clean(dir)
 	if path.Base(clean) == ".aws" || strings.Contains(clean, "/.aws/") {
 		return true

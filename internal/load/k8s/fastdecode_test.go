@@ -243,10 +243,43 @@ func TestFastDecodeTakesGeneratedClusters(t *testing.T) {
 			if !strictjson.Unmarshal(o.JSON, newValue(), strictjson.Strict) {
 				t.Errorf("%s: %s: the fast decoder did not take it", o.Source, o.Kind)
 			}
+			if pre := preDecoders[o.APIVersion+"/"+o.Kind]; pre != nil {
+				if v, _ := pre(o); v == nil {
+					t.Errorf("%s: %s: not decoded whole before its metadata", o.Source, o.Kind)
+				}
+			}
 			taken[o.Kind]++
 		}
 	}
 	if taken["Deployment"] == 0 || taken["NetworkPolicy"] == 0 || taken["Namespace"] == 0 {
 		t.Fatalf("the generated cluster lacks the main kinds: %v", taken)
+	}
+}
+
+// TestPreDecodedTaken: every kind decoded whole before its metadata
+// (preDecoders) has a decoder that takes that object (typed, same type)
+// rather than decoding it again.
+func TestPreDecodedTaken(t *testing.T) {
+	for key := range preDecoders {
+		apiVersion, kind := key[:strings.LastIndex(key, "/")], key[strings.LastIndex(key, "/")+1:]
+		data := fmt.Sprintf("apiVersion: %s\nkind: %s\nmetadata:\n  name: a\n  namespace: ns1\n  labels:\n    app: a\n", apiVersion, kind)
+		objs, err := document.Read("pre.yaml", strings.NewReader(data))
+		if err != nil || len(objs) != 1 {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if v, _ := preDecoders[key](objs[0]); v == nil {
+			t.Errorf("%s: not decoded whole", key)
+			continue
+		}
+		d, err := decode(objs[0], "", true)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if d.pre != nil {
+			t.Errorf("%s: the decoder decoded the object again (its type is not %T)", key, d.pre)
+		}
+		if d.ref.Name != "a" || d.ref.Kind != kind {
+			t.Errorf("%s: decoded as %v", key, d.ref)
+		}
 	}
 }

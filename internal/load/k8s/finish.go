@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -87,15 +88,18 @@ func (b *Builder) Finish() *model.World {
 }
 
 func sortMeta[T any](s []T, meta func(T) *model.Meta) {
-	sort.Slice(s, func(i, j int) bool {
-		a, b := meta(s[i]), meta(s[j])
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
+	// slices.SortFunc: sort.Slice's reflection swapper was half of
+	// Finish. Keys are unique (objects are kept by kind, namespace and
+	// name), so the order is the same.
+	slices.SortFunc(s, func(x, y T) int {
+		a, b := meta(x), meta(y)
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
 		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
 		}
-		return a.Kind < b.Kind
+		return strings.Compare(a.Kind, b.Kind)
 	})
 }
 

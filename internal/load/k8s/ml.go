@@ -24,11 +24,17 @@ import (
 // decodeLoose reads a custom resource without strict field checks: the
 // local types model only part of each CRD's schema.
 func (d *decoded) decodeLoose(o *document.Object, m model.Meta, into any) error {
-	if !d.slow && strictjson.Unmarshal(o.JSON, into, strictjson.Ignore) {
+	return d.decodeLooseData(o, m, o.JSON, into)
+}
+
+// decodeLooseData is decodeLoose of part of o (data), such as a spec
+// member kept raw.
+func (d *decoded) decodeLooseData(o *document.Object, m model.Meta, data []byte, into any) error {
+	if !d.slow && strictjson.Unmarshal(data, into, strictjson.Ignore) {
 		return nil
 	}
 	reflect.ValueOf(into).Elem().SetZero()
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, into); err != nil {
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, into); err != nil {
 		return decodeError(o, m, err)
 	}
 	return nil
@@ -101,8 +107,8 @@ func decodeKubeflowJob(d *decoded, o *document.Object, m model.Meta) error {
 	}
 	var specs map[string]replicaSpec
 	if raw, ok := job.Spec[k.specField]; ok {
-		if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &specs); err != nil {
-			return decodeError(o, m, err)
+		if err := d.decodeLooseData(o, m, raw, &specs); err != nil {
+			return err
 		}
 	}
 	// The operator accepts replica types in any case and normalizes them.

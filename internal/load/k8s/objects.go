@@ -66,8 +66,8 @@ var decoders = map[string]kindDecoder{
 }
 
 func decodeNamespace(d *decoded, o *document.Object, m model.Meta) error {
-	var ns corev1.Namespace
-	if err := d.decode(o, m, &ns); err != nil {
+	_, err := typed[corev1.Namespace](d, o, m)
+	if err != nil {
 		return err
 	}
 	d.obj = &model.Namespace{Meta: m}
@@ -75,8 +75,8 @@ func decodeNamespace(d *decoded, o *document.Object, m model.Meta) error {
 }
 
 func decodeService(d *decoded, o *document.Object, m model.Meta) error {
-	var s corev1.Service
-	if err := d.decode(o, m, &s); err != nil {
+	s, err := typed[corev1.Service](d, o, m)
+	if err != nil {
 		return err
 	}
 	// The API server's defaults, so files and live clusters read the same.
@@ -96,8 +96,8 @@ func decodeService(d *decoded, o *document.Object, m model.Meta) error {
 }
 
 func decodeServiceAccount(d *decoded, o *document.Object, m model.Meta) error {
-	var sa corev1.ServiceAccount
-	if err := d.decode(o, m, &sa); err != nil {
+	sa, err := typed[corev1.ServiceAccount](d, o, m)
+	if err != nil {
 		return err
 	}
 	d.obj = &model.ServiceAccount{Meta: m, AutomountToken: sa.AutomountServiceAccountToken}
@@ -275,11 +275,11 @@ func decodeIngressClass(d *decoded, o *document.Object, m model.Meta) error {
 }
 
 func decodeNetworkPolicy(d *decoded, o *document.Object, m model.Meta) error {
-	var np networkingv1.NetworkPolicy
-	if err := d.decode(o, m, &np); err != nil {
+	np, err := typed[networkingv1.NetworkPolicy](d, o, m)
+	if err != nil {
 		return err
 	}
-	if err := validateNetworkPolicy(o, m, &np); err != nil {
+	if err := validateNetworkPolicy(o, m, np); err != nil {
 		return err
 	}
 	p := &model.NetworkPolicy{Meta: m, Spec: np.Spec}

@@ -98,10 +98,10 @@ func (d *decoded) podTemplate(t template) *model.PodTemplate {
 		Annotations:   cleanAnnotations(t.spec.Annotations),
 		PodSpec:       podSpec(&t.spec.Spec),
 	}
-	if d.podAuto == nil {
-		d.podAuto = map[*model.PodTemplate]*bool{}
+	// Unset is what Finish reads for a template it has no entry for.
+	if a := t.spec.Spec.AutomountServiceAccountToken; a != nil {
+		d.podAuto = append(d.podAuto, podAuto{pt, a})
 	}
-	d.podAuto[pt] = t.spec.Spec.AutomountServiceAccountToken
 	if op := kubeRayOperator(&t.spec.Spec); op != nil {
 		d.rayOperator = op
 	}
@@ -246,8 +246,8 @@ func podGPUs(cs []model.Container, s *corev1.PodSpec) map[string]int64 {
 }
 
 func decodePod(d *decoded, o *document.Object, m model.Meta) error {
-	var p corev1.Pod
-	if err := d.decode(o, m, &p); err != nil {
+	p, err := typed[corev1.Pod](d, o, m)
+	if err != nil {
 		return err
 	}
 	ips := podIPs(p.Status)
@@ -307,8 +307,8 @@ func appsTemplate(kind string, r *int32, spec corev1.PodTemplateSpec) template {
 }
 
 func decodeDeployment(d *decoded, o *document.Object, m model.Meta) error {
-	var dep appsv1.Deployment
-	if err := d.decode(o, m, &dep); err != nil {
+	dep, err := typed[appsv1.Deployment](d, o, m)
+	if err != nil {
 		return err
 	}
 	d.addWorkload(m, dep.OwnerReferences, appsTemplate("Deployment", dep.Spec.Replicas, dep.Spec.Template))
@@ -316,8 +316,8 @@ func decodeDeployment(d *decoded, o *document.Object, m model.Meta) error {
 }
 
 func decodeReplicaSet(d *decoded, o *document.Object, m model.Meta) error {
-	var rs appsv1.ReplicaSet
-	if err := d.decode(o, m, &rs); err != nil {
+	rs, err := typed[appsv1.ReplicaSet](d, o, m)
+	if err != nil {
 		return err
 	}
 	d.addWorkload(m, rs.OwnerReferences, appsTemplate("ReplicaSet", rs.Spec.Replicas, rs.Spec.Template))
@@ -325,8 +325,8 @@ func decodeReplicaSet(d *decoded, o *document.Object, m model.Meta) error {
 }
 
 func decodeReplicationController(d *decoded, o *document.Object, m model.Meta) error {
-	var rc corev1.ReplicationController
-	if err := d.decode(o, m, &rc); err != nil {
+	rc, err := typed[corev1.ReplicationController](d, o, m)
+	if err != nil {
 		return err
 	}
 	var spec corev1.PodTemplateSpec
@@ -338,8 +338,8 @@ func decodeReplicationController(d *decoded, o *document.Object, m model.Meta) e
 }
 
 func decodeStatefulSet(d *decoded, o *document.Object, m model.Meta) error {
-	var ss appsv1.StatefulSet
-	if err := d.decode(o, m, &ss); err != nil {
+	ss, err := typed[appsv1.StatefulSet](d, o, m)
+	if err != nil {
 		return err
 	}
 	d.addWorkload(m, ss.OwnerReferences, appsTemplate("StatefulSet", ss.Spec.Replicas, ss.Spec.Template))
@@ -347,8 +347,8 @@ func decodeStatefulSet(d *decoded, o *document.Object, m model.Meta) error {
 }
 
 func decodeDaemonSet(d *decoded, o *document.Object, m model.Meta) error {
-	var ds appsv1.DaemonSet
-	if err := d.decode(o, m, &ds); err != nil {
+	ds, err := typed[appsv1.DaemonSet](d, o, m)
+	if err != nil {
 		return err
 	}
 	d.addWorkload(m, ds.OwnerReferences, appsTemplate("DaemonSet", nil, ds.Spec.Template))
@@ -379,8 +379,8 @@ func jobTemplate(name string, spec batchv1.JobSpec) template {
 }
 
 func decodeJob(d *decoded, o *document.Object, m model.Meta) error {
-	var j batchv1.Job
-	if err := d.decode(o, m, &j); err != nil {
+	j, err := typed[batchv1.Job](d, o, m)
+	if err != nil {
 		return err
 	}
 	d.addWorkload(m, j.OwnerReferences, jobTemplate(m.Name, j.Spec))
@@ -388,8 +388,8 @@ func decodeJob(d *decoded, o *document.Object, m model.Meta) error {
 }
 
 func decodeCronJob(d *decoded, o *document.Object, m model.Meta) error {
-	var cj batchv1.CronJob
-	if err := d.decode(o, m, &cj); err != nil {
+	cj, err := typed[batchv1.CronJob](d, o, m)
+	if err != nil {
 		return err
 	}
 	// Each run is a Job named after the schedule time: its name is not
