@@ -25,6 +25,12 @@ type sideClasses struct {
 	// ports numbers the identities' named container ports: identities
 	// with the same resolve every named port alike.
 	ports []int32
+	// alike numbers the identities of one class and, when tiered, one
+	// tier subject class for the direction (-1 when not shared): their
+	// side towards (or from) one other end is one verdict, which is what
+	// pairMemo's last-side shortcuts need.
+	alike  []int32
+	nAlike int
 }
 
 // maxSideRules is the most rules a class may have: a signature holds one
@@ -32,11 +38,13 @@ type sideClasses struct {
 const maxSideRules = 64
 
 func newSideClasses(ids []*identity, egress bool) *sideClasses {
-	c := &sideClasses{of: make([]int32, len(ids)), ports: portClasses(ids)}
+	c := &sideClasses{of: make([]int32, len(ids)), alike: make([]int32, len(ids)), ports: portClasses(ids)}
 	at := map[string]int32{}
+	type classSubject struct{ class, subj int32 }
+	alike := map[classSubject]int32{}
 	var key strings.Builder
 	for _, id := range ids {
-		c.of[id.index] = -1
+		c.of[id.index], c.alike[id.index] = -1, -1
 		// A tiered identity's side is the tiers' cell (its subject class
 		// and the other end's peer class, in sideKey) over this same
 		// NetworkPolicy side, when the cells are kept.
@@ -79,7 +87,21 @@ func newSideClasses(ids []*identity, egress bool) *sideClasses {
 			at[k] = n
 		}
 		c.of[id.index] = n
+		if n < 0 {
+			continue
+		}
+		cs := classSubject{n, -1}
+		if id.tiers != nil {
+			cs.subj = id.tiers.subject(id, egress)
+		}
+		a, ok := alike[cs]
+		if !ok {
+			a = int32(len(alike))
+			alike[cs] = a
+		}
+		c.alike[id.index] = a
 	}
+	c.nAlike = len(alike)
 	return c
 }
 
@@ -147,10 +169,11 @@ type pairMemo struct {
 	// join the pair's key.
 	a *Analysis
 	// The side numbers last looked up, without a signature or a map:
-	// towards destination d, for egress class outClass[d]; from source
-	// inSrc[c], for ingress class c (without named ports). Reach gives
-	// the sources of one egress class to a worker in a row, and each
-	// source meets many destinations of one ingress class.
+	// towards destination d, for sources alike outClass[d]; from source
+	// inSrc[c], for destinations alike c (sideClasses.alike, without
+	// named ports). Reach gives the sources of one egress class to a
+	// worker in a row, and each source meets many destinations of one
+	// ingress class.
 	outClass, outSide []int32
 	inSrc, inSide     []int32
 	// lastPair and lastConn are the pair looked up last: a source's
@@ -166,7 +189,7 @@ type sharedKey struct{ egress, ingress, src, dst int32 }
 func newPairMemo(a *Analysis, in, out *sideClasses) *pairMemo {
 	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[sharedKey]*Connection{},
 		outClass: make([]int32, len(out.of)), outSide: make([]int32, len(out.of)),
-		inSrc: make([]int32, len(in.rules)), inSide: make([]int32, len(in.rules))}
+		inSrc: make([]int32, in.nAlike), inSide: make([]int32, in.nAlike)}
 	for i := range m.outClass {
 		m.outClass[i] = -1
 	}
@@ -221,20 +244,21 @@ func (m *pairMemo) side(id, other, dst *identity, egress bool) (int32, bool) {
 // side is not shared.
 func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 	var e, i int32
-	// The last side numbers hold for the class alone, not for a tiered
-	// end (whose tiers' class may differ within it).
-	if c := m.out.of[s.index]; c >= 0 && s.tiers == nil && m.outClass[d.index] == c {
+	// The last side numbers hold for identities alike (one class and,
+	// when tiered, one tier subject class): the sideKey of each is the
+	// same towards (or from) one other end.
+	if c := m.out.alike[s.index]; c >= 0 && m.outClass[d.index] == c {
 		e = m.outSide[d.index]
 	} else if e, ok = m.side(s, d, d, true); !ok {
 		return nil, false
-	} else if s.tiers == nil {
+	} else {
 		m.outClass[d.index], m.outSide[d.index] = c, e
 	}
-	if c := m.in.of[d.index]; c >= 0 && d.tiers == nil && !m.in.named[c] && m.inSrc[c] == int32(s.index) {
+	if c := m.in.alike[d.index]; c >= 0 && !m.in.named[m.in.of[d.index]] && m.inSrc[c] == int32(s.index) {
 		i = m.inSide[c]
 	} else if i, ok = m.side(d, s, d, false); !ok {
 		return nil, false
-	} else if c >= 0 && d.tiers == nil && !m.in.named[c] {
+	} else if c >= 0 && !m.in.named[m.in.of[d.index]] {
 		m.inSrc[c], m.inSide[c] = int32(s.index), i
 	}
 	k := sharedKey{e, i, -1, -1}

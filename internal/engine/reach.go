@@ -874,11 +874,7 @@ func (g *graph) ingressSources(d *identity) (all bool, sources bitset) {
 		// profile accepts the pod's own node.
 		sources.or(d.tierAccepts(false))
 		if d.tiers.profile == model.ProfileEKS {
-			for _, h := range g.identities {
-				if h.hostNetwork {
-					sources.set(h.index)
-				}
-			}
+			sources.or(d.tiers.host)
 		}
 	}
 	return all, sources

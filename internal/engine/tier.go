@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -62,7 +63,10 @@ type tierConfig struct {
 	defaultDeny bool
 	// nodes is where nodes take their addresses: the eks profile accepts
 	// traffic from the pod's own node.
-	nodes    *netipx.IPSet
+	nodes *netipx.IPSet
+	// host are the host-network identities, whose traffic carries their
+	// node's address (Reach's candidates for the eks own-node accept).
+	host     bitset
 	policies []*tierPolicy
 	// subj and peer are each identity's classes per direction (0
 	// ingress, 1 egress): identities of one subject class are evaluated
@@ -187,6 +191,7 @@ func (g *graph) compileTiers(opts TierOptions) error {
 			host.set(id.index)
 		}
 	}
+	tc.host = host
 	for _, tp := range w.TierPolicies {
 		ctp, err := g.compileTierPolicy(tp, host)
 		if err != nil {
@@ -464,12 +469,18 @@ func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model
 	// Tier rules decide pairs one by one: what an ipBlock may match of
 	// pods of unknown address is a maybe like any other.
 	if b.addrMaybe != nil {
+		// Often every pod (an address block when pod addresses are not
+		// known): the map is sized once, not grown pod by pod.
+		n := 0
+		for _, w := range b.addrMaybe.words {
+			n += bits.OnesCount64(w)
+		}
+		if r.why == nil {
+			r.why = make(map[int][]string, n)
+		}
 		b.addrMaybe.words.each(func(i int) {
 			if !b.peers.has(i) {
 				b.maybe.set(i)
-				if r.why == nil {
-					r.why = map[int][]string{}
-				}
 				r.why[i] = mergeReasons(netset.AllPorts(), r.why[i], r.addrWhy)
 			}
 		})
