@@ -566,7 +566,11 @@ func (a *Analysis) ReachCompact() *Result {
 		id      int
 		all     bool
 		sources bitset
-		members []int
+		// tierOnly are the sources only the tiers' Admin Accepts admit
+		// (tierOnlySources): settled per group, destination and peer
+		// class.
+		tierOnly bitset
+		members  []int
 	}
 	classes := map[string]*class{}
 	classOf := make([]*class, n)
@@ -589,6 +593,7 @@ func (a *Analysis) ReachCompact() *Result {
 		if !ok {
 			c = &class{id: len(classes)}
 			c.all, c.sources = g.ingressSources(d)
+			c.tierOnly = d.tierOnlySources()
 			classes[k] = c
 			order = append(order, k)
 		}
@@ -732,7 +737,10 @@ func (a *Analysis) ReachCompact() *Result {
 			// are walked once for the group and each destination's
 			// class tested once per group, not per source.
 			masks, stamps := make([]uint64, len(classes)), make([]int, len(classes))
+			// tierMasks[c] are the members only class c's tiers admit.
+			tierMasks := make([]uint64, len(classes))
 			var tried [64][]int
+			var settled []tierSettled
 			gen := 0
 			for group := range next {
 				gen++
@@ -750,9 +758,12 @@ func (a *Analysis) ReachCompact() *Result {
 							targets.each(func(d int) {
 								c := classOf[d]
 								if stamps[c.id] != gen {
-									stamps[c.id], masks[c.id] = gen, 0
+									stamps[c.id], masks[c.id], tierMasks[c.id] = gen, 0, 0
 									for k, i := range group {
-										if c.all || c.sources.has(i) {
+										switch {
+										case !c.all && hasBit(c.tierOnly, i):
+											tierMasks[c.id] |= 1 << k
+										case c.all || c.sources.has(i):
 											masks[c.id] |= 1 << k
 										}
 									}
@@ -760,6 +771,11 @@ func (a *Analysis) ReachCompact() *Result {
 								for m := masks[c.id]; m != 0; m &= m - 1 {
 									k := bits.TrailingZeros64(m)
 									tried[k] = append(tried[k], d)
+								}
+								if m := tierMasks[c.id]; m != 0 {
+									settled = outs[w].memo.settle(g.identities, group, m, g.identities[d], settled[:0], func(k int) {
+										tried[k] = append(tried[k], d)
+									})
 								}
 							})
 						}

@@ -467,25 +467,23 @@ func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model
 		g.addDomains(r, tr.DomainNames)
 	}
 	// Tier rules decide pairs one by one: what an ipBlock may match of
-	// pods of unknown address is a maybe like any other.
-	if b.addrMaybe != nil {
-		// Often every pod (an address block when pod addresses are not
-		// known): the map is sized once, not grown pod by pod.
-		n := 0
-		for _, w := range b.addrMaybe.words {
-			n += bits.OnesCount64(w)
-		}
-		if r.why == nil {
-			r.why = make(map[int][]string, n)
-		}
-		b.addrMaybe.words.each(func(i int) {
-			if !b.peers.has(i) {
-				b.maybe.set(i)
-				r.why[i] = mergeReasons(netset.AllPorts(), r.why[i], r.addrWhy)
+	// pods of unknown address is a maybe like any other (match answers
+	// addrMaybe with addrWhy). Pods a selector may match too keep both
+	// reasons in why; the others (often every pod) stay in addrMaybe, so
+	// that no reason is kept pod by pod.
+	if addr := b.addrMaybe; addr != nil {
+		for i := addr.lo; i < addr.hi; i++ {
+			addr.words[i] &^= b.peers.words[i]
+			both := addr.words[i] & b.maybe.words[i]
+			addr.words[i] &^= both
+			for w := both; w != 0; w &= w - 1 {
+				k := i*64 + bits.TrailingZeros64(w)
+				if r.why == nil {
+					r.why = map[int][]string{}
+				}
+				r.why[k] = mergeReasons(netset.AllPorts(), r.why[k], r.addrWhy)
 			}
-		})
-		g.sets.release(b.addrMaybe)
-		b.addrMaybe = nil
+		}
 	}
 	b.maybe.remove(b.peers)
 	g.freezeRule(r, b)
@@ -1023,10 +1021,60 @@ func (id *identity) tierAccepts(egress bool) bitset {
 			if r.action != model.ActionAccept {
 				continue
 			}
-			out = r.maybe.orInto(r.peers.orInto(out))
+			out = r.addrMaybe.orInto(r.maybe.orInto(r.peers.orInto(out)))
 		}
 	}
 	return out
+}
+
+// tierReach is every identity a tier rule may match: its peers, its
+// maybes and the pods its addresses may hold (tier rules judge those pair
+// by pair, unlike NetworkPolicy rules).
+func (r *tierRule) tierReach() bitset {
+	return r.addrMaybe.orInto(r.reachable())
+}
+
+// tierOnlySources are the identities only an Admin Accept rule of d's
+// ingress may admit, nil when none: d is isolated by NetworkPolicies
+// (ingressOpen false), no rule of which may match them, so its ingress
+// verdict from any of them is the tiers' cell for their peer class alone
+// (host-network pods, which the eks profile accepts from the pod's own
+// node, are left out). Reach settles such sources per peer class.
+func (d *identity) tierOnlySources() bitset {
+	if d.tiers == nil || ingressOpen(d) {
+		return nil
+	}
+	out := d.tierAccepts(false)
+	if out.isEmpty() {
+		return nil
+	}
+	for _, ps := range [][]*policy{d.ingress, d.maybeIngress} {
+		for _, p := range ps {
+			for _, r := range p.ingress {
+				if r.allPeers {
+					return nil
+				}
+				clearFrom(out, r.peers)
+				clearFrom(out, r.maybe)
+			}
+		}
+	}
+	for i := range min(len(out), len(d.tiers.host)) {
+		out[i] &^= d.tiers.host[i]
+	}
+	return out
+}
+
+// clearFrom removes s's members from b.
+func clearFrom(b bitset, s *idset) {
+	if s == nil {
+		return
+	}
+	for k, w := range s.words {
+		if j := s.off + k; j < len(b) {
+			b[j] &^= w
+		}
+	}
 }
 
 // tierKey tells apart identities whose tiers differ, for Reach's classes.
