@@ -26,7 +26,7 @@ import (
 // source, pair and part on its own (Analysis.walk). It returns how many
 // classes of more than one member took part, as egress classes of tiered
 // sources, and external classes.
-func classesAgreeWithWalk(t *testing.T, w *model.World, opts Options, what string) (tiered, shared int) {
+func classesAgreeWithWalk(t *testing.T, w *model.World, opts Options, what string, settled *[2]int) (tiered, shared int) {
 	t.Helper()
 	a, err := Analyse(w, opts)
 	if err != nil {
@@ -59,6 +59,9 @@ func classesAgreeWithWalk(t *testing.T, w *model.World, opts Options, what strin
 			tiered++
 		}
 	}
+	if settled != nil {
+		settledPairs(a, settled)
+	}
 	x := a.newExtClasses()
 	for dir := range 2 {
 		n := make([]int, len(x.lists[dir]))
@@ -69,6 +72,42 @@ func classesAgreeWithWalk(t *testing.T, w *model.World, opts Options, what strin
 		}
 	}
 	return tiered, shared
+}
+
+// settledPairs counts the pairs Reach settles for others (pairMemo.settle):
+// sources of one egress class of several members, with one tiers' peer
+// class, that a destination's ingress admits only by the tiers' Admin
+// Accepts; n[0] those whose verdict lets nothing through (the others are
+// never tried), n[1] those whose verdict lets something through.
+func settledPairs(a *Analysis, n *[2]int) {
+	ids := a.g.identities
+	for _, group := range egressClasses(ids) {
+		if len(group) < 2 || len(group) > 64 {
+			continue
+		}
+		targets := newSetPool(len(ids)).builder()
+		if egressTargets(ids[group[0]], targets) {
+			continue
+		}
+		targets.each(func(d int) {
+			only := ids[d].tierOnlySources()
+			alike := map[int32]int{}
+			for _, i := range group {
+				if !hasBit(only, i) {
+					continue
+				}
+				k := ids[d].tiers.peer[0][i]
+				if alike[k]++; alike[k] == 2 {
+					s, d := ids[i], ids[d]
+					if sideOf(s, d, nil, true, true).and(sideOf(d, s, nil, false, true)).IsEmpty() {
+						n[0]++
+					} else {
+						n[1]++
+					}
+				}
+			}
+		})
+	}
 }
 
 // TestReachClassesAgreeWithWalk holds Reach's classes to a walk of every
@@ -83,6 +122,7 @@ func classesAgreeWithWalk(t *testing.T, w *model.World, opts Options, what strin
 func TestReachClassesAgreeWithWalk(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 23))
 	tiered, shared := 0, 0
+	var settled [2]int
 	for iter := range 300 {
 		profile := []model.TierProfile{model.ProfileUpstream, model.ProfileEKS}[iter%2]
 		w, _ := randomWorld(r)
@@ -103,7 +143,7 @@ func TestReachClassesAgreeWithWalk(t *testing.T) {
 		if iter%4 == 3 {
 			def = DefaultDeny // eks: strict mode
 		}
-		tc, sc := classesAgreeWithWalk(t, w, Options{Level: LevelWorkload, Tiers: TierOptions{Profile: profile, Default: def}}, fmt.Sprintf("iteration %d (%s, default %s)\n%s", iter, profile, def, describe(w)))
+		tc, sc := classesAgreeWithWalk(t, w, Options{Level: LevelWorkload, Tiers: TierOptions{Profile: profile, Default: def}}, fmt.Sprintf("iteration %d (%s, default %s)\n%s", iter, profile, def, describe(w)), &settled)
 		tiered, shared = tiered+tc, shared+sc
 	}
 	if tiered == 0 || shared == 0 {
@@ -112,12 +152,112 @@ func TestReachClassesAgreeWithWalk(t *testing.T) {
 	for seed := range uint64(3) {
 		w := generatedAWSWorld(t, seed)
 		for _, profile := range []model.TierProfile{model.ProfileEKS, model.ProfileUpstream} {
-			tc, sc := classesAgreeWithWalk(t, w, Options{Level: LevelWorkload, Tiers: TierOptions{Profile: profile}}, fmt.Sprintf("generated cluster, seed %d (%s)", seed, profile))
+			tc, sc := classesAgreeWithWalk(t, w, Options{Level: LevelWorkload, Tiers: TierOptions{Profile: profile}}, fmt.Sprintf("generated cluster, seed %d (%s)", seed, profile), &settled)
 			if tc == 0 || sc == 0 {
 				t.Fatalf("generated cluster, seed %d: %d egress classes of tiered sources, %d shared external classes", seed, tc, sc)
 			}
 		}
 	}
+	w := acceptedWorld(t)
+	for _, profile := range []model.TierProfile{model.ProfileEKS, model.ProfileUpstream} {
+		classesAgreeWithWalk(t, w, Options{Level: LevelWorkload, Tiers: TierOptions{Profile: profile}}, fmt.Sprintf("Admin Accepts (%s)", profile), &settled)
+	}
+	if settled[0] == 0 || settled[1] == 0 {
+		t.Fatalf("%d pairs settled for others that let nothing through, %d that let something through: the test compares nothing there", settled[0], settled[1])
+	}
+}
+
+// acceptedWorld is a cluster where Admin Accepts admit sources that the
+// destinations' NetworkPolicies do not: the pods of namespace a (env
+// prod), in one egress class, reach b's pods on 443, which b's Admin
+// Accept admits from prod namespaces, and c's on 443 too, where c's
+// Admin Accepts admit 22 (nothing passes) but 443 from a4 (the tiers tell
+// it apart: a peer class of its own); pod a3 (of a2's peer class) is
+// also what b's and c's NetworkPolicies admit, so it reaches c1 on 443
+// where its neighbours reach nothing. b's rule for app b1 tells a's pods apart (the
+// identities are label sets selectors read).
+func acceptedWorld(t *testing.T) *model.World {
+	t.Helper()
+	dir := t.TempDir()
+	const y = `apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {env: prod}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b, labels: {team: t}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: c, labels: {team: u}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: out, namespace: a}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {}}]
+    ports: [{port: 443}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: in, namespace: b}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{namespaceSelector: {}, podSelector: {matchLabels: {role: admin}}}]
+  - from: [{podSelector: {matchLabels: {app: b1}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: in, namespace: c}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{namespaceSelector: {}, podSelector: {matchLabels: {role: admin}}}]
+    ports: [{port: 443}]
+---
+apiVersion: networking.k8s.aws/v1alpha1
+kind: ClusterNetworkPolicy
+metadata: {name: accept-prod}
+spec:
+  tier: Admin
+  priority: 10
+  subject: {namespaces: {matchLabels: {team: t}}}
+  ingress:
+  - {action: Accept, from: [{namespaces: {matchLabels: {env: prod}}}], ports: [{portNumber: {port: 443}}]}
+---
+apiVersion: networking.k8s.aws/v1alpha1
+kind: ClusterNetworkPolicy
+metadata: {name: accept-ssh}
+spec:
+  tier: Admin
+  priority: 20
+  subject: {namespaces: {matchLabels: {team: u}}}
+  ingress:
+  - {action: Accept, from: [{namespaces: {matchLabels: {env: prod}}}], ports: [{portNumber: {port: 22}}]}
+  - {action: Accept, from: [{pods: {namespaceSelector: {matchLabels: {env: prod}}, podSelector: {matchLabels: {app: a4}}}}], ports: [{portNumber: {port: 443}}]}
+`
+	var b strings.Builder
+	b.WriteString(y)
+	for _, p := range []struct{ ns, name, labels string }{
+		{"a", "a1", "{app: a1}"}, {"a", "a2", "{app: a2}"}, {"a", "a3", "{app: a3, role: admin}"}, {"a", "a4", "{app: a4}"},
+		{"b", "b1", "{app: b1}"}, {"b", "b2", "{app: b2}"}, {"c", "c1", "{app: c1}"},
+	} {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: %s, labels: %s}\nspec: {containers: [{name: c, image: x, ports: [{name: https, containerPort: 443}]}]}\n", p.name, p.ns, p.labels)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "world.yaml"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := load.Load(context.Background(), load.Options{Files: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.World
 }
 
 // generatedAWSWorld is a generated cluster with security groups, EKS

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -31,6 +32,12 @@ type sideClasses struct {
 	// ports numbers the identities' named container ports: identities
 	// with the same resolve every named port alike.
 	ports []int32
+	// alike numbers the identities of one class and, when tiered, one
+	// tier subject class for the direction (-1 when not shared): their
+	// side towards (or from) one other end is one verdict, which is what
+	// pairMemo's last-side shortcuts need.
+	alike  []int32
+	nAlike int
 }
 
 // sigSets are what signature reads of a rule.
@@ -44,11 +51,13 @@ type sigSets struct {
 const maxSideRules = 64
 
 func newSideClasses(ids []*identity, egress bool) *sideClasses {
-	c := &sideClasses{of: make([]int32, len(ids)), ports: portClasses(ids)}
+	c := &sideClasses{of: make([]int32, len(ids)), alike: make([]int32, len(ids)), ports: portClasses(ids)}
 	at := map[string]int32{}
+	type classSubject struct{ class, subj int32 }
+	alike := map[classSubject]int32{}
 	var key strings.Builder
 	for _, id := range ids {
-		c.of[id.index] = -1
+		c.of[id.index], c.alike[id.index] = -1, -1
 		// A tiered identity's side is the tiers' cell (its subject class
 		// and the other end's peer class, in sideKey) over this same
 		// NetworkPolicy side, when the cells are kept.
@@ -96,7 +105,21 @@ func newSideClasses(ids []*identity, egress bool) *sideClasses {
 			at[k] = n
 		}
 		c.of[id.index] = n
+		if n < 0 {
+			continue
+		}
+		cs := classSubject{n, -1}
+		if id.tiers != nil {
+			cs.subj = id.tiers.subject(id, egress)
+		}
+		a, ok := alike[cs]
+		if !ok {
+			a = int32(len(alike))
+			alike[cs] = a
+		}
+		c.alike[id.index] = a
 	}
+	c.nAlike = len(alike)
 	return c
 }
 
@@ -168,16 +191,19 @@ type pairMemo struct {
 	// join the pair's key.
 	a *Analysis
 	// The side numbers last looked up, without a signature or a map:
-	// towards destination d, for egress class outClass[d]; from source
-	// inSrc[c], for ingress class c (without named ports). Reach gives
-	// the sources of one egress class to a worker in a row, and each
-	// source meets many destinations of one ingress class.
+	// towards destination d, for sources alike outClass[d]; from source
+	// inSrc[c], for destinations alike c (sideClasses.alike, without
+	// named ports). Reach gives the sources of one egress class to a
+	// worker in a row, and each source meets many destinations of one
+	// ingress class.
 	outClass, outSide []int32
 	inSrc, inSide     []int32
 	// lastPair and lastConn are the pair looked up last: a source's
 	// destinations of one class often share it in a row.
 	lastPair sharedKey
 	lastConn *Connection
+	// empties memoises empty (settle).
+	empties map[[2]int32]bool
 }
 
 // sharedKey names one shared pair verdict: the two sides' numbers and, with
@@ -185,9 +211,9 @@ type pairMemo struct {
 type sharedKey struct{ egress, ingress, src, dst int32 }
 
 func newPairMemo(a *Analysis, in, out *sideClasses) *pairMemo {
-	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[sharedKey]*Connection{}, byValue: map[string]int32{},
+	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[sharedKey]*Connection{}, byValue: map[string]int32{}, empties: map[[2]int32]bool{},
 		outClass: make([]int32, len(out.of)), outSide: make([]int32, len(out.of)),
-		inSrc: make([]int32, len(in.rules)), inSide: make([]int32, len(in.rules)),
+		inSrc: make([]int32, in.nAlike), inSide: make([]int32, in.nAlike),
 		inTab: make([][]sideEntry, len(in.rules)), outTab: make([][]sideEntry, len(out.rules))}
 	for i := range m.outClass {
 		m.outClass[i] = -1
@@ -292,27 +318,37 @@ func appendVerdictKey(b []byte, v Verdict) []byte {
 	return b
 }
 
+// sides are the numbers of s's egress verdict towards d and d's ingress
+// verdict from s; ok is false when either is not shared.
+func (m *pairMemo) sides(s, d *identity) (e, i int32, ok bool) {
+	// The last side numbers hold for identities alike (one class and,
+	// when tiered, one tier subject class): the sideKey of each is the
+	// same towards (or from) one other end.
+	if c := m.out.alike[s.index]; c >= 0 && m.outClass[d.index] == c {
+		e = m.outSide[d.index]
+	} else if e, ok = m.side(s, d, d, true); !ok {
+		return 0, 0, false
+	} else {
+		m.outClass[d.index], m.outSide[d.index] = c, e
+	}
+	if c := m.in.alike[d.index]; c >= 0 && !m.in.named[m.in.of[d.index]] && m.inSrc[c] == int32(s.index) {
+		i = m.inSide[c]
+	} else if i, ok = m.side(d, s, d, false); !ok {
+		return 0, 0, false
+	} else if c >= 0 && !m.in.named[m.in.of[d.index]] {
+		m.inSrc[c], m.inSide[c] = int32(s.index), i
+	}
+	return e, i, true
+}
+
 // pair is pairFrom from the shared side verdicts (and, with security
 // groups or the VPC layer, their verdict between the two places): the
 // connection template, nil when nothing may pass; ok is false when either
 // side is not shared.
 func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
-	var e, i int32
-	// The last side numbers hold for the class alone, not for a tiered
-	// end (whose tiers' class may differ within it).
-	if c := m.out.of[s.index]; c >= 0 && s.tiers == nil && m.outClass[d.index] == c {
-		e = m.outSide[d.index]
-	} else if e, ok = m.side(s, d, d, true); !ok {
+	e, i, ok := m.sides(s, d)
+	if !ok {
 		return nil, false
-	} else if s.tiers == nil {
-		m.outClass[d.index], m.outSide[d.index] = c, e
-	}
-	if c := m.in.of[d.index]; c >= 0 && d.tiers == nil && !m.in.named[c] && m.inSrc[c] == int32(s.index) {
-		i = m.inSide[c]
-	} else if i, ok = m.side(d, s, d, false); !ok {
-		return nil, false
-	} else if c >= 0 && d.tiers == nil && !m.in.named[c] {
-		m.inSrc[c], m.inSide[c] = int32(s.index), i
 	}
 	k := sharedKey{e, i, -1, -1}
 	if m.a != nil {
@@ -339,6 +375,62 @@ func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 	}
 	m.lastPair, m.lastConn = k, t
 	return t, true
+}
+
+// tierSettled is what settle found for the sources of one tiers' peer
+// class: whether their pair with the destination may let something
+// through.
+type tierSettled struct {
+	peer int32
+	keep bool
+}
+
+// settle calls try with each member k (a bit of mask) of a group of
+// sources that d's ingress admits only by the tiers' Admin Accepts
+// (identity.tierOnlySources), but for those whose NetworkPolicy-and-tiers
+// verdict with d surely lets nothing through (then no fence can). Such
+// members of one group (Reach's egress class: one egress side class and
+// tier subject class) with one tiers' peer class for ingress have the
+// same two sides with d: the same egress sideKey towards d, and the same
+// ingress sideKey from d (no rule of d's holds any of them: signature 0);
+// so one of them is judged for all. seen is scratch space, returned for
+// reuse.
+func (m *pairMemo) settle(ids []*identity, group []int, mask uint64, d *identity, seen []tierSettled, try func(k int)) []tierSettled {
+next:
+	for ; mask != 0; mask &= mask - 1 {
+		k := bits.TrailingZeros64(mask)
+		s := ids[group[k]]
+		peer := d.tiers.peer[0][s.index]
+		for _, x := range seen {
+			if x.peer == peer {
+				if x.keep {
+					try(k)
+				}
+				continue next
+			}
+		}
+		x := tierSettled{peer: peer, keep: true}
+		if e, i, ok := m.sides(s, d); ok {
+			x.keep = !m.empty(e, i)
+		}
+		seen = append(seen, x)
+		if x.keep {
+			try(k)
+		}
+	}
+	return seen
+}
+
+// empty reports whether sides e and i and'ed let nothing through,
+// computed once per pair of sides.
+func (m *pairMemo) empty(e, i int32) bool {
+	k := [2]int32{e, i}
+	x, ok := m.empties[k]
+	if !ok {
+		x = m.verdicts[e].IsEmpty() || m.verdicts[e].and(m.verdicts[i]).IsEmpty()
+		m.empties[k] = x
+	}
+	return x
 }
 
 // pairEntry is one connection: the ranks of its source and destination

@@ -566,7 +566,11 @@ func (a *Analysis) ReachCompact() *Result {
 		id      int
 		all     bool
 		sources *idset
-		members []int
+		// tierOnly are the sources only the tiers' Admin Accepts admit
+		// (tierOnlySources): settled per group, destination and peer
+		// class.
+		tierOnly bitset
+		members  []int
 	}
 	// The classes' sources, trimmed and shared (see idset): as dense
 	// bitsets, 10,000 namespaces' 25,000 classes held 240 MB, and testing
@@ -595,6 +599,7 @@ func (a *Analysis) ReachCompact() *Result {
 			b := pool.builder()
 			c.all = g.addIngressSources(d, b)
 			c.sources = pool.freeze(b)
+			c.tierOnly = d.tierOnlySources()
 			classes[k] = c
 			order = append(order, k)
 		}
@@ -750,7 +755,10 @@ func (a *Analysis) ReachCompact() *Result {
 			// are walked once for the group and each destination's
 			// class tested once per group, not per source.
 			masks, stamps := make([]uint64, len(classes)), make([]int, len(classes))
+			// tierMasks[c] are the members only class c's tiers admit.
+			tierMasks := make([]uint64, len(classes))
 			var tried [64][]int
+			var settled []tierSettled
 			gen := 0
 			for group := range next {
 				gen++
@@ -769,9 +777,12 @@ func (a *Analysis) ReachCompact() *Result {
 							targets.each(func(d int) {
 								c := classOf[d]
 								if stamps[c.id] != gen {
-									stamps[c.id], masks[c.id] = gen, 0
+									stamps[c.id], masks[c.id], tierMasks[c.id] = gen, 0, 0
 									for k, i := range group {
-										if c.all || c.sources.has(i) {
+										switch {
+										case !c.all && hasBit(c.tierOnly, i):
+											tierMasks[c.id] |= 1 << k
+										case c.all || c.sources.has(i):
 											masks[c.id] |= 1 << k
 										}
 									}
@@ -779,6 +790,11 @@ func (a *Analysis) ReachCompact() *Result {
 								for m := masks[c.id]; m != 0; m &= m - 1 {
 									k := bits.TrailingZeros64(m)
 									tried[k] = append(tried[k], d)
+								}
+								if m := tierMasks[c.id]; m != 0 {
+									settled = outs[w].memo.settle(g.identities, group, m, g.identities[d], settled[:0], func(k int) {
+										tried[k] = append(tried[k], d)
+									})
 								}
 							})
 						}
@@ -900,11 +916,7 @@ func (g *graph) addIngressSources(d *identity, b *setBuilder) (all bool) {
 		// profile accepts the pod's own node.
 		b.addDense(d.tierAccepts(false))
 		if d.tiers.profile == model.ProfileEKS {
-			for _, h := range g.identities {
-				if h.hostNetwork {
-					b.set(h.index)
-				}
-			}
+			b.addDense(d.tiers.host)
 		}
 	}
 	return all

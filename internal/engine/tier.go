@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -62,7 +63,10 @@ type tierConfig struct {
 	defaultDeny bool
 	// nodes is where nodes take their addresses: the eks profile accepts
 	// traffic from the pod's own node.
-	nodes    *netipx.IPSet
+	nodes *netipx.IPSet
+	// host are the host-network identities, whose traffic carries their
+	// node's address (Reach's candidates for the eks own-node accept).
+	host     bitset
 	policies []*tierPolicy
 	// subj and peer are each identity's classes per direction (0
 	// ingress, 1 egress): identities of one subject class are evaluated
@@ -187,6 +191,7 @@ func (g *graph) compileTiers(opts TierOptions) error {
 			host.set(id.index)
 		}
 	}
+	tc.host = host
 	for _, tp := range w.TierPolicies {
 		ctp, err := g.compileTierPolicy(tp, host)
 		if err != nil {
@@ -462,19 +467,23 @@ func (g *graph) compileTierRule(shadow *policy, index int, egress bool, tr model
 		g.addDomains(r, tr.DomainNames)
 	}
 	// Tier rules decide pairs one by one: what an ipBlock may match of
-	// pods of unknown address is a maybe like any other.
-	if b.addrMaybe != nil {
-		b.addrMaybe.words.each(func(i int) {
-			if !b.peers.has(i) {
-				b.maybe.set(i)
+	// pods of unknown address is a maybe like any other (match answers
+	// addrMaybe with addrWhy). Pods a selector may match too keep both
+	// reasons in why; the others (often every pod) stay in addrMaybe, so
+	// that no reason is kept pod by pod.
+	if addr := b.addrMaybe; addr != nil {
+		for i := addr.lo; i < addr.hi; i++ {
+			addr.words[i] &^= b.peers.words[i]
+			both := addr.words[i] & b.maybe.words[i]
+			addr.words[i] &^= both
+			for w := both; w != 0; w &= w - 1 {
+				k := i*64 + bits.TrailingZeros64(w)
 				if r.why == nil {
 					r.why = map[int][]string{}
 				}
-				r.why[i] = mergeReasons(netset.AllPorts(), r.why[i], r.addrWhy)
+				r.why[k] = mergeReasons(netset.AllPorts(), r.why[k], r.addrWhy)
 			}
-		})
-		g.sets.release(b.addrMaybe)
-		b.addrMaybe = nil
+		}
 	}
 	b.maybe.remove(b.peers)
 	g.freezeRule(r, b)
@@ -1012,10 +1021,60 @@ func (id *identity) tierAccepts(egress bool) bitset {
 			if r.action != model.ActionAccept {
 				continue
 			}
-			out = r.maybe.orInto(r.peers.orInto(out))
+			out = r.addrMaybe.orInto(r.maybe.orInto(r.peers.orInto(out)))
 		}
 	}
 	return out
+}
+
+// tierReach is every identity a tier rule may match: its peers, its
+// maybes and the pods its addresses may hold (tier rules judge those pair
+// by pair, unlike NetworkPolicy rules).
+func (r *tierRule) tierReach() bitset {
+	return r.addrMaybe.orInto(r.reachable())
+}
+
+// tierOnlySources are the identities only an Admin Accept rule of d's
+// ingress may admit, nil when none: d is isolated by NetworkPolicies
+// (ingressOpen false), no rule of which may match them, so its ingress
+// verdict from any of them is the tiers' cell for their peer class alone
+// (host-network pods, which the eks profile accepts from the pod's own
+// node, are left out). Reach settles such sources per peer class.
+func (d *identity) tierOnlySources() bitset {
+	if d.tiers == nil || ingressOpen(d) {
+		return nil
+	}
+	out := d.tierAccepts(false)
+	if out.isEmpty() {
+		return nil
+	}
+	for _, ps := range [][]*policy{d.ingress, d.maybeIngress} {
+		for _, p := range ps {
+			for _, r := range p.ingress {
+				if r.allPeers {
+					return nil
+				}
+				clearFrom(out, r.peers)
+				clearFrom(out, r.maybe)
+			}
+		}
+	}
+	for i := range min(len(out), len(d.tiers.host)) {
+		out[i] &^= d.tiers.host[i]
+	}
+	return out
+}
+
+// clearFrom removes s's members from b.
+func clearFrom(b bitset, s *idset) {
+	if s == nil {
+		return
+	}
+	for k, w := range s.words {
+		if j := s.off + k; j < len(b) {
+			b[j] &^= w
+		}
+	}
 }
 
 // tierKey tells apart identities whose tiers differ, for Reach's classes.

@@ -173,7 +173,7 @@ func (tc *tierConfig) shadowing(p *tierPolicy, ri int, egress bool) *tierPolicy 
 			if a.action != model.ActionAccept {
 				continue
 			}
-			if d.peers.subsetOf(a.peers) && d.maybe.subsetOf(a.peers) && ipSubset(d.ips, a.ips) && d.fixed.Difference(a.fixed).IsEmpty() {
+			if d.peers.subsetOf(a.peers) && d.maybe.subsetOf(a.peers) && d.addrMaybe.subsetOf(a.peers) && ipSubset(d.ips, a.ips) && d.fixed.Difference(a.fixed).IsEmpty() {
 				return q
 			}
 		}
@@ -248,7 +248,7 @@ func (tc *tierConfig) ties(g *graph) []TierIssue {
 						if found || x.action == y.action || x.fixed.Intersect(y.fixed).IsEmpty() && len(x.named) == 0 && len(y.named) == 0 {
 							continue
 						}
-						if intersects(x.reachable(), y.reachable()) || (x.ips != nil && y.ips != nil && netset.Overlaps(x.ips, y.ips)) {
+						if intersects(x.tierReach(), y.tierReach()) || (x.ips != nil && y.ips != nil && netset.Overlaps(x.ips, y.ips)) {
 							found = true
 							out = append(out, TierIssue{Kind: TierIssueSamePriority, Policy: p.src, Other: q.src, Rule: x.name, Source: x.source,
 								Detail: fmt.Sprintf("%s %s (%s) and %s %s (%s) share priority %d in the %s tier and may match the same traffic: upstream leaves which applies undefined", p.src.Ref(), x.name, x.action, q.src.Ref(), y.name, y.action, p.src.Priority, p.src.Tier)})
