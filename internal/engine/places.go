@@ -69,7 +69,14 @@ func (f *partFences) groups(a *Analysis, id *identity, part *netipx.IPSet, egres
 
 // vpc is the VPC layer's side of f (a.net not nil).
 func (f *partFences) vpc(a *Analysis, id *identity, part *netipx.IPSet, egress bool) *partFences {
-	f.netOnce.Do(func() { f.net = a.net.partVerdict(id, part, egress) })
+	f.netOnce.Do(func() {
+		if a.walk {
+			// The walk judges every part on its own.
+			f.net = a.net.partVerdict(id, part, egress)
+			return
+		}
+		f.net = a.net.sharedPartVerdict(id, part, egress)
+	})
 	return f
 }
 
@@ -222,10 +229,11 @@ func (a *Analysis) newExtClasses() *extClasses {
 
 // each calls add with each connection between id and the address parts
 // for one direction, those of its class (computed by its first member
-// asked). x nil computes them for id alone.
-func (x *extClasses) each(a *Analysis, id *identity, egress bool, add func(c Connection, part *Peer)) {
+// asked), shared by the class's members: add must not modify it. x nil
+// computes them for id alone.
+func (x *extClasses) each(a *Analysis, id *identity, egress bool, add func(c *Connection, part *Peer)) {
 	if x == nil {
-		a.externals(id, egress, add)
+		a.externals(id, egress, func(c Connection, part *Peer) { add(&c, part) })
 		return
 	}
 	dir := 0
@@ -240,7 +248,9 @@ func (x *extClasses) each(a *Analysis, id *identity, egress bool, add func(c Con
 		l = &cs
 		slot.Store(l)
 	}
-	for _, e := range *l {
-		add(e.c, e.part)
+	// The class's connections are shared by its members (read only, as
+	// ReachCompact's templates are).
+	for i := range *l {
+		add(&(*l)[i].c, (*l)[i].part)
 	}
 }
