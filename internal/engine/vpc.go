@@ -688,7 +688,15 @@ type addrClasses struct {
 	nats    []*model.Subnet
 	private *netipx.IPSet
 	mu      sync.Mutex
-	paths   map[addrClassKey]Path
+	paths   map[addrClassKey]*classVerdict
+}
+
+// classVerdict is the verdict of one address class from one subnet: its
+// path (without hops) and, for pods of that subnet alone, the layer's
+// verdict made of it.
+type classVerdict struct {
+	path  Path
+	alone vpcVerdict
 }
 
 type addrClassKey struct {
@@ -698,7 +706,7 @@ type addrClassKey struct {
 }
 
 func (n *netLayer) newAddrClasses() *addrClasses {
-	x := &addrClasses{subnets: map[*model.Subnet]int{}, paths: map[addrClassKey]Path{}, private: privateAndVPC(n)}
+	x := &addrClasses{subnets: map[*model.Subnet]int{}, paths: map[addrClassKey]*classVerdict{}, private: privateAndVPC(n)}
 	for _, b := range n.byAddr {
 		if _, ok := x.subnets[b.subnet]; !ok {
 			x.subnets[b.subnet] = len(x.subnets)
@@ -781,22 +789,23 @@ func (n *netLayer) addrClass(x *addrClasses, s *model.Subnet, a netip.Addr) stri
 }
 
 // classPath is addrPath's verdicts (without hops) between pods of subnet
-// s and the first address of part, computed once per address class.
-func (n *netLayer) classPath(s *model.Subnet, a netip.Addr, egress bool) Path {
+// s and address a, computed once per address class.
+func (n *netLayer) classPath(s *model.Subnet, a netip.Addr, egress bool) *classVerdict {
 	x := n.classes
 	k := addrClassKey{s: s, egress: egress, class: n.addrClass(x, s, a)}
 	x.mu.Lock()
-	p, ok := x.paths[k]
+	c, ok := x.paths[k]
 	x.mu.Unlock()
 	if ok {
-		return p
+		return c
 	}
 	full := n.addrPath(s, a, egress)
-	p = Path{Subnet: full.Subnet, ACL: full.ACL, Route: full.Route}
+	c = &classVerdict{path: Path{Subnet: full.Subnet, ACL: full.ACL, Route: full.Route}}
+	c.alone = n.combine([]Path{c.path})
 	x.mu.Lock()
-	x.paths[k] = p
+	x.paths[k] = c
 	x.mu.Unlock()
-	return p
+	return c
 }
 
 // sharedPartVerdict is partVerdict's verdict for reach, with the subnets'
@@ -812,13 +821,16 @@ func (n *netLayer) sharedPartVerdict(id *identity, part *netipx.IPSet, egress bo
 	}
 	a := rs[0].From()
 	g := n.groupOf(id)
+	if len(g.subnets) == 1 && g.subnets[0] != nil {
+		return n.classPath(g.subnets[0], a, egress).alone
+	}
 	paths := make([]Path, 0, len(g.subnets))
 	for _, s := range g.subnets {
 		if s == nil {
 			paths = append(paths, unknownSubnet(n, "the pods' nodes"))
 			continue
 		}
-		paths = append(paths, n.classPath(s, a, egress))
+		paths = append(paths, n.classPath(s, a, egress).path)
 	}
 	return n.combine(paths)
 }

@@ -137,7 +137,7 @@ func TestAddrClassesAgreeWithPath(t *testing.T) {
 			for _, egress := range []bool{true, false} {
 				seen := map[string]bool{}
 				for _, a := range addrsToTry(n, r) {
-					got := n.classPath(s, a, egress)
+					got := n.classPath(s, a, egress).path
 					want := n.addrPath(s, a, egress)
 					if !reflect.DeepEqual(got.ACL, want.ACL) || !reflect.DeepEqual(got.Route, want.Route) || got.Subnet != want.Subnet {
 						g, _ := json.Marshal(got)
