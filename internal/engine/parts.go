@@ -66,6 +66,9 @@ type fenceVerdicts struct {
 	// unfiltered: the part is one security groups do not filter
 	// (egress; partFences.unfiltered).
 	unfiltered bool
+	// sgShown, when set, is sg.Allowed held where it stays (the
+	// subclass's partFences), which connections' layers may share.
+	sgShown *netset.Ports
 	// both is np and sg together.
 	both Verdict
 }
@@ -101,7 +104,7 @@ func (a *Analysis) externals(id *identity, egress bool, add func(c Connection, p
 			var first *partFences
 			if a.sg != nil {
 				first = a.partFences(id, sub[0], egress).groups(a, id, a.parts[sub[0]].part, egress)
-				f.sg, f.sgKnown, f.unfiltered = first.sg, first.sgKnown, first.unfiltered
+				f.sg, f.sgKnown, f.unfiltered, f.sgShown = first.sg, first.sgKnown, first.unfiltered, &first.sg.Allowed
 				f.both = f.both.and(f.sg)
 			}
 			if f.both.IsEmpty() {

@@ -1074,8 +1074,12 @@ func (a *Analysis) externalWith(egress bool, f fenceVerdicts, pf *partFences) (C
 	if a.sg != nil {
 		c.Layers.Unfiltered = f.unfiltered
 		if f.sgKnown {
-			sv := f.sg
-			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
+			shown := f.sgShown
+			if shown == nil {
+				sv := f.sg
+				shown = &sv.Allowed
+			}
+			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = shown, f.sg.Unknown
 		}
 	}
 	if a.net != nil {
