@@ -39,10 +39,12 @@ func ephemeral(lo, hi int32) netset.Ports {
 	return p
 }
 
-// aclEntry is one network ACL entry, compiled.
+// aclEntry is one network ACL entry, compiled; ref is how explanations
+// name it (made once: reach asks every subnet and address class).
 type aclEntry struct {
 	e     *model.NACLEntry
 	ports netset.Ports
+	ref   ACLRuleRef
 }
 
 // compiledACL is a network ACL with each direction's entries in rule
@@ -50,13 +52,15 @@ type aclEntry struct {
 type compiledACL struct {
 	acl     *model.NetworkACL
 	in, out []aclEntry
+	// source is the ACL's source, as explanations show it.
+	source string
 }
 
 func compileACL(a *model.NetworkACL) *compiledACL {
-	c := &compiledACL{acl: a}
+	c := &compiledACL{acl: a, source: a.Source.String()}
 	for i := range a.Entries {
 		e := &a.Entries[i]
-		ce := aclEntry{e: e, ports: naclPorts(e)}
+		ce := aclEntry{e: e, ports: naclPorts(e), ref: ACLRuleRef{ACL: a.ID, RuleNumber: ruleNumber(e.RuleNumber), Action: action(e.Allow), Text: naclEntryText(e), Source: e.Source.String()}}
 		if e.Egress {
 			c.out = append(c.out, ce)
 		} else {
@@ -177,11 +181,13 @@ func (c *compiledACL) decide(egress bool, match aclMatch, asked netset.Ports, wh
 		if m == Yes {
 			open = open.Difference(ports)
 		}
-		d.Rules = append(d.Rules, ACLRuleRef{ACL: c.acl.ID, RuleNumber: ruleNumber(ce.e.RuleNumber), Action: action(ce.e.Allow), Text: naclEntryText(ce.e), Source: ce.e.Source.String(), Ports: ports, Maybe: m == Maybe})
+		ref := ce.ref
+		ref.Ports, ref.Maybe = ports, m == Maybe
+		d.Rules = append(d.Rules, ref)
 	}
 	if !open.IsEmpty() {
 		canDeny = canDeny.Union(open)
-		d.Rules = append(d.Rules, ACLRuleRef{ACL: c.acl.ID, RuleNumber: "*", Action: "deny", Text: "no entry matches: the default deny", Source: c.acl.Source.String(), Ports: open})
+		d.Rules = append(d.Rules, ACLRuleRef{ACL: c.acl.ID, RuleNumber: "*", Action: "deny", Text: "no entry matches: the default deny", Source: c.source, Ports: open})
 	}
 	d.Allowed = canAllow.Difference(canDeny)
 	d.Unknown = canAllow.Intersect(canDeny)

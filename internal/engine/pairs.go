@@ -207,7 +207,8 @@ type pairMemo struct {
 }
 
 // sharedKey names one shared pair verdict: the two sides' numbers and, with
-// security groups or the VPC layer, the two pods' places (-1 without).
+// security groups or the VPC layer, the class of their verdict between the
+// two pods' places (src; dst -1) or the two places (-1 without).
 type sharedKey struct{ egress, ingress, src, dst int32 }
 
 func newPairMemo(a *Analysis, in, out *sideClasses) *pairMemo {
@@ -352,7 +353,13 @@ func (m *pairMemo) pair(s, d *identity) (t *Connection, ok bool) {
 	}
 	k := sharedKey{e, i, -1, -1}
 	if m.a != nil {
-		k.src, k.dst = m.a.places.of[s.index], m.a.places.of[d.index]
+		// Pairs of places the fences judge alike share one key (their
+		// verdict's class); without classes, the places themselves.
+		if c := m.a.fenceClass(s, d); c >= 0 {
+			k.src = c
+		} else {
+			k.src, k.dst = m.a.places.of[s.index], m.a.places.of[d.index]
+		}
 	}
 	if k == m.lastPair {
 		return m.lastConn, true

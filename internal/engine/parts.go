@@ -63,6 +63,12 @@ func partClasses(parts []netset.Part, np, sg int, unfiltered *netipx.IPSet) []pa
 type fenceVerdicts struct {
 	np, sg  Verdict
 	sgKnown bool
+	// unfiltered: the part is one security groups do not filter
+	// (egress; partFences.unfiltered).
+	unfiltered bool
+	// sgShown, when set, is sg.Allowed held where it stays (the
+	// subclass's partFences), which connections' layers may share.
+	sgShown *netset.Ports
 	// both is np and sg together.
 	both Verdict
 }
@@ -91,9 +97,14 @@ func (a *Analysis) externals(id *identity, egress bool, add func(c Connection, p
 		}
 		for _, sub := range class.sub {
 			f := fenceVerdicts{np: np, both: np}
+			// The security groups judge the parts of a subclass alike,
+			// and whether they filter a part at all (unfiltered) is part
+			// of the subclass's key: its first part's verdict stands for
+			// every part of it.
+			var first *partFences
 			if a.sg != nil {
-				pf := a.partFences(id, sub[0], egress).groups(a, id, a.parts[sub[0]].part, egress)
-				f.sg, f.sgKnown = pf.sg, pf.sgKnown
+				first = a.partFences(id, sub[0], egress).groups(a, id, a.parts[sub[0]].part, egress)
+				f.sg, f.sgKnown, f.unfiltered, f.sgShown = first.sg, first.sgKnown, first.unfiltered, &first.sg.Allowed
 				f.both = f.both.and(f.sg)
 			}
 			if f.both.IsEmpty() {
@@ -104,8 +115,9 @@ func (a *Analysis) externals(id *identity, egress bool, add func(c Connection, p
 				if a.sg != nil || a.net != nil {
 					part := a.parts[i].part
 					pf = a.partFences(id, i, egress)
-					if a.sg != nil {
-						pf.groups(a, id, part, egress)
+					if a.walk && a.sg != nil {
+						// The walk judges every part on its own.
+						f.unfiltered = pf.groups(a, id, part, egress).unfiltered
 					}
 					if a.net != nil {
 						pf.vpc(a, id, part, egress)

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -69,9 +71,10 @@ func Place(w *model.World, overrides []NodeGroups) (map[*model.PodTemplate]Place
 	}
 	pn := newPodNetwork(w)
 	out := map[*model.PodTemplate]Placement{}
+	sched := newScheduler(w.Nodes)
 	for _, wl := range w.Workloads {
 		for _, pt := range wl.Pods {
-			p := Placement{Nodes: candidateNodes(w.Nodes, pt)}
+			p := Placement{Nodes: sched.candidates(pt)}
 			if sgp := securityGroupPolicy(w, wl.Namespace, pt); sgp != nil && !pt.HostNetwork {
 				p.Groups, p.Via, p.OwnENI = sgp.GroupIDs, "SecurityGroupPolicy "+wl.Namespace+"/"+sgp.Name, true
 				out[pt] = p
@@ -152,17 +155,63 @@ func NodeInstances(w *model.World) map[string]*model.Instance {
 	return out
 }
 
-// candidateNodes lists the nodes the scheduler may put the pods on.
-func candidateNodes(nodes []*model.Node, pt *model.PodTemplate) []string {
+// scheduler finds the nodes pods may be put on. Most templates of a
+// cluster pin their pods with one of a few node selectors and nothing
+// else: their candidates are found once per selector.
+type scheduler struct {
+	nodes []*model.Node
+	// objects are the nodes as the affinity matcher reads them.
+	objects []*corev1.Node
+	// bySelector holds the candidates of templates with a node selector
+	// and no affinity, tolerations or node name, by selector.
+	bySelector map[string][]string
+	key        strings.Builder
+}
+
+func newScheduler(nodes []*model.Node) *scheduler {
+	s := &scheduler{nodes: nodes, objects: make([]*corev1.Node, len(nodes)), bySelector: map[string][]string{}}
+	for i, n := range nodes {
+		s.objects[i] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}}
+	}
+	return s
+}
+
+// candidates is candidateNodes, from the selector's entry when the
+// template has nothing else that schedules it (a copy: callers own it).
+func (s *scheduler) candidates(pt *model.PodTemplate) []string {
+	if pt.NodeName != "" || pt.Affinity != nil || len(pt.Tolerations) > 0 {
+		return candidateNodes(s.nodes, s.objects, pt)
+	}
+	keys := make([]string, 0, len(pt.NodeSelector))
+	for k := range pt.NodeSelector {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s.key.Reset()
+	for _, k := range keys {
+		// Label keys hold no '=' and values no ',' (the API's syntax),
+		// and lengths make the key unambiguous anyway.
+		fmt.Fprintf(&s.key, "%d:%s=%d:%s,", len(k), k, len(pt.NodeSelector[k]), pt.NodeSelector[k])
+	}
+	out, ok := s.bySelector[s.key.String()]
+	if !ok {
+		out = candidateNodes(s.nodes, s.objects, pt)
+		s.bySelector[s.key.String()] = out
+	}
+	return slices.Clone(out)
+}
+
+// candidateNodes lists the nodes the scheduler may put the pods on;
+// objects are the nodes as the affinity matcher reads them.
+func candidateNodes(nodes []*model.Node, objects []*corev1.Node, pt *model.PodTemplate) []string {
 	if pt.NodeName != "" {
 		return []string{pt.NodeName}
 	}
 	pod := &corev1.Pod{Spec: corev1.PodSpec{NodeSelector: pt.NodeSelector, Affinity: pt.Affinity, Tolerations: pt.Tolerations}}
 	required := nodeaffinity.GetRequiredNodeAffinity(pod)
 	var out []string
-	for _, n := range nodes {
-		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}}
-		if ok, _ := required.Match(node); !ok {
+	for i, n := range nodes {
+		if ok, _ := required.Match(objects[i]); !ok {
 			continue
 		}
 		if !tolerates(pt.Tolerations, n.Taints) {

@@ -28,6 +28,10 @@ type places struct {
 	// parts[(place*len(a.parts)+part)*2+egress] is the verdict between a
 	// place's pods and an address part.
 	parts []atomic.Pointer[partFences]
+	// classes number the distinct verdicts of pairs (pairFences.class)
+	// by fenceKey.
+	classMu sync.Mutex
+	classes map[string]int32
 }
 
 // maxPlaceCells bounds each of the slices: a world whose every identity
@@ -42,6 +46,10 @@ type pairFences struct {
 	// layers then show the groups' verdict.
 	sgShown bool
 	net     vpcVerdict
+	// class numbers the distinct verdicts among the pairs of places (-1
+	// when not numbered): pairs of places the fences judge alike share
+	// the connections Reach makes of them (pairMemo).
+	class int32
 }
 
 // partFences is what the security groups and the VPC layer decide between
@@ -69,7 +77,14 @@ func (f *partFences) groups(a *Analysis, id *identity, part *netipx.IPSet, egres
 
 // vpc is the VPC layer's side of f (a.net not nil).
 func (f *partFences) vpc(a *Analysis, id *identity, part *netipx.IPSet, egress bool) *partFences {
-	f.netOnce.Do(func() { f.net = a.net.partVerdict(id, part, egress) })
+	f.netOnce.Do(func() {
+		if a.walk {
+			// The walk judges every part on its own.
+			f.net = a.net.partVerdict(id, part, egress)
+			return
+		}
+		f.net = a.net.sharedPartVerdict(id, part, egress)
+	})
 	return f
 }
 
@@ -92,6 +107,7 @@ func (a *Analysis) newPlaces() *places {
 		x.of[id.index] = p
 	}
 	x.n = len(seen)
+	x.classes = map[string]int32{}
 	if x.n*x.n <= maxPlaceCells {
 		x.pairs = make([]atomic.Pointer[pairFences], x.n*x.n)
 	}
@@ -112,7 +128,7 @@ func (a *Analysis) pairFences(s, d *identity) *pairFences {
 			return f
 		}
 	}
-	f := &pairFences{}
+	f := &pairFences{class: -1}
 	if a.sg != nil {
 		f.sg, _ = a.sg.podPair(s, d)
 		f.sgShown = a.sg.known(s.groups) && a.sg.known(d.groups)
@@ -121,9 +137,55 @@ func (a *Analysis) pairFences(s, d *identity) *pairFences {
 		f.net = a.net.podPair(s, d)
 	}
 	if slot != nil {
+		k := fenceKey(f)
+		x.classMu.Lock()
+		c, ok := x.classes[k]
+		if !ok {
+			c = int32(len(x.classes))
+			x.classes[k] = c
+		}
+		x.classMu.Unlock()
+		f.class = c
 		slot.Store(f)
 	}
 	return f
+}
+
+// fenceKey is everything fenced reads of a pair's verdict: the security
+// groups' verdict and whether it is shown, and the VPC layer's network
+// ACL and route verdicts (its total and layers are made of them).
+func fenceKey(f *pairFences) string {
+	var b strings.Builder
+	verdict := func(v *Verdict) {
+		if v == nil {
+			b.WriteString("nil|")
+			return
+		}
+		b.WriteString(v.Allowed.String())
+		b.WriteByte('|')
+		b.WriteString(v.Unknown.String())
+		b.WriteByte('|')
+		for _, r := range v.Reasons {
+			b.WriteString(r)
+			b.WriteByte(0)
+		}
+		b.WriteByte('|')
+	}
+	verdict(&f.sg)
+	fmt.Fprintf(&b, "%v|", f.sgShown)
+	verdict(f.net.acl)
+	verdict(f.net.route)
+	return b.String()
+}
+
+// fenceClass is the class of the verdict between s's and d's places
+// (pairFences.class); -1 when the pairs of places are not numbered (or
+// the walk is asked for).
+func (a *Analysis) fenceClass(s, d *identity) int32 {
+	if x := a.places; x == nil || x.pairs == nil || a.walk {
+		return -1
+	}
+	return a.pairFences(s, d).class
 }
 
 // partFences is the fences' verdicts between id's pods and the address
@@ -222,10 +284,11 @@ func (a *Analysis) newExtClasses() *extClasses {
 
 // each calls add with each connection between id and the address parts
 // for one direction, those of its class (computed by its first member
-// asked). x nil computes them for id alone.
-func (x *extClasses) each(a *Analysis, id *identity, egress bool, add func(c Connection, part *Peer)) {
+// asked), shared by the class's members: add must not modify it. x nil
+// computes them for id alone.
+func (x *extClasses) each(a *Analysis, id *identity, egress bool, add func(c *Connection, part *Peer)) {
 	if x == nil {
-		a.externals(id, egress, add)
+		a.externals(id, egress, func(c Connection, part *Peer) { add(&c, part) })
 		return
 	}
 	dir := 0
@@ -240,7 +303,9 @@ func (x *extClasses) each(a *Analysis, id *identity, egress bool, add func(c Con
 		l = &cs
 		slot.Store(l)
 	}
-	for _, e := range *l {
-		add(e.c, e.part)
+	// The class's connections are shared by its members (read only, as
+	// ReachCompact's templates are).
+	for i := range *l {
+		add(&(*l)[i].c, (*l)[i].part)
 	}
 }

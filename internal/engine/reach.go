@@ -715,8 +715,7 @@ func (a *Analysis) ReachCompact() *Result {
 			}
 		}
 		for _, egress := range []bool{true, false} {
-			ext.each(a, s, egress, func(c Connection, part *Peer) {
-				t := &c
+			ext.each(a, s, egress, func(t *Connection, part *Peer) {
 				for _, r := range srcRanks {
 					k := rankKey(r, ranks.of[part])
 					if !egress {
@@ -1092,7 +1091,11 @@ func (a *Analysis) external(id *identity, part *Peer, egress bool) (Connection, 
 			pf.vpc(a, id, part.part, egress)
 		}
 	}
-	return a.externalWith(egress, a.fences(id, part.part, egress, side(id, nil, part.part, egress)), pf)
+	f := a.fences(id, part.part, egress, side(id, nil, part.part, egress))
+	if pf != nil {
+		f.unfiltered = pf.unfiltered
+	}
+	return a.externalWith(egress, f, pf)
 }
 
 // externalWith is external with the NetworkPolicies' and security groups'
@@ -1107,10 +1110,14 @@ func (a *Analysis) externalWith(egress bool, f fenceVerdicts, pf *partFences) (C
 		c.Layers = &Layers{NetworkPolicy: f.np.Allowed, NetworkPolicyUnknown: f.np.Unknown}
 	}
 	if a.sg != nil {
-		c.Layers.Unfiltered = pf.unfiltered
+		c.Layers.Unfiltered = f.unfiltered
 		if f.sgKnown {
-			sv := f.sg
-			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = &sv.Allowed, sv.Unknown
+			shown := f.sgShown
+			if shown == nil {
+				sv := f.sg
+				shown = &sv.Allowed
+			}
+			c.Layers.SecurityGroups, c.Layers.SecurityGroupsUnknown = shown, f.sg.Unknown
 		}
 	}
 	if a.net != nil {

@@ -108,7 +108,19 @@ func placeKey(id *identity) string {
 type ruleCache struct {
 	set   *netipx.IPSet
 	ports netset.Ports
+	// source is the rule's source, as explanations show it.
+	source string
+	// pods is what the rule's addresses say of pods' (private or IPv6)
+	// addresses, for podSide: podsAll when they cover the private space,
+	// podsSome when they may hold some, podsNone otherwise.
+	pods int8
 }
+
+const (
+	podsNone int8 = iota
+	podsSome
+	podsAll
+)
 
 type verdictKey struct {
 	groups string
@@ -173,7 +185,14 @@ func newSGLayer(w *model.World) *sgLayer {
 		for _, rules := range [][]model.SGRule{g.Ingress, g.Egress} {
 			for i := range rules {
 				s := l.ruleAddresses(&rules[i])
-				l.addrs[&rules[i]] = ruleCache{set: s, ports: sgPorts(&rules[i])}
+				c := ruleCache{set: s, ports: sgPorts(&rules[i]), source: rules[i].Source.String()}
+				switch {
+				case s != nil && covers(s, privateSpace):
+					c.pods = podsAll
+				case s != nil && (netset.Overlaps(s, privateSpace) || hasIPv6(s)):
+					c.pods = podsSome
+				}
+				l.addrs[&rules[i]] = c
 				if s != nil {
 					l.sets = append(l.sets, s)
 				}
@@ -266,7 +285,11 @@ func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGV
 	if egress {
 		dir = "egress"
 	}
-	if egress && holds(l.unfiltered, part) {
+	// holds for a part: the part's first address (parts are cut by every
+	// rule's addresses, so all of a part's addresses fare alike).
+	rs := part.Ranges()
+	holds := func(set *netipx.IPSet) bool { return set != nil && len(rs) > 0 && set.Contains(rs[0].From()) }
+	if egress && holds(l.unfiltered) {
 		v.Allowed = netset.AllPorts()
 		v.Rules = []SGRuleRef{{Direction: dir, Description: "link-local instance service or the VPC's DNS resolver: not filtered by security groups", Allowed: v.Allowed}}
 		return v
@@ -286,7 +309,7 @@ func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGV
 			if c.ports.IsEmpty() {
 				continue
 			}
-			ref := SGRuleRef{Group: g.ID, GroupName: g.Name, Direction: dir, Index: i, Source: r.Source.String(), Description: r.Description, Allowed: c.ports}
+			ref := SGRuleRef{Group: g.ID, GroupName: g.Name, Direction: dir, Index: i, Source: c.source, Description: r.Description, Allowed: c.ports}
 			var maybe []string
 			for _, pl := range r.PrefixLists {
 				if l.lists[pl] != nil {
@@ -297,16 +320,16 @@ func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGV
 				switch {
 				case !bounded:
 					maybe = append(maybe, fmt.Sprintf("security group %s %s rule %d (%s) admits prefix list %s, whose entries are not in the inputs (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)", g.ID, dir, i, r.Source, pl, pl, pl))
-				case holds(b.set, part):
+				case holds(b.set):
 					maybe = append(maybe, fmt.Sprintf("security group %s %s rule %d (%s) admits prefix list %s; %s, and those hold this address, but the list's entries are not in the inputs (aws ec2 get-managed-prefix-list-entries --prefix-list-id %s > %s.json)", g.ID, dir, i, r.Source, pl, b.what, pl, pl))
 				}
 			}
-			admitted := holds(c.set, part)
+			admitted := holds(c.set)
 			for _, gid := range r.Groups {
 				switch {
-				case holds(l.members[gid], part):
+				case holds(l.members[gid]):
 					admitted = true
-				case holds(l.memberSpace.set, part):
+				case holds(l.memberSpace.set):
 					maybe = append(maybe, fmt.Sprintf("security group %s %s rule %d (%s) admits the members of %s, and members other than the instances in the inputs are not known (load balancers, endpoints, pods with their own groups)", g.ID, dir, i, r.Source, gid))
 				}
 			}
@@ -441,10 +464,10 @@ func (l *sgLayer) podSide(groups, other []string, egress bool) podSide {
 				}
 			}
 			switch {
-			case named || (c.set != nil && covers(c.set, privateSpace)):
+			case named || c.pods == podsAll:
 				out.certain = out.certain.Union(c.ports)
 				out.possible = out.possible.Union(c.ports)
-			case c.set != nil && (netset.Overlaps(c.set, privateSpace) || hasIPv6(c.set)):
+			case c.pods == podsSome:
 				// Some pod addresses may match (IPv6 pods too).
 				out.possible = out.possible.Union(c.ports)
 			case l.mayHoldPods(r):

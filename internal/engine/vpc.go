@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -50,6 +51,9 @@ type netLayer struct {
 	// index is the same caches as slices, filled by prepare before the
 	// analysis runs: reach asks them once per allowed pair and part.
 	index *netIndex
+	// classes are reach's verdicts by address class (sharedPartVerdict),
+	// set by prepare.
+	classes *addrClasses
 	// unfiltered are the instance's link-local services and the VPC's
 	// DNS resolver, which network ACLs do not filter either.
 	unfiltered *netipx.IPSet
@@ -223,6 +227,7 @@ func (n *netLayer) prepare(ids []*identity, parts []*netipx.IPSet) {
 	x.pairs = make([]atomic.Pointer[vpcVerdict], len(x.groups)*len(x.groups))
 	x.byPart = make([]atomic.Pointer[vpcVerdict], len(x.groups)*len(parts)*2)
 	n.index = x
+	n.classes = n.newAddrClasses()
 }
 
 // pairSlot is the slot of a pair of groups' verdict in the indexed caches;
@@ -664,6 +669,170 @@ func (n *netLayer) addrVerdict(g *subnetGroup, key groupPartKey, a netip.Addr, p
 	v := n.combine(paths)
 	n.verdicts.Store(key, v)
 	return v
+}
+
+// Reach asks the VPC layer about every place and address part, but the
+// parts are cut by every subnet's blocks, network ACL entries and routes,
+// and pods of one subnet cannot tell most of them apart: a partner range
+// in another subnet's network ACL, say, cuts parts that this subnet's
+// entries, routes and NAT gateway judge alike. addrClass names what
+// addrPath reads of an address, so that the verdict (not the hops, which
+// name the address) is computed once per subnet, direction and class.
+
+// addrClasses holds the VPC layer's verdicts (paths without hops) by
+// subnet, direction and address class.
+type addrClasses struct {
+	// subnets numbers the subnets for the class key; nats are the NAT
+	// gateways' subnets; private is privateAndVPC.
+	subnets map[*model.Subnet]int
+	nats    []*model.Subnet
+	private *netipx.IPSet
+	mu      sync.Mutex
+	paths   map[addrClassKey]*classVerdict
+}
+
+// classVerdict is the verdict of one address class from one subnet: its
+// path (without hops) and, for pods of that subnet alone, the layer's
+// verdict made of it.
+type classVerdict struct {
+	path  Path
+	alone vpcVerdict
+}
+
+type addrClassKey struct {
+	s      *model.Subnet
+	egress bool
+	class  string
+}
+
+func (n *netLayer) newAddrClasses() *addrClasses {
+	x := &addrClasses{subnets: map[*model.Subnet]int{}, paths: map[addrClassKey]*classVerdict{}, private: privateAndVPC(n)}
+	for _, b := range n.byAddr {
+		if _, ok := x.subnets[b.subnet]; !ok {
+			x.subnets[b.subnet] = len(x.subnets)
+		}
+	}
+	ids := make([]string, 0, len(n.nats))
+	for id := range n.nats {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	seen := map[*model.Subnet]bool{}
+	for _, id := range ids {
+		if s := n.subnets[n.nats[id].Subnet]; s != nil && !seen[s] {
+			seen[s] = true
+			x.nats = append(x.nats, s)
+		}
+	}
+	return x
+}
+
+// addrClass is everything addrPath reads of address a for pods of subnet
+// s: whether the instance's services hold it, its subnet, its family and
+// whether it is public (the routes' internet and NAT gateways), which
+// entry of s's route table and of each NAT gateway's subnet's table
+// holds it, and which entries of s's network ACL and of each NAT gateway
+// subnet's hold it. Two addresses of one class get the same verdicts from
+// addrPath (TestAddrClassesAgreeWithPath); a change to what addrPath
+// reads of the address must be added here.
+func (n *netLayer) addrClass(x *addrClasses, s *model.Subnet, a netip.Addr) string {
+	b := make([]byte, 0, 64)
+	flag := func(v bool) {
+		if v {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	num := func(i int) { b = binary.AppendVarint(b, int64(i)) }
+	flag(n.unfiltered.Contains(a))
+	flag(a.Is6())
+	flag(!x.private.Contains(a))
+	if d := n.subnetOf(a); d != nil {
+		num(x.subnets[d])
+	} else {
+		num(-1)
+	}
+	route := func(s *model.Subnet) {
+		c, _ := n.tableOf(s)
+		if c == nil {
+			num(-2)
+			return
+		}
+		e, at := c.lookup(a), -1
+		for i := range c.entries {
+			if &c.entries[i] == e {
+				at = i
+			}
+		}
+		num(at)
+	}
+	acl := func(s *model.Subnet) {
+		c := n.acls[s.ID]
+		if c == nil {
+			return
+		}
+		for _, es := range [][]aclEntry{c.in, c.out} {
+			for _, e := range es {
+				flag(e.e.CIDR.Contains(a))
+			}
+		}
+	}
+	route(s)
+	acl(s)
+	for _, ns := range x.nats {
+		b = append(b, '|')
+		route(ns)
+		acl(ns)
+	}
+	return string(b)
+}
+
+// classPath is addrPath's verdicts (without hops) between pods of subnet
+// s and address a, computed once per address class.
+func (n *netLayer) classPath(s *model.Subnet, a netip.Addr, egress bool) *classVerdict {
+	x := n.classes
+	k := addrClassKey{s: s, egress: egress, class: n.addrClass(x, s, a)}
+	x.mu.Lock()
+	c, ok := x.paths[k]
+	x.mu.Unlock()
+	if ok {
+		return c
+	}
+	full := n.addrPath(s, a, egress)
+	c = &classVerdict{path: Path{Subnet: full.Subnet, ACL: full.ACL, Route: full.Route}}
+	c.alone = n.combine([]Path{c.path})
+	x.mu.Lock()
+	x.paths[k] = c
+	x.mu.Unlock()
+	return c
+}
+
+// sharedPartVerdict is partVerdict's verdict for reach, with the subnets'
+// verdicts shared by address class (classPath): its paths have no hops,
+// which reach does not show.
+func (n *netLayer) sharedPartVerdict(id *identity, part *netipx.IPSet, egress bool) vpcVerdict {
+	if n.classes == nil {
+		return n.partVerdict(id, part, egress)
+	}
+	rs := part.Ranges()
+	if len(rs) == 0 {
+		return vpcVerdict{}
+	}
+	a := rs[0].From()
+	g := n.groupOf(id)
+	if len(g.subnets) == 1 && g.subnets[0] != nil {
+		return n.classPath(g.subnets[0], a, egress).alone
+	}
+	paths := make([]Path, 0, len(g.subnets))
+	for _, s := range g.subnets {
+		if s == nil {
+			paths = append(paths, unknownSubnet(n, "the pods' nodes"))
+			continue
+		}
+		paths = append(paths, n.classPath(s, a, egress).path)
+	}
+	return n.combine(paths)
 }
 
 type pairKey struct{ s, d *model.Subnet }
