@@ -128,6 +128,8 @@ type graph struct {
 	notes      []string
 	peerCache  map[string]peerMatch
 	nsCache    map[string][]int
+	// nsMembers are namespaceMembers' by namespace selector key.
+	nsMembers map[string]*nsMembers
 	// podMatch holds, per pod selector (by its key), its answer for each
 	// label class: 0 not yet computed, else the Match plus one.
 	podMatch     map[string][]uint8
@@ -175,7 +177,7 @@ type graph struct {
 // cannot tell pods apart. It stops with ctx's cause once ctx is done,
 // checked per policy (each resolves its peers against every identity).
 func compile(ctx context.Context, w *model.World, members []memberSpec, addrs addressRanges, tiers TierOptions, denseSets bool) (*graph, error) {
-	g := &graph{world: w, ranges: tiers.Ranges, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, podMatch: map[string][]uint8{}, nsCache: map[string][]int{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
+	g := &graph{world: w, ranges: tiers.Ranges, nsLabels: map[string]map[string]string{}, byNS: map[string][]*identity{}, peerCache: map[string]peerMatch{}, podMatch: map[string][]uint8{}, nsCache: map[string][]int{}, nsMembers: map[string]*nsMembers{}, blocks: map[string]*netipx.IPSet{}, ruleSets: map[string]*netipx.IPSet{}, addrs: addrs}
 	for _, ns := range w.Namespaces {
 		g.nsLabels[ns.Name] = ns.Labels
 	}
@@ -589,25 +591,22 @@ func (g *graph) compileRule(p *policy, index int, egress bool, peers []networkin
 // Results are cached: many policies share the same peers (DNS, the
 // ingress controller).
 func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (peerMatch, error) {
-	key := selectorKey(peer.NamespaceSelector) + "|" + selectorKey(peer.PodSelector)
+	nsKey := selectorKey(peer.NamespaceSelector)
+	key := nsKey + "|" + selectorKey(peer.PodSelector)
 	if peer.NamespaceSelector == nil {
 		key = "ns=" + ns + "|" + key
 	}
 	if b, ok := g.peerCache[key]; ok {
 		return b, nil
 	}
-	// The identities of each namespace the peer names: by position among
+	// The identities of the namespaces the peer names: by position among
 	// the sorted namespaces, not by name, since a selector that admits a
 	// share of thousands of namespaces would hash every name again.
-	groups := [][]*identity{g.byNS[ns]}
+	members := &nsMembers{groups: [][]*identity{g.byNS[ns]}, n: len(g.byNS[ns])}
 	if peer.NamespaceSelector != nil {
-		idx, err := g.matchNamespaces(peer.NamespaceSelector)
-		if err != nil {
+		var err error
+		if members, err = g.namespaceMembers(nsKey, peer.NamespaceSelector); err != nil {
 			return peerMatch{}, err
-		}
-		groups = groups[:0]
-		for _, i := range idx {
-			groups = append(groups, g.nsIdentities[i])
 		}
 	}
 	pods := Selector{}
@@ -620,28 +619,24 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 	podMatch := g.podMatches(selectorKey(peer.PodSelector))
 	b := peerMatch{why: map[int][]string{}}
 	yes, maybe := g.sets.builder(), g.sets.builder()
-	total := 0
-	for _, ids := range groups {
-		total += len(ids)
-	}
-	if !g.sets.dense && total >= 256 && 4*g.labelClasses <= total {
-		g.peerByClass(groups, pods, podMatch, &b, yes, maybe)
-		groups = nil
-	}
-	for _, ids := range groups {
-		for _, id := range ids {
-			m := podMatch(pods, id)
-			switch {
-			case m != No && id.hostNetwork:
-				// Upstream leaves it to the CNI whether selectors see
-				// host-network pods or only their node's address.
-				maybe.set(id.index)
-				b.why[id.index] = []string{hostPeerReason}
-			case m == Yes:
-				yes.set(id.index)
-			case m == Maybe:
-				maybe.set(id.index)
-				b.why[id.index] = []string{fmt.Sprintf("a peer selector reads %s, whose value is set at run time", strings.Join(pods.varyingKeys(id.labels), ", "))}
+	if !g.sets.dense && members.n >= 256 && 4*g.labelClasses <= members.n {
+		g.peerByClass(g.membersSet(members), pods, podMatch, &b, yes, maybe)
+	} else {
+		for _, ids := range members.groups {
+			for _, id := range ids {
+				m := podMatch(pods, id)
+				switch {
+				case m != No && id.hostNetwork:
+					// Upstream leaves it to the CNI whether selectors see
+					// host-network pods or only their node's address.
+					maybe.set(id.index)
+					b.why[id.index] = []string{hostPeerReason}
+				case m == Yes:
+					yes.set(id.index)
+				case m == Maybe:
+					maybe.set(id.index)
+					b.why[id.index] = []string{fmt.Sprintf("a peer selector reads %s, whose value is set at run time", strings.Join(pods.varyingKeys(id.labels), ", "))}
+				}
 			}
 		}
 	}
@@ -650,15 +645,44 @@ func (g *graph) peerIdentities(ns string, peer networkingv1.NetworkPolicyPeer) (
 	return b, nil
 }
 
-// peerByClass is the loop of peerIdentities over the identities of
-// groups, for a peer that admits many (a share of every namespace): it
-// asks the pod selector once per label class and adds each matching
-// class's identities among the groups' a word at a time, visiting one by
-// one only those that are maybe (host-network pods, run-time labels).
-func (g *graph) peerByClass(groups [][]*identity, pods Selector, podMatch func(Selector, *identity) Match, b *peerMatch, yes, maybe *setBuilder) {
-	g.indexClasses()
+// nsMembers are the identities of the namespaces a peer names, namespace by
+// namespace (groups), how many (n), and as one set once a peer asks
+// (membersSet).
+type nsMembers struct {
+	groups [][]*identity
+	n      int
+	set    *idset
+}
+
+// namespaceMembers are the members of the namespaces a namespace selector
+// matches, kept by the selector's key (sel's): the peers that pair it with
+// different pod selectors share them. A peer was once given a list of the
+// namespaces built afresh, which at thousands of namespaces (a few thousand
+// peers, each naming a share of them) was a tenth of compiling.
+func (g *graph) namespaceMembers(key string, sel *metav1.LabelSelector) (*nsMembers, error) {
+	if m, ok := g.nsMembers[key]; ok {
+		return m, nil
+	}
+	idx, err := g.matchNamespaces(sel)
+	if err != nil {
+		return nil, err
+	}
+	m := &nsMembers{groups: make([][]*identity, 0, len(idx))}
+	for _, i := range idx {
+		m.groups = append(m.groups, g.nsIdentities[i])
+		m.n += len(g.nsIdentities[i])
+	}
+	g.nsMembers[key] = m
+	return m, nil
+}
+
+// membersSet is m's identities as a set, made on first use.
+func (g *graph) membersSet(m *nsMembers) *idset {
+	if m.set != nil {
+		return m.set
+	}
 	in := g.sets.builder()
-	for _, ids := range groups {
+	for _, ids := range m.groups {
 		// A namespace's identities are numbered one after another when
 		// its workloads come together, as loading sorts them.
 		if n := len(ids); n > 0 && ids[n-1].index-ids[0].index == n-1 {
@@ -669,6 +693,20 @@ func (g *graph) peerByClass(groups [][]*identity, pods Selector, podMatch func(S
 			in.set(id.index)
 		}
 	}
+	m.set = g.sets.freeze(in)
+	return m.set
+}
+
+// peerByClass is the loop of peerIdentities over the identities in, for a
+// peer that admits many (a share of every namespace): it asks the pod
+// selector once per label class and adds each matching class's identities
+// among in a word at a time, visiting one by one only those that are maybe
+// (host-network pods, run-time labels).
+func (g *graph) peerByClass(in *idset, pods Selector, podMatch func(Selector, *identity) Match, b *peerMatch, yes, maybe *setBuilder) {
+	if in.isEmpty() {
+		return
+	}
+	g.indexClasses()
 	for c, rep := range g.classRep {
 		m := podMatch(pods, rep)
 		if m == No {
@@ -679,9 +717,9 @@ func (g *graph) peerByClass(groups [][]*identity, pods Selector, podMatch func(S
 			why = []string{fmt.Sprintf("a peer selector reads %s, whose value is set at run time", strings.Join(pods.varyingKeys(rep.labels), ", "))}
 		}
 		ids := g.classIDs[c]
-		lo, hi := max(in.lo, ids.off), min(in.hi, ids.off+len(ids.words))
+		lo, hi := max(in.off, ids.off), min(in.off+len(in.words), ids.off+len(ids.words))
 		for k := lo; k < hi; k++ {
-			w := ids.words[k-ids.off] & in.words[k]
+			w := ids.words[k-ids.off] & in.words[k-in.off]
 			if m == Yes {
 				yes.orWord(k, w&^g.hostIDs[k])
 				w &= g.hostIDs[k]
@@ -699,7 +737,6 @@ func (g *graph) peerByClass(groups [][]*identity, pods Selector, podMatch func(S
 			}
 		}
 	}
-	g.sets.release(in)
 }
 
 // indexClasses sets, once, each label class's identities (classIDs), one
