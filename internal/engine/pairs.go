@@ -55,7 +55,7 @@ func newSideClasses(ids []*identity, egress bool) *sideClasses {
 	at := map[string]int32{}
 	type classSubject struct{ class, subj int32 }
 	alike := map[classSubject]int32{}
-	var key strings.Builder
+	var key []byte
 	for _, id := range ids {
 		c.of[id.index], c.alike[id.index] = -1, -1
 		// A tiered identity's side is the tiers' cell (its subject class
@@ -68,16 +68,8 @@ func newSideClasses(ids []*identity, egress bool) *sideClasses {
 		if egress {
 			certain, maybe = id.egress, id.maybeEgress
 		}
-		key.Reset()
-		for _, p := range certain {
-			fmt.Fprintf(&key, "%p,", p)
-		}
-		key.WriteByte('|')
-		for _, p := range maybe {
-			fmt.Fprintf(&key, "%p,", p)
-		}
-		k := key.String()
-		n, ok := at[k]
+		key = appendPolicies(appendPolicies(key[:0], certain), maybe)
+		n, ok := at[string(key)]
 		if !ok {
 			var rules []*rule
 			named := false
@@ -102,7 +94,7 @@ func newSideClasses(ids []*identity, egress bool) *sideClasses {
 				c.sets = append(c.sets, sets)
 				c.named = append(c.named, named)
 			}
-			at[k] = n
+			at[string(key)] = n
 		}
 		c.of[id.index] = n
 		if n < 0 {

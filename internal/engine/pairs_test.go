@@ -39,3 +39,37 @@ func TestSortPairs(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyListKeys holds appendPolicies to its promise: two pairs of
+// lists (an identity's certain and maybe policies) have one key exactly when
+// they are equal, however the policies are split between the lists.
+func TestPolicyListKeys(t *testing.T) {
+	ps := make([]*policy, 300)
+	for i := range ps {
+		ps[i] = &policy{num: int32(i)}
+	}
+	lists := [][2][]*policy{
+		{nil, nil},
+		{ps[:1], nil},
+		{nil, ps[:1]},
+		{ps[:2], nil},
+		{ps[:1], ps[1:2]},
+		{ps[1:2], ps[:1]},
+		{{ps[1], ps[0]}, nil},
+		{ps[128:129], nil},
+		{ps[:128], nil},
+		{ps[:127], ps[127:128]},
+		{ps[200:300], ps[:1]},
+	}
+	seen := map[string]int{}
+	for i, l := range lists {
+		k := string(appendPolicies(appendPolicies(nil, l[0]), l[1]))
+		if j, ok := seen[k]; ok {
+			t.Errorf("lists %d and %d share key %x", j, i, k)
+		}
+		seen[k] = i
+		if again := string(appendPolicies(appendPolicies([]byte("x")[:0], l[0]), l[1])); again != k {
+			t.Errorf("list %d: key %x, then %x", i, k, again)
+		}
+	}
+}

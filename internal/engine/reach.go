@@ -579,27 +579,23 @@ func (a *Analysis) ReachCompact() *Result {
 	classes := map[string]*class{}
 	classOf := make([]*class, n)
 	var order []string
+	var key []byte
 	for _, d := range g.identities {
-		var key strings.Builder
-		for _, p := range d.ingress {
-			fmt.Fprintf(&key, "%p,", p)
+		// An open identity's key is its tiers' alone: the policies
+		// that select it do not narrow its sources.
+		key = append(key[:0], 'o')
+		if !ingressOpen(d) {
+			key = appendPolicies(appendPolicies(append(key[:0], 'i'), d.ingress), d.maybeIngress)
 		}
-		key.WriteByte('|')
-		for _, p := range d.maybeIngress {
-			fmt.Fprintf(&key, "%p,", p)
-		}
-		if ingressOpen(d) {
-			key.Reset()
-		}
-		key.WriteString(d.tierKey())
-		k := key.String()
-		c, ok := classes[k]
+		key = append(key, d.tierKey()...)
+		c, ok := classes[string(key)]
 		if !ok {
 			c = &class{id: len(classes)}
 			b := pool.builder()
 			c.all = g.addIngressSources(d, b)
 			c.sources = pool.freeze(b)
 			c.tierOnly = d.tierOnlySources()
+			k := string(key)
 			classes[k] = c
 			order = append(order, k)
 		}
