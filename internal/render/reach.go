@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ringfence/ringfence/internal/engine"
 	"github.com/ringfence/ringfence/internal/netset"
@@ -265,15 +267,8 @@ func ReachJSON(w io.Writer, r *engine.Result) error {
 	}
 	bw.WriteString(closing(len(r.Peers)) + ",\n  \"connections\": [")
 	reasons := newReasonIndex()
-	tails := newTails(r)
 	n := r.ConnectionCount()
-	for i := range n {
-		src, dst, c := r.ConnectionAt(i)
-		buf = appendEnds(buf[:0], src, dst)
-		bw.WriteString(sep(i))
-		bw.Write(buf)
-		bw.Write(tails.get(c, func(b []byte) []byte { return appendVerdict(b, c, reasons) }))
-	}
+	connectionsJSON(bw, r, reasons, jsonBlock, runtime.GOMAXPROCS(0))
 	bw.WriteString(closing(n))
 	if len(r.Self) > 0 {
 		bw.WriteString(",\n  \"self\": [")
@@ -318,6 +313,76 @@ func ReachJSON(w io.Writer, r *engine.Result) error {
 	}
 	bw.WriteString("\n}\n")
 	return bw.Flush()
+}
+
+// jsonBlock is how many connections a worker of connectionsJSON writes at
+// a time: a few megabytes of JSON.
+const jsonBlock = 1 << 15
+
+// connectionsJSON writes the connections (appendEnds, then appendVerdict's
+// tail), each after its separator, with up to workers goroutines writing
+// blocks of block connections side by side and bw taking the blocks in
+// order: at 10,000 namespaces (12 million connections) writing them was a
+// second on one core while the other idled.
+//
+// Reasons are numbered in the order the connections meet them, first, in
+// one pass: then the workers only read the reasons' and the tails' maps.
+func connectionsJSON(bw *bufio.Writer, r *engine.Result, reasons *reasonIndex, block, workers int) {
+	tails := newTails(r)
+	n := r.ConnectionCount()
+	if n <= block || workers < 2 {
+		var buf []byte
+		for i := range n {
+			src, dst, c := r.ConnectionAt(i)
+			buf = appendEnds(buf[:0], src, dst)
+			bw.WriteString(sep(i))
+			bw.Write(buf)
+			bw.Write(tails.get(c, func(b []byte) []byte { return appendVerdict(b, c, reasons) }))
+		}
+		return
+	}
+	for i := range n {
+		_, _, c := r.ConnectionAt(i)
+		if tails.of != nil {
+			tails.get(c, func(b []byte) []byte { return appendVerdict(b, c, reasons) })
+		} else if !c.Unknown.IsEmpty() {
+			// What appendVerdict numbers, in the same order.
+			reasons.ids(c.Reasons)
+		}
+	}
+	write := func(buf []byte, lo, hi int) []byte {
+		var last *engine.Connection
+		var tail []byte
+		for i := lo; i < hi; i++ {
+			src, dst, c := r.ConnectionAt(i)
+			buf = appendEnds(append(buf, sep(i)...), src, dst)
+			switch {
+			case tails.of == nil:
+				buf = appendVerdict(buf, c, reasons)
+				continue
+			case c != last:
+				last, tail = c, tails.of[c]
+			}
+			buf = append(buf, tail...)
+		}
+		return buf
+	}
+	bufs := make([][]byte, workers)
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += block * workers {
+		for w := range workers {
+			start := lo + w*block
+			if start >= n {
+				bufs[w] = bufs[w][:0]
+				continue
+			}
+			wg.Go(func() { bufs[w] = write(bufs[w][:0], start, min(start+block, n)) })
+		}
+		wg.Wait()
+		for _, b := range bufs {
+			bw.Write(b)
+		}
+	}
 }
 
 func sep(i int) string {
