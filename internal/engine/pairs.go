@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ringfence/ringfence/internal/netset"
 )
@@ -520,6 +522,18 @@ func rankKey(src, dst uint32) uint64 { return uint64(src)<<32 | uint64(dst) }
 // destination, often already in order: twelve million connections sort in
 // a fraction of what comparing them all takes.
 func sortPairs(names []string, lists [][]pairEntry) *pairList {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	// A core sorts 65,536 entries in about a millisecond: fewer are not
+	// worth a goroutine.
+	return sortPairsOn(names, lists, min(runtime.GOMAXPROCS(0), 1+n/(1<<16)))
+}
+
+// sortPairsOn is sortPairs with the sources' sorts shared out among
+// workers goroutines.
+func sortPairsOn(names []string, lists [][]pairEntry, workers int) *pairList {
 	start := make([]int, len(names)+1) // source rank -> its first entry
 	for _, l := range lists {
 		for _, e := range l {
@@ -538,12 +552,30 @@ func sortPairs(names []string, lists [][]pairEntry) *pairList {
 			at[src]++
 		}
 	}
+	// Each source's entries sorted by destination, sources shared out
+	// among the cores by their entries' count.
 	byKey := func(x, y pairEntry) int { return cmp.Compare(x.key, y.key) }
-	for r := range names {
-		if one := out[start[r]:start[r+1]]; !slices.IsSortedFunc(one, byKey) {
-			slices.SortFunc(one, byKey)
+	sortRanks := func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			if one := out[start[r]:start[r+1]]; !slices.IsSortedFunc(one, byKey) {
+				slices.SortFunc(one, byKey)
+			}
 		}
 	}
+	var wg sync.WaitGroup
+	lo := 0
+	for w := 1; w <= workers; w++ {
+		hi := len(names)
+		if w < workers {
+			// The first rank whose entries start past w shares of them.
+			hi, _ = slices.BinarySearch(start[:len(names)], w*len(out)/workers)
+			hi = max(hi, lo)
+		}
+		from := lo
+		wg.Go(func() { sortRanks(from, hi) })
+		lo = hi
+	}
+	wg.Wait()
 	return &pairList{names: names, entries: out}
 }
 

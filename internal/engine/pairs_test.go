@@ -27,14 +27,16 @@ func TestSortPairs(t *testing.T) {
 				all = append(all, e)
 			}
 		}
-		got := sortPairs(names, lists).entries
 		slices.SortFunc(all, func(x, y pairEntry) int { return cmp.Compare(x.key, y.key) })
-		if len(got) != len(all) {
-			t.Fatalf("round %d: %d entries, want %d", round, len(got), len(all))
-		}
-		for i := range all {
-			if got[i].key != all[i].key {
-				t.Fatalf("round %d: entry %d is %x, want %x", round, i, got[i].key, all[i].key)
+		for workers := 1; workers <= 5; workers++ {
+			got := sortPairsOn(names, lists, workers).entries
+			if len(got) != len(all) {
+				t.Fatalf("round %d, %d workers: %d entries, want %d", round, workers, len(got), len(all))
+			}
+			for i := range all {
+				if got[i].key != all[i].key {
+					t.Fatalf("round %d, %d workers: entry %d is %x, want %x", round, workers, i, got[i].key, all[i].key)
+				}
 			}
 		}
 	}
