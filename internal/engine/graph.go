@@ -1048,6 +1048,23 @@ type bitset []uint64
 func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
 func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
 func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+// bitsAt is n (at most 64) bits of b from identity lo on, lowest first; b
+// may be shorter than the identities, or nil.
+func (b bitset) bitsAt(lo, n int) uint64 {
+	word := func(k int) uint64 {
+		if k < len(b) {
+			return b[k]
+		}
+		return 0
+	}
+	k, sh := lo/64, uint(lo%64)
+	w := word(k) >> sh
+	if sh != 0 {
+		w |= word(k+1) << (64 - sh)
+	}
+	return w & (^uint64(0) >> (64 - n))
+}
 func (b bitset) isEmpty() bool {
 	for _, w := range b {
 		if w != 0 {

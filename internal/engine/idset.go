@@ -76,6 +76,17 @@ func (s *idset) word(k int) uint64 {
 	return 0
 }
 
+// bitsAt is n (at most 64) bits of the set from identity lo on, lowest
+// first.
+func (s *idset) bitsAt(lo, n int) uint64 {
+	k, sh := lo/64, uint(lo%64)
+	w := s.word(k) >> sh
+	if sh != 0 {
+		w |= s.word(k+1) << (64 - sh)
+	}
+	return w & (^uint64(0) >> (64 - n))
+}
+
 // subsetOf reports whether every member of s is in o.
 func (s *idset) subsetOf(o *idset) bool {
 	if s == nil {

@@ -287,3 +287,47 @@ func tiersOf(g *graph) *tierConfig {
 	}
 	return nil
 }
+
+// TestBitsAt holds the word-at-a-time reads Reach makes of a class's
+// sources (idset.bitsAt, bitset.bitsAt over appendRuns' runs) to one test
+// per member: any window, any run layout, sets shorter than the window.
+func TestBitsAt(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for round := range 300 {
+		n := 1 + r.IntN(400)
+		pool := newSetPool(n)
+		b := pool.builder()
+		dense := newBitset(n)
+		for i := range n {
+			if r.IntN(3) == 0 && i >= n/4 {
+				b.set(i)
+				dense.set(i)
+			}
+		}
+		s := pool.freeze(b)
+		short := dense[:r.IntN(len(dense)+1)]
+		var group []int
+		for i := r.IntN(n); i < n && len(group) < 64; i += 1 + r.IntN(3)/2*r.IntN(5) {
+			group = append(group, i)
+		}
+		if len(group) == 0 {
+			continue
+		}
+		var got, gotShort, want, wantShort uint64
+		for _, run := range appendRuns(nil, group) {
+			got |= s.bitsAt(run.at, run.n) << run.k
+			gotShort |= short.bitsAt(run.at, run.n) << run.k
+		}
+		for k, i := range group {
+			if s.has(i) {
+				want |= 1 << k
+			}
+			if hasBit(short, i) {
+				wantShort |= 1 << k
+			}
+		}
+		if got != want || gotShort != wantShort {
+			t.Fatalf("round %d, group %v: idset %x want %x; short bitset %x want %x", round, group, got, want, gotShort, wantShort)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"net/netip"
@@ -753,6 +754,7 @@ func (a *Analysis) ReachCompact() *Result {
 			// tierMasks[c] are the members only class c's tiers admit.
 			tierMasks := make([]uint64, len(classes))
 			var tried [64][]int
+			var runs []memberRun
 			var settled []tierSettled
 			gen := 0
 			for group := range next {
@@ -769,17 +771,21 @@ func (a *Analysis) ReachCompact() *Result {
 							for k := range group {
 								tried[k] = tried[k][:0]
 							}
+							runs = appendRuns(runs[:0], group)
+							all := ^uint64(0) >> (64 - len(group))
 							targets.each(func(d int) {
 								c := classOf[d]
 								if stamps[c.id] != gen {
-									stamps[c.id], masks[c.id], tierMasks[c.id] = gen, 0, 0
-									for k, i := range group {
-										switch {
-										case !c.all && hasBit(c.tierOnly, i):
-											tierMasks[c.id] |= 1 << k
-										case c.all || c.sources.has(i):
-											masks[c.id] |= 1 << k
+									// The members a class admits, read a
+									// run of consecutive identities at a time.
+									stamps[c.id], masks[c.id], tierMasks[c.id] = gen, all, 0
+									if !c.all {
+										var src, tier uint64
+										for _, r := range runs {
+											src |= c.sources.bitsAt(r.at, r.n) << r.k
+											tier |= c.tierOnly.bitsAt(r.at, r.n) << r.k
 										}
+										masks[c.id], tierMasks[c.id] = src&^tier, tier
 									}
 								}
 								for m := masks[c.id]; m != 0; m &= m - 1 {
@@ -1137,33 +1143,43 @@ func (a *Analysis) externalWith(egress bool, f fenceVerdicts, pf *partFences) (C
 func egressClasses(ids []*identity) [][]int {
 	var groups [][]int
 	at := map[string]int{}
-	var key strings.Builder
+	var key []byte
 	for _, s := range ids {
 		if s.hostNetwork || len(s.doubt) > 0 {
 			groups = append(groups, []int{s.index})
 			continue
 		}
-		key.Reset()
-		for _, p := range s.egress {
-			fmt.Fprintf(&key, "%p,", p)
-		}
-		key.WriteByte('|')
-		for _, p := range s.maybeEgress {
-			fmt.Fprintf(&key, "%p,", p)
-		}
+		key = appendPolicies(appendPolicies(key[:0], s.egress), s.maybeEgress)
 		if s.tiers != nil {
-			fmt.Fprintf(&key, "|t%d", s.tiers.subject(s, true))
+			key = binary.AppendVarint(append(key, 't'), int64(s.tiers.subject(s, true)))
 		}
-		k := key.String()
-		i, ok := at[k]
+		i, ok := at[string(key)]
 		if !ok {
 			i = len(groups)
-			at[k] = i
+			at[string(key)] = i
 			groups = append(groups, nil)
 		}
 		groups[i] = append(groups[i], s.index)
 	}
 	return groups
+}
+
+// memberRun is n consecutive identities, from at on, that are members k
+// to k+n-1 of a group.
+type memberRun struct{ at, k, n int }
+
+// appendRuns appends the runs of consecutive identities of group (in
+// ascending order): identities are numbered namespace by namespace, so an
+// egress class is a run or a few.
+func appendRuns(runs []memberRun, group []int) []memberRun {
+	for k, i := range group {
+		if n := len(runs); n > 0 && runs[n-1].at+runs[n-1].n == i {
+			runs[n-1].n++
+			continue
+		}
+		runs = append(runs, memberRun{at: i, k: k, n: 1})
+	}
+	return runs
 }
 
 // egressMemo holds the egress verdicts of one egress class by
