@@ -40,6 +40,9 @@ type sideClasses struct {
 	// pairMemo's last-side shortcuts need.
 	alike  []int32
 	nAlike int
+	// short is alike but -1 for identities whose class has named ports:
+	// the classes pairMemo's last-side shortcuts serve for ingress.
+	short []int32
 }
 
 // sigSets are what signature reads of a rule.
@@ -114,6 +117,12 @@ func newSideClasses(ids []*identity, egress bool) *sideClasses {
 		c.alike[id.index] = a
 	}
 	c.nAlike = len(alike)
+	c.short = slices.Clone(c.alike)
+	for i, n := range c.of {
+		if n >= 0 && c.named[n] {
+			c.short[i] = -1
+		}
+	}
 	return c
 }
 
@@ -185,13 +194,13 @@ type pairMemo struct {
 	// join the pair's key.
 	a *Analysis
 	// The side numbers last looked up, without a signature or a map:
-	// towards destination d, for sources alike outClass[d]; from source
-	// inSrc[c], for destinations alike c (sideClasses.alike, without
-	// named ports). Reach gives the sources of one egress class to a
-	// worker in a row, and each source meets many destinations of one
-	// ingress class.
-	outClass, outSide []int32
-	inSrc, inSide     []int32
+	// towards destination d, for sources alike lastOut[d].of; from source
+	// lastIn[c].of, for destinations alike c (sideClasses.short). Reach
+	// gives the sources of one egress class to a worker in a row, and
+	// each source meets many destinations of one ingress class. Each is
+	// one look at memory per pair: at 10,000 namespaces a pair's look-ups
+	// missed the cache in six arrays.
+	lastOut, lastIn []lastSide
 	// lastPair and lastConn are the pair looked up last: a source's
 	// destinations of one class often share it in a row.
 	lastPair sharedKey
@@ -200,6 +209,10 @@ type pairMemo struct {
 	empties map[[2]int32]bool
 }
 
+// lastSide is a side number looked up last, for a class of sources or one
+// source (of).
+type lastSide struct{ of, side int32 }
+
 // sharedKey names one shared pair verdict: the two sides' numbers and, with
 // security groups or the VPC layer, the class of their verdict between the
 // two pods' places (src; dst -1) or the two places (-1 without).
@@ -207,14 +220,13 @@ type sharedKey struct{ egress, ingress, src, dst int32 }
 
 func newPairMemo(a *Analysis, in, out *sideClasses) *pairMemo {
 	m := &pairMemo{in: in, out: out, ingress: map[sideKey]int32{}, egrs: map[sideKey]int32{}, pairs: map[sharedKey]*Connection{}, byValue: map[string]int32{}, empties: map[[2]int32]bool{},
-		outClass: make([]int32, len(out.of)), outSide: make([]int32, len(out.of)),
-		inSrc: make([]int32, in.nAlike), inSide: make([]int32, in.nAlike),
+		lastOut: make([]lastSide, len(out.of)), lastIn: make([]lastSide, in.nAlike),
 		inTab: make([][]sideEntry, len(in.rules)), outTab: make([][]sideEntry, len(out.rules))}
-	for i := range m.outClass {
-		m.outClass[i] = -1
+	for i := range m.lastOut {
+		m.lastOut[i].of = -1
 	}
-	for i := range m.inSrc {
-		m.inSrc[i] = -1
+	for i := range m.lastIn {
+		m.lastIn[i].of = -1
 	}
 	m.lastPair = sharedKey{-1, -1, -1, -1}
 	if a.sg != nil || a.net != nil {
@@ -319,19 +331,20 @@ func (m *pairMemo) sides(s, d *identity) (e, i int32, ok bool) {
 	// The last side numbers hold for identities alike (one class and,
 	// when tiered, one tier subject class): the sideKey of each is the
 	// same towards (or from) one other end.
-	if c := m.out.alike[s.index]; c >= 0 && m.outClass[d.index] == c {
-		e = m.outSide[d.index]
+	if c, last := m.out.alike[s.index], &m.lastOut[d.index]; c >= 0 && last.of == c {
+		e = last.side
 	} else if e, ok = m.side(s, d, d, true); !ok {
 		return 0, 0, false
 	} else {
-		m.outClass[d.index], m.outSide[d.index] = c, e
+		*last = lastSide{c, e}
 	}
-	if c := m.in.alike[d.index]; c >= 0 && !m.in.named[m.in.of[d.index]] && m.inSrc[c] == int32(s.index) {
-		i = m.inSide[c]
+	// Destinations with named ports resolve them each on its own.
+	if c := m.in.short[d.index]; c >= 0 && m.lastIn[c].of == int32(s.index) {
+		i = m.lastIn[c].side
 	} else if i, ok = m.side(d, s, d, false); !ok {
 		return 0, 0, false
-	} else if c >= 0 && !m.in.named[m.in.of[d.index]] {
-		m.inSrc[c], m.inSide[c] = int32(s.index), i
+	} else if c >= 0 {
+		m.lastIn[c] = lastSide{int32(s.index), i}
 	}
 	return e, i, true
 }
