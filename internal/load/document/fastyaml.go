@@ -597,10 +597,56 @@ func (p *fastParser) noteHead(key, value []byte) {
 	case string(value) == "null":
 		*into = ""
 	case len(value) >= 2 && value[0] == '"' && bytes.IndexByte(value, '\\') < 0:
-		*into = string(value[1 : len(value)-1])
+		*into = headString(value[1 : len(value)-1])
 	default:
 		p.headBad = true
 	}
+}
+
+// headString is string(b), without a copy for the apiVersions and kinds
+// most objects have (two allocations an object otherwise).
+func headString(b []byte) string {
+	switch string(b) {
+	case "v1":
+		return "v1"
+	case "apps/v1":
+		return "apps/v1"
+	case "batch/v1":
+		return "batch/v1"
+	case "networking.k8s.io/v1":
+		return "networking.k8s.io/v1"
+	case "rbac.authorization.k8s.io/v1":
+		return "rbac.authorization.k8s.io/v1"
+	case "Deployment":
+		return "Deployment"
+	case "StatefulSet":
+		return "StatefulSet"
+	case "DaemonSet":
+		return "DaemonSet"
+	case "ReplicaSet":
+		return "ReplicaSet"
+	case "Job":
+		return "Job"
+	case "CronJob":
+		return "CronJob"
+	case "Pod":
+		return "Pod"
+	case "Service":
+		return "Service"
+	case "ServiceAccount":
+		return "ServiceAccount"
+	case "Namespace":
+		return "Namespace"
+	case "NetworkPolicy":
+		return "NetworkPolicy"
+	case "ConfigMap":
+		return "ConfigMap"
+	case "Secret":
+		return "Secret"
+	case "Ingress":
+		return "Ingress"
+	}
+	return string(b)
 }
 
 // mapEntry is a key of a mapping being read and where its member is in
