@@ -802,6 +802,10 @@ func (p *fastParser) scalar(l []byte) bool {
 		}
 	case c == '/' || c == '_':
 		// go-yaml has no hint for these: always a string.
+	case plainDecimal(v):
+		// Written as it stands: what ParseInt and AppendInt give for it.
+		p.out = append(p.out, v...)
+		return true
 	case c >= '0' && c <= '9' || (c == '-' || c == '+') && len(v) > 1 && v[1] != ' ':
 		num, isString, ok := resolveNumeric(string(v))
 		if !ok {
@@ -834,7 +838,7 @@ func resolveNumeric(v string) (num []byte, isString, ok bool) {
 	if strings.IndexByte(v, '_') >= 0 || strings.HasPrefix(v, "0b") || strings.HasPrefix(v, "-0b") {
 		return nil, false, false
 	}
-	if t := strings.ToLower(v[1:]); (v[0] == '-' || v[0] == '+') && t == ".inf" {
+	if (v[0] == '-' || v[0] == '+') && strings.ToLower(v[1:]) == ".inf" {
 		return nil, false, false // infinities (go-yaml's list has three spellings)
 	}
 	digits := 0
@@ -859,6 +863,23 @@ func resolveNumeric(v string) (num []byte, isString, ok bool) {
 		return nil, false, false
 	}
 	return nil, true, true // "100m", "128Mi", "10.0.0.0/8", "1.24.1"
+}
+
+// plainDecimal reports whether v is an unsigned decimal integer of at most
+// 18 digits without a leading zero (or just "0"): go-yaml reads it as that
+// int, which encoding/json writes as v itself. Most numbers in manifests
+// are such (ports, replicas); this spares them resolveNumeric's parse
+// and its copies.
+func plainDecimal(v []byte) bool {
+	if len(v) == 0 || len(v) > 18 || v[0] == '0' && len(v) > 1 {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // mayBeInt reports whether v holds only characters strconv.ParseInt and

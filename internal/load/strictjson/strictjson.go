@@ -548,6 +548,9 @@ func (d *decoder) mapping(p *plan, v reflect.Value) bool {
 		v.Set(reflect.MakeMap(p.typ))
 	}
 	kt := p.typ.Key()
+	// One element to decode into, zeroed for each member: SetMapIndex
+	// stores a copy (a new element each member was an allocation each).
+	var e reflect.Value
 	return d.members(func(key []byte) bool {
 		k := reflect.ValueOf(d.keep(key))
 		if !p.keyString {
@@ -556,7 +559,11 @@ func (d *decoder) mapping(p *plan, v reflect.Value) bool {
 		if v.MapIndex(k).IsValid() {
 			return false
 		}
-		e := reflect.New(p.typ.Elem()).Elem()
+		if e.IsValid() {
+			e.SetZero()
+		} else {
+			e = reflect.New(p.typ.Elem()).Elem()
+		}
 		if !d.value(p.elem, e) {
 			return false
 		}
