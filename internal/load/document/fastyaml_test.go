@@ -297,7 +297,7 @@ func FuzzMayBeInt(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if mayBeInt(s) {
+		if mayBeInt([]byte(s)) {
 			return
 		}
 		if _, err := strconv.ParseInt(s, 0, 64); err == nil {
@@ -346,7 +346,7 @@ func TestPlainDecimal(t *testing.T) {
 		if !plainDecimal([]byte(v)) {
 			continue
 		}
-		num, isString, ok := resolveNumeric(v)
+		num, isString, ok := resolveNumeric([]byte(v))
 		if !ok || isString || string(num) != v {
 			t.Errorf("plainDecimal(%q), but resolveNumeric gives %q, %v, %v", v, num, isString, ok)
 		}
