@@ -102,13 +102,14 @@ func Read(name string, r io.Reader) ([]*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*Object
+	out := make([]*Object, 0, len(docs))
 	for _, d := range docs {
-		objs, err := d.objects()
-		if err != nil {
+		if out, err = d.objects(out); err != nil {
 			return nil, err
 		}
-		out = append(out, objs...)
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	return out, nil
 }
@@ -412,10 +413,9 @@ type head struct {
 	Items      []json.RawMessage `json:"items"`
 }
 
-func (d doc) objects() ([]*Object, error) {
+func (d doc) objects(out []*Object) ([]*Object, error) {
 	if bytes.Contains(d.data, []byte("List")) && listRE.Match(d.data) {
 		if list, items, ok := d.listItems(); ok {
-			var out []*Object
 			for _, it := range items {
 				objs, err := flatten(it, 1, list)
 				if err != nil {
@@ -432,7 +432,7 @@ func (d doc) objects() ([]*Object, error) {
 		if j, h, ok := fastYAMLToJSONHead(d.data); ok && h.ok {
 			pos := lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
 			pos.tree.spec = h.specLines
-			return []*Object{{Source: d.src, JSON: j, APIVersion: h.apiVersion, Kind: h.kind, Metadata: h.metadata, pos: pos}}, nil
+			return append(out, &Object{Source: d.src, JSON: j, APIVersion: h.apiVersion, Kind: h.kind, Metadata: h.metadata, pos: pos}), nil
 		}
 	}
 	j, err := d.toJSON()
@@ -441,16 +441,17 @@ func (d doc) objects() ([]*Object, error) {
 	}
 	j = bytes.TrimSpace(j)
 	if len(j) == 0 || bytes.Equal(j, []byte("null")) {
-		return nil, nil
+		return out, nil
 	}
 	if j[0] != '{' {
 		// A JSON patch, a list of values, a bare scalar: a document, but
 		// not an object. It has no kind; the caller skips it as it skips
 		// every document that is not a Kubernetes object.
-		return []*Object{{Source: d.src, JSON: j, NotObject: true}}, nil
+		return append(out, &Object{Source: d.src, JSON: j, NotObject: true}), nil
 	}
 	pos := lazyPositions(d.data, d.src.Line-leadingBlankLines(d.data))
-	return flatten(&Object{Source: d.src, JSON: j, pos: pos}, 0, head{})
+	objs, err := flatten(&Object{Source: d.src, JSON: j, pos: pos}, 0, head{})
+	return append(out, objs...), err
 }
 
 // listRE finds a kind ending in List at the top of a YAML or JSON document,

@@ -332,7 +332,10 @@ func (p *fastParser) sequenceEntries(col int) bool {
 	record := p.level == 2 && p.inSpec && p.specMap
 	var lines *seqLines
 	if record {
-		p.specLines = append(p.specLines, seqLines{key: string(p.specKey)})
+		if p.specLines == nil {
+			p.specLines = make([]seqLines, 0, 3) // a policy's ingress, egress, policyTypes
+		}
+		p.specLines = append(p.specLines, seqLines{key: specKey(p.specKey)})
 		lines = &p.specLines[len(p.specLines)-1]
 	}
 	p.level++
@@ -371,6 +374,20 @@ func (p *fastParser) sequenceEntries(col int) bool {
 	p.out = append(p.out, ']')
 	p.level--
 	return true
+}
+
+// specKey is string(key), without a copy for the sequences NetworkPolicies
+// have in their spec.
+func specKey(key []byte) string {
+	switch string(key) {
+	case "ingress":
+		return "ingress"
+	case "egress":
+		return "egress"
+	case "policyTypes":
+		return "policyTypes"
+	}
+	return string(key)
 }
 
 // entryLine is the line of the node of a sequence entry whose dash ends
@@ -597,10 +614,56 @@ func (p *fastParser) noteHead(key, value []byte) {
 	case string(value) == "null":
 		*into = ""
 	case len(value) >= 2 && value[0] == '"' && bytes.IndexByte(value, '\\') < 0:
-		*into = string(value[1 : len(value)-1])
+		*into = headString(value[1 : len(value)-1])
 	default:
 		p.headBad = true
 	}
+}
+
+// headString is string(b), without a copy for the apiVersions and kinds
+// most objects have (two allocations an object otherwise).
+func headString(b []byte) string {
+	switch string(b) {
+	case "v1":
+		return "v1"
+	case "apps/v1":
+		return "apps/v1"
+	case "batch/v1":
+		return "batch/v1"
+	case "networking.k8s.io/v1":
+		return "networking.k8s.io/v1"
+	case "rbac.authorization.k8s.io/v1":
+		return "rbac.authorization.k8s.io/v1"
+	case "Deployment":
+		return "Deployment"
+	case "StatefulSet":
+		return "StatefulSet"
+	case "DaemonSet":
+		return "DaemonSet"
+	case "ReplicaSet":
+		return "ReplicaSet"
+	case "Job":
+		return "Job"
+	case "CronJob":
+		return "CronJob"
+	case "Pod":
+		return "Pod"
+	case "Service":
+		return "Service"
+	case "ServiceAccount":
+		return "ServiceAccount"
+	case "Namespace":
+		return "Namespace"
+	case "NetworkPolicy":
+		return "NetworkPolicy"
+	case "ConfigMap":
+		return "ConfigMap"
+	case "Secret":
+		return "Secret"
+	case "Ingress":
+		return "Ingress"
+	}
+	return string(b)
 }
 
 // mapEntry is a key of a mapping being read and where its member is in
@@ -756,8 +819,12 @@ func (p *fastParser) scalar(l []byte) bool {
 		}
 	case c == '/' || c == '_':
 		// go-yaml has no hint for these: always a string.
+	case plainDecimal(v):
+		// Written as it stands: what ParseInt and AppendInt give for it.
+		p.out = append(p.out, v...)
+		return true
 	case c >= '0' && c <= '9' || (c == '-' || c == '+') && len(v) > 1 && v[1] != ' ':
-		num, isString, ok := resolveNumeric(string(v))
+		num, isString, ok := resolveNumeric(v)
 		if !ok {
 			return false
 		}
@@ -784,11 +851,11 @@ func restIsComment(r []byte) bool {
 // encoding/json writes it) or a string. Timestamps, floats, underscores
 // (which go-yaml drops before reading a number) and binary literals
 // go-yaml reads itself give ok=false.
-func resolveNumeric(v string) (num []byte, isString, ok bool) {
-	if strings.IndexByte(v, '_') >= 0 || strings.HasPrefix(v, "0b") || strings.HasPrefix(v, "-0b") {
+func resolveNumeric(v []byte) (num []byte, isString, ok bool) {
+	if bytes.IndexByte(v, '_') >= 0 || bytes.HasPrefix(v, []byte("0b")) || bytes.HasPrefix(v, []byte("-0b")) {
 		return nil, false, false
 	}
-	if t := strings.ToLower(v[1:]); (v[0] == '-' || v[0] == '+') && t == ".inf" {
+	if (v[0] == '-' || v[0] == '+') && strings.ToLower(string(v[1:])) == ".inf" {
 		return nil, false, false // infinities (go-yaml's list has three spellings)
 	}
 	digits := 0
@@ -800,25 +867,42 @@ func resolveNumeric(v string) (num []byte, isString, ok bool) {
 	}
 	// Quantities, addresses and versions ("100m", "10.0.0.0/8") hold a
 	// character no integer literal has: skip the parses, whose errors
-	// allocate.
+	// allocate, and the string they need.
 	if mayBeInt(v) {
-		if i, err := strconv.ParseInt(v, 0, 64); err == nil {
+		if i, err := strconv.ParseInt(string(v), 0, 64); err == nil {
 			return strconv.AppendInt(nil, i, 10), false, true
 		}
-		if u, err := strconv.ParseUint(v, 0, 64); err == nil {
+		if u, err := strconv.ParseUint(string(v), 0, 64); err == nil {
 			return strconv.AppendUint(nil, u, 10), false, true
 		}
 	}
-	if yamlStyleFloat.MatchString(v) {
+	if yamlStyleFloat.Match(v) {
 		return nil, false, false
 	}
 	return nil, true, true // "100m", "128Mi", "10.0.0.0/8", "1.24.1"
 }
 
+// plainDecimal reports whether v is an unsigned decimal integer of at most
+// 18 digits without a leading zero (or just "0"): go-yaml reads it as that
+// int, which encoding/json writes as v itself. Most numbers in manifests
+// are such (ports, replicas); this spares them resolveNumeric's parse
+// and its copies.
+func plainDecimal(v []byte) bool {
+	if len(v) == 0 || len(v) > 18 || v[0] == '0' && len(v) > 1 {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // mayBeInt reports whether v holds only characters strconv.ParseInt and
 // ParseUint accept with base 0 (digits, signs, the 0x/0o/0b prefixes and
 // hex digits, underscores): otherwise both fail.
-func mayBeInt(v string) bool {
+func mayBeInt(v []byte) bool {
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
 		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F',

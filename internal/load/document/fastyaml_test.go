@@ -297,7 +297,7 @@ func FuzzMayBeInt(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if mayBeInt(s) {
+		if mayBeInt([]byte(s)) {
 			return
 		}
 		if _, err := strconv.ParseInt(s, 0, 64); err == nil {
@@ -336,6 +336,19 @@ func TestPrintableASCII8(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestPlainDecimal holds the shortcut for plain decimals to resolveNumeric.
+func TestPlainDecimal(t *testing.T) {
+	for _, v := range []string{"0", "7", "9100", "2024", "123456789012345678", "1234567890123456789", "00", "0777", "0x1f", "+1", "-1", "1_000", "1.5", "100m", ""} {
+		if !plainDecimal([]byte(v)) {
+			continue
+		}
+		num, isString, ok := resolveNumeric([]byte(v))
+		if !ok || isString || string(num) != v {
+			t.Errorf("plainDecimal(%q), but resolveNumeric gives %q, %v, %v", v, num, isString, ok)
 		}
 	}
 }

@@ -30,7 +30,13 @@ type tree struct {
 
 // lazyPositions parses the document when a line is first asked for.
 func lazyPositions(data []byte, base int) *positions {
-	return &positions{tree: &tree{data: data, base: base}}
+	// One allocation for both: there is one of these an object.
+	pt := &struct {
+		positions
+		tree tree
+	}{tree: tree{data: data, base: base}}
+	pt.positions.tree = &pt.tree
+	return &pt.positions
 }
 
 // parseTree returns the node tree of a document, or nil when this parser

@@ -128,17 +128,20 @@ func decode(o *document.Object, defaultNamespace string, fast bool) (*Decoded, e
 	if defaultNamespace == "" {
 		defaultNamespace = "default"
 	}
-	key := o.APIVersion + "/" + o.Kind
-	dec, ok := decoders[key]
-	pre := preDecoders[key]
+	// The tables' key, built on the stack: lookups by string(key) make
+	// no string (an allocation an object).
+	var buf [64]byte
+	key := append(append(append(buf[:0], o.APIVersion...), '/'), o.Kind...)
+	dec, ok := decoders[string(key)]
+	pre := preDecoders[string(key)]
 	if scope, foreign := foreignPolicy(o.APIVersion, o.Kind); foreign {
 		dec, ok, pre = decodeForeign(scope), true, nil
 	}
-	if legacy, isLegacy := legacyDecoders[key]; isLegacy {
+	if legacy, isLegacy := legacyDecoders[string(key)]; isLegacy {
 		dec, ok, pre = legacy, true, nil
 	}
 	if !ok {
-		if r, gone := removedVersions[key]; gone {
+		if r, gone := removedVersions[string(key)]; gone {
 			// Counted with the unknown kinds, and said why.
 			return &decoded{unknown: o, warnings: []document.Notice{removedNotice(o, o.Kind+"/"+o.Name(), r)}}, nil
 		}
@@ -164,17 +167,11 @@ func decode(o *document.Object, defaultNamespace string, fast bool) (*Decoded, e
 			meta = modelMeta{Name: om.Name, GenerateName: om.GenerateName, Namespace: om.Namespace, Labels: om.Labels, Annotations: om.Annotations}
 		}
 	}
-	// The reader may have found the metadata member on the way: decode
-	// just it. On an error the whole object is decoded again, so the
-	// message names the field as it always did.
-	if typed == nil && (o.Metadata == nil || !unmarshalLoose(o.Metadata, &meta, fast)) {
-		var whole struct {
-			Metadata modelMeta `json:"metadata"`
+	if typed == nil {
+		var err error
+		if meta, err = readMeta(o, fast); err != nil {
+			return nil, err
 		}
-		if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &whole); err != nil {
-			return nil, decodeError(o, model.Meta{Kind: o.Kind}, err)
-		}
-		meta = whole.Metadata
 	}
 	m := model.Meta{
 		Kind:        o.Kind,
@@ -194,7 +191,7 @@ func decode(o *document.Object, defaultNamespace string, fast bool) (*Decoded, e
 		notes = append(notes, document.Notice{Category: document.GeneratedName, Source: o.Source, Object: o.Kind + "/" + m.Name,
 			Msg: fmt.Sprintf("named from metadata.generateName %q: the API server adds a random suffix, shown as %q plus a hash of where the object is written", m.GenerateName, GeneratedNameMarker)})
 	}
-	if r, ok := removedVersions[key]; ok {
+	if r, ok := removedVersions[string(key)]; ok {
 		notes = append(notes, removedNotice(o, o.Kind+"/"+m.Name, r))
 	}
 	_, foreign := foreignPolicy(o.APIVersion, o.Kind)
@@ -209,6 +206,24 @@ func decode(o *document.Object, defaultNamespace string, fast bool) (*Decoded, e
 		return nil, err
 	}
 	return d, nil
+}
+
+// readMeta decodes the metadata the model reads. The reader may have
+// found the metadata member on the way: decode just it. On an error the
+// whole object is decoded again, so the message names the field as it
+// always did.
+func readMeta(o *document.Object, fast bool) (modelMeta, error) {
+	var meta modelMeta
+	if o.Metadata != nil && unmarshalLoose(o.Metadata, &meta, fast) {
+		return meta, nil
+	}
+	var whole struct {
+		Metadata modelMeta `json:"metadata"`
+	}
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(o.JSON, &whole); err != nil {
+		return modelMeta{}, decodeError(o, model.Meta{Kind: o.Kind}, err)
+	}
+	return whole.Metadata, nil
 }
 
 // GeneratedNameMarker separates metadata.generateName from the hash that

@@ -27,7 +27,7 @@ var foreignClusterScoped = map[string]bool{
 // foreignPolicy reports whether an object is a policy kind ringfence does
 // not evaluate, and its scope ("cluster" or "namespace").
 func foreignPolicy(apiVersion, kind string) (string, bool) {
-	if _, tiered := tierKinds[apiVersion+"/"+kind]; tiered {
+	if isTiered(apiVersion, kind) {
 		return "", false
 	}
 	group, _, _ := strings.Cut(apiVersion, "/")

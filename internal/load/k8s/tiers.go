@@ -516,7 +516,11 @@ func decodeApplicationNetworkPolicy(d *decoded, o *document.Object, m model.Meta
 // isTiered reports whether an object is of a tiered kind read into the
 // model: those are cluster-scoped.
 func isTiered(apiVersion, kind string) bool {
-	_, ok := tierKinds[apiVersion+"/"+kind]
+	// The key on the stack: a concatenation longer than 32 bytes
+	// ("networking.k8s.io/v1/NetworkPolicy") was an allocation an object.
+	var buf [64]byte
+	key := append(append(append(buf[:0], apiVersion...), '/'), kind...)
+	_, ok := tierKinds[string(key)]
 	return ok
 }
 

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Unknown says what an unknown object member does.
@@ -300,6 +301,31 @@ type decoder struct {
 	// inputs nested deeper than 10,000; far below that, this decoder
 	// steps aside.
 	depth int
+	// strs holds the bytes of the strings decoded so far (see keep).
+	strs []byte
+}
+
+// keep returns b as a string. The strings of one decode share a few
+// blocks instead of one allocation each (they were a sixth of the
+// allocations of loading): a block is only ever appended to, so the
+// bytes under a string never change. The blocks belong to one decode, so
+// a string the caller keeps holds at most its object's strings.
+func (d *decoder) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(d.strs)-len(d.strs) < len(b) {
+		// A small first block, then doubling: a block lives as long
+		// as any string in it, so a large one kept the strings of the
+		// whole object alive (2.51 to 2.77 bytes kept per byte of YAML
+		// with a quarter of the input; 2.55 with a sixteenth, the
+		// allocations the same within 0.5%).
+		n := max(len(b), min(len(d.data)/16, 4096), 2*cap(d.strs), 64)
+		d.strs = make([]byte, 0, min(n, max(len(b), 64<<10)))
+	}
+	start := len(d.strs)
+	d.strs = append(d.strs, b...)
+	return unsafe.String(&d.strs[start], len(b))
 }
 
 // maxDepth is the nesting this decoder reads; Kubernetes objects nest a
@@ -400,19 +426,25 @@ func (d *decoder) numberInto(p *plan, v reflect.Value) bool {
 	}
 	switch p.kind {
 	case kInt:
-		n, err := strconv.ParseInt(num, 10, 64)
-		if err != nil || v.OverflowInt(n) {
+		n, small := smallInt(num)
+		if !small {
+			var err error
+			if n, err = strconv.ParseInt(string(num), 10, 64); err != nil {
+				return false
+			}
+		}
+		if v.OverflowInt(n) {
 			return false
 		}
 		v.SetInt(n)
 	case kUint:
-		n, err := strconv.ParseUint(num, 10, 64)
+		n, err := strconv.ParseUint(string(num), 10, 64)
 		if err != nil || v.OverflowUint(n) {
 			return false
 		}
 		v.SetUint(n)
 	default:
-		n, err := strconv.ParseFloat(num, p.typ.Bits())
+		n, err := strconv.ParseFloat(string(num), p.typ.Bits())
 		if err != nil || v.OverflowFloat(n) {
 			return false
 		}
@@ -498,10 +530,10 @@ func (d *decoder) mapping(p *plan, v reflect.Value) bool {
 			v.Set(reflect.ValueOf(m))
 		}
 		return d.members(func(key []byte) bool {
-			k := string(key)
-			if _, dup := m[k]; dup {
+			if _, dup := m[string(key)]; dup {
 				return false
 			}
+			k := d.keep(key)
 			d.space()
 			s, ok := d.str()
 			if !ok {
@@ -519,15 +551,22 @@ func (d *decoder) mapping(p *plan, v reflect.Value) bool {
 		v.Set(reflect.MakeMap(p.typ))
 	}
 	kt := p.typ.Key()
+	// One element to decode into, zeroed for each member: SetMapIndex
+	// stores a copy (a new element each member was an allocation each).
+	var e reflect.Value
 	return d.members(func(key []byte) bool {
-		k := reflect.ValueOf(string(key))
+		k := reflect.ValueOf(d.keep(key))
 		if !p.keyString {
 			k = k.Convert(kt)
 		}
 		if v.MapIndex(k).IsValid() {
 			return false
 		}
-		e := reflect.New(p.typ.Elem()).Elem()
+		if e.IsValid() {
+			e.SetZero()
+		} else {
+			e = reflect.New(p.typ.Elem()).Elem()
+		}
 		if !d.value(p.elem, e) {
 			return false
 		}
@@ -647,7 +686,7 @@ func (d *decoder) rawStr() ([]byte, bool) {
 func (d *decoder) str() (string, bool) {
 	start := d.i
 	if s, ok := d.rawStr(); ok {
-		return string(s), true
+		return d.keep(s), true
 	}
 	if d.i >= len(d.data) || d.data[d.i] != '"' {
 		return "", false
@@ -672,8 +711,31 @@ func (d *decoder) str() (string, bool) {
 	return s, true
 }
 
-// number reads a JSON number and returns its text.
-func (d *decoder) number() (string, bool) {
+// smallInt is strconv.ParseInt(num, 10, 64) for a JSON number of at most
+// 18 digits, no fraction and no exponent (which cannot overflow), without
+// making num a string; small is false for any other number.
+func smallInt(num []byte) (n int64, small bool) {
+	digits := num
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(num) {
+		n = -n
+	}
+	return n, true
+}
+
+// number reads a JSON number and returns its text (a slice of the input).
+func (d *decoder) number() ([]byte, bool) {
 	b, start := d.data, d.i
 	j := d.i
 	if j < len(b) && b[j] == '-' {
@@ -685,12 +747,12 @@ func (d *decoder) number() (string, bool) {
 	case j < len(b) && b[j] >= '1' && b[j] <= '9':
 		j = digits(b, j)
 	default:
-		return "", false
+		return nil, false
 	}
 	if j < len(b) && b[j] == '.' {
 		k := digits(b, j+1)
 		if k == j+1 {
-			return "", false
+			return nil, false
 		}
 		j = k
 	}
@@ -701,12 +763,12 @@ func (d *decoder) number() (string, bool) {
 		}
 		k := digits(b, j)
 		if k == j {
-			return "", false
+			return nil, false
 		}
 		j = k
 	}
 	d.i = j
-	return string(b[start:j]), true
+	return b[start:j], true
 }
 
 // skipElements consumes the elements of an array and its closing
@@ -753,6 +815,9 @@ func (d *decoder) skip() bool {
 		d.depth--
 		return ok
 	case c == '"':
+		if _, ok := d.rawStr(); ok {
+			return true // no string made for what is skipped
+		}
 		_, ok := d.str()
 		return ok
 	case c == 't':

@@ -1,7 +1,9 @@
 package strictjson
 
 import (
+	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -160,6 +162,56 @@ func TestDeepNesting(t *testing.T) {
 	for _, n := range []int{maxDepth, 20000} {
 		if Unmarshal([]byte(`{"name":"a","x":`+deep(n)+`}`), new(metav1.ObjectMeta), Ignore) {
 			t.Errorf("nested %d deep: taken", n)
+		}
+	}
+}
+
+// TestStringsOwnTheirBytes holds the shared string blocks (keep) sound:
+// every string keeps its value when the input is overwritten afterwards,
+// when a decode needs several blocks, and when strings of two decodes
+// are read together.
+func TestStringsOwnTheirBytes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"name":"n1","tags":{`)
+	want := map[string]string{}
+	for i := range 200 {
+		k, v := fmt.Sprintf("key-%03d", i), strings.Repeat(string(rune('a'+i%26)), i)
+		want[k] = v
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:%q", k, v)
+	}
+	b.WriteString(`},"items":["x","yy",""]}`)
+	data := []byte(b.String())
+	var first, second embedded
+	if !Unmarshal(data, &first, Strict) {
+		t.Fatal("not decoded")
+	}
+	other := []byte(strings.ReplaceAll(string(data), `"n1"`, `"n2"`))
+	if !Unmarshal(other, &second, Strict) {
+		t.Fatal("not decoded")
+	}
+	for i := range data {
+		data[i], other[i] = '#', '#'
+	}
+	if first.Name != "n1" || second.Name != "n2" || !reflect.DeepEqual(first.Tags, want) || !reflect.DeepEqual(second.Tags, want) ||
+		!reflect.DeepEqual(first.Items, []string{"x", "yy", ""}) {
+		t.Errorf("strings changed with the input or each other: %q %q %v", first.Name, second.Name, first.Items)
+	}
+}
+
+// TestSmallInt holds smallInt to strconv.ParseInt.
+func TestSmallInt(t *testing.T) {
+	for _, s := range []string{"0", "-0", "7", "-7", "2147483647", "2147483648", "-2147483649", "999999999999999999",
+		"-999999999999999999", "1000000000000000000", "9223372036854775807", "9223372036854775808", "1.5", "1e3", "-", ""} {
+		n, small := smallInt([]byte(s))
+		want, err := strconv.ParseInt(s, 10, 64)
+		if small && (err != nil || n != want) {
+			t.Errorf("smallInt(%q) = %d, ParseInt gives %d, %v", s, n, want, err)
+		}
+		if !small && len(strings.TrimPrefix(s, "-")) <= 18 && err == nil {
+			t.Errorf("smallInt(%q) declined a short integer", s)
 		}
 	}
 }
