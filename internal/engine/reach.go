@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -1156,7 +1157,8 @@ func egressClasses(ids []*identity) [][]int {
 			fmt.Fprintf(&key, "%p,", p)
 		}
 		if s.tiers != nil {
-			fmt.Fprintf(&key, "|t%d", s.tiers.subject(s, true))
+			key.WriteString("|t")
+			key.WriteString(strconv.Itoa(int(s.tiers.subject(s, true))))
 		}
 		k := key.String()
 		i, ok := at[k]
