@@ -1164,8 +1164,12 @@ func (g *graph) ipBlock(b *networkingv1.IPBlock) (*netipx.IPSet, error) {
 
 // holds reports whether a rule's addresses hold a part of the partition;
 // parts lie wholly inside or outside every rule's set, so one address
-// decides.
+// decides. Ranges copies the part's ranges: a rule without addresses
+// (most) is answered before (12 MB a Reach of 1,000 namespaces).
 func holds(set, part *netipx.IPSet) bool {
+	if set == nil || part == nil {
+		return false
+	}
 	rs := part.Ranges()
-	return set != nil && len(rs) > 0 && set.Contains(rs[0].From())
+	return len(rs) > 0 && set.Contains(rs[0].From())
 }

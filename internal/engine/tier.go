@@ -5,7 +5,6 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,23 +228,28 @@ func (g *graph) compileTiers(opts TierOptions) error {
 // why, when maybe), whether it is a host-network pod and, for egress, the
 // named ports. Identities alike in those get one class, so a verdict
 // cached per pair of classes is the one each pair would get.
+//
+// The classes are refined policy by policy and rule by rule, visiting
+// only the members of each subject and rule (most rules name few pods),
+// not every identity against every rule: building a key per identity
+// took 17 ms of 50 policies on 1,000 namespaces.
 func (tc *tierConfig) classify(ids []*identity) {
-	classes := map[string]int32{}
-	intern := func(k string) int32 {
-		c, ok := classes[k]
-		if !ok {
-			c = int32(len(classes))
-			classes[k] = c
-		}
-		return c
-	}
 	// Rules share their reasons' slices between identities: each
-	// distinct slice is turned into a class once.
+	// distinct slice is numbered once, and equal reasons alike.
 	type sliceID struct {
 		first *string
 		n     int
 	}
 	whys := map[sliceID]int32{}
+	texts := map[string]int32{}
+	intern := func(k string) int32 {
+		c, ok := texts[k]
+		if !ok {
+			c = int32(len(texts))
+			texts[k] = c
+		}
+		return c
+	}
 	whyClass := func(why []string) int32 {
 		if len(why) == 0 {
 			return -1
@@ -258,59 +262,156 @@ func (tc *tierConfig) classify(ids []*identity) {
 		}
 		return c
 	}
-	var b strings.Builder
+	// A rule's match as a code (No is no mark): Yes 0, Maybe 2 and up
+	// by its reasons.
+	maybeCode := func(why []string) int32 { return whyClass(why) + 2 }
 	for dir := range 2 {
 		egress := dir == 1
-		tc.subj[dir] = make([]int32, len(ids))
-		tc.peer[dir] = make([]int32, len(ids))
+		peer := newRefiner(len(ids))
+		subj := newRefiner(len(ids))
 		for _, x := range ids {
-			b.Reset()
-			b.WriteString("p")
-			b.WriteByte(byte('0' + dir))
 			if x.hostNetwork {
-				b.WriteByte('h')
+				peer.of[x.index] = 1
 			}
-			b.WriteByte('|')
-			for _, p := range tc.policies {
-				rules := p.ingress
-				if egress {
-					rules = p.egress
-				}
-				for _, r := range rules {
-					m, why := r.match(x, nil)
-					b.WriteByte(byte('0' + m))
-					if m == Maybe {
-						b.WriteString(strconv.Itoa(int(whyClass(why))))
-					}
-					if egress && len(r.named) > 0 {
-						b.WriteString(r.allowed(x).String())
-					}
-					b.WriteByte(',')
-				}
-			}
-			tc.peer[dir][x.index] = intern(b.String())
-			b.Reset()
-			pols := x.tierIn
+			subj.of[x.index] = int32(npModeOf(x, egress))
+		}
+		peer.next, subj.next = 2, 3
+		for _, p := range tc.policies {
+			rules := p.ingress
 			if egress {
-				pols = x.tierOut
+				rules = p.egress
 			}
-			fmt.Fprintf(&b, "s%d%d|", dir, npModeOf(x, egress))
-			for _, p := range pols {
-				fmt.Fprintf(&b, "%p%t", p, p.selects.has(x.index))
-				if !egress {
+			for _, r := range rules {
+				if !r.allPeers { // else every identity matches: no split
+					r.peers.each(func(i int) { peer.mark(i, 0) })
+					r.maybe.each(func(i int) {
+						if !r.peers.has(i) {
+							peer.mark(i, maybeCode(r.why[i]))
+						}
+					})
+					if r.addrMaybe != nil {
+						c := maybeCode(r.addrWhy)
+						r.addrMaybe.each(func(i int) {
+							if !r.peers.has(i) && !r.maybe.has(i) {
+								peer.mark(i, c)
+							}
+						})
+					}
+					peer.step()
+				}
+				if egress && len(r.named) > 0 {
+					for _, x := range ids {
+						peer.mark(x.index, intern("n"+r.allowed(x).String()))
+					}
+					peer.step()
+				}
+			}
+			if len(rules) == 0 {
+				continue // not in the subjects' tierIn (tierOut)
+			}
+			// The subjects (tierIn, tierOut): surely or maybe
+			// selected, with their named ports for ingress.
+			named := false
+			for _, r := range p.ingress {
+				named = named || len(r.named) > 0
+			}
+			code := func(x *identity) int32 {
+				c := int32(0)
+				if !egress && named {
+					var b strings.Builder
 					for _, r := range p.ingress {
 						if len(r.named) > 0 {
 							b.WriteString(r.allowed(x).String())
 						}
 						b.WriteByte(',')
 					}
+					c = 2 * (intern("s"+b.String()) + 1)
 				}
-				b.WriteByte(';')
+				if p.selects.has(x.index) {
+					c++
+				}
+				return c
 			}
-			tc.subj[dir][x.index] = intern(b.String())
+			each := func(i int) {
+				if x := ids[i]; !x.hostNetwork {
+					subj.mark(i, code(x))
+				}
+			}
+			p.selects.each(each)
+			p.maybe.each(func(i int) {
+				if !p.selects.has(i) {
+					each(i)
+				}
+			})
+			subj.step()
 		}
+		tc.peer[dir], tc.subj[dir] = peer.finish(), subj.finish()
 	}
 	tc.cells = map[tierCellKey]*tierCell{}
+}
+
+// refiner splits a partition of the identities step by step: in a step,
+// the members of a class marked with different codes part, and those not
+// marked stay together.
+type refiner struct {
+	of   []int32 // identity index -> class
+	next int32   // the next class number, above every one in of
+	// split numbers a step's new classes by old class and code; last
+	// and lastNew are the last looked up (members of a class come in
+	// runs).
+	split   map[[2]int32]int32
+	last    [2]int32
+	lastNew int32
+}
+
+func newRefiner(n int) *refiner {
+	return &refiner{of: make([]int32, n), split: map[[2]int32]int32{}, last: [2]int32{-1, -1}}
+}
+
+// mark moves identity i, by the class it had before this step, and code
+// to a new class; an identity is marked at most once a step.
+func (r *refiner) mark(i int, code int32) {
+	k := [2]int32{r.of[i], code}
+	if k != r.last {
+		n, ok := r.split[k]
+		if !ok {
+			n = r.next
+			r.next++
+			r.split[k] = n
+		}
+		r.last, r.lastNew = k, n
+	}
+	r.of[i] = r.lastNew
+}
+
+// step ends a step: the marks after it read the classes it made.
+func (r *refiner) step() {
+	clear(r.split)
+	r.last = [2]int32{-1, -1}
+	if int(r.next) > 4*len(r.of)+8 {
+		r.next = r.compact()
+	}
+}
+
+// finish is the classes, numbered from 0 in order of first member.
+func (r *refiner) finish() []int32 {
+	r.compact()
+	return r.of
+}
+
+// compact renumbers the classes from 0 (a step numbers its classes anew,
+// leaving gaps) and returns their count.
+func (r *refiner) compact() int32 {
+	at := map[int32]int32{}
+	for i, c := range r.of {
+		n, ok := at[c]
+		if !ok {
+			n = int32(len(at))
+			at[c] = n
+		}
+		r.of[i] = n
+	}
+	return int32(len(at))
 }
 
 // subject is id's subject class for a direction: identities of one class
