@@ -207,6 +207,10 @@ type netIndex struct {
 	parts      map[*netipx.IPSet]int
 	// pairs[s*len(groups)+d]; byPart[(g*len(parts)+p)*2+egress].
 	pairs, byPart []atomic.Pointer[vpcVerdict]
+	// subnetAt numbers the groups' subnets; classes[(s*len(parts)+p)*2+
+	// egress] is subnet s's class verdict for part p (sharedPartVerdict).
+	subnetAt map[*model.Subnet]int
+	classes  []atomic.Pointer[classVerdict]
 }
 
 // prepare finds the subnet group of every identity and sizes the indexed
@@ -224,6 +228,15 @@ func (n *netLayer) prepare(ids []*identity, parts []*netipx.IPSet) {
 	for i, p := range parts {
 		x.parts[p] = i
 	}
+	x.subnetAt = map[*model.Subnet]int{}
+	for _, g := range x.groups {
+		for _, s := range g.subnets {
+			if _, ok := x.subnetAt[s]; !ok && s != nil {
+				x.subnetAt[s] = len(x.subnetAt)
+			}
+		}
+	}
+	x.classes = make([]atomic.Pointer[classVerdict], len(x.subnetAt)*len(parts)*2)
 	x.pairs = make([]atomic.Pointer[vpcVerdict], len(x.groups)*len(x.groups))
 	x.byPart = make([]atomic.Pointer[vpcVerdict], len(x.groups)*len(parts)*2)
 	n.index = x
@@ -855,35 +868,68 @@ func (n *netLayer) sharedPartVerdict(id *identity, part *netipx.IPSet, egress bo
 	}
 	a := rs[0].From()
 	g := n.groupOf(id)
-	if len(g.subnets) == 1 && g.subnets[0] != nil {
-		return n.classPath(g.subnets[0], a, egress).alone
+	x := n.index
+	at, indexed := -1, false
+	if x != nil {
+		at, indexed = x.parts[part]
 	}
-	paths := make([]Path, 0, len(g.subnets))
+	// class is s's class verdict for the part, from the index when the
+	// part and subnet are numbered: pods of one subnet alone and pods
+	// that may be in many ask the same subnets about the same parts.
+	class := func(s *model.Subnet) *classVerdict {
+		si, ok := -1, false
+		if indexed {
+			si, ok = x.subnetAt[s]
+		}
+		if !ok {
+			return n.classPath(s, a, egress)
+		}
+		i := (si*len(x.parts) + at) * 2
+		if egress {
+			i++
+		}
+		if c := x.classes[i].Load(); c != nil {
+			return c
+		}
+		c := n.classPath(s, a, egress)
+		x.classes[i].Store(c)
+		return c
+	}
+	if len(g.subnets) == 1 && g.subnets[0] != nil {
+		return class(g.subnets[0]).alone
+	}
+	cs := make([]*classVerdict, len(g.subnets))
 	key := make([]byte, 0, 4*len(g.subnets))
-	for _, s := range g.subnets {
+	for i, s := range g.subnets {
 		if s == nil {
-			paths = append(paths, unknownSubnet(n, "the pods' nodes"))
 			key = binary.AppendVarint(key, -1)
 			continue
 		}
-		c := n.classPath(s, a, egress)
-		paths = append(paths, c.path)
-		key = binary.AppendVarint(key, int64(c.n))
+		cs[i] = class(s)
+		key = binary.AppendVarint(key, int64(cs[i].n))
 	}
-	x := n.classes
-	x.mu.Lock()
-	v, ok := x.combined[string(key)]
-	x.mu.Unlock()
+	xc := n.classes
+	xc.mu.Lock()
+	v, ok := xc.combined[string(key)]
+	xc.mu.Unlock()
 	if ok {
 		return *v
 	}
+	paths := make([]Path, len(cs))
+	for i, c := range cs {
+		if c == nil {
+			paths[i] = unknownSubnet(n, "the pods' nodes")
+			continue
+		}
+		paths[i] = c.path
+	}
 	c := n.combine(paths)
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if v, ok := x.combined[string(key)]; ok {
+	xc.mu.Lock()
+	defer xc.mu.Unlock()
+	if v, ok := xc.combined[string(key)]; ok {
 		return *v
 	}
-	x.combined[string(key)] = &c
+	xc.combined[string(key)] = &c
 	return c
 }
 
