@@ -110,6 +110,9 @@ func (a *Analysis) externals(id *identity, egress bool, add func(c Connection, p
 			if f.both.IsEmpty() {
 				continue
 			}
+			// Parts of the subclass that got one VPC verdict (shared by
+			// address class: sharedPartVerdict) get one connection.
+			var made []madeConn
 			for _, i := range sub {
 				var pf *partFences
 				if a.sg != nil || a.net != nil {
@@ -123,10 +126,50 @@ func (a *Analysis) externals(id *identity, egress bool, add func(c Connection, p
 						pf.vpc(a, id, part, egress)
 					}
 				}
-				if c, ok := a.externalWith(egress, f, pf); ok {
+				var net *VPCLayers
+				if pf != nil && !a.walk {
+					// The walk makes every part's connection on its own.
+					net = pf.net.lay
+				}
+				if at := findMade(made, net, f.unfiltered); at >= 0 {
+					if made[at].ok {
+						add(made[at].c, a.parts[i])
+					}
+					continue
+				}
+				c, ok := a.externalWith(egress, f, pf)
+				if net != nil {
+					made = append(made, madeConn{net, f.unfiltered, c, ok})
+				}
+				if ok {
 					add(c, a.parts[i])
 				}
 			}
 		}
 	}
+}
+
+// madeConn is a connection externals made for a part with the VPC
+// verdict whose layers are net: the verdicts are made once per class and
+// shared, so parts with the same net (and fences' verdicts) get the same
+// connection.
+type madeConn struct {
+	net        *VPCLayers
+	unfiltered bool
+	c          Connection
+	ok         bool
+}
+
+// findMade is the index of the connection made with net and unfiltered,
+// -1 if none (or net is nil: no verdict to tell).
+func findMade(made []madeConn, net *VPCLayers, unfiltered bool) int {
+	if net == nil {
+		return -1
+	}
+	for i := range made {
+		if made[i].net == net && made[i].unfiltered == unfiltered {
+			return i
+		}
+	}
+	return -1
 }

@@ -1,9 +1,9 @@
 package engine
 
 import (
-	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ringfence/ringfence/internal/model"
@@ -165,7 +165,10 @@ type scheduler struct {
 	// bySelector holds the candidates of templates with a node selector
 	// and no affinity, tolerations or node name, by selector.
 	bySelector map[string][]string
-	key        strings.Builder
+	// key and keys are scratch for the selector's key, reused: the
+	// look-up costs no allocation.
+	key  []byte
+	keys []string
 }
 
 func newScheduler(nodes []*model.Node) *scheduler {
@@ -182,21 +185,25 @@ func (s *scheduler) candidates(pt *model.PodTemplate) []string {
 	if pt.NodeName != "" || pt.Affinity != nil || len(pt.Tolerations) > 0 {
 		return candidateNodes(s.nodes, s.objects, pt)
 	}
-	keys := make([]string, 0, len(pt.NodeSelector))
+	s.keys = s.keys[:0]
 	for k := range pt.NodeSelector {
-		keys = append(keys, k)
+		s.keys = append(s.keys, k)
 	}
-	sort.Strings(keys)
-	s.key.Reset()
-	for _, k := range keys {
+	sort.Strings(s.keys)
+	s.key = s.key[:0]
+	for _, k := range s.keys {
 		// Label keys hold no '=' and values no ',' (the API's syntax),
 		// and lengths make the key unambiguous anyway.
-		fmt.Fprintf(&s.key, "%d:%s=%d:%s,", len(k), k, len(pt.NodeSelector[k]), pt.NodeSelector[k])
+		v := pt.NodeSelector[k]
+		s.key = strconv.AppendInt(s.key, int64(len(k)), 10)
+		s.key = append(append(append(s.key, ':'), k...), '=')
+		s.key = strconv.AppendInt(s.key, int64(len(v)), 10)
+		s.key = append(append(append(s.key, ':'), v...), ',')
 	}
-	out, ok := s.bySelector[s.key.String()]
+	out, ok := s.bySelector[string(s.key)]
 	if !ok {
 		out = candidateNodes(s.nodes, s.objects, pt)
-		s.bySelector[s.key.String()] = out
+		s.bySelector[string(s.key)] = out
 	}
 	return slices.Clone(out)
 }

@@ -114,6 +114,9 @@ type ruleCache struct {
 	// addresses, for podSide: podsAll when they cover the private space,
 	// podsSome when they may hold some, podsNone otherwise.
 	pods int8
+	// memberWhy[j] is why the rule may admit members of r.Groups[j]
+	// the inputs do not list: made once, asked for every part.
+	memberWhy []string
 }
 
 const (
@@ -182,10 +185,15 @@ func newSGLayer(w *model.World) *sgLayer {
 	}
 	for _, g := range w.SecurityGroups {
 		l.groups[g.ID] = g
-		for _, rules := range [][]model.SGRule{g.Ingress, g.Egress} {
+		for k, rules := range [][]model.SGRule{g.Ingress, g.Egress} {
+			dir := []string{"ingress", "egress"}[k]
 			for i := range rules {
-				s := l.ruleAddresses(&rules[i])
-				c := ruleCache{set: s, ports: sgPorts(&rules[i]), source: rules[i].Source.String()}
+				r := &rules[i]
+				s := l.ruleAddresses(r)
+				c := ruleCache{set: s, ports: sgPorts(r), source: r.Source.String()}
+				for _, gid := range r.Groups {
+					c.memberWhy = append(c.memberWhy, fmt.Sprintf("security group %s %s rule %d (%s) admits the members of %s, and members other than the instances in the inputs are not known (load balancers, endpoints, pods with their own groups)", g.ID, dir, i, r.Source, gid))
+				}
 				switch {
 				case s != nil && covers(s, privateSpace):
 					c.pods = podsAll
@@ -325,12 +333,12 @@ func (l *sgLayer) evaluate(groups []string, part *netipx.IPSet, egress bool) SGV
 				}
 			}
 			admitted := holds(c.set)
-			for _, gid := range r.Groups {
+			for j, gid := range r.Groups {
 				switch {
 				case holds(l.members[gid]):
 					admitted = true
 				case holds(l.memberSpace.set):
-					maybe = append(maybe, fmt.Sprintf("security group %s %s rule %d (%s) admits the members of %s, and members other than the instances in the inputs are not known (load balancers, endpoints, pods with their own groups)", g.ID, dir, i, r.Source, gid))
+					maybe = append(maybe, c.memberWhy[j])
 				}
 			}
 			switch {

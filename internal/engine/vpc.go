@@ -207,6 +207,10 @@ type netIndex struct {
 	parts      map[*netipx.IPSet]int
 	// pairs[s*len(groups)+d]; byPart[(g*len(parts)+p)*2+egress].
 	pairs, byPart []atomic.Pointer[vpcVerdict]
+	// subnetAt numbers the groups' subnets; classes[(s*len(parts)+p)*2+
+	// egress] is subnet s's class verdict for part p (sharedPartVerdict).
+	subnetAt map[*model.Subnet]int
+	classes  []atomic.Pointer[classVerdict]
 }
 
 // prepare finds the subnet group of every identity and sizes the indexed
@@ -224,6 +228,15 @@ func (n *netLayer) prepare(ids []*identity, parts []*netipx.IPSet) {
 	for i, p := range parts {
 		x.parts[p] = i
 	}
+	x.subnetAt = map[*model.Subnet]int{}
+	for _, g := range x.groups {
+		for _, s := range g.subnets {
+			if _, ok := x.subnetAt[s]; !ok && s != nil {
+				x.subnetAt[s] = len(x.subnetAt)
+			}
+		}
+	}
+	x.classes = make([]atomic.Pointer[classVerdict], len(x.subnetAt)*len(parts)*2)
 	x.pairs = make([]atomic.Pointer[vpcVerdict], len(x.groups)*len(x.groups))
 	x.byPart = make([]atomic.Pointer[vpcVerdict], len(x.groups)*len(parts)*2)
 	n.index = x
@@ -400,6 +413,18 @@ type pathKey struct {
 // start; a connection started outside comes in through a load balancer or
 // a peering whose return path AWS keeps, which exposures judge.
 func (n *netLayer) addrPath(s *model.Subnet, a netip.Addr, egress bool) Path {
+	return n.path(s, a, egress, true)
+}
+
+// path is addrPath; without hops (reach's classPath, which shows none)
+// it leaves the hops out and names no step, saving their strings.
+func (n *netLayer) path(s *model.Subnet, a netip.Addr, egress, withHops bool) Path {
+	say := func(words ...string) string {
+		if !withHops {
+			return ""
+		}
+		return strings.Join(words, "")
+	}
 	p := Path{Subnet: s.ID}
 	acl, route := allowAll(), allowAll()
 	d := n.subnetOf(a)
@@ -408,7 +433,9 @@ func (n *netLayer) addrPath(s *model.Subnet, a netip.Addr, egress bool) Path {
 		// Amazon DNS server, instance metadata, the ECS task metadata
 		// endpoint, Windows activation, the Time Sync Service (AWS VPC
 		// User Guide): they answer on the instance, past no route.
-		p.Hops = []NetHop{{Layer: "network ACL", Step: a.String() + " is an instance service or the VPC's DNS resolver: no network ACL or route filters it", Allowed: netset.AllPorts()}}
+		if withHops {
+			p.Hops = []NetHop{{Layer: "network ACL", Step: a.String() + " is an instance service or the VPC's DNS resolver: no network ACL or route filters it", Allowed: netset.AllPorts()}}
+		}
 		if n.haveACLs {
 			p.ACL = &acl
 		}
@@ -418,7 +445,9 @@ func (n *netLayer) addrPath(s *model.Subnet, a netip.Addr, egress bool) Path {
 		return p
 	}
 	if d == s {
-		p.Hops = []NetHop{{Layer: "network ACL", Step: "within " + s.ID + ": traffic between addresses of one subnet crosses no network ACL and no route", Allowed: netset.AllPorts()}}
+		if withHops {
+			p.Hops = []NetHop{{Layer: "network ACL", Step: "within " + s.ID + ": traffic between addresses of one subnet crosses no network ACL and no route", Allowed: netset.AllPorts()}}
+		}
 		if n.haveACLs {
 			p.ACL = &acl
 		}
@@ -439,26 +468,28 @@ func (n *netLayer) addrPath(s *model.Subnet, a netip.Addr, egress bool) Path {
 		var steps []aclStep
 		type st = aclStep
 		if egress {
-			steps = append(steps, st{s, true, me, netset.AllPorts(), "request out of " + s.ID + " to " + a.String(), false})
+			steps = append(steps, st{s, true, me, netset.AllPorts(), say("request out of ", s.ID, " to ", a.String()), false})
 			if inVPC {
-				steps = append(steps, st{d, false, other, netset.AllPorts(), "request into " + d.ID + " from " + s.ID, false},
-					st{d, true, other, anyEphemeral, "reply out of " + d.ID + " to " + s.ID + "'s ephemeral ports", true})
+				steps = append(steps, st{d, false, other, netset.AllPorts(), say("request into ", d.ID, " from ", s.ID), false},
+					st{d, true, other, anyEphemeral, say("reply out of ", d.ID, " to ", s.ID, "'s ephemeral ports"), true})
 			}
-			steps = append(steps, st{s, false, me, anyEphemeral, "reply into " + s.ID + " from " + a.String() + " to the pods' ephemeral ports", true})
+			steps = append(steps, st{s, false, me, anyEphemeral, say("reply into ", s.ID, " from ", a.String(), " to the pods' ephemeral ports"), true})
 		} else {
 			if inVPC {
-				steps = append(steps, st{d, true, other, netset.AllPorts(), "request out of " + d.ID + " to " + s.ID, false})
+				steps = append(steps, st{d, true, other, netset.AllPorts(), say("request out of ", d.ID, " to ", s.ID), false})
 			}
-			steps = append(steps, st{s, false, me, netset.AllPorts(), "request into " + s.ID + " from " + a.String(), false},
-				st{s, true, me, anyEphemeral, "reply out of " + s.ID + " to " + a.String() + "'s ephemeral ports", true})
+			steps = append(steps, st{s, false, me, netset.AllPorts(), say("request into ", s.ID, " from ", a.String()), false},
+				st{s, true, me, anyEphemeral, say("reply out of ", s.ID, " to ", a.String(), "'s ephemeral ports"), true})
 			if inVPC {
-				steps = append(steps, st{d, false, other, anyEphemeral, "reply into " + d.ID + " from " + s.ID, true})
+				steps = append(steps, st{d, false, other, anyEphemeral, say("reply into ", d.ID, " from ", s.ID), true})
 			}
 		}
 		for _, x := range steps {
 			v, hop := n.aclHop(x.sub, x.egress, x.match, x.asked, x.step, x.reply, sure)
 			acl = acl.and(v)
-			p.Hops = append(p.Hops, hop)
+			if withHops {
+				p.Hops = append(p.Hops, hop)
+			}
 		}
 		p.ACL = &acl
 	}
@@ -466,27 +497,31 @@ func (n *netLayer) addrPath(s *model.Subnet, a netip.Addr, egress bool) Path {
 		v, hops := n.route(s, a)
 		route = v
 		p.Route = &route
-		hop := NetHop{Layer: "route", Step: "route from " + s.ID + " to " + a.String(), Allowed: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Routes: hops}
-		// Hops in the order a packet meets them: out through the
-		// subnet's network ACL, then the route table.
-		at := 0
-		if len(p.Hops) > 0 {
-			at = 1
+		if withHops {
+			hop := NetHop{Layer: "route", Step: "route from " + s.ID + " to " + a.String(), Allowed: v.Allowed, Unknown: v.Unknown, Reasons: v.Reasons, Routes: hops}
+			// Hops in the order a packet meets them: out through the
+			// subnet's network ACL, then the route table.
+			at := 0
+			if len(p.Hops) > 0 {
+				at = 1
+			}
+			p.Hops = append(p.Hops[:at], append([]NetHop{hop}, p.Hops[at:]...)...)
 		}
-		p.Hops = append(p.Hops[:at], append([]NetHop{hop}, p.Hops[at:]...)...)
 		if nat := natOf(hops); nat != nil && n.haveACLs && n.subnets[nat.Subnet] != nil && n.subnets[nat.Subnet] != s {
 			// Through a NAT gateway the packets cross its subnet's
 			// network ACL too, out and back.
 			ns := n.subnets[nat.Subnet]
 			for _, x := range []aclStep{
-				{ns, false, other, netset.AllPorts(), "request into NAT gateway " + nat.ID + "'s subnet " + ns.ID + " from " + s.ID, false},
-				{ns, true, me, netset.AllPorts(), "request out of " + ns.ID + " to " + a.String(), false},
-				{ns, false, me, anyEphemeral, "reply into " + ns.ID + " from " + a.String() + " to the NAT gateway's ports", true},
-				{ns, true, other, anyEphemeral, "reply out of " + ns.ID + " to " + s.ID, true},
+				{ns, false, other, netset.AllPorts(), say("request into NAT gateway ", nat.ID, "'s subnet ", ns.ID, " from ", s.ID), false},
+				{ns, true, me, netset.AllPorts(), say("request out of ", ns.ID, " to ", a.String()), false},
+				{ns, false, me, anyEphemeral, say("reply into ", ns.ID, " from ", a.String(), " to the NAT gateway's ports"), true},
+				{ns, true, other, anyEphemeral, say("reply out of ", ns.ID, " to ", s.ID), true},
 			} {
 				v, hop := n.aclHop(x.sub, x.egress, x.match, x.asked, x.step, x.reply, anyEphemeral)
 				acl = acl.and(v)
-				p.Hops = append(p.Hops, hop)
+				if withHops {
+					p.Hops = append(p.Hops, hop)
+				}
 			}
 			p.ACL = &acl
 		}
@@ -689,6 +724,11 @@ type addrClasses struct {
 	private *netipx.IPSet
 	mu      sync.Mutex
 	paths   map[addrClassKey]*classVerdict
+	// combined are several subnets' class verdicts joined (combine), by
+	// the classes' numbers in the subnets' order: pods that may be in
+	// any of many subnets meet few distinct joins, and parts that share
+	// one share the verdict itself (externals reuses its connection).
+	combined map[string]*vpcVerdict
 }
 
 // classVerdict is the verdict of one address class from one subnet: its
@@ -697,6 +737,8 @@ type addrClasses struct {
 type classVerdict struct {
 	path  Path
 	alone vpcVerdict
+	// n numbers the class verdicts (addrClasses.combined's key).
+	n int
 }
 
 type addrClassKey struct {
@@ -706,7 +748,7 @@ type addrClassKey struct {
 }
 
 func (n *netLayer) newAddrClasses() *addrClasses {
-	x := &addrClasses{subnets: map[*model.Subnet]int{}, paths: map[addrClassKey]*classVerdict{}, private: privateAndVPC(n)}
+	x := &addrClasses{subnets: map[*model.Subnet]int{}, paths: map[addrClassKey]*classVerdict{}, combined: map[string]*vpcVerdict{}, private: privateAndVPC(n)}
 	for _, b := range n.byAddr {
 		if _, ok := x.subnets[b.subnet]; !ok {
 			x.subnets[b.subnet] = len(x.subnets)
@@ -799,12 +841,17 @@ func (n *netLayer) classPath(s *model.Subnet, a netip.Addr, egress bool) *classV
 	if ok {
 		return c
 	}
-	full := n.addrPath(s, a, egress)
+	full := n.path(s, a, egress, false)
 	c = &classVerdict{path: Path{Subnet: full.Subnet, ACL: full.ACL, Route: full.Route}}
 	c.alone = n.combine([]Path{c.path})
 	x.mu.Lock()
+	defer x.mu.Unlock()
+	if first, ok := x.paths[k]; ok {
+		// Another worker computed it first: keep one verdict per class.
+		return first
+	}
+	c.n = len(x.paths)
 	x.paths[k] = c
-	x.mu.Unlock()
 	return c
 }
 
@@ -821,18 +868,69 @@ func (n *netLayer) sharedPartVerdict(id *identity, part *netipx.IPSet, egress bo
 	}
 	a := rs[0].From()
 	g := n.groupOf(id)
-	if len(g.subnets) == 1 && g.subnets[0] != nil {
-		return n.classPath(g.subnets[0], a, egress).alone
+	x := n.index
+	at, indexed := -1, false
+	if x != nil {
+		at, indexed = x.parts[part]
 	}
-	paths := make([]Path, 0, len(g.subnets))
-	for _, s := range g.subnets {
+	// class is s's class verdict for the part, from the index when the
+	// part and subnet are numbered: pods of one subnet alone and pods
+	// that may be in many ask the same subnets about the same parts.
+	class := func(s *model.Subnet) *classVerdict {
+		si, ok := -1, false
+		if indexed {
+			si, ok = x.subnetAt[s]
+		}
+		if !ok {
+			return n.classPath(s, a, egress)
+		}
+		i := (si*len(x.parts) + at) * 2
+		if egress {
+			i++
+		}
+		if c := x.classes[i].Load(); c != nil {
+			return c
+		}
+		c := n.classPath(s, a, egress)
+		x.classes[i].Store(c)
+		return c
+	}
+	if len(g.subnets) == 1 && g.subnets[0] != nil {
+		return class(g.subnets[0]).alone
+	}
+	cs := make([]*classVerdict, len(g.subnets))
+	key := make([]byte, 0, 4*len(g.subnets))
+	for i, s := range g.subnets {
 		if s == nil {
-			paths = append(paths, unknownSubnet(n, "the pods' nodes"))
+			key = binary.AppendVarint(key, -1)
 			continue
 		}
-		paths = append(paths, n.classPath(s, a, egress).path)
+		cs[i] = class(s)
+		key = binary.AppendVarint(key, int64(cs[i].n))
 	}
-	return n.combine(paths)
+	xc := n.classes
+	xc.mu.Lock()
+	v, ok := xc.combined[string(key)]
+	xc.mu.Unlock()
+	if ok {
+		return *v
+	}
+	paths := make([]Path, len(cs))
+	for i, c := range cs {
+		if c == nil {
+			paths[i] = unknownSubnet(n, "the pods' nodes")
+			continue
+		}
+		paths[i] = c.path
+	}
+	c := n.combine(paths)
+	xc.mu.Lock()
+	defer xc.mu.Unlock()
+	if v, ok := xc.combined[string(key)]; ok {
+		return *v
+	}
+	xc.combined[string(key)] = &c
+	return c
 }
 
 type pairKey struct{ s, d *model.Subnet }

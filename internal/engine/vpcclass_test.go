@@ -157,3 +157,43 @@ func TestAddrClassesAgreeWithPath(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedPartVerdictsAgree holds reach's VPC verdicts on address parts
+// (sharedPartVerdict: each subnet's by address class, several subnets'
+// joined once per tuple of classes) to partVerdict, which judges every
+// part from every subnet on its own. A join keyed by less than what
+// combine reads would hand one part another's verdict and fail here.
+func TestSharedPartVerdictsAgree(t *testing.T) {
+	for seed := range uint64(2) {
+		w := generatedAWSWorld(t, seed)
+		a, err := Analyse(w, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := a.net
+		joined := 0
+		for _, id := range a.g.identities {
+			several := len(n.groupOf(id).subnets) > 1
+			for _, part := range a.parts {
+				for _, egress := range []bool{true, false} {
+					got := n.sharedPartVerdict(id, part.part, egress)
+					want := n.partVerdict(id, part.part, egress)
+					if !reflect.DeepEqual(got.acl, want.acl) || !reflect.DeepEqual(got.route, want.route) || !reflect.DeepEqual(got.total, want.total) || !reflect.DeepEqual(got.lay, want.lay) {
+						g, _ := json.Marshal(got.lay)
+						w, _ := json.Marshal(want.lay)
+						t.Fatalf("seed %d: %s and %s (egress %v): the shared verdict differs from the part's own:\nshared %s\nown    %s", seed, id.namespace, part.ID, egress, g, w)
+					}
+					if several {
+						joined++
+					}
+				}
+			}
+		}
+		if joined == 0 || len(n.classes.combined) == 0 {
+			t.Fatalf("seed %d: no identity may be in several subnets: the test compares nothing", seed)
+		}
+		if len(n.classes.combined) >= joined {
+			t.Fatalf("seed %d: %d joins for %d verdicts of pods in several subnets: none was shared", seed, len(n.classes.combined), joined)
+		}
+	}
+}
